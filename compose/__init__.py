@@ -1,0 +1,1 @@
+"""pycompose: the Compose layer (stack file -> model -> graph -> plan -> engine calls)."""

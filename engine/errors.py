@@ -1,0 +1,52 @@
+"""Typed errors of the engine. Each names its subject (image, container, volume) and cause."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Root of every error the engine raises."""
+
+    def __init__(self, message: str, *, subject: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.subject = subject
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFoundError(EngineError):
+    """The named object does not exist."""
+
+
+class ImageNotFoundError(NotFoundError):
+    """No image with that reference or id in the local store."""
+
+
+class ContainerNotFoundError(NotFoundError):
+    """No container with that name or id."""
+
+
+class VolumeNotFoundError(NotFoundError):
+    """No volume with that name."""
+
+
+class AlreadyExistsError(EngineError):
+    """An object with that name exists already."""
+
+
+class InvalidArgumentError(EngineError):
+    """The request itself is malformed (bad reference, bad tarball, bad option)."""
+
+
+class InvalidStateError(EngineError):
+    """The object is not in a state that allows the request (e.g. removing a running container)."""
+
+
+class UnavailableError(EngineError):
+    """The kernel or host cannot do what was asked (missing cgroup controller, no permission)."""
+
+
+class ContainerStartError(EngineError):
+    """The container's process could not be started; carries the reason from the runtime."""

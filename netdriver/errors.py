@@ -1,0 +1,36 @@
+"""Typed errors of the network driver."""
+
+from __future__ import annotations
+
+
+class NetworkError(Exception):
+    """Root of every error the network driver raises."""
+
+    def __init__(self, message: str, *, subject: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.subject = subject
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NetworkNotFoundError(NetworkError):
+    """No network with that name."""
+
+
+class NetworkInUseError(NetworkError):
+    """The network still has live endpoints."""
+
+
+class AddressPoolExhaustedError(NetworkError):
+    """No free subnet in the pools, or no free address in a subnet."""
+
+
+class InvalidNetworkConfigError(NetworkError):
+    """A subnet, gateway or address is malformed or inconsistent."""
+
+
+class NetlinkError(NetworkError):
+    """The kernel refused a netlink request; carries the kernel's reason."""
