@@ -1,0 +1,1 @@
+"""The `pycompose` command line (Typer). Only this package prints or exits."""

@@ -1,0 +1,49 @@
+"""The Typer application: global flags, sub-command registration, and the one error table."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from compose.cli import config_cmd
+from compose.cli.context import GlobalOptions
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Define and run multi-container applications on pycompose's built-in engine.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    file: list[str] = typer.Option(None, "-f", "--file", help="Compose configuration files"),
+    project_name: str = typer.Option(None, "-p", "--project-name", help="Project name"),
+    project_directory: str = typer.Option(
+        None, "--project-directory", help="Alternate working directory"
+    ),
+    env_file: list[str] = typer.Option(None, "--env-file", help="Alternate environment files"),
+    profile: list[str] = typer.Option(None, "--profile", help="Profiles to enable"),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for unexpected errors"),
+) -> None:
+    ctx.obj = GlobalOptions(
+        files=tuple(file or ()),
+        project_name=project_name,
+        project_directory=project_directory,
+        env_files=tuple(env_file or ()),
+        profiles=tuple(profile or ()),
+        debug=debug or bool(os.environ.get("PYCOMPOSE_DEBUG")),
+    )
+
+
+config_cmd.register(app)
+
+
+def main() -> None:
+    from compose.cli.errors import run_app
+
+    sys.exit(run_app(app))

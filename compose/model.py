@@ -1,0 +1,139 @@
+"""The typed, normalized project: what the loader produces and everything downstream reads.
+
+Values are frozen so that the planner can hash them and nothing mutates a loaded project.
+Mappings are plain dicts by convention: treat them as read-only.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class DependencyCondition(enum.Enum):
+    STARTED = "service_started"
+    HEALTHY = "service_healthy"
+    COMPLETED_SUCCESSFULLY = "service_completed_successfully"
+
+
+@dataclass(frozen=True)
+class DependsOn:
+    service: str
+    condition: DependencyCondition = DependencyCondition.STARTED
+    restart: bool = False
+    required: bool = True
+
+
+class MountType(enum.Enum):
+    VOLUME = "volume"
+    BIND = "bind"
+    TMPFS = "tmpfs"
+
+
+@dataclass(frozen=True)
+class ServiceVolume:
+    """A mount in long syntax. `source` is the volume key (not the full name) for VOLUME,
+    an absolute host path for BIND, None for TMPFS and anonymous volumes."""
+
+    type: MountType
+    target: str
+    source: str | None = None
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ServiceNetwork:
+    """The service's attachment to a network; `name` is the key under top-level `networks`."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    ipv4_address: str | None = None
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class PortMapping:
+    target: int
+    published: str | None = None
+    host_ip: str | None = None
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    image: str | None = None
+    command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    environment: dict[str, str | None] = field(default_factory=dict)
+    depends_on: tuple[DependsOn, ...] = ()
+    volumes: tuple[ServiceVolume, ...] = ()
+    networks: tuple[ServiceNetwork, ...] = ()
+    network_mode: str | None = None
+    ports: tuple[PortMapping, ...] = ()
+    mem_limit: int | None = None
+    working_dir: str | None = None
+    user: str | None = None
+    hostname: str | None = None
+    container_name: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    stop_signal: str | None = None
+    stop_grace_period: float | None = None
+    restart: str = "no"
+    profiles: tuple[str, ...] = ()
+    tty: bool = False
+    stdin_open: bool = False
+    scale: int = 1
+    # The normalized mapping exactly as `config` prints it; the config hash is taken over it.
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class NetworkDef:
+    key: str
+    name: str
+    external: bool = False
+    driver: str | None = None
+    internal: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+    subnets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VolumeDef:
+    key: str
+    name: str
+    external: bool = False
+    driver: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    working_dir: Path
+    config_files: tuple[Path, ...]
+    services: dict[str, Service]
+    networks: dict[str, NetworkDef]
+    volumes: dict[str, VolumeDef]
+    # Every service defined (before profile filtering), for commands that name one explicitly.
+    all_service_names: tuple[str, ...] = ()
+    environment: dict[str, str] = field(default_factory=dict)
+    # The whole resolved project as `config` prints it (docker compose's shape).
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Everything that decides which files are read and how (the CLI's global flags)."""
+
+    files: tuple[str, ...] = ()
+    project_name: str | None = None
+    project_directory: Path | None = None
+    env_files: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    # The process environment to interpolate from; explicit so that tests need not patch os.environ.
+    environ: dict[str, str] = field(default_factory=dict)
+    cwd: Path = Path(".")
