@@ -121,6 +121,8 @@ class Project:
     # Every service defined (before profile filtering), for commands that name one explicitly.
     all_service_names: tuple[str, ...] = ()
     environment: dict[str, str] = field(default_factory=dict)
+    # Every profile named by any service, active or not (`config --profiles`).
+    all_profiles: tuple[str, ...] = ()
     # The whole resolved project as `config` prints it (docker compose's shape).
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 

@@ -50,3 +50,19 @@ class UnavailableError(EngineError):
 
 class ContainerStartError(EngineError):
     """The container's process could not be started; carries the reason from the runtime."""
+
+
+class ContentNotFoundError(NotFoundError):
+    """A blob (layer, config, manifest) an image needs is missing from the content store."""
+
+
+class DigestMismatchError(InvalidArgumentError):
+    """Content does not match the digest it was announced or stored under."""
+
+
+class AmbiguousReferenceError(InvalidArgumentError):
+    """A short image id prefix matches more than one image."""
+
+
+class ImageInUseError(InvalidStateError):
+    """The image cannot be removed as asked (e.g. removing by id while several tags name it)."""

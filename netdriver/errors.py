@@ -34,3 +34,15 @@ class InvalidNetworkConfigError(NetworkError):
 
 class NetlinkError(NetworkError):
     """The kernel refused a netlink request; carries the kernel's reason."""
+
+
+class NetworkConflictError(InvalidNetworkConfigError):
+    """A network of that name exists with a different subnet, gateway or internal flag."""
+
+
+class AddressInUseError(InvalidNetworkConfigError):
+    """A requested static address is already taken (or is the gateway)."""
+
+
+class EndpointExistsError(NetworkError):
+    """A live endpoint with that id is already attached to the network."""

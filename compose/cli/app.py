@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from compose.cli import config_cmd
+from compose.cli import config_cmd, image_cmds, lifecycle_cmds, query_cmds
 from compose.cli.context import GlobalOptions
 
 app = typer.Typer(
@@ -41,6 +41,9 @@ def root(
 
 
 config_cmd.register(app)
+lifecycle_cmds.register(app)
+query_cmds.register(app)
+image_cmds.register(app)
 
 
 def main() -> None:

@@ -1,9 +1,51 @@
-"""`pycompose config` (placeholder until the loader lands)."""
+"""`pycompose config`: validate the stack file(s) and print the resolved project."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from compose import config_render
+from compose.cli.context import global_options
+from compose.errors import ComposeError
+from compose.loader import load_project
 
 
 def register(app: typer.Typer) -> None:
     """Add the `config` command to the app."""
+
+    @app.command("config")
+    def config(
+        ctx: typer.Context,
+        fmt: str = typer.Option("yaml", "--format", help="Format the output: yaml or json"),
+        services: bool = typer.Option(False, "--services", help="Print the service names"),
+        volumes: bool = typer.Option(False, "--volumes", help="Print the volume names"),
+        profiles: bool = typer.Option(False, "--profiles", help="Print the profile names"),
+        images: bool = typer.Option(False, "--images", help="Print the image names"),
+        quiet: bool = typer.Option(False, "-q", "--quiet", help="Only validate, print nothing"),
+        output: str = typer.Option(None, "-o", "--output", help="Save to file"),
+    ) -> None:
+        """Parse, resolve and render the compose file in canonical format."""
+        if fmt not in ("yaml", "json"):
+            raise ComposeError(f"unsupported format {fmt!r}", hint="use --format yaml or json")
+        project = load_project(global_options(ctx).load_options())
+        if quiet:
+            return
+        if services:
+            text = config_render.render_services(project)
+        elif volumes:
+            text = config_render.render_volumes(project)
+        elif profiles:
+            text = config_render.render_profiles(project)
+        elif images:
+            text = config_render.render_images(project)
+        else:
+            text = config_render.render_project(project, fmt)
+        if output:
+            try:
+                Path(output).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise ComposeError(f"cannot write {output}: {exc}") from None
+        else:
+            typer.echo(text, nl=False)

@@ -1,0 +1,55 @@
+"""Interleave several containers' log streams with docker compose's `name  | ` prefixes."""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+from collections.abc import Iterator
+
+from engine.api import LogLine
+
+COLORS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
+_DONE = object()
+
+
+def _pump(name: str, lines: Iterator[LogLine], out: queue.Queue[object]) -> None:
+    try:
+        for line in lines:
+            out.put((name, line))
+    finally:
+        out.put((name, _DONE))
+
+
+def print_logs(
+    streams: dict[str, Iterator[LogLine]],
+    *,
+    prefix: bool = True,
+    color: bool | None = None,
+    timestamps: bool = False,
+) -> None:
+    """Print until every stream ends (for followed streams: until every container stops)."""
+    if color is None:
+        color = sys.stdout.isatty()
+    width = max((len(n) for n in streams), default=0)
+    palette = {name: COLORS[i % len(COLORS)] for i, name in enumerate(sorted(streams))}
+    lines: queue.Queue[object] = queue.Queue(maxsize=10000)
+    for name, iterator in streams.items():
+        threading.Thread(target=_pump, args=(name, iterator, lines), daemon=True).start()
+    remaining = len(streams)
+    while remaining:
+        name, item = lines.get()  # type: ignore[misc]
+        if item is _DONE:
+            remaining -= 1
+            continue
+        assert isinstance(item, LogLine)
+        text = item.text if item.text.endswith("\n") else item.text + "\n"
+        if timestamps:
+            text = f"{item.time} {text}"
+        if prefix:
+            head = f"{name:<{width}} | "
+            if color:
+                head = f"\033[{palette[name]}m{head}\033[0m"
+            text = head + text
+        sys.stdout.write(text)
+        sys.stdout.flush()

@@ -1,0 +1,15 @@
+"""How containers are named in log prefixes: `web-1` like docker compose, not the full name."""
+
+from __future__ import annotations
+
+from compose import labels as L
+from engine.api import ContainerInfo
+
+
+def log_prefix(info: ContainerInfo) -> str:
+    service = info.labels.get(L.SERVICE)
+    number = info.labels.get(L.NUMBER)
+    project = info.labels.get(L.PROJECT)
+    if service and number and info.name == f"{project}-{service}-{number}":
+        return f"{service}-{number}"
+    return info.name

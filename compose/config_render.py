@@ -1,0 +1,66 @@
+"""Rendering a loaded project the way `docker compose config` prints it.
+
+JSON keeps `command`/`entrypoint` as null when unset (docker compose does); YAML omits them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from compose.model import Project
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style YAML with multi-line strings as literal blocks, keys in given order."""
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_representer)
+
+
+def _without_null_commands(raw: dict[str, Any]) -> dict[str, Any]:
+    out = dict(raw)
+    services = {}
+    for name, svc in (raw.get("services") or {}).items():
+        services[name] = {
+            k: v for k, v in svc.items() if not (k in ("command", "entrypoint") and v is None)
+        }
+    out["services"] = services
+    return out
+
+
+def render_project(project: Project, fmt: str = "yaml") -> str:
+    """The whole project in `yaml` or `json`."""
+    if fmt == "json":
+        return json.dumps(project.raw, indent=2) + "\n"
+    return yaml.dump(
+        _without_null_commands(project.raw), Dumper=_Dumper, sort_keys=False,
+        default_flow_style=False, allow_unicode=True,
+    )
+
+
+def render_services(project: Project) -> str:
+    return "".join(f"{name}\n" for name in project.services)
+
+
+def render_volumes(project: Project) -> str:
+    return "".join(f"{key}\n" for key in project.volumes)
+
+
+def render_profiles(project: Project) -> str:
+    return "".join(f"{p}\n" for p in project.all_profiles)
+
+
+def render_images(project: Project) -> str:
+    """Image per service; built services without `image` get docker compose's default name."""
+    lines = []
+    for name, svc in project.services.items():
+        lines.append(svc.image or f"{project.name}-{name}")
+    return "".join(f"{line}\n" for line in lines)

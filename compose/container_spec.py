@@ -1,0 +1,113 @@
+"""Turn a service of the project into the engine's container request (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from compose import labels as L
+from compose.errors import ComposeError
+from compose.model import MountType, Project, Service
+from engine.api import ContainerSpec, MountKind, MountSpec, NetworkAttachment
+
+_MOUNT_KINDS = {
+    MountType.VOLUME: MountKind.VOLUME,
+    MountType.BIND: MountKind.BIND,
+    MountType.TMPFS: MountKind.TMPFS,
+}
+
+
+def container_name(project: Project, service: Service, number: int) -> str:
+    if service.container_name:
+        return service.container_name
+    return f"{project.name}-{service.name}-{number}"
+
+
+def config_hash(service: Service, image_id: str) -> str:
+    """What decides 'changed -> recreate': the normalized service plus the image it runs."""
+    payload = json.dumps({"service": service.raw, "image": image_id}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _mounts(project: Project, service: Service) -> tuple[MountSpec, ...]:
+    mounts = []
+    for volume in service.volumes:
+        source = volume.source
+        if volume.type is MountType.VOLUME and source is not None:
+            definition = project.volumes.get(source)
+            if definition is None:
+                raise ComposeError(
+                    f"service {service.name} refers to undefined volume {source}: invalid "
+                    "compose project"
+                )
+            source = definition.name
+        mounts.append(MountSpec(_MOUNT_KINDS[volume.type], volume.target, source, volume.read_only))
+    return tuple(mounts)
+
+
+def _networks(project: Project, service: Service) -> tuple[NetworkAttachment, ...]:
+    if service.network_mode:
+        return ()
+    attachments = []
+    ordered = sorted(service.networks, key=lambda n: -n.priority)
+    for attachment in ordered:
+        definition = project.networks.get(attachment.name)
+        if definition is None:
+            raise ComposeError(
+                f"service {service.name} refers to undefined network {attachment.name}: invalid "
+                "compose project"
+            )
+        aliases = (service.name, *attachment.aliases)
+        if service.hostname:
+            aliases = (*aliases, service.hostname)
+        attachments.append(NetworkAttachment(definition.name, aliases, attachment.ipv4_address))
+    return tuple(attachments)
+
+
+def _network_mode(service: Service) -> str:
+    mode = service.network_mode or "bridge"
+    if mode in ("bridge", "host", "none") or mode.startswith(("service:", "container:")):
+        return mode
+    return "bridge"
+
+
+def build_container_spec(
+    project: Project, service: Service, number: int, image_id: str
+) -> ContainerSpec:
+    if not service.image:
+        raise ComposeError(
+            f"service {service.name} has neither an image nor a build context specified: "
+            "invalid compose project"
+        )
+    env = {k: v for k, v in service.environment.items() if v is not None}
+    container_labels = {
+        **service.labels,
+        L.PROJECT: project.name,
+        L.SERVICE: service.name,
+        L.NUMBER: str(number),
+        L.ONEOFF: "False",
+        L.CONFIG_HASH: config_hash(service, image_id),
+        L.WORKING_DIR: str(project.working_dir),
+        L.CONFIG_FILES: ",".join(str(f) for f in project.config_files),
+        L.DEPENDS_ON: ",".join(f"{d.service}:{d.condition.value}:{str(d.restart).lower()}"
+                                for d in service.depends_on),
+        L.IMAGE: image_id,
+        L.VERSION: L.COMPOSE_VERSION,
+    }
+    return ContainerSpec(
+        name=container_name(project, service, number),
+        image=service.image,
+        command=service.command,
+        entrypoint=service.entrypoint,
+        env=env,
+        labels=container_labels,
+        working_dir=service.working_dir,
+        user=service.user,
+        hostname=service.hostname,
+        mounts=_mounts(project, service),
+        networks=_networks(project, service),
+        network_mode=_network_mode(service),
+        memory_limit=service.mem_limit,
+        stop_signal=service.stop_signal,
+        stop_timeout=service.stop_grace_period,
+    )

@@ -1,0 +1,134 @@
+"""Variable substitution in stack-file values, with docker compose's syntax and semantics.
+
+Supported: `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?err}`, `${VAR?err}`,
+`${VAR:+alt}`, `${VAR+alt}`, nesting inside default/alt values, and `$$` for a literal `$`.
+Lookups go through a callable so that callers decide precedence (shell env over `.env`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from compose.errors import Problem
+from compose.yaml_source import KeyPath, Locations, Override, Reset, format_key
+
+Lookup = Callable[[str], str | None]
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPERATORS = (":-", ":?", ":+", "-", "?", "+")
+
+
+class InterpolationError(ValueError):
+    """A value could not be interpolated (bad syntax or a required variable missing)."""
+
+
+def interpolate(text: str, lookup: Lookup) -> str:
+    """Substitute every variable reference in `text`."""
+    out: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch != "$":
+            out.append(ch)
+            i += 1
+            continue
+        if i + 1 < n and text[i + 1] == "$":
+            out.append("$")
+            i += 2
+            continue
+        if i + 1 < n and text[i + 1] == "{":
+            end = _closing_brace(text, i + 2)
+            if end < 0:
+                raise InterpolationError(f"invalid interpolation format: {text!r}")
+            out.append(_braced(text[i + 2 : end], lookup, text))
+            i = end + 1
+            continue
+        match = _NAME.match(text, i + 1)
+        if match:
+            out.append(lookup(match.group(0)) or "")
+            i = match.end()
+            continue
+        # A lone `$` (e.g. at the end, or before a non-name char) is kept as docker compose does.
+        out.append("$")
+        i += 1
+    return "".join(out)
+
+
+def _closing_brace(text: str, start: int) -> int:
+    """Index of the `}` closing a `${` whose body starts at `start`; -1 if unbalanced."""
+    depth = 1
+    i = start
+    while i < len(text):
+        if text.startswith("$$", i):
+            i += 2
+            continue
+        if text.startswith("${", i):
+            depth += 1
+            i += 2
+            continue
+        if text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _braced(body: str, lookup: Lookup, whole: str) -> str:
+    match = _NAME.match(body)
+    if not match:
+        raise InterpolationError(f"invalid interpolation format: {whole!r}")
+    name = match.group(0)
+    rest = body[match.end() :]
+    if not rest:
+        return lookup(name) or ""
+    op = next((o for o in _OPERATORS if rest.startswith(o)), None)
+    if op is None:
+        raise InterpolationError(f"invalid interpolation format: {whole!r}")
+    arg = rest[len(op) :]
+    value = lookup(name)
+    if op == ":-":
+        return value if value else interpolate(arg, lookup)
+    if op == "-":
+        return value if value is not None else interpolate(arg, lookup)
+    if op == ":+":
+        return interpolate(arg, lookup) if value else ""
+    if op == "+":
+        return interpolate(arg, lookup) if value is not None else ""
+    if (op == ":?" and not value) or (op == "?" and value is None):
+        message = interpolate(arg, lookup)
+        raise InterpolationError(f"required variable {name} is missing a value: {message}")
+    return value or ""
+
+
+def interpolate_tree(
+    data: Any, lookup: Lookup, locations: Locations, path: KeyPath = ()
+) -> tuple[Any, list[Problem]]:
+    """Interpolate every string value (not keys) in a YAML tree; collect all problems."""
+    problems: list[Problem] = []
+
+    def walk(value: Any, p: KeyPath) -> Any:
+        if isinstance(value, str):
+            try:
+                return interpolate(value, lookup)
+            except InterpolationError as exc:
+                loc = locations.find(p)
+                problems.append(
+                    Problem(str(exc), loc.file if loc else None, loc.line if loc else None,
+                            format_key(p) or None)
+                )
+                return value
+        if isinstance(value, dict):
+            return {k: walk(v, (*p, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, (*p, i)) for i, v in enumerate(value)]
+        if isinstance(value, Override):
+            return Override(walk(value.value, p))
+        if isinstance(value, Reset):
+            return value
+        return value
+
+    return walk(data, path), problems

@@ -1,0 +1,222 @@
+"""Merging stack files (and extends/include results) by the Compose specification's rules.
+
+Mappings merge key by key; most sequences are appended; some are merged by a key (volumes by
+target, secrets/configs by source); `environment`, `labels` and friends merge as mappings in
+either syntax; `command`/`entrypoint` are replaced. `!reset` removes a key and `!override`
+replaces it wholesale, at any depth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from compose.volume_syntax import volume_target
+from compose.yaml_source import Override, Reset
+
+_REPLACE = {"command", "entrypoint", "healthcheck.test", "image", "profiles"}
+_APPEND = {
+    "ports", "expose", "dns", "dns_search", "dns_opt", "tmpfs", "cap_add", "cap_drop",
+    "security_opt", "devices", "external_links", "links", "volumes_from", "group_add",
+    "env_file", "label_file", "device_cgroup_rules", "post_start", "pre_stop",
+    "build.cache_from", "build.cache_to", "build.tags", "build.platforms",
+}
+_MAPPING_LIKE = {
+    "environment", "labels", "annotations", "sysctls", "build.args", "build.labels",
+    "deploy.labels", "extra_hosts", "build.extra_hosts", "build.additional_contexts",
+    "build.ssh",
+}
+
+
+def strip_markers(value: Any) -> Any:
+    """The value with `!override` unwrapped and `!reset` keys dropped (nothing to merge onto)."""
+    if isinstance(value, Override):
+        return strip_markers(value.value)
+    if isinstance(value, dict):
+        return {k: strip_markers(v) for k, v in value.items() if not isinstance(v, Reset)}
+    if isinstance(value, list):
+        return [strip_markers(v) for v in value if not isinstance(v, Reset)]
+    if isinstance(value, Reset):
+        return None
+    return value
+
+
+def has_markers(value: Any) -> bool:
+    if isinstance(value, Reset | Override):
+        return True
+    if isinstance(value, dict):
+        return any(has_markers(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_markers(v) for v in value)
+    return False
+
+
+def to_mapping(value: Any, separator: str = "=") -> dict[str, Any]:
+    """`[K=V, K]` or `{K: V}` as a mapping (bare `K` maps to None)."""
+    if isinstance(value, dict):
+        return dict(value)
+    out: dict[str, Any] = {}
+    for item in value or []:
+        if isinstance(item, Reset | Override):
+            continue
+        text = str(item)
+        if separator in text:
+            key, val = text.split(separator, 1)
+            out[key] = val
+        else:
+            out[text] = None
+    return out
+
+
+def _extra_hosts_mapping(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return dict(value)
+    out: dict[str, Any] = {}
+    for item in value or []:
+        text = str(item)
+        sep = "=" if "=" in text else ":"
+        key, _, val = text.partition(sep)
+        out[key] = val
+    return out
+
+
+def depends_on_mapping(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return dict(value)
+    return {str(name): {"condition": "service_started"} for name in value or []}
+
+
+def networks_mapping(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return dict(value)
+    return {str(name): None for name in value or []}
+
+
+def _by_key(key: Callable[[Any], Any]) -> Callable[[list[Any], list[Any]], list[Any]]:
+    """Sequence merge where an override item replaces the base item with the same key."""
+
+    def merge(base: list[Any], over: list[Any]) -> list[Any]:
+        out = list(base)
+        index = {key(item): i for i, item in enumerate(out) if key(item) is not None}
+        for item in over:
+            k = key(item)
+            if k is not None and k in index:
+                out[index[k]] = item
+            else:
+                if k is not None:
+                    index[k] = len(out)
+                out.append(item)
+        return out
+
+    return merge
+
+
+def _source_key(item: Any) -> Any:
+    if isinstance(item, dict):
+        return item.get("source")
+    return str(item)
+
+
+def _merge_sequence(path: str, base: Any, over: Any) -> Any:
+    if path == "volumes":
+        return _by_key(volume_target)(list(base), list(over))
+    if path in ("secrets", "configs"):
+        return _by_key(_source_key)(list(base), list(over))
+    if path in _APPEND:
+        base_list = base if isinstance(base, list) else [base]
+        over_list = over if isinstance(over, list) else [over]
+        unique = path in ("dns", "expose")
+        return base_list + [o for o in over_list if not unique or o not in base_list]
+    return over
+
+
+def merge_value(path: str, base: Any, over: Any) -> Any:
+    """Merge `over` onto `base`; `path` is the dotted key inside a service ("" at the top)."""
+    if isinstance(over, Override):
+        return strip_markers(over.value)
+    if isinstance(over, Reset):
+        return None
+    if base is None:
+        return strip_markers(over) if not isinstance(over, dict) else merge_mapping(path, {}, over)
+    if path in _REPLACE:
+        return strip_markers(over)
+    if path in _MAPPING_LIKE:
+        conv = _extra_hosts_mapping if "extra_hosts" in path else to_mapping
+        if isinstance(over, dict):
+            return merge_mapping(path, conv(base), over)
+        return merge_mapping(path, conv(base), conv(over))
+    if path == "depends_on":
+        return merge_mapping(path, depends_on_mapping(base), depends_on_mapping(over)
+                             if not isinstance(over, dict) else over)
+    if path == "networks":
+        return merge_mapping(path, networks_mapping(base), networks_mapping(over)
+                             if not isinstance(over, dict) else over)
+    if path == "build":
+        base = {"context": base} if isinstance(base, str) else base
+        over = {"context": over} if isinstance(over, str) else over
+    if path == "ulimits" and isinstance(over, dict) and isinstance(base, dict):
+        return {**base, **strip_markers(over)}
+    if (
+        path == "logging" and isinstance(base, dict) and isinstance(over, dict)
+        and over.get("driver") and base.get("driver") and over["driver"] != base["driver"]
+    ):
+        return strip_markers(over)
+    if isinstance(base, dict) and isinstance(over, dict):
+        return merge_mapping(path, base, over)
+    if (isinstance(base, list) and isinstance(over, list | str)) or path in _APPEND:
+        return _merge_sequence(path, base, strip_markers(over))
+    return strip_markers(over)
+
+
+def merge_mapping(path: str, base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        child = f"{path}.{key}" if path else key
+        if isinstance(value, Reset):
+            out.pop(key, None)
+            continue
+        if key in out:
+            out[key] = merge_value(child, out[key], value)
+        else:
+            out[key] = merge_value(child, None, value)
+    return out
+
+
+def merge_service(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """One service definition merged onto another (overrides and extends)."""
+    return merge_mapping("", base or {}, over or {})
+
+
+def merge_documents(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """A whole stack file merged onto the model built so far."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Reset):
+            out.pop(key, None)
+        elif key == "services" and isinstance(value, dict):
+            services = dict(out.get("services") or {})
+            for name, svc in value.items():
+                if isinstance(svc, Reset):
+                    services.pop(name, None)
+                elif isinstance(svc, Override):
+                    services[name] = strip_markers(svc.value)
+                elif name in services:
+                    services[name] = merge_service(services[name] or {}, svc or {})
+                else:
+                    services[name] = merge_service({}, svc or {})
+            out["services"] = services
+        elif isinstance(value, Override):
+            out[key] = strip_markers(value.value)
+        elif key in out and isinstance(out[key], dict) and isinstance(value, dict):
+            section = dict(out[key])
+            for name, item in value.items():
+                if isinstance(item, Reset):
+                    section.pop(name, None)
+                elif isinstance(section.get(name), dict) and isinstance(item, dict):
+                    section[name] = merge_mapping("", section[name], item)
+                else:
+                    section[name] = strip_markers(item)
+            out[key] = section
+        else:
+            out[key] = strip_markers(value)
+    return out

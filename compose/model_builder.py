@@ -1,0 +1,142 @@
+"""The typed model built from the normalized (`config`-shaped) mapping.
+
+Normalization already did the parsing; this module only maps fields onto the dataclasses so
+that downstream code never looks at raw YAML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from compose.byte_size import parse_byte_size
+from compose.durations import parse_duration
+from compose.model import (
+    DependencyCondition,
+    DependsOn,
+    MountType,
+    NetworkDef,
+    PortMapping,
+    Project,
+    Service,
+    ServiceNetwork,
+    ServiceVolume,
+    VolumeDef,
+)
+
+
+def _tuple(value: list[str] | None) -> tuple[str, ...] | None:
+    return tuple(value) if value is not None else None
+
+
+def build_service(name: str, raw: dict[str, Any]) -> Service:
+    deploy = raw.get("deploy") or {}
+    scale = raw.get("scale", deploy.get("replicas", 1) if isinstance(deploy, dict) else 1)
+    scale = 1 if scale is None else scale
+    return Service(
+        name=name,
+        image=raw.get("image"),
+        command=_tuple(raw.get("command")),
+        entrypoint=_tuple(raw.get("entrypoint")),
+        environment=dict(raw.get("environment") or {}),
+        depends_on=tuple(
+            DependsOn(
+                service=dep,
+                condition=DependencyCondition(spec.get("condition", "service_started")),
+                restart=bool(spec.get("restart", False)),
+                required=bool(spec.get("required", True)),
+            )
+            for dep, spec in (raw.get("depends_on") or {}).items()
+        ),
+        volumes=tuple(
+            ServiceVolume(
+                type=MountType(v["type"]) if v["type"] in ("volume", "bind", "tmpfs")
+                else MountType.VOLUME,
+                target=v["target"],
+                source=v.get("source"),
+                read_only=bool(v.get("read_only", False)),
+            )
+            for v in raw.get("volumes") or []
+        ),
+        networks=tuple(
+            ServiceNetwork(
+                name=net,
+                aliases=tuple((spec or {}).get("aliases") or ()),
+                ipv4_address=(spec or {}).get("ipv4_address"),
+                priority=int((spec or {}).get("priority") or 0),  # normalized to int
+            )
+            for net, spec in (raw.get("networks") or {}).items()
+        ),
+        network_mode=raw.get("network_mode"),
+        ports=tuple(
+            PortMapping(
+                target=int(p["target"]),
+                published=p.get("published"),
+                host_ip=p.get("host_ip"),
+                protocol=p.get("protocol", "tcp"),
+            )
+            for p in raw.get("ports") or []
+        ),
+        mem_limit=parse_byte_size(raw["mem_limit"]) if raw.get("mem_limit") else None,
+        working_dir=raw.get("working_dir"),
+        user=raw.get("user"),
+        hostname=raw.get("hostname"),
+        container_name=raw.get("container_name"),
+        labels=dict(raw.get("labels") or {}),
+        stop_signal=raw.get("stop_signal"),
+        stop_grace_period=parse_duration(raw["stop_grace_period"])
+        if raw.get("stop_grace_period") else None,
+        restart=str(raw.get("restart") or "no"),
+        profiles=tuple(raw.get("profiles") or ()),
+        tty=bool(raw.get("tty", False)),
+        stdin_open=bool(raw.get("stdin_open", False)),
+        scale=int(scale),
+        raw=raw,
+    )
+
+
+def build_project(
+    raw: dict[str, Any],
+    working_dir: Path,
+    config_files: tuple[Path, ...],
+    all_service_names: tuple[str, ...],
+    environment: dict[str, str],
+    all_profiles: tuple[str, ...] = (),
+) -> Project:
+    networks = {
+        key: NetworkDef(
+            key=key,
+            name=spec["name"],
+            external=bool(spec.get("external", False)),
+            driver=spec.get("driver"),
+            internal=bool(spec.get("internal", False)),
+            labels=dict(spec.get("labels") or {}),
+            subnets=tuple(
+                str(c["subnet"]) for c in (spec.get("ipam") or {}).get("config") or []
+                if isinstance(c, dict) and c.get("subnet")
+            ),
+        )
+        for key, spec in (raw.get("networks") or {}).items()
+    }
+    volumes = {
+        key: VolumeDef(
+            key=key,
+            name=spec["name"],
+            external=bool(spec.get("external", False)),
+            driver=spec.get("driver"),
+            labels=dict(spec.get("labels") or {}),
+        )
+        for key, spec in (raw.get("volumes") or {}).items()
+    }
+    return Project(
+        name=raw["name"],
+        working_dir=working_dir,
+        config_files=config_files,
+        services={n: build_service(n, s) for n, s in raw["services"].items()},
+        networks=networks,
+        volumes=volumes,
+        all_service_names=all_service_names,
+        environment=environment,
+        all_profiles=all_profiles,
+        raw=raw,
+    )

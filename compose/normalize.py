@@ -1,0 +1,294 @@
+"""Short syntax to long syntax: the merged stack file in the shape `docker compose config`
+prints. The typed model is built from this shape, so there is one normalization, not two.
+
+Service normalization is idempotent (included sub-projects are normalized twice).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from compose.byte_size import parse_byte_size
+from compose.dotenv import read_dotenv
+from compose.durations import format_duration, parse_duration
+from compose.errors import ComposeFileNotFoundError, Problem
+from compose.merge import depends_on_mapping, networks_mapping, to_mapping
+from compose.paths import resolve_service_paths
+from compose.port_syntax import parse_port
+from compose.volume_syntax import parse_volume
+
+Lookup = Callable[[str], str | None]
+
+_BOOLS = ("tty", "stdin_open", "privileged", "init", "read_only", "oom_kill_disable", "attach")
+_INTS = ("scale", "cpu_shares", "cpu_count", "cpu_percent", "oom_score_adj", "mem_swappiness",
+         "pids_limit", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime")
+_SIZES = ("mem_limit", "mem_reservation", "memswap_limit", "shm_size")
+
+
+class NormalizeError(ValueError):
+    """A value has the right type but a wrong shape (e.g. `ports: ["a:b:c:d"]`)."""
+
+
+def to_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in ("true", "yes", "y", "on", "1"):
+            return True
+        if low in ("false", "no", "n", "off", "0", ""):
+            return False
+        raise NormalizeError(f"invalid boolean: {value!r}")
+    return bool(value)
+
+
+def to_int(value: Any) -> int:
+    try:
+        return int(str(value).strip()) if isinstance(value, str) else int(value)
+    except ValueError:
+        raise NormalizeError(f"invalid integer: {value!r}") from None
+
+
+def env_value(value: Any) -> str | None:
+    """Compose stringifies scalar values in environment-like mappings."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and "e" not in repr(value):
+        return repr(value)
+    return str(value)
+
+
+def shell_split(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError as exc:
+            raise NormalizeError(f"cannot split command {value!r}: {exc}") from None
+    return [str(v) for v in value]
+
+
+def _env_files(value: Any) -> list[tuple[Path, bool]]:
+    items = value if isinstance(value, list) else [value]
+    out: list[tuple[Path, bool]] = []
+    for item in items:
+        if isinstance(item, dict):
+            out.append((Path(item["path"]), to_bool(item.get("required", True))))
+        else:
+            out.append((Path(str(item)), True))
+    return out
+
+
+def _environment(svc: dict[str, Any], lookup: Lookup) -> dict[str, str | None]:
+    env: dict[str, str | None] = {}
+    if "env_file" in svc:
+        for path, required in _env_files(svc["env_file"]):
+            try:
+                values = read_dotenv(path, lookup, required=required)
+            except ComposeFileNotFoundError:
+                raise ComposeFileNotFoundError(
+                    f"env file {path} not found: stat {path}: no such file or directory"
+                ) from None
+            for key, val in values.items():
+                env[key] = val if val is not None else lookup(key)
+    for key, val in to_mapping(svc.get("environment") or {}).items():
+        text = env_value(val)
+        env[key] = text if text is not None else lookup(key)
+    return env
+
+
+def _ulimits(value: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, limit in value.items():
+        if isinstance(limit, dict):
+            out[name] = {k: to_int(v) for k, v in limit.items()}
+        else:
+            out[name] = to_int(limit)
+    return out
+
+
+def _depends_on(value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, spec in depends_on_mapping(value).items():
+        spec = dict(spec or {})
+        item: dict[str, Any] = {"condition": spec.get("condition") or "service_started"}
+        if to_bool(spec.get("restart", False)):
+            item["restart"] = True
+        item["required"] = to_bool(spec.get("required", True))
+        out[name] = item
+    return out
+
+
+def _networks(value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, spec in networks_mapping(value).items():
+        if spec is None:
+            out[name] = None
+            continue
+        item = dict(spec)
+        if "aliases" in item and item["aliases"] is not None:
+            item["aliases"] = [str(a) for a in item["aliases"]]
+        if "priority" in item:
+            item["priority"] = to_int(item["priority"])
+        out[name] = item
+    return out
+
+
+def _ports(value: list[Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for entry in value:
+        try:
+            items = parse_port(entry)
+        except (ValueError, TypeError) as exc:
+            raise NormalizeError(str(exc)) from None
+        for item in items:
+            key = tuple(sorted((k, str(v)) for k, v in item.items()))
+            if key not in seen:
+                seen.add(key)
+                out.append(item)
+    return out
+
+
+def _volumes(value: list[Any], base: Path) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    for entry in value:
+        try:
+            item = parse_volume(entry, base)
+        except (ValueError, TypeError) as exc:
+            raise NormalizeError(str(exc)) from None
+        target = str(item.get("target"))
+        if target in index:
+            out[index[target]] = item
+        else:
+            index[target] = len(out)
+            out.append(item)
+    return out
+
+
+def _build(value: Any) -> dict[str, Any]:
+    out = {"context": value} if isinstance(value, str) else dict(value)
+    out.setdefault("context", ".")
+    if not out.get("dockerfile_inline"):
+        out.setdefault("dockerfile", "Dockerfile")
+    if "args" in out:
+        out["args"] = {k: env_value(v) for k, v in to_mapping(out["args"]).items()}
+    if "labels" in out:
+        out["labels"] = {k: env_value(v) or "" for k, v in to_mapping(out["labels"]).items()}
+    return out
+
+
+def normalize_service(
+    name: str, svc: dict[str, Any] | None, base: Path, lookup: Lookup
+) -> tuple[dict[str, Any], list[Problem]]:
+    """One service in long syntax with absolute paths; env_file folded into environment."""
+    problems: list[Problem] = []
+    svc = resolve_service_paths(dict(svc or {}), base)
+    out: dict[str, Any] = {}
+
+    def step(key: str, fn: Callable[[Any], Any]) -> None:
+        if key not in svc:
+            return
+        try:
+            out[key] = fn(svc[key])
+        except (NormalizeError, ValueError, TypeError, KeyError) as exc:
+            # Drop the bad value so later checks never see an unnormalized shape.
+            out.pop(key, None)
+            problems.append(Problem(str(exc), key=f"services.{name}.{key}"))
+
+    for key, value in svc.items():
+        if key not in ("extends", "env_file"):
+            out[key] = value
+    step("build", _build)
+    step("command", shell_split)
+    step("entrypoint", shell_split)
+    try:
+        env = _environment(svc, lookup)
+    except (NormalizeError, ValueError) as exc:
+        problems.append(Problem(str(exc), key=f"services.{name}.environment"))
+        env = {}
+    if env or "environment" in svc:
+        out["environment"] = env
+    step("depends_on", _depends_on)
+    step("labels", lambda v: {k: env_value(x) or "" for k, x in to_mapping(v).items()})
+    step("annotations", lambda v: {k: env_value(x) or "" for k, x in to_mapping(v).items()})
+    step("sysctls", lambda v: {k: env_value(x) for k, x in to_mapping(v).items()})
+    step("ports", _ports)
+    step("expose", lambda v: [str(x) for x in v])
+    step("volumes", lambda v: _volumes(v, base))
+    step("ulimits", _ulimits)
+    step("stop_grace_period", lambda v: format_duration(parse_duration(v)))
+    for key in _SIZES:
+        step(key, lambda v: str(parse_byte_size(v)))
+    for key in _BOOLS:
+        step(key, to_bool)
+    for key in _INTS:
+        step(key, to_int)
+    step("dns", lambda v: [v] if isinstance(v, str) else list(v))
+    step("dns_search", lambda v: [v] if isinstance(v, str) else list(v))
+    step("tmpfs", lambda v: [v] if isinstance(v, str) else list(v))
+    step("profiles", lambda v: [str(x) for x in v])
+    if "deploy" in svc and isinstance(svc["deploy"], dict) and "replicas" in svc["deploy"]:
+        step("deploy", lambda v: {**v, "replicas": to_int(v["replicas"])})
+    if "networks" in svc:
+        step("networks", _networks)
+    elif not svc.get("network_mode"):
+        out["networks"] = {"default": None}
+    out.setdefault("command", None)
+    out.setdefault("entrypoint", None)
+    return dict(sorted(out.items())), problems
+
+
+def service_uses_network(services: dict[str, Any], network: str) -> bool:
+    return any(network in (svc.get("networks") or {}) for svc in services.values())
+
+
+def _named(section: dict[str, Any], project: str, with_name: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, spec in section.items():
+        item = dict(spec or {})
+        external = item.get("external")
+        if isinstance(external, dict):
+            # Legacy `external: {name: x}`.
+            item["name"] = external.get("name") or item.get("name") or key
+            item["external"] = True
+        elif external is not None:
+            item["external"] = to_bool(external)
+        if with_name:
+            if item.get("external"):
+                item.setdefault("name", key)
+            else:
+                item.setdefault("name", f"{project}_{key}")
+        if "labels" in item:
+            item["labels"] = {k: env_value(v) or "" for k, v in to_mapping(item["labels"]).items()}
+        for flag in ("internal", "attachable", "enable_ipv6", "enable_ipv4"):
+            if flag in item:
+                item[flag] = to_bool(item[flag])
+        out[key] = item
+    return out
+
+
+def normalize_project(
+    model: dict[str, Any], name: str, services: dict[str, Any]
+) -> dict[str, Any]:
+    """Top-level sections in `config` shape around already-normalized `services`."""
+    out: dict[str, Any] = {"name": name, "services": services}
+    networks = dict(model.get("networks") or {})
+    if service_uses_network(services, "default") and "default" not in networks:
+        networks["default"] = None
+    if networks:
+        out["networks"] = _named(networks, name)
+    if model.get("volumes"):
+        out["volumes"] = _named(model["volumes"], name)
+    for section in ("configs", "secrets"):
+        if model.get(section):
+            out[section] = _named(model[section], name)
+    for key, value in model.items():
+        if key.startswith("x-"):
+            out[key] = value
+    return out

@@ -1,0 +1,235 @@
+"""Validation of a stack file: the JSON schema, then checks across keys.
+
+The schema is our own (`schemas/compose.schema.json`). jsonschema's messages describe the
+schema, not the file, so they are rewritten in docker compose's words ("services.web.image
+must be a string") and located with the YAML side table. Every problem is collected before
+raising, so the user fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import networkx as nx
+from jsonschema.exceptions import ValidationError
+
+import compose
+from compose.errors import Problem
+from compose.yaml_source import KeyPath, Locations, format_key
+
+_TYPE_NAMES = {
+    "object": "mapping",
+    "array": "list",
+    "string": "string",
+    "number": "number",
+    "integer": "number",
+    "boolean": "boolean",
+    "null": "null",
+}
+
+
+def schema_path() -> Path:
+    """The schema next to the source tree, or where a wheel install put it."""
+    local = Path(compose.__file__).parent.parent / "schemas" / "compose.schema.json"
+    if local.is_file():
+        return local
+    return Path(sys.prefix) / "share" / "pycompose" / "schemas" / "compose.schema.json"
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(schema_path().read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)
+
+
+def _types_of(schema: Any) -> list[str]:
+    """The JSON types a (sub)schema accepts, following oneOf branches."""
+    if not isinstance(schema, dict):
+        return []
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return _types_of(_validator().schema["$defs"][name])
+    if "type" in schema:
+        t = schema["type"]
+        return [t] if isinstance(t, str) else list(t)
+    out: list[str] = []
+    for branch in schema.get("oneOf", []) + schema.get("anyOf", []):
+        out.extend(_types_of(branch))
+    return out
+
+
+def _type_list(types: Iterable[str]) -> str:
+    names = sorted({_TYPE_NAMES.get(t, t) for t in types})
+    if len(names) == 1:
+        return f"a {names[0]}" if names[0] not in ("null",) else names[0]
+    joined = ", ".join(names[:-1]) + " or " + names[-1]
+    return f"a {joined}"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "unknown"
+
+
+def _fits(value_type: str, types: list[str]) -> bool:
+    return value_type in types or (value_type == "integer" and "number" in types)
+
+
+def _describe_all(error: ValidationError) -> list[tuple[KeyPath, str]]:
+    """Key paths and messages for one schema error; a oneOf whose branch of the right type
+    failed reports every failure inside that branch (several bad keys in one service)."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        vtype = _json_type(error.instance)
+        branches = error.schema.get(error.validator, [])
+        for index, branch in enumerate(branches):
+            if _fits(vtype, _types_of(branch)):
+                sub = [e for e in error.context if e.schema_path and e.schema_path[0] == index]
+                if sub:
+                    out: list[tuple[KeyPath, str]] = []
+                    for e in sub:
+                        out.extend(_describe_all(e))
+                    return out
+    return [_describe(error)]
+
+
+def _describe(error: ValidationError) -> tuple[KeyPath, str]:
+    """The key path and a human message for one schema error."""
+    path: KeyPath = tuple(error.absolute_path)
+    if error.validator in ("oneOf", "anyOf"):
+        # Descend into the branch whose type matches the value: that is what the user meant.
+        vtype = _json_type(error.instance)
+        branches = error.schema.get(error.validator, [])
+        for index, branch in enumerate(branches):
+            if _fits(vtype, _types_of(branch)) and error.context:
+                sub = [e for e in error.context if e.schema_path and e.schema_path[0] == index]
+                if sub:
+                    best = max(sub, key=lambda e: len(e.absolute_path))
+                    return _describe(best)
+        # No branch has the value's type: name the first branch's type, as compose-go does.
+        first = [t for t in _types_of(branches[0]) if t != "null"] if branches else []
+        return path, f"must be {_type_list(first or _types_of(error.schema))}"
+    if error.validator == "type":
+        return path, f"must be {_type_list(_types_of(error.schema))}"
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        extra = [
+            e for e in extra
+            if not any(re.match(p, e) for p in error.schema.get("patternProperties", {}))
+        ]
+        if extra:
+            return (*path, extra[0]), f"additional properties '{', '.join(extra)}' not allowed"
+    if error.validator == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else error.message
+        return (*path, missing), "is required"
+    if error.validator == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        return path, f"must be one of {allowed}"
+    return path, str(error.message)
+
+
+def schema_problems(data: Any, locations: Locations, file: str) -> list[Problem]:
+    """Validate one (interpolated) document against the schema."""
+    if not isinstance(data, dict):
+        loc = locations.find(())
+        return [Problem("top-level object must be a mapping", file, loc.line if loc else None)]
+    problems: list[Problem] = []
+    described = [d for e in _validator().iter_errors(data) for d in _describe_all(e)]
+    for path, message in sorted(described, key=lambda d: [str(p) for p in d[0]]):
+        loc = locations.find(path)
+        key = format_key(path)
+        text = f"(root) {message}" if not key else f"{key} {message}"
+        problems.append(
+            Problem(text, loc.file if loc else file, loc.line if loc else None, key or None))
+    return problems
+
+
+def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
+    """A dependency cycle as a list of service names (first repeated at the end), if any."""
+    graph: nx.DiGraph = nx.DiGraph()
+    for src, targets in edges.items():
+        graph.add_node(src)
+        for dst in targets:
+            graph.add_edge(src, dst)
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return None
+    names = [edge[0] for edge in cycle]
+    return [*names, names[0]]
+
+
+def cross_problems(project: dict[str, Any], locations: Locations) -> list[Problem]:
+    """Checks the schema cannot express: references between keys, exclusivity, cycles."""
+    problems: list[Problem] = []
+
+    def add(message: str, path: KeyPath) -> None:
+        loc = locations.find(path)
+        problems.append(Problem(message, loc.file if loc else None, loc.line if loc else None,
+                                format_key(path)))
+
+    services: dict[str, Any] = project.get("services") or {}
+    networks = set((project.get("networks") or {}).keys()) | {"default"}
+    volumes = set((project.get("volumes") or {}).keys())
+    edges: dict[str, list[str]] = {}
+    for name, svc in services.items():
+        base: KeyPath = ("services", name)
+        deps = svc.get("depends_on") or {}
+        edges[name] = []
+        for dep, spec in deps.items():
+            if dep not in services:
+                if (spec or {}).get("required", True) is False:
+                    continue
+                add(f'service "{name}" depends on undefined service "{dep}": invalid compose '
+                    "project", (*base, "depends_on", dep))
+            else:
+                edges[name].append(dep)
+        if not svc.get("image") and not svc.get("build"):
+            add(f'service "{name}" has neither an image nor a build context specified: '
+                "invalid compose project", base)
+        if svc.get("network_mode") and svc.get("networks"):
+            add(f"service {name} declares mutually exclusive `network_mode` and `networks`",
+                (*base, "network_mode"))
+        for net in svc.get("networks") or {}:
+            if net not in networks:
+                add(f'service "{name}" refers to undefined network {net}: invalid compose '
+                    "project", (*base, "networks", net))
+        for i, vol in enumerate(svc.get("volumes") or []):
+            if vol.get("type") == "volume" and vol.get("source") and vol["source"] not in volumes:
+                add(f'service "{name}" refers to undefined volume {vol["source"]}: invalid '
+                    "compose project", (*base, "volumes", i))
+        mode = svc.get("network_mode") or ""
+        if mode.startswith("service:"):
+            other = mode.split(":", 1)[1]
+            if other not in services:
+                add(f'service "{name}" uses network_mode of undefined service "{other}"',
+                    (*base, "network_mode"))
+        for i, ref in enumerate(svc.get("volumes_from") or []):
+            other = ref.split(":", 1)[0]
+            if not other.startswith("container:") and other not in services:
+                add(f'service "{name}" mounts volumes from undefined service "{other}"',
+                    (*base, "volumes_from", i))
+    cycle = find_cycle(edges)
+    if cycle:
+        add(f"dependency cycle detected: {' -> '.join(cycle)}", ("services", cycle[0]))
+    return problems

@@ -1,0 +1,229 @@
+"""Read Compose YAML into plain Python values while remembering where every key came from.
+
+PyYAML's constructors forget positions, so we compose the node tree ourselves and build the
+values while walking it; every mapping key and sequence item records its line in a side table
+keyed by its path (`("services", "web", "ports", 1)`). Errors must point at file and line, and
+the Compose-specific tags `!reset` / `!override` must survive until the merge step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from compose.errors import ComposeFileError, Problem
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a key was written: file name and 1-based line."""
+
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Value tagged `!reset`: the merge removes the key instead of merging into it."""
+
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Override:
+    """Value tagged `!override`: the merge replaces the key instead of merging into it."""
+
+    value: Any = None
+
+
+@dataclass
+class Locations:
+    """Side table from key paths to where they were written; later registrations win."""
+
+    table: dict[KeyPath, Location] = field(default_factory=dict)
+
+    def add(self, path: KeyPath, loc: Location) -> None:
+        self.table[path] = loc
+
+    def update(self, other: Locations) -> None:
+        self.table.update(other.table)
+
+    def find(self, path: KeyPath) -> Location | None:
+        """The location of `path`, or of its nearest ancestor that has one."""
+        p = tuple(path)
+        while p:
+            loc = self.table.get(p)
+            if loc is not None:
+                return loc
+            p = p[:-1]
+        return self.table.get(())
+
+    def rebase(self, old: KeyPath, new: KeyPath) -> Locations:
+        """Copy of the entries under `old` moved under `new` (for extends/include)."""
+        out = Locations()
+        n = len(old)
+        for path, loc in self.table.items():
+            if path[:n] == old:
+                out.table[new + path[n:]] = loc
+        return out
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML document of a stack file: its value and its key locations."""
+
+    file: str
+    data: Any
+    locations: Locations
+
+
+def format_key(path: KeyPath) -> str:
+    """`("services", "web", "ports", 1)` -> `services.web.ports[1]` (how problems name keys)."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that knows the Compose tags (values are built by `_Builder`, not here)."""
+
+
+_Loader.add_constructor("!reset", lambda loader, node: None)
+_Loader.add_constructor("!override", lambda loader, node: None)
+
+
+class _Builder:
+    """Turns a composed node tree into values, recording key lines and rejecting duplicates."""
+
+    def __init__(self, loader: _Loader, file: str) -> None:
+        self.loader = loader
+        self.file = file
+        self.locations = Locations()
+        self.problems: list[Problem] = []
+        self._active: set[int] = set()
+
+    def build(self, node: Node, path: KeyPath) -> Any:
+        if node.tag == "!reset":
+            inner = self._plain(node, path)
+            return Reset(inner)
+        if node.tag == "!override":
+            return Override(self._plain(node, path))
+        return self._plain(node, path)
+
+    def _plain(self, node: Node, path: KeyPath) -> Any:
+        if isinstance(node, ScalarNode):
+            if node.tag in ("!reset", "!override"):
+                if node.value == "":
+                    return None
+                node = ScalarNode(
+                    self.loader.resolve(ScalarNode, node.value, (True, False)),
+                    node.value, node.start_mark, node.end_mark, node.style,
+                )
+            return self.loader.construct_object(node, deep=True)
+        if id(node) in self._active:
+            self._problem("recursive YAML alias", node, path)
+            return None
+        self._active.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                items = []
+                for i, child in enumerate(node.value):
+                    self._record((*path, i), child)
+                    items.append(self.build(child, (*path, i)))
+                return items
+            if isinstance(node, MappingNode):
+                return self._mapping(node, path)
+        finally:
+            self._active.discard(id(node))
+        return None  # pragma: no cover
+
+    def _mapping(self, node: MappingNode, path: KeyPath) -> dict[str, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self._key(key_node, path)
+            if key in seen:
+                self._problem(
+                    f'mapping key "{key}" already defined at line {seen[key]}', key_node, path
+                )
+            else:
+                seen[key] = key_node.start_mark.line + 1
+        # `<<` merge keys: flatten like SafeLoader does, explicit keys win over merged ones.
+        try:
+            self.loader.flatten_mapping(node)
+        except yaml.MarkedYAMLError as exc:
+            self._problem(str(exc.problem), node, path)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self._key(key_node, path)
+            child = (*path, key)
+            self._record(child, key_node)
+            out[key] = self.build(value_node, child)
+        return out
+
+    def _key(self, node: Node, path: KeyPath) -> str:
+        if not isinstance(node, ScalarNode):
+            self._problem("mapping keys must be strings", node, path)
+            return f"<complex key at line {node.start_mark.line + 1}>"
+        value = self.loader.construct_object(node, deep=True)
+        if value is None:
+            return "null" if node.value else ""
+        if isinstance(value, bool):
+            return node.value
+        return str(value)
+
+    def _record(self, path: KeyPath, node: Node) -> None:
+        self.locations.add(path, Location(self.file, node.start_mark.line + 1))
+
+    def _problem(self, message: str, node: Node, path: KeyPath) -> None:
+        self.problems.append(
+            Problem(message, self.file, node.start_mark.line + 1, format_key(path) or None)
+        )
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
+    """Turn PyYAML's error into a Problem with a Compose-flavoured message."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or str(exc)
+        if "'\\t'" in problem or "\\t" in problem:
+            problem = "found a tab character that violates indentation"
+        elif exc.context:
+            problem = f"{exc.context}: {problem}"
+        return Problem(f"yaml: {problem}", file, line)
+    return Problem(f"yaml: {exc}", file)
+
+
+def parse_documents(text: str, file: str) -> list[Document]:
+    """Every document in `text`, with locations; raises ComposeFileError on bad YAML."""
+    loader = _Loader(text)
+    docs: list[Document] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            builder = _Builder(loader, file)
+            builder.locations.add((), Location(file, node.start_mark.line + 1))
+            data = builder.build(node, ())
+            if builder.problems:
+                raise ComposeFileError(builder.problems)
+            docs.append(Document(file, data, builder.locations))
+    except yaml.YAMLError as exc:
+        raise ComposeFileError([_yaml_problem(exc, file)]) from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ComposeFileError([Problem(f"yaml: {exc}", file)]) from None
+    finally:
+        loader.dispose()
+    return docs

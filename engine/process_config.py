@@ -1,0 +1,86 @@
+"""Merge the image's config with the container's request the way Docker does (pure)."""
+
+from __future__ import annotations
+
+import os
+
+from engine.containers import ContainerSpec
+from engine.errors import InvalidArgumentError
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def resolve_args(
+    spec: ContainerSpec,
+    image_entrypoint: tuple[str, ...] | None,
+    image_cmd: tuple[str, ...] | None,
+) -> tuple[str, ...]:
+    """Docker's rule: a new entrypoint discards the image's CMD unless a command is given too."""
+    entrypoint = spec.entrypoint if spec.entrypoint is not None else (image_entrypoint or ())
+    if spec.command is not None:
+        command: tuple[str, ...] = spec.command
+    elif spec.entrypoint is not None:
+        command = ()
+    else:
+        command = image_cmd or ()
+    args = tuple(entrypoint) + tuple(command)
+    if not args:
+        raise InvalidArgumentError(
+            f"container {spec.name}: no command specified (the image has no CMD or ENTRYPOINT)",
+            subject=spec.name,
+        )
+    return args
+
+
+def resolve_env(spec: ContainerSpec, image_env: tuple[str, ...], hostname: str) -> tuple[str, ...]:
+    env: dict[str, str] = {"PATH": DEFAULT_PATH}
+    for item in image_env:
+        key, _, value = item.partition("=")
+        env[key] = value
+    env["HOSTNAME"] = hostname
+    env.update(spec.env)
+    env.setdefault("HOME", "/root")
+    return tuple(f"{k}={v}" for k, v in env.items())
+
+
+def _lookup(path: str, name: str, field_count: int) -> list[str] | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                fields = line.rstrip("\n").split(":")
+                if len(fields) >= field_count and fields[0] == name:
+                    return fields
+    except OSError:
+        return None
+    return None
+
+
+def resolve_user(user: str | None, rootfs_lowers: list[str]) -> tuple[int, int]:
+    """`user`, `uid`, `user:group`, `uid:gid` with names from the image's /etc/passwd and group."""
+    if not user:
+        return 0, 0
+    name, _, group = user.partition(":")
+    passwd = next(
+        (f"{d}/etc/passwd" for d in rootfs_lowers if os.path.exists(f"{d}/etc/passwd")), "/nonexistent"
+    )
+    groups = next(
+        (f"{d}/etc/group" for d in rootfs_lowers if os.path.exists(f"{d}/etc/group")), "/nonexistent"
+    )
+    if name.isdigit():
+        uid = int(name)
+        entry = None
+        gid = 0
+    else:
+        entry = _lookup(passwd, name, 4)
+        if entry is None:
+            raise InvalidArgumentError(f"unable to find user {name}: no matching entries in passwd")
+        uid, gid = int(entry[2]), int(entry[3])
+    if group:
+        if group.isdigit():
+            gid = int(group)
+        else:
+            gentry = _lookup(groups, group, 3)
+            if gentry is None:
+                raise InvalidArgumentError(f"unable to find group {group}")
+            gid = int(gentry[2])
+    return uid, gid

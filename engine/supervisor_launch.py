@@ -1,0 +1,23 @@
+"""Detach the supervisor from the CLI: fork once more and let the middle process exit, so the
+supervisor is re-parented to init and the CLI never collects a zombie."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    if os.fork() > 0:
+        os._exit(0)
+    try:
+        os.setsid()
+    except OSError:
+        pass
+    from engine.supervisor import main as supervise
+
+    sys.exit(supervise(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Named volumes, local driver: a directory under the data root that outlives containers.
+
+Data in a volume is only ever removed by an explicit remove (`down -v`, `volume rm`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.atomic_files import locked, write_json
+from engine.containers import now_rfc3339
+from engine.errors import InvalidArgumentError, VolumeNotFoundError
+from engine.layout import Layout
+
+VALID_VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Volume:
+    name: str
+    driver: str
+    mountpoint: Path
+    created: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class VolumeStore:
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+
+    def _dir(self, name: str) -> Path:
+        return self.layout.volumes / name
+
+    def ensure(self, name: str, labels: dict[str, str] | None = None) -> Volume:
+        if not VALID_VOLUME_NAME.match(name):
+            raise InvalidArgumentError(
+                f'invalid volume name "{name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed',
+                subject=name,
+            )
+        with locked(self.layout.locks / "volumes.lock"):
+            existing = self.find(name)
+            if existing is not None:
+                return existing
+            directory = self._dir(name)
+            (directory / "_data").mkdir(parents=True, exist_ok=True)
+            meta = {"name": name, "driver": "local", "created": now_rfc3339(), "labels": labels or {}}
+            write_json(directory / "meta.json", meta)
+        return self.get(name)
+
+    def find(self, name: str) -> Volume | None:
+        meta_path = self._dir(name) / "meta.json"
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return Volume(
+            name=meta["name"],
+            driver=meta["driver"],
+            mountpoint=self._dir(name) / "_data",
+            created=meta["created"],
+            labels=meta.get("labels", {}),
+        )
+
+    def get(self, name: str) -> Volume:
+        volume = self.find(name)
+        if volume is None:
+            raise VolumeNotFoundError(f"no such volume: {name}", subject=name)
+        return volume
+
+    def list(self) -> list[Volume]:
+        if not self.layout.volumes.exists():
+            return []
+        found = (self.find(path.name) for path in sorted(self.layout.volumes.iterdir()))
+        return [volume for volume in found if volume is not None]
+
+    def remove(self, name: str) -> None:
+        with locked(self.layout.locks / "volumes.lock"):
+            if self.find(name) is None:
+                raise VolumeNotFoundError(f"no such volume: {name}", subject=name)
+            shutil.rmtree(self._dir(name))

@@ -1,0 +1,279 @@
+"""The driver facade the engine calls: networks (bridges) and endpoints (veth attachments).
+
+Every method is a short transaction: take the state lock, load the network's file, look at
+the kernel, change the kernel, write the file. State files are the truth about what was
+asked for; liveness of endpoints is observed (owner pid + start time, host veth present),
+never assumed from a file.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping, Sequence
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+
+from netdriver import ipam, names, netlink
+from netdriver.errors import (
+    EndpointExistsError,
+    InvalidNetworkConfigError,
+    NetlinkError,
+    NetworkConflictError,
+    NetworkInUseError,
+    NetworkNotFoundError,
+)
+from netdriver.liveness import is_alive, process_start_time
+from netdriver.model import Endpoint, Network
+from netdriver.state import EndpointRecord, NetworkRecord, StateStore, check_network_name
+
+__all__ = ["Endpoint", "Network", "NetworkDriver"]
+
+log = logging.getLogger(__name__)
+
+
+def _bridge_mac(network: Network) -> str:
+    return ipam.mac_for(IPv4Address(network.gateway))
+
+
+class NetworkDriver:
+    """Linux bridge networks with veth attachments, state under ``state_dir``."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self._store = StateStore(Path(state_dir))
+
+    # ------------------------------------------------------------------ networks
+
+    def ensure_network(
+        self,
+        name: str,
+        *,
+        labels: Mapping[str, str] = {},  # read-only; copied below
+        subnet: str | None = None,
+        gateway: str | None = None,
+        internal: bool = False,
+    ) -> Network:
+        """Create the network, or verify and return the existing one.
+
+        An existing network has its bridge re-created/brought up if needed (after a reboot
+        the files survive but the kernel objects do not). An explicit subnet, gateway or
+        internal flag that contradicts the existing network raises NetworkConflictError.
+        """
+        check_network_name(name)
+        with self._store.locked():
+            rec = self._store.load(name)
+            if rec is not None:
+                self._verify_same(rec.network, subnet, gateway, internal)
+                self._setup_bridge(rec.network)
+                return rec.network
+            used = [IPv4Network(r.network.subnet) for r in self._store.load_all()]
+            host = netlink.host_networks() if subnet is None else []
+            net, gw = ipam.plan_network(subnet, gateway, used, host)
+            net_id = secrets.token_hex(32)
+            network = Network(
+                id=net_id, name=name, bridge=names.bridge_name(net_id), subnet=str(net),
+                gateway=str(gw), internal=internal, labels=dict(labels),
+            )
+            try:  # a half-made bridge (e.g. address refused) must not outlive the failure
+                self._setup_bridge(network)
+                self._store.save(NetworkRecord(network))
+            except BaseException:
+                netlink.delete_link(network.bridge)
+                raise
+            log.debug("created network %s (%s, bridge %s)", name, net, network.bridge)
+            return network
+
+    def find_network(self, name: str) -> Network | None:
+        """The network called ``name``, or None."""
+        try:
+            check_network_name(name)
+        except InvalidNetworkConfigError:
+            return None
+        rec = self._store.load(name)
+        return rec.network if rec else None
+
+    def get_network(self, name: str) -> Network:
+        """The network called ``name``; NetworkNotFoundError if there is none."""
+        net = self.find_network(name)
+        if net is None:
+            raise NetworkNotFoundError(f"network {name} not found", subject=name)
+        return net
+
+    def list_networks(self) -> list[Network]:
+        """All networks, sorted by name."""
+        return [r.network for r in self._store.load_all()]
+
+    def remove_network(self, name: str) -> None:
+        """Delete the bridge and the state; NetworkInUseError while live endpoints remain."""
+        with self._store.locked():
+            rec = self._load(name)
+            rec = self._prune(rec)
+            if rec.endpoints:
+                ids = ", ".join(sorted(e.endpoint.endpoint_id for e in rec.endpoints))
+                raise NetworkInUseError(
+                    f"network {name} has active endpoints ({ids})", subject=name,
+                    hint="stop or disconnect the containers first",
+                )
+            netlink.delete_link(rec.network.bridge)
+            self._store.delete(name)
+            log.debug("removed network %s", name)
+
+    # ------------------------------------------------------------------ endpoints
+
+    def attach(
+        self,
+        network: str,
+        endpoint_id: str,
+        netns_path: str,
+        *,
+        ifname: str = "eth0",
+        names: Sequence[str] = (),
+        ipv4: str | None = None,
+        owner_pid: int | None = None,
+        default_route: bool = True,
+    ) -> Endpoint:
+        """Connect the network namespace at ``netns_path`` to ``network``.
+
+        No default route is added on internal networks (nothing beyond the bridge is
+        reachable). On failure nothing is left behind: the veth is deleted and the address
+        is not recorded.
+        """
+        if not _valid_endpoint_id(endpoint_id):
+            raise InvalidNetworkConfigError(f"invalid endpoint id {endpoint_id!r}")
+        if not _names_ok(ifname):
+            raise InvalidNetworkConfigError(f"invalid interface name {ifname!r}", subject=ifname)
+        owner_start = None
+        if owner_pid is not None:
+            owner_start = process_start_time(owner_pid)
+            if owner_start is None:
+                raise InvalidNetworkConfigError(
+                    f"owner process {owner_pid} is not running", subject=str(owner_pid)
+                )
+        with self._store.locked():
+            rec = self._prune(self._load(network))
+            if rec.find(endpoint_id) is not None:
+                raise EndpointExistsError(
+                    f"endpoint {endpoint_id} is already attached to network {network}",
+                    subject=endpoint_id,
+                )
+            net = rec.network
+            self._setup_bridge(net)
+            subnet = IPv4Network(net.subnet)
+            gateway = IPv4Address(net.gateway)
+            taken = [IPv4Address(e.endpoint.ipv4) for e in rec.endpoints]
+            addr = ipam.allocate_address(subnet, gateway, taken, ipv4)
+            host_ifname = _host_name(net, endpoint_id)
+            netlink.delete_link(host_ifname)  # leftover of a crash mid-attach, if any
+            peer = netlink.PeerConfig(
+                ifname=ifname, address=addr, prefixlen=subnet.prefixlen, mac=ipam.mac_for(addr),
+                gateway=gateway if default_route and not net.internal else None,
+            )
+            netlink.create_attachment(host_ifname, net.bridge, netns_path, peer)
+            endpoint = Endpoint(
+                network=net.name, endpoint_id=endpoint_id, ifname=ifname,
+                host_ifname=host_ifname, ipv4=str(addr), prefixlen=subnet.prefixlen,
+                gateway=str(gateway), mac=peer.mac, names=tuple(names), owner_pid=owner_pid,
+            )
+            try:
+                self._store.save(rec.with_endpoint(EndpointRecord(endpoint, owner_start)))
+            except BaseException:
+                netlink.delete_link(host_ifname)
+                raise
+            log.debug("attached %s to %s as %s/%s", endpoint_id, network, addr, subnet.prefixlen)
+            return endpoint
+
+    def detach(self, network: str, endpoint_id: str) -> None:
+        """Remove an endpoint: delete its host veth (if any) and release its address.
+
+        Idempotent: an unknown network or endpoint is not an error, but a veth left by a
+        crash mid-attach is still found by its deterministic name and deleted.
+        """
+        with self._store.locked():
+            try:
+                rec = self._load(network)
+            except NetworkNotFoundError:
+                return
+            ep = rec.find(endpoint_id)
+            host_ifname = ep.endpoint.host_ifname if ep else _host_name(rec.network, endpoint_id)
+            netlink.delete_link(host_ifname)
+            if ep is not None:
+                self._store.save(rec.without({endpoint_id}))
+                log.debug("detached %s from %s", endpoint_id, network)
+
+    def endpoints(self, network: str) -> list[Endpoint]:
+        """Live endpoints of ``network``; dead ones are pruned (veth deleted, address freed)."""
+        with self._store.locked():
+            rec = self._prune(self._load(network))
+            return [e.endpoint for e in rec.endpoints]
+
+    # ------------------------------------------------------------------ helpers
+
+    def _load(self, name: str) -> NetworkRecord:
+        check_network_name(name)
+        rec = self._store.load(name)
+        if rec is None:
+            raise NetworkNotFoundError(f"network {name} not found", subject=name)
+        return rec
+
+    def _setup_bridge(self, network: Network) -> None:
+        prefixlen = IPv4Network(network.subnet).prefixlen
+        netlink.ensure_bridge(
+            network.bridge, IPv4Address(network.gateway), prefixlen, _bridge_mac(network)
+        )
+
+    def _prune(self, rec: NetworkRecord) -> NetworkRecord:
+        """Drop endpoints whose owner died or whose host veth is gone; save if any changed.
+
+        Caller holds the state lock.
+        """
+        if not rec.endpoints:
+            return rec
+        links = netlink.existing_links(e.endpoint.host_ifname for e in rec.endpoints)
+        dead: set[str] = set()
+        for e in rec.endpoints:
+            ep = e.endpoint
+            owner_gone = ep.owner_pid is not None and not is_alive(ep.owner_pid, e.owner_start)
+            if owner_gone or ep.host_ifname not in links:
+                dead.add(ep.endpoint_id)
+                if ep.host_ifname in links:
+                    try:
+                        netlink.delete_link(ep.host_ifname)
+                    except NetlinkError as exc:  # keep pruning; the veth is ours to retry
+                        log.debug("could not delete %s: %s", ep.host_ifname, exc)
+                log.debug("pruned dead endpoint %s of %s", ep.endpoint_id, rec.network.name)
+        if not dead:
+            return rec
+        rec = rec.without(dead)
+        self._store.save(rec)
+        return rec
+
+    @staticmethod
+    def _verify_same(
+        net: Network, subnet: str | None, gateway: str | None, internal: bool
+    ) -> None:
+        problems = []
+        if subnet is not None and ipam.parse_subnet(subnet) != IPv4Network(net.subnet):
+            problems.append(f"subnet {net.subnet} (asked {subnet})")
+        if gateway is not None and ipam.parse_address(gateway) != IPv4Address(net.gateway):
+            problems.append(f"gateway {net.gateway} (asked {gateway})")
+        if internal != net.internal:
+            problems.append(f"internal={net.internal} (asked internal={internal})")
+        if problems:
+            raise NetworkConflictError(
+                f"network {net.name} exists with a different configuration: "
+                + ", ".join(problems),
+                subject=net.name, hint="remove the network to re-create it",
+            )
+
+
+def _host_name(net: Network, endpoint_id: str) -> str:
+    return names.host_veth_name(net.id, endpoint_id)
+
+
+def _names_ok(ifname: str) -> bool:
+    return names.is_valid_ifname(ifname)
+
+
+def _valid_endpoint_id(endpoint_id: str) -> bool:
+    return bool(endpoint_id) and len(endpoint_id) <= 256 and endpoint_id.isprintable()
+

@@ -1,0 +1,43 @@
+"""Process liveness from /proc, robust against pid reuse.
+
+A pid alone proves nothing after its owner died: the kernel may hand it to an unrelated
+process. The start time (field 22 of /proc/<pid>/stat, in clock ticks since boot) together
+with the pid identifies one process for the lifetime of the boot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def process_start_time(pid: int, proc: Path = PROC) -> int | None:
+    """Start time of ``pid`` in clock ticks since boot, or None if there is no such process."""
+    if pid <= 0:
+        return None
+    try:
+        raw = (proc / str(pid) / "stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # comm (field 2) may contain spaces and parentheses: split after the *last* ')'.
+    rest = raw[raw.rfind(")") + 2 :].split()
+    # rest[0] is field 3 (state); field 22 is rest[19].
+    try:
+        state, start = rest[0], int(rest[19])
+    except (IndexError, ValueError):
+        return None
+    if state in ("Z", "X"):  # a zombie has released its namespaces already
+        return None
+    return start
+
+
+def is_alive(pid: int, start_time: int | None, proc: Path = PROC) -> bool:
+    """True if ``pid`` runs and is the same process whose start time was recorded.
+
+    With no recorded start time (it could not be read at attach) only existence is checked.
+    """
+    now = process_start_time(pid, proc)
+    if now is None:
+        return False
+    return start_time is None or now == start_time

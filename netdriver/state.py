@@ -1,0 +1,170 @@
+"""On-disk state of the driver: one JSON file per network, with its endpoints.
+
+Several processes (the CLI, one supervisor per container) attach and detach at the same
+time, so every read-modify-write happens under an exclusive ``fcntl.flock`` on one lock file
+per state directory, and every write is atomic (temp file + fsync + rename + dir fsync): a
+crash leaves the old or the new file, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from netdriver.errors import InvalidNetworkConfigError, NetworkError
+from netdriver.model import Endpoint, Network
+
+FORMAT_VERSION = 1
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,254}$")
+
+
+def check_network_name(name: str) -> None:
+    """Reject names that are not valid network names (they also become file names)."""
+    if not _NAME_RE.match(name):
+        raise InvalidNetworkConfigError(
+            f"invalid network name {name!r}", subject=name,
+            hint="use letters, digits, '_', '.', '-', starting with a letter or digit",
+        )
+
+
+@dataclass(frozen=True)
+class EndpointRecord:
+    """An endpoint plus what liveness checks need but callers do not."""
+
+    endpoint: Endpoint
+    owner_start: int | None
+
+
+@dataclass(frozen=True)
+class NetworkRecord:
+    """A network and its endpoints, the unit stored in one file."""
+
+    network: Network
+    endpoints: tuple[EndpointRecord, ...] = ()
+
+    def find(self, endpoint_id: str) -> EndpointRecord | None:
+        """The endpoint record with that id, if any."""
+        return next((e for e in self.endpoints if e.endpoint.endpoint_id == endpoint_id), None)
+
+    def with_endpoint(self, rec: EndpointRecord) -> NetworkRecord:
+        """A copy with ``rec`` added (replacing one with the same id)."""
+        rest = self.without({rec.endpoint.endpoint_id}).endpoints
+        return replace(self, endpoints=(*rest, rec))
+
+    def without(self, endpoint_ids: set[str]) -> NetworkRecord:
+        """A copy without the given endpoints."""
+        kept = tuple(e for e in self.endpoints if e.endpoint.endpoint_id not in endpoint_ids)
+        return replace(self, endpoints=kept)
+
+
+def _to_json(rec: NetworkRecord) -> dict[str, Any]:
+    return {
+        "version": FORMAT_VERSION,
+        "network": asdict(rec.network),
+        "endpoints": [
+            {**asdict(e.endpoint), "names": list(e.endpoint.names), "owner_start": e.owner_start}
+            for e in rec.endpoints
+        ],
+    }
+
+
+def _from_json(data: dict[str, Any]) -> NetworkRecord:
+    if data.get("version") != FORMAT_VERSION:
+        raise NetworkError(f"unsupported network state version {data.get('version')!r}")
+    net = Network(**{**data["network"], "labels": dict(data["network"].get("labels", {}))})
+    eps = []
+    for raw in data.get("endpoints", []):
+        fields = dict(raw)
+        owner_start = fields.pop("owner_start", None)
+        fields["names"] = tuple(fields.get("names", ()))
+        eps.append(EndpointRecord(Endpoint(**fields), owner_start))
+    return NetworkRecord(net, tuple(eps))
+
+
+class StateStore:
+    """JSON files under ``root/networks``; callers hold :meth:`locked` around read-modify-write.
+
+    The lock is not re-entrant: public driver methods take it once and call helpers that
+    assume it is held. Each :meth:`locked` opens its own file description, so threads of one
+    process exclude each other as well as separate processes do.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.dir = self.root / "networks"
+        self._lock_path = self.root / "networks.lock"
+
+    def _ensure_dirs(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the exclusive state lock of this directory for the duration of the block."""
+        self._ensure_dirs()
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the last fd of the description releases the lock
+
+    def _path(self, name: str) -> Path:
+        check_network_name(name)
+        return self.dir / f"{name}.json"
+
+    def load(self, name: str) -> NetworkRecord | None:
+        """The record of network ``name``, or None if there is none."""
+        try:
+            text = self._path(name).read_text()
+        except FileNotFoundError:
+            return None
+        return _from_json(json.loads(text))
+
+    def load_all(self) -> list[NetworkRecord]:
+        """Every network record, sorted by name."""
+        if not self.dir.is_dir():
+            return []
+        out = []
+        for path in sorted(self.dir.glob("*.json")):
+            with contextlib.suppress(FileNotFoundError):
+                out.append(_from_json(json.loads(path.read_text())))
+        return out
+
+    def save(self, rec: NetworkRecord) -> None:
+        """Write the record atomically."""
+        self._ensure_dirs()
+        path = self._path(rec.network.name)
+        data = json.dumps(_to_json(rec), indent=2, sort_keys=True).encode()
+        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{rec.network.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        self._fsync_dir()
+
+    def delete(self, name: str) -> None:
+        """Remove the record of ``name`` (no error if it is already gone)."""
+        with contextlib.suppress(FileNotFoundError):
+            self._path(name).unlink()
+            self._fsync_dir()
+
+    def _fsync_dir(self) -> None:
+        dfd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)

@@ -1,0 +1,73 @@
+"""`pycompose config` through the real CLI app (in-process)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from compose.cli.app import app
+from compose.errors import ComposeError
+
+STACK = """
+services:
+  web:
+    image: nginx
+    volumes: [data:/data]
+  job:
+    build: .
+    profiles: [batch]
+volumes:
+  data: {}
+"""
+
+
+@pytest.fixture
+def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "compose.yaml").write_text(STACK)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COMPOSE_PROJECT_NAME", raising=False)
+    monkeypatch.delenv("COMPOSE_FILE", raising=False)
+    monkeypatch.delenv("COMPOSE_PROFILES", raising=False)
+    return tmp_path
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, f"{result.output}{result.exception!r}"
+    return result.stdout
+
+
+def test_yaml_default(stack: Path) -> None:
+    out = yaml.safe_load(_run("-p", "demo", "config"))
+    assert out["name"] == "demo"
+    assert out["networks"]["default"]["name"] == "demo_default"
+    assert out["volumes"]["data"]["name"] == "demo_data"
+    assert "command" not in out["services"]["web"]
+
+
+def test_json(stack: Path) -> None:
+    out = json.loads(_run("-p", "demo", "config", "--format", "json"))
+    assert out["services"]["web"]["command"] is None
+    assert out["services"]["web"]["volumes"][0] == {
+        "type": "volume", "source": "data", "target": "/data", "volume": {}}
+
+
+def test_listings(stack: Path) -> None:
+    assert _run("-p", "demo", "config", "--services") == "web\n"
+    assert _run("-p", "demo", "--profile", "batch", "config", "--services") == "web\njob\n"
+    assert _run("-p", "demo", "config", "--volumes") == "data\n"
+    assert _run("-p", "demo", "config", "--profiles") == "batch\n"
+    assert _run("-p", "demo", "--profile", "batch", "config", "--images") == "nginx\ndemo-job\n"
+    assert _run("-p", "demo", "config", "-q") == ""
+
+
+def test_error_is_compose_error(stack: Path) -> None:
+    (stack / "compose.yaml").write_text("services:\n  web:\n    image: [1]\n")
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ComposeError)
+    assert "compose.yaml:3" in str(result.exception)

@@ -1,0 +1,123 @@
+"""Invalid stack files: every problem reported at once, with file, line and key path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compose.errors import ComposeFileError
+from compose.loader import load_project
+from compose.model import LoadOptions
+
+
+def _load(tmp_path: Path, text: str) -> ComposeFileError:
+    (tmp_path / "compose.yaml").write_text(text)
+    with pytest.raises(ComposeFileError) as info:
+        load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+    return info.value
+
+
+def test_type_errors_all_reported_with_lines(tmp_path: Path) -> None:
+    err = _load(tmp_path, """services:
+  web:
+    image: [a, b]
+    ports:
+      - 80:80
+      - {target: [1]}
+  db:
+    environment: "FOO=1"
+""")
+    by_key = {p.key: p for p in err.problems}
+    assert by_key["services.web.image"].line == 3
+    assert "services.web.image must be a string" in by_key["services.web.image"].message
+    assert by_key["services.web.ports[1].target"].line == 6
+    assert by_key["services.db.environment"].line == 8
+    assert "must be a mapping" in by_key["services.db.environment"].message
+    assert all(p.file and p.file.endswith("compose.yaml") for p in err.problems)
+
+
+def test_unknown_key(tmp_path: Path) -> None:
+    err = _load(tmp_path, "services:\n  web:\n    image: x\n    imagee: y\n")
+    assert err.problems[0].line == 4
+    assert "imagee" in err.problems[0].message
+
+
+def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
+    err = _load(tmp_path, "services:\n  web:\n    image: x\n  - broken\n")
+    assert err.problems[0].line == 4
+    assert err.problems[0].message.startswith("yaml:")
+
+
+def test_duplicate_key(tmp_path: Path) -> None:
+    err = _load(tmp_path, "services:\n  web:\n    image: x\n    image: y\n")
+    assert 'mapping key "image" already defined at line 3' in err.problems[0].message
+    assert err.problems[0].line == 4
+
+
+def test_tab_indentation(tmp_path: Path) -> None:
+    err = _load(tmp_path, "services:\n  web:\n\timage: x\n")
+    assert "tab character" in str(err)
+
+
+def test_top_level_not_mapping(tmp_path: Path) -> None:
+    err = _load(tmp_path, "- a\n- b\n")
+    assert "top-level object must be a mapping" in str(err)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    err = _load(tmp_path, "# nothing\n")
+    assert "empty compose file" in str(err)
+
+
+def test_interpolation_error_located(tmp_path: Path) -> None:
+    err = _load(tmp_path, "services:\n  web:\n    image: ${IMG:?set IMG}\n")
+    assert err.problems[0].line == 3
+    assert "set IMG" in err.problems[0].message
+
+
+def test_undefined_references(tmp_path: Path) -> None:
+    err = _load(tmp_path, """services:
+  web:
+    image: x
+    depends_on: [nope]
+    networks: [front]
+    volumes:
+      - data:/data
+""")
+    text = str(err)
+    assert 'depends on undefined service "nope"' in text
+    assert "undefined network front" in text
+    assert "undefined volume data" in text
+    lines = {p.line for p in err.problems}
+    assert {4, 5} <= lines
+
+
+def test_cycle_named(tmp_path: Path) -> None:
+    err = _load(tmp_path, """services:
+  a:
+    image: x
+    depends_on: [b]
+  b:
+    image: x
+    depends_on: [a]
+""")
+    message = str(err)
+    assert "dependency cycle detected: a -> b -> a" in message or \
+        "dependency cycle detected: b -> a -> b" in message
+
+
+def test_network_mode_and_networks(tmp_path: Path) -> None:
+    err = _load(tmp_path, "services:\n  a:\n    image: x\n    network_mode: host\n"
+                          "    networks: [default]\n")
+    assert "mutually exclusive" in str(err)
+
+
+def test_bad_port_is_problem_not_traceback(tmp_path: Path) -> None:
+    err = _load(tmp_path, "services:\n  a:\n    image: x\n    ports: ['a:b:c:d:e']\n")
+    assert "invalid port" in str(err)
+
+
+def test_bad_mem_limit(tmp_path: Path) -> None:
+    err = _load(tmp_path, "services:\n  a:\n    image: x\n    mem_limit: lots\n")
+    assert "invalid size" in str(err)
