@@ -89,8 +89,9 @@ def build_container_spec(
         L.CONFIG_HASH: config_hash(service, image_id),
         L.WORKING_DIR: str(project.working_dir),
         L.CONFIG_FILES: ",".join(str(f) for f in project.config_files),
-        L.DEPENDS_ON: ",".join(f"{d.service}:{d.condition.value}:{str(d.restart).lower()}"
-                                for d in service.depends_on),
+        L.DEPENDS_ON: ",".join(
+            f"{d.service}:{d.condition.value}:{str(d.restart).lower()}" for d in service.depends_on
+        ),
         L.IMAGE: image_id,
         L.VERSION: L.COMPOSE_VERSION,
     }

@@ -6,8 +6,9 @@ graph, each level in parallel; a failure undoes what this call created (never vo
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -64,9 +65,9 @@ class Orchestrator:
         self.report = report
 
     # ---- queries ------------------------------------------------------------------------
-    def containers(self, services: tuple[str, ...] = (), include_oneoff: bool = False) -> list[
-        ContainerInfo
-    ]:
+    def containers(
+        self, services: tuple[str, ...] = (), include_oneoff: bool = False
+    ) -> list[ContainerInfo]:
         found = self.engine.list_containers({L.PROJECT: self.project.name})
         if not include_oneoff:
             found = [c for c in found if c.labels.get(L.ONEOFF, "False") != "True"]
@@ -99,8 +100,13 @@ class Orchestrator:
             with ThreadPoolExecutor(max_workers=DEFAULT_PARALLEL) as pool:
                 for level in levels:
                     futures = [
-                        pool.submit(self._converge_service, self.project.services[name],
-                                    images[name], options, created)
+                        pool.submit(
+                            self._converge_service,
+                            self.project.services[name],
+                            images[name],
+                            options,
+                            created,
+                        )
                         for name in level
                     ]
                     errors = [f.exception() for f in futures if f.exception() is not None]
@@ -141,12 +147,16 @@ class Orchestrator:
                 self._remove_container(info, options.timeout)
         else:
             names = ", ".join(c.name for c in orphans)
-            self.report(Event(
-                ResourceKind.CONTAINER, names, Phase.WARNING,
-                f"Found orphan containers ([{names}]) for this project. If you removed or renamed "
-                "this service in your compose file, you can run this command with the "
-                "--remove-orphans flag to clean it up.",
-            ))
+            self.report(
+                Event(
+                    ResourceKind.CONTAINER,
+                    names,
+                    Phase.WARNING,
+                    f"Found orphan containers ([{names}]) for this project. If you removed or "
+                    "renamed this service in your compose file, you can run this command with the "
+                    "--remove-orphans flag to clean it up.",
+                )
+            )
 
     def _used_networks(self, services: list[str]) -> list[str]:
         keys: list[str] = []
@@ -192,9 +202,7 @@ class Orchestrator:
             definition = self.project.volumes[key]
             if definition.external:
                 if self.engine.volumes.find(definition.name) is None:
-                    raise ComposeError(
-                        f"external volume \"{definition.name}\" not found"
-                    )
+                    raise ComposeError(f'external volume "{definition.name}" not found')
                 continue
             if self.engine.volumes.find(definition.name) is None:
                 self.report(Event(ResourceKind.VOLUME, definition.name, Phase.CREATING))
@@ -250,15 +258,11 @@ class Orchestrator:
 
     def _undo(self, created: _Created) -> None:
         for container_id in reversed(created.containers):
-            try:
+            with contextlib.suppress(EngineError):
                 self.engine.remove_container(container_id, force=True)
-            except EngineError:
-                pass
         for network in created.networks:
-            try:
+            with contextlib.suppress(EngineError, NetworkError):
                 self.engine.remove_network(network)
-            except (EngineError, NetworkError):
-                pass
 
     # ---- stop / down --------------------------------------------------------------------
     def _remove_container(
@@ -309,11 +313,11 @@ class Orchestrator:
         self.report(Event(ResourceKind.CONTAINER, info.name, Phase.STOPPED))
 
     @staticmethod
-    def _parallel(items: list[ContainerInfo], work: object) -> None:
+    def _parallel(items: list[ContainerInfo], work: Callable[[ContainerInfo], None]) -> None:
         if not items:
             return
         with ThreadPoolExecutor(max_workers=DEFAULT_PARALLEL) as pool:
-            for future in [pool.submit(work, item) for item in items]:  # type: ignore[arg-type]
+            for future in [pool.submit(work, item) for item in items]:
                 future.result()
 
     def down(self, options: DownOptions = DownOptions()) -> None:
@@ -324,8 +328,14 @@ class Orchestrator:
             infos = [c for c in infos if c.labels.get(L.SERVICE) in known]
             if orphans:
                 names = ", ".join(c.name for c in orphans)
-                self.report(Event(ResourceKind.CONTAINER, names, Phase.WARNING,
-                                  f"Found orphan containers ([{names}]) for this project."))
+                self.report(
+                    Event(
+                        ResourceKind.CONTAINER,
+                        names,
+                        Phase.WARNING,
+                        f"Found orphan containers ([{names}]) for this project.",
+                    )
+                )
         for group in self._by_stop_levels(infos):
             self._parallel(group, lambda c: self._remove_container(c, options.timeout))
         self._remove_networks()

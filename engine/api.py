@@ -6,6 +6,7 @@ Daemonless: each call works on the state files under the data root and observes 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -141,7 +142,10 @@ class Engine:
         self.volumes.remove(name)
 
     def ensure_network(
-        self, name: str, labels: dict[str, str] | None = None, internal: bool = False,
+        self,
+        name: str,
+        labels: dict[str, str] | None = None,
+        internal: bool = False,
         subnet: str | None = None,
     ) -> Network:
         return self.networks.ensure_network(
@@ -176,10 +180,8 @@ class Engine:
                 signal_pid(state.pid, signal.SIGKILL)
             container_cgroup(record.id).remove()
             for network in state.addresses:
-                try:
+                with contextlib.suppress(Exception):
                     self.networks.detach(network, record.id)
-                except Exception:
-                    pass
             state = self.containers.update_state(
                 record.id, status=ContainerStatus.EXITED, exit_code=255, pid=None, addresses={}
             )
@@ -211,7 +213,7 @@ class Engine:
         (directory / "hostname").write_text(hostname + "\n")
         hosts = directory / "hosts"
         if not hosts.exists():
-            hosts.write_text(f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+            hosts.write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
         (directory / "resolv.conf").write_text(_host_resolv_conf())
         uid, gid = resolve_user(spec.user or image.config.user, lowers)
         process = ProcessSpec(
@@ -275,8 +277,14 @@ class Engine:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "engine.supervisor_launch",
-                 str(self.layout.root), container_id, str(write_fd)],
+                [
+                    sys.executable,
+                    "-m",
+                    "engine.supervisor_launch",
+                    str(self.layout.root),
+                    container_id,
+                    str(write_fd),
+                ],
                 pass_fds=(write_fd,),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -289,6 +297,8 @@ class Engine:
         try:
             with os.fdopen(read_fd, "rb") as reader:
                 report = reader.readline().decode(errors="replace")
+                if not report.startswith("OK"):
+                    reader.read()  # EOF: the failed supervisor has exited
         finally:
             process.wait()
         return report

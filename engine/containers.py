@@ -12,7 +12,6 @@ import secrets
 import shutil
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from engine.atomic_files import locked, write_json

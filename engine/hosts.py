@@ -25,16 +25,16 @@ ff02::2\tip6-allrouters
 
 def render_hosts(own_hostname: str, own: list[Endpoint], peers: list[Endpoint]) -> str:
     lines = [HEADER.rstrip("\n")]
-    own_ids = {(e.network, e.endpoint_id) for e in own}
+    own_id = own[0].endpoint_id if own else None
     for endpoint in own:
         lines.append(f"{endpoint.ipv4}\t{own_hostname}")
-    seen: set[tuple[str, str]] = set()
+    seen: set[str] = set()
     for endpoint in peers:
-        key = (endpoint.ipv4, " ".join(endpoint.names))
-        if (endpoint.network, endpoint.endpoint_id) in own_ids or key in seen or not endpoint.names:
+        line = f"{endpoint.ipv4}\t{' '.join(endpoint.names)}"
+        if endpoint.endpoint_id == own_id or not endpoint.names or line in seen:
             continue
-        seen.add(key)
-        lines.append(f"{endpoint.ipv4}\t{' '.join(endpoint.names)}")
+        seen.add(line)
+        lines.append(line)
     return "\n".join(lines) + "\n"
 
 
@@ -47,30 +47,17 @@ def _rewrite_in_place(path: Path, text: str) -> None:
         return
 
 
-def refresh_hosts(layout: Layout, driver: NetworkDriver, networks: Iterable[str]) -> None:
-    """Rewrite the hosts file of every container on these networks."""
+def refresh_hosts(layout: Layout, driver: NetworkDriver, changed: Iterable[str]) -> None:
+    """Rewrite the hosts file of every container on the changed networks."""
     with locked(layout.locks / "hosts.lock"):
-        by_network = {name: driver.endpoints(name) for name in set(networks)}
-        containers: dict[str, list[Endpoint]] = {}
-        for endpoints in by_network.values():
-            for endpoint in endpoints:
-                containers.setdefault(endpoint.endpoint_id, [])
-        # A container may sit on networks beyond the ones that changed: include them all.
-        all_networks = {n.name: None for n in driver.list_networks()}
-        for name in all_networks:
-            endpoints = by_network.get(name)
-            if endpoints is None:
-                endpoints = driver.endpoints(name)
-                by_network[name] = endpoints
-            for endpoint in endpoints:
-                if endpoint.endpoint_id in containers:
-                    containers[endpoint.endpoint_id].append(endpoint)
-        for container_id, own in containers.items():
-            peers = [e for n in {o.network for o in own} for e in by_network[n]]
-            hostname_file = layout.container_dir(container_id) / "hostname"
+        endpoints = {n.name: driver.endpoints(n.name) for n in driver.list_networks()}
+        affected = {e.endpoint_id for name in changed for e in endpoints.get(name, [])}
+        for container_id in affected:
+            own = [e for eps in endpoints.values() for e in eps if e.endpoint_id == container_id]
+            peers = [e for o in own for e in endpoints[o.network]]
+            directory = layout.container_dir(container_id)
             try:
-                hostname = hostname_file.read_text().strip()
+                hostname = (directory / "hostname").read_text().strip()
             except OSError:
                 continue
-            text = render_hosts(hostname, own, peers)
-            _rewrite_in_place(layout.container_dir(container_id) / "hosts", text)
+            _rewrite_in_place(directory / "hosts", render_hosts(hostname, own, peers))

@@ -61,10 +61,12 @@ def resolve_user(user: str | None, rootfs_lowers: list[str]) -> tuple[int, int]:
         return 0, 0
     name, _, group = user.partition(":")
     passwd = next(
-        (f"{d}/etc/passwd" for d in rootfs_lowers if os.path.exists(f"{d}/etc/passwd")), "/nonexistent"
+        (f"{d}/etc/passwd" for d in rootfs_lowers if os.path.exists(f"{d}/etc/passwd")),
+        "/nonexistent",
     )
     groups = next(
-        (f"{d}/etc/group" for d in rootfs_lowers if os.path.exists(f"{d}/etc/group")), "/nonexistent"
+        (f"{d}/etc/group" for d in rootfs_lowers if os.path.exists(f"{d}/etc/group")),
+        "/nonexistent",
     )
     if name.isdigit():
         uid = int(name)

@@ -64,9 +64,7 @@ def _bind(source: str, target: str, read_only: bool, recursive: bool = True) -> 
 
 
 def _mount_overlay(spec: RuntimeSpec) -> None:
-    data = (
-        f"lowerdir={':'.join(spec.lower_dirs)},upperdir={spec.upper_dir},workdir={spec.work_dir}"
-    )
+    data = f"lowerdir={':'.join(spec.lower_dirs)},upperdir={spec.upper_dir},workdir={spec.work_dir}"
     sc.mount("overlay", spec.rootfs_dir, "overlay", 0, data)
 
 
@@ -87,7 +85,9 @@ def _mount_dev(rootfs: str) -> None:
     )
     shm = os.path.join(dev, "shm")
     os.makedirs(shm)
-    sc.mount("shm", shm, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, "mode=1777,size=65536k")
+    sc.mount(
+        "shm", shm, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, "mode=1777,size=65536k"
+    )
     mqueue = os.path.join(dev, "mqueue")
     os.makedirs(mqueue)
     sc.mount("mqueue", mqueue, "mqueue", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)

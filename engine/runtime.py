@@ -11,6 +11,7 @@ The pause between unshare and fork is where the supervisor wires the network nam
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -68,10 +69,8 @@ def _close_fds_except(keep: set[int]) -> None:
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
         if fd not in keep:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 def _exec_init(spec: RuntimeSpec, err_fd: int, stdout_w: int, stderr_w: int) -> None:
@@ -95,10 +94,8 @@ def _exec_init(spec: RuntimeSpec, err_fd: int, stdout_w: int, stderr_w: int) -> 
         except OSError as exc:
             raise StartFailure(f"working directory {proc.cwd}: {exc.strerror}") from exc
         for sig in range(1, signal.NSIG):
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 signal.signal(sig, signal.SIG_DFL)
-            except (OSError, ValueError):
-                pass
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
         try:
             os.execvpe(proc.args[0], list(proc.args), env)
@@ -164,7 +161,9 @@ def start(spec: RuntimeSpec, cgroup: Cgroup, wire_network: Callable[[int], None]
         os.close(fd)
     try:
         if os.read(sync_r, 1) != b"R":
-            raise StartFailure(_read_all(err_r).decode(errors="replace") or "namespace setup failed")
+            raise StartFailure(
+                _read_all(err_r).decode(errors="replace") or "namespace setup failed"
+            )
         wire_network(pid)
         os.write(go_w, b"G")
         raw = _read_exactly(sync_r, 4)

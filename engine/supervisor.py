@@ -7,6 +7,7 @@ Run as `python -m engine.supervisor ROOT CONTAINER_ID REPORT_FD`. It reports "OK
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
@@ -56,15 +57,12 @@ class Supervisor:
 
     def _release(self) -> None:
         for network in self.attached:
-            try:
+            # Best effort: a stale record is pruned by liveness later.
+            with contextlib.suppress(Exception):
                 self.driver.detach(network, self.container_id)
-            except Exception:  # best effort: a stale record is pruned by liveness later
-                pass
         if self.attached:
-            try:
+            with contextlib.suppress(Exception):
                 refresh_hosts(self.layout, self.driver, self.attached)
-            except Exception:
-                pass
         self.attached = []
         self.cgroup.remove()
 
@@ -104,7 +102,9 @@ class Supervisor:
             self.store.update_state(
                 self.container_id, status=ContainerStatus.CREATED, error=message, exit_code=127
             )
-            _report(report_fd, f"ERR {message}")
+            # Keep the report pipe open until exit: the CLI reads to EOF, so when start fails it
+            # returns only once this process is gone.
+            _report(report_fd, f"ERR {message}", close=False)
             return 1
         self.store.update_state(
             self.container_id,
@@ -136,10 +136,11 @@ class Supervisor:
         return 0
 
 
-def _report(fd: int, message: str) -> None:
+def _report(fd: int, message: str, close: bool = True) -> None:
     try:
         os.write(fd, message.encode(errors="replace") + b"\n")
-        os.close(fd)
+        if close:
+            os.close(fd)
     except OSError:
         pass
 

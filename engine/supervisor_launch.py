@@ -3,6 +3,7 @@ supervisor is re-parented to init and the CLI never collects a zombie."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -10,10 +11,8 @@ import sys
 def main() -> None:
     if os.fork() > 0:
         os._exit(0)
-    try:
+    with contextlib.suppress(OSError):
         os.setsid()
-    except OSError:
-        pass
     from engine.supervisor import main as supervise
 
     sys.exit(supervise(sys.argv[1:]))

@@ -47,7 +47,12 @@ class VolumeStore:
                 return existing
             directory = self._dir(name)
             (directory / "_data").mkdir(parents=True, exist_ok=True)
-            meta = {"name": name, "driver": "local", "created": now_rfc3339(), "labels": labels or {}}
+            meta = {
+                "name": name,
+                "driver": "local",
+                "created": now_rfc3339(),
+                "labels": labels or {},
+            }
             write_json(directory / "meta.json", meta)
         return self.get(name)
 

@@ -25,7 +25,13 @@ from netdriver.errors import (
 )
 from netdriver.liveness import is_alive, process_start_time
 from netdriver.model import Endpoint, Network
-from netdriver.state import EndpointRecord, NetworkRecord, StateStore, check_network_name
+from netdriver.state import (
+    EndpointRecord,
+    NetworkRecord,
+    StateStore,
+    check_network_name,
+    host_subnet_lock,
+)
 
 __all__ = ["Endpoint", "Network", "NetworkDriver"]
 
@@ -66,20 +72,23 @@ class NetworkDriver:
                 self._verify_same(rec.network, subnet, gateway, internal)
                 self._setup_bridge(rec.network)
                 return rec.network
-            used = [IPv4Network(r.network.subnet) for r in self._store.load_all()]
-            host = netlink.host_networks() if subnet is None else []
-            net, gw = ipam.plan_network(subnet, gateway, used, host)
-            net_id = secrets.token_hex(32)
-            network = Network(
-                id=net_id, name=name, bridge=names.bridge_name(net_id), subnet=str(net),
-                gateway=str(gw), internal=internal, labels=dict(labels),
-            )
-            try:  # a half-made bridge (e.g. address refused) must not outlive the failure
-                self._setup_bridge(network)
-                self._store.save(NetworkRecord(network))
-            except BaseException:
-                netlink.delete_link(network.bridge)
-                raise
+            # Several data roots (and test runs) share one kernel: choosing a free subnet and
+            # putting it on a bridge must be atomic host-wide, or two roots pick the same one.
+            with host_subnet_lock():
+                used = [IPv4Network(r.network.subnet) for r in self._store.load_all()]
+                host = netlink.host_networks() if subnet is None else []
+                net, gw = ipam.plan_network(subnet, gateway, used, host)
+                net_id = secrets.token_hex(32)
+                network = Network(
+                    id=net_id, name=name, bridge=names.bridge_name(net_id), subnet=str(net),
+                    gateway=str(gw), internal=internal, labels=dict(labels),
+                )
+                try:  # a half-made bridge (e.g. address refused) must not outlive the failure
+                    self._setup_bridge(network)
+                    self._store.save(NetworkRecord(network))
+                except BaseException:
+                    netlink.delete_link(network.bridge)
+                    raise
             log.debug("created network %s (%s, bridge %s)", name, net, network.bridge)
             return network
 

@@ -168,3 +168,18 @@ class StateStore:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+
+HOST_LOCK = Path(os.environ.get("PYCOMPOSE_RUN_DIR", "/run/pycompose")) / "subnets.lock"
+
+
+@contextlib.contextmanager
+def host_subnet_lock() -> Iterator[None]:
+    """One lock per kernel (not per data root) around subnet choice and bridge creation."""
+    HOST_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(HOST_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

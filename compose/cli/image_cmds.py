@@ -43,8 +43,15 @@ def ls(quiet: bool = typer.Option(False, "-q", "--quiet", help="Only show image 
             continue
         for tag in image.repo_tags or ("<none>:<none>",):
             repo, _, name_tag = tag.rpartition(":")
-            rows.append([repo, name_tag, image.id.removeprefix("sha256:")[:12],
-                         f"{since(image.created)} ago", _size(image.size)])
+            rows.append(
+                [
+                    repo,
+                    name_tag,
+                    image.id.removeprefix("sha256:")[:12],
+                    f"{since(image.created)} ago",
+                    _size(image.size),
+                ]
+            )
     if quiet:
         return
     widths = [max(len(r[i]) for r in rows) for i in range(5)]

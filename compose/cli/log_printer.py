@@ -38,7 +38,9 @@ def print_logs(
         threading.Thread(target=_pump, args=(name, iterator, lines), daemon=True).start()
     remaining = len(streams)
     while remaining:
-        name, item = lines.get()  # type: ignore[misc]
+        entry = lines.get()
+        assert isinstance(entry, tuple)
+        name, item = entry
         if item is _DONE:
             remaining -= 1
             continue

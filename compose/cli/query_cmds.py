@@ -55,9 +55,15 @@ def _row(info: ContainerInfo) -> dict[str, object]:
 
 
 def _table(rows: list[dict[str, object]]) -> str:
-    columns = [("NAME", "Name"), ("IMAGE", "Image"), ("COMMAND", "Command"),
-               ("SERVICE", "Service"), ("CREATED", "RunningFor"), ("STATUS", "Status"),
-               ("PORTS", "Ports")]
+    columns = [
+        ("NAME", "Name"),
+        ("IMAGE", "Image"),
+        ("COMMAND", "Command"),
+        ("SERVICE", "Service"),
+        ("CREATED", "RunningFor"),
+        ("STATUS", "Status"),
+        ("PORTS", "Ports"),
+    ]
     cells = [[h for h, _ in columns]] + [[str(r[k]) for _, k in columns] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     return "\n".join(
@@ -117,8 +123,9 @@ def logs(
     count = None if tail == "all" else int(tail)
     infos = orch.containers(chosen)
     streams = {log_prefix(c): orch.engine.logs(c.id, follow=follow, tail=count) for c in infos}
-    print_logs(streams, prefix=not no_prefix, color=False if no_color else None,
-               timestamps=timestamps)
+    print_logs(
+        streams, prefix=not no_prefix, color=False if no_color else None, timestamps=timestamps
+    )
 
 
 def register(app: typer.Typer) -> None:

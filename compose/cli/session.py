@@ -42,8 +42,8 @@ def load(ctx: typer.Context, allow_missing_file: bool = False) -> Project:
         )
 
 
-def orchestrator(ctx: typer.Context, allow_missing_file: bool = False, quiet: bool = False) -> (
-    Orchestrator
-):
+def orchestrator(
+    ctx: typer.Context, allow_missing_file: bool = False, quiet: bool = False
+) -> Orchestrator:
     project = load(ctx, allow_missing_file)
     return Orchestrator(Engine(), project, (lambda _e: None) if quiet else print_event)

@@ -1,0 +1,82 @@
+"""Shared fixtures: a private engine data root per test, the busybox image, and the leak check.
+
+Kernel-touching tests are marked `root` and skipped without root. The session-wide leak check
+compares kernel objects before and after the whole run: links, mounts, cgroups, named netns
+and supervisor processes made by the suite must all be gone.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures_images import busybox_tarball  # noqa: F401  (re-exported fixture)
+from tests.leaks import kernel_snapshot
+
+IS_ROOT = os.geteuid() == 0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip = pytest.mark.skip(reason="needs root and the real kernel")
+    for item in items:
+        in_kernel_layer = any(part in ("integration", "e2e") for part in item.path.parts)
+        if in_kernel_layer:
+            item.add_marker(pytest.mark.root)
+        if not IS_ROOT and (in_kernel_layer or item.get_closest_marker("root")):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_kernel_leaks() -> Iterator[None]:
+    """Fail the session if it leaves links, mounts, cgroups, netns or processes behind."""
+    # Several engineers' runs on one machine see each other's objects: they may opt out.
+    # CI never sets this.
+    if not IS_ROOT or os.environ.get("PYCOMPOSE_TEST_NO_LEAK_CHECK"):
+        yield
+        return
+    before = kernel_snapshot()
+    yield
+    leaked = kernel_snapshot().leaked_since(before)
+    assert not leaked, f"the test suite leaked kernel objects: {leaked}"
+
+
+@pytest.fixture
+def engine_root(tmp_path: Path) -> Iterator[Path]:
+    """A private data root; everything the test left running is torn down afterwards."""
+    from engine.api import Engine
+
+    root = tmp_path / "pycompose-root"
+    yield root
+    if root.exists():
+        engine = Engine(root)
+        for info in engine.list_containers():
+            engine.remove_container(info.id, force=True)
+        for network in engine.networks.list_networks():
+            engine.remove_network(network.name)
+
+
+@pytest.fixture
+def engine_with_busybox(engine_root: Path, busybox_tarball: Path):  # noqa: F811, ANN201
+    """An Engine on a private root with `busybox:latest` imported."""
+    from engine.api import Engine
+
+    engine = Engine(engine_root)
+    engine.import_image(busybox_tarball, "busybox:latest")
+    return engine
+
+
+def run_cli(
+    args: list[str], *, cwd: Path, root: Path, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `pycompose` command as a user would type it."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    full_env["PYCOMPOSE_ROOT"] = str(root)
+    full_env.update(env or {})
+    return subprocess.run(
+        ["pycompose", *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )

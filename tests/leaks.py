@@ -1,0 +1,78 @@
+"""What the suite could leak into the kernel, read the same way before and after a run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _links() -> frozenset[str]:
+    out = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True, check=False)
+    names = (line.split()[0].split("@")[0] for line in out.stdout.splitlines() if line.strip())
+    return frozenset(n for n in names if n.startswith(("pc", "veth")))
+
+
+def _mounts() -> frozenset[str]:
+    with open("/proc/mounts", encoding="utf-8") as handle:
+        return frozenset(
+            line.split()[1]
+            for line in handle
+            if "pycompose" in line or line.split()[0] == "overlay" or "/netns/" in line
+        )
+
+
+def _cgroups() -> frozenset[str]:
+    found = set()
+    for parent in CGROUP_ROOT.glob("**/pycompose"):
+        for child in parent.iterdir():
+            if child.is_dir():
+                found.add(str(child))
+    return frozenset(found)
+
+
+def _netns() -> frozenset[str]:
+    try:
+        return frozenset(os.listdir("/run/netns"))
+    except FileNotFoundError:
+        return frozenset()
+
+
+def _processes() -> frozenset[str]:
+    found = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "engine.supervisor" in cmdline:
+            found.add(f"{pid}:{cmdline.strip()}")
+    return frozenset(found)
+
+
+@dataclass(frozen=True)
+class KernelSnapshot:
+    links: frozenset[str]
+    mounts: frozenset[str]
+    cgroups: frozenset[str]
+    netns: frozenset[str]
+    processes: frozenset[str]
+
+    def leaked_since(self, before: KernelSnapshot) -> dict[str, list[str]]:
+        leaked = {
+            "links": self.links - before.links,
+            "mounts": self.mounts - before.mounts,
+            "cgroups": self.cgroups - before.cgroups,
+            "netns": self.netns - before.netns,
+            "processes": self.processes - before.processes,
+        }
+        return {kind: sorted(items) for kind, items in leaked.items() if items}
+
+
+def kernel_snapshot() -> KernelSnapshot:
+    return KernelSnapshot(_links(), _mounts(), _cgroups(), _netns(), _processes())
