@@ -21,7 +21,8 @@ class Problem:
             if self.line:
                 where += f":{self.line}"
             where += ": "
-        key = f"{self.key}: " if self.key else ""
+        repeats_key = self.key and self.message.startswith(self.key)
+        key = f"{self.key}: " if self.key and not repeats_key else ""
         return f"{where}{key}{self.message}"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from tests.fixtures_images import busybox_tarball  # noqa: F401  (re-exported fi
 from tests.leaks import kernel_snapshot
 
 IS_ROOT = os.geteuid() == 0
+# The `pycompose` installed next to the running Python (the project's venv), else from PATH.
+_BESIDE = Path(sys.executable).parent / "pycompose"
+PYCOMPOSE = str(_BESIDE) if _BESIDE.exists() else "pycompose"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -77,6 +81,6 @@ def run_cli(
     full_env["PYCOMPOSE_ROOT"] = str(root)
     full_env.update(env or {})
     return subprocess.run(
-        ["pycompose", *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+        [PYCOMPOSE, *args], cwd=cwd, env=full_env, capture_output=True, text=True,
         timeout=timeout, check=False,
     )

@@ -6,7 +6,6 @@ import os
 import sys
 import traceback
 
-import click
 import typer
 
 from compose.errors import ComposeError
@@ -28,19 +27,19 @@ def run_app(app: typer.Typer) -> int:
     try:
         result = app(standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return EXIT_USAGE
-    except click.exceptions.Abort:
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     except (ComposeError, EngineError, NetworkError) as exc:
         print(f"Error: {exc}{_hint(exc)}", file=sys.stderr)
         return EXIT_FAILURE
-    except Exception as exc:  # a bug: say so briefly unless --debug
+    except Exception as exc:
+        # Usage errors come from the click inside typer (vendored in new typer releases): they
+        # know how to show themselves. Anything else is a bug: say so briefly unless --debug.
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            return EXIT_USAGE
         if os.environ.get("PYCOMPOSE_DEBUG") or "--debug" in sys.argv:
             traceback.print_exc()
         else:

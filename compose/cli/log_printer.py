@@ -31,7 +31,8 @@ def print_logs(
     """Print until every stream ends (for followed streams: until every container stops)."""
     if color is None:
         color = sys.stdout.isatty()
-    width = max((len(n) for n in streams), default=0)
+    # docker compose pads to the longest name plus one, then " | "
+    width = max((len(n) for n in streams), default=0) + 1
     palette = {name: COLORS[i % len(COLORS)] for i, name in enumerate(sorted(streams))}
     lines: queue.Queue[object] = queue.Queue(maxsize=10000)
     for name, iterator in streams.items():

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set up everything on a fresh Debian 12 machine (as root) and run the demo stack.
+#   ./examples/demo.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+
+# 1. Debian packages: static busybox for the base image, iproute2 for the curious.
+if ! command -v busybox >/dev/null || ! busybox --list >/dev/null 2>&1 || ! ldd /bin/busybox 2>&1 | grep -q "not a dynamic"; then
+  apt-get update -qq && apt-get install -y -qq busybox-static iproute2 >/dev/null
+fi
+
+# 2. pycompose in its own virtualenv (its `compose` package clashes with docker-compose v1's).
+if [ ! -x .venv/bin/pycompose ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e .
+fi
+PYCOMPOSE="$REPO/.venv/bin/pycompose"
+
+# 3. A base image made locally: a busybox root filesystem imported like `docker import`.
+if ! "$PYCOMPOSE" image ls | grep -q '^busybox '; then
+  examples/base-image/make-busybox-rootfs.sh /tmp/pycompose-busybox.tar
+  "$PYCOMPOSE" image import /tmp/pycompose-busybox.tar busybox:latest
+fi
+"$PYCOMPOSE" image ls
+
+# 4. The stack: up, ps, the request from one service to the other by name, down.
+cd examples/hello
+set -x
+"$PYCOMPOSE" up -d
+for _ in $(seq 100); do  # until the fetcher has done its request (bounded: 10 s)
+  "$PYCOMPOSE" ps -a --status exited --services | grep -q fetcher && break
+  sleep 0.1
+done
+"$PYCOMPOSE" ps -a
+"$PYCOMPOSE" logs
+"$PYCOMPOSE" down -t 1
