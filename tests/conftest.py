@@ -64,7 +64,7 @@ def engine_root(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def engine_with_busybox(engine_root: Path, busybox_tarball: Path):  # noqa: F811, ANN201
+def engine_with_busybox(engine_root: Path, busybox_tarball: Path):  # noqa: F811
     """An Engine on a private root with `busybox:latest` imported."""
     from engine.api import Engine
 
@@ -74,7 +74,12 @@ def engine_with_busybox(engine_root: Path, busybox_tarball: Path):  # noqa: F811
 
 
 def run_cli(
-    args: list[str], *, cwd: Path, root: Path, timeout: float = 120, env: dict[str, str] | None = None
+    args: list[str],
+    *,
+    cwd: Path,
+    root: Path,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the real `pycompose` command as a user would type it."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}

@@ -18,14 +18,15 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def root(tmp_path: Path, busybox_tarball: Path) -> Path:
     data_root = tmp_path / "root"
-    result = run_cli(["image", "import", str(busybox_tarball), "busybox"], cwd=tmp_path,
-                     root=data_root)
+    result = run_cli(
+        ["image", "import", str(busybox_tarball), "busybox"], cwd=tmp_path, root=data_root
+    )
     assert result.returncode == 0, result.stderr
     return data_root
 
 
 @pytest.fixture
-def project(tmp_path: Path, root: Path):  # noqa: ANN201
+def project(tmp_path: Path, root: Path):
     """A copy of examples/hello under a unique project name, always torn down."""
     directory = tmp_path / "hello"
     shutil.copytree(REPO / "examples" / "hello", directory)
@@ -86,7 +87,9 @@ def write_stack(directory: Path, text: str) -> Path:
 
 def test_attached_up_prefixes_logs_and_ps_shows_exit_code(tmp_path: Path, root: Path) -> None:
     directory = tmp_path / "My_Attached.Stack"
-    write_stack(directory, """
+    write_stack(
+        directory,
+        """
 services:
   one:
     image: busybox
@@ -96,7 +99,8 @@ services:
     depends_on: [one]
     entrypoint: ["sh", "-c"]
     command: ["echo bye; exit 3"]
-""")
+""",
+    )
     result = run_cli(["up"], cwd=directory, root=root, timeout=60)
     try:
         assert result.returncode == 0, result.stderr
@@ -112,7 +116,9 @@ services:
 
 def test_failed_up_half_way_leaves_nothing(tmp_path: Path, root: Path) -> None:
     directory = tmp_path / "halfway"
-    write_stack(directory, """
+    write_stack(
+        directory,
+        """
 services:
   good:
     image: busybox
@@ -121,7 +127,8 @@ services:
     image: busybox
     depends_on: [good]
     command: ["/does/not/exist"]
-""")
+""",
+    )
     result = run_cli(["up", "-d"], cwd=directory, root=root)
     assert result.returncode != 0
     assert "halfway-bad-1" in result.stderr and "/does/not/exist" in result.stderr
@@ -134,7 +141,7 @@ services:
     ("text", "expected"),
     [
         ("services:\n  a:\n    image: busybox\n   command: x\n", "compose.yaml:4"),
-        ("services:\n  a:\n    image: nosuchimage\n    command: [\"true\"]\n", "service a"),
+        ('services:\n  a:\n    image: nosuchimage\n    command: ["true"]\n', "service a"),
         ("services:\n  a:\n    image: busybox\n    depends_on: [ghost]\n", "ghost"),
     ],
     ids=["yaml-syntax", "unknown-image", "unknown-dependency"],

@@ -25,7 +25,9 @@ def sh(name: str, script: str, **extra: object) -> ContainerSpec:
 
 
 def test_container_sees_itself_as_pid_1_and_no_host_pids(engine_with_busybox: Engine) -> None:
-    code, out = run_to_exit(engine_with_busybox, sh("pid", "echo self=$$; ls /proc | grep -c '^[0-9]'"))
+    code, out = run_to_exit(
+        engine_with_busybox, sh("pid", "echo self=$$; ls /proc | grep -c '^[0-9]'")
+    )
     lines = out.split()
     assert code == 0
     assert lines[0] == "self=1"
@@ -47,7 +49,9 @@ def test_rootfs_is_isolated_from_the_host(engine_with_busybox: Engine, tmp_path:
     try:
         code, out = run_to_exit(
             engine_with_busybox,
-            sh("iso", f"test -e {marker} && echo VISIBLE || echo hidden; ls /bin/busybox; ls /root"),
+            sh(
+                "iso", f"test -e {marker} && echo VISIBLE || echo hidden; ls /bin/busybox; ls /root"
+            ),
         )
     finally:
         marker.unlink()
@@ -58,9 +62,13 @@ def test_rootfs_is_isolated_from_the_host(engine_with_busybox: Engine, tmp_path:
 
 def test_writes_are_copy_on_write_per_container(engine_with_busybox: Engine) -> None:
     engine = engine_with_busybox
-    code, _ = run_to_exit(engine, sh("writer", "echo changed > /etc/motd-test; echo x >> /etc/passwd"))
+    code, _ = run_to_exit(
+        engine, sh("writer", "echo changed > /etc/motd-test; echo x >> /etc/passwd")
+    )
     assert code == 0
-    code, out = run_to_exit(engine, sh("reader", "cat /etc/motd-test 2>&1; grep -c '^x$' /etc/passwd"))
+    code, out = run_to_exit(
+        engine, sh("reader", "cat /etc/motd-test 2>&1; grep -c '^x$' /etc/passwd")
+    )
     assert "No such file" in out
     assert out.split()[-1] == "0"
     image = engine.get_image("busybox")
@@ -82,8 +90,9 @@ def test_memory_limit_is_set_in_the_cgroup_and_enforced(engine_with_busybox: Eng
         engine.stop_container(info.id, timeout=0)
     # The container's main process needing far more than the limit is OOM-killed: exit code
     # 137 and OOMKilled, as Docker reports it.
-    hog = ContainerSpec(name="hog", image="busybox", command=("tail", "/dev/zero"),
-                        memory_limit=limit)
+    hog = ContainerSpec(
+        name="hog", image="busybox", command=("tail", "/dev/zero"), memory_limit=limit
+    )
     code, _ = run_to_exit(engine, hog)
     assert code == 137
     assert engine.inspect("hog").state.oom_killed
@@ -99,9 +108,13 @@ def test_exit_code_is_recorded(engine_with_busybox: Engine) -> None:
 
 def test_stop_sends_sigterm_then_sigkill(engine_with_busybox: Engine) -> None:
     engine = engine_with_busybox
-    graceful = engine.create_container(sh("graceful", "trap 'exit 0' TERM; while true; do sleep 0.1; done"))
+    graceful = engine.create_container(
+        sh("graceful", "trap 'exit 0' TERM; while true; do sleep 0.1; done")
+    )
     engine.start_container(graceful.id)
-    stubborn = engine.create_container(sh("stubborn", "trap '' TERM; while true; do sleep 0.1; done"))
+    stubborn = engine.create_container(
+        sh("stubborn", "trap '' TERM; while true; do sleep 0.1; done")
+    )
     engine.start_container(stubborn.id)
     time.sleep(0.3)
     assert engine.stop_container(graceful.id, timeout=5).state.exit_code == 0
