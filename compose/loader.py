@@ -7,6 +7,7 @@ include, merge → normalize → profiles → cross-key checks → typed model.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -167,6 +168,14 @@ class _Loading:
         return _Model(data, model.locations)
 
 
+def _key_parts(key: str) -> tuple[str | int, ...]:
+    """`ports[1].target` -> ("ports", 1, "target"): the inverse of yaml_source.format_key."""
+    parts: list[str | int] = []
+    for piece in re.findall(r"[^.\[\]]+|\[\d+\]", key):
+        parts.append(int(piece[1:-1]) if piece.startswith("[") else piece)
+    return tuple(parts)
+
+
 def _normalize_services(
     data: dict[str, Any], project_dir: Path, env: Mapping[str, str],
     locations: Locations | None = None,
@@ -181,7 +190,8 @@ def _normalize_services(
             prefix = f"services.{name}."
             rest = problem.key[len(prefix):] if problem.key and problem.key.startswith(prefix) \
                 else ""
-            loc = locations.find(("services", name, rest)) if locations and rest else None
+            loc = locations.find(("services", name, *_key_parts(rest))) \
+                if locations and rest else None
             problems.append(Problem(problem.message, loc.file if loc else None,
                                     loc.line if loc else None, problem.key))
     return services, problems

@@ -29,7 +29,14 @@ _SIZES = ("mem_limit", "mem_reservation", "memswap_limit", "shm_size")
 
 
 class NormalizeError(ValueError):
-    """A value has the right type but a wrong shape (e.g. `ports: ["a:b:c:d"]`)."""
+    """A value has the right type but a wrong shape (e.g. `ports: ["a:b:c:d"]`).
+
+    `suffix` locates the bad item inside the key, e.g. "[1]" for the second list entry.
+    """
+
+    def __init__(self, message: str, suffix: str = "") -> None:
+        super().__init__(message)
+        self.suffix = suffix
 
 
 def to_bool(value: Any) -> bool:
@@ -141,11 +148,11 @@ def _networks(value: Any) -> dict[str, Any]:
 def _ports(value: list[Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     seen: set[tuple[Any, ...]] = set()
-    for entry in value:
+    for position, entry in enumerate(value):
         try:
             items = parse_port(entry)
         except (ValueError, TypeError) as exc:
-            raise NormalizeError(str(exc)) from None
+            raise NormalizeError(str(exc), suffix=f"[{position}]") from None
         for item in items:
             key = tuple(sorted((k, str(v)) for k, v in item.items()))
             if key not in seen:
@@ -199,7 +206,8 @@ def normalize_service(
         except (NormalizeError, ValueError, TypeError, KeyError) as exc:
             # Drop the bad value so later checks never see an unnormalized shape.
             out.pop(key, None)
-            problems.append(Problem(str(exc), key=f"services.{name}.{key}"))
+            suffix = exc.suffix if isinstance(exc, NormalizeError) else ""
+            problems.append(Problem(str(exc), key=f"services.{name}.{key}{suffix}"))
 
     for key, value in svc.items():
         if key not in ("extends", "env_file"):

@@ -6,6 +6,7 @@ ranges; equal-length ranges pair up one entry per port, as docker compose expand
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -26,6 +27,19 @@ def _range(text: str) -> tuple[int, int]:
     return start, end
 
 
+def _invalid(text: str, why: str = "") -> ValueError:
+    return ValueError(f'"{text}" is not a valid port mapping{": " + why if why else ""}')
+
+
+def _check_ip(ip: str | None, text: str) -> None:
+    if ip is None:
+        return
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        raise _invalid(text, f"{ip!r} is not an IP address") from None
+
+
 def parse_port(entry: Any) -> list[dict[str, Any]]:
     """One `ports` item to one or more long-syntax mappings; ValueError when malformed."""
     if isinstance(entry, bool):
@@ -37,14 +51,15 @@ def parse_port(entry: Any) -> list[dict[str, Any]]:
     text = str(entry).strip()
     match = _SHORT.match(text)
     if not match:
-        raise ValueError(f"invalid port: {text!r}")
+        raise _invalid(text)
     try:
         t_start, t_end = _range(match.group("target"))
         published = match.group("published") or ""
         p_range = _range(published) if published else None
     except ValueError:
-        raise ValueError(f"invalid port: {text!r}") from None
+        raise _invalid(text) from None
     ip = (match.group("ip") or "").strip("[]") or None
+    _check_ip(ip, text)
     protocol = match.group("protocol") or "tcp"
     count = t_end - t_start + 1
     out: list[dict[str, Any]] = []
@@ -60,7 +75,7 @@ def parse_port(entry: Any) -> list[dict[str, Any]]:
             elif p_end - p_start + 1 == count:
                 item["published"] = str(p_start + i)
             else:
-                raise ValueError(f"invalid port: {text!r}: ranges of different sizes")
+                raise _invalid(text, "ranges of different sizes")
         item["protocol"] = protocol
         out.append(item)
     return out

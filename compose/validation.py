@@ -171,6 +171,9 @@ def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
         graph.add_node(src)
         for dst in targets:
             graph.add_edge(src, dst)
+    # The linear-time acyclicity check first: find_cycle alone is quadratic on long chains.
+    if nx.is_directed_acyclic_graph(graph):
+        return None
     try:
         cycle = nx.find_cycle(graph)
     except nx.NetworkXNoCycle:

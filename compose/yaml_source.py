@@ -93,7 +93,12 @@ def format_key(path: KeyPath) -> str:
     return out
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (it is on PyPI's wheels): ~5x faster on big
+# files, and its nodes carry the same marks, so file:line reporting is unchanged.
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):
     """SafeLoader that knows the Compose tags (values are built by `_Builder`, not here)."""
 
 
@@ -191,13 +196,23 @@ class _Builder:
         )
 
 
-def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
+def _at_tab(text: str, mark: yaml.Mark | None) -> bool:
+    """libyaml does not name the character it choked on: look at the source line."""
+    if mark is None:
+        return False
+    lines = text.splitlines()
+    if mark.line >= len(lines):
+        return False
+    return "\t" in lines[mark.line][: mark.column + 1]
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str, text: str = "") -> Problem:
     """Turn PyYAML's error into a Problem with a Compose-flavoured message."""
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
-        if "'\\t'" in problem or "\\t" in problem:
+        if "'\\t'" in problem or "\\t" in problem or _at_tab(text, exc.problem_mark):
             problem = "found a tab character that violates indentation"
         elif exc.context:
             problem = f"{exc.context}: {problem}"
@@ -207,7 +222,10 @@ def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
 
 def parse_documents(text: str, file: str) -> list[Document]:
     """Every document in `text`, with locations; raises ComposeFileError on bad YAML."""
-    loader = _Loader(text)
+    try:  # the reader rejects control characters already while the loader is built
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:
+        raise ComposeFileError([_yaml_problem(exc, file, text)]) from None
     docs: list[Document] = []
     try:
         while loader.check_node():
@@ -221,7 +239,7 @@ def parse_documents(text: str, file: str) -> list[Document]:
                 raise ComposeFileError(builder.problems)
             docs.append(Document(file, data, builder.locations))
     except yaml.YAMLError as exc:
-        raise ComposeFileError([_yaml_problem(exc, file)]) from None
+        raise ComposeFileError([_yaml_problem(exc, file, text)]) from None
     except (ValueError, TypeError, RecursionError) as exc:
         raise ComposeFileError([Problem(f"yaml: {exc}", file)]) from None
     finally:

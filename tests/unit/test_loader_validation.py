@@ -115,7 +115,7 @@ def test_network_mode_and_networks(tmp_path: Path) -> None:
 
 def test_bad_port_is_problem_not_traceback(tmp_path: Path) -> None:
     err = _load(tmp_path, "services:\n  a:\n    image: x\n    ports: ['a:b:c:d:e']\n")
-    assert "invalid port" in str(err)
+    assert "is not a valid port mapping" in str(err)
 
 
 def test_bad_mem_limit(tmp_path: Path) -> None:
