@@ -8,7 +8,8 @@ import json
 from compose import labels as L
 from compose.errors import ComposeError
 from compose.model import MountType, Project, Service
-from engine.api import ContainerSpec, MountKind, MountSpec, NetworkAttachment
+from compose.service_runtime import memory_limit, runtime_options
+from engine.api import ContainerSpec, MountKind, MountSpec, NetworkAttachment, PortSpec
 
 _MOUNT_KINDS = {
     MountType.VOLUME: MountKind.VOLUME,
@@ -71,10 +72,47 @@ def _network_mode(service: Service) -> str:
     return "bridge"
 
 
+def _network_mode_for(project: Project, service: Service) -> str:
+    """`service:NAME` becomes `container:<NAME's first replica>`: the engine joins its netns."""
+    mode = _network_mode(service)
+    if mode.startswith("service:"):
+        other = mode.removeprefix("service:")
+        if other not in project.services:
+            raise ComposeError(
+                f'service "{service.name}" uses network_mode of undefined service "{other}"'
+            )
+        return f"container:{container_name(project, project.services[other], 1)}"
+    return mode
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, dict):  # extra_hosts as a mapping
+        return tuple(f"{k}={v}" for k, v in value.items())
+    return tuple(str(v) for v in value)  # type: ignore[attr-defined]
+
+
+def _network_options(service: Service) -> dict[str, object]:
+    """Ports and name-resolution settings (issue 5) for the engine's ContainerSpec."""
+    raw = service.raw
+    return {
+        "ports": tuple(
+            PortSpec(p.target, p.published, p.host_ip, p.protocol) for p in service.ports
+        ),
+        "dns": _strings(raw.get("dns")),
+        "dns_search": _strings(raw.get("dns_search")),
+        "dns_opt": _strings(raw.get("dns_opt")),
+        "extra_hosts": _strings(raw.get("extra_hosts")),
+    }
+
+
 def build_container_spec(
     project: Project, service: Service, number: int, image_id: str
 ) -> ContainerSpec:
-    if not service.image:
+    if not service.image and "build" not in service.raw:
         raise ComposeError(
             f"service {service.name} has neither an image nor a build context specified: "
             "invalid compose project"
@@ -97,7 +135,7 @@ def build_container_spec(
     }
     return ContainerSpec(
         name=container_name(project, service, number),
-        image=service.image,
+        image=service.image or f"{project.name}-{service.name}",  # built: compose's name
         command=service.command,
         entrypoint=service.entrypoint,
         env=env,
@@ -107,8 +145,10 @@ def build_container_spec(
         hostname=service.hostname,
         mounts=_mounts(project, service),
         networks=_networks(project, service),
-        network_mode=_network_mode(service),
-        memory_limit=service.mem_limit,
+        network_mode=_network_mode_for(project, service),
+        memory_limit=memory_limit(service),
         stop_signal=service.stop_signal,
         stop_timeout=service.stop_grace_period,
+        **_network_options(service),  # type: ignore[arg-type]
+        **runtime_options(service, project),
     )

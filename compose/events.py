@@ -11,6 +11,7 @@ class ResourceKind(enum.Enum):
     CONTAINER = "Container"
     NETWORK = "Network"
     VOLUME = "Volume"
+    IMAGE = "Image"
 
 
 class Phase(enum.Enum):
@@ -25,8 +26,39 @@ class Phase(enum.Enum):
     STOPPED = "Stopped"
     REMOVING = "Removing"
     REMOVED = "Removed"
+    WAITING = "Waiting"
+    HEALTHY = "Healthy"
+    EXITED = "Exited"
+    RESTARTING = "Restarting"
+    RESTARTED = "Restarted"
+    KILLING = "Killing"
+    KILLED = "Killed"
+    SKIPPED = "Skipped"
     ERROR = "Error"
     WARNING = "Warning"
+
+    @property
+    def is_final(self) -> bool:
+        """Phases after which a progress line stops its clock."""
+        return self in _FINAL
+
+
+_FINAL = frozenset(
+    {
+        Phase.CREATED,
+        Phase.STARTED,
+        Phase.RUNNING,
+        Phase.RECREATED,
+        Phase.STOPPED,
+        Phase.REMOVED,
+        Phase.HEALTHY,
+        Phase.EXITED,
+        Phase.RESTARTED,
+        Phase.KILLED,
+        Phase.SKIPPED,
+        Phase.ERROR,
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,51 @@
-"""Turn a loaded project into running containers and back: up, down, ps, logs.
+"""Turn a loaded project into running containers and back: up, down, start, stop, restart, kill,
+rm, and the condition waits between services.
 
-Uses the engine only through `engine.api`. Services start level by level along the dependency
-graph, each level in parallel; a failure undoes what this call created (never volume data).
+Uses the engine only through `engine.api`. `up` walks the dependency graph with the scheduler
+(`compose.scheduler`): each service starts as soon as its dependencies meet their conditions;
+each service's containers are converged with the pure planner (`compose.convergence`). Like
+docker compose, what a failed `up` made stays (so `logs` can tell why); `down` removes it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import secrets
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from compose import labels as L
 from compose.container_spec import build_container_spec, config_hash
+from compose.convergence import (
+    Action,
+    ActionKind,
+    RecreatePolicy,
+    container_number,
+    plan_service,
+)
 from compose.errors import ComposeError, ServiceFailedError, ServiceNotFoundError
 from compose.events import Event, Phase, Reporter, ResourceKind, ignore
-from compose.graph import dependency_graph, start_levels, stop_levels
-from compose.model import Project, Service
-from engine.api import ContainerInfo, ContainerStatus, Engine
+from compose.graph import dependency_graph
+from compose.model import DependencyCondition, Project, Service
+from compose.scheduler import DEFAULT_PARALLEL, DependencyError, Edge, Outcome, walk
+from engine.api import ContainerInfo, ContainerSpec, ContainerStatus, Engine, MountKind
 from engine.errors import EngineError
 from netdriver.errors import NetworkError
 
-DEFAULT_PARALLEL = 8
+POLL_INTERVAL = 0.05
+# Marks the volumes compose named for anonymous mounts (`rm -v` and `run --rm` remove them).
+ANONYMOUS_VOLUME = "com.docker.compose.volume.anonymous"
+T = TypeVar("T")
+_NO_HEALTH_SUPPORT = object()
+# Still alive for the purpose of waiting: running, or between runs under a restart policy.
+_LIVE = frozenset(
+    s for s in ContainerStatus if s.value in ("running", "restarting")
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +54,24 @@ class UpOptions:
     force_recreate: bool = False
     no_recreate: bool = False
     no_start: bool = False
+    no_deps: bool = False
     remove_orphans: bool = False
     timeout: float | None = None
+    # --scale SERVICE=N overrides deploy.replicas / scale for that service
+    scale: tuple[tuple[str, int], ...] = ()
+    wait: bool = False
+    wait_timeout: float | None = None
+    parallel: int = DEFAULT_PARALLEL
+    build: bool = False  # --build: build every service that has a build section
+    pull: str | None = None  # --pull always|missing|never: overrides services' pull_policy
+
+    @property
+    def policy(self) -> RecreatePolicy:
+        if self.force_recreate:
+            return RecreatePolicy.FORCE
+        if self.no_recreate:
+            return RecreatePolicy.NEVER
+        return RecreatePolicy.DIVERGED
 
 
 @dataclass(frozen=True)
@@ -40,22 +79,49 @@ class DownOptions:
     volumes: bool = False
     remove_orphans: bool = False
     timeout: float | None = None
+    rmi: str | None = None  # "local" | "all"
+    parallel: int = DEFAULT_PARALLEL
 
 
 @dataclass
-class _Created:
-    """What one `up` made, so a failure half-way can take exactly that back."""
+class _UpRun:
+    """Shared by the workers of one `up`: the containers found before, and what changed."""
 
-    containers: list[str] = field(default_factory=list)
-    networks: list[str] = field(default_factory=list)
+    options: UpOptions
+    images: dict[str, str]
+    existing: dict[str, list[ContainerInfo]]
+    recreated: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _number(info: ContainerInfo) -> int:
-    try:
-        return int(info.labels.get(L.NUMBER, "0"))
-    except ValueError:
-        return 0
+    return container_number(info)
+
+
+def _health(info: ContainerInfo) -> object:
+    """The container's health as a lowercase string, None without a healthcheck, or
+    _NO_HEALTH_SUPPORT while the engine does not report health at all."""
+    if hasattr(info.state, "health_status"):
+        value = info.state.health_status
+    elif hasattr(info.state, "health"):
+        value = info.state.health
+    else:
+        return _NO_HEALTH_SUPPORT
+    if value is None:
+        return None
+    text = getattr(value, "value", value)
+    if isinstance(text, str) and text.lower() in ("", "none"):
+        return None
+    return str(text).lower()
+
+
+def _failure(errors: Mapping[str, str], verb: str = "start") -> ServiceFailedError:
+    lines = [f"service {name}: {reason}" for name, reason in sorted(errors.items())]
+    return ServiceFailedError(
+        f"failed to {verb} "
+        + ("; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines)),
+        hint="see `pycompose logs SERVICE` for a container's output",
+    )
 
 
 class Orchestrator:
@@ -64,16 +130,24 @@ class Orchestrator:
         self.project = project
         self.report = report
 
+    def _event(self, name: str, phase: Phase, detail: str = "") -> None:
+        self.report(Event(ResourceKind.CONTAINER, name, phase, detail))
+
     # ---- queries ------------------------------------------------------------------------
     def containers(
-        self, services: tuple[str, ...] = (), include_oneoff: bool = False
+        self,
+        services: tuple[str, ...] = (),
+        include_oneoff: bool = False,
+        oneoff_only: bool = False,
     ) -> list[ContainerInfo]:
         found = self.engine.list_containers({L.PROJECT: self.project.name})
-        if not include_oneoff:
+        if oneoff_only:
+            found = [c for c in found if c.labels.get(L.ONEOFF, "False") == "True"]
+        elif not include_oneoff:
             found = [c for c in found if c.labels.get(L.ONEOFF, "False") != "True"]
         if services:
             found = [c for c in found if c.labels.get(L.SERVICE) in services]
-        return sorted(found, key=lambda c: (c.labels.get(L.SERVICE, ""), _number(c)))
+        return sorted(found, key=lambda c: (c.labels.get(L.SERVICE, ""), _number(c), c.name))
 
     def check_services(self, services: tuple[str, ...]) -> None:
         known = set(self.project.all_service_names) | set(self.project.services)
@@ -85,66 +159,128 @@ class Orchestrator:
         known = set(self.project.all_service_names) | set(self.project.services)
         return [c for c in self.containers() if c.labels.get(L.SERVICE) not in known]
 
+    def service_names(self, services: tuple[str, ...] = (), with_deps: bool = True) -> list[str]:
+        """The services a command acts on: those named (all when none), plus what they need."""
+        if not services:
+            return sorted(self.project.services)
+        for name in services:
+            if name not in self.project.services:
+                raise ComposeError(
+                    f"service {name} is not enabled (check its profiles)"
+                    if name in self.project.all_service_names
+                    else f"no such service: {name}"
+                )
+        wanted = set(services)
+        if with_deps:
+            todo = list(services)
+            while todo:
+                service = self.project.services[todo.pop()]
+                deps = [d.service for d in service.depends_on] + self._network_deps(service)
+                for dep in deps:
+                    if dep in self.project.services and dep not in wanted:
+                        wanted.add(dep)
+                        todo.append(dep)
+        return sorted(wanted)
+
+    @staticmethod
+    def _network_deps(service: Service) -> list[str]:
+        mode = service.network_mode or ""
+        return [mode.removeprefix("service:")] if mode.startswith("service:") else []
+
+    def _edges(self, name: str) -> tuple[Edge, ...]:
+        service = self.project.services[name]
+        edges = []
+        for dep in service.depends_on:
+            if dep.service not in self.project.services:
+                if dep.required:
+                    raise ComposeError(
+                        f"service {name} depends on service {dep.service}, which is not enabled "
+                        "or not defined",
+                        hint="enable its profile, or mark the dependency `required: false`",
+                    )
+                continue
+            edges.append(Edge(dep.service, dep.condition, dep.required))
+        known = {e.dependency for e in edges}
+        edges += [Edge(d) for d in self._network_deps(service) if d not in known]
+        return tuple(edges)
+
     # ---- up -----------------------------------------------------------------------------
-    def up(self, options: UpOptions = UpOptions()) -> list[ContainerInfo]:
+    def up(
+        self, options: UpOptions = UpOptions(), cancel: threading.Event | None = None
+    ) -> list[ContainerInfo]:
         self.check_services(options.services)
-        graph = dependency_graph(self.project)
-        levels = start_levels(graph, list(options.services) or None)
-        wanted = [name for level in levels for name in level]
-        images = self._resolve_images(wanted)
+        dependency_graph(self.project)  # a cycle is an error before anything is made
+        scale = dict(options.scale)
+        for name, count in scale.items():
+            if name not in self.project.services:
+                raise ServiceNotFoundError(f"no such service: {name} (in --scale {name}={count})")
+            if count < 0:
+                raise ComposeError(f"invalid scale for service {name}: {count}")
+        wanted = self.service_names(options.services, with_deps=not options.no_deps)
+        for name in wanted:
+            service = self.project.services[name]
+            if service.container_name and scale.get(name, service.scale) > 1:
+                raise ComposeError(
+                    f'service "{name}" uses the custom container name '
+                    f'"{service.container_name}": it cannot be scaled beyond 1 replica'
+                )
+        nodes = {name: self._edges(name) for name in wanted}
+        images = self._resolve_images(wanted, build=options.build, pull=options.pull)
         self._handle_orphans(options)
-        created = _Created()
-        try:
-            self._ensure_networks(wanted, created)
-            self._ensure_volumes(wanted)
-            with ThreadPoolExecutor(max_workers=DEFAULT_PARALLEL) as pool:
-                for level in levels:
-                    futures = [
-                        pool.submit(
-                            self._converge_service,
-                            self.project.services[name],
-                            images[name],
-                            options,
-                            created,
-                        )
-                        for name in level
-                    ]
-                    errors = [f.exception() for f in futures if f.exception() is not None]
-                    if errors:
-                        raise errors[0]  # type: ignore[misc]
-        except (ComposeError, EngineError, NetworkError) as exc:
-            self._undo(created)
-            if isinstance(exc, ComposeError):
-                raise
-            raise ServiceFailedError(str(exc), hint=exc.hint) from exc
+        self._ensure_networks(wanted)
+        self._ensure_volumes(wanted)
+        existing: dict[str, list[ContainerInfo]] = {}
+        for info in self.containers():
+            existing.setdefault(info.labels.get(L.SERVICE, ""), []).append(info)
+        run = _UpRun(options, images, existing)
+
+        def waiter(service: str, condition: DependencyCondition, stop: threading.Event) -> None:
+            if not options.no_start:
+                self.wait_condition(service, condition, stop)
+
+        outcome = walk(
+            nodes,
+            lambda name: self._converge_service(name, run),
+            waiter,
+            parallel=options.parallel,
+            cancel=cancel,
+            on_skip=lambda name, reason: self.report(
+                Event(ResourceKind.CONTAINER, name, Phase.SKIPPED, reason)
+            ),
+        )
+        self._warn(outcome)
+        if not outcome.ok:
+            raise _failure(outcome.failed)
+        if options.wait and not options.no_start:
+            self.wait_running(
+                tuple(options.services) or tuple(wanted), options.wait_timeout, cancel
+            )
         return self.containers(options.services)
 
-    def _resolve_images(self, services: list[str]) -> dict[str, str]:
-        """Check every image before creating anything: a missing one fails fast and clean."""
-        images: dict[str, str] = {}
-        problems = []
-        for name in services:
-            service = self.project.services[name]
-            if not service.image:
-                problems.append(f"service {name} has neither an image nor a build context")
-                continue
-            try:
-                images[name] = self.engine.get_image(service.image).id
-            except EngineError as exc:
-                problems.append(f"service {name}: {exc}")
-        if problems:
-            raise ComposeError(
-                "\n".join(problems), hint="import an image with `pycompose image import`"
-            )
-        return images
+    def _warn(self, outcome: Outcome) -> None:
+        for warning in outcome.warnings:
+            self.report(Event(ResourceKind.CONTAINER, "", Phase.WARNING, warning))
+
+    # Build/pull output lines (the CLI points this at stderr).
+    image_report: Callable[[str], None] = staticmethod(lambda _line: None)
+
+    def _resolve_images(
+        self, services: list[str], *, build: bool = False, pull: str | None = None
+    ) -> dict[str, str]:
+        """Build, pull or find every image before creating anything (compose.image_policy)."""
+        from compose.image_policy import ensure_images
+
+        return ensure_images(
+            self.engine, self.project, services, build=build, pull=pull,
+            report=self.image_report,
+        )
 
     def _handle_orphans(self, options: UpOptions) -> None:
         orphans = self.orphans()
         if not orphans:
             return
         if options.remove_orphans:
-            for info in orphans:
-                self._remove_container(info, options.timeout)
+            self._parallel(orphans, lambda c: self._remove_container(c, options.timeout))
         else:
             names = ", ".join(c.name for c in orphans)
             self.report(
@@ -158,6 +294,11 @@ class Orchestrator:
                 )
             )
 
+    def ensure_resources(self, services: list[str]) -> None:
+        """The networks and volumes these services need (`run` without `up` before it)."""
+        self._ensure_networks(services)
+        self._ensure_volumes(services)
+
     def _used_networks(self, services: list[str]) -> list[str]:
         keys: list[str] = []
         for name in services:
@@ -169,7 +310,7 @@ class Orchestrator:
                     keys.append(attachment.name)
         return keys
 
-    def _ensure_networks(self, services: list[str], created: _Created) -> None:
+    def _ensure_networks(self, services: list[str]) -> None:
         for key in self._used_networks(services):
             definition = self.project.networks[key]
             existing = self.engine.networks.find_network(definition.name)
@@ -188,7 +329,6 @@ class Orchestrator:
                 internal=definition.internal,
                 subnet=definition.subnets[0] if definition.subnets else None,
             )
-            created.networks.append(definition.name)
             self.report(Event(ResourceKind.NETWORK, definition.name, Phase.CREATED))
 
     def _ensure_volumes(self, services: list[str]) -> None:
@@ -212,120 +352,409 @@ class Orchestrator:
                 )
                 self.report(Event(ResourceKind.VOLUME, definition.name, Phase.CREATED))
 
-    def _converge_service(
-        self, service: Service, image_id: str, options: UpOptions, created: _Created
+    def _converge_service(self, name: str, run: _UpRun) -> None:
+        """One service's containers to the desired state; raises a message naming the cause."""
+        options = run.options
+        service = self.project.services[name]
+        image_id = run.images[name]
+        policy = options.policy
+        # A container sharing a recreated service's network namespace must follow it; one that
+        # depends on a recreated service with `restart: true` is restarted (docker compose).
+        if policy is not RecreatePolicy.NEVER and any(
+            d in run.recreated for d in self._network_deps(service)
+        ):
+            policy = RecreatePolicy.FORCE
+        restart = any(d.restart and d.service in run.recreated for d in service.depends_on)
+        scale = dict(options.scale).get(name, service.scale)
+        actions = plan_service(
+            run.existing.get(name, []), scale, config_hash(service, image_id), policy
+        )
+        removals = [a for a in actions if a.kind is ActionKind.REMOVE]
+        self._parallel(
+            [a.container for a in removals if a.container],
+            lambda c: self._remove_container(c, options.timeout),
+        )
+        kept = [a for a in actions if a.kind is not ActionKind.REMOVE]
+        if any(a.kind is ActionKind.RECREATE for a in kept):
+            with run.lock:
+                run.recreated.add(name)
+        try:
+            self._each(kept, lambda a: self._converge_one(service, a, image_id, restart, options))
+        except (EngineError, NetworkError, ComposeError) as exc:
+            raise ComposeError(str(exc)) from exc
+
+    def _converge_one(
+        self, service: Service, action: Action, image_id: str, restart: bool, options: UpOptions
     ) -> None:
-        existing = {_number(c): c for c in self.containers((service.name,))}
-        desired_hash = config_hash(service, image_id)
-        for number in range(1, service.scale + 1):
-            info = existing.pop(number, None)
-            if info is not None and (
-                options.force_recreate
-                or (not options.no_recreate and info.labels.get(L.CONFIG_HASH) != desired_hash)
-            ):
-                self.report(Event(ResourceKind.CONTAINER, info.name, Phase.RECREATE))
-                self._remove_container(info, options.timeout, quiet=True)
-                info = None
-            if info is None:
-                info = self._create(service, number, image_id, created)
-            if not options.no_start:
-                self._start(info)
-        for extra in existing.values():  # scaled down: highest numbers go
-            self._remove_container(extra, options.timeout)
+        info = action.container
+        if action.kind is ActionKind.RECREATE and info is not None:
+            self._event(info.name, Phase.RECREATE)
+            if info.status is ContainerStatus.RUNNING:
+                self.engine.stop_container(info.id, options.timeout)
+            previous = info
+            self.engine.remove_container(info.id, force=True)
+            info = self._create(service, action.number, image_id, quiet=True, previous=previous)
+            self._event(info.name, Phase.RECREATED)
+        elif action.kind is ActionKind.CREATE or info is None:
+            info = self._create(service, action.number, image_id)
+        elif restart and not options.no_start and info.status is ContainerStatus.RUNNING:
+            self._event(info.name, Phase.RESTARTING)
+            self.engine.stop_container(info.id, options.timeout)
+            self.engine.start_container(info.id)
+            self._event(info.name, Phase.RESTARTED)
+            return
+        if not options.no_start:
+            self._start(info)
 
     def _create(
-        self, service: Service, number: int, image_id: str, created: _Created
+        self,
+        service: Service,
+        number: int,
+        image_id: str,
+        quiet: bool = False,
+        previous: ContainerInfo | None = None,
     ) -> ContainerInfo:
         spec = build_container_spec(self.project, service, number, image_id)
-        self.report(Event(ResourceKind.CONTAINER, spec.name, Phase.CREATING))
+        spec = self.name_anonymous_volumes(spec, previous)
+        if not quiet:
+            self._event(spec.name, Phase.CREATING)
         info = self.engine.create_container(spec)
-        with created.lock:
-            created.containers.append(info.id)
-        self.report(Event(ResourceKind.CONTAINER, spec.name, Phase.CREATED))
+        if not quiet:
+            self._event(spec.name, Phase.CREATED)
         return info
 
     def _start(self, info: ContainerInfo) -> None:
         if info.status is ContainerStatus.RUNNING:
-            self.report(Event(ResourceKind.CONTAINER, info.name, Phase.RUNNING))
+            self._event(info.name, Phase.RUNNING)
             return
-        self.report(Event(ResourceKind.CONTAINER, info.name, Phase.STARTING))
+        self._event(info.name, Phase.STARTING)
         try:
             self.engine.start_container(info.id)
         except EngineError as exc:
-            self.report(Event(ResourceKind.CONTAINER, info.name, Phase.ERROR, str(exc)))
+            self._event(info.name, Phase.ERROR, str(exc))
             raise
-        self.report(Event(ResourceKind.CONTAINER, info.name, Phase.STARTED))
+        self._event(info.name, Phase.STARTED)
 
-    def _undo(self, created: _Created) -> None:
-        for container_id in reversed(created.containers):
-            with contextlib.suppress(EngineError):
-                self.engine.remove_container(container_id, force=True)
-        for network in created.networks:
-            with contextlib.suppress(EngineError, NetworkError):
-                self.engine.remove_network(network)
+    # ---- conditions -----------------------------------------------------------------------
+    def wait_condition(
+        self, service: str, condition: DependencyCondition, cancel: threading.Event
+    ) -> None:
+        """Block until every container of `service` meets `condition` (a dependency edge)."""
+        if condition is DependencyCondition.STARTED:
+            return
+        infos = self.containers((service,))
+        if not infos:
+            raise DependencyError(f"service {service} has no container")
+        for info in infos:
+            self._event(info.name, Phase.WAITING)
+            if condition is DependencyCondition.HEALTHY:
+                self._wait_healthy(info, cancel, None)
+                self._event(info.name, Phase.HEALTHY)
+            else:
+                code = self._wait_exit(info, cancel)
+                self._event(info.name, Phase.EXITED, f"exit code {code}")
+                if code != 0:
+                    raise DependencyError(
+                        f'service "{service}" didn\'t complete successfully: exit {code}'
+                    )
 
-    # ---- stop / down --------------------------------------------------------------------
+    def _wait_exit(self, info: ContainerInfo, cancel: threading.Event) -> int | None:
+        while not cancel.is_set():
+            current = self.engine.inspect(info.id)
+            if current.status not in _LIVE:
+                if current.status is ContainerStatus.CREATED:
+                    raise DependencyError(f"container {info.name} was never started")
+                return current.state.exit_code
+            self.engine.wait_container(info.id, timeout=0.25)
+        raise DependencyError("interrupted")
+
+    def _wait_healthy(
+        self, info: ContainerInfo, cancel: threading.Event | None, deadline: float | None
+    ) -> None:
+        """Healthy (or, for a container without a healthcheck, running); raise otherwise."""
+        while cancel is None or not cancel.is_set():
+            current = self.engine.inspect(info.id)
+            if current.status not in _LIVE:
+                raise DependencyError(
+                    f"container {info.name} exited ({current.state.exit_code})"
+                )
+            health = _health(current)
+            if current.status is not ContainerStatus.RUNNING:
+                health = "starting"  # restarting: not healthy yet
+            if health is _NO_HEALTH_SUPPORT or health == "healthy":
+                return
+            if health is None:
+                raise DependencyError(f"container {info.name} has no healthcheck configured")
+            if health == "unhealthy":
+                raise DependencyError(f"container {info.name} is unhealthy")
+            if deadline is not None and time.monotonic() > deadline:
+                raise DependencyError(f"container {info.name} is not healthy yet ({health})")
+            time.sleep(POLL_INTERVAL)
+        raise DependencyError("interrupted")
+
+    def wait_running(
+        self,
+        services: tuple[str, ...],
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        """`up --wait`: every container running (and healthy where it has a healthcheck);
+        a one-shot that others wait on with service_completed_successfully may have exited 0."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        completed_ok = {
+            d.service
+            for s in self.project.services.values()
+            for d in s.depends_on
+            if d.condition is DependencyCondition.COMPLETED_SUCCESSFULLY
+        }
+        problems: dict[str, str] = {}
+        for info in self.containers(services):
+            try:
+                current = self.engine.inspect(info.id)
+                service = info.labels.get(L.SERVICE, "")
+                if (
+                    current.status is ContainerStatus.EXITED
+                    and current.state.exit_code == 0
+                    and service in completed_ok
+                ):
+                    continue
+                health = _health(current)
+                self._event(info.name, Phase.WAITING)
+                if health is None or health is _NO_HEALTH_SUPPORT:
+                    if current.status is not ContainerStatus.RUNNING:
+                        raise DependencyError(
+                            f"container {info.name} exited ({current.state.exit_code})"
+                        )
+                else:
+                    self._wait_healthy(current, cancel, deadline)
+                self._event(info.name, Phase.HEALTHY)
+            except DependencyError as exc:
+                self._event(info.name, Phase.ERROR, str(exc))
+                problems[info.labels.get(L.SERVICE, info.name)] = str(exc)
+        if problems:
+            raise _failure(problems, "wait for")
+
+    # ---- start / stop / restart / kill / rm / down ----------------------------------------
+    def create(self, options: UpOptions) -> list[ContainerInfo]:
+        """`create`: converge without starting."""
+        return self.up(dataclasses.replace(options, no_start=True, wait=False))
+
+    def start(
+        self,
+        services: tuple[str, ...] = (),
+        parallel: int = DEFAULT_PARALLEL,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        """Start existing containers, each service once its dependencies meet their conditions."""
+        self.check_services(services)
+        infos = self.containers(services)
+        by_service: dict[str, list[ContainerInfo]] = {}
+        for info in infos:
+            by_service.setdefault(info.labels.get(L.SERVICE, ""), []).append(info)
+        nodes = {
+            name: self._edges(name) if name in self.project.services else ()
+            for name in by_service
+        }
+
+        def work(name: str) -> None:
+            try:
+                self._each(by_service[name], self._start)
+            except EngineError as exc:
+                raise ComposeError(str(exc)) from exc
+
+        outcome = walk(
+            nodes, work, lambda s, c, e: self.wait_condition(s, c, e), parallel=parallel,
+            cancel=cancel,
+        )
+        self._warn(outcome)
+        if not outcome.ok:
+            raise _failure(outcome.failed)
+
+    def _reverse_walk(
+        self,
+        infos: list[ContainerInfo],
+        action: Callable[[ContainerInfo], None],
+        parallel: int = DEFAULT_PARALLEL,
+        verb: str = "stop",
+    ) -> None:
+        """Dependents before their dependencies, independent services in parallel."""
+        by_service: dict[str, list[ContainerInfo]] = {}
+        for info in infos:
+            by_service.setdefault(info.labels.get(L.SERVICE, ""), []).append(info)
+        nodes: dict[str, list[Edge]] = {name: [] for name in by_service}
+        for name in by_service:
+            service = self.project.services.get(name)
+            if service is None:
+                continue
+            deps = [d.service for d in service.depends_on] + self._network_deps(service)
+            for dep in deps:
+                if dep in nodes:
+                    nodes[dep].append(Edge(name))  # `dep` stops after `name`
+
+        def work(name: str) -> None:
+            try:
+                self._each(by_service[name], action)
+            except (EngineError, NetworkError) as exc:
+                raise ComposeError(str(exc)) from exc
+
+        outcome = walk(
+            {n: tuple(e) for n, e in nodes.items()},
+            work,
+            lambda _s, _c, _e: None,
+            parallel=parallel,
+        )
+        if not outcome.ok:
+            raise _failure(outcome.failed, verb)
+
+    def stop(
+        self,
+        services: tuple[str, ...] = (),
+        timeout: float | None = None,
+        parallel: int = DEFAULT_PARALLEL,
+    ) -> None:
+        self.check_services(services)
+        running = [c for c in self.containers(services) if c.status is ContainerStatus.RUNNING]
+        self._reverse_walk(running, lambda c: self._stop_one(c, timeout), parallel)
+
+    def _stop_one(self, info: ContainerInfo, timeout: float | None) -> None:
+        self._event(info.name, Phase.STOPPING)
+        self.engine.stop_container(info.id, timeout)
+        self._event(info.name, Phase.STOPPED)
+
+    def restart(
+        self,
+        services: tuple[str, ...] = (),
+        timeout: float | None = None,
+        no_deps: bool = True,
+        parallel: int = DEFAULT_PARALLEL,
+    ) -> None:
+        """Stop then start each named service's containers (docker compose `restart`)."""
+        self.check_services(services)
+        infos = self.containers(services)
+
+        def one(info: ContainerInfo) -> None:
+            self._event(info.name, Phase.RESTARTING)
+            self.engine.stop_container(info.id, timeout)
+            self.engine.start_container(info.id)
+            self._event(info.name, Phase.RESTARTED)
+
+        self._reverse_walk(infos, one, parallel, "restart")
+
+    def kill(self, services: tuple[str, ...] = (), sig: str = "SIGKILL") -> None:
+        self.check_services(services)
+        running = [c for c in self.containers(services) if c.status is ContainerStatus.RUNNING]
+
+        def one(info: ContainerInfo) -> None:
+            self._event(info.name, Phase.KILLING)
+            self.engine.kill_container(info.id, sig)
+            self._event(info.name, Phase.KILLED)
+
+        try:
+            self._parallel(running, one)
+        except EngineError as exc:
+            raise ComposeError(str(exc)) from exc
+
+    def remove(
+        self,
+        services: tuple[str, ...] = (),
+        stop: bool = False,
+        timeout: float | None = None,
+        volumes: bool = False,
+    ) -> list[ContainerInfo]:
+        """`rm`: remove stopped containers (with `stop`, running ones too after stopping)."""
+        self.check_services(services)
+        infos = self.containers(services)
+        if stop:
+            self.stop(services, timeout)
+            infos = self.containers(services)
+        gone = [c for c in infos if c.status is not ContainerStatus.RUNNING]
+
+        def one(info: ContainerInfo) -> None:
+            self._event(info.name, Phase.REMOVING)
+            self.engine.remove_container(info.id)
+            if volumes:
+                self.remove_anonymous_volumes(info)
+            self._event(info.name, Phase.REMOVED)
+
+        self._parallel(gone, one)
+        return gone
+
+    def name_anonymous_volumes(
+        self, spec: ContainerSpec, previous: ContainerInfo | None = None
+    ) -> ContainerSpec:
+        """Give each anonymous volume (`volumes: [/data]`) a random 64-hex name, like Docker,
+        labelled with the project and marked anonymous; a recreated container takes over its
+        predecessor's anonymous volumes so their data survives (docker compose does so)."""
+        if not any(m.kind is MountKind.VOLUME and not m.source for m in spec.mounts):
+            return spec
+        inherited: dict[str, str] = {}
+        for mount in previous.record.spec.mounts if previous else ():
+            if mount.kind is MountKind.VOLUME and mount.source and self._is_anonymous(mount.source):
+                inherited[mount.target] = mount.source
+        mounts = []
+        for mount in spec.mounts:
+            if mount.kind is MountKind.VOLUME and not mount.source:
+                name = inherited.get(mount.target) or secrets.token_hex(32)
+                self.engine.ensure_volume(
+                    name, {L.PROJECT: self.project.name, ANONYMOUS_VOLUME: "True"}
+                )
+                mount = dataclasses.replace(mount, source=name)
+            mounts.append(mount)
+        return dataclasses.replace(spec, mounts=tuple(mounts))
+
+    def _is_anonymous(self, volume_name: str) -> bool:
+        volume = self.engine.volumes.find(volume_name)
+        return volume is not None and volume.labels.get(ANONYMOUS_VOLUME) == "True"
+
+    def remove_anonymous_volumes(self, info: ContainerInfo) -> None:
+        """`rm -v`, `run --rm`: drop the anonymous volumes the container had."""
+        for mount in info.record.spec.mounts:
+            if mount.kind is MountKind.VOLUME and mount.source and self._is_anonymous(mount.source):
+                with contextlib.suppress(EngineError):
+                    self.engine.remove_volume(mount.source)
+
     def _remove_container(
         self, info: ContainerInfo, timeout: float | None, quiet: bool = False
     ) -> None:
         if info.status is ContainerStatus.RUNNING:
             if not quiet:
-                self.report(Event(ResourceKind.CONTAINER, info.name, Phase.STOPPING))
+                self._event(info.name, Phase.STOPPING)
             self.engine.stop_container(info.id, timeout)
             if not quiet:
-                self.report(Event(ResourceKind.CONTAINER, info.name, Phase.STOPPED))
+                self._event(info.name, Phase.STOPPED)
         if not quiet:
-            self.report(Event(ResourceKind.CONTAINER, info.name, Phase.REMOVING))
+            self._event(info.name, Phase.REMOVING)
         self.engine.remove_container(info.id, force=True)
         if not quiet:
-            self.report(Event(ResourceKind.CONTAINER, info.name, Phase.REMOVED))
+            self._event(info.name, Phase.REMOVED)
 
-    def _by_stop_levels(self, infos: list[ContainerInfo]) -> list[list[ContainerInfo]]:
-        try:
-            levels = stop_levels(dependency_graph(self.project))
-        except ComposeError:
-            levels = []
-        placed: set[str] = set()
-        grouped: list[list[ContainerInfo]] = []
-        for level in levels:
-            group = [c for c in infos if c.labels.get(L.SERVICE) in level]
-            placed.update(c.id for c in group)
-            grouped.append(group)
-        rest = [c for c in infos if c.id not in placed]
-        return [rest, *grouped] if rest else grouped
-
-    def start(self, services: tuple[str, ...] = ()) -> None:
-        """Start existing containers in dependency order (no create, no recreate)."""
-        self.check_services(services)
-        infos = self.containers(services)
-        for group in reversed(self._by_stop_levels(infos)):
-            self._parallel(group, self._start)
-
-    def stop(self, services: tuple[str, ...] = (), timeout: float | None = None) -> None:
-        self.check_services(services)
-        running = [c for c in self.containers(services) if c.status is ContainerStatus.RUNNING]
-        for group in self._by_stop_levels(running):
-            self._parallel(group, lambda c: self._stop_one(c, timeout))
-
-    def _stop_one(self, info: ContainerInfo, timeout: float | None) -> None:
-        self.report(Event(ResourceKind.CONTAINER, info.name, Phase.STOPPING))
-        self.engine.stop_container(info.id, timeout)
-        self.report(Event(ResourceKind.CONTAINER, info.name, Phase.STOPPED))
+    @staticmethod
+    def _each(items: Sequence[T], work: Callable[[T], None]) -> None:
+        """Run `work` over a service's replicas, in parallel when there are several."""
+        if len(items) <= 1:
+            for item in items:
+                work(item)
+            return
+        with ThreadPoolExecutor(max_workers=min(len(items), DEFAULT_PARALLEL)) as pool:
+            futures = [pool.submit(work, item) for item in items]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            raise errors[0]  # type: ignore[misc]
 
     @staticmethod
     def _parallel(items: list[ContainerInfo], work: Callable[[ContainerInfo], None]) -> None:
-        if not items:
-            return
-        with ThreadPoolExecutor(max_workers=DEFAULT_PARALLEL) as pool:
-            for future in [pool.submit(work, item) for item in items]:
-                future.result()
+        Orchestrator._each(items, work)
 
     def down(self, options: DownOptions = DownOptions()) -> None:
         infos = self.containers(include_oneoff=True)
         known = set(self.project.all_service_names) | set(self.project.services)
+        orphans = [
+            c
+            for c in infos
+            if c.labels.get(L.SERVICE) not in known and c.labels.get(L.ONEOFF) != "True"
+        ]
         if not options.remove_orphans:
-            orphans = [c for c in infos if c.labels.get(L.SERVICE) not in known]
-            infos = [c for c in infos if c.labels.get(L.SERVICE) in known]
+            infos = [c for c in infos if c not in orphans]
             if orphans:
                 names = ", ".join(c.name for c in orphans)
                 self.report(
@@ -333,14 +762,24 @@ class Orchestrator:
                         ResourceKind.CONTAINER,
                         names,
                         Phase.WARNING,
-                        f"Found orphan containers ([{names}]) for this project.",
+                        f"Found orphan containers ([{names}]) for this project. If you removed "
+                        "or renamed this service in your compose file, you can run this command "
+                        "with the --remove-orphans flag to clean it up.",
                     )
                 )
-        for group in self._by_stop_levels(infos):
-            self._parallel(group, lambda c: self._remove_container(c, options.timeout))
-        self._remove_networks()
+        oneoffs = [c for c in infos if c.labels.get(L.ONEOFF) == "True"]
+        self._parallel(oneoffs, lambda c: self._remove_container(c, options.timeout))
+        services = [c for c in infos if c not in oneoffs]
+        self._reverse_walk(
+            services, lambda c: self._remove_container(c, options.timeout), options.parallel,
+            "remove",
+        )
+        if not orphans or options.remove_orphans:
+            self._remove_networks()
         if options.volumes:
             self._remove_volumes()
+        if options.rmi:
+            self._remove_images(options.rmi)
 
     def _remove_networks(self) -> None:
         for network in self.engine.networks.list_networks():
@@ -359,8 +798,36 @@ class Orchestrator:
             if volume.labels.get(L.PROJECT) != self.project.name:
                 continue
             self.report(Event(ResourceKind.VOLUME, volume.name, Phase.REMOVING))
-            self.engine.remove_volume(volume.name)
+            try:
+                self.engine.remove_volume(volume.name)
+            except EngineError as exc:
+                self.report(Event(ResourceKind.VOLUME, volume.name, Phase.ERROR, str(exc)))
+                continue
             self.report(Event(ResourceKind.VOLUME, volume.name, Phase.REMOVED))
+
+    def _remove_images(self, mode: str) -> None:
+        """`down --rmi all` removes every service's image; `local` only the images compose
+        named itself (a `build` without `image:`, tagged `<project>-<service>`)."""
+        from compose.image_policy import image_name
+
+        if mode not in ("local", "all"):
+            raise ComposeError(f"invalid --rmi value {mode!r}: use local or all")
+        references = sorted(
+            {
+                image_name(self.project, s)
+                for s in self.project.services.values()
+                if mode == "all" or not s.image
+            }
+        )
+        for reference in references:
+            if self.engine.images.find(reference) is None:
+                continue
+            try:
+                self.engine.images.remove(reference)
+            except EngineError as exc:
+                self.report(Event(ResourceKind.CONTAINER, reference, Phase.WARNING, str(exc)))
+                continue
+            self.report(Event(ResourceKind.IMAGE, reference, Phase.REMOVED))
 
     # ---- logs ---------------------------------------------------------------------------
     def log_lines(

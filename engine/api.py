@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.cgroups import container_cgroup
 from engine.containers import (
@@ -27,31 +28,62 @@ from engine.containers import (
     MountSpec,
     NetworkAttachment,
 )
-from engine.errors import ContainerStartError, InvalidStateError
+from engine.content import Blob
+from engine.errors import ContainerStartError, InvalidArgumentError, InvalidStateError
+from engine.exec import (
+    ExecResult,
+    ExecTarget,
+    copy_window_size,
+    exec_process_for,
+    open_container_pty,
+    relay_pty,
+    run_exec,
+    start_exec,
+)
+from engine.hosts import prepare_net_files
 from engine.images import Image, ImageStore
 from engine.layout import Layout, data_root_from_env
-from engine.logs import LogLine, follow_logs, read_logs
+from engine.logs import LogLine, follow_logs, normalize_since, read_logs
+from engine.ports import PortSpec
 from engine.process_config import resolve_args, resolve_env, resolve_user
 from engine.processes import is_alive, signal_pid
-from engine.runtime_spec import BindMount, NetworkRequest, ProcessSpec, RuntimeSpec, TmpfsMount
+from engine.runtime_options import resolve_groups, runtime_options, tmpfs_options
+from engine.runtime_spec import (
+    BindMount,
+    HealthcheckConfig,
+    NetworkRequest,
+    ProcessSpec,
+    RuntimeSpec,
+    TmpfsMount,
+)
 from engine.volumes import Volume, VolumeStore
 from netdriver.api import Network, NetworkDriver
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from engine.builder.build import BuildOptions, BuildResult
+    from engine.registry.pull import Reporter as PullReport
 
 __all__ = [
     "ContainerInfo",
     "ContainerSpec",
     "ContainerStatus",
     "Engine",
+    "HealthcheckConfig",
     "Image",
     "LogLine",
     "MountKind",
     "MountSpec",
     "Network",
     "NetworkAttachment",
+    "PortSpec",
     "Volume",
 ]
 
 DEFAULT_STOP_TIMEOUT = 10.0
+# States in which a supervisor owns the container (running, or waiting to restart it).
+_ACTIVE = (ContainerStatus.RUNNING, ContainerStatus.RESTARTING)
 SUPERVISOR_REPORT_TIMEOUT = 60.0
 
 
@@ -106,6 +138,10 @@ def _host_resolv_conf() -> str:
     return "\n".join(kept) + "\n"
 
 
+def _quiet(_event: object) -> None:
+    """Default progress sink of the image life-cycle calls."""
+
+
 class Engine:
     def __init__(self, root: Path | None = None) -> None:
         self.layout = Layout(Path(root) if root else data_root_from_env())
@@ -124,6 +160,29 @@ class Engine:
 
     def get_image(self, reference: str) -> Image:
         return self.images.get(reference)
+
+    # ---- image life cycle (registry, archives, build; modules imported on first use) ----
+    def pull_image(
+        self, reference: str, platform: str | None = None, report: PullReport | None = None
+    ) -> Image:
+        from engine.registry.pull import pull_image
+
+        return pull_image(self.images, reference, platform=platform, report=report or _quiet)
+
+    def push_image(
+        self, local: str, remote: str | None = None, report: PullReport | None = None
+    ) -> str:
+        from engine.registry.push import push_image
+
+        return push_image(self.images, local, remote, report=report or _quiet)
+
+    def build_image(
+        self, options: BuildOptions, report: Callable[[str], None] | None = None
+    ) -> BuildResult:
+        """Build a Dockerfile on this engine (RUN steps run as our own containers)."""
+        from engine.builder.build import Builder
+
+        return Builder(self, report or _quiet).build(options)
 
     # ---- volumes and networks -----------------------------------------------------------
     def ensure_volume(self, name: str, labels: dict[str, str] | None = None) -> Volume:
@@ -173,15 +232,15 @@ class Engine:
         """Trust /proc over the state file: a running container whose supervisor is gone
         (killed, machine rebooted) is reported exited and its leftovers are released."""
         state = self.containers.load_state(record.id)
-        if state.status is ContainerStatus.RUNNING and not is_alive(
-            state.supervisor_pid, state.supervisor_start
-        ):
+        if state.status in _ACTIVE and not is_alive(state.supervisor_pid, state.supervisor_start):
             if state.pid and is_alive(state.pid, state.pid_start):
                 signal_pid(state.pid, signal.SIGKILL)
             container_cgroup(record.id).remove()
             for network in state.addresses:
                 with contextlib.suppress(Exception):
                     self.networks.detach(network, record.id)
+            with contextlib.suppress(Exception):
+                self.networks.unpublish_ports(record.id)
             state = self.containers.update_state(
                 record.id, status=ContainerStatus.EXITED, exit_code=255, pid=None, addresses={}
             )
@@ -211,22 +270,23 @@ class Engine:
             (directory / sub).mkdir(exist_ok=True)
         hostname = spec.hostname or record.id[:12]
         (directory / "hostname").write_text(hostname + "\n")
-        hosts = directory / "hosts"
-        if not hosts.exists():
-            hosts.write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-        (directory / "resolv.conf").write_text(_host_resolv_conf())
-        uid, gid = resolve_user(spec.user or image.config.user, lowers)
+        net_files = prepare_net_files(self.layout, self.networks, record, hostname)
+        uid, gid = resolve_user(spec.user or image.config.user, lowers, f"container {spec.name}")
         process = ProcessSpec(
             args=resolve_args(spec, image.config.entrypoint, image.config.cmd),
             env=resolve_env(spec, image.config.env, hostname),
             cwd=spec.working_dir or image.config.working_dir or "/",
             uid=uid,
             gid=gid,
+            extra_gids=resolve_groups(spec, lowers),
         )
-        binds, tmpfs = [], []
+        options = runtime_options(
+            spec, lowers, self.images.config_document(image), self._running_init_pid
+        )
+        binds, tmpfs = [], [TmpfsMount(t, tmpfs_options(spec, t)) for t in spec.tmpfs]
         for mount in spec.mounts:
             if mount.kind is MountKind.TMPFS:
-                tmpfs.append(TmpfsMount(mount.target))
+                tmpfs.append(TmpfsMount(mount.target, tmpfs_options(spec, mount.target)))
             elif mount.kind is MountKind.VOLUME:
                 volume = self.volumes.ensure(mount.source or record.id[:12] + mount.target)
                 binds.append(BindMount(str(volume.mountpoint), mount.target, mount.read_only))
@@ -240,9 +300,9 @@ class Engine:
             work_dir=str(directory / "work"),
             rootfs_dir=str(directory / "rootfs"),
             process=process,
-            hosts_file=str(hosts),
+            hosts_file=net_files.hosts_file,
             hostname_file=str(directory / "hostname"),
-            resolv_file=str(directory / "resolv.conf"),
+            resolv_file=net_files.resolv_file,
             log_file=str(directory / f"{record.id}-json.log"),
             mounts=tuple(binds),
             tmpfs=tuple(tmpfs),
@@ -251,14 +311,23 @@ class Engine:
                 for n in spec.networks
             ),
             network_mode=spec.network_mode,
+            ports=spec.ports,
+            join_netns_pid=net_files.join_netns_pid,
             memory_limit=spec.memory_limit,
             pids_limit=spec.pids_limit,
             read_only=spec.read_only,
+            **options,
         )
+
+    def _running_init_pid(self, name_or_id: str) -> int | None:
+        other = self.find_container(name_or_id)
+        if other is None or other.status is not ContainerStatus.RUNNING:
+            return None
+        return other.state.pid
 
     def start_container(self, name_or_id: str) -> ContainerInfo:
         info = self.inspect(name_or_id)
-        if info.status is ContainerStatus.RUNNING:
+        if info.status in _ACTIVE:
             return info
         runtime_spec = self._runtime_spec(info.record)
         runtime_spec.save(self.layout.container_dir(info.id) / "runtime.json")
@@ -306,23 +375,51 @@ class Engine:
     def stop_container(self, name_or_id: str, timeout: float | None = None) -> ContainerInfo:
         info = self.inspect(name_or_id)
         state = info.state
-        if state.status is not ContainerStatus.RUNNING or not state.pid:
+        if state.status not in _ACTIVE:
             return info
         grace = timeout if timeout is not None else info.record.spec.stop_timeout
         grace = DEFAULT_STOP_TIMEOUT if grace is None else grace
-        if is_alive(state.pid, state.pid_start):
+        # Recorded before any signal: the supervisor's restart loop must not fight the stop.
+        state = self.containers.update_state(info.id, stop_requested=True)
+        if state.paused:
+            self.unpause_container(info.id)  # a frozen process cannot act on SIGTERM
+        if state.pid and is_alive(state.pid, state.pid_start):
             signal_pid(state.pid, _signal_number(info.record.spec.stop_signal))
         if not self._wait_supervisor(state, grace):
-            if is_alive(state.pid, state.pid_start):
+            state = self.containers.load_state(info.id)  # a restart may have made a new init
+            if state.pid and is_alive(state.pid, state.pid_start):
                 signal_pid(state.pid, signal.SIGKILL)
             self._wait_supervisor(state, 30.0)
+        return self.inspect(info.id)
+
+    def pause_container(self, name_or_id: str) -> ContainerInfo:
+        """Freeze every process of the container (cgroup freezer), like `docker pause`."""
+        info = self.inspect(name_or_id)
+        if info.status is not ContainerStatus.RUNNING:
+            raise InvalidStateError(f"container {info.name} is not running", subject=info.name)
+        if info.state.paused:
+            raise InvalidStateError(f"container {info.name} is already paused", subject=info.name)
+        container_cgroup(info.id).freeze(True)
+        self.containers.update_state(info.id, paused=True)
+        return self.inspect(info.id)
+
+    def unpause_container(self, name_or_id: str) -> ContainerInfo:
+        info = self.inspect(name_or_id)
+        if not info.state.paused:
+            raise InvalidStateError(f"container {info.name} is not paused", subject=info.name)
+        container_cgroup(info.id).freeze(False)
+        self.containers.update_state(info.id, paused=False)
         return self.inspect(info.id)
 
     def kill_container(self, name_or_id: str, sig: str = "SIGKILL") -> None:
         info = self.inspect(name_or_id)
         if info.status is not ContainerStatus.RUNNING or not info.state.pid:
             raise InvalidStateError(f"container {info.name} is not running", subject=info.name)
-        signal_pid(info.state.pid, _signal_number(sig))
+        number = _signal_number(sig)
+        if number == signal.SIGKILL:
+            # Docker counts `kill` as a manual stop: the restart policy must not undo it.
+            self.containers.update_state(info.id, stop_requested=True)
+        signal_pid(info.state.pid, number)
 
     @staticmethod
     def _wait_supervisor(state: ContainerState, timeout: float) -> bool:
@@ -335,13 +432,13 @@ class Engine:
 
     def wait_container(self, name_or_id: str, timeout: float | None = None) -> int | None:
         info = self.inspect(name_or_id)
-        if info.status is ContainerStatus.RUNNING:
+        if info.status in _ACTIVE:
             self._wait_supervisor(info.state, timeout if timeout is not None else 1e9)
         return self.inspect(info.id).state.exit_code
 
     def remove_container(self, name_or_id: str, force: bool = False) -> None:
         info = self.inspect(name_or_id)
-        if info.status is ContainerStatus.RUNNING:
+        if info.status in _ACTIVE:
             if not force:
                 raise InvalidStateError(
                     f"cannot remove container {info.name}: container is running: stop the "
@@ -351,14 +448,109 @@ class Engine:
             self.stop_container(info.id, timeout=0)
         self.containers.delete(info.id)
 
-    def logs(
-        self, name_or_id: str, *, follow: bool = False, tail: int | None = None
-    ) -> Iterator[LogLine]:
+    def commit_container(self, name_or_id: str) -> Blob:
+        """The stopped container's filesystem changes as a new layer blob (see engine.commit)."""
+        from engine.commit import commit_upper
+
         info = self.inspect(name_or_id)
+        if info.status is ContainerStatus.RUNNING:
+            raise InvalidStateError(
+                f"container {info.name} is running: stop it before committing", subject=info.name
+            )
+        return commit_upper(self.layout.container_dir(info.id) / "upper", self.images.content)
+
+    def logs(
+        self,
+        name_or_id: str,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        since: str | None = None,
+    ) -> Iterator[LogLine]:
+        """`since`: RFC 3339, Unix seconds or a duration before now (`10m`), as Docker."""
+        info = self.inspect(name_or_id)
+        stamp = None
+        if since is not None:
+            try:
+                stamp = normalize_since(since)
+            except ValueError:
+                raise InvalidArgumentError(
+                    f"invalid value for since: {since!r} (a timestamp or a duration like 10m)",
+                    subject=info.name,
+                ) from None
         if not follow:
-            return iter(read_logs(info.log_path, tail))
+            return iter(read_logs(info.log_path, tail, stamp))
 
         def running() -> bool:
-            return self._observe(info.record).status is ContainerStatus.RUNNING
+            return self._observe(info.record).status in _ACTIVE
 
-        return follow_logs(info.log_path, running, tail)
+        return follow_logs(info.log_path, running, tail, since=stamp)
+
+    # ---- exec ---------------------------------------------------------------------------
+    def _exec_setup(
+        self,
+        name_or_id: str,
+        argv: list[str] | tuple[str, ...],
+        env: dict[str, str] | None,
+        workdir: str | None,
+        user: str | None,
+    ) -> tuple[ExecTarget, RuntimeSpec, ProcessSpec]:
+        info = self.inspect(name_or_id)
+        if info.status is not ContainerStatus.RUNNING or not info.state.pid:
+            raise InvalidStateError(f"container {info.name} is not running", subject=info.name)
+        spec = RuntimeSpec.load(self.layout.container_dir(info.id) / "runtime.json")
+        target = ExecTarget(
+            info.name, info.state.pid, info.state.pid_start, container_cgroup(info.id)
+        )
+        process = exec_process_for(
+            spec, info.state.pid, argv, env=env, workdir=workdir, user=user
+        )
+        return target, spec, process
+
+    def exec_in_container(
+        self,
+        name_or_id: str,
+        argv: list[str] | tuple[str, ...],
+        *,
+        env: dict[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        stdin: bytes | None = None,
+    ) -> ExecResult:
+        """Run a command in a running container; stdout and stderr come back interleaved.
+        A command that cannot be started reports Docker's 126/127 and the reason as output."""
+        target, spec, process = self._exec_setup(name_or_id, argv, env, workdir, user)
+        return run_exec(target, spec, process, stdin)
+
+    def exec_attached(
+        self,
+        name_or_id: str,
+        argv: list[str] | tuple[str, ...],
+        *,
+        env: dict[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        stdio: tuple[int, int, int] = (0, 1, 2),
+        tty: bool = False,
+    ) -> int:
+        """Run a command in a running container on the given fds (the CLI's own stdio) and
+        return its exit code; raises `engine.exec.ExecError` if it could not be started.
+        With `tty`, the process gets a pty of the container's own devpts, relayed to stdio
+        (the caller puts its terminal in raw mode)."""
+        if tty:
+            env = {"TERM": "xterm", **(env or {})}
+        target, spec, process = self._exec_setup(name_or_id, argv, env, workdir, user)
+        if not tty:
+            return start_exec(target, spec, process, stdio).wait()
+        master, slave = open_container_pty(target.init_pid)
+        try:
+            copy_window_size(stdio[0], slave)
+            running = start_exec(target, spec, process, (slave, slave, slave), tty=True)
+            os.close(slave)
+            slave = -1
+            relay_pty(master, stdio[0], stdio[1])
+            return running.wait()
+        finally:
+            os.close(master)
+            if slave >= 0:
+                os.close(slave)

@@ -12,11 +12,28 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import UnavailableError
+from engine.errors import InvalidArgumentError, UnavailableError
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PARENT = "pycompose"
-V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer")
+V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer", "cpuset", "devices", "blkio")
+CPU_PERIOD_DEFAULT = 100_000
+# Docker's default device allow-list (runc's AllowedDevices): null, zero, full, random,
+# urandom, tty, console, ptmx, pts/*, tun; mknod of any node is allowed, opening is not.
+DEFAULT_DEVICE_RULES = (
+    "c *:* m",
+    "b *:* m",
+    "c 1:3 rwm",
+    "c 1:5 rwm",
+    "c 1:7 rwm",
+    "c 1:8 rwm",
+    "c 1:9 rwm",
+    "c 5:0 rwm",
+    "c 5:1 rwm",
+    "c 5:2 rwm",
+    "c 136:* rwm",
+    "c 10:200 rwm",
+)
 
 
 class CgroupVersion(enum.Enum):
@@ -26,8 +43,35 @@ class CgroupVersion(enum.Enum):
 
 @dataclass(frozen=True)
 class Limits:
+    """Every resource knob of a container; None means "leave the kernel default"."""
+
     memory_bytes: int | None = None
     pids: int | None = None
+    memory_reservation: int | None = None
+    memory_swap: int | None = None  # memory + swap; -1 = unlimited swap
+    oom_kill_disable: bool = False
+    cpu_shares: int | None = None
+    cpu_quota: int | None = None
+    cpu_period: int | None = None
+    cpuset_cpus: str | None = None
+    cpuset_mems: str | None = None
+    blkio_weight: int | None = None
+    # v1 devices cgroup rules ("c 1:3 rwm"); empty = do not restrict (privileged).
+    device_rules: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, object]) -> Limits:
+        values = dict(raw)
+        values["device_rules"] = tuple(values.get("device_rules") or ())  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+
+class LimitError(OSError):
+    """The kernel refused one limit; `key` names the Compose option it came from."""
+
+    def __init__(self, key: str, value: object, cause: OSError) -> None:
+        super().__init__(cause.errno, f"{key}: the kernel refused {value!r}: {cause.strerror}")
+        self.key = key
 
 
 def detect_version(root: Path = CGROUP_ROOT) -> CgroupVersion:
@@ -62,16 +106,40 @@ class Cgroup:
         for path in self.dirs():
             path.mkdir(parents=True, exist_ok=True)
         try:
+            if self.version is CgroupVersion.V1:
+                self._init_v1_cpuset(limits)
             self._apply(limits)
+        except LimitError as exc:
+            self.remove()
+            raise InvalidArgumentError(f"invalid resource limit: {exc}", subject=self.name) from exc
         except OSError as exc:
             self.remove()
             raise UnavailableError(f"cannot apply cgroup limits: {exc}", subject=self.name) from exc
+
+    def _init_v1_cpuset(self, limits: Limits) -> None:
+        """A v1 cpuset cgroup starts with no cpus and no mems: copy the parent's (or the
+        requested ones), level by level, or no task can join it."""
+        base = self.root / "cpuset"
+        if not base.is_dir():
+            return
+        for path, cpus, mems in (
+            (base / PARENT, None, None),
+            (base / PARENT / self.name, limits.cpuset_cpus, limits.cpuset_mems),
+        ):
+            parent = path.parent
+            for name, wanted, key in (("cpus", cpus, "cpuset"), ("mems", mems, "cpuset_mems")):
+                current = (path / f"cpuset.{name}").read_text().strip()
+                value = wanted if wanted is not None else current
+                if not value:
+                    value = (parent / f"cpuset.{name}").read_text().strip()
+                if value != current:
+                    _write(path / f"cpuset.{name}", value, key)
 
     def _enable_v2_controllers(self) -> None:
         parent = self.root / PARENT
         parent.mkdir(exist_ok=True)
         available = (self.root / "cgroup.controllers").read_text().split()
-        wanted = [c for c in ("memory", "pids", "cpu") if c in available]
+        wanted = [c for c in ("memory", "pids", "cpu", "cpuset", "io") if c in available]
         for level in (self.root, parent):
             control = level / "cgroup.subtree_control"
             enabled = control.read_text().split()
@@ -80,21 +148,105 @@ class Cgroup:
                 control.write_text(" ".join(f"+{c}" for c in missing))
 
     def _apply(self, limits: Limits) -> None:
+        if self.version is CgroupVersion.V2:
+            self._apply_v2(limits)
+        else:
+            self._apply_v1(limits)
+
+    def _apply_v1(self, limits: Limits) -> None:
         mem = self.memory_dir()
         if limits.memory_bytes is not None:
-            if self.version is CgroupVersion.V2:
-                (mem / "memory.max").write_text(str(limits.memory_bytes))
-                swap = mem / "memory.swap.max"
-                if swap.exists():
-                    swap.write_text("0")
-            else:
-                (mem / "memory.limit_in_bytes").write_text(str(limits.memory_bytes))
-                memsw = mem / "memory.memsw.limit_in_bytes"
-                if memsw.exists():
-                    memsw.write_text(str(limits.memory_bytes))
+            _write(mem / "memory.limit_in_bytes", limits.memory_bytes, "mem_limit")
+            memsw = mem / "memory.memsw.limit_in_bytes"
+            if memsw.exists():
+                swap = limits.memory_swap if limits.memory_swap is not None else limits.memory_bytes
+                _write(memsw, swap, "memswap_limit")
+        elif limits.memory_swap is not None and limits.memory_swap != -1:
+            raise LimitError("memswap_limit", limits.memory_swap, OSError(22, "needs mem_limit"))
+        if limits.memory_reservation is not None:
+            _write(mem / "memory.soft_limit_in_bytes", limits.memory_reservation, "mem_reservation")
+        if limits.oom_kill_disable:
+            _write(mem / "memory.oom_control", 1, "oom_kill_disable")
         if limits.pids is not None:
-            pids_dir = self._controller_dir("pids")
-            (pids_dir / "pids.max").write_text(str(limits.pids))
+            pids_max = self._controller_dir("pids") / "pids.max"
+            _write(pids_max, _pids_value(limits.pids), "pids_limit")
+        cpu = self._controller_dir("cpu")
+        if limits.cpu_shares is not None:
+            _write(cpu / "cpu.shares", limits.cpu_shares, "cpu_shares")
+        if limits.cpu_period is not None:
+            _write(cpu / "cpu.cfs_period_us", limits.cpu_period, "cpu_period")
+        if limits.cpu_quota is not None:
+            _write(cpu / "cpu.cfs_quota_us", limits.cpu_quota, "cpu_quota")
+        if limits.blkio_weight is not None:
+            blkio = self._controller_dir("blkio")
+            for name in ("blkio.weight", "blkio.bfq.weight"):
+                if (blkio / name).exists():
+                    _write(blkio / name, limits.blkio_weight, "blkio_config.weight")
+                    break
+        if limits.device_rules:
+            devices = self._controller_dir("devices")
+            if devices.is_dir():
+                _write(devices / "devices.deny", "a", "devices")
+                for rule in limits.device_rules:
+                    _write(devices / "devices.allow", rule, "devices")
+
+    def _apply_v2(self, limits: Limits) -> None:
+        path = self.root / PARENT / self.name
+        if limits.memory_bytes is not None:
+            _write(path / "memory.max", limits.memory_bytes, "mem_limit")
+            swap_file = path / "memory.swap.max"
+            if swap_file.exists():
+                if limits.memory_swap is None:
+                    swap: int | str = 0
+                elif limits.memory_swap == -1:
+                    swap = "max"
+                else:
+                    swap = max(limits.memory_swap - limits.memory_bytes, 0)
+                _write(swap_file, swap, "memswap_limit")
+        if limits.memory_reservation is not None:
+            _write(path / "memory.low", limits.memory_reservation, "mem_reservation")
+        if limits.pids is not None:
+            _write(path / "pids.max", _pids_value(limits.pids), "pids_limit")
+        if limits.cpu_shares is not None:
+            # runc's conversion of the v1 shares range [2, 262144] onto weight [1, 10000].
+            weight = 1 + ((max(limits.cpu_shares, 2) - 2) * 9999) // 262142
+            _write(path / "cpu.weight", weight, "cpu_shares")
+        if limits.cpu_quota is not None or limits.cpu_period is not None:
+            quota = "max" if limits.cpu_quota in (None, -1) else str(limits.cpu_quota)
+            period = limits.cpu_period or CPU_PERIOD_DEFAULT
+            _write(path / "cpu.max", f"{quota} {period}", "cpus")
+        if limits.cpuset_cpus is not None:
+            _write(path / "cpuset.cpus", limits.cpuset_cpus, "cpuset")
+        if limits.cpuset_mems is not None:
+            _write(path / "cpuset.mems", limits.cpuset_mems, "cpuset_mems")
+        if limits.blkio_weight is not None and (path / "io.weight").exists():
+            _write(path / "io.weight", f"default {limits.blkio_weight}", "blkio_config.weight")
+        # v2 device filtering needs a BPF program attached to the cgroup: not implemented.
+
+    # ---- freezer ------------------------------------------------------------------------
+    def _freezer_file(self) -> tuple[Path, str, str]:
+        if self.version is CgroupVersion.V2:
+            return self.root / PARENT / self.name / "cgroup.freeze", "1", "0"
+        return self.root / "freezer" / PARENT / self.name / "freezer.state", "FROZEN", "THAWED"
+
+    def freeze(self, frozen: bool = True) -> None:
+        """Freeze (or thaw) every task of the container; waits until the kernel says done."""
+        path, on, off = self._freezer_file()
+        path.write_text(on if frozen else off)
+        for _attempt in range(500):
+            if self.is_frozen() == frozen:
+                return
+            time.sleep(0.002)
+
+    def is_frozen(self) -> bool:
+        path, on, _off = self._freezer_file()
+        try:
+            if self.version is CgroupVersion.V2:
+                events = (path.parent / "cgroup.events").read_text()
+                return "frozen 1" in events
+            return path.read_text().strip() == on
+        except OSError:
+            return False
 
     def _controller_dir(self, controller: str) -> Path:
         if self.version is CgroupVersion.V2:
@@ -140,6 +292,17 @@ class Cgroup:
                     break
                 except OSError:
                     time.sleep(0.02)
+
+
+def _pids_value(pids: int) -> str:
+    return "max" if pids <= 0 else str(pids)
+
+
+def _write(path: Path, value: object, key: str) -> None:
+    try:
+        path.write_text(str(value))
+    except OSError as exc:
+        raise LimitError(key, value, exc) from exc
 
 
 def container_cgroup(container_id: str) -> Cgroup:

@@ -17,6 +17,8 @@ from typing import Any
 from engine.atomic_files import locked, write_json
 from engine.errors import AlreadyExistsError, ContainerNotFoundError, InvalidArgumentError
 from engine.layout import Layout
+from engine.ports import PortSpec, PublishedPort, port_spec_from_json, published_from_json
+from engine.runtime_spec import HealthcheckConfig
 
 
 class ContainerStatus(enum.Enum):
@@ -24,6 +26,7 @@ class ContainerStatus(enum.Enum):
     RUNNING = "running"
     EXITED = "exited"
     DEAD = "dead"
+    RESTARTING = "restarting"  # exited; the supervisor restarts it after the back-off delay
 
 
 class MountKind(enum.Enum):
@@ -68,6 +71,45 @@ class ContainerSpec:
     stop_signal: str | None = None
     stop_timeout: float | None = None
     read_only: bool = False
+    # Networking (issue 5): published ports, resolv.conf options, extra /etc/hosts lines.
+    ports: tuple[PortSpec, ...] = ()
+    dns: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    dns_opt: tuple[str, ...] = ()
+    extra_hosts: tuple[str, ...] = ()  # "name:address" (address may be "host-gateway")
+    # Runtime (issue 4): security, resources, supervision. Docker's HostConfig names.
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    privileged: bool = False
+    security_opt: tuple[str, ...] = ()
+    group_add: tuple[str, ...] = ()
+    domainname: str | None = None
+    tmpfs: dict[str, str] = field(default_factory=dict)  # target -> "size=64m,mode=1777"
+    mount_options: dict[str, str] = field(default_factory=dict)  # tmpfs mount target -> options
+    shm_size: int | None = None
+    sysctls: dict[str, str] = field(default_factory=dict)
+    ulimits: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (soft, hard)
+    devices: tuple[str, ...] = ()  # "/dev/host[:/dev/container[:rwm]]"
+    init: bool = False
+    tty: bool = False
+    stdin_open: bool = False
+    cpus: float | None = None
+    cpu_shares: int | None = None
+    cpu_quota: int | None = None
+    cpu_period: int | None = None
+    cpuset_cpus: str | None = None
+    cpuset_mems: str | None = None
+    mem_reservation: int | None = None
+    memswap_limit: int | None = None
+    oom_kill_disable: bool = False
+    oom_score_adj: int | None = None
+    blkio_weight: int | None = None
+    restart_policy: str = "no"  # no | always | unless-stopped | on-failure[:N]
+    healthcheck: HealthcheckConfig | None = None
+    log_max_size: int | None = None
+    log_max_file: int | None = None
+    pid_mode: str | None = None  # None/"private" | "host"
+    ipc_mode: str | None = None  # None/"private"/"shareable" | "host" | "container:NAME"
 
 
 @dataclass(frozen=True)
@@ -92,6 +134,14 @@ class ContainerState:
     oom_killed: bool = False
     error: str | None = None
     addresses: dict[str, str] = field(default_factory=dict)
+    ports: tuple[PublishedPort, ...] = ()
+    # Supervision (issue 4).
+    restart_count: int = 0
+    stop_requested: bool = False  # set before a stop signal: the restart loop must not fight it
+    paused: bool = False
+    health_status: str | None = None  # starting | healthy | unhealthy (None: no healthcheck)
+    health_failing_streak: int = 0
+    health_log: list[dict[str, Any]] = field(default_factory=list)  # last 5 probe results
 
 
 def now_rfc3339() -> str:
@@ -107,6 +157,14 @@ def _spec_from_dict(raw: dict[str, Any]) -> ContainerSpec:
         MountSpec(MountKind(m["kind"]), m["target"], m["source"], m["read_only"])
         for m in raw["mounts"]
     )
+    raw["ports"] = tuple(port_spec_from_json(p) for p in raw.get("ports", ()))
+    for key in ("dns", "dns_search", "dns_opt", "extra_hosts"):
+        raw[key] = tuple(raw.get(key, ()))
+    for key in ("cap_add", "cap_drop", "security_opt", "group_add", "devices"):
+        raw[key] = tuple(raw.get(key, ()))
+    raw["ulimits"] = {k: (int(v[0]), int(v[1])) for k, v in (raw.get("ulimits") or {}).items()}
+    if raw.get("healthcheck"):
+        raw["healthcheck"] = HealthcheckConfig.from_dict(raw["healthcheck"])
     raw["networks"] = tuple(
         NetworkAttachment(n["network"], tuple(n["aliases"]), n["ipv4"]) for n in raw["networks"]
     )
@@ -201,6 +259,7 @@ class ContainerStore:
         except FileNotFoundError:
             return ContainerState(status=ContainerStatus.DEAD)
         raw["status"] = ContainerStatus(raw["status"])
+        raw["ports"] = tuple(published_from_json(p) for p in raw.get("ports", ()))
         return ContainerState(**raw)
 
     def save_state(self, container_id: str, state: ContainerState) -> None:

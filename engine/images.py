@@ -191,6 +191,7 @@ def _decompressor(magic: bytes) -> Callable[[BinaryIO], BinaryIO] | None:
 _Entries = list[IndexEntry]
 _Images = list[Image]
 _Paths = list[Path]
+_NamePairs = list[tuple[str, str]]
 
 
 class ImageStore:
@@ -371,6 +372,116 @@ class ImageStore:
             paths.append(path)
         paths.reverse()
         return paths
+
+    # ----------------------------------------------------------------- registry, archives, build
+
+    def add_manifest(
+        self, manifest: bytes, names: tuple[str, ...] = (), *, media_type: str | None = None
+    ) -> Image:
+        """Register a manifest whose config and layer blobs are already in the content store.
+
+        ``names`` are references (``x:tag`` or ``x@sha256:…``); none keeps a dangling image.
+        The manifest is parsed (and so validated) before the index changes.
+        """
+        blob = self.content.put_bytes(manifest)
+        doc = _json(manifest)
+        kind = media_type or doc.get("mediaType") or MANIFEST_MEDIA_TYPE
+        for descriptor in (doc.get("config") or {}, *doc.get("layers", [])):
+            if not self.content.exists(descriptor.get("digest", "")):
+                raise ContentNotFoundError(
+                    f"manifest {blob.digest} names blob {descriptor.get('digest')} which is"
+                    " not in the content store",
+                    subject=blob.digest,
+                )
+        self._loaded.pop(blob.digest, None)
+        self._loaded_for(blob.digest)
+        entry = IndexEntry(digest=blob.digest, size=blob.size, media_type=kind)
+        with self.index.update() as entries:
+            for name in names:
+                ref = parse_reference(name)
+                _set_name(entries, entry, ref.canonical())
+            if not names and not any(e.digest == entry.digest for e in entries):
+                entries.append(entry)
+        return self._image(blob.digest, self.index.read())
+
+    def image_for_manifest(self, manifest_digest: str) -> Image:
+        """The image a stored manifest describes, registered in the index or not (builder)."""
+        return self._loaded_for(manifest_digest).image
+
+    def drop_dangling(self, manifest_digest: str) -> None:
+        """Remove the nameless index entry of ``manifest_digest`` (a builder's temporary)."""
+        with self.index.update() as entries:
+            entries[:] = [
+                e for e in entries if not (e.digest == manifest_digest and e.ref_name is None)
+            ]
+
+    def manifest(self, image: Image) -> dict[str, Any]:
+        """The image's manifest document (verified against its digest)."""
+        return _json(self.content.read_bytes(image.manifest_digest))
+
+    def config_document(self, image: Image) -> dict[str, Any]:
+        """The full OCI image config (history, rootfs, every config key incl. Healthcheck)."""
+        return _json(self.content.read_bytes(image.id))
+
+    def repo_digests(self, image: Image) -> tuple[str, ...]:
+        """``name@sha256:…`` names recorded by pull and push (Docker's ``RepoDigests``)."""
+        return tuple(
+            sorted(
+                {
+                    parse_reference(e.ref_name).familiar_name + "@" + e.digest
+                    for e in self.index.read()
+                    if e.digest == image.manifest_digest and e.ref_name and "@" in e.ref_name
+                }
+            )
+        )
+
+    def index_names(self) -> _NamePairs:
+        """(canonical name, manifest digest) of every named entry; for cross-repo mounts."""
+        return [(e.ref_name, e.digest) for e in self.index.read() if e.ref_name]
+
+    def gc(
+        self, *, keep_manifests: tuple[str, ...] = (), grace_seconds: float = 60.0
+    ) -> tuple[int, int]:
+        """Delete blobs and snapshots no index entry (nor ``keep_manifests``) reaches.
+
+        Returns (blobs removed, bytes freed). Blobs younger than ``grace_seconds`` are kept: a
+        concurrent pull or build may have written them but not registered its manifest yet.
+        """
+        import time
+
+        live: set[str] = set()
+        chains: set[str] = set()
+        for digest in {*(e.digest for e in self.index.read()), *keep_manifests}:
+            live.add(digest)
+            try:
+                doc = _json(self.content.read_bytes(digest))
+                loaded = self._loaded_for(digest)
+            except (ContentNotFoundError, InvalidArgumentError):
+                continue
+            live.add(doc["config"]["digest"])
+            live.update(d["digest"] for d in doc.get("layers", []))
+            chains.update(chain_ids(loaded.image.diff_ids))
+        removed = freed = 0
+        now = time.time()
+        for digest in self.content.digests():
+            path = self.content.path(digest)
+            if digest in live:
+                continue
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            if now - st.st_mtime < grace_seconds:
+                continue
+            self.content.delete(digest)
+            self._loaded.pop(digest, None)
+            removed += 1
+            freed += st.st_size
+        if self.snapshots.root.is_dir():
+            for snap in self.snapshots.root.iterdir():
+                if len(snap.name) == 64 and f"sha256:{snap.name}" not in chains:
+                    self.snapshots.remove(f"sha256:{snap.name}")
+        return removed, freed
 
     # ----------------------------------------------------------------- internals
 

@@ -55,8 +55,12 @@ def _lookup(path: str, name: str, field_count: int) -> list[str] | None:
     return None
 
 
-def resolve_user(user: str | None, rootfs_lowers: list[str]) -> tuple[int, int]:
-    """`user`, `uid`, `user:group`, `uid:gid` with names from the image's /etc/passwd and group."""
+def resolve_user(
+    user: str | None, rootfs_lowers: list[str], subject: str | None = None
+) -> tuple[int, int]:
+    """`user`, `uid`, `user:group`, `uid:gid` with names from the image's /etc/passwd and group.
+    `subject` (e.g. "container web-1") prefixes the error so it names who asked."""
+    prefix = f"{subject}: user: " if subject else ""
     if not user:
         return 0, 0
     name, _, group = user.partition(":")
@@ -75,7 +79,10 @@ def resolve_user(user: str | None, rootfs_lowers: list[str]) -> tuple[int, int]:
     else:
         entry = _lookup(passwd, name, 4)
         if entry is None:
-            raise InvalidArgumentError(f"unable to find user {name}: no matching entries in passwd")
+            raise InvalidArgumentError(
+                f"{prefix}unable to find user {name}: no matching entries in passwd",
+                subject=subject,
+            )
         uid, gid = int(entry[2]), int(entry[3])
     if group:
         if group.isdigit():
@@ -83,6 +90,9 @@ def resolve_user(user: str | None, rootfs_lowers: list[str]) -> tuple[int, int]:
         else:
             gentry = _lookup(groups, group, 3)
             if gentry is None:
-                raise InvalidArgumentError(f"unable to find group {group}")
+                raise InvalidArgumentError(
+                    f"{prefix}unable to find group {group}: no matching entries in group",
+                    subject=subject,
+                )
             gid = int(gentry[2])
     return uid, gid

@@ -7,10 +7,11 @@ and dies with that namespace, so nothing can leak into the host's mount table.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from engine import syscalls as sc
-from engine.runtime_spec import RuntimeSpec
+from engine.runtime_spec import DeviceNode, RuntimeSpec
 
 # Docker's default device nodes: (name, major, minor).
 DEVICES = (
@@ -41,6 +42,7 @@ MASKED_PATHS = (
     "/proc/scsi",
     "/sys/firmware",
 )
+V1_CGROUP_MOUNTS = ("blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids")
 READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 
 
@@ -68,7 +70,7 @@ def _mount_overlay(spec: RuntimeSpec) -> None:
     sc.mount("overlay", spec.rootfs_dir, "overlay", 0, data)
 
 
-def _mount_dev(rootfs: str) -> None:
+def _mount_dev(rootfs: str, spec: RuntimeSpec | None = None) -> None:
     dev = _inside(rootfs, "/dev")
     os.makedirs(dev, exist_ok=True)
     sc.mount("tmpfs", dev, "tmpfs", sc.MS_NOSUID | sc.MS_STRICTATIME, "mode=755,size=65536k")
@@ -85,22 +87,78 @@ def _mount_dev(rootfs: str) -> None:
     )
     shm = os.path.join(dev, "shm")
     os.makedirs(shm)
+    shm_size = spec.shm_size if spec is not None and spec.shm_size else 64 * 1024 * 1024
     sc.mount(
-        "shm", shm, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, "mode=1777,size=65536k"
+        "shm", shm, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, f"mode=1777,size={shm_size}"
     )
     mqueue = os.path.join(dev, "mqueue")
     os.makedirs(mqueue)
     sc.mount("mqueue", mqueue, "mqueue", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
+    for device in spec.devices if spec is not None else ():
+        _make_device(rootfs, device)
 
 
-def _mount_proc_sys(rootfs: str) -> None:
+def _make_device(rootfs: str, device: DeviceNode) -> None:
+    """A requested host device: same type and numbers, at the requested path."""
+    node = _inside(rootfs, device.path)
+    os.makedirs(os.path.dirname(node), exist_ok=True)
+    if os.path.lexists(node):
+        os.unlink(node)
+    kind = stat.S_IFCHR if device.kind == "c" else stat.S_IFBLK
+    os.mknod(node, device.file_mode | kind, os.makedev(device.major, device.minor))
+    os.chmod(node, device.file_mode)
+
+
+def _apply_sysctls(rootfs: str, spec: RuntimeSpec) -> None:
+    """Namespaced sysctls (validated by the engine API) through the container's own /proc, before
+    /proc/sys turns read-only; `domainname` is the UTS namespace's kernel.domainname."""
+    values = dict(spec.sysctls)
+    if spec.domainname:
+        values["kernel.domainname"] = spec.domainname
+    for key, value in values.items():
+        path = _inside(rootfs, "/proc/sys/" + key.replace(".", "/"))
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(str(value))
+        except OSError as exc:
+            raise OSError(exc.errno, f"sysctls: {key}={value}: {exc.strerror}") from None
+
+
+def _mount_proc_sys(rootfs: str, privileged: bool = False) -> None:
     proc = _inside(rootfs, "/proc")
     os.makedirs(proc, exist_ok=True)
     sc.mount("proc", proc, "proc", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
     sys_dir = _inside(rootfs, "/sys")
     os.makedirs(sys_dir, exist_ok=True)
-    flags = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC | sc.MS_RDONLY
+    flags = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC | (0 if privileged else sc.MS_RDONLY)
     sc.mount("sysfs", sys_dir, "sysfs", flags)
+    _mount_cgroups(rootfs, read_only=not privileged)
+
+
+def _mount_cgroups(rootfs: str, read_only: bool) -> None:
+    """/sys/fs/cgroup as Docker shows it: the container's own cgroup (the cgroup namespace makes
+    it the root), read-only. v2: one cgroup2 mount; v1: a tmpfs with one mount per controller
+    the host mounts at /sys/fs/cgroup."""
+    target = _inside(rootfs, "/sys/fs/cgroup")
+    if not os.path.isdir(target):
+        return
+    base = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
+    ro = sc.MS_RDONLY if read_only else 0
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        sc.mount("cgroup2", target, "cgroup2", base | ro)
+        return
+    sc.mount("tmpfs", target, "tmpfs", base, "mode=755")
+    for controller in V1_CGROUP_MOUNTS:
+        if not os.path.isdir(f"/sys/fs/cgroup/{controller}"):
+            continue
+        path = os.path.join(target, controller)
+        os.makedirs(path, exist_ok=True)
+        try:
+            sc.mount("cgroup", path, "cgroup", base | ro, controller)
+        except OSError:
+            os.rmdir(path)  # a controller the kernel will not mount here: leave it out
+    if read_only:
+        sc.mount(None, target, None, sc.MS_REMOUNT | sc.MS_BIND | base | sc.MS_RDONLY)
 
 
 def _mask_paths(rootfs: str) -> None:
@@ -154,11 +212,13 @@ def prepare_rootfs(spec: RuntimeSpec) -> None:
     sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
     _mount_overlay(spec)
     rootfs = spec.rootfs_dir
-    _mount_proc_sys(rootfs)
-    _mount_dev(rootfs)
+    _mount_proc_sys(rootfs, spec.privileged)
+    _mount_dev(rootfs, spec)
     _mount_volumes(spec)
     _mount_etc_files(spec)
-    _mask_paths(rootfs)
+    _apply_sysctls(rootfs, spec)
+    if not spec.privileged:
+        _mask_paths(rootfs)
     if spec.read_only:
         sc.mount(None, rootfs, None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY)
     _pivot(rootfs)

@@ -3,27 +3,39 @@
 Process tree:
 
     supervisor ──fork──> stage1: join cgroup, unshare(ns…), wait for "go", fork ──> init (pid 1)
-stage1 stays as init's parent and mirrors its exit status: parent-death signals chain
-(supervisor dies -> stage1 dies -> init dies), so a crashed supervisor never orphans a container.
+
 The pause between unshare and fork is where the supervisor wires the network namespace
 (/proc/<stage1>/ns/net) before any container code runs.
+
+With a private pid namespace, stage1 exits as soon as init exists: the supervisor is a child
+subreaper, so init becomes its direct child (one Python process less per container, ~6 MB of
+private memory). Init sets its parent-death signal only once the supervisor says it is the
+parent (it would otherwise fire on stage1's exit), so a crashed supervisor never orphans a
+container. With `pid: host`, orphans would reach the subreaper too, so there stage1 stays
+init's parent and mirrors its exit status (supervisor dies -> stage1 dies -> init dies).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import resource
 import signal
 import socket
 import struct
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
+from engine import capabilities
 from engine import syscalls as sc
 from engine.cgroups import Cgroup
+from engine.init_process import run_as_init
+from engine.rlimits import rlimit_number
 from engine.rootfs import prepare_rootfs
-from engine.runtime_spec import RuntimeSpec
+from engine.runtime_spec import ProcessSpec, Rlimit, RuntimeSpec
 
 NAMESPACES = sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC | sc.CLONE_NEWPID
 
@@ -37,12 +49,26 @@ class StartedProcess:
     init_pid: int
     stage1_pid: int
     stdout_fd: int
-    stderr_fd: int
+    stderr_fd: int  # -1 with a tty: one stream
+    stage1_resident: bool = True  # False: stage1 is gone and init is the supervisor's child
+
+    @property
+    def exit_pid(self) -> int:
+        """The child whose exit status is the container's (wait on this one)."""
+        return self.stage1_pid if self.stage1_resident else self.init_pid
+
+
+def _keeps_stage1(spec: RuntimeSpec) -> bool:
+    return spec.pid_mode == "host"
 
 
 def _namespace_flags(spec: RuntimeSpec) -> int:
     flags = NAMESPACES | sc.CLONE_NEWCGROUP
-    if spec.network_mode != "host":
+    if spec.pid_mode == "host":
+        flags &= ~sc.CLONE_NEWPID
+    if spec.ipc_mode == "host" or spec.join_ipc_pid is not None:
+        flags &= ~sc.CLONE_NEWIPC
+    if spec.network_mode != "host" and spec.join_netns_pid is None:
         flags |= sc.CLONE_NEWNET
     return flags
 
@@ -73,36 +99,114 @@ def _close_fds_except(keep: set[int]) -> None:
                 os.close(fd)
 
 
-def _exec_init(spec: RuntimeSpec, err_fd: int, stdout_w: int, stderr_w: int) -> None:
+def _apply_rlimits(rlimits: tuple[Rlimit, ...]) -> None:
+    for limit in rlimits:
+        number = rlimit_number(limit.name)
+        try:
+            resource.setrlimit(number, (limit.soft, limit.hard))
+        except (OSError, ValueError) as exc:
+            raise StartFailure(
+                f"ulimits: {limit.name}={limit.soft}:{limit.hard}: {exc} (raising a hard limit "
+                "needs CAP_SYS_RESOURCE)"
+            ) from exc
+
+
+def _apply_oom_score_adj(value: int | None) -> None:
+    if value is None:
+        return
+    try:
+        with open("/proc/self/oom_score_adj", "w", encoding="ascii") as handle:
+            handle.write(str(value))
+    except OSError as exc:
+        raise StartFailure(
+            f"oom_score_adj {value}: {exc.strerror} (lowering it needs CAP_SYS_RESOURCE)"
+        ) from exc
+
+
+def restrict_process(spec: RuntimeSpec, process: ProcessSpec, *, switch_user: bool = True) -> None:
+    """Docker's order: bound the capabilities, no_new_privs, seccomp (while CAP_SYS_ADMIN is
+    still effective, so it loads without no_new_privs), switch user, set the final sets."""
+    caps = spec.capabilities if spec.capabilities is not None else capabilities.DOCKER_DEFAULT
+    capabilities.drop_bounding_set(caps)
+    if spec.no_new_privs:
+        sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
+    if spec.seccomp and not spec.privileged:
+        from engine.seccomp_profile import load_default_profile
+
+        load_default_profile(caps)
+    uid = 0
+    if switch_user:
+        os.setgroups(list(process.extra_gids))
+        os.setgid(process.gid)
+        os.setuid(process.uid)
+        uid = process.uid
+    capabilities.apply_process_capabilities(caps, uid)
+
+
+def exec_process(spec: RuntimeSpec, process: ProcessSpec) -> NoReturn:
+    """Restrict, chdir, reset signals and exec; raises StartFailure when that fails."""
+    restrict_process(spec, process)
+    env = dict(item.split("=", 1) for item in process.env if "=" in item)
+    try:
+        os.chdir(process.cwd or "/")
+    except OSError as exc:
+        raise StartFailure(f"working directory {process.cwd}: {exc.strerror}") from exc
+    for sig in range(1, signal.NSIG):
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    try:
+        os.execvpe(process.args[0], list(process.args), env)
+    except OSError as exc:
+        raise StartFailure(
+            f'exec: "{process.args[0]}": {exc.strerror or "executable file not found in $PATH"}'
+        ) from exc
+
+
+def _stay_as_init(spec: RuntimeSpec, child: int, err_fd: int) -> NoReturn:
+    """`init: true`, in pid 1 after forking the command: restrict ourselves like the container
+    (still root, so we can signal any child), then forward signals and reap until it exits."""
+    try:
+        restrict_process(spec, spec.process, switch_user=False)
+    except BaseException as exc:
+        os.write(err_fd, f"init: {exc}".encode(errors="replace")[:4000])
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+        os._exit(127)
+    os.close(err_fd)  # the command's exec closes its copy: then the supervisor sees EOF
+    run_as_init(child)
+
+
+def _exec_init(
+    spec: RuntimeSpec, err_fd: int, stdio: tuple[int, int, int], adopted_r: int = -1
+) -> None:
     """In init (pid 1 of the new pid namespace). Never returns: exec or _exit."""
     try:
+        if adopted_r >= 0:
+            # Wait until the supervisor has reaped stage1 and adopted us: a parent-death
+            # signal set earlier would fire on stage1's exit. EOF: the supervisor is gone.
+            if os.read(adopted_r, 1) != b"P":
+                os._exit(1)
+            os.close(adopted_r)
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
-        devnull = os.open("/dev/null", os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(stdout_w, 1)
-        os.dup2(stderr_w, 2)
+        stdin = stdio[0] if stdio[0] >= 0 else os.open("/dev/null", os.O_RDONLY)
+        os.dup2(stdin, 0)
+        os.dup2(stdio[1], 1)
+        os.dup2(stdio[2], 2)
         _close_fds_except({0, 1, 2, err_fd})
+        if spec.tty:
+            os.setsid()
+            fcntl.ioctl(0, sc.TIOCSCTTY, 0)
         socket.sethostname(spec.hostname)
         prepare_rootfs(spec)
-        proc = spec.process
-        os.setgroups(list(proc.extra_gids))
-        os.setgid(proc.gid)
-        os.setuid(proc.uid)
-        env = dict(item.split("=", 1) for item in proc.env if "=" in item)
-        try:
-            os.chdir(proc.cwd or "/")
-        except OSError as exc:
-            raise StartFailure(f"working directory {proc.cwd}: {exc.strerror}") from exc
-        for sig in range(1, signal.NSIG):
-            with contextlib.suppress(OSError, ValueError):
-                signal.signal(sig, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])
-        try:
-            os.execvpe(proc.args[0], list(proc.args), env)
-        except OSError as exc:
-            raise StartFailure(
-                f'exec: "{proc.args[0]}": {exc.strerror or "executable file not found in $PATH"}'
-            ) from exc
+        _apply_rlimits(spec.rlimits)
+        _apply_oom_score_adj(spec.oom_score_adj)
+        if spec.init:
+            child = os.fork()
+            if child:
+                _stay_as_init(spec, child, err_fd)
+            sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
+        exec_process(spec, spec.process)
     except BaseException as exc:  # report every failure to the supervisor, then die
         message = str(exc) if isinstance(exc, StartFailure | OSError) else traceback.format_exc()
         os.write(err_fd, message.encode(errors="replace")[:4000])
@@ -122,43 +226,92 @@ def _wait_exit_code(pid: int) -> int:
 
 
 def _stage1(
-    spec: RuntimeSpec, cgroup: Cgroup, sync_w: int, go_r: int, err_w: int, out_w: int, errw: int
+    spec: RuntimeSpec,
+    cgroup: Cgroup,
+    sync_w: int,
+    go_r: int,
+    err_w: int,
+    stdio: tuple[int, int, int],
+    adopted_r: int = -1,
 ) -> None:
     """Join the cgroup, enter new namespaces, wait for the network, fork init."""
     try:
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
         cgroup.join(os.getpid())
+        if spec.join_ipc_pid is not None:  # ipc: container:X shares X's IPC namespace
+            ipc = os.open(f"/proc/{spec.join_ipc_pid}/ns/ipc", os.O_RDONLY)
+            sc.setns(ipc, sc.CLONE_NEWIPC)
+            os.close(ipc)
+        if spec.join_netns_pid is not None:  # network_mode container:/service: share its netns
+            netns_fd = os.open(f"/proc/{spec.join_netns_pid}/ns/net", os.O_RDONLY)
+            sc.setns(netns_fd, sc.CLONE_NEWNET)
+            os.close(netns_fd)
         sc.unshare(_namespace_flags(spec))
         os.write(sync_w, b"R")
         if os.read(go_r, 1) != b"G":
             os._exit(1)
         pid = os.fork()
         if pid == 0:
-            _exec_init(spec, err_w, out_w, errw)
+            _exec_init(spec, err_w, stdio, adopted_r)
         # Only init may hold the error pipe (closed by its exec) and the output pipes.
-        for fd in (err_w, out_w, errw):
+        for fd in {err_w, adopted_r, *stdio} - {-1}:
             os.close(fd)
         os.write(sync_w, struct.pack("<i", pid))
+        if not _keeps_stage1(spec):
+            os._exit(0)  # init is re-parented to the supervisor (a child subreaper)
         os._exit(_wait_exit_code(pid))
     except BaseException as exc:
         os.write(err_w, f"{exc}".encode(errors="replace")[:4000])
         os._exit(1)
 
 
+def prewarm(spec: RuntimeSpec) -> None:
+    """Import now what init needs after pivot_root, where the host's Python library is gone
+    (the seccomp binding and libseccomp itself, codecs used by text-mode file writes)."""
+    import codecs
+
+    codecs.lookup("ascii")
+    codecs.lookup("utf-8")
+    if spec.seccomp and not spec.privileged:
+        try:
+            import pyseccomp  # noqa: F401
+        except (ImportError, OSError) as exc:
+            raise StartFailure(
+                f"seccomp: the default profile needs the pyseccomp package and libseccomp "
+                f"({exc}); install them, or run with security_opt: [seccomp=unconfined]"
+            ) from exc
+
+        import engine.seccomp_profile  # noqa: F401
+
+
 def start(spec: RuntimeSpec, cgroup: Cgroup, wire_network: Callable[[int], None]) -> StartedProcess:
     """Start init; `wire_network(stage1_pid)` runs while namespaces exist but nothing runs yet."""
+    prewarm(spec)
+    keep_stage1 = _keeps_stage1(spec)
+    adopted_r, adopted_w = (-1, -1) if keep_stage1 else os.pipe()
+    if not keep_stage1:
+        sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
     sync_r, sync_w = os.pipe()
     go_r, go_w = os.pipe()
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    out_r, out_w = os.pipe()
-    errs_r, errs_w = os.pipe()
+    if spec.tty:
+        # A pty pair: the supervisor keeps the master (the log reads it), init gets the slave
+        # as its controlling terminal and stdio; tty output is one stream, as in Docker.
+        out_r, slave = os.openpty()
+        errs_r = -1
+        stdio = (slave, slave, slave)
+    else:
+        out_r, out_w = os.pipe()
+        errs_r, errs_w = os.pipe()
+        stdio = (-1, out_w, errs_w)
     pid = os.fork()
     if pid == 0:
-        for fd in (sync_r, go_w, err_r, out_r, errs_r):
+        for fd in {sync_r, go_w, err_r, out_r, errs_r, adopted_w} - {-1}:
             os.close(fd)
-        _stage1(spec, cgroup, sync_w, go_r, err_w, out_w, errs_w)
-    for fd in (sync_w, go_r, err_w, out_w, errs_w):
+        _stage1(spec, cgroup, sync_w, go_r, err_w, stdio, adopted_r)
+    for fd in {sync_w, go_r, err_w, adopted_r, *stdio} - {-1}:
         os.close(fd)
+    init_pid = None
     try:
         if os.read(sync_r, 1) != b"R":
             raise StartFailure(
@@ -170,19 +323,25 @@ def start(spec: RuntimeSpec, cgroup: Cgroup, wire_network: Callable[[int], None]
         if len(raw) != 4:
             raise StartFailure(_read_all(err_r).decode(errors="replace") or "init fork failed")
         init_pid = struct.unpack("<i", raw)[0]
+        if not keep_stage1:
+            _wait_exit_code(pid)  # stage1 is gone: init is our child now
+            os.write(adopted_w, b"P")
         failure = _read_all(err_r).decode(errors="replace")
         if failure:
             raise StartFailure(failure.strip())
-        return StartedProcess(init_pid, pid, stdout_fd=out_r, stderr_fd=errs_r)
+        return StartedProcess(
+            init_pid, pid, stdout_fd=out_r, stderr_fd=errs_r, stage1_resident=keep_stage1
+        )
     except BaseException:
-        for fd in (out_r, errs_r):
+        for fd in {out_r, errs_r} - {-1}:
             os.close(fd)
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+        for child in (init_pid, pid):
+            if child is None:
+                continue
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                os.kill(child, signal.SIGKILL)
+                os.waitpid(child, 0)
         raise
     finally:
-        for fd in (sync_r, go_w, err_r):
+        for fd in {sync_r, go_w, err_r, adopted_w} - {-1}:
             os.close(fd)

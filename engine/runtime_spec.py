@@ -11,6 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.cgroups import Limits
+from engine.ports import PortSpec, port_spec_from_json
+
 
 @dataclass(frozen=True)
 class BindMount:
@@ -43,6 +46,41 @@ class NetworkRequest:
 
 
 @dataclass(frozen=True)
+class DeviceNode:
+    """A host device made visible in the container's /dev (and allowed by the devices cgroup)."""
+
+    path: str
+    kind: str  # "c" or "b"
+    major: int
+    minor: int
+    permissions: str = "rwm"
+    file_mode: int = 0o666
+
+
+@dataclass(frozen=True)
+class Rlimit:
+    name: str  # "nofile", "nproc", ... (RLIMIT_ suffix, lower case)
+    soft: int
+    hard: int
+
+
+@dataclass(frozen=True)
+class HealthcheckConfig:
+    """Docker's Healthcheck: `test` is ("CMD", argv...), ("CMD-SHELL", script) or ("NONE",)."""
+
+    test: tuple[str, ...]
+    interval: float = 30.0
+    timeout: float = 30.0
+    retries: int = 3
+    start_period: float = 0.0
+    start_interval: float = 5.0
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> HealthcheckConfig:
+        return cls(**{**raw, "test": tuple(raw["test"])})
+
+
+@dataclass(frozen=True)
 class RuntimeSpec:
     container_id: str
     hostname: str
@@ -63,6 +101,32 @@ class RuntimeSpec:
     pids_limit: int | None = None
     read_only: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # Security: capability names (None = Docker's default set), no_new_privs, seccomp profile.
+    capabilities: tuple[str, ...] | None = None
+    privileged: bool = False
+    no_new_privs: bool = False
+    seccomp: bool = True
+    domainname: str | None = None
+    sysctls: dict[str, str] = field(default_factory=dict)
+    rlimits: tuple[Rlimit, ...] = ()
+    devices: tuple[DeviceNode, ...] = ()
+    init: bool = False
+    tty: bool = False
+    shm_size: int | None = None
+    oom_score_adj: int | None = None
+    resources: Limits = field(default_factory=Limits)
+    # Supervision.
+    restart_policy: str = "no"  # no | always | unless-stopped | on-failure
+    restart_max: int = 0  # on-failure:N (0 = unlimited)
+    healthcheck: HealthcheckConfig | None = None
+    log_max_size: int | None = None
+    log_max_file: int = 1
+    pid_mode: str = "private"  # private | host
+    ipc_mode: str = "private"  # private | host (container:X is resolved to join_ipc_pid)
+    join_ipc_pid: int | None = None
+    # Networking: published ports, and the pid whose netns to join (network_mode container:).
+    ports: tuple[PortSpec, ...] = ()
+    join_netns_pid: int | None = None
 
     def save(self, path: Path) -> None:
         from engine.atomic_files import write_json
@@ -87,4 +151,13 @@ class RuntimeSpec:
         raw["networks"] = tuple(
             NetworkRequest(n["network"], tuple(n["names"]), n["ipv4"]) for n in raw["networks"]
         )
+        if raw.get("capabilities") is not None:
+            raw["capabilities"] = tuple(raw["capabilities"])
+        raw["rlimits"] = tuple(Rlimit(**r) for r in raw.get("rlimits", ()))
+        raw["devices"] = tuple(DeviceNode(**d) for d in raw.get("devices", ()))
+        if "resources" in raw:
+            raw["resources"] = Limits.from_dict(raw["resources"])
+        if raw.get("healthcheck"):
+            raw["healthcheck"] = HealthcheckConfig.from_dict(raw["healthcheck"])
+        raw["ports"] = tuple(port_spec_from_json(p) for p in raw.get("ports", ()))
         return cls(**raw)

@@ -12,15 +12,19 @@ import os
 import selectors
 import signal
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
-from engine import runtime
-from engine.cgroups import Limits, container_cgroup
+from engine import ports, runtime
+from engine.cgroups import container_cgroup
 from engine.containers import ContainerStatus, ContainerStore, now_rfc3339
+from engine.dns_control import ensure_resolver, nudge_resolver
 from engine.hosts import refresh_hosts
 from engine.layout import Layout
 from engine.logs import LogWriter
 from engine.processes import start_time
+from engine.restart_policy import Backoff, should_restart
 from engine.runtime_spec import RuntimeSpec
 from netdriver.api import NetworkDriver
 
@@ -35,11 +39,14 @@ class Supervisor:
         self.driver = NetworkDriver(layout.networks)
         self.attached: list[str] = []
         self.addresses: dict[str, str] = {}
+        self.port_reservations = ports.PortReservations()
 
     def _wire_network(self, stage1_pid: int) -> None:
+        netns = f"/proc/{stage1_pid}/ns/net"
+        if self.spec.network_mode == "none":
+            self.driver.loopback_up(netns)
         if self.spec.network_mode != "bridge":
             return
-        netns = f"/proc/{stage1_pid}/ns/net"
         for index, request in enumerate(self.spec.networks):
             endpoint = self.driver.attach(
                 request.network,
@@ -54,8 +61,23 @@ class Supervisor:
             self.attached.append(request.network)
             self.addresses[request.network] = endpoint.ipv4
         refresh_hosts(self.layout, self.driver, self.attached)
+        gateways = [self.driver.get_network(name).gateway for name in self.attached]
+        ensure_resolver(self.layout, gateways)
+        if self.spec.ports and self.attached:
+            labels = self.store.load(self.container_id).spec.labels
+            service = labels.get("com.docker.compose.service")
+            published = ports.publish(
+                self.driver, self.port_reservations, self.container_id, self.spec.ports,
+                self.addresses[self.attached[0]], f"service {service}" if service else "container",
+            )
+            self.store.update_state(self.container_id, ports=tuple(published))
 
     def _release(self) -> None:
+        if self.spec.ports and self.spec.network_mode == "bridge":
+            with contextlib.suppress(Exception):
+                self.driver.unpublish_ports(self.container_id)
+                self.store.update_state(self.container_id, ports=())
+        self.port_reservations.close()
         for network in self.attached:
             # Best effort: a stale record is pruned by liveness later.
             with contextlib.suppress(Exception):
@@ -63,11 +85,15 @@ class Supervisor:
         if self.attached:
             with contextlib.suppress(Exception):
                 refresh_hosts(self.layout, self.driver, self.attached)
+            nudge_resolver(self.layout)
         self.attached = []
         self.cgroup.remove()
 
     def start(self) -> runtime.StartedProcess:
-        self.cgroup.create(Limits(memory_bytes=self.spec.memory_limit, pids=self.spec.pids_limit))
+        limits = self.spec.resources
+        if limits.memory_bytes is None and limits.pids is None:
+            limits = replace(limits, memory_bytes=self.spec.memory_limit, pids=self.spec.pids_limit)
+        self.cgroup.create(limits)
         try:
             return runtime.start(self.spec, self.cgroup, self._wire_network)
         except BaseException:
@@ -76,15 +102,21 @@ class Supervisor:
 
     def pump(self, started: runtime.StartedProcess) -> int:
         """Copy stdout/stderr to the log until the container closes them, then reap it."""
-        writer = LogWriter(Path(self.spec.log_file))
+        writer = LogWriter(
+            Path(self.spec.log_file), self.spec.log_max_size, self.spec.log_max_file
+        )
         selector = selectors.DefaultSelector()
         streams = {started.stdout_fd: "stdout", started.stderr_fd: "stderr"}
+        streams.pop(-1, None)  # a tty is one stream
         for fd in streams:
             selector.register(fd, selectors.EVENT_READ)
         while streams:
             for key, _ in selector.select():
                 fd = int(key.fd)
-                data = os.read(fd, 65536)
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:  # EIO: the last holder of a pty slave closed it
+                    data = b""
                 if data:
                     writer.feed(streams[fd], data)
                 else:
@@ -92,7 +124,61 @@ class Supervisor:
                     selector.unregister(fd)
                     os.close(fd)
         writer.close()
-        return runtime._wait_exit_code(started.stage1_pid)
+        return runtime._wait_exit_code(started.exit_pid)
+
+    def _update(self, **changes: object) -> None:
+        self.store.update_state(self.container_id, **changes)
+
+    def _mark_running(self, started: runtime.StartedProcess, **extra: object) -> None:
+        self._update(
+            status=ContainerStatus.RUNNING,
+            pid=started.init_pid,
+            pid_start=start_time(started.init_pid),
+            supervisor_pid=os.getpid(),
+            supervisor_start=start_time(os.getpid()),
+            started_at=now_rfc3339(),
+            finished_at=None,
+            exit_code=None,
+            error=None,
+            oom_killed=False,
+            paused=False,
+            addresses=dict(self.addresses),
+            # Docker: `starting` from the moment the container runs, until the first probe.
+            health_status="starting" if self.spec.healthcheck else None,
+            health_failing_streak=0,
+            health_log=[],
+            **extra,
+        )
+
+    def _run_once(self, started: runtime.StartedProcess) -> int:
+        """Pump the logs (and probe health) until the container exits; its exit code."""
+        monitor = None
+        check = self.spec.healthcheck
+        if check is not None:
+            from engine.healthcheck import HealthMonitor
+
+            monitor = HealthMonitor(
+                self.store.load(self.container_id).name, self.spec, check, started.init_pid,
+                start_time(started.init_pid), self.cgroup, self._update,
+                lambda: self.store.load_state(self.container_id).paused,
+            )
+            monitor.start()
+        exit_code = self.pump(started)
+        if monitor is not None:
+            monitor.stop()
+        return exit_code
+
+    def _stop_requested(self) -> bool:
+        return self.store.load_state(self.container_id).stop_requested
+
+    def _wait_backoff(self, delay: float) -> bool:
+        """Sleep before a restart, polling for a stop request; False if one came."""
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline:
+            if self._stop_requested():
+                return False
+            time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
+        return not self._stop_requested()
 
     def run(self, report_fd: int) -> int:
         try:
@@ -106,34 +192,42 @@ class Supervisor:
             # returns only once this process is gone.
             _report(report_fd, f"ERR {message}", close=False)
             return 1
-        self.store.update_state(
-            self.container_id,
-            status=ContainerStatus.RUNNING,
-            pid=started.init_pid,
-            pid_start=start_time(started.init_pid),
-            supervisor_pid=os.getpid(),
-            supervisor_start=start_time(os.getpid()),
-            started_at=now_rfc3339(),
-            finished_at=None,
-            exit_code=None,
-            error=None,
-            oom_killed=False,
-            addresses=dict(self.addresses),
-        )
+        self._mark_running(started, stop_requested=False, restart_count=0)
         _report(report_fd, f"OK {started.init_pid}")
-        exit_code = self.pump(started)
-        oom = self.cgroup.oom_killed()
-        self._release()
-        self.store.update_state(
-            self.container_id,
-            status=ContainerStatus.EXITED,
-            exit_code=exit_code,
-            finished_at=now_rfc3339(),
-            oom_killed=oom,
-            pid=None,
-            addresses={},
-        )
-        return 0
+        backoff = Backoff()
+        while True:
+            began = time.monotonic()
+            exit_code = self._run_once(started)
+            oom = self.cgroup.oom_killed()
+            self._release()
+            state = self.store.load_state(self.container_id)
+            restart = should_restart(
+                self.spec.restart_policy, self.spec.restart_max, exit_code,
+                state.restart_count, state.stop_requested,
+            )
+            self._update(
+                status=ContainerStatus.RESTARTING if restart else ContainerStatus.EXITED,
+                exit_code=exit_code,
+                finished_at=now_rfc3339(),
+                oom_killed=oom,
+                pid=None,
+                addresses={},
+                paused=False,
+            )
+            if not restart or not self._wait_backoff(backoff.next_delay(time.monotonic() - began)):
+                if restart:
+                    self._update(status=ContainerStatus.EXITED)
+                return 0
+            try:
+                started = self.start()
+            except Exception as exc:
+                self._update(status=ContainerStatus.EXITED, error=str(exc).strip())
+                return 1
+            self._mark_running(started, restart_count=state.restart_count + 1)
+            if self._stop_requested():  # a stop raced the restart: honour it
+                runtime_stop_signal = signal.SIGKILL
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(started.init_pid, runtime_stop_signal)
 
 
 def _report(fd: int, message: str, close: bool = True) -> None:

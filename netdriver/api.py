@@ -8,18 +8,20 @@ never assumed from a file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
-from netdriver import ipam, names, netlink
+from netdriver import firewall, ipam, names, netlink
 from netdriver.errors import (
     EndpointExistsError,
     InvalidNetworkConfigError,
     NetlinkError,
     NetworkConflictError,
+    NetworkError,
     NetworkInUseError,
     NetworkNotFoundError,
 )
@@ -33,7 +35,9 @@ from netdriver.state import (
     host_subnet_lock,
 )
 
-__all__ = ["Endpoint", "Network", "NetworkDriver"]
+PortRule = firewall.PortRule
+
+__all__ = ["Endpoint", "Network", "NetworkDriver", "PortRule"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,7 @@ class NetworkDriver:
             if rec is not None:
                 self._verify_same(rec.network, subnet, gateway, internal)
                 self._setup_bridge(rec.network)
+                firewall.ensure_network_rules(rec.network.bridge, rec.network.subnet, internal)
                 return rec.network
             # Several data roots (and test runs) share one kernel: choosing a free subnet and
             # putting it on a bridge must be atomic host-wide, or two roots pick the same one.
@@ -85,8 +90,11 @@ class NetworkDriver:
                 )
                 try:  # a half-made bridge (e.g. address refused) must not outlive the failure
                     self._setup_bridge(network)
+                    firewall.ensure_network_rules(network.bridge, network.subnet, internal)
                     self._store.save(NetworkRecord(network))
                 except BaseException:
+                    with contextlib.suppress(NetworkError):
+                        firewall.remove_network_rules(network.bridge)
                     netlink.delete_link(network.bridge)
                     raise
             log.debug("created network %s (%s, bridge %s)", name, net, network.bridge)
@@ -123,6 +131,7 @@ class NetworkDriver:
                     f"network {name} has active endpoints ({ids})", subject=name,
                     hint="stop or disconnect the containers first",
                 )
+            firewall.remove_network_rules(rec.network.bridge)
             netlink.delete_link(rec.network.bridge)
             self._store.delete(name)
             log.debug("removed network %s", name)
@@ -166,7 +175,10 @@ class NetworkDriver:
                     subject=endpoint_id,
                 )
             net = rec.network
-            self._setup_bridge(net)
+            if not netlink.bridge_ready(net.bridge, IPv4Address(net.gateway)):
+                # Bridge gone (reboot, crash): its rules went with the kernel state too.
+                self._setup_bridge(net)
+                firewall.ensure_network_rules(net.bridge, net.subnet, net.internal)
             subnet = IPv4Network(net.subnet)
             gateway = IPv4Address(net.gateway)
             taken = [IPv4Address(e.endpoint.ipv4) for e in rec.endpoints]
@@ -184,7 +196,9 @@ class NetworkDriver:
                 gateway=str(gateway), mac=peer.mac, names=tuple(names), owner_pid=owner_pid,
             )
             try:
-                self._store.save(rec.with_endpoint(EndpointRecord(endpoint, owner_start)))
+                self._store.save(
+                    rec.with_endpoint(EndpointRecord(endpoint, owner_start)), sync_dir=False
+                )
             except BaseException:
                 netlink.delete_link(host_ifname)
                 raise
@@ -206,7 +220,7 @@ class NetworkDriver:
             host_ifname = ep.endpoint.host_ifname if ep else _host_name(rec.network, endpoint_id)
             netlink.delete_link(host_ifname)
             if ep is not None:
-                self._store.save(rec.without({endpoint_id}))
+                self._store.save(rec.without({endpoint_id}), sync_dir=False)
                 log.debug("detached %s from %s", endpoint_id, network)
 
     def endpoints(self, network: str) -> list[Endpoint]:
@@ -214,6 +228,47 @@ class NetworkDriver:
         with self._store.locked():
             rec = self._prune(self._load(network))
             return [e.endpoint for e in rec.endpoints]
+
+    def peek(self) -> list[tuple[Network, list[Endpoint]]]:
+        """Every network with its live endpoints, read without the lock and without pruning.
+
+        For readers that poll often (the DNS resolver): files are replaced atomically, so a
+        lock-free read sees a whole old or whole new record; liveness is the caller's call.
+        """
+        return [
+            (
+                r.network,
+                [
+                    e.endpoint for e in r.endpoints
+                    if e.endpoint.owner_pid is None or is_alive(e.endpoint.owner_pid, e.owner_start)
+                ],
+            )
+            for r in self._store.load_all()
+        ]
+
+    # ------------------------------------------------------------------ ports and modes
+
+    def publish_ports(self, owner: str, rules: Sequence[firewall.PortRule]) -> None:
+        """DNAT host ports to a container address; ``owner`` tags the rules for removal."""
+        try:
+            firewall.add_port_rules(owner, rules)
+        except BaseException:
+            with contextlib.suppress(NetworkError):
+                firewall.remove_port_rules(owner)
+            raise
+
+    def unpublish_ports(self, owner: str) -> None:
+        """Remove the DNAT rules of ``owner`` (idempotent)."""
+        firewall.remove_port_rules(owner)
+
+    def port_owners(self, prefix: str = "") -> set[str]:
+        """Owners with DNAT rules installed (for crash repair)."""
+        return firewall.port_owners(prefix)
+
+    @staticmethod
+    def loopback_up(netns_path: str) -> None:
+        """Bring ``lo`` up in a namespace that gets no attachment (``network_mode: none``)."""
+        netlink.loopback_up(netns_path)
 
     # ------------------------------------------------------------------ helpers
 
@@ -253,7 +308,7 @@ class NetworkDriver:
         if not dead:
             return rec
         rec = rec.without(dead)
-        self._store.save(rec)
+        self._store.save(rec, sync_dir=False)
         return rec
 
     @staticmethod

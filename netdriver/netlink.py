@@ -47,8 +47,31 @@ def _kernel(action: str, subject: str | None = None) -> Iterator[None]:
 
 
 def _index(ipr: IPRoute, ifname: str) -> int | None:
-    found = ipr.link_lookup(ifname=ifname)
-    return int(found[0]) if found else None
+    """Index of ``ifname`` in the calling thread's namespace (that of ``ipr``).
+
+    if_nametoindex(3) is one ioctl on a socket of the caller's namespace, which is the one
+    ``ipr`` was opened in; pyroute2's link_lookup dumps every link (slow with many veths).
+    """
+    del ipr  # kept in the signature: the namespace is implied by the calling thread
+    try:
+        return socket.if_nametoindex(ifname)
+    except OSError:
+        return None
+
+
+_IFF_UP = 0x1
+
+
+def bridge_ready(ifname: str, gateway: IPv4Address) -> bool:
+    """Cheap check (sysfs + one ioctl) that the bridge exists and is up; the gateway address
+    is verified by :func:`ensure_bridge` whenever this says no, and at every ensure_network."""
+    del gateway
+    try:
+        with open(f"/sys/class/net/{ifname}/flags", encoding="ascii") as handle:
+            flags = int(handle.read(), 16)
+    except (OSError, ValueError):
+        return False
+    return bool(flags & _IFF_UP) and os.path.isdir(f"/sys/class/net/{ifname}/bridge")
 
 
 def host_networks() -> list[IPv4Network]:
@@ -154,18 +177,16 @@ def create_attachment(host_ifname: str, bridge: str, netns_path: str, peer: Peer
             br = _index(ipr, bridge)
             if br is None:
                 raise NetlinkError(f"bridge {bridge} does not exist", subject=bridge)
+            # One request: created enslaved to the bridge and up (IFLA_MASTER + IFF_UP).
             ipr.link(
                 "add",
                 ifname=host_ifname,
                 kind="veth",
+                master=br,
+                state="up",
                 peer={"ifname": peer.ifname, "net_ns_fd": nsfd, "address": peer.mac},
             )
             created = True
-            idx = _index(ipr, host_ifname)
-            if idx is None:
-                raise NetlinkError(f"veth {host_ifname} vanished right after creation")
-            ipr.link("set", index=idx, master=br)
-            ipr.link("set", index=idx, state="up")
         _configure_peer(nsfd, netns_path, peer)
     except BaseException:
         if created:
@@ -224,3 +245,25 @@ def _configure_peer(nsfd: int, netns_path: str, peer: PeerConfig) -> None:
 
     with _kernel(f"configure {peer.ifname} in {netns_path}", netns_path):
         run_in_netns(nsfd, configure)
+
+
+def loopback_up(netns_path: str) -> None:
+    """Set ``lo`` up inside the namespace at ``netns_path``."""
+    try:
+        nsfd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise NetlinkError(
+            f"open network namespace {netns_path}: {exc.strerror}", subject=netns_path
+        ) from exc
+
+    def configure() -> None:
+        with IPRoute() as ns:
+            lo = _index(ns, "lo")
+            if lo is not None:
+                ns.link("set", index=lo, state="up")
+
+    try:
+        with _kernel(f"set lo up in {netns_path}", netns_path):
+            run_in_netns(nsfd, configure)
+    finally:
+        os.close(nsfd)

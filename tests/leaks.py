@@ -50,7 +50,7 @@ def _processes() -> frozenset[str]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if "engine.supervisor" in cmdline:
+        if "engine.supervisor" in cmdline or "engine.dns_server" in cmdline:
             found.add(f"{pid}:{cmdline.strip()}")
     return frozenset(found)
 

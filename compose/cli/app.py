@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from compose.cli import config_cmd, image_cmds, lifecycle_cmds, query_cmds
+from compose.cli import config_cmd, exec_cmd, image_cmds, lifecycle_cmds, port_cmd, query_cmds
 from compose.cli.context import GlobalOptions
 
 app = typer.Typer(
@@ -29,6 +29,12 @@ def root(
     env_file: list[str] = typer.Option(None, "--env-file", help="Alternate environment files"),
     profile: list[str] = typer.Option(None, "--profile", help="Profiles to enable"),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for unexpected errors"),
+    parallel: int = typer.Option(
+        None, "--parallel", help="Control max parallelism, -1 for unlimited (default 8)"
+    ),
+    progress: str = typer.Option(
+        None, "--progress", help="Set type of progress output (auto, tty, plain, json, quiet)"
+    ),
 ) -> None:
     ctx.obj = GlobalOptions(
         files=tuple(file or ()),
@@ -37,6 +43,8 @@ def root(
         env_files=tuple(env_file or ()),
         profiles=tuple(profile or ()),
         debug=debug or bool(os.environ.get("PYCOMPOSE_DEBUG")),
+        parallel=parallel if parallel is not None else os.environ.get("COMPOSE_PARALLEL_LIMIT"),
+        progress=progress or os.environ.get("COMPOSE_PROGRESS") or "auto",
     )
 
 
@@ -44,6 +52,12 @@ config_cmd.register(app)
 lifecycle_cmds.register(app)
 query_cmds.register(app)
 image_cmds.register(app)
+port_cmd.register(app)
+exec_cmd.register(app)
+__import__("compose.cli.build_cmds", fromlist=["register"]).register(app)  # issue 7
+for _module in ("run_cmd", "misc_cmds", "cp_cmd"):  # issue 6 commands
+    __import__(f"compose.cli.{_module}", fromlist=["register"]).register(app)
+__import__("compose.cli.pause_cmds", fromlist=["register"]).register(app)  # issue 4
 
 
 def main() -> None:

@@ -19,6 +19,10 @@ class GlobalOptions:
     env_files: tuple[str, ...]
     profiles: tuple[str, ...]
     debug: bool
+    # --parallel / COMPOSE_PARALLEL_LIMIT as given (validated by compose.scheduler.parallel_limit)
+    parallel: int | str | None = None
+    # --progress: auto | tty | plain | json | quiet
+    progress: str = "auto"
 
     def load_options(self) -> LoadOptions:
         return LoadOptions(

@@ -1,13 +1,18 @@
-"""`image import|ls|rm` and `images`: the local image store."""
+"""`pycompose image …`: the local image store, archives, registries and builds (docker's
+`docker image` verbs). Engine modules beyond the facade are imported inside the commands, so
+`pycompose --help` stays fast."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from compose.human_time import since
-from engine.api import Engine
+from engine.api import Engine, Image
 
 image_app = typer.Typer(help="Manage images", no_args_is_help=True)
 
@@ -19,6 +24,41 @@ def _size(num: int) -> str:
             return f"{value:.3g}{unit}"
         value /= 1000
     return f"{value:.3g}TB"
+
+
+def _table(rows: list[list[str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("   ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())
+
+
+def progress_printer() -> Any:
+    """Per-layer pull/push progress on stderr: one line per state change; byte counts only
+    on a terminal (rewritten in place), never flooding a log file."""
+    tty = sys.stderr.isatty()
+    last: dict[str, str] = {}
+
+    def report(event: Any) -> None:
+        if not event.layer:
+            print(event.status, file=sys.stderr)
+            return
+        if event.status == "Downloading":
+            if tty and event.total:
+                print(
+                    f"\r{event.layer}: Downloading {_size(event.current)}/{_size(event.total)}",
+                    end="",
+                    file=sys.stderr,
+                )
+            return
+        if last.get(event.layer) == event.status:
+            return
+        last[event.layer] = event.status
+        print(("\r" if tty else "") + f"{event.layer}: {event.status}" + " " * 10, file=sys.stderr)
+
+    return report
+
+
+# ------------------------------------------------------------------------------ store
 
 
 @image_app.command("import")
@@ -34,38 +74,301 @@ def import_(
 
 
 @image_app.command("ls")
-def ls(quiet: bool = typer.Option(False, "-q", "--quiet", help="Only show image IDs")) -> None:
+def ls(
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only show image IDs"),
+    digests: bool = typer.Option(False, "--digests", help="Show digests"),
+) -> None:
     """List images."""
-    rows = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]]
-    for image in Engine().list_images():
+    engine = Engine()
+    header = ["REPOSITORY", "TAG", *(["DIGEST"] if digests else []), "IMAGE ID", "CREATED",
+              "SIZE"]
+    rows = [header]
+    for image in engine.list_images():
         if quiet:
-            print(image.id.removeprefix("sha256:")[:12])
+            print(image.short_id)
             continue
+        digest = image.manifest_digest if engine.images.repo_digests(image) else "<none>"
         for tag in image.repo_tags or ("<none>:<none>",):
             repo, _, name_tag = tag.rpartition(":")
             rows.append(
-                [
-                    repo,
-                    name_tag,
-                    image.id.removeprefix("sha256:")[:12],
-                    f"{since(image.created)} ago",
-                    _size(image.size),
-                ]
+                [repo, name_tag, *([digest] if digests else []), image.short_id,
+                 f"{since(image.created)} ago" if image.created else "N/A", _size(image.size)]
             )
-    if quiet:
+    if not quiet:
+        _table(rows)
+
+
+def inspect_document(engine: Engine, image: Image) -> dict[str, Any]:
+    """Docker's `image inspect` shape (the keys tools and users read)."""
+    doc = engine.images.config_document(image)
+    config = {
+        "Hostname": "", "Domainname": "", "User": "", "AttachStdin": False,
+        "AttachStdout": False, "AttachStderr": False, "Tty": False, "OpenStdin": False,
+        "StdinOnce": False, "Env": None, "Cmd": None, "Image": "", "Volumes": None,
+        "WorkingDir": "", "Entrypoint": None, "OnBuild": None, "Labels": None,
+    }
+    config.update(doc.get("config") or {})
+    return {
+        "Id": image.id,
+        "RepoTags": list(image.repo_tags),
+        "RepoDigests": list(engine.images.repo_digests(image)),
+        "Parent": "",
+        "Comment": "",
+        "Created": image.created,
+        "DockerVersion": "",
+        "Author": doc.get("author", ""),
+        "Config": config,
+        "Architecture": image.architecture,
+        "Os": image.os,
+        "Size": image.size,
+        "GraphDriver": {"Name": "overlay2", "Data": None},
+        "RootFS": {"Type": "layers", "Layers": list(image.diff_ids)},
+        "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
+    }
+
+
+@image_app.command("inspect")
+def inspect(
+    images: list[str] = typer.Argument(..., help="Images to inspect"),
+    format_: str = typer.Option(None, "-f", "--format", help="Only this key, e.g. .Id"),
+) -> None:
+    """Display detailed information on one or more images (Docker-shaped JSON)."""
+    engine = Engine()
+    docs = [inspect_document(engine, engine.get_image(name)) for name in images]
+    if format_:
+        for doc in docs:
+            value: Any = doc
+            for key in format_.strip("{} ").lstrip(".").split("."):
+                value = value.get(key) if isinstance(value, dict) else None
+            print(value if isinstance(value, str) else json.dumps(value))
         return
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for row in rows:
-        print("   ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())
+    print(json.dumps(docs, indent=4))
+
+
+@image_app.command("history")
+def history(image: str = typer.Argument(...), no_trunc: bool = typer.Option(False, "--no-trunc"),
+            quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
+    """Show the history of an image (one row per step, newest first)."""
+    engine = Engine()
+    img = engine.get_image(image)
+    doc = engine.images.config_document(img)
+    layers = list(engine.images.manifest(img).get("layers", []))
+    rows = [["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]]
+    entries = doc.get("history") or []
+    sizes: list[int] = []
+    for entry in entries:
+        sizes.append(0 if entry.get("empty_layer") else int(layers.pop(0)["size"]) if layers
+                     else 0)
+    for index, entry in enumerate(reversed(entries)):
+        ident = img.short_id if index == 0 else "<missing>"
+        created_by = str(entry.get("created_by", ""))
+        if not no_trunc and len(created_by) > 45:
+            created_by = created_by[:44] + "…"
+        if quiet:
+            print(ident)
+            continue
+        when = entry.get("created")
+        rows.append([ident, f"{since(when)} ago" if when else "N/A", created_by,
+                     _size(sizes[len(entries) - 1 - index]), str(entry.get("comment", ""))])
+    if not quiet:
+        _table(rows)
+
+
+@image_app.command("tag")
+def tag(source: str = typer.Argument(...), target: str = typer.Argument(...)) -> None:
+    """Create a tag TARGET that refers to SOURCE."""
+    Engine().images.tag(source, target)
+
+
+def _users(engine: Engine) -> dict[str, list[str]]:
+    """Image id → names of containers created from it."""
+    users: dict[str, list[str]] = {}
+    for info in engine.list_containers():
+        users.setdefault(info.record.image_id, []).append(info.name)
+    return users
 
 
 @image_app.command("rm")
-def rm(references: list[str] = typer.Argument(...)) -> None:
+def rm(
+    references: list[str] = typer.Argument(...),
+    force: bool = typer.Option(False, "-f", "--force", help="Remove even if containers use it"),
+) -> None:
     """Remove images (untag; content is dropped when no tag is left)."""
+    from engine.errors import ImageInUseError
+
     engine = Engine()
+    users = _users(engine)
     for reference in references:
+        image = engine.get_image(reference)
+        if users.get(image.id) and not force and len(image.repo_tags) <= 1:
+            raise ImageInUseError(
+                f"conflict: unable to remove repository reference {reference!r} (must force)"
+                f" - container {users[image.id][0]} is using its referenced image"
+                f" {image.short_id}",
+                subject=reference,
+            )
         engine.images.remove(reference)
         print(f"Untagged: {reference}")
+        if engine.images.find(image.id) is None:
+            print(f"Deleted: {image.id}")
+
+
+@image_app.command("prune")
+def prune(
+    all_: bool = typer.Option(False, "-a", "--all", help="Remove all images not used by"
+                              " containers, not just dangling ones"),
+    force: bool = typer.Option(False, "-f", "--force", help="Do not prompt for confirmation"),
+) -> None:
+    """Remove unused images, then unreferenced blobs and unpacked layers."""
+    from engine.builder.cache import BuildCache
+
+    del force  # never prompts: scripts are the main user
+    engine = Engine()
+    used = _users(engine)
+    deleted: list[str] = []
+    for image in engine.list_images():
+        if image.id in used or (image.repo_tags and not all_):
+            continue
+        for name in image.repo_tags:
+            engine.images.remove(name)
+        if engine.images.find(image.id) is not None:
+            engine.images.remove(image.id)
+        deleted.append(image.id)
+    keep = tuple(BuildCache(engine.layout.root).manifests()) if not all_ else ()
+    if all_:
+        BuildCache(engine.layout.root).clear()
+    blobs, freed = engine.images.gc(keep_manifests=keep)
+    if deleted:
+        print("Deleted Images:")
+        for ident in deleted:
+            print(f"deleted: {ident}")
+    print(f"Total reclaimed space: {_size(freed)} ({blobs} blobs)")
+
+
+# ------------------------------------------------------------------------------ archives
+
+
+@image_app.command("save")
+def save(
+    images: list[str] = typer.Argument(..., help="Images to save"),
+    output: Path = typer.Option(None, "-o", "--output", help="Write to a file, not stdout"),
+) -> None:
+    """Save images to a tar archive (docker-archive and OCI layout in one)."""
+    from engine.archive import save_images
+
+    engine = Engine()
+    if output is None:
+        if sys.stdout.isatty():
+            raise typer.BadParameter("refusing to write an archive to a terminal; use -o FILE")
+        save_images(engine.images, list(images), sys.stdout.buffer)
+        return
+    save_images(engine.images, list(images), output)
+
+
+@image_app.command("load")
+def load(
+    input_: Path = typer.Option(None, "-i", "--input", help="Read from a tar archive file"),
+    quiet: bool = typer.Option(False, "-q", "--quiet"),
+) -> None:
+    """Load images from a `docker save` or OCI archive (file or stdin)."""
+    import tempfile
+
+    from engine.archive import load_archive
+
+    engine = Engine()
+    if input_ is None:
+        with tempfile.NamedTemporaryFile(dir=engine.layout.root, suffix=".tar") as temp:
+            while chunk := sys.stdin.buffer.read(1 << 20):
+                temp.write(chunk)
+            temp.flush()
+            loaded = load_archive(engine.images, Path(temp.name))
+    else:
+        loaded = load_archive(engine.images, input_)
+    for name, image in loaded:
+        if not quiet:
+            print(f"Loaded image: {name}" if name else f"Loaded image ID: {image.id}")
+
+
+# ------------------------------------------------------------------------------ registry
+
+
+@image_app.command("pull")
+def pull(
+    name: str = typer.Argument(..., help="NAME[:TAG|@DIGEST]"),
+    platform: str = typer.Option(None, "--platform", help="os/arch, e.g. linux/amd64"),
+    quiet: bool = typer.Option(False, "-q", "--quiet"),
+) -> None:
+    """Download an image from a registry."""
+    image = Engine().pull_image(name, platform, None if quiet else progress_printer())
+    if quiet:
+        print(image.repo_tags[0] if image.repo_tags else image.id)
+
+
+@image_app.command("push")
+def push(
+    name: str = typer.Argument(..., help="NAME[:TAG]"),
+    quiet: bool = typer.Option(False, "-q", "--quiet"),
+) -> None:
+    """Upload an image to a registry."""
+    Engine().push_image(name, None, None if quiet else progress_printer())
+
+
+def parse_pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    """`KEY=VALUE` options; a bare `KEY` takes the value from the environment (docker's rule)."""
+    import os
+
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise typer.BadParameter(f"invalid {what} {item!r}: expected KEY=VALUE")
+        if not sep:
+            if key not in os.environ:
+                continue
+            value = os.environ[key]
+        out[key] = value
+    return out
+
+
+@image_app.command("build")
+def build(
+    context: Path = typer.Argument(..., help="Build context directory"),
+    tags: list[str] = typer.Option(None, "-t", "--tag", help="Name and optionally a tag"),
+    file: Path = typer.Option(None, "-f", "--file", help="Dockerfile (default CONTEXT/Dockerfile)"),
+    build_arg: list[str] = typer.Option(None, "--build-arg", help="Set a build-time variable"),
+    target: str = typer.Option(None, "--target", help="Build stage to stop at"),
+    label: list[str] = typer.Option(None, "--label", help="Set metadata for the image"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the layer cache"),
+    network: str = typer.Option("host", "--network", help="RUN network: host or none"),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only the image id"),
+    pull: bool = typer.Option(False, "--pull", help="Pull base images from their registry"),
+) -> None:
+    """Build an image from a Dockerfile (like docker build)."""
+    from engine.builder.build import BuildOptions
+
+    if network not in ("host", "none", "default"):
+        raise typer.BadParameter("use host, none or default", param_hint="--network")
+    dockerfile_inline: str | None = None
+    dockerfile: Path | None = file.resolve() if file is not None else None
+    if file is not None and str(file) == "-":
+        dockerfile_inline, dockerfile = sys.stdin.read(), None
+    options = BuildOptions(
+        context=context,
+        dockerfile=dockerfile,
+        dockerfile_inline=dockerfile_inline,
+        tags=tuple(tags or ()),
+        build_args=parse_pairs(build_arg, "--build-arg"),
+        target=target,
+        labels=parse_pairs(label, "--label"),
+        no_cache=no_cache,
+        network="host" if network == "default" else network,
+        pull=pull,
+    )
+    result = Engine().build_image(
+        options, (lambda _l: None) if quiet else (lambda line: print(line, file=sys.stderr))
+    )
+    if quiet:
+        print(result.image.id)
 
 
 def register(app: typer.Typer) -> None:

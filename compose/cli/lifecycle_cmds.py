@@ -1,75 +1,176 @@
-"""`up`, `down`, `start`, `stop`: the commands that change what runs."""
+"""`up`, `down`, `create`, `start`, `stop`, `restart`, `kill`, `rm`: the commands that change
+what runs. Heavy modules load inside the commands so that `--help` stays fast."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 import typer
 
-from compose.cli.log_printer import print_logs
-from compose.cli.names import log_prefix
-from compose.cli.session import orchestrator
-from compose.orchestrator import DownOptions, Orchestrator, UpOptions
-from engine.api import ContainerStatus
+from compose.cli.context import global_options
+from compose.cli.session import close_progress, orchestrator, parallel
+from compose.errors import ComposeError
 
 
-def _attach(orch: Orchestrator, services: tuple[str, ...], timeout: float | None) -> int:
-    """Follow the logs until every container exits; Ctrl-C stops the stack like compose."""
-    infos = orch.containers(services)
-    streams = {log_prefix(c): orch.engine.logs(c.id, follow=True) for c in infos}
-    print("Attaching to " + ", ".join(streams), file=sys.stderr)
+def _scale(values: list[str] | None) -> tuple[tuple[str, int], ...]:
+    pairs = []
+    for value in values or ():
+        name, sep, count = value.partition("=")
+        if not sep or not name or not count.strip().lstrip("-").isdigit():
+            raise ComposeError(f"invalid --scale value {value!r}: expected SERVICE=NUM")
+        pairs.append((name, int(count)))
+    return tuple(pairs)
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[threading.Event]:
+    """SIGTERM behaves like Ctrl-C while containers are being made: the scheduler starts
+    nothing more, lets in-flight engine calls finish, and the command exits 130. What was
+    made stays consistent: running `up` again converges, `down` removes it."""
+    cancel = threading.Event()
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        print_logs(streams)
-    except KeyboardInterrupt:
-        print("Gracefully stopping... (press Ctrl+C again to force)", file=sys.stderr)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        orch.stop(services, timeout)
-        return 130
-    final = [orch.engine.inspect(c.id) for c in infos]
-    for info in final:
-        if info.status is ContainerStatus.EXITED:
-            print(f"{log_prefix(info)} exited with code {info.state.exit_code}", file=sys.stderr)
-    return 0
+        yield cancel
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def up(
     ctx: typer.Context,
     services: list[str] = typer.Argument(None, help="Services to start"),
     detach: bool = typer.Option(False, "-d", "--detach", help="Run containers in the background"),
-    force_recreate: bool = typer.Option(False, "--force-recreate"),
-    no_recreate: bool = typer.Option(False, "--no-recreate"),
-    no_start: bool = typer.Option(False, "--no-start"),
-    remove_orphans: bool = typer.Option(False, "--remove-orphans"),
+    force_recreate: bool = typer.Option(
+        False, "--force-recreate", help="Recreate containers even if nothing changed"
+    ),
+    no_recreate: bool = typer.Option(
+        False, "--no-recreate", help="Don't recreate containers that exist"
+    ),
+    no_start: bool = typer.Option(False, "--no-start", help="Don't start the services"),
+    no_deps: bool = typer.Option(False, "--no-deps", help="Don't start linked services"),
+    remove_orphans: bool = typer.Option(
+        False, "--remove-orphans", help="Remove containers for services not in the file"
+    ),
+    scale: list[str] = typer.Option(None, "--scale", help="SERVICE=NUM replicas"),
+    wait: bool = typer.Option(False, "--wait", help="Wait for services to be running|healthy"),
+    wait_timeout: float = typer.Option(None, "--wait-timeout", help="Seconds to wait"),
+    abort_on_container_exit: bool = typer.Option(
+        False, "--abort-on-container-exit", help="Stop all containers if any container stops"
+    ),
+    exit_code_from: str = typer.Option(
+        None, "--exit-code-from", help="Return the exit code of this service's container"
+    ),
+    attach: list[str] = typer.Option(None, "--attach", help="Attach to these services only"),
+    no_attach: list[str] = typer.Option(None, "--no-attach", help="Don't attach to these"),
+    timestamps: bool = typer.Option(False, "--timestamps", help="Show timestamps"),
+    no_log_prefix: bool = typer.Option(False, "--no-log-prefix", help="No prefix in logs"),
+    no_color: bool = typer.Option(False, "--no-color", help="Monochrome output"),
     timeout: float = typer.Option(None, "-t", "--timeout", help="Shutdown timeout in seconds"),
+    build: bool = typer.Option(False, "--build", help="Build images before starting"),
+    pull: str = typer.Option(None, "--pull", help="always|missing|never: pull before running"),
 ) -> None:
     """Create and start containers."""
+    from compose.cli.attach import AttachOptions
+    from compose.cli.attach import attach as follow
+    from compose.orchestrator import UpOptions
+
+    if detach and (abort_on_container_exit or exit_code_from):
+        raise ComposeError("--abort-on-container-exit and --exit-code-from cannot be used with -d")
+    if force_recreate and no_recreate:
+        raise ComposeError("--force-recreate and --no-recreate are incompatible")
     orch = orchestrator(ctx)
+    orch.image_report = lambda line: print(line, file=sys.stderr)  # build/pull output
     chosen = tuple(services or ())
-    orch.up(
-        UpOptions(
+    if exit_code_from:
+        orch.check_services((exit_code_from,))
+    with _interruptible() as cancel:
+        orch.up(
+            UpOptions(
+                services=chosen,
+                force_recreate=force_recreate,
+                no_recreate=no_recreate,
+                no_start=no_start,
+                no_deps=no_deps,
+                remove_orphans=remove_orphans,
+                timeout=timeout,
+                scale=_scale(scale),
+                wait=wait,
+                wait_timeout=wait_timeout,
+                parallel=parallel(ctx),
+                build=build,
+                pull=pull,
+            ),
+            cancel,
+        )
+    close_progress(orch)
+    if detach or no_start or wait:
+        return
+    code = follow(
+        orch,
+        AttachOptions(
             services=chosen,
+            attach=tuple(attach or ()),
+            no_attach=tuple(no_attach or ()),
+            abort_on_container_exit=abort_on_container_exit,
+            exit_code_from=exit_code_from,
+            timeout=timeout,
+            timestamps=timestamps,
+            prefix=not no_log_prefix,
+            color=False if no_color else None,
+            progress=global_options(ctx).progress,
+        ),
+    )
+    raise typer.Exit(code)
+
+
+def create(
+    ctx: typer.Context,
+    services: list[str] = typer.Argument(None),
+    force_recreate: bool = typer.Option(False, "--force-recreate"),
+    no_recreate: bool = typer.Option(False, "--no-recreate"),
+    remove_orphans: bool = typer.Option(False, "--remove-orphans"),
+    scale: list[str] = typer.Option(None, "--scale", help="SERVICE=NUM replicas"),
+) -> None:
+    """Creates containers for a service."""
+    from compose.orchestrator import UpOptions
+
+    orch = orchestrator(ctx)
+    orch.create(
+        UpOptions(
+            services=tuple(services or ()),
             force_recreate=force_recreate,
             no_recreate=no_recreate,
-            no_start=no_start,
             remove_orphans=remove_orphans,
-            timeout=timeout,
+            scale=_scale(scale),
+            parallel=parallel(ctx),
         )
     )
-    if detach or no_start:
-        return
-    raise typer.Exit(_attach(orch, chosen, timeout))
 
 
 def down(
     ctx: typer.Context,
     volumes: bool = typer.Option(False, "-v", "--volumes", help="Remove named volumes"),
     remove_orphans: bool = typer.Option(False, "--remove-orphans"),
+    rmi: str = typer.Option(None, "--rmi", help="Remove images used by services: local|all"),
     timeout: float = typer.Option(None, "-t", "--timeout", help="Shutdown timeout in seconds"),
 ) -> None:
     """Stop and remove containers, networks (and with -v, volumes)."""
+    from compose.orchestrator import DownOptions
+
+    if rmi not in (None, "local", "all"):
+        raise ComposeError(f"invalid --rmi value {rmi!r}: use local or all")
     orchestrator(ctx, allow_missing_file=True).down(
-        DownOptions(volumes=volumes, remove_orphans=remove_orphans, timeout=timeout)
+        DownOptions(
+            volumes=volumes,
+            remove_orphans=remove_orphans,
+            timeout=timeout,
+            rmi=rmi,
+            parallel=parallel(ctx),
+        )
     )
 
 
@@ -79,16 +180,77 @@ def stop(
     timeout: float = typer.Option(None, "-t", "--timeout", help="Shutdown timeout in seconds"),
 ) -> None:
     """Stop services."""
-    orchestrator(ctx, allow_missing_file=True).stop(tuple(services or ()), timeout)
+    orchestrator(ctx, allow_missing_file=True).stop(tuple(services or ()), timeout, parallel(ctx))
 
 
 def start(ctx: typer.Context, services: list[str] = typer.Argument(None)) -> None:
     """Start existing containers."""
-    orchestrator(ctx).start(tuple(services or ()))
+    orch = orchestrator(ctx)
+    with _interruptible() as cancel:
+        orch.start(tuple(services or ()), parallel(ctx), cancel)
+
+
+def restart(
+    ctx: typer.Context,
+    services: list[str] = typer.Argument(None),
+    timeout: float = typer.Option(None, "-t", "--timeout", help="Shutdown timeout in seconds"),
+    no_deps: bool = typer.Option(False, "--no-deps", help="Don't restart dependent services"),
+) -> None:
+    """Restart service containers."""
+    del no_deps  # only the named services are restarted either way
+    orchestrator(ctx).restart(tuple(services or ()), timeout, parallel=parallel(ctx))
+
+
+def kill(
+    ctx: typer.Context,
+    services: list[str] = typer.Argument(None),
+    sig: str = typer.Option("SIGKILL", "-s", "--signal", help="Signal to send"),
+    remove_orphans: bool = typer.Option(False, "--remove-orphans"),
+) -> None:
+    """Force stop service containers."""
+    orch = orchestrator(ctx, allow_missing_file=True)
+    if remove_orphans:
+        for info in orch.orphans():
+            orch.engine.remove_container(info.id, force=True)
+    orch.kill(tuple(services or ()), sig)
+
+
+def rm(
+    ctx: typer.Context,
+    services: list[str] = typer.Argument(None),
+    force: bool = typer.Option(False, "-f", "--force", help="Don't ask to confirm removal"),
+    stop_first: bool = typer.Option(False, "-s", "--stop", help="Stop containers first"),
+    volumes: bool = typer.Option(False, "-v", "--volumes", help="Remove anonymous volumes"),
+) -> None:
+    """Removes stopped service containers."""
+    from engine.api import ContainerStatus
+
+    orch = orchestrator(ctx, allow_missing_file=True)
+    chosen = tuple(services or ())
+    orch.check_services(chosen)
+    candidates = orch.containers(chosen)
+    if not stop_first:
+        candidates = [c for c in candidates if c.status is not ContainerStatus.RUNNING]
+    if not candidates:
+        print("No stopped containers", file=sys.stderr)
+        return
+    if not force:
+        names = ", ".join(c.name for c in candidates)
+        if not sys.stdin.isatty():
+            raise ComposeError(
+                f"refusing to remove {names} without confirmation", hint="pass -f to remove"
+            )
+        if not typer.confirm(f"Going to remove {names}\nAre you sure?", default=False):
+            return
+    orch.remove(chosen, stop=stop_first, volumes=volumes)
 
 
 def register(app: typer.Typer) -> None:
     app.command()(up)
     app.command()(down)
+    app.command()(create)
     app.command()(stop)
     app.command()(start)
+    app.command()(restart)
+    app.command()(kill)
+    app.command()(rm)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import queue
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
-from engine.api import LogLine
+if TYPE_CHECKING:
+    from engine.api import LogLine
 
 COLORS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
 _DONE = object()
@@ -27,8 +29,10 @@ def print_logs(
     prefix: bool = True,
     color: bool | None = None,
     timestamps: bool = False,
+    on_end: Callable[[str], None] | None = None,
 ) -> None:
-    """Print until every stream ends (for followed streams: until every container stops)."""
+    """Print until every stream ends (for followed streams: until every container stops);
+    `on_end(name)` runs as each stream ends (`up` prints "web-1 exited with code 0" there)."""
     if color is None:
         color = sys.stdout.isatty()
     # docker compose pads to the longest name plus one, then " | "
@@ -44,8 +48,10 @@ def print_logs(
         name, item = entry
         if item is _DONE:
             remaining -= 1
+            if on_end is not None:
+                on_end(name)
             continue
-        assert isinstance(item, LogLine)
+        assert hasattr(item, "text")
         text = item.text if item.text.endswith("\n") else item.text + "\n"
         if timestamps:
             text = f"{item.time} {text}"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from compose import labels as L
-from engine.api import ContainerInfo
+
+if TYPE_CHECKING:
+    from engine.api import ContainerInfo
 
 
 def log_prefix(info: ContainerInfo) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,15 +12,20 @@ from compose import labels as L
 from compose.cli.log_printer import print_logs
 from compose.cli.names import log_prefix
 from compose.cli.session import orchestrator
+from compose.cli.states import RUNNING, is_exited
 from compose.human_time import since
-from engine.api import ContainerInfo, ContainerStatus
+
+if TYPE_CHECKING:
+    from engine.api import ContainerInfo
 
 
 def _status(info: ContainerInfo) -> str:
     state = info.state
-    if state.status is ContainerStatus.RUNNING:
-        return f"Up {since(state.started_at)}"
-    if state.status is ContainerStatus.EXITED:
+    if state.status.value == RUNNING:
+        health = getattr(state, "health_status", None)
+        paused = " (Paused)" if getattr(state, "paused", False) else ""
+        return f"Up {since(state.started_at)}" + (f" ({health})" if health else paused)
+    if is_exited(state.status):
         return f"Exited ({state.exit_code}) {since(state.finished_at)} ago"
     return state.status.value.capitalize()
 
@@ -37,16 +43,20 @@ def _row(info: ContainerInfo) -> dict[str, object]:
         "Command": _command(info),
         "CreatedAt": info.record.created,
         "ExitCode": info.state.exit_code or 0,
-        "Health": "",
+        "Health": getattr(info.state, "health_status", None) or "",
         "ID": info.id[:12],
         "Image": spec.image,
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(spec.labels.items())),
         "Name": info.name,
         "Names": info.name,
         "Networks": ",".join(sorted(info.state.addresses) or [n.network for n in spec.networks]),
-        "Ports": "",
+        "Ports": ", ".join(p.docker_text() for p in info.state.ports),
         "Project": spec.labels.get(L.PROJECT, ""),
-        "Publishers": [],
+        "Publishers": [
+            {"URL": p.host_ip, "TargetPort": p.target, "PublishedPort": p.host_port,
+             "Protocol": p.protocol}
+            for p in info.state.ports
+        ],
         "RunningFor": f"{since(info.record.created)} ago",
         "Service": spec.labels.get(L.SERVICE, ""),
         "State": info.state.status.value,
@@ -71,6 +81,33 @@ def _table(rows: list[dict[str, object]]) -> str:
     )
 
 
+STATES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
+
+
+def _status_filters(filters: list[str]) -> list[str]:
+    wanted = []
+    for item in filters:
+        key, sep, value = item.partition("=")
+        if key != "status" or not sep:
+            raise typer.BadParameter(
+                f"invalid filter {item!r}: only status=STATE is supported", param_hint="--filter"
+            )
+        wanted.append(value)
+    for value in wanted:
+        if value not in STATES:
+            raise typer.BadParameter(
+                f"invalid status {value!r} (use one of {', '.join(STATES)})",
+                param_hint="--filter",
+            )
+    return wanted
+
+
+def _state_word(info: ContainerInfo) -> str:
+    if getattr(info.state, "paused", False):
+        return "paused"
+    return info.state.status.value
+
+
 def ps(
     ctx: typer.Context,
     services: list[str] = typer.Argument(None),
@@ -79,16 +116,18 @@ def ps(
     show_services: bool = typer.Option(False, "--services", help="Display services"),
     fmt: str = typer.Option("table", "--format", help="table or json"),
     status: list[str] = typer.Option(None, "--status", help="Filter by status"),
+    filters: list[str] = typer.Option(None, "--filter", help="Filter by a property (status=…)"),
 ) -> None:
     """List containers."""
     orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
     chosen = tuple(services or ())
     orch.check_services(chosen)
     infos = orch.containers(chosen)
+    status = list(status or ()) + _status_filters(filters or [])
     if status:
-        infos = [c for c in infos if c.state.status.value in status]
+        infos = [c for c in infos if _state_word(c) in status]
     elif not all_:
-        infos = [c for c in infos if c.state.status is ContainerStatus.RUNNING]
+        infos = [c for c in infos if c.state.status.value == RUNNING]
     if quiet:
         for info in infos:
             print(info.id)
@@ -128,6 +167,65 @@ def logs(
     )
 
 
+def images(
+    ctx: typer.Context,
+    services: list[str] = typer.Argument(None),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only display IDs"),
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+) -> None:
+    """List images used by the created containers."""
+    orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
+    chosen = tuple(services or ())
+    orch.check_services(chosen)
+    rows = []
+    for info in orch.containers(chosen):
+        image = orch.engine.images.find(info.record.image_id)
+        reference = info.record.spec.image
+        repo, _, tag = reference.rpartition(":") if ":" in reference else (reference, "", "latest")
+        size = getattr(image, "size", 0) if image else 0
+        rows.append(
+            {
+                "ContainerName": info.name,
+                "Repository": repo,
+                "Tag": tag,
+                "ID": info.record.image_id,
+                "Size": size,
+            }
+        )
+    if quiet:
+        for image_id in dict.fromkeys(r["ID"] for r in rows):
+            print(str(image_id).removeprefix("sha256:")[:12])
+        return
+    if fmt == "json":
+        print(json.dumps(rows))
+        return
+    if fmt != "table":
+        raise typer.BadParameter(f"unsupported format {fmt!r} (table, json)", param_hint="--format")
+    cells = [["CONTAINER", "REPOSITORY", "TAG", "IMAGE ID", "SIZE"]] + [
+        [
+            str(r["ContainerName"]),
+            str(r["Repository"]),
+            str(r["Tag"]),
+            str(r["ID"]).removeprefix("sha256:")[:12],
+            _size(int(str(r["Size"]))),
+        ]
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(5)]
+    for row in cells:
+        print("   ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())
+
+
+def _size(num: int) -> str:
+    value = float(num)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000:
+            return f"{value:.3g}{unit}"
+        value /= 1000
+    return f"{value:.3g}TB"
+
+
 def register(app: typer.Typer) -> None:
     app.command()(ps)
     app.command()(logs)
+    app.command()(images)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
+from tests.leaks import kernel_snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -114,7 +115,9 @@ services:
         run_cli(["down", "-t", "0"], cwd=directory, root=root)
 
 
-def test_failed_up_half_way_leaves_nothing(tmp_path: Path, root: Path) -> None:
+def test_failed_up_half_way_leaves_no_half_made_objects(tmp_path: Path, root: Path) -> None:
+    """Like docker compose, what started stays (so `logs` can tell why); the container that
+    failed to start holds no process, cgroup or veth; `down` then removes everything."""
     directory = tmp_path / "halfway"
     write_stack(
         directory,
@@ -129,12 +132,45 @@ services:
     command: ["/does/not/exist"]
 """,
     )
+    links_before = kernel_snapshot().links
     result = run_cli(["up", "-d"], cwd=directory, root=root)
     assert result.returncode != 0
     assert "halfway-bad-1" in result.stderr and "/does/not/exist" in result.stderr
     assert "Traceback" not in result.stderr
+    states = {r["Service"]: r["State"] for r in ps_json("halfway", directory, root)}
+    assert states == {"good": "running", "bad": "created"}
+    bad_id = next(r["ID"] for r in ps_json("halfway", directory, root) if r["Service"] == "bad")
+    assert not [c for c in kernel_snapshot().cgroups if f"/{bad_id}" in c]
+    assert len(kernel_snapshot().links - links_before) == 2  # the bridge and good's veth
+    down = run_cli(["down", "-t", "0"], cwd=directory, root=root)
+    assert down.returncode == 0, down.stderr
     assert ps_json("halfway", directory, root) == []
+    assert not (kernel_snapshot().links - links_before)
     assert not list((root / "networks").rglob("halfway_default*"))
+
+
+def test_unknown_image_in_second_service_creates_nothing(tmp_path: Path, root: Path) -> None:
+    directory = tmp_path / "unknownimg"
+    write_stack(
+        directory,
+        """
+services:
+  good:
+    image: busybox
+    command: ["sleep", "60"]
+  bad:
+    image: no-such-image:1.0
+    depends_on: [good]
+""",
+    )
+    links_before = kernel_snapshot().links
+    result = run_cli(["up", "-d"], cwd=directory, root=root)
+    assert result.returncode != 0
+    assert "bad" in result.stderr and "no-such-image" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert ps_json("unknownimg", directory, root) == []
+    assert not (kernel_snapshot().links - links_before)
+    assert not list((root / "networks").rglob("unknownimg_default*"))
 
 
 @pytest.mark.parametrize(

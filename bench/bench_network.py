@@ -1,0 +1,223 @@
+"""Network benchmark: TCP throughput container<->container on one bridge vs the host's
+loopback (iperf3 from Debian, the host's /usr bind-mounted read-only into busybox), the time
+to attach N network namespaces to a bridge, and a leak check over up/down cycles of a
+3-network project through the CLI.
+
+Run as root:  python bench/bench_network.py [--seconds 5] [--attach 50] [--cycles 50]
+Reports numbers only; nothing asserts on wall time. Traffic stays on loopback and on the
+bridge this script creates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from engine.api import (  # noqa: E402
+    ContainerSpec,
+    Engine,
+    MountKind,
+    MountSpec,
+    NetworkAttachment,
+)
+from netdriver import firewall, names  # noqa: E402
+from netdriver.api import NetworkDriver  # noqa: E402
+from tests.leaks import kernel_snapshot  # noqa: E402
+
+BUSYBOX_SCRIPT = REPO / "examples" / "base-image" / "make-busybox-rootfs.sh"
+LOADER = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+IPERF = (LOADER, "--library-path", "/usr/lib/x86_64-linux-gnu", "/usr/bin/iperf3")
+
+
+def _gbits(report: dict[str, object]) -> float:
+    end = report["end"]
+    assert isinstance(end, dict)
+    return float(end["sum_received"]["bits_per_second"]) / 1e9
+
+
+def host_loopback(seconds: int) -> float:
+    port = "5299"
+    server = subprocess.Popen(["iperf3", "-s", "-1", "-p", port], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        out = subprocess.run(
+            ["iperf3", "-c", "127.0.0.1", "-p", port, "-t", str(seconds), "-J"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    finally:
+        server.wait(timeout=30)
+    return _gbits(json.loads(out))
+
+
+def bridge_throughput(engine: Engine, seconds: int) -> float:
+    net = f"bench_{uuid.uuid4().hex[:6]}"
+    engine.ensure_network(net, labels={})
+    usr = (MountSpec(MountKind.BIND, "/usr", "/usr", read_only=True),)
+    try:
+        server = engine.create_container(ContainerSpec(
+            name=f"iperf-s-{net}", image="busybox", command=(*IPERF, "-s", "-1"),
+            networks=(NetworkAttachment(net, ("iperf",)),), mounts=usr,
+        ))
+        server = engine.start_container(server.id)
+        ip = server.state.addresses[net]
+        client = engine.create_container(ContainerSpec(
+            name=f"iperf-c-{net}", image="busybox",
+            command=("sh", "-c", f"sleep 0.3; exec {' '.join(IPERF)} -c {ip} -t {seconds} -J"),
+            networks=(NetworkAttachment(net, ()),), mounts=usr,
+        ))
+        engine.start_container(client.id)
+        engine.wait_container(client.id, timeout=seconds + 60)
+        out = "".join(line.text for line in engine.logs(client.id))
+        return _gbits(json.loads(out))
+    finally:
+        for info in engine.list_containers():
+            engine.remove_container(info.id, force=True)
+        engine.remove_network(net)
+
+
+def attach_times(root: Path, count: int) -> list[float]:
+    """Milliseconds per NetworkDriver.attach into fresh network namespaces."""
+    driver = NetworkDriver(root / "networks")
+    net = f"bench_{uuid.uuid4().hex[:6]}"
+    driver.ensure_network(net)
+    holders = [subprocess.Popen(["unshare", "-n", "sleep", "120"]) for _ in range(count)]
+    times: list[float] = []
+    try:
+        time.sleep(0.5)  # let every `unshare` reach its new namespace
+        for index, proc in enumerate(holders):
+            start = time.perf_counter()
+            driver.attach(net, f"ep{index}", f"/proc/{proc.pid}/ns/net", names=(f"c{index}",))
+            times.append((time.perf_counter() - start) * 1000)
+        for index in range(count):
+            driver.detach(net, f"ep{index}")
+    finally:
+        for proc in holders:
+            proc.kill()
+            proc.wait()
+        driver.remove_network(net)
+    return times
+
+
+STACK = """
+services:
+  a:
+    image: busybox
+    command: ["sleep", "300"]
+    stop_grace_period: 0s
+    ports: ["80"]
+    networks: [one, two, three]
+  b:
+    image: busybox
+    command: ["sleep", "300"]
+    stop_grace_period: 0s
+    networks: [two]
+  c:
+    image: busybox
+    command: ["sleep", "300"]
+    stop_grace_period: 0s
+    networks: [three]
+networks:
+  one: {}
+  two: {}
+  three:
+    internal: true
+"""
+
+
+def leak_cycles(root: Path, tarball: Path, cycles: int) -> tuple[float, dict[str, list[str]]]:
+    """Seconds per `up -d` of the cycles, and what the cycles left behind (links, mounts, cgroups,
+    netns, supervisor/resolver processes, and our iptables rules)."""
+    directory = Path(tempfile.mkdtemp(prefix="pcnet-stack-"))
+    (directory / "compose.yaml").write_text(textwrap.dedent(STACK))
+    env = {**os.environ, "PYCOMPOSE_ROOT": str(root)}
+
+    def cli(*args: str) -> None:
+        done = subprocess.run(["pycompose", "-p", "leakbench", *args], cwd=directory, env=env,
+                              check=False, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise SystemExit(f"pycompose {' '.join(args)} failed: {done.stderr.strip()}")
+
+    cli("image", "import", str(tarball), "busybox")
+    before, rules_before = kernel_snapshot(), set(firewall.all_tagged_rules())
+    ours: set[str] = {str(root)}  # other sessions may run on this kernel: count only ours
+    engine = Engine(root)
+    up_total = 0.0
+    try:
+        for _ in range(cycles):
+            start = time.perf_counter()
+            cli("up", "-d")
+            up_total += time.perf_counter() - start
+            for info in engine.list_containers():
+                ours.add(info.id)
+                for net in engine.networks.list_networks():
+                    ours.update({net.bridge, names.host_veth_name(net.id, info.id)})
+            cli("down")
+    finally:  # a failed cycle must not strand containers and bridges of a deleted root
+        subprocess.run(["pycompose", "-p", "leakbench", "down"], cwd=directory, env=env,
+                       check=False, capture_output=True, timeout=300)
+    per_cycle = up_total / max(cycles, 1)
+    time.sleep(1.5)  # the resolver's idle check
+    leaked = {
+        kind: [item for item in items if any(mark in item for mark in ours)]
+        for kind, items in kernel_snapshot().leaked_since(before).items()
+    }
+    leaked = {kind: items for kind, items in leaked.items() if items}
+    extra_rules = [r for r in set(firewall.all_tagged_rules()) - rules_before
+                   if any(mark in r for mark in ours)]
+    if extra_rules:
+        leaked["rules"] = sorted(extra_rules)
+    shutil.rmtree(directory, ignore_errors=True)
+    return per_cycle, leaked
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--attach", type=int, default=50)
+    parser.add_argument("--cycles", type=int, default=50)
+    parser.add_argument("--skip-throughput", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="pcnet-bench-"))
+    try:
+        tarball = work / "busybox.tar"
+        subprocess.run([str(BUSYBOX_SCRIPT), str(tarball)], check=True, stdout=subprocess.DEVNULL)
+        engine = Engine(work / "root")
+        engine.import_image(tarball, "busybox:latest")
+        if not args.skip_throughput:
+            if shutil.which("iperf3") is None:
+                print("iperf3 not installed (apt-get install iperf3): throughput skipped")
+            else:
+                loop = host_loopback(args.seconds)
+                bridge = bridge_throughput(engine, args.seconds)
+                print(f"TCP host loopback:           {loop:6.2f} Gbit/s")
+                print(f"TCP container<->container:   {bridge:6.2f} Gbit/s "
+                      f"({bridge / loop:.2f} of loopback; Docker's ratio: 0.76)")
+        if args.attach:
+            times = attach_times(work / "attach-root", args.attach)
+            p90 = sorted(times)[int(len(times) * 0.9) - 1]
+            print(f"attach {len(times)} netns to one bridge: median "
+                  f"{statistics.median(times):.2f} ms, p90 {p90:.2f} ms, max {max(times):.2f} ms")
+        if args.cycles:
+            per_cycle, leaked = leak_cycles(work / "leak-root", tarball, args.cycles)
+            print(f"{args.cycles} up/down cycles of a 3-network project: up {per_cycle:.2f} s; "
+                  f"leaked: {leaked or 'nothing'}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Attached `up`: follow the containers' logs until they exit, with docker compose's
+`--abort-on-container-exit` / `--exit-code-from` rules and Ctrl-C to stop the stack."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+
+from compose import labels as L
+from compose.cli.log_printer import print_logs
+from compose.cli.names import log_prefix
+from compose.model import DependencyCondition
+from compose.orchestrator import Orchestrator
+from engine.api import ContainerInfo, ContainerStatus
+
+POLL = 0.1
+
+
+@dataclass(frozen=True)
+class AttachOptions:
+    services: tuple[str, ...] = ()  # what `up` was asked for (all when empty)
+    attach: tuple[str, ...] = ()  # --attach: only these
+    no_attach: tuple[str, ...] = ()  # --no-attach: all but these
+    abort_on_container_exit: bool = False
+    exit_code_from: str | None = None
+    timeout: float | None = None
+    timestamps: bool = False
+    prefix: bool = True
+    color: bool | None = None
+    progress: str = "auto"  # the global --progress mode, for the stop view after Ctrl-C
+
+
+def _one_shots(orch: Orchestrator) -> set[str]:
+    """Services others wait on with service_completed_successfully: their exit is expected."""
+    return {
+        d.service
+        for s in orch.project.services.values()
+        for d in s.depends_on
+        if d.condition is DependencyCondition.COMPLETED_SUCCESSFULLY
+    }
+
+
+def attached_containers(orch: Orchestrator, options: AttachOptions) -> list[ContainerInfo]:
+    infos = orch.containers(options.attach or options.services)
+    return [c for c in infos if c.labels.get(L.SERVICE) not in options.no_attach]
+
+
+class _Abort:
+    """Watches the attached containers; on the first unexpected exit, stops the stack."""
+
+    def __init__(self, orch: Orchestrator, infos: list[ContainerInfo], options: AttachOptions):
+        self.orch, self.infos, self.options = orch, infos, options
+        self.first: ContainerInfo | None = None
+        self.done = threading.Event()
+        self.expected = _one_shots(orch)
+
+    def watch(self) -> None:
+        while not self.done.wait(POLL):
+            for info in self.infos:
+                if info.labels.get(L.SERVICE) in self.expected:
+                    continue
+                current = self.orch.engine.inspect(info.id)
+                if current.status is not ContainerStatus.RUNNING:
+                    self.first = current
+                    print("Aborting on container exit...", file=sys.stderr, flush=True)
+                    _stop_with_progress(self.orch, self.options)
+                    return
+
+
+def _stop_with_progress(orch: Orchestrator, options: AttachOptions) -> None:
+    """Stop the stack with a fresh progress view ("[+] Stopping 2/2"): the `up` one is closed."""
+    from compose.progress import make_progress, progress_mode
+
+    view = make_progress(progress_mode(options.progress), "Stopping")
+    orch.report = view
+    try:
+        orch.stop(options.services, options.timeout)
+    finally:
+        view.close()
+
+
+def attach(orch: Orchestrator, options: AttachOptions) -> int:
+    """Follow the logs; return the exit code `up` should end with."""
+    infos = attached_containers(orch, options)
+    streams = {log_prefix(c): orch.engine.logs(c.id, follow=True) for c in infos}
+    by_prefix = {log_prefix(c): c for c in infos}
+    print("Attaching to " + ", ".join(streams), file=sys.stderr, flush=True)
+    abort = None
+    if options.abort_on_container_exit or options.exit_code_from:
+        abort = _Abort(orch, infos, options)
+        threading.Thread(target=abort.watch, daemon=True).start()
+
+    def ended(name: str) -> None:
+        info = orch.engine.inspect(by_prefix[name].id)
+        if info.status is ContainerStatus.EXITED:
+            print(f"{name} exited with code {info.state.exit_code}", flush=True)
+
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        print_logs(
+            streams,
+            prefix=options.prefix,
+            color=options.color,
+            timestamps=options.timestamps,
+            on_end=ended,
+        )
+    except KeyboardInterrupt:
+        print("Gracefully stopping... (press Ctrl+C again to force)", file=sys.stderr, flush=True)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        _stop_with_progress(orch, options)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if abort is not None:
+            abort.done.set()
+    if options.exit_code_from:
+        chosen = orch.containers((options.exit_code_from,))
+        codes = [orch.engine.inspect(c.id).state.exit_code for c in chosen]
+        return next((c for c in codes if c), 0) or 0
+    if abort is not None and abort.first is not None:
+        return abort.first.state.exit_code or 0
+    return 0

@@ -1,0 +1,153 @@
+"""`build`, `pull`, `push` for the project's services, and `login`/`logout` for registries."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from compose.cli.session import load
+from compose.errors import ComposeError
+from compose.model import Project
+
+
+def _report(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def _services(ctx: typer.Context, names: list[str] | None) -> tuple[Project, list[str]]:
+    project = load(ctx)
+    chosen = list(names or project.services)
+    unknown = [n for n in chosen if n not in project.services]
+    if unknown:
+        raise ComposeError(f"no such service: {', '.join(unknown)}")
+    return project, chosen
+
+
+def build(
+    ctx: typer.Context,
+    services: list[str] = typer.Argument(None, help="Services to build"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not use cache"),
+    pull: bool = typer.Option(False, "--pull", help="Always pull newer base images"),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Don't print anything"),
+) -> None:
+    """Build or rebuild services (those with a `build:` section)."""
+    from compose.image_policy import build_section, build_service
+    from engine.api import Engine
+
+    project, chosen = _services(ctx, services)
+    engine = Engine()
+    for name in chosen:
+        service = project.services[name]
+        if build_section(service) is None:
+            continue
+        build_service(engine, project, service, no_cache=no_cache, pull=pull,
+                      report=(lambda _l: None) if quiet else _report)
+
+
+def pull(
+    ctx: typer.Context,
+    services: list[str] = typer.Argument(None, help="Services to pull"),
+    ignore_buildable: bool = typer.Option(False, "--ignore-buildable"),
+    ignore_pull_failures: bool = typer.Option(False, "--ignore-pull-failures"),
+    quiet: bool = typer.Option(False, "-q", "--quiet"),
+) -> None:
+    """Pull service images."""
+    from compose.image_policy import build_section, pull_service
+    from engine.api import Engine
+
+    project, chosen = _services(ctx, services)
+    engine = Engine()
+    failures = []
+    for name in chosen:
+        service = project.services[name]
+        if not service.image or (ignore_buildable and build_section(service) is not None):
+            continue
+        try:
+            pull_service(engine, service, (lambda _l: None) if quiet else _report)
+        except ComposeError as exc:
+            if build_section(service) is not None or ignore_pull_failures:
+                _report(f"WARN[0000] {exc}")
+                continue
+            failures.append(str(exc))
+    if failures:
+        raise ComposeError("\n".join(failures))
+
+
+def push(
+    ctx: typer.Context,
+    services: list[str] = typer.Argument(None, help="Services to push"),
+    ignore_push_failures: bool = typer.Option(False, "--ignore-push-failures"),
+    quiet: bool = typer.Option(False, "-q", "--quiet"),
+) -> None:
+    """Push service images (services with an `image:` name)."""
+    from compose.cli.image_cmds import progress_printer
+    from engine.api import Engine
+    from engine.errors import EngineError
+
+    project, chosen = _services(ctx, services)
+    engine = Engine()
+    for name in chosen:
+        service = project.services[name]
+        if not service.image:
+            continue
+        try:
+            engine.push_image(service.image, None, None if quiet else progress_printer())
+        except EngineError as exc:
+            if not ignore_push_failures:
+                raise ComposeError(f"service {name}: failed to push {service.image}: {exc}",
+                                   hint=exc.hint) from exc
+            _report(f"WARN[0000] service {name}: {exc}")
+
+
+def login(
+    server: str = typer.Argument(None, help="Registry (default: Docker Hub)"),
+    username: str = typer.Option(None, "-u", "--username"),
+    password: str = typer.Option(None, "-p", "--password"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read password on stdin"),
+) -> None:
+    """Log in to a registry (credentials go to ~/.docker/config.json, shared with docker)."""
+    import getpass
+
+    from engine.registry.auth import Credentials, save_credentials
+    from engine.registry.client import RegistryClient
+
+    registry = server or "docker.io"
+    for prefix in ("https://", "http://"):
+        registry = registry.removeprefix(prefix)
+    registry = registry.rstrip("/")
+    if password_stdin:
+        if password:
+            raise typer.BadParameter("--password and --password-stdin are mutually exclusive")
+        password = sys.stdin.readline().rstrip("\n")
+    if not username:
+        username = input("Username: ")
+    if not password:
+        password = getpass.getpass("Password: ")
+    credentials = Credentials(username, password)
+    client = RegistryClient(registry, credentials=credentials)
+    try:
+        client.ping()
+    finally:
+        client.close()
+    path = save_credentials(registry, credentials)
+    print(f"Login Succeeded (credentials stored in {path})")
+
+
+def logout(server: str = typer.Argument(None, help="Registry (default: Docker Hub)")) -> None:
+    """Log out from a registry."""
+    from engine.registry.auth import remove_credentials
+
+    registry = (server or "docker.io").removeprefix("https://").removeprefix("http://")
+    if remove_credentials(registry):
+        print(f"Removing login credentials for {registry}")
+    else:
+        print(f"Not logged in to {registry}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(build)
+    app.command()(pull)
+    app.command()(push)
+    app.command()(login)
+    app.command()(logout)

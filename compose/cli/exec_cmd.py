@@ -1,0 +1,104 @@
+"""`exec`: run a command in a service's running container; its exit code becomes ours."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Iterator
+
+import typer
+
+from compose import labels as L
+from compose.errors import ComposeError
+
+
+def parse_env(items: list[str]) -> dict[str, str]:
+    """`-e KEY=VALUE`, or `-e KEY` to pass the caller's value along (Docker's rule)."""
+    env: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise typer.BadParameter(f"invalid environment variable {item!r}", param_hint="-e")
+        if sep:
+            env[key] = value
+        elif key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+@contextlib.contextmanager
+def _raw_terminal(enabled: bool) -> Iterator[None]:
+    """Keys go to the container's pty unprocessed (Ctrl-C included); restored afterwards."""
+    if not enabled:
+        yield
+        return
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(0)
+    tty.setraw(0)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(0, termios.TCSADRAIN, saved)
+
+
+def exec_(
+    ctx: typer.Context,
+    service: str = typer.Argument(..., help="Service name"),
+    command: list[str] = typer.Argument(..., help="Command and arguments"),
+    no_tty: bool = typer.Option(
+        False,
+        "-T",
+        "--no-TTY",
+        help="Disable pseudo-TTY allocation (default: a TTY when stdin and stdout are terminals)",
+    ),
+    detach: bool = typer.Option(False, "-d", "--detach", help="Not supported yet"),
+    env: list[str] = typer.Option(None, "-e", "--env", help="Set environment variables"),
+    workdir: str = typer.Option(None, "-w", "--workdir", help="Working directory in the container"),
+    user: str = typer.Option(None, "-u", "--user", help="Run as this user (name or uid[:gid])"),
+    index: int = typer.Option(1, "--index", help="Index of the container if scaled"),
+) -> None:
+    """Execute a command in a running container."""
+    from compose.cli.session import orchestrator
+    from engine.api import ContainerStatus
+    from engine.exec import ExecError
+
+    if detach:
+        raise ComposeError("exec --detach is not supported yet")
+    orch = orchestrator(ctx, quiet=True)
+    orch.check_services((service,))
+    running = [
+        c
+        for c in orch.containers((service,))
+        if c.status is ContainerStatus.RUNNING and c.labels.get(L.NUMBER) == str(index)
+    ]
+    if not running:
+        which = f" container #{index}" if index != 1 else ""
+        raise ComposeError(f'service "{service}" is not running{which}')
+    overrides = parse_env(env or [])
+    # Ctrl-C reaches the whole foreground process group, the exec'd process included: let it
+    # decide, and report its real exit status (130 if SIGINT killed it).
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    use_tty = not no_tty and os.isatty(0) and os.isatty(1)
+    try:
+        sys.stdout.flush()
+        with _raw_terminal(use_tty):
+            code = orch.engine.exec_attached(
+                running[0].id, command, env=overrides, workdir=workdir, user=user, tty=use_tty
+            )
+    except ExecError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from exc
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "exec",
+        context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
+    )(exec_)

@@ -1,0 +1,297 @@
+"""`top`, `events`, `ls`, `wait`, `version`: small commands that look at what runs.
+
+`top` reads /proc for the processes in a container's pid namespace (read-only observation;
+the engine facade has no `top` yet). `events` is built from observed state changes by polling,
+like a daemonless engine must.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from compose.errors import ComposeError
+
+EVENT_POLL = 0.2
+
+
+# ---- top -----------------------------------------------------------------------------------
+def _pid_namespace(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def _process_row(pid: int, boot: float, ticks: int) -> list[str] | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        status = Path(f"/proc/{pid}/status").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    ppid = fields[1]
+    cpu_ticks = int(fields[11]) + int(fields[12])
+    started = boot + int(fields[19]) / ticks
+    uid = next((ln.split()[1] for ln in status.splitlines() if ln.startswith("Uid:")), "0")
+    try:
+        import pwd
+
+        user = pwd.getpwuid(int(uid)).pw_name
+    except (KeyError, ValueError):
+        user = uid
+    seconds = cpu_ticks // ticks
+    cmd = " ".join(p.decode(errors="replace") for p in cmdline.split(b"\0") if p)
+    if not cmd:
+        cmd = "[" + stat[stat.index("(") + 1 : stat.rindex(")")] + "]"
+    return [
+        user,
+        str(pid),
+        ppid,
+        "0",
+        datetime.fromtimestamp(started).strftime("%H:%M"),
+        "?",
+        f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}",
+        cmd,
+    ]
+
+
+def container_processes(init_pid: int) -> list[list[str]]:
+    """Rows for every host process in the pid namespace of `init_pid`."""
+    namespace = _pid_namespace(init_pid)
+    if namespace is None:
+        return []
+    boot = time.time() - float(Path("/proc/uptime").read_text().split()[0])
+    ticks = os.sysconf("SC_CLK_TCK")
+    rows = []
+    for entry in sorted((e for e in os.listdir("/proc") if e.isdigit()), key=int):
+        if _pid_namespace(int(entry)) == namespace:
+            row = _process_row(int(entry), boot, ticks)
+            if row:
+                rows.append(row)
+    return rows
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "   ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows
+    )
+
+
+def top(ctx: typer.Context, services: list[str] = typer.Argument(None)) -> None:
+    """Display the running processes."""
+    from compose.cli.session import orchestrator
+    from engine.api import ContainerStatus
+
+    orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
+    chosen = tuple(services or ())
+    orch.check_services(chosen)
+    header = ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+    blocks = []
+    for info in orch.containers(chosen):
+        if info.status is not ContainerStatus.RUNNING or not info.state.pid:
+            continue
+        blocks.append(f"{info.name}\n{_table([header, *container_processes(info.state.pid)])}\n")
+    print("\n".join(blocks), end="")
+
+
+# ---- events ----------------------------------------------------------------------------------
+def _snapshot(orch: object) -> dict[str, tuple[str, str | None, object]]:
+    from compose.orchestrator import Orchestrator
+
+    assert isinstance(orch, Orchestrator)
+    return {
+        c.id: (c.status.value, getattr(c.state, "health_status", None), c)
+        for c in orch.containers(include_oneoff=True)
+    }
+
+
+def _changes(
+    before: dict[str, tuple[str, str | None, object]],
+    after: dict[str, tuple[str, str | None, object]],
+) -> Iterator[tuple[str, object]]:
+    for cid, (status, health, info) in after.items():
+        old = before.get(cid)
+        if old is None:
+            yield "create", info
+            if status == "running":
+                yield "start", info
+            continue
+        if old[0] != status:
+            if status == "running":
+                yield "start", info
+            elif old[0] == "running":
+                yield "die", info
+        if health and old[1] != health:
+            yield f"health_status: {health}", info
+    for cid, (_status, _health, info) in before.items():
+        if cid not in after:
+            yield "destroy", info
+
+
+def events(
+    ctx: typer.Context,
+    services: list[str] = typer.Argument(None),
+    as_json: bool = typer.Option(False, "--json", help="Output events as a stream of json"),
+    until_seconds: float = typer.Option(
+        None, "--until-seconds", hidden=True, help="Stop after this many seconds (tests)"
+    ),
+) -> None:
+    """Receive real time events from containers."""
+    from compose import labels as L
+    from compose.cli.session import orchestrator
+    from engine.api import ContainerInfo
+
+    orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
+    chosen = set(services or ())
+    orch.check_services(tuple(chosen))
+    deadline = None if until_seconds is None else time.monotonic() + until_seconds
+    before = _snapshot(orch)
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(EVENT_POLL)
+            after = _snapshot(orch)
+            for action, info in _changes(before, after):
+                assert isinstance(info, ContainerInfo)
+                service = info.labels.get(L.SERVICE, "")
+                if chosen and service not in chosen:
+                    continue
+                now = datetime.now(UTC)
+                attributes = {"image": info.record.spec.image, "name": info.name}
+                if as_json:
+                    record = {
+                        "time": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                        "type": "container",
+                        "action": action,
+                        "id": info.id,
+                        "service": service,
+                        "attributes": attributes,
+                    }
+                    print(json.dumps(record), flush=True)
+                else:
+                    attrs = ", ".join(f"{k}={v}" for k, v in attributes.items())
+                    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+                    print(f"{stamp} container {action} {info.id} ({attrs})", flush=True)
+            before = after
+    except KeyboardInterrupt:
+        return
+
+
+# ---- ls --------------------------------------------------------------------------------------
+def ls(
+    all_: bool = typer.Option(False, "-a", "--all", help="Show all stopped Compose projects"),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only display project names"),
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+    filters: list[str] = typer.Option(None, "--filter", help="name=VALUE"),
+) -> None:
+    """List running compose projects (from the labels of this host's containers)."""
+    from compose import labels as L
+    from engine.api import Engine
+
+    projects: dict[str, dict[str, object]] = {}
+    for info in Engine().list_containers():
+        name = info.labels.get(L.PROJECT)
+        if not name:
+            continue
+        entry = projects.setdefault(name, {"counts": {}, "files": set()})
+        counts = entry["counts"]
+        assert isinstance(counts, dict)
+        counts[info.status.value] = counts.get(info.status.value, 0) + 1
+        files = entry["files"]
+        assert isinstance(files, set)
+        if info.labels.get(L.CONFIG_FILES):
+            files.add(info.labels[L.CONFIG_FILES])
+    wanted = [f.partition("=")[2] for f in filters or () if f.startswith("name=")]
+    rows = []
+    for name in sorted(projects):
+        counts = projects[name]["counts"]
+        assert isinstance(counts, dict)
+        if not all_ and not counts.get("running"):
+            continue
+        if wanted and not any(w in name for w in wanted):
+            continue
+        status = ", ".join(f"{s}({n})" for s, n in sorted(counts.items()))
+        files = ",".join(sorted(projects[name]["files"]))  # type: ignore[call-overload]
+        rows.append({"Name": name, "Status": status, "ConfigFiles": files})
+    if quiet:
+        for row in rows:
+            print(row["Name"])
+    elif fmt == "json":
+        print(json.dumps(rows))
+    elif fmt == "table":
+        table = [["NAME", "STATUS", "CONFIG FILES"]] + [
+            [r["Name"], r["Status"], r["ConfigFiles"]] for r in rows
+        ]
+        print(_table(table))
+    else:
+        raise ComposeError(f"unsupported format {fmt!r} (table, json)")
+
+
+# ---- wait ------------------------------------------------------------------------------------
+def wait(
+    ctx: typer.Context,
+    services: list[str] = typer.Argument(..., help="Services to wait for"),
+    down_project: bool = typer.Option(
+        False, "--down-project", help="Drops the project when the first container stops"
+    ),
+) -> None:
+    """Block until the first service container stops; print and return its exit code."""
+    from compose.cli.session import orchestrator
+    from compose.orchestrator import DownOptions
+    from engine.api import ContainerStatus
+
+    orch = orchestrator(ctx, quiet=True)
+    orch.check_services(tuple(services))
+    infos = orch.containers(tuple(services))
+    if not infos:
+        raise ComposeError("no containers for the given services")
+    code: int | None = None
+    try:
+        while code is None:
+            for info in infos:
+                current = orch.engine.inspect(info.id)
+                if current.status is not ContainerStatus.RUNNING:
+                    code = current.state.exit_code or 0
+                    break
+            else:
+                orch.engine.wait_container(infos[0].id, timeout=0.2)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    print(code)
+    if down_project:
+        orch.down(DownOptions())
+    raise typer.Exit(code)
+
+
+# ---- version ---------------------------------------------------------------------------------
+def version(
+    short: bool = typer.Option(False, "--short", help="Shows only Compose's version number"),
+    fmt: str = typer.Option("pretty", "-f", "--format", help="pretty or json"),
+) -> None:
+    """Show the Docker Compose version information."""
+    from compose import labels as L
+
+    if short:
+        print(L.COMPOSE_VERSION)
+    elif fmt == "json":
+        print(json.dumps({"version": f"v{L.COMPOSE_VERSION}"}))
+    else:
+        print(f"Docker Compose version v{L.COMPOSE_VERSION}")
+    sys.stdout.flush()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(top)
+    app.command()(events)
+    app.command()(ls)
+    app.command()(wait)
+    app.command()(version)

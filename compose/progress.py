@@ -1,0 +1,201 @@
+"""Show the orchestration's progress events: a live view on a terminal (rich), plain lines for
+logs and pipes, JSON lines for tools, or nothing.
+
+The live view keeps one line per resource (container, network, volume) that moves through
+Creating → Created → Starting → Started → Waiting → Healthy/Exited, with its elapsed time and,
+on failure, the error in place — docker compose's `[+] Running 3/3` view. Rendering terminals is a
+solved problem: `rich` (already installed with typer) does the live redraw, so we only keep state.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from compose.errors import ComposeError
+from compose.events import Event, Phase
+
+_ERROR_PHASES = frozenset({Phase.ERROR})
+_DONE_GLYPH = "✔"
+_FAIL_GLYPH = "✘"
+
+
+class ProgressMode(enum.Enum):
+    AUTO = "auto"
+    TTY = "tty"
+    PLAIN = "plain"
+    JSON = "json"
+    QUIET = "quiet"
+
+
+def progress_mode(text: str | None) -> ProgressMode:
+    try:
+        return ProgressMode((text or "auto").lower())
+    except ValueError:
+        choices = ", ".join(m.value for m in ProgressMode)
+        raise ComposeError(f"invalid --progress value {text!r} (use one of {choices})") from None
+
+
+class Progress:
+    """A Reporter (call it with events) that must be closed before other output."""
+
+    def __call__(self, event: Event) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop redrawing; idempotent."""
+
+
+class QuietProgress(Progress):
+    def __call__(self, event: Event) -> None:
+        if event.phase is Phase.WARNING:
+            print(f"WARN[0000] {event.detail}", file=sys.stderr)
+
+
+def _label(event: Event) -> str:
+    return f"{event.kind.value} {event.name}".strip()
+
+
+class PlainProgress(Progress):
+    """docker compose's non-TTY lines: ` Container demo-web-1  Started`."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        with self.lock:
+            if event.phase is Phase.WARNING:
+                print(f"WARN[0000] {event.detail}", file=self.stream, flush=True)
+                return
+            detail = f" {event.detail}" if event.detail else ""
+            print(f" {_label(event)}  {event.phase.value}{detail}", file=self.stream, flush=True)
+
+
+class JsonProgress(Progress):
+    """One JSON object per event (stderr), for tools that follow an `up`."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.lock = threading.Lock()
+        self.started = time.monotonic()
+
+    def __call__(self, event: Event) -> None:
+        record: dict[str, Any] = {
+            "id": _label(event),
+            "kind": event.kind.value,
+            "name": event.name,
+            "status": event.phase.value,
+            "text": event.detail,
+            "elapsed": round(time.monotonic() - self.started, 3),
+        }
+        if event.phase is Phase.ERROR:
+            record["error"] = True
+        with self.lock:
+            print(json.dumps(record), file=self.stream, flush=True)
+
+
+@dataclass
+class _Line:
+    label: str
+    phase: Phase
+    detail: str
+    started: float
+    ended: float | None = None
+
+
+class TtyProgress(Progress):
+    """A live view redrawn in place by rich; one line per resource."""
+
+    def __init__(self, title: str = "Running", stream: TextIO | None = None) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self.title = title
+        self.lines: dict[str, _Line] = {}
+        self.lock = threading.Lock()
+        self.console = Console(file=stream or sys.stderr, highlight=False)
+        self.live = Live(
+            get_renderable=self._render,
+            console=self.console,
+            refresh_per_second=10,
+            transient=False,
+            redirect_stdout=False,
+            redirect_stderr=True,  # build/pull lines printed meanwhile go above the view
+        )
+        self.live.start()
+        self.closed = False
+
+    def __call__(self, event: Event) -> None:
+        now = time.monotonic()
+        with self.lock:
+            if event.phase is Phase.WARNING:
+                self.live.console.print(f"[yellow]WARN[/yellow] {event.detail}")
+                return
+            label = _label(event)
+            line = self.lines.get(label)
+            if line is None or (line.ended is not None and not event.phase.is_final):
+                line = self.lines[label] = _Line(label, event.phase, event.detail, now)
+            line.phase, line.detail = event.phase, event.detail
+            line.ended = now if event.phase.is_final else None
+
+    def _render(self) -> Any:
+        from rich.table import Table
+        from rich.text import Text
+
+        now = time.monotonic()
+        with self.lock:
+            lines = list(self.lines.values())
+        finished = sum(1 for line in lines if line.ended is not None)
+        table = Table.grid(padding=(0, 1))
+        table.add_column(width=1)
+        table.add_column()
+        table.add_column()
+        table.add_column(justify="right")
+        header = Text(f"[+] {self.title} {finished}/{len(lines)}", style="bold")
+        spinner = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"[int(now * 10) % 10]
+        for line in lines:
+            failed = line.phase in _ERROR_PHASES or line.phase is Phase.SKIPPED
+            if failed:
+                glyph, style = _FAIL_GLYPH, "red"
+            elif line.ended is not None:
+                glyph, style = _DONE_GLYPH, "green"
+            else:
+                glyph, style = spinner, "blue"
+            elapsed = (line.ended or now) - line.started
+            status = line.phase.value + (f" {line.detail}" if line.detail else "")
+            table.add_row(
+                Text(glyph, style=style),
+                Text(line.label),
+                Text(status, style="red" if failed else style),
+                Text(f"{elapsed:.1f}s", style="dim"),
+            )
+        from rich.console import Group
+
+        return Group(header, table)
+
+    def close(self) -> None:
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+        self.live.refresh()
+        self.live.stop()
+
+
+def make_progress(mode: ProgressMode, title: str = "Running") -> Progress:
+    """The reporter for a command; AUTO picks the live view only on a terminal."""
+    if mode is ProgressMode.AUTO:
+        mode = ProgressMode.TTY if sys.stderr.isatty() else ProgressMode.PLAIN
+    if mode is ProgressMode.TTY:
+        return TtyProgress(title)
+    if mode is ProgressMode.JSON:
+        return JsonProgress()
+    if mode is ProgressMode.QUIET:
+        return QuietProgress()
+    return PlainProgress()

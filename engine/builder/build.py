@@ -1,0 +1,724 @@
+"""Run a parsed Dockerfile on the engine: stages, instructions, layers, cache, final image.
+
+Each step turns the stage's state (full OCI config + layer descriptors) into a new one and
+stores it as a manifest in the content store — unregistered, so intermediate images never
+clutter ``image ls``; the step cache points at them. ``RUN`` is executed in a real container of
+ours created from the current state (registered as a dangling image only while the
+container lives), and its overlay upper dir becomes the new layer (``Engine.commit_container``).
+COPY/ADD/WORKDIR layers are written directly as tars. Output follows the classic
+``docker build`` shape ("Step 2/7 : RUN …", " ---> Using cache", " ---> 1a2b3c4d5e6f").
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import posixpath
+import re
+import tarfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.builder.cache import BuildCache, step_key
+from engine.builder.context import BuildContext, hash_tree
+from engine.builder.errors import BuildError, DockerfileError
+from engine.builder.layers import LayerBuilder, MergedView
+from engine.builder.parser import Dockerfile, Instruction, parse_dockerfile
+from engine.builder.words import key_values, word, words
+from engine.containers import ContainerSpec
+from engine.errors import EngineError, InvalidArgumentError
+from engine.image_layout import (
+    CONFIG_MEDIA_TYPE,
+    LAYER_TAR_MEDIA_TYPE,
+    MANIFEST_MEDIA_TYPE,
+    canonical_json,
+)
+from engine.images import Image, host_architecture, rfc3339
+from engine.process_config import resolve_user
+from engine.references import parse_reference
+
+if TYPE_CHECKING:
+    from engine.api import Engine
+
+Report = Callable[[str], None]
+DEFAULT_SHELL = ("/bin/sh", "-c")
+BUILD_LABEL = "com.pycompose.build"
+# Docker's predefined proxy args: usable without ARG, never persisted.
+PREDEFINED_ARGS = frozenset(
+    {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
+     "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
+)
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_DURATION_NS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
+                "h": 3600 * 10**9}
+
+
+def _noop(_line: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    context: Path
+    dockerfile: Path | None = None  # default: <context>/Dockerfile
+    dockerfile_inline: str | None = None
+    tags: tuple[str, ...] = ()
+    build_args: dict[str, str] = field(default_factory=dict)
+    target: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    no_cache: bool = False
+    network: str = "host"  # RUN steps: host (default, like buildah's rootful default) or none
+    pull: bool = False  # pull base images from their registry first (never implicitly)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image: Image
+    steps: int
+    cached_steps: int
+
+
+@dataclass
+class _Stage:
+    """Mutable while the stage builds; frozen into a manifest after every step."""
+
+    name: str | None
+    index: int
+    doc: dict[str, Any]
+    layers: list[dict[str, Any]]
+    manifest: str = ""
+    args: dict[str, str | None] = field(default_factory=dict)
+    cmd_set: bool = False
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.doc.setdefault("config", {})
+
+    def env(self) -> dict[str, str]:
+        out = dict(item.partition("=")[::2] for item in self.config.get("Env") or [])
+        return out
+
+    def subst_env(self) -> dict[str, str]:
+        """Variables visible to substitution: ARGs, overridden by ENV (Docker's order)."""
+        values = {k: v for k, v in self.args.items() if v is not None}
+        values.update(self.env())
+        return values
+
+
+def parse_duration(text: str, where: str) -> int:
+    """Go duration (``30s``, ``1m30s``, ``500ms``) → nanoseconds."""
+    pos, total = 0, 0
+    for match in _DURATION_RE.finditer(text):
+        if match.start() != pos:
+            break
+        total += int(float(match[1]) * _DURATION_NS[match[2]])
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise InvalidArgumentError(f"{where}: invalid duration {text!r} (e.g. 30s, 1m30s)")
+    return total
+
+
+class Builder:
+    def __init__(self, engine: Engine, report: Report = _noop) -> None:
+        self.engine = engine
+        self.store = engine.images
+        self.report = report
+        self.cache = BuildCache(engine.layout.root)
+
+    # ------------------------------------------------------------------ entry point
+
+    def build(self, options: BuildOptions) -> BuildResult:
+        dockerfile = self._read_dockerfile(options)
+        context = BuildContext(options.context)
+        for tag in options.tags:
+            parse_reference(tag)  # fail before any work on a bad -t
+        stages_text = [i for i in dockerfile.instructions if i.keyword == "FROM"]
+        names = [self._stage_name(i, dockerfile) for i in stages_text]
+        if options.target is not None and options.target not in names:
+            raise BuildError(
+                f"target stage {options.target!r} could not be found in {dockerfile.file}",
+                subject=options.target,
+            )
+        self.dockerfile = dockerfile
+        self.context = context
+        self.options = options
+        self.used_args: set[str] = set()
+        global_args: dict[str, str | None] = {}
+        stages: list[_Stage] = []
+        self._stages = stages
+        self._globals: dict[str, str | None] = global_args
+        stage: _Stage | None = None
+        total = len(dockerfile.instructions)
+        steps = cached = 0
+        self._step = 0
+        for instruction in dockerfile.instructions:
+            if instruction.keyword == "FROM" and stage is not None and (
+                options.target is not None and stage.name == options.target
+            ):
+                break
+            self._step += 1
+            self.report(f"Step {self._step}/{total} : {instruction.original}")
+            try:
+                if instruction.keyword == "ARG" and stage is None:
+                    self._arg(global_args, instruction)
+                    continue
+                if instruction.keyword == "FROM":
+                    stage = self._from(instruction, global_args, stages)
+                    stages.append(stage)
+                    self.report(f" ---> {self._short(stage)}")
+                    continue
+                assert stage is not None
+                hit = self._execute(stage, instruction)
+                steps += 1
+                cached += hit
+            except DockerfileError:
+                raise
+            except BuildError as exc:
+                if exc.message.startswith(f"{dockerfile.file}:"):
+                    raise
+                raise BuildError(
+                    f"{dockerfile.file}:{instruction.line}: {exc.message}",
+                    subject=exc.subject, hint=exc.hint,
+                ) from exc
+            except EngineError as exc:
+                raise BuildError(
+                    f"{dockerfile.file}:{instruction.line}: {instruction.keyword}: {exc.message}",
+                    subject=exc.subject,
+                    hint=exc.hint,
+                ) from exc
+        assert stage is not None
+        unused = set(options.build_args) - self.used_args - PREDEFINED_ARGS
+        if unused:
+            self.report(
+                "[Warning] One or more build-args " + str(sorted(unused)) + " were not consumed"
+            )
+        if options.labels:
+            labels = dict(stage.config.get("Labels") or {})
+            labels.update(options.labels)
+            stage.config["Labels"] = labels
+            self._save(stage)
+        data = self.store.content.read_bytes(stage.manifest)
+        image = self.store.add_manifest(data, options.tags)
+        self.report(f"Successfully built {image.short_id}")
+        for tag in options.tags:
+            self.report(f"Successfully tagged {parse_reference(tag).familiar()}")
+        return BuildResult(image=image, steps=steps, cached_steps=cached)
+
+    def _read_dockerfile(self, options: BuildOptions) -> Dockerfile:
+        if options.dockerfile_inline is not None:
+            return parse_dockerfile(options.dockerfile_inline, "Dockerfile")
+        path = options.dockerfile or options.context / "Dockerfile"
+        if not path.is_absolute():
+            path = options.context / path
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise BuildError(
+                f"failed to read dockerfile: {path}: no such file", subject=str(path)
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BuildError(f"failed to read dockerfile {path}: {exc}", subject=str(path)) from exc
+        return parse_dockerfile(text, str(path))
+
+    @staticmethod
+    def _stage_name(instruction: Instruction, dockerfile: Dockerfile) -> str | None:
+        parts = instruction.args.split()
+        if len(parts) == 3 and parts[1].lower() == "as":
+            return parts[2].lower()
+        if len(parts) != 1:
+            raise DockerfileError(
+                dockerfile.file, instruction.line, "FROM requires either one or three arguments"
+            )
+        return None
+
+    def _short(self, stage: _Stage) -> str:
+        return self.store.image_for_manifest(stage.manifest).short_id
+
+    def _err(self, instruction: Instruction, message: str) -> DockerfileError:
+        return DockerfileError(self.dockerfile.file, instruction.line, message)
+
+    # ------------------------------------------------------------------ state
+
+    def _save(self, stage: _Stage) -> str:
+        config = self.store.content.put_bytes(canonical_json(stage.doc))
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "config": {"mediaType": CONFIG_MEDIA_TYPE, "digest": config.digest,
+                       "size": config.size},
+            "layers": stage.layers,
+        }
+        stage.manifest = self.store.content.put_bytes(canonical_json(manifest)).digest
+        return stage.manifest
+
+    def _load(self, stage: _Stage, manifest_digest: str) -> bool:
+        """Adopt a cached step result; False when its blobs are gone (a miss)."""
+        try:
+            manifest = json.loads(self.store.content.read_bytes(manifest_digest))
+            doc = json.loads(self.store.content.read_bytes(manifest["config"]["digest"]))
+            if not all(self.store.content.exists(d["digest"]) for d in manifest["layers"]):
+                return False
+        except (EngineError, ValueError, KeyError):
+            return False
+        stage.doc = doc
+        stage.layers = list(manifest["layers"])
+        stage.manifest = manifest_digest
+        return True
+
+    def _view(self, stage: _Stage) -> MergedView:
+        image = self.store.image_for_manifest(stage.manifest)
+        return MergedView(self.store.layer_paths(image) if stage.layers else [])
+
+    def _history(self, stage: _Stage, created_by: str, *, empty: bool) -> None:
+        now = rfc3339(int(time.time()))
+        stage.doc["created"] = now
+        entry: dict[str, Any] = {"created": now, "created_by": created_by}
+        if empty:
+            entry["empty_layer"] = True
+        stage.doc.setdefault("history", []).append(entry)
+
+    def _add_layer(self, stage: _Stage, digest: str, size: int) -> None:
+        stage.layers.append({"mediaType": LAYER_TAR_MEDIA_TYPE, "digest": digest, "size": size})
+        stage.doc.setdefault("rootfs", {"type": "layers", "diff_ids": []})["diff_ids"].append(
+            digest
+        )
+
+    # ------------------------------------------------------------------ FROM / ARG
+
+    def _arg(self, scope: dict[str, str | None], instruction: Instruction,
+             stage: _Stage | None = None) -> None:
+        env = stage.subst_env() if stage else {k: v for k, v in scope.items() if v is not None}
+        for item in words(instruction.args, env, self.dockerfile.escape):
+            name, sep, default = item.partition("=")
+            if not name:
+                raise self._err(instruction, f"ARG names nothing: {item!r}")
+            if name in self.options.build_args:
+                self.used_args.add(name)
+                scope[name] = self.options.build_args[name]
+            else:
+                scope[name] = default if sep else None
+
+    def _from(self, instruction: Instruction, global_args: dict[str, str | None],
+              stages: list[_Stage]) -> _Stage:
+        env = {k: v for k, v in global_args.items() if v is not None}
+        parts = words(instruction.args, env, self.dockerfile.escape)
+        name = parts[2].lower() if len(parts) == 3 else None
+        base = parts[0]
+        if not base:
+            raise self._err(instruction, "FROM names an empty base image (unset build arg?)")
+        previous = next((s for s in stages if s.name == base.lower()), None)
+        stage = _Stage(name=name, index=len(stages), doc={}, layers=[])
+        if previous is not None:
+            self._load(stage, previous.manifest)
+        elif base == "scratch":
+            stage.doc = {
+                "architecture": host_architecture(),
+                "os": "linux",
+                "config": {},
+                "rootfs": {"type": "layers", "diff_ids": []},
+                "history": [],
+            }
+            self._save(stage)
+        else:
+            if self.options.pull:
+                self.report(f"Pulling {parse_reference(base).familiar()}")
+                self.engine.pull_image(base)
+            image = self.store.find(base)
+            if image is None:
+                raise BuildError(
+                    f"{self.dockerfile.file}:{instruction.line}: base image"
+                    f" {parse_reference(base).familiar()} not found",
+                    subject=base,
+                    hint="import or pull it first (pycompose image import / image pull)",
+                )
+            stage.doc = copy.deepcopy(self.store.config_document(image))
+            stage.layers = list(self.store.manifest(image).get("layers", []))
+            stage.manifest = image.manifest_digest
+            self._onbuild(stage, instruction)
+        return stage
+
+    def _onbuild(self, stage: _Stage, instruction: Instruction) -> None:
+        """Run the base image's ONBUILD triggers now, in this build's context (Docker's rule);
+        they are not inherited further."""
+        triggers = list(stage.config.get("OnBuild") or [])
+        if not triggers:
+            return
+        stage.config["OnBuild"] = None
+        for text in triggers:
+            self.report(f" ---> Running ONBUILD trigger: {text}")
+            parsed = parse_dockerfile(f"FROM scratch\n{text}\n", self.dockerfile.file)
+            trigger = parsed.instructions[1]
+            trigger = Instruction(
+                keyword=trigger.keyword, args=trigger.args, line=instruction.line,
+                flags=trigger.flags, exec_form=trigger.exec_form, original=text,
+            )
+            self._execute(stage, trigger)
+        self._save(stage)  # deterministic: the same doc gives the same manifest every build
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _execute(self, stage: _Stage, instruction: Instruction) -> bool:
+        """Run one instruction; True when it came from the cache."""
+        kw = instruction.keyword
+        if kw == "ARG":
+            scope: dict[str, str | None] = {}
+            self._arg(scope, instruction, stage)
+            for key, value in scope.items():
+                if value is None and key not in self.options.build_args:
+                    value = self._globals.get(key)
+                stage.args[key] = value
+            self.report(" ---> (build arg)")
+            return False
+        if kw in ("RUN", "COPY", "ADD", "WORKDIR"):
+            handler = {"RUN": self._run, "COPY": self._copy, "ADD": self._copy,
+                       "WORKDIR": self._workdir}[kw]
+            return handler(stage, instruction)
+        return self._meta(stage, instruction)
+
+    def _cached(self, stage: _Stage, key: str) -> bool:
+        if self.options.no_cache:
+            return False
+        hit = self.cache.get(key)
+        if hit and self._load(stage, hit):
+            self.report(" ---> Using cache")
+            self.report(f" ---> {self.store.image_for_manifest(hit).short_id}")
+            return True
+        return False
+
+    def _finish(self, stage: _Stage, key: str) -> None:
+        self._save(stage)
+        self.cache.put(key, stage.manifest)
+        self.report(f" ---> {self.store.image_for_manifest(stage.manifest).short_id}")
+
+    # ------------------------------------------------------------------ metadata steps
+
+    def _meta(self, stage: _Stage, instruction: Instruction) -> bool:
+        before = canonical_json(stage.config)
+        created_by = self._apply_meta(stage, instruction)
+        key = step_key(stage.manifest, "meta", created_by, canonical_json(stage.config).decode(),
+                       before.decode(), json.dumps(stage.doc.get("author")))
+        if self._cached(stage, key):
+            return True
+        self._history(stage, created_by, empty=True)
+        self._finish(stage, key)
+        return False
+
+    def _exec_or_shell(self, stage: _Stage, instruction: Instruction) -> list[str]:
+        if instruction.exec_form is not None:
+            return list(instruction.exec_form)
+        shell = stage.config.get("Shell") or list(DEFAULT_SHELL)
+        return [*shell, instruction.args]
+
+    def _apply_meta(self, stage: _Stage, instruction: Instruction) -> str:
+        kw, args, config = instruction.keyword, instruction.args, stage.config
+        env, esc = stage.subst_env(), self.dockerfile.escape
+        by = f"/bin/sh -c #(nop) {instruction.original}"
+        try:
+            if kw == "ENV":
+                current = stage.env()
+                for key, value in key_values(args, env, esc):
+                    current[key] = value
+                config["Env"] = [f"{k}={v}" for k, v in current.items()]
+            elif kw == "LABEL":
+                labels = dict(config.get("Labels") or {})
+                labels.update(key_values(args, env, esc))
+                config["Labels"] = labels
+            elif kw == "CMD":
+                config["Cmd"] = self._exec_or_shell(stage, instruction)
+                stage.cmd_set = True
+            elif kw == "ENTRYPOINT":
+                config["Entrypoint"] = self._exec_or_shell(stage, instruction)
+                if not stage.cmd_set:
+                    config["Cmd"] = None  # Docker: a new ENTRYPOINT drops the base image's CMD
+            elif kw == "USER":
+                config["User"] = word(args, env, esc)
+            elif kw == "EXPOSE":
+                ports = dict(config.get("ExposedPorts") or {})
+                for item in words(args, env, esc):
+                    port, _, proto = item.partition("/")
+                    low, _, high = port.partition("-")
+                    if not low.isdigit() or (high and not high.isdigit()):
+                        raise InvalidArgumentError(f"invalid containerPort: {item}")
+                    for number in range(int(low), int(high or low) + 1):
+                        ports[f"{number}/{(proto or 'tcp').lower()}"] = {}
+                config["ExposedPorts"] = ports
+            elif kw == "VOLUME":
+                volumes = dict(config.get("Volumes") or {})
+                items = (list(instruction.exec_form) if instruction.exec_form is not None
+                         else words(args, env, esc))
+                for item in items:
+                    if not item.strip():
+                        raise InvalidArgumentError("VOLUME specified can not be an empty string")
+                    volumes[item] = {}
+                config["Volumes"] = volumes
+            elif kw == "STOPSIGNAL":
+                config["StopSignal"] = word(args, env, esc)
+            elif kw == "SHELL":
+                if instruction.exec_form is None:
+                    raise InvalidArgumentError('SHELL requires the JSON form: SHELL ["sh", "-c"]')
+                config["Shell"] = list(instruction.exec_form)
+            elif kw == "HEALTHCHECK":
+                config["Healthcheck"] = self._healthcheck(instruction)
+            elif kw == "MAINTAINER":
+                stage.doc["author"] = args
+            elif kw == "ONBUILD":
+                trigger = args.split(None, 1)[0].upper() if args else ""
+                if trigger in ("ONBUILD", "FROM", "MAINTAINER"):
+                    raise InvalidArgumentError(f"{trigger} isn't allowed as an ONBUILD trigger")
+                config["OnBuild"] = [*(config.get("OnBuild") or []), args]
+            else:  # pragma: no cover - the parser knows every keyword
+                raise InvalidArgumentError(f"unsupported instruction {kw}")
+        except InvalidArgumentError as exc:
+            raise self._err(instruction, f"{kw}: {exc.message}") from exc
+        return by
+
+    def _healthcheck(self, instruction: Instruction) -> dict[str, Any]:
+        text = instruction.args.strip()
+        if text.upper() == "NONE":
+            return {"Test": ["NONE"]}
+        kind, _, rest = text.partition(" ")
+        if kind.upper() != "CMD" or not rest.strip():
+            raise InvalidArgumentError("HEALTHCHECK must be NONE or CMD <command>")
+        rest = rest.strip()
+        try:
+            as_list = json.loads(rest) if rest.startswith("[") else None
+        except ValueError:
+            as_list = None
+        test = ["CMD", *as_list] if isinstance(as_list, list) else ["CMD-SHELL", rest]
+        out: dict[str, Any] = {"Test": test}
+        names = {"interval": "Interval", "timeout": "Timeout", "start-period": "StartPeriod",
+                 "start-interval": "StartInterval"}
+        for flag, value in instruction.flags.items():
+            if flag == "retries":
+                if not value.isdigit():
+                    raise InvalidArgumentError(f"invalid --retries {value!r}")
+                out["Retries"] = int(value)
+            else:
+                out[names[flag]] = parse_duration(value, f"--{flag}")
+        return out
+
+    # ------------------------------------------------------------------ WORKDIR
+
+    def _workdir(self, stage: _Stage, instruction: Instruction) -> bool:
+        target = word(instruction.args, stage.subst_env(), self.dockerfile.escape)
+        path = posixpath.normpath(posixpath.join(stage.config.get("WorkingDir") or "/", target))
+        stage.config["WorkingDir"] = path
+        created_by = f"WORKDIR {path}"
+        key = step_key(stage.manifest, created_by)
+        if self._cached(stage, key):
+            return True
+        view = self._view(stage)
+        if view.is_dir(path):
+            self._history(stage, created_by, empty=True)
+        else:
+            layer = LayerBuilder(self.store.content)
+            self._parents(layer, view, path.strip("/"), include_self=True)
+            blob = layer.commit()
+            self._add_layer(stage, blob.digest, blob.size)
+            self._history(stage, created_by, empty=False)
+        self._finish(stage, key)
+        return False
+
+    @staticmethod
+    def _parents(layer: LayerBuilder, view: MergedView, rel: str, include_self: bool) -> None:
+        parts = [p for p in rel.split("/") if p]
+        upto = len(parts) if include_self else len(parts) - 1
+        for n in range(1, upto + 1):
+            sub = "/".join(parts[:n])
+            if not view.is_dir(sub) and not layer.has(sub):
+                layer.add_dir(sub, mtime=int(time.time()))
+
+    # ------------------------------------------------------------------ COPY / ADD
+
+    def _copy(self, stage: _Stage, instruction: Instruction) -> bool:
+        kw, flags, esc = instruction.keyword, instruction.flags, self.dockerfile.escape
+        env = stage.subst_env()
+        if instruction.exec_form is not None:
+            items = [word(i, env, esc) for i in instruction.exec_form]
+        else:
+            items = words(instruction.args, env, esc)
+        if len(items) < 2:
+            raise self._err(instruction, f"{kw} requires at least two arguments")
+        *sources, dest_text = items
+        if kw == "ADD" and any(re.match(r"^[a-z]+://", s) for s in sources):
+            raise self._err(instruction, "ADD from a URL is not supported; use RUN wget/curl")
+        workdir = stage.config.get("WorkingDir") or "/"
+        dest_is_dir = dest_text.endswith("/") or len(sources) > 1
+        dest = posixpath.normpath(posixpath.join(workdir, dest_text)).strip("/")
+        view = self._view(stage)
+        uid = gid = None
+        if "chown" in flags:
+            lowers = [str(p) for p in view.lowers]
+            uid, gid = resolve_user(word(flags["chown"], env, esc), lowers)
+        mode = None
+        if "chmod" in flags:
+            try:
+                mode = int(flags["chmod"], 8)
+            except ValueError:
+                raise self._err(instruction, f"invalid --chmod={flags['chmod']}") from None
+        # Gather (source rel, host path, is-tar-to-extract) first, then hash for the cache key.
+        plan: list[tuple[str, list[tuple[str, Path]], bool]] = []
+        from_ref = flags.get("from")
+        source_id = "context"
+        if from_ref:
+            source_view, source_id = self._from_source(from_ref, instruction)
+            for pattern in sources:
+                rel = posixpath.normpath("/" + pattern).strip("/")
+                entries = list(source_view.walk(rel))
+                if not entries:
+                    raise BuildError(
+                        f"{kw} failed: {pattern} not found in {from_ref}", subject=pattern
+                    )
+                plan.append((rel, entries, False))
+        else:
+            for pattern in sources:
+                try:
+                    matches = self.context.resolve(pattern)
+                except InvalidArgumentError as exc:
+                    raise self._err(instruction, f"{kw} failed: {exc.message}") from exc
+                if not matches:
+                    raise BuildError(
+                        f"{kw} failed: file not found in build context or excluded by"
+                        f" .dockerignore: {pattern}",
+                        subject=pattern,
+                    )
+                for rel in matches:
+                    host = self.context.path(rel)
+                    extract = kw == "ADD" and host.is_file() and _is_tar(host)
+                    plan.append((rel, list(self.context.walk(rel)), extract))
+        if len(plan) > 1:
+            dest_is_dir = True
+        inputs = hash_tree([e for _, entries, _ in plan for e in entries])
+        created_by = (f"{kw} {'--from=' + source_id + ' ' if from_ref else ''}"
+                      f"{' '.join(sources)} {dest_text}")
+        key = step_key(stage.manifest, created_by, inputs, f"{uid}:{gid}:{mode}", dest)
+        if self._cached(stage, key):
+            return True
+        layer = LayerBuilder(self.store.content)
+        for rel, entries, extract in plan:
+            top = entries[0][1]
+            if extract:
+                self._parents(layer, view, dest, include_self=True)
+                self._extract(layer, top, dest, uid, gid)
+                continue
+            if top.is_dir() and not top.is_symlink():
+                self._parents(layer, view, dest, include_self=True)
+                base = rel.strip("/")
+                for child_rel, child in entries[1:]:
+                    sub = child_rel[len(base) + 1 :] if base not in ("", ".") else child_rel
+                    layer.add_path(child, posixpath.join(dest, sub), uid=uid, gid=gid, mode=mode)
+                continue
+            if dest_is_dir or view.is_dir(dest):
+                target = posixpath.join(dest, posixpath.basename(rel))
+                self._parents(layer, view, dest, include_self=True)
+            else:
+                target = dest
+                self._parents(layer, view, dest, include_self=False)
+            layer.add_path(top, target, uid=uid, gid=gid, mode=mode)
+        blob = layer.commit()
+        self._add_layer(stage, blob.digest, blob.size)
+        self._history(stage, created_by, empty=False)
+        self._finish(stage, key)
+        return False
+
+    def _from_source(self, ref: str, instruction: Instruction) -> tuple[MergedView, str]:
+        for candidate in self._stages:
+            if candidate.name == ref.lower() or (ref.isdigit() and candidate.index == int(ref)):
+                return self._view(candidate), candidate.manifest
+        image = self.store.find(ref)
+        if image is None:
+            raise BuildError(
+                f"COPY --from={ref}: no build stage or image of that name", subject=ref,
+                hint="import or pull the image, or name an earlier stage (FROM … AS name)",
+            )
+        return MergedView(self.store.layer_paths(image)), image.manifest_digest
+
+    def _extract(self, layer: LayerBuilder, archive_path: Path, dest: str,
+                 uid: int | None, gid: int | None) -> None:
+        with tarfile.open(archive_path, "r:*") as archive:
+            for member in archive:
+                name = posixpath.normpath("/" + member.name).strip("/")
+                if not name or ".." in member.name.split("/"):
+                    continue
+                member.name = posixpath.join(dest, name)
+                if uid is not None:
+                    member.uid, member.gid = uid, gid or 0
+                member.uname = member.gname = ""
+                if member.islnk():
+                    member.linkname = posixpath.join(dest, member.linkname.lstrip("/"))
+                handle = archive.extractfile(member) if member.isreg() else None
+                layer.add_member(member, handle.read() if handle is not None else None)
+
+    # ------------------------------------------------------------------ RUN
+
+    def _run(self, stage: _Stage, instruction: Instruction) -> bool:
+        args = self._exec_or_shell(stage, instruction)
+        image_env = stage.env()
+        build_env = {k: v for k, v in stage.args.items() if v is not None and k not in image_env}
+        network = instruction.flags.get("network", self.options.network)
+        if network == "default":
+            network = self.options.network
+        if network not in ("host", "none"):
+            raise self._err(instruction, f"RUN --network={network}: use host, none or default")
+        prefix = f"|{len(build_env)} " + " ".join(f"{k}={v}" for k, v in sorted(build_env.items()))
+        created_by = (prefix + " " if build_env else "") + (
+            " ".join(args) if instruction.exec_form is None else json.dumps(args)
+        )
+        key = step_key(stage.manifest, "RUN", created_by, network)
+        if self._cached(stage, key):
+            return True
+        before = [e.digest for e in self.store.index.read()]
+        self.store.add_manifest(self.store.content.read_bytes(stage.manifest))
+        name = f"pycompose-build-{uuid.uuid4().hex[:12]}"
+        info = None
+        try:
+            spec = ContainerSpec(
+                name=name,
+                image=stage.manifest,
+                command=tuple(args),
+                entrypoint=(),
+                env=build_env,
+                labels={BUILD_LABEL: "true"},
+                working_dir=stage.config.get("WorkingDir") or None,
+                user=stage.config.get("User") or None,
+                network_mode=network,
+            )
+            info = self.engine.create_container(spec)
+            self.engine.start_container(info.id)
+            for line in self.engine.logs(info.id, follow=True):
+                self.report(line.text.rstrip("\n"))
+            code = self.engine.wait_container(info.id)
+            if code != 0:
+                raise BuildError(
+                    f"{self.dockerfile.file}:{instruction.line}: the command"
+                    f" '{' '.join(args)}' returned a non-zero code: {code}",
+                    subject=instruction.original,
+                )
+            blob = self.engine.commit_container(info.id)
+        finally:
+            if info is not None:
+                self.engine.remove_container(info.id, force=True)
+            if stage.manifest not in before:
+                self.store.drop_dangling(stage.manifest)
+        self._add_layer(stage, blob.digest, blob.size)
+        self._history(stage, created_by, empty=False)
+        self._finish(stage, key)
+        return False
+
+
+def _is_tar(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError:
+        return False
+    if head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00":
+        return tarfile.is_tarfile(path)
+    return len(head) == 512 and head[257:262] == b"ustar"
+
+
+__all__ = ["BuildOptions", "BuildResult", "Builder"]

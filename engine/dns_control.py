@@ -1,0 +1,122 @@
+"""Client side of the embedded resolver: start it on demand, make it serve, nudge it to leave.
+
+The resolver's control socket is an abstract unix socket named after the data root: no
+file to clean up after a crash, no path-length limit, and its name is free the moment the
+process dies — so "cannot connect" reliably means "not running".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from engine.atomic_files import locked
+from engine.errors import UnavailableError
+from engine.layout import Layout
+
+SYNC_DEADLINE_SECONDS = 5.0
+
+
+def control_address(root: Path) -> str:
+    digest = hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:24]
+    return f"\0pycompose-dns-{digest}"
+
+
+def lock_path(layout: Layout) -> Path:
+    return layout.locks / "dns.lock"
+
+
+def _request(root: Path, command: str, wait_reply: bool) -> str | None:
+    """Send one command; None if no resolver is listening."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(SYNC_DEADLINE_SECONDS)
+        try:
+            conn.connect(control_address(root))
+        except (ConnectionRefusedError, FileNotFoundError):
+            return None
+        conn.sendall(command.encode() + b"\n")
+        if not wait_reply:
+            return ""
+        chunks = []
+        while chunk := conn.recv(4096):
+            chunks.append(chunk)
+            if chunk.endswith(b"\n"):
+                break
+        return b"".join(chunks).decode(errors="replace")
+
+
+def _spawn(root: Path) -> None:
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+    # The child binds the control socket, then forks the real resolver and exits: once wait()
+    # returns, the name is bound and connections queue until the resolver accepts them.
+    subprocess.run(
+        [sys.executable, "-m", "engine.dns_server", str(root)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True, env=env, check=False, timeout=60,
+    )
+
+
+def ensure_resolver(layout: Layout, gateways: Iterable[str]) -> None:
+    """Make sure the root's resolver runs and answers on every one of ``gateways``."""
+    wanted = set(gateways)
+    if not wanted:
+        return
+    deadline = time.monotonic() + SYNC_DEADLINE_SECONDS
+    with locked(lock_path(layout)):
+        served: set[str] = set()
+        while True:
+            reply = _request(layout.root, "sync", wait_reply=True)
+            if reply is None:
+                _spawn(layout.root)
+                reply = _request(layout.root, "sync", wait_reply=True)
+            if reply is not None and reply.startswith("ok"):
+                served = set(reply.split()[1:])
+                if wanted <= served:
+                    return
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)  # the gateway address may still be busy on a stale socket
+    missing = sorted(wanted - served)
+    holders = "; ".join(_udp_holders(missing)) or "unknown"
+    raise UnavailableError(
+        f"the DNS resolver could not listen on {', '.join(missing)}:53 (held by: {holders})",
+        subject=", ".join(missing), hint="another program may use port 53 on that address",
+    )
+
+
+def _udp_holders(addresses: Iterable[str]) -> list[str]:
+    """Processes holding UDP port 53 on ``addresses`` (for the error message; best effort)."""
+    wanted = set()
+    for address in addresses:
+        packed = socket.inet_aton(address)[::-1].hex().upper()  # /proc/net/udp byte order
+        wanted.add(f"{packed}:0035")
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1] in wanted:
+                inodes.add(f"socket:[{fields[9]}]")
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                    found.append(f"pid {pid} {cmd.decode(errors='replace').strip()}")
+                    break
+    return found
+
+
+def nudge_resolver(layout: Layout) -> None:
+    """Tell the resolver endpoints went away: it reloads, and exits if nothing needs it."""
+    with contextlib.suppress(OSError):
+        _request(layout.root, "check", wait_reply=False)

@@ -1,0 +1,239 @@
+"""The embedded DNS resolver of one data root: `python -m engine.dns_server ROOT`.
+
+Where it listens, and why: on UDP port 53 of each bridge network's gateway address, in the
+host namespace (podman/aardvark-dns's choice), rather than Docker's 127.0.0.11 inside every
+container. The gateway is already reachable from every container of the network — internal
+networks included — so nothing is set up per container (no socket or DNAT rule inside each
+netns, no setns per attach, no process per container), the network a query belongs to is
+simply the address it arrived on, and forwarding uses the host's own resolvers (even a
+loopback one like systemd-resolved) from the host namespace.
+
+Lifecycle, like aardvark-dns: started on demand by the first attach (`engine.dns_control`),
+one process per data root, detached. It reads the driver's state files on change (the
+directory's mtime moves on every atomic replace), so attaching or detaching a container
+updates the answers without touching other containers. It exits once no network of its
+root has a live endpoint; the exit check takes the same lock the starters take, so a
+starter never talks to a resolver that is about to leave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+from engine import dns_records as records
+from engine.dns_control import control_address, lock_path
+from engine.layout import Layout
+from netdriver.api import NetworkDriver
+
+log = logging.getLogger(__name__)
+
+IDLE_CHECK_SECONDS = 1.0
+FORWARD_TIMEOUT = 2.0
+
+
+class Resolver:
+    def __init__(self, root: Path, control: socket.socket) -> None:
+        self.layout = Layout(root)
+        self.driver = NetworkDriver(self.layout.networks)
+        self.control = control
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(control, selectors.EVENT_READ, "control")
+        self.sockets: dict[str, socket.socket] = {}
+        self.zones: dict[str, records.Zone] = {}
+        self.stamp: int | None = None
+        self.loaded_at = 0.0
+        self.running = True
+
+    # ---- state ------------------------------------------------------------------------
+    def _dir_stamp(self) -> int | None:
+        try:
+            return os.stat(self.layout.networks).st_mtime_ns
+        except OSError:
+            return None
+
+    def reload(self, force: bool = False) -> None:
+        """Re-read the state if the directory changed, or at least once a second.
+
+        The periodic re-read matters: directory mtimes are coarse (two changes within one
+        clock tick leave the same stamp), and an owner that died without detaching (killed
+        supervisor) changes no file at all until someone prunes it.
+        """
+        stamp = self._dir_stamp()
+        now = time.monotonic()
+        if not force and stamp == self.stamp and now - self.loaded_at < IDLE_CHECK_SECONDS:
+            return
+        self.stamp = stamp
+        self.loaded_at = now
+        self.zones = records.build_zones(self.driver.peek())
+        for gateway in list(self.sockets):
+            if gateway not in self.zones:
+                sock = self.sockets.pop(gateway)
+                self.selector.unregister(sock)
+                sock.close()
+        for gateway in self.zones:
+            if gateway not in self.sockets:
+                self._listen(gateway)
+
+    def _listen(self, gateway: str) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((gateway, 53))
+        except OSError as exc:  # address not up yet, or a stale socket elsewhere: retried
+            sock.close()
+            log.debug("cannot listen on %s:53: %s", gateway, exc)
+            self.stamp = None  # try again on the next event
+            return
+        sock.setblocking(False)
+        self.sockets[gateway] = sock
+        self.selector.register(sock, selectors.EVENT_READ, gateway)
+
+    # ---- control ----------------------------------------------------------------------
+    def _control(self) -> None:
+        try:
+            conn, _ = self.control.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(2.0)
+            try:
+                command = conn.recv(64).decode(errors="replace").strip()
+            except OSError:
+                return
+            if command == "sync":
+                self.reload(force=True)
+                with contextlib.suppress(OSError):
+                    conn.sendall(("ok " + " ".join(sorted(self.sockets)) + "\n").encode())
+            elif command == "check":
+                self.reload(force=True)
+                self._maybe_exit()
+
+    def _maybe_exit(self) -> None:
+        if self.zones:
+            return
+        fd = os.open(lock_path(self.layout), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return  # a starter is at work: it will find us alive
+            self.reload(force=True)
+            if not self.zones:
+                self.control.close()  # frees the abstract name while the lock is held
+                self.running = False
+        finally:
+            os.close(fd)
+
+    # ---- queries ----------------------------------------------------------------------
+    def _query(self, gateway: str, sock: socket.socket) -> None:
+        try:
+            data, client = sock.recvfrom(4096)
+        except OSError:
+            return
+        self.reload()
+        request = records.parse(data)
+        zone = self.zones.get(gateway)
+        if request is None or zone is None:
+            return
+        reply = records.answer(zone, request)
+        if reply is not None:
+            with contextlib.suppress(OSError):
+                sock.sendto(reply, client)
+            return
+        if "." not in str(request.q.qname).rstrip("."):
+            # An unknown single-label name is a container name that is not (or no longer) on
+            # this network: answer NXDOMAIN here rather than leak it to the host's resolvers.
+            with contextlib.suppress(OSError):
+                sock.sendto(records.failure(request, records.RCODE.NXDOMAIN), client)
+            return
+        upstreams = self._upstreams(zone, client[0])
+        if zone.internal or not upstreams:
+            with contextlib.suppress(OSError):
+                sock.sendto(records.failure(request), client)
+            return
+        threading.Thread(
+            target=_forward, args=(sock, data, client, upstreams, request), daemon=True
+        ).start()
+
+    def _upstreams(self, zone: records.Zone, client_ip: str) -> tuple[str, ...]:
+        owner = zone.owners.get(client_ip)
+        if owner:
+            with contextlib.suppress(OSError):
+                own = (self.layout.container_dir(owner) / "dns-upstreams").read_text().split()
+                if own:
+                    return tuple(own)
+        try:
+            return records.host_upstreams(Path("/etc/resolv.conf").read_text())
+        except OSError:
+            return ()
+
+    def serve(self) -> None:
+        self.reload(force=True)
+        while self.running:
+            events = self.selector.select(IDLE_CHECK_SECONDS)
+            for key, _ in events:
+                if key.data == "control":
+                    self._control()
+                else:
+                    self._query(key.data, key.fileobj)  # type: ignore[arg-type]
+                if not self.running:
+                    break
+            if not events:
+                self.reload()
+                self._maybe_exit()
+        for sock in self.sockets.values():
+            sock.close()
+
+
+def _forward(
+    sock: socket.socket, data: bytes, client: tuple[str, int], upstreams: tuple[str, ...],
+    request: object,
+) -> None:
+    """Relay one query to the upstream resolvers in turn; SERVFAIL if none answers."""
+    for server in upstreams:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as up:
+            up.settimeout(FORWARD_TIMEOUT)
+            try:
+                up.sendto(data, (server, 53))
+                reply, _ = up.recvfrom(65535)
+            except OSError:
+                continue
+        with contextlib.suppress(OSError):
+            sock.sendto(reply, client)
+        return
+    with contextlib.suppress(OSError):
+        sock.sendto(records.failure(request), client)
+
+
+def main(argv: list[str]) -> int:
+    root = Path(argv[0])
+    control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        control.bind(control_address(root))
+    except OSError as exc:
+        control.close()
+        return 0 if exc.errno == errno.EADDRINUSE else 1  # one resolver per root is enough
+    control.listen(16)
+    # Detach: the starter waits for this process to exit, the resolver lives on in the child.
+    if os.fork() > 0:
+        os._exit(0)
+    with contextlib.suppress(OSError):
+        os.setsid()
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_IGN)
+    Resolver(root, control).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

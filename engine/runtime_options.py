@@ -1,0 +1,309 @@
+"""Turn a container's request (Docker's HostConfig options) into the runtime's resolved settings.
+
+Pure apart from reading the image's /etc/group, the host's device nodes and the engine's own
+rlimits/capabilities: every check that can be made before anything is created is made here,
+so bad input fails with an error naming the container and the option, and nothing is left.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from typing import Any
+
+from engine import capabilities
+from engine.cgroups import CPU_PERIOD_DEFAULT, DEFAULT_DEVICE_RULES, Limits
+from engine.containers import ContainerSpec
+from engine.errors import InvalidArgumentError
+from engine.rlimits import check_ulimit
+from engine.runtime_spec import DeviceNode, HealthcheckConfig, Rlimit
+
+# Docker's namespaced sysctls (moby's ValidateSysctl): IPC ones, mqueue, and net.* with a
+# private network namespace.
+IPC_SYSCTLS = frozenset(
+    {
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    }
+)
+
+RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
+_NANOS = 1_000_000_000
+
+
+def _bad(spec: ContainerSpec, key: str, message: str) -> InvalidArgumentError:
+    return InvalidArgumentError(f"container {spec.name}: {key}: {message}", subject=spec.name)
+
+
+def parse_restart_policy(spec: ContainerSpec) -> tuple[str, int]:
+    text = (spec.restart_policy or "no").strip()
+    name, _, count = text.partition(":")
+    if name not in RESTART_POLICIES or (count and (name != "on-failure" or not count.isdigit())):
+        raise _bad(
+            spec, "restart", f"invalid restart policy {text!r} (no, always, unless-stopped, "
+            "on-failure[:max-retries])"
+        )
+    return name, int(count) if count else 0
+
+
+def parse_security_opt(spec: ContainerSpec) -> tuple[bool, bool]:
+    """(no_new_privs, seccomp enabled) from `security_opt`."""
+    no_new_privs, seccomp = False, True
+    for raw in spec.security_opt:
+        key, sep, value = raw.replace("=", ":", 1).partition(":")
+        key = key.strip()
+        value = value.strip().lower()
+        if key == "no-new-privileges":
+            if value not in ("", "true", "false"):
+                raise _bad(spec, "security_opt", f"invalid no-new-privileges value {value!r}")
+            no_new_privs = value != "false"
+        elif key == "seccomp" and sep:
+            if value != "unconfined":
+                raise _bad(
+                    spec,
+                    "security_opt",
+                    f"seccomp={value}: only the default profile and 'unconfined' are supported",
+                )
+            seccomp = False
+        elif key in ("label", "apparmor"):
+            continue  # no LSM on this engine; Docker ignores them where the LSM is absent too
+        else:
+            raise _bad(spec, "security_opt", f"unknown security option {raw!r}")
+    return no_new_privs, seccomp
+
+
+def check_sysctls(spec: ContainerSpec) -> dict[str, str]:
+    for key in spec.sysctls:
+        namespaced = key in IPC_SYSCTLS or key.startswith("fs.mqueue.")
+        if key.startswith("net."):
+            if spec.network_mode == "host":
+                raise _bad(
+                    spec, "sysctls", f"{key} cannot be set with network_mode: host (it would "
+                    "change the host's network stack)"
+                )
+            namespaced = True
+        if not namespaced:
+            raise _bad(
+                spec,
+                "sysctls",
+                f"{key} is not a namespaced sysctl: setting it would change the whole host",
+            )
+    return {k: str(v) for k, v in spec.sysctls.items()}
+
+
+def resolve_groups(spec: ContainerSpec, lowers: list[str]) -> tuple[int, ...]:
+    if not spec.group_add:
+        return ()
+    group_file = next(
+        (f"{d}/etc/group" for d in lowers if os.path.exists(f"{d}/etc/group")), None
+    )
+    table: dict[str, int] = {}
+    if group_file:
+        with open(group_file, encoding="utf-8") as handle:
+            for line in handle:
+                fields = line.rstrip("\n").split(":")
+                if len(fields) >= 3 and fields[2].isdigit():
+                    table.setdefault(fields[0], int(fields[2]))
+    gids = []
+    for group in spec.group_add:
+        if group.isdigit():
+            gids.append(int(group))
+        elif group in table:
+            gids.append(table[group])
+        else:
+            raise _bad(spec, "group_add", f"unable to find group {group}: no matching entries "
+                       "in the image's /etc/group")
+    return tuple(gids)
+
+
+def parse_devices(spec: ContainerSpec) -> tuple[DeviceNode, ...]:
+    nodes = []
+    for raw in spec.devices:
+        parts = raw.split(":")
+        host = parts[0]
+        target = host
+        perms = "rwm"
+        if len(parts) == 2:
+            if set(parts[1]) <= set("rwm") and parts[1]:
+                perms = parts[1]
+            else:
+                target = parts[1]
+        elif len(parts) >= 3:
+            target, perms = parts[1], parts[2]
+        if not perms or not set(perms) <= set("rwm") or not target.startswith("/"):
+            raise _bad(spec, "devices", f"invalid device mapping {raw!r}")
+        try:
+            info = os.stat(host)
+        except OSError as exc:
+            raise _bad(spec, "devices", f"error gathering device information for {host!r}: "
+                       f"{exc.strerror}") from exc
+        if stat.S_ISCHR(info.st_mode):
+            kind = "c"
+        elif stat.S_ISBLK(info.st_mode):
+            kind = "b"
+        else:
+            raise _bad(spec, "devices", f"{host} is not a device node")
+        nodes.append(
+            DeviceNode(target, kind, os.major(info.st_rdev), os.minor(info.st_rdev), perms,
+                       stat.S_IMODE(info.st_mode))
+        )
+    return tuple(nodes)
+
+
+def check_ulimits(spec: ContainerSpec) -> tuple[Rlimit, ...]:
+    limits = []
+    for name, (soft, hard) in spec.ulimits.items():
+        soft, hard = check_ulimit(f"container {spec.name}", name, soft, hard)
+        limits.append(Rlimit(name, soft, hard))
+    return tuple(limits)
+
+
+def resources(spec: ContainerSpec, devices: tuple[DeviceNode, ...]) -> Limits:
+    quota, period = spec.cpu_quota, spec.cpu_period
+    if spec.cpus is not None:
+        ncpu = os.cpu_count() or 1
+        if not 0.01 <= spec.cpus <= ncpu:
+            raise _bad(spec, "cpus", f"range of CPUs is from 0.01 to {ncpu}.00, as there are "
+                       f"only {ncpu} CPUs available")
+        period = period or CPU_PERIOD_DEFAULT
+        quota = int(spec.cpus * period)
+    for key, value in (("cpu_shares", spec.cpu_shares), ("pids_limit", spec.pids_limit),
+                       ("mem_limit", spec.memory_limit), ("mem_reservation", spec.mem_reservation)):
+        if value is not None and value < 0 and not (key == "pids_limit" and value == -1):
+            raise _bad(spec, key, f"must not be negative: {value}")
+    if spec.memswap_limit not in (None, -1):
+        if spec.memory_limit is None:
+            raise _bad(spec, "memswap_limit", "needs mem_limit to be set as well")
+        if spec.memswap_limit < spec.memory_limit:
+            raise _bad(spec, "memswap_limit", "must be at least mem_limit")
+    if spec.mem_reservation is not None and spec.memory_limit is not None and (
+        spec.mem_reservation > spec.memory_limit
+    ):
+        raise _bad(spec, "mem_reservation", "must be lower than mem_limit")
+    rules: tuple[str, ...] = ()
+    if not spec.privileged:
+        rules = DEFAULT_DEVICE_RULES + tuple(
+            f"{d.kind} {d.major}:{d.minor} {d.permissions}" for d in devices
+        )
+    return Limits(
+        memory_bytes=spec.memory_limit,
+        pids=spec.pids_limit,
+        memory_reservation=spec.mem_reservation,
+        memory_swap=spec.memswap_limit,
+        oom_kill_disable=spec.oom_kill_disable,
+        cpu_shares=spec.cpu_shares,
+        cpu_quota=quota,
+        cpu_period=period,
+        cpuset_cpus=spec.cpuset_cpus,
+        cpuset_mems=spec.cpuset_mems,
+        blkio_weight=spec.blkio_weight,
+        device_rules=rules,
+    )
+
+
+def image_healthcheck(config_document: dict[str, Any]) -> HealthcheckConfig | None:
+    """An image's HEALTHCHECK (durations in nanoseconds, 0 = default)."""
+    raw = (config_document.get("config") or {}).get("Healthcheck")
+    if not raw or not raw.get("Test"):
+        return None
+    return HealthcheckConfig(
+        test=tuple(raw["Test"]),
+        interval=(raw.get("Interval") or 30 * _NANOS) / _NANOS,
+        timeout=(raw.get("Timeout") or 30 * _NANOS) / _NANOS,
+        retries=raw.get("Retries") or 3,
+        start_period=(raw.get("StartPeriod") or 0) / _NANOS,
+        start_interval=(raw.get("StartInterval") or 5 * _NANOS) / _NANOS,
+    )
+
+
+def healthcheck(spec: ContainerSpec, image_check: HealthcheckConfig | None) -> (
+    HealthcheckConfig | None
+):
+    check = spec.healthcheck or image_check
+    if check is None or not check.test or check.test[0] == "NONE":
+        return None
+    if check.test[0] not in ("CMD", "CMD-SHELL") or len(check.test) < 2:
+        raise _bad(spec, "healthcheck.test", f"invalid test {list(check.test)!r}: it must "
+                   "start with CMD, CMD-SHELL or NONE")
+    for key in ("interval", "timeout", "start_interval"):
+        if getattr(check, key) <= 0:
+            raise _bad(spec, f"healthcheck.{key}", "must be positive")
+    return check
+
+
+def namespace_modes(
+    spec: ContainerSpec, find_running_pid: Callable[[str], int | None] | None
+) -> dict[str, Any]:
+    """`pid` (private | host) and `ipc` (private | shareable | host | container:NAME)."""
+    pid_mode = spec.pid_mode or "private"
+    if pid_mode not in ("private", "host"):
+        raise _bad(spec, "pid", f"unsupported pid mode {pid_mode!r} (host or private)")
+    ipc_mode = spec.ipc_mode or "private"
+    join = None
+    if ipc_mode.startswith("container:"):
+        other = ipc_mode.removeprefix("container:")
+        join = find_running_pid(other) if find_running_pid else None
+        if join is None:
+            raise _bad(spec, "ipc", f"container {other} is not running: cannot join its IPC "
+                       "namespace")
+        ipc_mode = "private"
+    elif ipc_mode == "shareable":
+        ipc_mode = "private"  # every private IPC namespace here can be joined
+    elif ipc_mode not in ("private", "host"):
+        raise _bad(spec, "ipc", f"unsupported ipc mode {ipc_mode!r}")
+    return {"pid_mode": pid_mode, "ipc_mode": ipc_mode, "join_ipc_pid": join}
+
+
+def runtime_options(
+    spec: ContainerSpec,
+    lowers: list[str],
+    config_document: dict[str, Any],
+    find_running_pid: Callable[[str], int | None] | None = None,
+) -> dict[str, Any]:
+    """The RuntimeSpec fields for the options above (keyword arguments)."""
+    no_new_privs, seccomp = parse_security_opt(spec)
+    restart, restart_max = parse_restart_policy(spec)
+    devices = parse_devices(spec)
+    if spec.oom_score_adj is not None and not -1000 <= spec.oom_score_adj <= 1000:
+        raise _bad(spec, "oom_score_adj", "must be between -1000 and 1000")
+    if spec.shm_size is not None and spec.shm_size <= 0:
+        raise _bad(spec, "shm_size", "must be positive")
+    return {
+        "capabilities": capabilities.resolve(
+            spec.cap_add, spec.cap_drop, spec.privileged, f"container {spec.name}"
+        ),
+        "privileged": spec.privileged,
+        "no_new_privs": no_new_privs,
+        "seccomp": seccomp,
+        "domainname": spec.domainname,
+        "sysctls": check_sysctls(spec),
+        "rlimits": check_ulimits(spec),
+        "devices": devices,
+        "init": spec.init,
+        "tty": spec.tty,
+        "shm_size": spec.shm_size,
+        "oom_score_adj": spec.oom_score_adj,
+        "resources": resources(spec, devices),
+        "restart_policy": restart,
+        "restart_max": restart_max,
+        "healthcheck": healthcheck(spec, image_healthcheck(config_document)),
+        "log_max_size": spec.log_max_size,
+        "log_max_file": spec.log_max_file or 1,
+        **namespace_modes(spec, find_running_pid),
+    }
+
+
+def tmpfs_options(spec: ContainerSpec, target: str) -> str:
+    """Docker's tmpfs defaults (nosuid,nodev are mount flags here) plus the requested ones."""
+    extra = spec.tmpfs.get(target) or spec.mount_options.get(target) or ""
+    options = [o for o in extra.split(",") if o]
+    if not any(o.startswith("mode=") for o in options):
+        options.append("mode=1777")
+    return ",".join(options)

@@ -1,0 +1,129 @@
+"""Docker's default seccomp policy, built with libseccomp through the `pyseccomp` binding.
+
+Why a library: the filter is BPF that must be correct per architecture (syscall numbers,
+x32/x86 sub-architectures, argument comparisons); libseccomp (Debian's libseccomp2, the same
+library runc links) compiles it for us. `pyseccomp` is a thin ctypes binding, API-compatible
+with libseccomp's own Python module (which is not packaged for this Python).
+
+Shape: Docker's profile is an allow-list whose net effect, for the syscalls that exist, is
+"everything except a list of dangerous ones, some of which a capability re-enables". We write
+that net effect directly: default ALLOW, EPERM for the blocked list, ENOSYS for clone3 (libc
+then falls back to clone, whose namespace flags we can inspect). The list mirrors
+moby/profiles/seccomp/default.json.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+
+from engine import syscalls as sc
+
+# Always refused (no capability re-enables them in Docker's profile).
+ALWAYS_BLOCKED: tuple[str, ...] = (
+    "add_key",
+    "keyctl",
+    "request_key",
+    "kexec_file_load",
+    "kexec_load",
+    "create_module",
+    "get_kernel_syms",
+    "query_module",
+    "nfsservctl",
+    "uselib",
+    "userfaultfd",
+    "ustat",
+    "sysfs",
+    "_sysctl",
+    "vm86",
+    "vm86old",
+    "lookup_dcookie",
+    "open_by_handle_at",
+)
+
+# Refused unless the container holds the capability (Docker's "includes: caps" rules).
+BLOCKED_UNLESS_CAP: dict[str, tuple[str, ...]] = {
+    "SYS_ADMIN": (
+        "mount",
+        "umount",
+        "umount2",
+        "unshare",
+        "setns",
+        "pivot_root",
+        "name_to_handle_at",
+        "quotactl",
+        "swapon",
+        "swapoff",
+        "fsopen",
+        "fsconfig",
+        "fsmount",
+        "fspick",
+        "move_mount",
+        "open_tree",
+        "mount_setattr",
+        "fanotify_init",
+        "lookup_dcookie",
+        "perf_event_open",
+        "bpf",
+    ),
+    "SYS_MODULE": ("init_module", "finit_module", "delete_module"),
+    "SYS_BOOT": ("reboot",),
+    "SYS_TIME": ("settimeofday", "stime", "clock_settime", "clock_settime64", "adjtimex",
+                 "clock_adjtime", "clock_adjtime64"),
+    "SYS_PTRACE": ("kcmp", "process_vm_readv", "process_vm_writev"),
+    "SYS_PACCT": ("acct",),
+    "SYS_RAWIO": ("iopl", "ioperm"),
+    "SYS_NICE": ("get_mempolicy", "mbind", "set_mempolicy", "move_pages"),
+    "SYSLOG": ("syslog",),
+    "SYS_TTY_CONFIG": ("vhangup",),
+}
+
+# clone(2) flags that create namespaces: refused without SYS_ADMIN (Docker's arg filter).
+_CLONE_NAMESPACE_FLAGS = (
+    sc.CLONE_NEWNS,
+    sc.CLONE_NEWCGROUP,
+    sc.CLONE_NEWUTS,
+    sc.CLONE_NEWIPC,
+    sc.CLONE_NEWUSER,
+    sc.CLONE_NEWPID,
+    sc.CLONE_NEWNET,
+)
+
+
+def blocked_syscalls(capabilities: tuple[str, ...]) -> tuple[str, ...]:
+    """The names refused for a container with these capabilities (pure, for tests/docs)."""
+    held = set(capabilities)
+    names = list(ALWAYS_BLOCKED)
+    for cap, calls in BLOCKED_UNLESS_CAP.items():
+        if cap not in held:
+            names.extend(calls)
+    return tuple(dict.fromkeys(names))
+
+
+def load_default_profile(capabilities: tuple[str, ...]) -> None:
+    """Install the filter on the calling thread; it is inherited across fork and exec."""
+    import pyseccomp as seccomp
+
+    flt = seccomp.SyscallFilter(seccomp.ALLOW)
+    # libseccomp sets no_new_privs on load by default; Docker leaves that to the
+    # no-new-privileges option (we load while CAP_SYS_ADMIN is still effective).
+    flt.set_attr(seccomp.Attr.CTL_NNP, 0)
+    for arch in (seccomp.Arch.X86, seccomp.Arch.X32):
+        if seccomp.system_arch() == seccomp.Arch.X86_64:
+            with contextlib.suppress(OSError):
+                flt.add_arch(arch)
+    for name in blocked_syscalls(capabilities):
+        try:
+            flt.add_rule(seccomp.ERRNO(errno.EPERM), name)
+        except (OSError, ValueError, RuntimeError):
+            continue  # not a syscall on this architecture
+    if "SYS_ADMIN" not in capabilities:
+        for flag in _CLONE_NAMESPACE_FLAGS:
+            flt.add_rule(
+                seccomp.ERRNO(errno.EPERM),
+                "clone",
+                seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag),
+            )
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            flt.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+    flt.load()

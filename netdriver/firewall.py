@@ -1,0 +1,274 @@
+"""Packet-filter rules of the driver: outbound masquerade, isolation, published-port DNAT.
+
+Why iptables (through ``iptables-restore --noflush``) rather than raw nftables: it is what
+Docker and podman's netavark program, it works unchanged on hosts whose iptables is the
+nf_tables or the legacy backend, and the rule text is easy to audit with ``iptables -S``.
+Every change is one ``iptables-restore`` call (one process, one atomic commit) however many
+rules it touches, which keeps attaching a container with ports cheap.
+
+Rules live in our own chains, jumped to from the built-in ones, and every rule carries a
+comment tag (``pcnet:<bridge>`` or ``pcport:<owner>``): removal and crash repair find rules
+by tag, never by position. Mutations are serialized host-wide by a lock file (several data
+roots share one kernel) on top of iptables' own ``-w`` lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import shlex
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from netdriver.errors import NetworkError
+
+log = logging.getLogger(__name__)
+
+DNAT_CHAIN = "PYCOMPOSE"  # nat: published ports
+POST_CHAIN = "PYCOMPOSE-POSTROUTING"  # nat: masquerade
+FWD_CHAIN = "PYCOMPOSE-FORWARD"  # filter: isolation, internal networks
+ISO_CHAIN = "PYCOMPOSE-ISOLATION"  # filter: drop bridge-to-bridge unless port-forwarded
+INPUT_CHAIN = "PYCOMPOSE-INPUT"  # filter: the embedded DNS on each gateway, before host policy
+BRIDGE_WILDCARD = "pcbr+"
+
+_JUMPS: tuple[tuple[str, str, str], ...] = (
+    ("nat", "PREROUTING", f"-m addrtype --dst-type LOCAL -j {DNAT_CHAIN}"),
+    ("nat", "OUTPUT", f"-m addrtype --dst-type LOCAL -j {DNAT_CHAIN}"),
+    ("nat", "POSTROUTING", f"-j {POST_CHAIN}"),
+    ("filter", "FORWARD", f"-j {FWD_CHAIN}"),
+    ("filter", "INPUT", f"-j {INPUT_CHAIN}"),
+)
+
+
+class FirewallError(NetworkError):
+    """iptables refused a change (or is missing); carries its message."""
+
+
+def _lock_path() -> Path:
+    return Path(os.environ.get("PYCOMPOSE_RUN_DIR", "/run/pycompose")) / "firewall.lock"
+
+
+@contextlib.contextmanager
+def _host_lock() -> Iterator[None]:
+    path = _lock_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _run(args: Sequence[str], stdin: str | None = None) -> str:
+    try:
+        out = subprocess.run(
+            list(args), input=stdin, capture_output=True, text=True, check=False, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise FirewallError(f"{args[0]}: {exc}", hint="install iptables") from exc
+    if out.returncode != 0:
+        raise FirewallError(f"{' '.join(args[:3])}: {out.stderr.strip() or out.stdout.strip()}")
+    return out.stdout
+
+
+def _rules(table: str, chain: str) -> list[str]:
+    """``iptables -S`` lines of ``chain`` (the ``-A`` lines only)."""
+    text = _run(["iptables", "-w", "-t", table, "-S", chain])
+    return [line for line in text.splitlines() if line.startswith("-A ")]
+
+
+def _chain_exists(table: str, chain: str) -> bool:
+    out = subprocess.run(
+        ["iptables", "-w", "-t", table, "-n", "-L", chain],
+        capture_output=True, text=True, check=False,
+    )
+    return out.returncode == 0
+
+
+def _commit(lines_by_table: dict[str, list[str]]) -> None:
+    """Apply rule lines (``-A``/``-D``/``-I``/``-N``) per table in one atomic restore."""
+    parts = []
+    for table, lines in lines_by_table.items():
+        if lines:
+            parts.append(f"*{table}\n" + "\n".join(lines) + "\nCOMMIT\n")
+    if parts:
+        _run(["iptables-restore", "-w", "--noflush"], stdin="".join(parts))
+
+
+def _tagged(lines: Iterable[str], tag: str) -> list[str]:
+    """The ``-D`` forms of the lines whose comment is exactly ``tag``."""
+    out = []
+    for line in lines:
+        words = shlex.split(line)
+        if "--comment" in words and words[words.index("--comment") + 1] == tag:
+            out.append("-D" + line[2:])
+    return out
+
+
+def _write_sysctl(path: str, value: str) -> None:
+    try:
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write(value)
+    except OSError as exc:
+        raise FirewallError(f"cannot set {path}: {exc.strerror}") from exc
+
+
+def _ensure_base() -> None:
+    """Our chains, the jumps into them and the global isolation rule (idempotent).
+
+    Caller holds the host lock.
+    """
+    wanted: dict[str, list[str]] = {"nat": [], "filter": []}
+    for table, chain in (("nat", DNAT_CHAIN), ("nat", POST_CHAIN), ("filter", FWD_CHAIN),
+                         ("filter", ISO_CHAIN), ("filter", INPUT_CHAIN)):
+        if not _chain_exists(table, chain):
+            wanted[table].append(f":{chain} - [0:0]")
+    _commit(wanted)
+    adds: dict[str, list[str]] = {"nat": [], "filter": []}
+    for table, chain, rule in _JUMPS:
+        if not any(line == f"-A {chain} {rule}" for line in _rules(table, chain)):
+            adds[table].append(f"-I {chain} 1 {rule}")
+    iso = f"-A {ISO_CHAIN} -o {BRIDGE_WILDCARD} -m conntrack ! --ctstate DNAT -j DROP"
+    if iso not in _rules("filter", ISO_CHAIN):
+        adds["filter"].append(iso)
+    _commit(adds)
+    # Forwarding is what lets containers reach out and reach each other via published ports;
+    # bridge-to-bridge traffic stays blocked by the isolation chain.
+    _write_sysctl("/proc/sys/net/ipv4/ip_forward", "1")
+
+
+def _comment(tag: str) -> str:
+    return f"-m comment --comment {tag}"
+
+
+def network_tag(bridge: str) -> str:
+    return f"pcnet:{bridge}"
+
+
+def port_tag(owner: str) -> str:
+    return f"pcport:{owner}"
+
+
+def ensure_network_rules(bridge: str, subnet: str, internal: bool) -> None:
+    """(Re)install the rules of one bridge: isolation, masquerade, or internal-only."""
+    tag = network_tag(bridge)
+    c = _comment(tag)
+    fwd: list[str]
+    post: list[str] = []
+    # Containers must reach the resolver on the gateway even where the host's INPUT policy
+    # drops by default (ufw, firewalld).
+    inp = [f"-A {INPUT_CHAIN} -i {bridge} -p udp -m udp --dport 53 {c} -j ACCEPT"]
+    if internal:
+        fwd = [
+            f"-A {FWD_CHAIN} -i {bridge} ! -o {bridge} {c} -j DROP",
+            f"-A {FWD_CHAIN} -o {bridge} ! -i {bridge} {c} -j DROP",
+        ]
+    else:
+        fwd = [
+            f"-A {FWD_CHAIN} -i {bridge} ! -o {bridge} {c} -j {ISO_CHAIN}",
+            f"-A {FWD_CHAIN} -i {bridge} {c} -j ACCEPT",
+            f"-A {FWD_CHAIN} -o {bridge} -m conntrack --ctstate RELATED,ESTABLISHED,DNAT {c} "
+            "-j ACCEPT",
+        ]
+        post = [
+            f"-A {POST_CHAIN} -s {subnet} ! -o {bridge} {c} -j MASQUERADE",
+            # Published ports reached from the host itself (127.0.0.1, host addresses) or from
+            # a container of this bridge (hairpin): the backend must answer through us.
+            f"-A {POST_CHAIN} -o {bridge} -m addrtype --src-type LOCAL -m conntrack --ctstate "
+            f"DNAT {c} -j MASQUERADE",
+            f"-A {POST_CHAIN} -s {subnet} -o {bridge} -m conntrack --ctstate DNAT {c} "
+            "-j MASQUERADE",
+        ]
+    with _host_lock():
+        _ensure_base()
+        stale_fwd = _tagged(_rules("filter", FWD_CHAIN), tag)
+        stale_post = _tagged(_rules("nat", POST_CHAIN), tag)
+        stale_inp = _tagged(_rules("filter", INPUT_CHAIN), tag)
+        _commit({
+            "filter": [*stale_fwd, *stale_inp, *fwd, *inp], "nat": [*stale_post, *post],
+        })
+        if not internal:
+            # 127.0.0.1 as a source may only leave through an interface that allows it.
+            _write_sysctl(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet", "1")
+
+
+def remove_network_rules(bridge: str) -> None:
+    """Delete every rule tagged with this bridge (idempotent)."""
+    tag = network_tag(bridge)
+    with _host_lock():
+        if not _chain_exists("filter", FWD_CHAIN):
+            return
+        _commit({
+            "filter": [
+                *_tagged(_rules("filter", FWD_CHAIN), tag),
+                *(_tagged(_rules("filter", INPUT_CHAIN), tag)
+                  if _chain_exists("filter", INPUT_CHAIN) else []),
+            ],
+            "nat": _tagged(_rules("nat", POST_CHAIN), tag),
+        })
+
+
+@dataclass(frozen=True)
+class PortRule:
+    """One published port: host side (address may be 0.0.0.0 for all) to container side."""
+
+    protocol: str
+    host_ip: str
+    host_port: int
+    container_ip: str
+    container_port: int
+
+
+def _dnat_line(rule: PortRule, tag: str) -> str:
+    dest = "" if rule.host_ip in ("", "0.0.0.0") else f"-d {rule.host_ip}/32 "
+    return (
+        f"-A {DNAT_CHAIN} {dest}-p {rule.protocol} -m {rule.protocol} --dport {rule.host_port} "
+        f"{_comment(tag)} -j DNAT --to-destination {rule.container_ip}:{rule.container_port}"
+    )
+
+
+def add_port_rules(owner: str, rules: Sequence[PortRule]) -> None:
+    """Install the DNAT rules of ``owner`` (replacing any it had)."""
+    tag = port_tag(owner)
+    with _host_lock():
+        _ensure_base()
+        stale = _tagged(_rules("nat", DNAT_CHAIN), tag)
+        _commit({"nat": [*stale, *(_dnat_line(r, tag) for r in rules)]})
+
+
+def remove_port_rules(owner: str) -> None:
+    """Delete the DNAT rules of ``owner`` (idempotent)."""
+    tag = port_tag(owner)
+    with _host_lock():
+        if not _chain_exists("nat", DNAT_CHAIN):
+            return
+        _commit({"nat": _tagged(_rules("nat", DNAT_CHAIN), tag)})
+
+
+def port_owners(prefix: str = "") -> set[str]:
+    """Owners that have DNAT rules, optionally only those starting with ``prefix``."""
+    if not _chain_exists("nat", DNAT_CHAIN):
+        return set()
+    owners = set()
+    for line in _rules("nat", DNAT_CHAIN):
+        words = shlex.split(line)
+        if "--comment" in words:
+            tag = words[words.index("--comment") + 1]
+            if tag.startswith("pcport:") and tag[7:].startswith(prefix):
+                owners.add(tag[7:])
+    return owners
+
+
+def all_tagged_rules() -> list[str]:
+    """Every rule line of our chains (for leak checks and debugging)."""
+    out = []
+    for table, chain in (("nat", DNAT_CHAIN), ("nat", POST_CHAIN), ("filter", FWD_CHAIN),
+                         ("filter", INPUT_CHAIN)):
+        if _chain_exists(table, chain):
+            out.extend(_rules(table, chain))
+    return out

@@ -1,0 +1,96 @@
+"""examples/build as a user types it: `pycompose up --build -d`, check, rebuild cached, down."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import run_cli
+from tests.fixtures_images import busybox_tarball  # noqa: F401
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "build"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str) -> str:
+    for _ in range(50):  # bounded: httpd needs a moment after start
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return str(response.read().decode())
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
+
+
+def test_up_build_stack(tmp_path: Path, busybox_tarball: Path) -> None:  # noqa: F811
+    root = tmp_path / "root"
+    stack = tmp_path / "build"
+    shutil.copytree(EXAMPLE, stack)
+    port = _free_port()
+    compose = stack / "compose.yaml"
+    compose.write_text(compose.read_text().replace("127.0.0.1:18080:", f"127.0.0.1:{port}:"))
+    project = f"b{os.getpid()}"
+    imported = run_cli(["image", "import", str(busybox_tarball), "busybox"], cwd=stack, root=root)
+    assert imported.returncode == 0, imported.stderr
+    try:
+        up = run_cli(["-p", project, "up", "--build", "-d"], cwd=stack, root=root, timeout=300)
+        assert up.returncode == 0, up.stderr
+        assert "Successfully tagged build-demo/worker:latest" in up.stderr
+        assert f"Successfully tagged {project}-web:latest" in up.stderr
+        assert f"Container {project}-web-1  Started" in up.stderr
+        assert "<p>hello from a built image</p>" in _get(f"http://127.0.0.1:{port}/")
+        logs = run_cli(["-p", project, "logs", "oneshot"], cwd=stack, root=root)
+        assert "inline dockerfile ran" in logs.stdout
+        inspect = run_cli(["image", "inspect", "-f", ".Config.Labels", f"{project}-web"],
+                          cwd=stack, root=root)
+        assert '"org.example.stack": "build-demo"' in inspect.stdout
+
+        # Unchanged: every step from the cache, same image; edited page: rebuild from COPY on.
+        again = run_cli(["-p", project, "build", "web"], cwd=stack, root=root, timeout=300)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr.count("Using cache") == 7  # all but FROM and ARG
+        (stack / "web" / "index.html").write_text("<p>__GREETING__, edited</p>\n")
+        edited = run_cli(["-p", project, "up", "--build", "-d", "web"], cwd=stack, root=root,
+                         timeout=300)
+        assert edited.returncode == 0, edited.stderr
+        web_part = edited.stderr.split("Building web")[1].split("Service web")[0]
+        assert web_part.count("Using cache") == 2  # ENV, WORKDIR; COPY and later rebuilt
+        assert "edited" in _get(f"http://127.0.0.1:{port}/")
+    finally:
+        down = run_cli(["-p", project, "down"], cwd=stack, root=root)
+        assert down.returncode == 0, down.stderr
+
+
+def test_build_errors_are_clear(tmp_path: Path, busybox_tarball: Path) -> None:  # noqa: F811
+    root = tmp_path / "root"
+    stack = tmp_path / "bad"
+    stack.mkdir()
+    (stack / "Dockerfile").write_text("FROM busybox\nRUN true\nCOPY nothing-here /x\n")
+    (stack / "compose.yaml").write_text("services:\n  app:\n    build: .\n")
+    run_cli(["image", "import", str(busybox_tarball), "busybox"], cwd=stack, root=root)
+    result = run_cli(["up", "--build", "-d"], cwd=stack, root=root, timeout=300)
+    assert result.returncode == 1
+    assert "service app: failed to build" in result.stderr
+    assert "Dockerfile:3: COPY failed: file not found" in result.stderr
+    assert "Traceback" not in result.stderr
+    (stack / "Dockerfile").write_text("FROM busybox\nBOGUS x\n")
+    result = run_cli(["image", "build", "."], cwd=stack, root=root)
+    assert result.returncode == 1
+    assert "Dockerfile:2: unknown instruction: BOGUS" in result.stderr
+    never = stack / "never"
+    never.mkdir()
+    (never / "compose.yaml").write_text(
+        "services:\n  app:\n    image: not-here:1\n    pull_policy: never\n"
+    )
+    result = run_cli(["up", "-d"], cwd=never, root=root)
+    assert result.returncode == 1
+    assert "service app: image not-here:1 not found and pull_policy is never" in result.stderr

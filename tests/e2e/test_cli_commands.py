@@ -1,0 +1,182 @@
+"""The everyday commands as a user types them: create, start, restart, kill, rm, ps filters,
+top, images, events --json, cp, ls, wait, version."""
+
+# ruff: noqa: F811  (the fixtures come from test_orchestration; pytest injects them by name)
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_orchestration import SLEEPER, Stack, root, stack  # noqa: F401
+
+TWO = {"db": SLEEPER, "web": SLEEPER + "depends_on: [db]\n"}
+
+
+def test_create_then_start_then_restart_kill_rm(stack: Stack) -> None:
+    stack.write(TWO)
+    stack.ok("create")
+    assert set(stack.states().values()) == {"created"}
+    stack.ok("start")
+    assert set(stack.states().values()) == {"running"}
+    before = stack.ids()
+    restarted = stack.ok("restart", "-t", "0", "web")
+    assert f"Container {stack.name}-web-1  Restarted" in restarted.stderr
+    assert stack.ids() == before
+    assert set(stack.states().values()) == {"running"}
+    stack.ok("kill", "-s", "SIGKILL", "web")
+    assert stack.states()[f"{stack.name}-web-1"] == "exited"
+    refused = stack.cli("rm", "web")  # not a terminal: needs -f
+    assert refused.returncode == 1 and "-f" in refused.stderr
+    stack.ok("rm", "-f", "web")
+    assert set(stack.ids()) == {f"{stack.name}-db-1"}
+    stack.ok("rm", "-f", "-s", "db")
+    assert stack.ids() == {}
+
+
+def test_ps_flags(stack: Stack) -> None:
+    stack.write({**TWO, "once": 'image: busybox\ncommand: ["true"]\n'})
+    stack.ok("up", "-d")
+    for _ in range(100):
+        if stack.states().get(f"{stack.name}-once-1") == "exited":
+            break
+        time.sleep(0.1)
+    running = stack.ok("ps", "--services").stdout.split()
+    assert running == ["db", "web"]
+    assert stack.ok("ps", "-a", "--services").stdout.split() == ["db", "once", "web"]
+    exited = stack.ok("ps", "--status", "exited", "--format", "json").stdout.splitlines()
+    assert [json.loads(line)["Service"] for line in exited] == ["once"]
+    filtered = stack.ok("ps", "--filter", "status=running", "-q").stdout.split()
+    assert len(filtered) == 2 and all(len(i) == 64 for i in filtered)
+    bad = stack.cli("ps", "--filter", "status=sleeping")
+    assert bad.returncode == 2 and "invalid status" in bad.stderr
+    table = stack.ok("ps").stdout.splitlines()
+    assert table[0].split()[:4] == ["NAME", "IMAGE", "COMMAND", "SERVICE"]
+    assert len(table) == 3
+
+
+def test_top_images_ls_version(stack: Stack) -> None:
+    stack.write({"db": SLEEPER})
+    stack.ok("up", "-d")
+    top = stack.ok("top").stdout.splitlines()
+    assert top[0] == f"{stack.name}-db-1"
+    assert top[1].split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+    assert top[2].split()[0] == "root" and top[2].endswith("sleep 300")
+    images = stack.ok("images").stdout.splitlines()
+    assert images[1].split()[:3] == [f"{stack.name}-db-1", "busybox", "latest"]
+    listed = json.loads(stack.ok("ls", "--format", "json").stdout)
+    mine = [p for p in listed if p["Name"] == stack.name]
+    assert mine and mine[0]["Status"] == "running(1)"
+    assert str(stack.directory / "compose.yaml") in mine[0]["ConfigFiles"]
+    assert stack.ok("version", "--short").stdout.strip().startswith("2.")
+
+
+def test_events_json_reports_state_changes(stack: Stack) -> None:
+    stack.write({"db": SLEEPER})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(stack.root)
+    watcher = subprocess.Popen(
+        ["pycompose", "-p", stack.name, "events", "--json", "--until-seconds", "6"],
+        cwd=stack.directory,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)  # the watcher has taken its first snapshot
+    stack.ok("up", "-d")
+    stack.ok("stop", "-t", "0")
+    out, _ = watcher.communicate(timeout=30)
+    events = [json.loads(line) for line in out.splitlines()]
+    actions = [e["action"] for e in events]
+    assert actions[:2] == ["create", "start"], actions
+    assert "die" in actions
+    assert {e["service"] for e in events} == {"db"}
+    assert events[0]["attributes"]["name"] == f"{stack.name}-db-1"
+
+
+def test_cp_both_ways_running_and_stopped(stack: Stack, tmp_path: Path) -> None:
+    stack.write({"db": SLEEPER})
+    stack.ok("up", "-d")
+    stack.ok("cp", "db:/etc/passwd", str(tmp_path / "passwd"))
+    assert (tmp_path / "passwd").read_text().startswith("root:")
+    (tmp_path / "note.txt").write_text("hello from the host\n")
+    stack.ok("cp", str(tmp_path / "note.txt"), "db:/tmp/")
+    stack.ok("cp", "db:/tmp/note.txt", str(tmp_path / "back.txt"))
+    assert (tmp_path / "back.txt").read_text() == "hello from the host\n"
+    stack.ok("stop", "-t", "0")
+    stack.ok("cp", "db:/tmp/note.txt", str(tmp_path / "stopped.txt"))  # from the upper dir
+    assert (tmp_path / "stopped.txt").read_text() == "hello from the host\n"
+    stack.ok("cp", "db:/bin/busybox", str(tmp_path / "bb"))  # from the image layer
+    assert (tmp_path / "bb").stat().st_size > 100_000
+    missing = stack.cli("cp", "db:/nope", str(tmp_path / "x"))
+    assert missing.returncode == 1 and "could not find" in missing.stderr
+    escape = stack.cli("cp", "db:/../../etc/shadow", str(tmp_path / "y"))
+    assert escape.returncode == 1 and ".." in escape.stderr
+
+
+def test_wait_returns_the_exit_code(stack: Stack) -> None:
+    stack.write({"job": 'image: busybox\ncommand: ["sh", "-c", "sleep 0.5; exit 5"]\n'})
+    stack.ok("up", "-d")
+    result = stack.cli("wait", "job")
+    assert result.returncode == 5 and result.stdout.strip() == "5"
+
+
+@pytest.mark.parametrize("mode", ["json", "quiet"])
+def test_progress_modes(stack: Stack, mode: str) -> None:
+    stack.write({"db": SLEEPER})
+    result = stack.cli("--progress", mode, "up", "-d")
+    assert result.returncode == 0, result.stderr
+    if mode == "quiet":
+        assert result.stderr == ""
+    else:
+        records = [json.loads(line) for line in result.stderr.splitlines()]
+        assert {"id", "status", "elapsed"} <= set(records[0])
+        assert records[-1]["status"] == "Started"
+
+
+def test_down_rmi_all_removes_the_services_images(stack: Stack) -> None:
+    stack.write({"db": SLEEPER})
+    stack.ok("up", "-d")
+    kept = stack.ok("down", "--rmi", "local", "-t", "0")
+    assert "Image busybox" not in kept.stderr
+    assert "busybox" in stack.ok("image", "ls").stdout
+    stack.ok("up", "-d")
+    gone = stack.ok("down", "--rmi", "all", "-t", "0")
+    assert "Image busybox  Removed" in gone.stderr
+    assert "busybox" not in stack.ok("image", "ls").stdout
+    bad = stack.cli("down", "--rmi", "some")
+    assert bad.returncode == 1 and "invalid --rmi value" in bad.stderr
+
+
+def test_run_publishes_only_what_it_is_asked_to(stack: Stack) -> None:
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    stack.write({"web": "image: busybox\n"})
+    name = stack.ok(
+        "run",
+        "-d",
+        "-p",
+        f"127.0.0.1:{port}:80",
+        "web",
+        "sh",
+        "-c",
+        "mkdir -p /w; echo pong > /w/index.html; exec httpd -f -p 80 -h /w",
+    ).stdout.strip()
+    assert name.startswith(f"{stack.name}-web-run-")
+    body = b""
+    for _ in range(50):  # bounded: 5 s for httpd to listen
+        try:
+            body = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    assert body == b"pong\n"

@@ -1,0 +1,29 @@
+"""Helpers shared by the runtime integration tests: run a busybox script to exit, read output."""
+
+from __future__ import annotations
+
+from engine.api import ContainerSpec, Engine
+
+
+def sh(name: str, script: str, **extra: object) -> ContainerSpec:
+    return ContainerSpec(name=name, image="busybox", command=("sh", "-c", script), **extra)  # type: ignore[arg-type]
+
+
+def output_of(engine: Engine, name_or_id: str) -> str:
+    return "".join(line.text for line in engine.logs(name_or_id))
+
+
+def run_to_exit(engine: Engine, spec: ContainerSpec, timeout: float = 30) -> tuple[int, str]:
+    info = engine.create_container(spec)
+    engine.start_container(info.id)
+    code = engine.wait_container(info.id, timeout=timeout)
+    output = output_of(engine, info.id)
+    assert code is not None, f"{spec.name} did not exit in {timeout}s; output so far: {output}"
+    return code, output
+
+
+def status_field(output: str, key: str) -> str:
+    for line in output.splitlines():
+        if line.startswith(key + ":"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"{key} not in output: {output}")

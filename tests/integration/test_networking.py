@@ -1,0 +1,329 @@
+"""Networking on the real kernel: embedded DNS, isolation, multi-network, internal networks,
+static addresses, published ports, and the host / none / container: network modes.
+
+Traffic only goes to loopback and to containers on bridges these tests create.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+
+import pytest
+
+from engine.api import ContainerInfo, ContainerSpec, Engine, NetworkAttachment, PortSpec
+from engine.dns_control import control_address
+from engine.errors import ContainerStartError
+from netdriver import firewall
+
+HTTPD = ("httpd", "-f", "-p", "80", "-h", "/etc")  # serves /etc/hostname
+
+
+def _uid() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def server(
+    engine: Engine, name: str, *attachments: NetworkAttachment, **extra: object
+) -> ContainerInfo:
+    info = engine.create_container(
+        ContainerSpec(
+            name=name, image="busybox", command=HTTPD, networks=attachments,
+            **extra,  # type: ignore[arg-type]
+        )
+    )
+    return engine.start_container(info.id)
+
+
+def run(engine: Engine, name: str, script: str, *attachments: NetworkAttachment,
+        **extra: object) -> tuple[int, str]:
+    """Run a one-shot busybox shell script; (exit code, output)."""
+    info = engine.create_container(
+        ContainerSpec(name=name, image="busybox", command=("sh", "-c", script),
+                      networks=attachments, **extra)  # type: ignore[arg-type]
+    )
+    engine.start_container(info.id)
+    code = engine.wait_container(info.id, timeout=60)
+    out = "".join(line.text for line in engine.logs(info.id))
+    assert code is not None, f"{name} did not finish: {out}"
+    return code, out
+
+
+def _addresses(output: str, name: str) -> set[str]:
+    """Addresses busybox nslookup printed for ``name`` (skips the server's own lines)."""
+    found, current = set(), None
+    for line in output.splitlines():
+        if line.startswith("Server:"):
+            current = None
+        elif line.startswith("Name:"):
+            current = line.split()[1]
+        elif line.startswith("Address:") and current == name:
+            found.add(line.split()[1])
+    return found
+
+
+@pytest.fixture
+def net(engine_with_busybox: Engine) -> str:
+    name = f"t5n_{_uid()}"
+    engine_with_busybox.ensure_network(name, labels={})
+    return name
+
+
+def test_dns_answers_services_aliases_replicas_and_container_names(
+    engine_with_busybox: Engine, net: str
+) -> None:
+    e = engine_with_busybox
+    web1 = server(e, f"p-web-1-{_uid()}", NetworkAttachment(net, ("web", "frontend")))
+    web2 = server(e, f"p-web-2-{_uid()}", NetworkAttachment(net, ("web",)))
+    code, out = run(
+        e, f"cli-{_uid()}",
+        f"nslookup web; nslookup frontend; nslookup {web2.name}; cat /etc/resolv.conf; "
+        "wget -q -O - http://frontend/hostname",
+        NetworkAttachment(net, ("cli",)),
+    )
+    assert code == 0, out
+    ip1, ip2 = web1.state.addresses[net], web2.state.addresses[net]
+    assert _addresses(out, "web") == {ip1, ip2}  # every replica
+    assert _addresses(out, "frontend") == {ip1}
+    assert _addresses(out, web2.name) == {ip2}
+    gateway = e.networks.get_network(net).gateway
+    assert f"nameserver {gateway}" in out
+    assert web1.id[:12] in out  # the HTTP answer came from web1 by its alias
+
+
+def test_dns_is_updated_when_a_replica_goes_away(engine_with_busybox: Engine, net: str) -> None:
+    e = engine_with_busybox
+    web1 = server(e, f"a-{_uid()}", NetworkAttachment(net, ("web",)))
+    web2 = server(e, f"b-{_uid()}", NetworkAttachment(net, ("web",)))
+    e.stop_container(web2.id, timeout=0)
+    code, out = run(e, f"cli-{_uid()}", "nslookup web", NetworkAttachment(net, ()))
+    assert code == 0, out
+    assert _addresses(out, "web") == {web1.state.addresses[net]}
+
+
+def test_two_networks_are_isolated_and_names_are_scoped(engine_with_busybox: Engine) -> None:
+    e = engine_with_busybox
+    front, back = f"t5f_{_uid()}", f"t5b_{_uid()}"
+    e.ensure_network(front, labels={})
+    e.ensure_network(back, labels={})
+    db = server(e, f"db-{_uid()}", NetworkAttachment(back, ("db",)))
+    db_ip = db.state.addresses[back]
+    code, out = run(
+        e, f"cli-{_uid()}",
+        f"nslookup db && echo RESOLVED; ping -c 1 -W 1 {db_ip} && echo REACHED; "
+        f"timeout 3 wget -q -O - http://{db_ip}/hostname && echo FETCHED; true",
+        NetworkAttachment(front, ()),
+    )
+    assert code == 0
+    assert "RESOLVED" not in out and "REACHED" not in out and "FETCHED" not in out, out
+
+
+def test_a_container_on_two_networks_reaches_both(engine_with_busybox: Engine) -> None:
+    e = engine_with_busybox
+    front, back = f"t5f_{_uid()}", f"t5b_{_uid()}"
+    e.ensure_network(front, labels={})
+    e.ensure_network(back, labels={})
+    a = server(e, f"a-{_uid()}", NetworkAttachment(front, ("alpha",)))
+    b = server(e, f"b-{_uid()}", NetworkAttachment(back, ("beta",)))
+    code, out = run(
+        e, f"cli-{_uid()}",
+        "wget -q -O - http://alpha/hostname; "
+        f"wget -q -O - http://{b.state.addresses[back]}/hostname; ip -o -4 addr show",
+        NetworkAttachment(front, ()), NetworkAttachment(back, ()),
+    )
+    assert code == 0, out
+    assert a.id[:12] in out and b.id[:12] in out
+    assert re.search(r"eth0\s+inet", out) and re.search(r"eth1\s+inet", out)
+
+
+def test_internal_network_has_no_default_route(engine_with_busybox: Engine) -> None:
+    e = engine_with_busybox
+    name = f"t5i_{_uid()}"
+    e.ensure_network(name, labels={}, internal=True)
+    code, out = run(e, f"cli-{_uid()}", "ip route; echo END", NetworkAttachment(name, ()))
+    assert code == 0
+    assert "default" not in out and "END" in out
+    assert name  # the subnet route is there, nothing else
+    assert e.networks.get_network(name).subnet.split("/")[0] in out
+
+
+def test_static_address_is_honoured(engine_with_busybox: Engine) -> None:
+    e = engine_with_busybox
+    name = f"t5s_{_uid()}"
+    e.ensure_network(name, labels={}, subnet="10.251.37.0/24")
+    code, out = run(e, f"cli-{_uid()}", "ip -o -4 addr show eth0",
+                    NetworkAttachment(name, (), "10.251.37.77"))
+    assert code == 0 and "10.251.37.77/24" in out, out
+
+
+def _wait_http(url: str, attempts: int = 50) -> bytes:
+    last: Exception | None = None
+    for _ in range(attempts):  # bounded: 50 x 0.1 s
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                return bytes(reply.read())
+        except OSError as exc:
+            last = exc
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer: {last}")
+
+
+def test_published_port_answers_on_loopback_and_is_removed_with_the_container(
+    engine_with_busybox: Engine, net: str
+) -> None:
+    e = engine_with_busybox
+    web = server(e, f"web-{_uid()}", NetworkAttachment(net, ("web",)), ports=(PortSpec(80),))
+    [published] = web.state.ports
+    assert published.target == 80 and published.host_port > 0
+    body = _wait_http(f"http://127.0.0.1:{published.host_port}/hostname")
+    assert body.decode().strip() == web.id[:12]
+    # container to container through the host port (the gateway is a host address)
+    gateway = e.networks.get_network(net).gateway
+    code, out = run(
+        e, f"cli-{_uid()}", f"wget -q -O - http://{gateway}:{published.host_port}/hostname",
+        NetworkAttachment(net, ()),
+    )
+    assert code == 0 and web.id[:12] in out, out
+    assert web.id in firewall.port_owners()
+    e.stop_container(web.id, timeout=0)
+    assert web.id not in firewall.port_owners()
+    assert e.inspect(web.id).state.ports == ()
+
+
+def test_taken_host_port_fails_clearly_and_leaves_nothing(
+    engine_with_busybox: Engine, net: str
+) -> None:
+    e = engine_with_busybox
+    holder = socket.socket()
+    holder.bind(("0.0.0.0", 0))
+    taken = holder.getsockname()[1]
+    try:
+        info = e.create_container(ContainerSpec(
+            name=f"web-{_uid()}", image="busybox", command=HTTPD,
+            labels={"com.docker.compose.service": "web"},
+            networks=(NetworkAttachment(net, ()),), ports=(PortSpec(80, str(taken)),),
+        ))
+        with pytest.raises(ContainerStartError, match=rf"service web.*{taken}.*already allocated"):
+            e.start_container(info.id)
+    finally:
+        holder.close()
+    assert info.id not in firewall.port_owners()
+    assert e.networks.endpoints(net) == []
+
+
+def test_container_mode_shares_the_other_containers_interfaces(
+    engine_with_busybox: Engine, net: str
+) -> None:
+    e = engine_with_busybox
+    web = server(e, f"web-{_uid()}", NetworkAttachment(net, ("web",)))
+    ip = web.state.addresses[net]
+    code, out = run(e, f"side-{_uid()}",
+                    "ip -o -4 addr show eth0; wget -q -O - http://127.0.0.1/hostname",
+                    network_mode=f"container:{web.name}")
+    assert code == 0, out
+    assert f"{ip}/" in out and web.id[:12] in out
+
+
+def test_host_mode_sees_the_host_interfaces(engine_with_busybox: Engine) -> None:
+    host_links = {n for _, n in socket.if_nameindex()}
+    code, out = run(engine_with_busybox, f"h-{_uid()}", "ls /sys/class/net", network_mode="host")
+    assert code == 0, out
+    seen = set(out.split())
+    assert "lo" in seen and len(seen & host_links) >= 2, (seen, host_links)
+
+
+def test_none_mode_has_only_loopback_and_it_is_up(engine_with_busybox: Engine) -> None:
+    code, out = run(
+        engine_with_busybox, f"n-{_uid()}", "ls /sys/class/net; ping -c 1 -W 1 127.0.0.1",
+        network_mode="none",
+    )
+    assert code == 0, out
+    assert out.split()[0] == "lo" and "1 packets received" in out
+
+
+def test_extra_hosts_dns_search_and_options(engine_with_busybox: Engine, net: str) -> None:
+    code, out = run(
+        engine_with_busybox, f"x-{_uid()}", "cat /etc/hosts /etc/resolv.conf",
+        NetworkAttachment(net, ()),
+        extra_hosts=("db.local:10.1.2.3", "gw=host-gateway"), dns_search=("corp.example",),
+        dns_opt=("ndots:2",),
+    )
+    gateway = engine_with_busybox.networks.get_network(net).gateway
+    assert code == 0
+    assert "10.1.2.3\tdb.local" in out and f"{gateway}\tgw" in out
+    assert "search corp.example" in out and "options ndots:2" in out
+
+
+def _resolver_running(engine: Engine) -> bool:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(control_address(engine.layout.root))
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
+def test_resolver_starts_on_demand_and_stops_when_unused(
+    engine_with_busybox: Engine, net: str
+) -> None:
+    e = engine_with_busybox
+    assert not _resolver_running(e)
+    web = server(e, f"web-{_uid()}", NetworkAttachment(net, ("web",)))
+    assert _resolver_running(e)
+    e.stop_container(web.id, timeout=0)
+    for _ in range(50):  # bounded: the nudge makes it leave at once, the idle check within 1 s
+        if not _resolver_running(e):
+            break
+        time.sleep(0.1)
+    assert not _resolver_running(e)
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    assert f"engine.dns_server {e.layout.root}" not in out
+
+
+def test_network_rules_follow_the_network(engine_with_busybox: Engine) -> None:
+    e = engine_with_busybox
+    outside, inside = f"t5o_{_uid()}", f"t5i_{_uid()}"
+    out_net = e.ensure_network(outside, labels={})
+    in_net = e.ensure_network(inside, labels={}, internal=True)
+    rules = "\n".join(firewall.all_tagged_rules())
+    assert f"-s {out_net.subnet} ! -o {out_net.bridge}" in rules  # masquerade outbound
+    assert f"-i {in_net.bridge} ! -o {in_net.bridge}" in rules and "MASQUERADE" not in [
+        line.split()[-1] for line in rules.splitlines() if in_net.bridge in line
+    ]
+    e.remove_network(outside)
+    e.remove_network(inside)
+    rules = "\n".join(firewall.all_tagged_rules())
+    assert out_net.bridge not in rules and in_net.bridge not in rules
+
+
+def test_a_killed_supervisor_is_repaired_on_next_look(
+    engine_with_busybox: Engine, net: str
+) -> None:
+    e = engine_with_busybox
+    web = server(e, f"web-{_uid()}", NetworkAttachment(net, ("web",)), ports=(PortSpec(80),))
+    [published] = web.state.ports
+    assert web.state.supervisor_pid
+    os.kill(web.state.supervisor_pid, signal.SIGKILL)
+    for _ in range(100):  # bounded: the supervisor is gone within a moment
+        if not os.path.exists(f"/proc/{web.state.supervisor_pid}"):
+            break
+        time.sleep(0.05)
+    assert e.inspect(web.id).status.value == "exited"  # observing repairs
+    assert web.id not in firewall.port_owners()
+    assert e.networks.endpoints(net) == []
+    probe = socket.socket()
+    probe.bind(("0.0.0.0", published.host_port))  # the host port is free again
+    probe.close()
+    for _ in range(40):  # bounded: the resolver notices the dead owner within a second or two
+        if not _resolver_running(e):
+            break
+        time.sleep(0.1)
+    assert not _resolver_running(e)  # nothing left holding the gateway's port 53

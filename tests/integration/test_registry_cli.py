@@ -1,0 +1,88 @@
+"""`pycompose login`, `image push`, `image pull`, `pull`/`push` for services, as a user types
+them, against a real htpasswd-protected registry on loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.fixtures_images import busybox_tarball  # noqa: F401
+from tests.integration.test_registry_server import RegistryServer
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    server = RegistryServer(tmp_path_factory.mktemp("reg-cli"), users={"alice": "s3cret"})
+    yield server
+    server.close()
+
+
+def test_login_push_pull_and_service_commands(
+    registry: RegistryServer, tmp_path: Path, busybox_tarball: Path  # noqa: F811
+) -> None:
+    env = {"DOCKER_CONFIG": str(tmp_path / "docker-config")}
+    root = tmp_path / "root"
+    remote = f"{registry.domain}/cli/busybox:1"
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        done = run_cli(list(args), cwd=tmp_path, root=root, env=env)
+        return done.returncode, done.stdout, done.stderr
+
+    assert cli("image", "import", str(busybox_tarball), "busybox")[0] == 0
+    assert cli("image", "tag", "busybox", remote)[0] == 0
+    code, _, err = cli("image", "push", remote)
+    assert code == 1 and "requires a login" in err and "Traceback" not in err
+    code, _, err = cli("login", registry.domain, "-u", "alice", "-p", "wrong")
+    assert code == 1 and "failed as alice" in err
+    code, out, _ = cli("login", registry.domain, "-u", "alice", "-p", "s3cret")
+    assert code == 0 and "Login Succeeded" in out
+    stored = json.loads((tmp_path / "docker-config" / "config.json").read_text())
+    assert registry.domain in stored["auths"]
+    code, _, err = cli("image", "push", remote)
+    assert code == 0, err
+    assert "Pushed" in err and "digest: sha256:" in err
+
+    # A clean data root pulls the same image id; `pull` for a compose service works too.
+    clean = tmp_path / "clean"
+    pulled = run_cli(["image", "pull", remote], cwd=tmp_path, root=clean, env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    assert "Status: Downloaded image" in pulled.stderr
+    ids = [
+        run_cli(["image", "inspect", "-f", ".Id", name], cwd=tmp_path, root=r, env=env).stdout
+        for name, r in ((remote, clean), ("busybox", root))
+    ]
+    assert ids[0] == ids[1] and ids[0].startswith("sha256:")
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "compose.yaml").write_text(f"services:\n  app:\n    image: {remote}\n")
+    fresh = tmp_path / "fresh"
+    done = run_cli(["pull"], cwd=project, root=fresh, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "app Pulled" in done.stderr
+    done = run_cli(["push"], cwd=project, root=fresh, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "Layer already exists" in done.stderr
+    # `up` pulls a missing image from a loopback registry by itself; --pull never refuses.
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    (runner / "compose.yaml").write_text(
+        f"services:\n  app:\n    image: {remote}\n    command: [\"sleep\", \"30\"]\n"
+    )
+    never = run_cli(["up", "-d", "--pull", "never"], cwd=runner, root=tmp_path / "r3", env=env)
+    assert never.returncode == 1 and "pull_policy is never" in never.stderr
+    try:
+        up = run_cli(["up", "-d"], cwd=runner, root=tmp_path / "r3", env=env)
+        assert up.returncode == 0, up.stderr
+        assert "app Pulled" in up.stderr and "Started" in up.stderr
+    finally:
+        down = run_cli(["down", "-t", "0"], cwd=runner, root=tmp_path / "r3", env=env)
+        assert down.returncode == 0, down.stderr
+    code, out, _ = cli("logout", registry.domain)
+    assert code == 0 and "Removing login credentials" in out
+    done = run_cli(["pull"], cwd=project, root=tmp_path / "fresh2", env=env)
+    assert done.returncode == 1
+    assert "service app: failed to pull" in done.stderr and "requires a login" in done.stderr

@@ -1,0 +1,215 @@
+"""An in-memory stand-in for `engine.api.Engine` at the seam the orchestrator uses.
+
+It speaks the engine's own types (ContainerRecord, ContainerState, ContainerInfo), so the
+orchestration logic under test is the real one; the same scenarios run for real through the CLI
+in tests/e2e/test_orchestration.py. Behaviour per service is scripted: how long a start takes,
+whether it fails, when a one-shot exits and with which code, which health it reports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from engine.api import ContainerInfo, ContainerSpec, ContainerStatus
+from engine.containers import ContainerRecord, ContainerState, now_rfc3339
+from engine.errors import AlreadyExistsError, ContainerNotFoundError, ContainerStartError
+
+
+@dataclass
+class Script:
+    start_delay: float = 0.0
+    fail_start: str | None = None
+    exit_after: float | None = None  # a one-shot: exits this long after start
+    exit_code: int = 0
+    health: str | None = "healthy"  # reported while running (None: no healthcheck)
+    healthy_after: float = 0.0  # "starting" until then
+
+
+@dataclass
+class _Container:
+    record: ContainerRecord
+    state: ContainerState
+    started_mono: float | None = None
+
+
+@dataclass
+class FakeEngine:
+    scripts: dict[str, Script] = field(default_factory=dict)
+    images: Any = None
+    timeline: list[tuple[float, str, str]] = field(default_factory=list)  # (t, action, name)
+    _containers: dict[str, _Container] = field(default_factory=dict)
+    _ids: Any = field(default_factory=itertools.count)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    concurrent_starts: int = 0
+    max_concurrent_starts: int = 0
+
+    def __post_init__(self) -> None:
+        self.networks_made: dict[str, dict[str, str]] = {}
+        self.volumes_made: dict[str, dict[str, str]] = {}
+        self.networks = SimpleNamespace(
+            find_network=lambda n: (
+                SimpleNamespace(name=n, labels=self.networks_made[n])
+                if n in self.networks_made
+                else None
+            ),
+            list_networks=lambda: [
+                SimpleNamespace(name=n, labels=labels) for n, labels in self.networks_made.items()
+            ],
+        )
+        self.volumes = SimpleNamespace(
+            find=lambda n: (
+                SimpleNamespace(name=n, labels=self.volumes_made[n])
+                if n in self.volumes_made
+                else None
+            ),
+            list=lambda: [
+                SimpleNamespace(name=n, labels=labels) for n, labels in self.volumes_made.items()
+            ],
+        )
+        # every reference is "present locally" (image policy: found, neither built nor pulled)
+        self.images = SimpleNamespace(find=self.get_image, remove=lambda r: None)
+
+    # ---- helpers ----------------------------------------------------------------------------
+    def _log(self, action: str, name: str) -> None:
+        with self._lock:
+            self.timeline.append((time.monotonic(), action, name))
+
+    def _script(self, record: ContainerRecord) -> Script:
+        service = record.spec.labels.get("com.docker.compose.service", "")
+        return self.scripts.get(service, Script())
+
+    def _observe(self, c: _Container) -> ContainerState:
+        script = self._script(c.record)
+        state = c.state
+        if state.status is ContainerStatus.RUNNING and c.started_mono is not None:
+            age = time.monotonic() - c.started_mono
+            if script.exit_after is not None and age >= script.exit_after:
+                state = c.state = dataclasses.replace(
+                    state,
+                    status=ContainerStatus.EXITED,
+                    exit_code=script.exit_code,
+                    finished_at=now_rfc3339(),
+                )
+                self._log("exit", c.record.name)
+            elif script.health is not None:
+                health = "starting" if age < script.healthy_after else script.health
+                state = c.state = dataclasses.replace(state, health_status=health)
+        return state
+
+    def _get(self, name_or_id: str) -> _Container:
+        with self._lock:
+            for c in self._containers.values():
+                if name_or_id in (c.record.id, c.record.name):
+                    return c
+        raise ContainerNotFoundError(f"no such container: {name_or_id}", subject=name_or_id)
+
+    def _info(self, c: _Container) -> ContainerInfo:
+        return ContainerInfo(record=c.record, state=self._observe(c), log_path=Path("/dev/null"))
+
+    # ---- the Engine surface -----------------------------------------------------------------
+    def get_image(self, reference: str) -> Any:
+        return SimpleNamespace(id="sha256:" + reference.encode().hex().ljust(64, "0")[:64])
+
+    def ensure_network(self, name: str, labels: dict[str, str] | None = None, **_: Any) -> Any:
+        self.networks_made[name] = dict(labels or {})
+        return SimpleNamespace(name=name)
+
+    def remove_network(self, name: str) -> None:
+        self.networks_made.pop(name, None)
+
+    def ensure_volume(self, name: str, labels: dict[str, str] | None = None) -> Any:
+        self.volumes_made[name] = dict(labels or {})
+
+    def remove_volume(self, name: str) -> None:
+        self.volumes_made.pop(name, None)
+
+    def create_container(self, spec: ContainerSpec) -> ContainerInfo:
+        with self._lock:
+            if any(c.record.name == spec.name for c in self._containers.values()):
+                raise AlreadyExistsError(f'container name "{spec.name}" is already in use')
+            cid = f"{next(self._ids):064x}"
+            record = ContainerRecord(cid, spec.name, now_rfc3339(), "sha256:x", spec)
+            self._containers[cid] = _Container(record, ContainerState())
+        self._log("create", spec.name)
+        return self.inspect(cid)
+
+    def start_container(self, name_or_id: str) -> ContainerInfo:
+        c = self._get(name_or_id)
+        script = self._script(c.record)
+        with self._lock:
+            self.concurrent_starts += 1
+            self.max_concurrent_starts = max(self.max_concurrent_starts, self.concurrent_starts)
+        try:
+            self._log("start", c.record.name)
+            time.sleep(script.start_delay)
+            if script.fail_start:
+                c.state = dataclasses.replace(c.state, status=ContainerStatus.EXITED, exit_code=1)
+                raise ContainerStartError(
+                    f"container {c.record.name} failed to start: {script.fail_start}"
+                )
+            c.started_mono = time.monotonic()
+            c.state = dataclasses.replace(
+                c.state,
+                status=ContainerStatus.RUNNING,
+                started_at=now_rfc3339(),
+                exit_code=None,
+                health_status="starting" if script.health else None,
+            )
+            self._log("started", c.record.name)
+        finally:
+            with self._lock:
+                self.concurrent_starts -= 1
+        return self._info(c)
+
+    def stop_container(self, name_or_id: str, timeout: float | None = None) -> ContainerInfo:
+        c = self._get(name_or_id)
+        if self._observe(c).status is ContainerStatus.RUNNING:
+            c.state = dataclasses.replace(c.state, status=ContainerStatus.EXITED, exit_code=137)
+            self._log("stop", c.record.name)
+        return self._info(c)
+
+    def kill_container(self, name_or_id: str, sig: str = "SIGKILL") -> None:
+        self.stop_container(name_or_id)
+
+    def remove_container(self, name_or_id: str, force: bool = False) -> None:
+        c = self._get(name_or_id)
+        self.stop_container(c.record.id)
+        with self._lock:
+            del self._containers[c.record.id]
+        self._log("remove", c.record.name)
+
+    def inspect(self, name_or_id: str) -> ContainerInfo:
+        return self._info(self._get(name_or_id))
+
+    def list_containers(self, labels: dict[str, str] | None = None) -> list[ContainerInfo]:
+        with self._lock:
+            found = list(self._containers.values())
+        wanted = labels or {}
+        return [
+            self._info(c)
+            for c in found
+            if all(c.record.spec.labels.get(k) == v for k, v in wanted.items())
+        ]
+
+    def wait_container(self, name_or_id: str, timeout: float | None = None) -> int | None:
+        deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
+        while time.monotonic() < deadline:
+            info = self.inspect(name_or_id)
+            if info.status is not ContainerStatus.RUNNING:
+                return info.state.exit_code
+            time.sleep(0.01)
+        return None
+
+    # ---- for assertions ---------------------------------------------------------------------
+    def first(self, action: str, name: str) -> float:
+        return next(t for t, a, n in self.timeline if a == action and n == name)
+
+    def actions(self, action: str) -> list[str]:
+        return [n for _, a, n in self.timeline if a == action]

@@ -1,0 +1,63 @@
+"""The cgroup v2 file mapping (this machine runs v1, so v2 is checked on a directory laid out
+like a cgroup2 mount: the files and values written are the contract)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.cgroups import Cgroup, CgroupVersion, Limits, detect_version
+from engine.runtime_options import image_healthcheck
+
+
+def _fake_v2_root(tmp_path: Path) -> Path:
+    root = tmp_path / "cgroup"
+    (root / "pycompose" / "c1").mkdir(parents=True)
+    (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (root / "cgroup.subtree_control").write_text("")
+    (root / "pycompose" / "cgroup.subtree_control").write_text("")
+    (root / "pycompose" / "c1" / "memory.swap.max").write_text("max\n")
+    (root / "pycompose" / "c1" / "io.weight").write_text("default 100\n")
+    return root
+
+
+def test_v2_limits_are_written_to_the_unified_files(tmp_path: Path) -> None:
+    root = _fake_v2_root(tmp_path)
+    assert detect_version(root) is CgroupVersion.V2
+    cgroup = Cgroup("c1", CgroupVersion.V2, root)
+    cgroup.create(Limits(
+        memory_bytes=64 << 20, memory_swap=96 << 20, memory_reservation=16 << 20, pids=40,
+        cpu_shares=1024, cpu_quota=50000, cpu_period=100000, cpuset_cpus="0",
+        blkio_weight=300,
+    ))
+    path = root / "pycompose" / "c1"
+
+    def read(name: str) -> str:
+        return (path / name).read_text()
+
+    assert read("memory.max") == str(64 << 20)
+    assert read("memory.swap.max") == str(32 << 20)  # v2 counts swap alone
+    assert read("memory.low") == str(16 << 20)
+    assert read("pids.max") == "40"
+    assert read("cpu.weight") == "39"  # runc's shares->weight conversion of 1024
+    assert read("cpu.max") == "50000 100000"
+    assert read("cpuset.cpus") == "0"
+    assert read("io.weight") == "default 300"
+    assert "+cpu" in (root / "cgroup.subtree_control").read_text()
+
+
+def test_v2_freezer_uses_cgroup_freeze(tmp_path: Path) -> None:
+    root = _fake_v2_root(tmp_path)
+    cgroup = Cgroup("c1", CgroupVersion.V2, root)
+    (root / "pycompose" / "c1" / "cgroup.events").write_text("populated 1\nfrozen 1\n")
+    cgroup.freeze(True)
+    assert (root / "pycompose" / "c1" / "cgroup.freeze").read_text() == "1"
+    assert cgroup.is_frozen()
+
+
+def test_image_healthcheck_from_the_oci_config() -> None:
+    check = image_healthcheck({"config": {"Healthcheck": {
+        "Test": ["CMD-SHELL", "true"], "Interval": 2_000_000_000, "Retries": 5}}})
+    assert check is not None
+    assert check.test == ("CMD-SHELL", "true") and check.interval == 2.0 and check.retries == 5
+    assert check.timeout == 30.0
+    assert image_healthcheck({"config": {}}) is None

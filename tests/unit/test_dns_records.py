@@ -1,0 +1,87 @@
+"""The embedded resolver's answers, on real DNS packets built and parsed by dnslib."""
+
+from __future__ import annotations
+
+from dnslib import QTYPE, RCODE, DNSRecord
+
+from engine import dns_records as R
+from netdriver.api import Endpoint, Network
+
+
+def _net(name: str = "p_default", gateway: str = "172.30.0.1", internal: bool = False) -> Network:
+    return Network(id="x" * 64, name=name, bridge="pcbrx", subnet="172.30.0.0/16",
+                   gateway=gateway, internal=internal)
+
+
+def _ep(eid: str, ip: str, *names: str) -> Endpoint:
+    return Endpoint(network="p_default", endpoint_id=eid, ifname="eth0", host_ifname="pcvx",
+                    ipv4=ip, prefixlen=16, gateway="172.30.0.1", mac="02:42:00:00:00:00",
+                    names=names, owner_pid=None)
+
+
+def _ask(zone: R.Zone, name: str, qtype: str = "A") -> DNSRecord | None:
+    request = R.parse(DNSRecord.question(name, qtype).pack())
+    assert request is not None
+    raw = R.answer(zone, request)
+    return None if raw is None else DNSRecord.parse(raw)
+
+
+def test_a_scaled_service_answers_with_every_replica() -> None:
+    zone = R.build_zone(_net(), [
+        _ep("a", "172.30.0.2", "web", "p-web-1", "aaaaaaaaaaaa"),
+        _ep("b", "172.30.0.3", "web", "p-web-2", "bbbbbbbbbbbb"),
+        _ep("c", "172.30.0.4", "db", "alias1", "p-db-1", "cccccccccccc"),
+    ])
+    reply = _ask(zone, "web")
+    assert reply is not None and reply.header.rcode == RCODE.NOERROR
+    assert sorted(str(rr.rdata) for rr in reply.rr) == ["172.30.0.2", "172.30.0.3"]
+    assert [str(rr.rdata) for rr in _ask(zone, "ALIAS1.").rr] == ["172.30.0.4"]  # type: ignore[union-attr]
+    assert [str(rr.rdata) for rr in _ask(zone, "p-db-1").rr] == ["172.30.0.4"]  # type: ignore[union-attr]
+
+
+def test_unknown_names_are_left_for_forwarding_and_aaaa_of_known_is_empty() -> None:
+    zone = R.build_zone(_net(), [_ep("a", "172.30.0.2", "web", "p-web-1", "aaaaaaaaaaaa")])
+    assert _ask(zone, "example.org") is None
+    aaaa = _ask(zone, "web", "AAAA")
+    assert aaaa is not None and aaaa.header.rcode == RCODE.NOERROR and not aaaa.rr
+
+
+def test_reverse_lookup_gives_the_container_name() -> None:
+    zone = R.build_zone(_net(), [_ep("a", "172.30.0.2", "web", "p-web-1", "aaaaaaaaaaaa")])
+    reply = _ask(zone, "2.0.30.172.in-addr.arpa", "PTR")
+    assert reply is not None and reply.rr[0].rtype == QTYPE.PTR
+    assert str(reply.rr[0].rdata) == "p-web-1."
+
+
+def test_zones_exist_only_for_networks_with_endpoints_keyed_by_gateway() -> None:
+    zones = R.build_zones([
+        (_net("a", "172.30.0.1"), [_ep("a", "172.30.0.2", "web")]),
+        (_net("b", "172.31.0.1"), []),
+    ])
+    assert list(zones) == ["172.30.0.1"]
+
+
+def test_garbage_and_replies_are_not_queries() -> None:
+    assert R.parse(b"\x00\x01garbage") is None
+    reply = DNSRecord.question("web").reply().pack()
+    assert R.parse(reply) is None
+
+
+def test_failure_is_servfail() -> None:
+    request = DNSRecord.question("x.example")
+    assert DNSRecord.parse(R.failure(request)).header.rcode == RCODE.SERVFAIL
+
+
+def test_host_upstreams_keep_ipv4_nameservers_only() -> None:
+    text = "search lan\nnameserver 10.0.0.53\nnameserver ::1\nnameserver 127.0.0.53\n"
+    assert R.host_upstreams(text) == ("10.0.0.53", "127.0.0.53")
+
+
+def test_many_replicas_still_fit_a_plain_udp_answer() -> None:
+    eps = [_ep(f"e{i}", f"172.30.{i // 250}.{i % 250 + 2}", "web") for i in range(100)]
+    zone = R.build_zone(_net(), eps)
+    request = R.parse(DNSRecord.question("web").pack())
+    assert request is not None
+    raw = R.answer(zone, request)
+    assert raw is not None and len(raw) <= 512
+    assert len(DNSRecord.parse(raw).rr) == R.MAX_A_RECORDS

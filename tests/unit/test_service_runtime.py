@@ -1,0 +1,136 @@
+"""A service's security/resource/supervision keys become the engine's ContainerSpec fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compose.container_spec import build_container_spec
+from compose.errors import ComposeError
+from compose.loader import load_project
+from compose.model import LoadOptions, Project
+from engine.api import HealthcheckConfig
+from engine.restart_policy import Backoff, should_restart
+
+STACK = """
+services:
+  app:
+    image: busybox
+    cap_add: [NET_ADMIN]
+    cap_drop: [MKNOD]
+    privileged: false
+    security_opt: ["no-new-privileges:true", "seccomp=unconfined"]
+    group_add: [audio, "4242"]
+    domainname: example.test
+    read_only: true
+    init: true
+    tty: true
+    shm_size: 8m
+    tmpfs: ["/run:size=1m,mode=0755", /cache]
+    volumes:
+      - type: tmpfs
+        target: /scratch
+        tmpfs: {size: 2097152, mode: 0o700}
+    sysctls: {net.core.somaxconn: 1024}
+    ulimits:
+      nproc: 64
+      nofile: {soft: 100, hard: 200}
+    devices: ["/dev/fuse:/dev/fuse:rw"]
+    cpu_shares: 512
+    cpuset: "0"
+    mem_reservation: 16m
+    memswap_limit: 96m
+    oom_score_adj: 100
+    blkio_config: {weight: 300}
+    deploy:
+      resources:
+        limits: {cpus: "0.5", memory: 64M, pids: 40}
+    restart: on-failure:2
+    healthcheck:
+      test: curl -f http://localhost/
+      interval: 2s
+      timeout: 1s
+      retries: 4
+      start_period: 10s
+    logging:
+      options: {max-size: 1m, max-file: "3"}
+  plain:
+    image: busybox
+    healthcheck:
+      disable: true
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    (tmp_path / "compose.yaml").write_text(STACK)
+    return load_project(LoadOptions(cwd=tmp_path, project_name="proj"))
+
+
+def test_runtime_keys_map_to_the_container_spec(project: Project) -> None:
+    spec = build_container_spec(project, project.services["app"], 1, "sha256:x")
+    assert spec.cap_add == ("NET_ADMIN",) and spec.cap_drop == ("MKNOD",)
+    assert spec.security_opt == ("no-new-privileges:true", "seccomp=unconfined")
+    assert spec.group_add == ("audio", "4242")
+    assert spec.domainname == "example.test"
+    assert spec.read_only and spec.init and spec.tty
+    assert spec.shm_size == 8 << 20
+    assert spec.tmpfs == {"/run": "size=1m,mode=0755", "/cache": ""}
+    assert spec.mount_options == {"/scratch": "size=2097152,mode=700"}
+    assert spec.sysctls == {"net.core.somaxconn": "1024"}
+    assert spec.ulimits == {"nproc": (64, 64), "nofile": (100, 200)}
+    assert spec.devices == ("/dev/fuse:/dev/fuse:rw",)
+    assert spec.cpus == 0.5 and spec.cpu_shares == 512 and spec.cpuset_cpus == "0"
+    assert spec.memory_limit == 64 << 20 and spec.pids_limit == 40
+    assert spec.mem_reservation == 16 << 20 and spec.memswap_limit == 96 << 20
+    assert spec.oom_score_adj == 100 and spec.blkio_weight == 300
+    assert spec.restart_policy == "on-failure:2"
+    assert spec.healthcheck == HealthcheckConfig(
+        test=("CMD-SHELL", "curl -f http://localhost/"), interval=2.0, timeout=1.0, retries=4,
+        start_period=10.0, start_interval=5.0,
+    )
+    assert spec.log_max_size == 1 << 20 and spec.log_max_file == 3
+
+
+def test_disabled_healthcheck_is_none_test(project: Project) -> None:
+    spec = build_container_spec(project, project.services["plain"], 1, "sha256:x")
+    assert spec.healthcheck == HealthcheckConfig(test=("NONE",))
+    assert spec.restart_policy == "no" and spec.cap_add == () and not spec.privileged
+
+
+def test_bad_value_names_service_and_key(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: busybox\n    logging:\n      options: {max-size: lots}\n"
+    )
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="proj"))
+    with pytest.raises(ComposeError, match=r"service app: logging\.options\.max-size"):
+        build_container_spec(project, project.services["app"], 1, "sha256:x")
+
+
+@pytest.mark.parametrize(
+    ("policy", "retries", "code", "so_far", "stop", "expected"),
+    [
+        ("no", 0, 1, 0, False, False),
+        ("always", 0, 0, 9, False, True),
+        ("always", 0, 0, 0, True, False),
+        ("unless-stopped", 0, 1, 0, False, True),
+        ("on-failure", 2, 1, 1, False, True),
+        ("on-failure", 2, 1, 2, False, False),
+        ("on-failure", 0, 1, 100, False, True),
+        ("on-failure", 0, 0, 0, False, False),
+    ],
+)
+def test_restart_decision(
+    policy: str, retries: int, code: int, so_far: int, stop: bool, expected: bool
+) -> None:
+    assert should_restart(policy, retries, code, so_far, stop) is expected
+
+
+def test_backoff_doubles_and_resets_after_a_long_run() -> None:
+    backoff = Backoff()
+    assert [backoff.next_delay(0.1) for _ in range(4)] == [0.1, 0.2, 0.4, 0.8]
+    assert backoff.next_delay(11.0) == 0.1
+    for _ in range(20):
+        backoff.next_delay(0.0)
+    assert backoff.delay == 60.0
