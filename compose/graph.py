@@ -1,35 +1,72 @@
-"""The dependency graph of a project's services (networkx), and the orders walked over it."""
+"""The dependency graph of a project's services (networkx), and the orders walked over it.
+
+Edges point from a dependency to its dependent and carry why they exist (`kind`: depends_on,
+links, network_mode, volumes_from) plus, for depends_on, the `condition` and `required` flag.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import networkx as nx
 
 from compose.errors import ComposeError
-from compose.model import Project, Service
+from compose.model import DependencyCondition, Project, Service
 
 
-def _dependencies(service: Service) -> set[str]:
-    deps = {d.service for d in service.depends_on}
+@dataclass(frozen=True)
+class Dependency:
+    service: str
+    kind: str
+    condition: DependencyCondition = DependencyCondition.STARTED
+    required: bool = True
+
+
+def _raw_names(service: Service, key: str) -> list[str]:
+    value = service.raw.get(key) or []
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def dependencies(service: Service) -> list[Dependency]:
+    """Everything a service needs started first, in the order a user would name it."""
+    found = [
+        Dependency(d.service, "depends_on", d.condition, d.required) for d in service.depends_on
+    ]
+    for link in _raw_names(service, "links"):
+        found.append(Dependency(link.split(":", 1)[0], "links"))
     mode = service.network_mode or ""
     if mode.startswith("service:"):
-        deps.add(mode.removeprefix("service:"))
-    return deps
+        found.append(Dependency(mode.removeprefix("service:"), "network_mode"))
+    for source in _raw_names(service, "volumes_from"):
+        if not source.startswith("container:"):
+            found.append(Dependency(source.split(":", 1)[0], "volumes_from"))
+    return found
 
 
 def dependency_graph(project: Project) -> nx.DiGraph:
-    """Edges point from a dependency to its dependent: a topological order is a start order."""
+    """A topological order of this graph is a start order; a cycle is an error naming it."""
     graph: nx.DiGraph = nx.DiGraph()
     graph.add_nodes_from(project.services)
     for name, service in project.services.items():
-        for dep in _dependencies(service):
-            if dep in project.services:
-                graph.add_edge(dep, name)
-    try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
+        for dep in dependencies(service):
+            if dep.service in project.services and not graph.has_edge(dep.service, name):
+                graph.add_edge(
+                    dep.service,
+                    name,
+                    kind=dep.kind,
+                    condition=dep.condition,
+                    required=dep.required,
+                )
+    if nx.is_directed_acyclic_graph(graph):
         return graph
+    cycle = nx.find_cycle(graph)
     names = [edge[0] for edge in cycle] + [cycle[0][0]]
     raise ComposeError(f"dependency cycle detected: {' -> '.join(names)}")
+
+
+def dependents(graph: nx.DiGraph, service: str) -> set[str]:
+    """Every service that (transitively) needs `service`: what a recreate may have to touch."""
+    return set(nx.descendants(graph, service))
 
 
 def start_levels(graph: nx.DiGraph, services: list[str] | None = None) -> list[list[str]]:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from compose import labels as L
@@ -38,6 +39,8 @@ from engine.errors import EngineError
 from netdriver.errors import NetworkError
 
 POLL_INTERVAL = 0.05
+# How long a container without a healthcheck must have been running to count as ready.
+SETTLE_SECONDS = 0.3
 # Marks the volumes compose named for anonymous mounts (`rm -v` and `run --rm` remove them).
 ANONYMOUS_VOLUME = "com.docker.compose.volume.anonymous"
 T = TypeVar("T")
@@ -92,6 +95,14 @@ class _UpRun:
     existing: dict[str, list[ContainerInfo]]
     recreated: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _age_seconds(started_at: str | None) -> float:
+    if not started_at:
+        return 0.0
+    from compose.human_time import parse_rfc3339
+
+    return (datetime.now(UTC) - parse_rfc3339(started_at)).total_seconds()
 
 
 def _number(info: ContainerInfo) -> int:
@@ -492,6 +503,19 @@ class Orchestrator:
             time.sleep(POLL_INTERVAL)
         raise DependencyError("interrupted")
 
+    def _wait_stays_running(self, info: ContainerInfo) -> None:
+        """Without a healthcheck, "ready" means running and not crashing at once: a container
+        that exits within the settle time after it started is reported, not waved through."""
+        started = info.state.started_at
+        settle_until = time.monotonic() + (SETTLE_SECONDS - _age_seconds(started))
+        while True:
+            current = self.engine.inspect(info.id)
+            if current.status is not ContainerStatus.RUNNING:
+                raise DependencyError(f"container {info.name} exited ({current.state.exit_code})")
+            if time.monotonic() >= settle_until:
+                return
+            time.sleep(POLL_INTERVAL)
+
     def wait_running(
         self,
         services: tuple[str, ...],
@@ -521,10 +545,7 @@ class Orchestrator:
                 health = _health(current)
                 self._event(info.name, Phase.WAITING)
                 if health is None or health is _NO_HEALTH_SUPPORT:
-                    if current.status is not ContainerStatus.RUNNING:
-                        raise DependencyError(
-                            f"container {info.name} exited ({current.state.exit_code})"
-                        )
+                    self._wait_stays_running(current)
                 else:
                     self._wait_healthy(current, cancel, deadline)
                 self._event(info.name, Phase.HEALTHY)

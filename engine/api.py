@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -56,7 +54,7 @@ from engine.runtime_spec import (
     RuntimeSpec,
     TmpfsMount,
 )
-from engine.volumes import Volume, VolumeStore
+from engine.volumes import anonymous_volume_name, Volume, VolumeStore
 from netdriver.api import Network, NetworkDriver
 
 if TYPE_CHECKING:
@@ -288,8 +286,11 @@ class Engine:
             if mount.kind is MountKind.TMPFS:
                 tmpfs.append(TmpfsMount(mount.target, tmpfs_options(spec, mount.target)))
             elif mount.kind is MountKind.VOLUME:
-                volume = self.volumes.ensure(mount.source or record.id[:12] + mount.target)
-                binds.append(BindMount(str(volume.mountpoint), mount.target, mount.read_only))
+                name = mount.source or anonymous_volume_name(record.id, mount.target)
+                volume = self.volumes.ensure(name)
+                binds.append(
+                    BindMount(str(volume.mountpoint), mount.target, mount.read_only, populate=True)
+                )
             else:
                 binds.append(BindMount(mount.source or "", mount.target, mount.read_only))
         return RuntimeSpec(
@@ -340,37 +341,9 @@ class Engine:
         return self.inspect(info.id)
 
     def _spawn_supervisor(self, container_id: str) -> str:
-        read_fd, write_fd = os.pipe()
-        package_parent = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
-        try:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "engine.supervisor_launch",
-                    str(self.layout.root),
-                    container_id,
-                    str(write_fd),
-                ],
-                pass_fds=(write_fd,),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                env=env,
-            )
-        finally:
-            os.close(write_fd)
-        try:
-            with os.fdopen(read_fd, "rb") as reader:
-                report = reader.readline().decode(errors="replace")
-                if not report.startswith("OK"):
-                    reader.read()  # EOF: the failed supervisor has exited
-        finally:
-            process.wait()
-        return report
+        from engine.supervisor_spawner import SPAWNER
+
+        return SPAWNER.spawn(self.layout.root, container_id)
 
     def stop_container(self, name_or_id: str, timeout: float | None = None) -> ContainerInfo:
         info = self.inspect(name_or_id)

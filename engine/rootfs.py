@@ -7,6 +7,7 @@ and dies with that namespace, so nothing can leak into the host's mount table.
 from __future__ import annotations
 
 import os
+import subprocess
 import stat
 from pathlib import Path
 
@@ -175,9 +176,22 @@ def _mask_paths(rootfs: str) -> None:
             _bind(target, target, read_only=True)
 
 
+def _populate_volume(volume_dir: str, target: str) -> None:
+    """Docker's copy-up: an empty volume mounted over image content starts with a copy of it
+    (owners, modes and links kept). `target` is seen through the overlay, so every layer
+    counts; the host's cp still works here because pivot_root has not happened yet."""
+    if not os.path.isdir(target) or os.path.islink(target) or os.listdir(volume_dir):
+        return
+    if not os.listdir(target):
+        return
+    subprocess.run(["cp", "-a", f"{target}/.", volume_dir], check=True, capture_output=True)
+
+
 def _mount_volumes(spec: RuntimeSpec) -> None:
     for mount in spec.mounts:
         target = _inside(spec.rootfs_dir, mount.target)
+        if mount.populate:
+            _populate_volume(mount.source, target)
         _ensure_mountpoint(target, os.path.isdir(mount.source))
         _bind(mount.source, target, mount.read_only)
     for tmpfs in spec.tmpfs:

@@ -20,6 +20,9 @@ class BindMount:
     source: str
     target: str
     read_only: bool = False
+    # A named volume still empty is filled from the image's content at the target (Docker's
+    # copy-up on first use); never done for bind mounts.
+    populate: bool = False
 
 
 @dataclass(frozen=True)

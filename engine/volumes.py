@@ -5,6 +5,7 @@ Data in a volume is only ever removed by an explicit remove (`down -v`, `volume 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -17,6 +18,12 @@ from engine.errors import InvalidArgumentError, VolumeNotFoundError
 from engine.layout import Layout
 
 VALID_VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+def anonymous_volume_name(container_id: str, target: str) -> str:
+    """Docker names anonymous volumes with 64 hex characters; derive ours from the container
+    and the path so a restart finds the same volume."""
+    return hashlib.sha256(f"{container_id}:{target}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)

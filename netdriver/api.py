@@ -14,8 +14,9 @@ import secrets
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from netdriver import firewall, ipam, names, netlink
+from netdriver import firewall, ipam, names
 from netdriver.errors import (
     EndpointExistsError,
     InvalidNetworkConfigError,
@@ -25,6 +26,7 @@ from netdriver.errors import (
     NetworkInUseError,
     NetworkNotFoundError,
 )
+from netdriver.lazy_module import lazy_import
 from netdriver.liveness import is_alive, process_start_time
 from netdriver.model import Endpoint, Network
 from netdriver.state import (
@@ -34,6 +36,12 @@ from netdriver.state import (
     check_network_name,
     host_subnet_lock,
 )
+
+if TYPE_CHECKING:
+    from netdriver import netlink
+else:
+    # pyroute2 costs ~100 ms to import: load it on the first kernel call, not with the CLI.
+    netlink = lazy_import("netdriver.netlink")
 
 PortRule = firewall.PortRule
 

@@ -44,6 +44,9 @@ def no_kernel_leaks() -> Iterator[None]:
         return
     before = kernel_snapshot()
     yield
+    from engine.supervisor_spawner import SPAWNER
+
+    SPAWNER.close()  # this process's supervisor fork server is not a leak
     leaked = kernel_snapshot().leaked_since(before)
     assert not leaked, f"the test suite leaked kernel objects: {leaked}"
 

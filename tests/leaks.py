@@ -55,6 +55,15 @@ def _processes() -> frozenset[str]:
     return frozenset(found)
 
 
+def _firewall_rules() -> frozenset[str]:
+    """Our iptables rules carry a `pcnet:`/`pcport:` comment naming what they belong to."""
+    try:
+        out = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False).stdout
+    except FileNotFoundError:
+        return frozenset()
+    return frozenset(line for line in out.splitlines() if "pcnet:" in line or "pcport:" in line)
+
+
 @dataclass(frozen=True)
 class KernelSnapshot:
     links: frozenset[str]
@@ -62,6 +71,7 @@ class KernelSnapshot:
     cgroups: frozenset[str]
     netns: frozenset[str]
     processes: frozenset[str]
+    rules: frozenset[str]
 
     def leaked_since(self, before: KernelSnapshot) -> dict[str, list[str]]:
         leaked = {
@@ -70,9 +80,12 @@ class KernelSnapshot:
             "cgroups": self.cgroups - before.cgroups,
             "netns": self.netns - before.netns,
             "processes": self.processes - before.processes,
+            "firewall rules": self.rules - before.rules,
         }
         return {kind: sorted(items) for kind, items in leaked.items() if items}
 
 
 def kernel_snapshot() -> KernelSnapshot:
-    return KernelSnapshot(_links(), _mounts(), _cgroups(), _netns(), _processes())
+    return KernelSnapshot(
+        _links(), _mounts(), _cgroups(), _netns(), _processes(), _firewall_rules()
+    )

@@ -7,7 +7,20 @@ import sys
 
 import typer
 
-from compose.cli import config_cmd, exec_cmd, image_cmds, lifecycle_cmds, port_cmd, query_cmds
+from compose.cli import (
+    build_cmds,
+    config_cmd,
+    cp_cmd,
+    exec_cmd,
+    image_cmds,
+    lifecycle_cmds,
+    misc_cmds,
+    pause_cmds,
+    port_cmd,
+    query_cmds,
+    run_cmd,
+    volume_cmds,
+)
 from compose.cli.context import GlobalOptions
 
 app = typer.Typer(
@@ -54,10 +67,12 @@ query_cmds.register(app)
 image_cmds.register(app)
 port_cmd.register(app)
 exec_cmd.register(app)
-__import__("compose.cli.build_cmds", fromlist=["register"]).register(app)  # issue 7
-for _module in ("run_cmd", "misc_cmds", "cp_cmd"):  # issue 6 commands
-    __import__(f"compose.cli.{_module}", fromlist=["register"]).register(app)
-__import__("compose.cli.pause_cmds", fromlist=["register"]).register(app)  # issue 4
+build_cmds.register(app)
+pause_cmds.register(app)
+volume_cmds.register(app)
+cp_cmd.register(app)
+misc_cmds.register(app)
+run_cmd.register(app)
 
 
 def main() -> None:

@@ -6,10 +6,8 @@ from pathlib import Path
 
 import typer
 
-from compose import config_render
 from compose.cli.context import global_options
 from compose.errors import ComposeError
-from compose.loader import load_project
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +27,9 @@ def register(app: typer.Typer) -> None:
         """Parse, resolve and render the compose file in canonical format."""
         if fmt not in ("yaml", "json"):
             raise ComposeError(f"unsupported format {fmt!r}", hint="use --format yaml or json")
+        from compose import config_render
+        from compose.loader import load_project
+
         project = load_project(global_options(ctx).load_options())
         if quiet:
             return

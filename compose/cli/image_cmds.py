@@ -7,12 +7,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from compose.human_time import since
-from engine.api import Engine, Image
+
+if TYPE_CHECKING:
+    from engine.api import Engine, Image
+
+
+def _engine() -> Engine:
+    """The engine, imported on use: `pycompose --help` should not pay for it."""
+    from engine.api import Engine
+
+    return Engine()
 
 image_app = typer.Typer(help="Manage images", no_args_is_help=True)
 
@@ -69,7 +78,7 @@ def import_(
     """Import a root filesystem tarball as a one-layer image (like docker import)."""
     if not tarball.is_file():
         raise typer.BadParameter(f"{tarball}: no such file", param_hint="TARBALL")
-    image = Engine().import_image(tarball, reference)
+    image = _engine().import_image(tarball, reference)
     print(image.id)
 
 
@@ -79,7 +88,7 @@ def ls(
     digests: bool = typer.Option(False, "--digests", help="Show digests"),
 ) -> None:
     """List images."""
-    engine = Engine()
+    engine = _engine()
     header = ["REPOSITORY", "TAG", *(["DIGEST"] if digests else []), "IMAGE ID", "CREATED",
               "SIZE"]
     rows = [header]
@@ -133,7 +142,7 @@ def inspect(
     format_: str = typer.Option(None, "-f", "--format", help="Only this key, e.g. .Id"),
 ) -> None:
     """Display detailed information on one or more images (Docker-shaped JSON)."""
-    engine = Engine()
+    engine = _engine()
     docs = [inspect_document(engine, engine.get_image(name)) for name in images]
     if format_:
         for doc in docs:
@@ -149,7 +158,7 @@ def inspect(
 def history(image: str = typer.Argument(...), no_trunc: bool = typer.Option(False, "--no-trunc"),
             quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
     """Show the history of an image (one row per step, newest first)."""
-    engine = Engine()
+    engine = _engine()
     img = engine.get_image(image)
     doc = engine.images.config_document(img)
     layers = list(engine.images.manifest(img).get("layers", []))
@@ -177,7 +186,7 @@ def history(image: str = typer.Argument(...), no_trunc: bool = typer.Option(Fals
 @image_app.command("tag")
 def tag(source: str = typer.Argument(...), target: str = typer.Argument(...)) -> None:
     """Create a tag TARGET that refers to SOURCE."""
-    Engine().images.tag(source, target)
+    _engine().images.tag(source, target)
 
 
 def _users(engine: Engine) -> dict[str, list[str]]:
@@ -196,7 +205,7 @@ def rm(
     """Remove images (untag; content is dropped when no tag is left)."""
     from engine.errors import ImageInUseError
 
-    engine = Engine()
+    engine = _engine()
     users = _users(engine)
     for reference in references:
         image = engine.get_image(reference)
@@ -223,7 +232,7 @@ def prune(
     from engine.builder.cache import BuildCache
 
     del force  # never prompts: scripts are the main user
-    engine = Engine()
+    engine = _engine()
     used = _users(engine)
     deleted: list[str] = []
     for image in engine.list_images():
@@ -256,7 +265,7 @@ def save(
     """Save images to a tar archive (docker-archive and OCI layout in one)."""
     from engine.archive import save_images
 
-    engine = Engine()
+    engine = _engine()
     if output is None:
         if sys.stdout.isatty():
             raise typer.BadParameter("refusing to write an archive to a terminal; use -o FILE")
@@ -275,7 +284,7 @@ def load(
 
     from engine.archive import load_archive
 
-    engine = Engine()
+    engine = _engine()
     if input_ is None:
         with tempfile.NamedTemporaryFile(dir=engine.layout.root, suffix=".tar") as temp:
             while chunk := sys.stdin.buffer.read(1 << 20):
@@ -299,7 +308,7 @@ def pull(
     quiet: bool = typer.Option(False, "-q", "--quiet"),
 ) -> None:
     """Download an image from a registry."""
-    image = Engine().pull_image(name, platform, None if quiet else progress_printer())
+    image = _engine().pull_image(name, platform, None if quiet else progress_printer())
     if quiet:
         print(image.repo_tags[0] if image.repo_tags else image.id)
 
@@ -310,7 +319,7 @@ def push(
     quiet: bool = typer.Option(False, "-q", "--quiet"),
 ) -> None:
     """Upload an image to a registry."""
-    Engine().push_image(name, None, None if quiet else progress_printer())
+    _engine().push_image(name, None, None if quiet else progress_printer())
 
 
 def parse_pairs(items: list[str] | None, what: str) -> dict[str, str]:
@@ -364,7 +373,7 @@ def build(
         network="host" if network == "default" else network,
         pull=pull,
     )
-    result = Engine().build_image(
+    result = _engine().build_image(
         options, (lambda _l: None) if quiet else (lambda line: print(line, file=sys.stderr))
     )
     if quiet:

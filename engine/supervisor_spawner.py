@@ -1,0 +1,91 @@
+"""Client side of the supervisor fork server (see engine.supervisor_zygote)."""
+
+from __future__ import annotations
+
+import array
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+
+class SupervisorSpawner:
+    """Starts detached supervisors through one zygote per process; restarts it when it idled
+    out or died, so a caller never sees the difference."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def _start_zygote(self) -> socket.socket:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "engine.supervisor_zygote", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                env=env,
+            )
+        finally:
+            theirs.close()
+        return ours
+
+    def _reap(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._process is not None:
+            self._process.wait()
+            self._process = None
+
+    def _request(self, root: Path, container_id: str, report_fd: int) -> bool:
+        if self._sock is None:
+            self._sock = self._start_zygote()
+        payload = f"{root}\0{container_id}".encode()
+        fds = array.array("i", [report_fd])
+        try:
+            self._sock.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+            acknowledged = self._sock.recv(1) == b"A"
+        except OSError:
+            acknowledged = False
+        if not acknowledged:
+            self._reap()
+        return acknowledged
+
+    def close(self) -> None:
+        """Let the zygote go now (it would idle out anyway): for callers that check for
+        leftover processes, such as the test suite's leak check."""
+        with self._lock:
+            self._reap()
+
+    def spawn(self, root: Path, container_id: str) -> str:
+        """Start the supervisor; return its one-line report ("OK pid" or "ERR reason")."""
+        read_fd, write_fd = os.pipe()
+        try:
+            with self._lock:
+                # A zygote that idled out between two requests gets replaced, once.
+                started = self._request(root, container_id, write_fd) or self._request(
+                    root, container_id, write_fd
+                )
+        finally:
+            os.close(write_fd)
+        if not started:
+            os.close(read_fd)
+            return "ERR could not start the container supervisor"
+        with os.fdopen(read_fd, "rb") as reader:
+            report = reader.readline().decode(errors="replace")
+            if not report.startswith("OK"):
+                reader.read()  # EOF: the failed supervisor has exited
+        return report
+
+
+SPAWNER = SupervisorSpawner()
