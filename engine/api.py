@@ -54,7 +54,7 @@ from engine.runtime_spec import (
     RuntimeSpec,
     TmpfsMount,
 )
-from engine.volumes import anonymous_volume_name, Volume, VolumeStore
+from engine.volumes import Volume, VolumeStore, anonymous_volume_name
 from netdriver.api import Network, NetworkDriver
 
 if TYPE_CHECKING:

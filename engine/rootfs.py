@@ -7,8 +7,8 @@ and dies with that namespace, so nothing can leak into the host's mount table.
 from __future__ import annotations
 
 import os
-import subprocess
 import stat
+import subprocess
 from pathlib import Path
 
 from engine import syscalls as sc

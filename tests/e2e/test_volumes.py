@@ -23,7 +23,7 @@ def root(tmp_path: Path, busybox_tarball: Path) -> Path:
 
 
 @pytest.fixture
-def stack(tmp_path: Path, root: Path):  # noqa: ANN201
+def stack(tmp_path: Path, root: Path):
     directory = tmp_path / "vols"
     directory.mkdir()
     (directory / "host-dir").mkdir()
