@@ -57,6 +57,9 @@ def _spawn(sock: socket.socket, request: bytes, report_fd: int) -> None:
 
 def serve(sock: socket.socket) -> None:
     import engine.supervisor  # noqa: F401  (the point of the zygote: import once)
+    from netdriver import netlink
+
+    _ = netlink.IPRoute  # netlink is loaded lazily elsewhere: here we want it loaded now
 
     while True:
         ready, _, _ = select.select([sock], [], [], IDLE_SECONDS)
