@@ -99,6 +99,8 @@ class NetworkDef:
     internal: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     subnets: tuple[str, ...] = ()
+    # The gateway of the first `ipam.config` entry, when the file names one.
+    gateway: str | None = None
 
 
 @dataclass(frozen=True)

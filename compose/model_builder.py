@@ -95,6 +95,12 @@ def build_service(name: str, raw: dict[str, Any]) -> Service:
     )
 
 
+def _first_gateway(spec: dict[str, Any]) -> str | None:
+    configs = (spec.get("ipam") or {}).get("config") or []
+    first = configs[0] if configs and isinstance(configs[0], dict) else {}
+    return str(first["gateway"]) if first.get("gateway") else None
+
+
 def build_project(
     raw: dict[str, Any],
     working_dir: Path,
@@ -115,6 +121,7 @@ def build_project(
                 str(c["subnet"]) for c in (spec.get("ipam") or {}).get("config") or []
                 if isinstance(c, dict) and c.get("subnet")
             ),
+            gateway=_first_gateway(spec),
         )
         for key, spec in (raw.get("networks") or {}).items()
     }

@@ -339,6 +339,7 @@ class Orchestrator:
                 labels={**definition.labels, L.PROJECT: self.project.name, L.NETWORK: key},
                 internal=definition.internal,
                 subnet=definition.subnets[0] if definition.subnets else None,
+                gateway=definition.gateway,
             )
             self.report(Event(ResourceKind.NETWORK, definition.name, Phase.CREATED))
 

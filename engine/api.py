@@ -204,9 +204,10 @@ class Engine:
         labels: dict[str, str] | None = None,
         internal: bool = False,
         subnet: str | None = None,
+        gateway: str | None = None,
     ) -> Network:
         return self.networks.ensure_network(
-            name, labels=labels or {}, internal=internal, subnet=subnet
+            name, labels=labels or {}, internal=internal, subnet=subnet, gateway=gateway
         )
 
     def remove_network(self, name: str) -> None:

@@ -145,3 +145,45 @@ def test_network_stack_end_to_end(tmp_path: Path, root: Path) -> None:
             break
         time.sleep(0.1)
     assert not _resolver_running(root)
+
+
+def test_ipam_subnet_gateway_and_static_address(tmp_path: Path, root: Path) -> None:
+    """`ipam.config` subnet and gateway and a service's `ipv4_address`, as the file says."""
+    directory = tmp_path / "ipam"
+    directory.mkdir()
+    (directory / "compose.yaml").write_text(
+        textwrap.dedent(
+            """
+            services:
+              pinned:
+                image: busybox
+                command: ["sh", "-c", "ip -4 addr show eth0; ip route; exec sleep 60"]
+                stop_grace_period: 0s
+                networks:
+                  lan:
+                    ipv4_address: 10.231.7.50
+            networks:
+              lan:
+                ipam:
+                  config:
+                    - subnet: 10.231.7.0/24
+                      gateway: 10.231.7.254
+            """
+        )
+    )
+    name = f"ipam{uuid.uuid4().hex[:6]}"
+    try:
+        up = run_cli(["-p", name, "up", "-d"], cwd=directory, root=root)
+        assert up.returncode == 0, up.stderr
+        network = Engine(root).networks.get_network(f"{name}_lan")
+        assert (network.subnet, network.gateway) == ("10.231.7.0/24", "10.231.7.254")
+        logs = ""
+        for _ in range(50):  # bounded: 5 s for the first lines
+            logs = run_cli(["-p", name, "logs"], cwd=directory, root=root).stdout
+            if "default via" in logs:
+                break
+            time.sleep(0.1)
+        assert "inet 10.231.7.50/24" in logs
+        assert "default via 10.231.7.254" in logs
+    finally:
+        run_cli(["-p", name, "down", "-t", "0"], cwd=directory, root=root)
