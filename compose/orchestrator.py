@@ -804,28 +804,35 @@ class Orchestrator:
             self._remove_images(options.rmi)
 
     def _remove_networks(self) -> None:
-        for network in self.engine.networks.list_networks():
-            if network.labels.get(L.PROJECT) != self.project.name:
-                continue
-            self.report(Event(ResourceKind.NETWORK, network.name, Phase.REMOVING))
-            try:
-                self.engine.remove_network(network.name)
-            except NetworkError as exc:
-                self.report(Event(ResourceKind.NETWORK, network.name, Phase.ERROR, str(exc)))
-                continue
-            self.report(Event(ResourceKind.NETWORK, network.name, Phase.REMOVED))
+        networks = self.engine.networks.list_networks()
+        self._remove_project_objects(
+            ResourceKind.NETWORK, [(n.name, n.labels) for n in networks], self.engine.remove_network
+        )
 
     def _remove_volumes(self) -> None:
-        for volume in self.engine.volumes.list():
-            if volume.labels.get(L.PROJECT) != self.project.name:
+        volumes = self.engine.volumes.list()
+        self._remove_project_objects(
+            ResourceKind.VOLUME, [(v.name, v.labels) for v in volumes], self.engine.remove_volume
+        )
+
+    def _remove_project_objects(
+        self,
+        kind: ResourceKind,
+        objects: list[tuple[str, dict[str, str]]],
+        remove: Callable[[str], None],
+    ) -> None:
+        """Remove this project's networks or volumes (found by label); report each failure in
+        place and go on with the rest, like docker compose's down."""
+        for name, labels in objects:
+            if labels.get(L.PROJECT) != self.project.name:
                 continue
-            self.report(Event(ResourceKind.VOLUME, volume.name, Phase.REMOVING))
+            self.report(Event(kind, name, Phase.REMOVING))
             try:
-                self.engine.remove_volume(volume.name)
-            except EngineError as exc:
-                self.report(Event(ResourceKind.VOLUME, volume.name, Phase.ERROR, str(exc)))
+                remove(name)
+            except (EngineError, NetworkError) as exc:
+                self.report(Event(kind, name, Phase.ERROR, str(exc)))
                 continue
-            self.report(Event(ResourceKind.VOLUME, volume.name, Phase.REMOVED))
+            self.report(Event(kind, name, Phase.REMOVED))
 
     def _remove_images(self, mode: str) -> None:
         """`down --rmi all` removes every service's image; `local` only the images compose

@@ -29,7 +29,7 @@ from engine import syscalls as sc
 from engine.cgroups import Cgroup
 from engine.errors import EngineError, InvalidStateError
 from engine.process_config import resolve_user
-from engine.processes import is_alive
+from engine.processes import is_alive, wait_exit_code
 from engine.runtime_spec import ProcessSpec, RuntimeSpec
 
 # Join order matters: the mount namespace last (after it, host paths are gone); user namespaces
@@ -120,18 +120,6 @@ def _report_and_exit(err_fd: int, message: str, code: int) -> None:
     with contextlib.suppress(OSError):
         os.write(err_fd, f"{code} {message}".encode(errors="replace")[:4000])
     os._exit(code)
-
-
-def _wait_status(pid: int) -> int:
-    """Exit code the way Docker reports it: a signal N becomes 128+N."""
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-        except InterruptedError:
-            continue
-        if os.WIFSIGNALED(status):
-            return 128 + os.WTERMSIG(status)
-        return os.WEXITSTATUS(status)
 
 
 def _exec_process(spec: RuntimeSpec, process: ProcessSpec, err_fd: int, tty: bool) -> None:
@@ -227,7 +215,7 @@ def _joiner(
         pid = os.fork()
         if pid == 0:
             _exec_process(spec, process, err_fd, tty)
-        os._exit(_wait_status(pid))
+        os._exit(wait_exit_code(pid))
     except BaseException as exc:
         _report_and_exit(err_fd, f"cannot enter container {target.name}: {exc}", _JOIN_FAILED)
 
@@ -243,7 +231,7 @@ class RunningExec:
 
     def wait(self) -> int:
         try:
-            code = _wait_status(self.pid)
+            code = wait_exit_code(self.pid)
             report = _read_all(self.err_fd).decode(errors="replace")
         finally:
             with contextlib.suppress(OSError):

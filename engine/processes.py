@@ -40,3 +40,15 @@ def signal_pid(pid: int, sig: int) -> bool:
         return True
     except ProcessLookupError:
         return False
+
+
+def wait_exit_code(pid: int) -> int:
+    """Wait for a child; its fate as Docker reports it (killed by signal N -> 128+N)."""
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except InterruptedError:
+            continue
+        if os.WIFSIGNALED(status):
+            return 128 + os.WTERMSIG(status)
+        return os.WEXITSTATUS(status)

@@ -33,6 +33,7 @@ from engine import capabilities
 from engine import syscalls as sc
 from engine.cgroups import Cgroup
 from engine.init_process import run_as_init
+from engine.processes import wait_exit_code
 from engine.rlimits import rlimit_number
 from engine.rootfs import prepare_rootfs
 from engine.runtime_spec import ProcessSpec, Rlimit, RuntimeSpec
@@ -213,18 +214,6 @@ def _exec_init(
         os._exit(127)
 
 
-def _wait_exit_code(pid: int) -> int:
-    """Mirror init's fate as an exit code the way Docker reports it (signal N -> 128+N)."""
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-        except InterruptedError:
-            continue
-        if os.WIFSIGNALED(status):
-            return 128 + os.WTERMSIG(status)
-        return os.WEXITSTATUS(status)
-
-
 def _stage1(
     spec: RuntimeSpec,
     cgroup: Cgroup,
@@ -259,7 +248,7 @@ def _stage1(
         os.write(sync_w, struct.pack("<i", pid))
         if not _keeps_stage1(spec):
             os._exit(0)  # init is re-parented to the supervisor (a child subreaper)
-        os._exit(_wait_exit_code(pid))
+        os._exit(wait_exit_code(pid))
     except BaseException as exc:
         os.write(err_w, f"{exc}".encode(errors="replace")[:4000])
         os._exit(1)
@@ -324,7 +313,7 @@ def start(spec: RuntimeSpec, cgroup: Cgroup, wire_network: Callable[[int], None]
             raise StartFailure(_read_all(err_r).decode(errors="replace") or "init fork failed")
         init_pid = struct.unpack("<i", raw)[0]
         if not keep_stage1:
-            _wait_exit_code(pid)  # stage1 is gone: init is our child now
+            wait_exit_code(pid)  # stage1 is gone: init is our child now
             os.write(adopted_w, b"P")
         failure = _read_all(err_r).decode(errors="replace")
         if failure:

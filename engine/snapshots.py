@@ -17,8 +17,6 @@ complete. An absolute symlink *target* is fine: it resolves inside the container
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import posixpath
 import shutil
@@ -32,6 +30,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Literal
 
+from engine.atomic_files import locked
 from engine.content import fsync_dir, sha256_digest, validate_digest
 from engine.errors import InvalidArgumentError, UnavailableError
 
@@ -252,16 +251,6 @@ def _flush_filesystem(path: Path) -> None:
         os.sync()
 
 
-@contextlib.contextmanager
-def _flock(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 class SnapshotStore:
     """Snapshot dirs by chain id; each is unpacked at most once, even across processes."""
 
@@ -289,7 +278,7 @@ class SnapshotStore:
             return final, False
         hex_id = final.name
         self.locks.mkdir(parents=True, exist_ok=True)
-        with _flock(self.locks / f"{hex_id}.lock"):
+        with locked(self.locks / f"{hex_id}.lock"):
             if final.is_dir():
                 return final, False
             for stale in self.root.glob(f".tmp-{hex_id}-*"):
@@ -310,7 +299,7 @@ class SnapshotStore:
         """Drop a snapshot (garbage collection); callers ensure no container uses it."""
         final = self.path(chain_id)
         self.locks.mkdir(parents=True, exist_ok=True)
-        with _flock(self.locks / f"{final.name}.lock"):
+        with locked(self.locks / f"{final.name}.lock"):
             if final.is_dir():
                 doomed = final.with_name(f".tmp-{final.name}-removing")
                 os.rename(final, doomed)

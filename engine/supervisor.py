@@ -23,7 +23,7 @@ from engine.dns_control import ensure_resolver, nudge_resolver
 from engine.hosts import refresh_hosts
 from engine.layout import Layout
 from engine.logs import LogWriter
-from engine.processes import start_time
+from engine.processes import start_time, wait_exit_code
 from engine.restart_policy import Backoff, should_restart
 from engine.runtime_spec import RuntimeSpec
 from netdriver.api import NetworkDriver
@@ -124,7 +124,7 @@ class Supervisor:
                     selector.unregister(fd)
                     os.close(fd)
         writer.close()
-        return runtime._wait_exit_code(started.exit_pid)
+        return wait_exit_code(started.exit_pid)
 
     def _update(self, **changes: object) -> None:
         self.store.update_state(self.container_id, **changes)

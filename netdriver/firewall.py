@@ -15,16 +15,14 @@ roots share one kernel) on top of iptables' own ``-w`` lock.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
-import os
 import shlex
 import subprocess
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from netdriver.errors import NetworkError
+from netdriver.locks import flocked, run_dir
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +46,8 @@ class FirewallError(NetworkError):
     """iptables refused a change (or is missing); carries its message."""
 
 
-def _lock_path() -> Path:
-    return Path(os.environ.get("PYCOMPOSE_RUN_DIR", "/run/pycompose")) / "firewall.lock"
-
-
-@contextlib.contextmanager
-def _host_lock() -> Iterator[None]:
-    path = _lock_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+def _host_lock() -> contextlib.AbstractContextManager[None]:
+    return flocked(run_dir() / "firewall.lock")
 
 
 def _run(args: Sequence[str], stdin: str | None = None) -> str:

@@ -9,7 +9,6 @@ crash leaves the old or the new file, never half of one.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from netdriver.errors import InvalidNetworkConfigError, NetworkError
+from netdriver.locks import flocked, run_dir
 from netdriver.model import Endpoint, Network
 
 FORMAT_VERSION = 1
@@ -109,12 +109,8 @@ class StateStore:
     def locked(self) -> Iterator[None]:
         """Hold the exclusive state lock of this directory for the duration of the block."""
         self._ensure_dirs()
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with flocked(self._lock_path):
             yield
-        finally:
-            os.close(fd)  # closing the last fd of the description releases the lock
 
     def _path(self, name: str) -> Path:
         check_network_name(name)
@@ -178,16 +174,6 @@ class StateStore:
             os.close(dfd)
 
 
-HOST_LOCK = Path(os.environ.get("PYCOMPOSE_RUN_DIR", "/run/pycompose")) / "subnets.lock"
-
-
-@contextlib.contextmanager
-def host_subnet_lock() -> Iterator[None]:
+def host_subnet_lock() -> contextlib.AbstractContextManager[None]:
     """One lock per kernel (not per data root) around subnet choice and bridge creation."""
-    HOST_LOCK.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(HOST_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    return flocked(run_dir() / "subnets.lock")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from compose.human_size import human_size
 from compose.human_time import since
 
 if TYPE_CHECKING:
@@ -24,15 +25,6 @@ def _engine() -> Engine:
     return Engine()
 
 image_app = typer.Typer(help="Manage images", no_args_is_help=True)
-
-
-def _size(num: int) -> str:
-    value = float(num)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000:
-            return f"{value:.3g}{unit}"
-        value /= 1000
-    return f"{value:.3g}TB"
 
 
 def _table(rows: list[list[str]]) -> None:
@@ -54,7 +46,8 @@ def progress_printer() -> Any:
         if event.status == "Downloading":
             if tty and event.total:
                 print(
-                    f"\r{event.layer}: Downloading {_size(event.current)}/{_size(event.total)}",
+                    f"\r{event.layer}: Downloading "
+                    f"{human_size(event.current)}/{human_size(event.total)}",
                     end="",
                     file=sys.stderr,
                 )
@@ -101,7 +94,7 @@ def ls(
             repo, _, name_tag = tag.rpartition(":")
             rows.append(
                 [repo, name_tag, *([digest] if digests else []), image.short_id,
-                 f"{since(image.created)} ago" if image.created else "N/A", _size(image.size)]
+                 f"{since(image.created)} ago" if image.created else "N/A", human_size(image.size)]
             )
     if not quiet:
         _table(rows)
@@ -178,7 +171,7 @@ def history(image: str = typer.Argument(...), no_trunc: bool = typer.Option(Fals
             continue
         when = entry.get("created")
         rows.append([ident, f"{since(when)} ago" if when else "N/A", created_by,
-                     _size(sizes[len(entries) - 1 - index]), str(entry.get("comment", ""))])
+                     human_size(sizes[len(entries) - 1 - index]), str(entry.get("comment", ""))])
     if not quiet:
         _table(rows)
 
@@ -251,7 +244,7 @@ def prune(
         print("Deleted Images:")
         for ident in deleted:
             print(f"deleted: {ident}")
-    print(f"Total reclaimed space: {_size(freed)} ({blobs} blobs)")
+    print(f"Total reclaimed space: {human_size(freed)} ({blobs} blobs)")
 
 
 # ------------------------------------------------------------------------------ archives

@@ -13,6 +13,7 @@ from compose.cli.log_printer import print_logs
 from compose.cli.names import log_prefix
 from compose.cli.session import orchestrator
 from compose.cli.states import RUNNING, is_exited
+from compose.human_size import human_size
 from compose.human_time import since
 
 if TYPE_CHECKING:
@@ -207,22 +208,13 @@ def images(
             str(r["Repository"]),
             str(r["Tag"]),
             str(r["ID"]).removeprefix("sha256:")[:12],
-            _size(int(str(r["Size"]))),
+            human_size(int(str(r["Size"]))),
         ]
         for r in rows
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(5)]
     for row in cells:
         print("   ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())
-
-
-def _size(num: int) -> str:
-    value = float(num)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000:
-            return f"{value:.3g}{unit}"
-        value /= 1000
-    return f"{value:.3g}TB"
 
 
 def register(app: typer.Typer) -> None:
