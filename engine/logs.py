@@ -162,27 +162,40 @@ def follow_logs(
     poll: float = 0.05,
     since: str | None = None,
 ) -> Iterator[LogLine]:
-    """Yield existing lines, then new ones as they are written, until the container stops."""
-    yield from read_logs(path, tail, since)
+    """Yield existing lines, then new ones as they are written, until the container stops.
+
+    The file keeps growing while we read it: the tail starts at the size seen *before* the
+    history was read, and lines the history already gave (same or older time stamp) are
+    skipped, so nothing written in between is lost or shown twice. A log not created yet
+    (the supervisor opens it just after reporting the start) is waited for."""
     try:
         offset = path.stat().st_size
     except FileNotFoundError:
         offset = 0
+    last_seen = ""
+    for line in read_logs(path, tail, since):
+        last_seen = line.time
+        yield line
     partial = ""
     while True:
         running = still_running()
         try:
             with open(path, encoding="utf-8") as handle:
+                if os.fstat(handle.fileno()).st_size < offset:
+                    offset = 0  # rotated: a new, shorter file took the name
                 handle.seek(offset)
                 chunk = handle.read()
                 offset = handle.tell()
         except FileNotFoundError:
-            return
+            if not running:
+                return
+            time.sleep(poll)
+            continue
         partial += chunk
         *complete, partial = partial.split("\n")
         for raw in complete:
             parsed = _parse(raw)
-            if parsed is not None:
+            if parsed is not None and parsed.time > last_seen:
                 yield parsed
         if not running and not chunk:
             return
