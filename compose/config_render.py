@@ -36,12 +36,27 @@ def _without_null_commands(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _sorted(value: Any) -> Any:
+    """Mappings with sorted keys at every depth (lists keep their order): output that can be
+    diffed, like docker compose's (Go maps marshal sorted)."""
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
+
+
+def _stable(raw: dict[str, Any]) -> dict[str, Any]:
+    """Top-level keys in docker compose's order (name, services, networks, …), the rest sorted."""
+    return {key: _sorted(value) for key, value in raw.items()}
+
+
 def render_project(project: Project, fmt: str = "yaml") -> str:
     """The whole project in `yaml` or `json`."""
     if fmt == "json":
-        return json.dumps(project.raw, indent=2) + "\n"
+        return json.dumps(_stable(project.raw), indent=2) + "\n"
     return yaml.dump(
-        _without_null_commands(project.raw), Dumper=_Dumper, sort_keys=False,
+        _stable(_without_null_commands(project.raw)), Dumper=_Dumper, sort_keys=False,
         default_flow_style=False, allow_unicode=True,
     )
 

@@ -11,11 +11,8 @@ if ! command -v busybox >/dev/null || ! busybox --list >/dev/null 2>&1 || ! ldd 
 fi
 
 # 2. pycompose in its own virtualenv (its `compose` package clashes with docker-compose v1's).
-if [ ! -x .venv/bin/pycompose ]; then
-  python3 -m venv .venv
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e .
-fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q -e . 2>&1 | grep -v "^WARNING: Location" || true
 PYCOMPOSE="$REPO/.venv/bin/pycompose"
 
 # 3. A base image made locally: a busybox root filesystem imported like `docker import`.
