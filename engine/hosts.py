@@ -3,8 +3,8 @@ network mode decides them.
 
 Names resolve first through the embedded DNS resolver (``engine.dns_server``), which is
 what ``resolv.conf`` points at on bridge networks. /etc/hosts is kept as Docker keeps it
-(localhost, the container's own hostname, ``extra_hosts``) and additionally lists the peers
-on the container's networks, so that tools which read only /etc/hosts still find them.
+with its embedded DNS: localhost, the container's own hostname, ``extra_hosts`` — no peers,
+so a start never touches another container's files.
 
 Hosts files are rewritten in place (same inode), because each is bind-mounted into its
 container: a rename would leave the container looking at the old file.
@@ -13,11 +13,10 @@ container: a rename would leave the container looking at the old file.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.atomic_files import locked
 from engine.containers import ContainerRecord, ContainerStatus, ContainerStore
 from engine.errors import InvalidArgumentError, InvalidStateError
 from engine.layout import Layout
@@ -71,21 +70,18 @@ def _read_lines(path: Path) -> list[str]:
         return []
 
 
-def refresh_hosts(layout: Layout, driver: NetworkDriver, changed: Iterable[str]) -> None:
-    """Rewrite the hosts file of every container on the changed networks."""
-    with locked(layout.locks / "hosts.lock"):
-        endpoints = {n.name: driver.endpoints(n.name) for n in driver.list_networks()}
-        affected = {e.endpoint_id for name in changed for e in endpoints.get(name, [])}
-        for container_id in affected:
-            own = [e for eps in endpoints.values() for e in eps if e.endpoint_id == container_id]
-            peers = [e for o in own for e in endpoints[o.network]]
-            directory = layout.container_dir(container_id)
-            try:
-                hostname = (directory / "hostname").read_text().strip()
-            except OSError:
-                continue
-            extra = _read_lines(directory / EXTRA_HOSTS_FILE)
-            _rewrite_in_place(directory / "hosts", render_hosts(hostname, own, peers, extra))
+def write_hosts(layout: Layout, container_id: str, own: list[Endpoint]) -> None:
+    """The container's /etc/hosts as Docker writes it with its embedded DNS: localhost, its
+    own addresses under its hostname, and `extra_hosts`. Peers resolve through the network's
+    resolver, so starting one container never rewrites another's file (that was O(n) files
+    per start, O(n^2) per `up`)."""
+    directory = layout.container_dir(container_id)
+    try:
+        hostname = (directory / "hostname").read_text().strip()
+    except OSError:
+        return
+    extra = _read_lines(directory / EXTRA_HOSTS_FILE)
+    _rewrite_in_place(directory / "hosts", render_hosts(hostname, own, [], extra))
 
 
 # ---- preparing the files at start ----------------------------------------------------------

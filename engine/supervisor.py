@@ -20,7 +20,7 @@ from engine import ports, runtime
 from engine.cgroups import container_cgroup
 from engine.containers import ContainerStatus, ContainerStore, now_rfc3339
 from engine.dns_control import ensure_resolver, nudge_resolver
-from engine.hosts import refresh_hosts
+from engine.hosts import write_hosts
 from engine.layout import Layout
 from engine.logs import LogWriter
 from engine.processes import start_time, wait_exit_code
@@ -47,6 +47,7 @@ class Supervisor:
             self.driver.loopback_up(netns)
         if self.spec.network_mode != "bridge":
             return
+        endpoints = []
         for index, request in enumerate(self.spec.networks):
             endpoint = self.driver.attach(
                 request.network,
@@ -60,7 +61,8 @@ class Supervisor:
             )
             self.attached.append(request.network)
             self.addresses[request.network] = endpoint.ipv4
-        refresh_hosts(self.layout, self.driver, self.attached)
+            endpoints.append(endpoint)
+        write_hosts(self.layout, self.container_id, endpoints)
         gateways = [self.driver.get_network(name).gateway for name in self.attached]
         ensure_resolver(self.layout, gateways)
         if self.spec.ports and self.attached:
@@ -83,8 +85,6 @@ class Supervisor:
             with contextlib.suppress(Exception):
                 self.driver.detach(network, self.container_id)
         if self.attached:
-            with contextlib.suppress(Exception):
-                refresh_hosts(self.layout, self.driver, self.attached)
             nudge_resolver(self.layout)
         self.attached = []
         self.cgroup.remove()
