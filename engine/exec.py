@@ -29,7 +29,7 @@ from engine import syscalls as sc
 from engine.cgroups import Cgroup
 from engine.errors import EngineError, InvalidStateError
 from engine.process_config import resolve_user
-from engine.processes import is_alive, wait_exit_code
+from engine.processes import is_alive, read_to_eof, wait_exit_code
 from engine.runtime_spec import ProcessSpec, RuntimeSpec
 
 # Join order matters: the mount namespace last (after it, host paths are gone); user namespaces
@@ -232,7 +232,7 @@ class RunningExec:
     def wait(self) -> int:
         try:
             code = wait_exit_code(self.pid)
-            report = _read_all(self.err_fd).decode(errors="replace")
+            report = read_to_eof(self.err_fd).decode(errors="replace")
         finally:
             with contextlib.suppress(OSError):
                 os.close(self.err_fd)
@@ -244,13 +244,6 @@ class RunningExec:
                 subject=self.target.name,
             )
         return code
-
-
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def start_exec(

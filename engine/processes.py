@@ -52,3 +52,11 @@ def wait_exit_code(pid: int) -> int:
         if os.WIFSIGNALED(status):
             return 128 + os.WTERMSIG(status)
         return os.WEXITSTATUS(status)
+
+
+def read_to_eof(fd: int) -> bytes:
+    """Everything a pipe still gives until every writer has closed it (a child's report)."""
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -33,7 +33,7 @@ from engine import capabilities
 from engine import syscalls as sc
 from engine.cgroups import Cgroup
 from engine.init_process import run_as_init
-from engine.processes import wait_exit_code
+from engine.processes import read_to_eof, wait_exit_code
 from engine.rlimits import rlimit_number
 from engine.rootfs import prepare_rootfs
 from engine.runtime_spec import ProcessSpec, Rlimit, RuntimeSpec
@@ -82,13 +82,6 @@ def _read_exactly(fd: int, size: int) -> bytes:
             break
         data += chunk
     return data
-
-
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _close_fds_except(keep: set[int]) -> None:
@@ -304,18 +297,18 @@ def start(spec: RuntimeSpec, cgroup: Cgroup, wire_network: Callable[[int], None]
     try:
         if os.read(sync_r, 1) != b"R":
             raise StartFailure(
-                _read_all(err_r).decode(errors="replace") or "namespace setup failed"
+                read_to_eof(err_r).decode(errors="replace") or "namespace setup failed"
             )
         wire_network(pid)
         os.write(go_w, b"G")
         raw = _read_exactly(sync_r, 4)
         if len(raw) != 4:
-            raise StartFailure(_read_all(err_r).decode(errors="replace") or "init fork failed")
+            raise StartFailure(read_to_eof(err_r).decode(errors="replace") or "init fork failed")
         init_pid = struct.unpack("<i", raw)[0]
         if not keep_stage1:
             wait_exit_code(pid)  # stage1 is gone: init is our child now
             os.write(adopted_w, b"P")
-        failure = _read_all(err_r).decode(errors="replace")
+        failure = read_to_eof(err_r).decode(errors="replace")
         if failure:
             raise StartFailure(failure.strip())
         return StartedProcess(
