@@ -8,6 +8,7 @@ and supervisor processes made by the suite must all be gone.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +23,15 @@ IS_ROOT = os.geteuid() == 0
 # The `pycompose` installed next to the running Python (the project's venv), else from PATH.
 _BESIDE = Path(sys.executable).parent / "pycompose"
 PYCOMPOSE = str(_BESIDE) if _BESIDE.exists() else "pycompose"
+# Tests (and the shell lines the pytest plugin prints for users) call plain `pycompose`: make it
+# the venv's one even when the venv is not activated, as in CI's `./tests/run.sh`.
+if _BESIDE.exists():
+    os.environ["PATH"] = f"{_BESIDE.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+# A shell started in the background (CI runners, `cmd &`) ignores SIGINT, and an ignored signal
+# stays ignored across exec: the CLIs and pytest runs the tests interrupt with SIGINT would never
+# see it. A handler (unlike SIG_IGN) is reset to the default at exec, so children get Ctrl-C back.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
