@@ -155,7 +155,7 @@ def main() -> None:
             for fd in (started.stdout_fd, started.stderr_fd):
                 if fd >= 0:
                     os.close(fd)
-            runtime._wait_exit_code(started.exit_pid)
+            runtime.wait_exit_code(started.exit_pid)
             cgroup.remove()
 
         print("  engine runtime.start only  ", _stats(_time(runtime_once, args.runs)))

@@ -1,8 +1,14 @@
 """`pycompose up -d` and `down` of stacks of 1, 10 and 50 services (one network, one shared
-named volume, `init: true`): wall time and the CLI's peak memory, plus import time of the CLI
-and the per-container cost of the engine's supervisor spawn.
+named volume, `init: true`): wall time (min of the runs), CPU time, and the CLI's peak memory,
+plus import time of the CLI and the per-container cost of a Python start.
 
-    sudo python bench/bench_up_down.py [--sizes 1,10,50] [--repeat 2] [--parallel N]
+    sudo python bench/bench_up_down.py [--sizes 1,10,50] [--repeat 3] [--parallel N]
+
+CPU columns: `cli` is the CLI process itself (user+sys, with what it waited for); `all` adds
+the supervisors' fork server, the supervisors and the DNS resolver (everything started from
+this process, counted through a cpuacct cgroup of its own, cgroup v1 only). The containers'
+own processes, including init's set-up before exec, run in their own cgroups and are not
+counted. On a shared machine wall times are noisy: CPU time is the steadier number.
 
 Runs on a private data root (a temp dir) with the busybox rootfs the tests use. docker-compose
 is measured beside it only when a dockerd answers on this host; otherwise it says so.
@@ -12,6 +18,7 @@ Numbers are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -19,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,8 +50,59 @@ def stack_yaml(count: int, init: bool) -> str:
     return "\n".join(lines)
 
 
-def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MiB of the command and the children it waited for, stderr)."""
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+class CpuMeter:
+    """CPU time of this process and everything it starts (detached ones too: supervisors, the
+    resolver), through a cpuacct cgroup (v1) this process moves into; None where unavailable."""
+
+    def __init__(self) -> None:
+        self.group: Path | None = None
+        if not (CPUACCT / "cpuacct.usage").exists():
+            return
+        group = CPUACCT / f"pycompose-bench-{os.getpid()}"
+        try:
+            group.mkdir()
+            (group / "tasks").write_text(str(os.getpid()))
+        except OSError:
+            with contextlib.suppress(OSError):
+                group.rmdir()
+            return
+        self.group = group
+
+    def seconds(self) -> float | None:
+        if self.group is None:
+            return None
+        return int((self.group / "cpuacct.usage").read_text()) / 1e9
+
+    def close(self) -> None:
+        """Move us and whatever still lingers (an idle fork server or resolver) back to the
+        root group, then remove ours."""
+        if self.group is None:
+            return
+        for _ in range(50):
+            for pid in (self.group / "cgroup.procs").read_text().split():
+                with contextlib.suppress(OSError):
+                    (CPUACCT / "cgroup.procs").write_text(pid)
+            with contextlib.suppress(OSError):
+                self.group.rmdir()
+                break
+            time.sleep(0.1)
+        self.group = None
+
+
+@dataclass
+class Run:
+    wall: float
+    cli_cpu: float
+    all_cpu: float | None
+    rss_mib: float
+
+
+def timed(argv: list[str], cwd: Path, env: dict[str, str], meter: CpuMeter) -> Run:
+    """Wall seconds, CPU seconds (the CLI; everything) and the CLI's peak RSS of one command."""
+    before = meter.seconds()
     start = time.perf_counter()
     process = subprocess.Popen(
         argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -55,7 +114,18 @@ def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({process.returncode}):\n{err}")
-    return wall, usage.ru_maxrss / 1024, err
+    after = meter.seconds()
+    everything = None if before is None or after is None else after - before
+    return Run(wall, usage.ru_utime + usage.ru_stime, everything, usage.ru_maxrss / 1024)
+
+
+def summary(runs: list[Run]) -> str:
+    """min wall, min CPU (cli / all) over the runs."""
+    wall = min(r.wall for r in runs)
+    cli = min(r.cli_cpu for r in runs)
+    totals = [r.all_cpu for r in runs if r.all_cpu is not None]
+    total = f"{min(totals):5.2f}" if totals else "    -"
+    return f"{wall:7.2f} {cli:5.2f} {total}"
 
 
 def import_time(env: dict[str, str]) -> float:
@@ -70,7 +140,8 @@ def import_time(env: dict[str, str]) -> float:
 
 
 def supervisor_spawn_cost() -> float:
-    """What one `python -m engine.supervisor_launch`-style interpreter start costs here."""
+    """What one interpreter start importing the supervisor costs here: the supervisors' fork
+    server pays it once per CLI run (each container's supervisor is forked from it)."""
     runs = []
     for _ in range(5):
         start = time.perf_counter()
@@ -94,7 +165,7 @@ def dockerd_running() -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,10,50")
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--parallel", default=None, help="pycompose --parallel")
     parser.add_argument("--no-init", action="store_true", help="leave `init: true` out")
     args = parser.parse_args()
@@ -112,29 +183,30 @@ def main() -> None:
         )
         print(f"pycompose --help (import + parse): {import_time(env) * 1000:.0f} ms")
         print(f"one Python start importing engine.supervisor: "
-              f"{supervisor_spawn_cost() * 1000:.0f} ms (paid once per container start)")
-        print(f"{'services':>8} {'up -d s':>9} {'up MiB':>7} {'re-up s':>8} {'down s':>8} "
-              f"{'down MiB':>9}")
+              f"{supervisor_spawn_cost() * 1000:.0f} ms (the fork server pays it once per CLI run)")
+        print(f"{'':>8} {'up -d':^19} {'re-up':^19} {'down -v':^19} {'MiB':>4}")
+        print(f"{'services':>8}" + f" {'wall s':>7} {'cli':>5} {'all':>5}" * 3 + f" {'peak':>4}")
         extra = ["--parallel", args.parallel] if args.parallel else []
-        for count in sizes:
-            directory = work / f"stack{count}"
-            directory.mkdir()
-            (directory / "compose.yaml").write_text(stack_yaml(count, not args.no_init))
-            ups, reups, downs, up_mem, down_mem = [], [], [], 0.0, 0.0
-            for attempt in range(args.repeat):
-                project = f"bench{count}x{attempt}"
-                started.append((project, directory))
-                base = ["pycompose", "-p", project, "--progress", "quiet", *extra]
-                wall, mem, _ = timed([*base, "up", "-d"], directory, env)
-                ups.append(wall)
-                up_mem = max(up_mem, mem)
-                wall, _, _ = timed([*base, "up", "-d"], directory, env)
-                reups.append(wall)
-                wall, mem, _ = timed([*base, "down", "-v"], directory, env)
-                downs.append(wall)
-                down_mem = max(down_mem, mem)
-            print(f"{count:>8} {min(ups):>9.2f} {up_mem:>7.0f} {min(reups):>8.2f} "
-                  f"{min(downs):>8.2f} {down_mem:>9.0f}")
+        meter = CpuMeter()
+        try:
+            for count in sizes:
+                directory = work / f"stack{count}"
+                directory.mkdir()
+                (directory / "compose.yaml").write_text(stack_yaml(count, not args.no_init))
+                ups: list[Run] = []
+                reups: list[Run] = []
+                downs: list[Run] = []
+                for attempt in range(args.repeat):
+                    project = f"bench{count}x{attempt}"
+                    started.append((project, directory))
+                    base = ["pycompose", "-p", project, "--progress", "quiet", *extra]
+                    ups.append(timed([*base, "up", "-d"], directory, env, meter))
+                    reups.append(timed([*base, "up", "-d"], directory, env, meter))
+                    downs.append(timed([*base, "down", "-v"], directory, env, meter))
+                peak = max(r.rss_mib for r in ups + reups + downs)
+                print(f"{count:>8} {summary(ups)} {summary(reups)} {summary(downs)} {peak:>4.0f}")
+        finally:
+            meter.close()
         if dockerd_running():
             print("dockerd is running: compare with `docker compose up -d` on the same stacks")
         else:

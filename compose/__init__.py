@@ -1,5 +1,20 @@
 """pycompose: the Compose layer (stack file -> model -> graph -> plan -> engine calls)."""
 
-from compose.stack import Service, ServiceNotReadyError, Stack, StackError
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from compose.stack import Service, ServiceNotReadyError, Stack, StackError
 
 __all__ = ["Service", "ServiceNotReadyError", "Stack", "StackError"]
+
+
+def __getattr__(name: str) -> Any:
+    """The testing API (`compose.Stack`, ...) loads on first use: every CLI command imports this
+    package, and `compose.stack` would add its imports to each command's start-up."""
+    if name in __all__:
+        from compose import stack
+
+        return getattr(stack, name)
+    raise AttributeError(f"module 'compose' has no attribute {name!r}")

@@ -42,7 +42,8 @@ def _mounts(project: Project, service: Service) -> tuple[MountSpec, ...]:
                     "compose project"
                 )
             source = definition.name
-        mounts.append(MountSpec(_MOUNT_KINDS[volume.type], volume.target, source, volume.read_only))
+        mounts.append(MountSpec(_MOUNT_KINDS[volume.type], volume.target, source, volume.read_only,
+                                volume.create_host_path))
     return tuple(mounts)
 
 
@@ -61,7 +62,9 @@ def _networks(project: Project, service: Service) -> tuple[NetworkAttachment, ..
         aliases = (service.name, *attachment.aliases)
         if service.hostname:
             aliases = (*aliases, service.hostname)
-        attachments.append(NetworkAttachment(definition.name, aliases, attachment.ipv4_address))
+        attachments.append(NetworkAttachment(
+            definition.name, aliases, attachment.ipv4_address, attachment.ipv6_address
+        ))
     return tuple(attachments)
 
 
@@ -85,6 +88,23 @@ def _network_mode_for(project: Project, service: Service) -> str:
     return mode
 
 
+def _volumes_from(project: Project, service: Service) -> tuple[str, ...]:
+    """`service[:ro]` names the service's first replica; `container:NAME[:ro]` is taken as is."""
+    out = []
+    for entry in service.raw.get("volumes_from") or []:
+        text = str(entry)
+        if text.startswith("container:"):
+            out.append(text.removeprefix("container:"))
+            continue
+        other, sep, mode = text.partition(":")
+        if other not in project.services:
+            raise ComposeError(
+                f'service "{service.name}" mounts volumes from undefined service "{other}"'
+            )
+        out.append(container_name(project, project.services[other], 1) + sep + mode)
+    return tuple(out)
+
+
 def _strings(value: object) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -106,6 +126,7 @@ def _network_options(service: Service) -> dict[str, object]:
         "dns_search": _strings(raw.get("dns_search")),
         "dns_opt": _strings(raw.get("dns_opt")),
         "extra_hosts": _strings(raw.get("extra_hosts")),
+        "links": _strings(raw.get("links")),
     }
 
 
@@ -144,6 +165,7 @@ def build_container_spec(
         user=service.user,
         hostname=service.hostname,
         mounts=_mounts(project, service),
+        volumes_from=_volumes_from(project, service),
         networks=_networks(project, service),
         network_mode=_network_mode_for(project, service),
         memory_limit=memory_limit(service),

@@ -7,11 +7,13 @@ links, network_mode, volumes_from) plus, for depends_on, the `condition` and `re
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from compose.errors import ComposeError
 from compose.model import DependencyCondition, Project, Service
+
+if TYPE_CHECKING:  # networkx costs ~55 ms to import: loaded by the functions that walk a graph
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ def dependencies(service: Service) -> list[Dependency]:
 
 def dependency_graph(project: Project) -> nx.DiGraph:
     """A topological order of this graph is a start order; a cycle is an error naming it."""
+    import networkx as nx
+
     graph: nx.DiGraph = nx.DiGraph()
     graph.add_nodes_from(project.services)
     for name, service in project.services.items():
@@ -66,6 +70,8 @@ def dependency_graph(project: Project) -> nx.DiGraph:
 
 def dependents(graph: nx.DiGraph, service: str) -> set[str]:
     """Every service that (transitively) needs `service`: what a recreate may have to touch."""
+    import networkx as nx
+
     return set(nx.descendants(graph, service))
 
 
@@ -74,6 +80,8 @@ def start_levels(graph: nx.DiGraph, services: list[str] | None = None) -> list[l
 
     With `services` named, their dependencies are included (like `up web` starts web's deps).
     """
+    import networkx as nx
+
     if services:
         wanted = set(services)
         for name in services:
@@ -84,6 +92,8 @@ def start_levels(graph: nx.DiGraph, services: list[str] | None = None) -> list[l
 
 def stop_levels(graph: nx.DiGraph, services: list[str] | None = None) -> list[list[str]]:
     """Reverse of the start order: dependents stop before what they depend on."""
+    import networkx as nx
+
     levels = [sorted(level) for level in nx.topological_generations(graph)]
     if services:
         wanted = set(services)

@@ -41,6 +41,7 @@ class ServiceVolume:
     target: str
     source: str | None = None
     read_only: bool = False
+    create_host_path: bool = False  # bind: `bind.create_host_path`
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class ServiceNetwork:
     aliases: tuple[str, ...] = ()
     ipv4_address: str | None = None
     priority: int = 0
+    ipv6_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,18 @@ class NetworkDef:
     internal: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     subnets: tuple[str, ...] = ()
-    # The gateway of the first `ipam.config` entry, when the file names one.
+    # The gateway of the first IPv4 `ipam.config` entry, when the file names one.
     gateway: str | None = None
+    # Issue 5 extras: the IPv4 entry's ip_range / aux_addresses, the IPv6 entry (with
+    # enable_ipv6), driver_opts MTU and bridge name, attachable (recorded only).
+    ip_range: str | None = None
+    aux_addresses: dict[str, str] = field(default_factory=dict)
+    enable_ipv6: bool = False
+    ipv6_subnet: str | None = None
+    ipv6_gateway: str | None = None
+    mtu: int | None = None
+    bridge_name: str | None = None
+    attachable: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,7 @@ class VolumeDef:
     external: bool = False
     driver: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    driver_opts: dict[str, str] = field(default_factory=dict)  # local driver: type, device, o
 
 
 @dataclass(frozen=True)

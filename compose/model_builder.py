@@ -23,6 +23,7 @@ from compose.model import (
     ServiceVolume,
     VolumeDef,
 )
+from compose.network_options import DRIVER_OPT_BRIDGE, DRIVER_OPT_MTU, ipam_entry
 
 
 def _tuple(value: list[str] | None) -> tuple[str, ...] | None:
@@ -55,6 +56,7 @@ def build_service(name: str, raw: dict[str, Any]) -> Service:
                 target=v["target"],
                 source=v.get("source"),
                 read_only=bool(v.get("read_only", False)),
+                create_host_path=bool((v.get("bind") or {}).get("create_host_path", False)),
             )
             for v in raw.get("volumes") or []
         ),
@@ -63,6 +65,7 @@ def build_service(name: str, raw: dict[str, Any]) -> Service:
                 name=net,
                 aliases=tuple((spec or {}).get("aliases") or ()),
                 ipv4_address=(spec or {}).get("ipv4_address"),
+                ipv6_address=(spec or {}).get("ipv6_address"),
                 priority=int((spec or {}).get("priority") or 0),  # normalized to int
             )
             for net, spec in (raw.get("networks") or {}).items()
@@ -96,9 +99,26 @@ def build_service(name: str, raw: dict[str, Any]) -> Service:
 
 
 def _first_gateway(spec: dict[str, Any]) -> str | None:
-    configs = (spec.get("ipam") or {}).get("config") or []
-    first = configs[0] if configs and isinstance(configs[0], dict) else {}
+    first = ipam_entry(spec, ipv6=False)
     return str(first["gateway"]) if first.get("gateway") else None
+
+
+def _network_extras(spec: dict[str, Any]) -> dict[str, Any]:
+    """NetworkDef fields from ipam.config, enable_ipv6, attachable and driver_opts."""
+    v4, v6 = ipam_entry(spec, ipv6=False), ipam_entry(spec, ipv6=True)
+    enable_ipv6 = bool(spec.get("enable_ipv6", False))
+    opts = spec.get("driver_opts") or {}
+    mtu = opts.get(DRIVER_OPT_MTU)
+    return {
+        "ip_range": str(v4["ip_range"]) if v4.get("ip_range") else None,
+        "aux_addresses": {str(k): str(v) for k, v in (v4.get("aux_addresses") or {}).items()},
+        "enable_ipv6": enable_ipv6,
+        "ipv6_subnet": str(v6["subnet"]) if enable_ipv6 and v6.get("subnet") else None,
+        "ipv6_gateway": str(v6["gateway"]) if enable_ipv6 and v6.get("gateway") else None,
+        "mtu": int(mtu) if mtu is not None and str(mtu).strip().isdigit() else None,
+        "bridge_name": str(opts[DRIVER_OPT_BRIDGE]) if opts.get(DRIVER_OPT_BRIDGE) else None,
+        "attachable": bool(spec.get("attachable", False)),
+    }
 
 
 def build_project(
@@ -122,6 +142,7 @@ def build_project(
                 if isinstance(c, dict) and c.get("subnet")
             ),
             gateway=_first_gateway(spec),
+            **_network_extras(spec),
         )
         for key, spec in (raw.get("networks") or {}).items()
     }
@@ -132,6 +153,7 @@ def build_project(
             external=bool(spec.get("external", False)),
             driver=spec.get("driver"),
             labels=dict(spec.get("labels") or {}),
+            driver_opts={k: str(v) for k, v in (spec.get("driver_opts") or {}).items()},
         )
         for key, spec in (raw.get("volumes") or {}).items()
     }

@@ -31,10 +31,17 @@ from compose.convergence import (
 )
 from compose.errors import ComposeError, ServiceFailedError, ServiceNotFoundError
 from compose.events import Event, Phase, Reporter, ResourceKind, ignore
-from compose.graph import dependency_graph
+from compose.graph import dependencies, dependency_graph
 from compose.model import DependencyCondition, Project, Service
 from compose.scheduler import DEFAULT_PARALLEL, DependencyError, Edge, Outcome, walk
-from engine.api import ContainerInfo, ContainerSpec, ContainerStatus, Engine, MountKind
+from engine.api import (
+    ContainerInfo,
+    ContainerSpec,
+    ContainerStatus,
+    Engine,
+    MountKind,
+    NetworkOptions,
+)
 from engine.errors import EngineError
 from netdriver.errors import NetworkError
 
@@ -216,11 +223,35 @@ class Orchestrator:
         return tuple(edges)
 
     # ---- up -----------------------------------------------------------------------------
+    def _check_acyclic(self) -> None:
+        """Kahn's check over the same edges as `compose.graph`; only a cycle builds the networkx
+        graph (whose error names it): importing networkx costs ~60 ms of every `up`."""
+        services = self.project.services
+        needs = {
+            name: {d.service for d in dependencies(s) if d.service in services}
+            for name, s in services.items()
+        }
+        dependents: dict[str, list[str]] = {name: [] for name in services}
+        for name, deps in needs.items():
+            for dep in deps:
+                dependents[dep].append(name)
+        waiting = {name: len(deps) for name, deps in needs.items()}
+        ready = [name for name, count in waiting.items() if count == 0]
+        done = 0
+        while ready:
+            done += 1
+            for dependent in dependents[ready.pop()]:
+                waiting[dependent] -= 1
+                if waiting[dependent] == 0:
+                    ready.append(dependent)
+        if done != len(services):
+            dependency_graph(self.project)  # raises, naming the cycle
+
     def up(
         self, options: UpOptions = UpOptions(), cancel: threading.Event | None = None
     ) -> list[ContainerInfo]:
         self.check_services(options.services)
-        dependency_graph(self.project)  # a cycle is an error before anything is made
+        self._check_acyclic()  # a cycle is an error before anything is made
         scale = dict(options.scale)
         for name, count in scale.items():
             if name not in self.project.services:
@@ -236,6 +267,8 @@ class Orchestrator:
                     f'"{service.container_name}": it cannot be scaled beyond 1 replica'
                 )
         nodes = {name: self._edges(name) for name in wanted}
+        if self._will_start(wanted, options):
+            self.engine.prepare_to_start()  # the supervisors' fork server boots meanwhile
         images = self._resolve_images(wanted, build=options.build, pull=options.pull)
         self._handle_orphans(options)
         self._ensure_networks(wanted)
@@ -267,6 +300,24 @@ class Orchestrator:
                 tuple(options.services) or tuple(wanted), options.wait_timeout, cancel
             )
         return self.containers(options.services)
+
+    def _will_start(self, wanted: list[str], options: UpOptions) -> bool:
+        """Whether this `up` is likely to start a container (a replica missing or not running,
+        or --force-recreate): only then is booting the supervisor fork server early worth it."""
+        if options.no_start:
+            return False
+        if options.policy is RecreatePolicy.FORCE:
+            return True
+        scale = dict(options.scale)
+        running: dict[str, int] = {}
+        for info in self.containers():
+            if info.status is ContainerStatus.RUNNING:
+                service = info.labels.get(L.SERVICE, "")
+                running[service] = running.get(service, 0) + 1
+        return any(
+            running.get(name, 0) < scale.get(name, self.project.services[name].scale)
+            for name in wanted
+        )
 
     def _warn(self, outcome: Outcome) -> None:
         for warning in outcome.warnings:
@@ -322,6 +373,7 @@ class Orchestrator:
         return keys
 
     def _ensure_networks(self, services: list[str]) -> None:
+        self.engine.sweep_network_orphans()  # repair what a crashed `up`/`down` left
         for key in self._used_networks(services):
             definition = self.project.networks[key]
             existing = self.engine.networks.find_network(definition.name)
@@ -338,8 +390,15 @@ class Orchestrator:
                 definition.name,
                 labels={**definition.labels, L.PROJECT: self.project.name, L.NETWORK: key},
                 internal=definition.internal,
-                subnet=definition.subnets[0] if definition.subnets else None,
+                subnet=next((s for s in definition.subnets if ":" not in s), None),
                 gateway=definition.gateway,
+                options=NetworkOptions(
+                    ip_range=definition.ip_range, aux_addresses=definition.aux_addresses,
+                    mtu=definition.mtu, bridge_name=definition.bridge_name,
+                    attachable=definition.attachable, enable_ipv6=definition.enable_ipv6,
+                    ipv6_subnet=definition.ipv6_subnet,
+                    ipv6_gateway=definition.ipv6_gateway,
+                ),
             )
             self.report(Event(ResourceKind.NETWORK, definition.name, Phase.CREATED))
 
@@ -361,6 +420,7 @@ class Orchestrator:
                 self.engine.ensure_volume(
                     definition.name,
                     {**definition.labels, L.PROJECT: self.project.name, L.VOLUME: key},
+                    definition.driver_opts,
                 )
                 self.report(Event(ResourceKind.VOLUME, definition.name, Phase.CREATED))
 
@@ -570,6 +630,8 @@ class Orchestrator:
         """Start existing containers, each service once its dependencies meet their conditions."""
         self.check_services(services)
         infos = self.containers(services)
+        if any(c.status is not ContainerStatus.RUNNING for c in infos):
+            self.engine.prepare_to_start()  # the supervisors' fork server boots meanwhile
         by_service: dict[str, list[ContainerInfo]] = {}
         for info in infos:
             by_service.setdefault(info.labels.get(L.SERVICE, ""), []).append(info)
@@ -647,12 +709,18 @@ class Orchestrator:
         self,
         services: tuple[str, ...] = (),
         timeout: float | None = None,
-        no_deps: bool = True,
+        no_deps: bool = False,
         parallel: int = DEFAULT_PARALLEL,
     ) -> None:
-        """Stop then start each named service's containers (docker compose `restart`)."""
+        """docker compose `restart`: the named services plus (unless `no_deps`) what depends on
+        them with `restart: true`, dependencies first (compose.restart_plan)."""
+        from compose.restart_plan import restart_nodes
+
         self.check_services(services)
-        infos = self.containers(services)
+        nodes = restart_nodes(self.project, services, no_deps)
+        by_service: dict[str, list[ContainerInfo]] = {}
+        for info in self.containers(tuple(nodes)):
+            by_service.setdefault(info.labels.get(L.SERVICE, ""), []).append(info)
 
         def one(info: ContainerInfo) -> None:
             self._event(info.name, Phase.RESTARTING)
@@ -660,7 +728,18 @@ class Orchestrator:
             self.engine.start_container(info.id)
             self._event(info.name, Phase.RESTARTED)
 
-        self._reverse_walk(infos, one, parallel, "restart")
+        def work(name: str) -> None:
+            try:
+                self._each(by_service.get(name, []), one)
+            except (EngineError, NetworkError) as exc:
+                raise ComposeError(str(exc)) from exc
+
+        outcome = walk(
+            nodes, work, lambda s, c, e: self.wait_condition(s, c, e), parallel=parallel
+        )
+        self._warn(outcome)
+        if not outcome.ok:
+            raise _failure(outcome.failed, "restart")
 
     def kill(self, services: tuple[str, ...] = (), sig: str = "SIGKILL") -> None:
         self.check_services(services)
@@ -808,6 +887,7 @@ class Orchestrator:
         self._remove_project_objects(
             ResourceKind.NETWORK, [(n.name, n.labels) for n in networks], self.engine.remove_network
         )
+        self.engine.sweep_network_orphans()
 
     def _remove_volumes(self) -> None:
         volumes = self.engine.volumes.list()

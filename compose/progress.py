@@ -78,7 +78,11 @@ class PlainProgress(Progress):
 
 
 class JsonProgress(Progress):
-    """One JSON object per event (stderr), for tools that follow an `up`."""
+    """One JSON object per event (stderr), for tools that follow an `up`.
+
+    docker compose's `--progress json` writes `{"id": "Container x", "text": "Started"}`:
+    `id` and `text` mean the same here; `status` repeats the phase (pycompose's first format),
+    `details` carries the error or reason, plus `kind`, `name` and `elapsed` seconds."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
@@ -90,8 +94,9 @@ class JsonProgress(Progress):
             "id": _label(event),
             "kind": event.kind.value,
             "name": event.name,
+            "text": event.phase.value,
             "status": event.phase.value,
-            "text": event.detail,
+            "details": event.detail,
             "elapsed": round(time.monotonic() - self.started, 3),
         }
         if event.phase is Phase.ERROR:
@@ -186,6 +191,10 @@ class TtyProgress(Progress):
             self.closed = True
         self.live.refresh()
         self.live.stop()
+        if not self.console.is_terminal:
+            # rich ends the view with a newline only on a terminal: `--progress tty` into a
+            # pipe or file would glue the next output onto its last line
+            self.console.line()
 
 
 def make_progress(mode: ProgressMode, title: str = "Running") -> Progress:

@@ -9,20 +9,29 @@ raising, so the user fixes a file in one pass.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-import networkx as nx
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 import compose
 from compose.errors import Problem
+from compose.network_options import network_problems, service_address_problems
 from compose.yaml_source import KeyPath, Locations, format_key
+
+if TYPE_CHECKING:  # jsonschema (~35 ms) and networkx (~55 ms) load only when they are needed
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
+
+# Documents that validated clean are remembered by a hash of (schema, document), so the next
+# command on an unchanged file skips jsonschema altogether. Only successes are cached: a file
+# with problems is validated (and reported) in full every time.
+_CACHE_ENV = "PYCOMPOSE_CACHE_DIR"
+_CACHE_LIMIT = 1024
 
 _TYPE_NAMES = {
     "object": "mapping",
@@ -44,10 +53,56 @@ def schema_path() -> Path:
 
 
 @functools.cache
+def _schema_bytes() -> bytes:
+    return schema_path().read_bytes()
+
+
+@functools.cache
 def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(schema_path().read_text(encoding="utf-8"))
+    import jsonschema
+
+    schema = json.loads(_schema_bytes())
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema)
+
+
+def _cache_dir() -> Path | None:
+    """Where clean validations are remembered ($PYCOMPOSE_CACHE_DIR, else the XDG cache);
+    None (no caching) when it is set to the empty string."""
+    configured = os.environ.get(_CACHE_ENV)
+    if configured is not None:
+        return Path(configured) / "schema-ok" if configured else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pycompose" / "schema-ok"
+
+
+def _document_key(data: Any) -> str:
+    """Hash of the schema and the document. repr keeps the types (1, "1" and True differ)
+    that a JSON dump would merge."""
+    digest = hashlib.sha256(_schema_bytes())
+    digest.update(b"\0")
+    digest.update(repr(data).encode("utf-8", "backslashreplace"))
+    return digest.hexdigest()
+
+
+def _known_valid(directory: Path | None, key: str) -> bool:
+    return directory is not None and os.path.exists(directory / key)
+
+
+def _remember_valid(directory: Path | None, key: str) -> None:
+    """Best effort: a cache that cannot be written just means validating again next time."""
+    if directory is None:
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        names = os.listdir(directory)
+        if len(names) >= _CACHE_LIMIT:  # bounded: start over rather than track ages
+            for name in names:
+                os.unlink(directory / name)
+        fd = os.open(directory / key, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        os.close(fd)
+    except OSError:
+        return
 
 
 def _types_of(schema: Any) -> list[str]:
@@ -153,8 +208,14 @@ def schema_problems(data: Any, locations: Locations, file: str) -> list[Problem]
     if not isinstance(data, dict):
         loc = locations.find(())
         return [Problem("top-level object must be a mapping", file, loc.line if loc else None)]
+    directory = _cache_dir()
+    key = _document_key(data)
+    if _known_valid(directory, key):
+        return []
     problems: list[Problem] = []
     described = [d for e in _validator().iter_errors(data) for d in _describe_all(e)]
+    if not described:
+        _remember_valid(directory, key)
     for path, message in sorted(described, key=lambda d: [str(p) for p in d[0]]):
         loc = locations.find(path)
         key = format_key(path)
@@ -164,8 +225,31 @@ def schema_problems(data: Any, locations: Locations, file: str) -> list[Problem]
     return problems
 
 
+def _acyclic(edges: dict[str, list[str]]) -> bool:
+    """Kahn's algorithm, linear time: most files have no cycle, and this answers that without
+    importing networkx."""
+    indegree: dict[str, int] = {name: 0 for name in edges}
+    for targets in edges.values():
+        for dst in targets:
+            indegree[dst] = indegree.get(dst, 0) + 1
+    ready = [name for name, count in indegree.items() if count == 0]
+    seen = 0
+    while ready:
+        node = ready.pop()
+        seen += 1
+        for dst in edges.get(node, ()):
+            indegree[dst] -= 1
+            if indegree[dst] == 0:
+                ready.append(dst)
+    return seen == len(indegree)
+
+
 def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
     """A dependency cycle as a list of service names (first repeated at the end), if any."""
+    if _acyclic(edges):
+        return None
+    import networkx as nx  # only to name the cycle, in the words users have seen before
+
     graph: nx.DiGraph = nx.DiGraph()
     for src, targets in edges.items():
         graph.add_node(src)
@@ -194,6 +278,10 @@ def cross_problems(project: dict[str, Any], locations: Locations) -> list[Proble
     services: dict[str, Any] = project.get("services") or {}
     networks = set((project.get("networks") or {}).keys()) | {"default"}
     volumes = set((project.get("volumes") or {}).keys())
+    net_specs: dict[str, Any] = project.get("networks") or {}
+    for net_name, net_spec in net_specs.items():
+        if isinstance(net_spec, dict) and not net_spec.get("external"):
+            network_problems(net_name, net_spec, add)
     edges: dict[str, list[str]] = {}
     for name, svc in services.items():
         base: KeyPath = ("services", name)
@@ -217,10 +305,19 @@ def cross_problems(project: dict[str, Any], locations: Locations) -> list[Proble
             if net not in networks:
                 add(f'service "{name}" refers to undefined network {net}: invalid compose '
                     "project", (*base, "networks", net))
+            elif not (net_specs.get(net) or {}).get("external"):
+                service_address_problems(
+                    name, net, (svc["networks"] or {}).get(net) or {}, net_specs.get(net) or {},
+                    add)
         for i, vol in enumerate(svc.get("volumes") or []):
             if vol.get("type") == "volume" and vol.get("source") and vol["source"] not in volumes:
                 add(f'service "{name}" refers to undefined volume {vol["source"]}: invalid '
                     "compose project", (*base, "volumes", i))
+        userns = svc.get("userns_mode")
+        if userns not in (None, "", "host"):
+            add(f'service "{name}": userns_mode {userns!r} is not supported: only "host" (the '
+                "default: no user namespace, as Docker without userns-remap)",
+                (*base, "userns_mode"))
         mode = svc.get("network_mode") or ""
         if mode.startswith("service:"):
             other = mode.split(":", 1)[1]

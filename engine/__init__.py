@@ -1,1 +1,13 @@
-"""pycompose's built-in container engine. Callers outside the engine use `engine.api` only."""
+"""pycompose's built-in container engine. Callers outside the engine use `engine.api` only,
+plus `prewarm_supervisors` below, which is here (not in engine.api) because it must be callable
+before the caller pays for importing the rest of the engine."""
+
+
+def prewarm_supervisors() -> None:
+    """Start the supervisor fork server now, so its Python start-up and imports run on another
+    core while the caller (a one-off `run`) imports and loads its project; the container start
+    that follows finds it ready. Harmless when nothing is started: the server exits when this
+    process does."""
+    from engine.supervisor_spawner import SPAWNER
+
+    SPAWNER.prewarm()

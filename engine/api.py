@@ -7,13 +7,13 @@ Daemonless: each call works on the state files under the data root and observes 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.cgroups import container_cgroup
 from engine.containers import (
@@ -44,7 +44,7 @@ from engine.layout import Layout, data_root_from_env
 from engine.logs import LogLine, follow_logs, normalize_since, read_logs
 from engine.ports import PortSpec
 from engine.process_config import resolve_args, resolve_env, resolve_user
-from engine.processes import is_alive, signal_pid
+from engine.processes import ExitWatch, is_alive, signal_pid, wait_gone
 from engine.runtime_options import resolve_groups, runtime_options, tmpfs_options
 from engine.runtime_spec import (
     BindMount,
@@ -54,8 +54,11 @@ from engine.runtime_spec import (
     RuntimeSpec,
     TmpfsMount,
 )
+from engine.volume_mounts import plan as plan_volume
+from engine.volume_mounts import release_container
 from engine.volumes import Volume, VolumeStore, anonymous_volume_name
-from netdriver.api import Network, NetworkDriver
+from netdriver.api import Network, NetworkDriver, NetworkOptions
+from netdriver.errors import NetworkError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -75,9 +78,12 @@ __all__ = [
     "MountSpec",
     "Network",
     "NetworkAttachment",
+    "NetworkOptions",
     "PortSpec",
     "Volume",
 ]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_STOP_TIMEOUT = 10.0
 # States in which a supervisor owns the container (running, or waiting to restart it).
@@ -136,6 +142,24 @@ def _host_resolv_conf() -> str:
     return "\n".join(kept) + "\n"
 
 
+def _bind_source(spec: ContainerSpec, mount: MountSpec) -> str:
+    """A missing bind source is made (short syntax, `bind.create_host_path`) or refused clearly,
+    as Docker does; every bind is checked before any directory is made."""
+    for other in spec.mounts:
+        if other.kind is MountKind.BIND and not other.create_host_path and not os.path.lexists(
+            other.source or ""
+        ):
+            raise InvalidArgumentError(
+                f"container {spec.name}: volumes: bind source path does not exist: "
+                f"{other.source} (for {other.target}; create it, or set bind.create_host_path)",
+                subject=spec.name,
+            )
+    source = mount.source or ""
+    if not os.path.lexists(source):
+        os.makedirs(source, exist_ok=True)
+    return source
+
+
 def _quiet(_event: object) -> None:
     """Default progress sink of the image life-cycle calls."""
 
@@ -183,8 +207,14 @@ class Engine:
         return Builder(self, report or _quiet).build(options)
 
     # ---- volumes and networks -----------------------------------------------------------
-    def ensure_volume(self, name: str, labels: dict[str, str] | None = None) -> Volume:
-        return self.volumes.ensure(name, labels)
+    def ensure_volume(
+        self,
+        name: str,
+        labels: dict[str, str] | None = None,
+        options: dict[str, str] | None = None,
+    ) -> Volume:
+        """`options`: the local driver's driver_opts (type, device, o)."""
+        return self.volumes.ensure(name, labels, options)
 
     def remove_volume(self, name: str) -> None:
         users = [
@@ -205,22 +235,59 @@ class Engine:
         internal: bool = False,
         subnet: str | None = None,
         gateway: str | None = None,
+        options: NetworkOptions | None = None,
     ) -> Network:
         return self.networks.ensure_network(
-            name, labels=labels or {}, internal=internal, subnet=subnet, gateway=gateway
+            name, labels=labels or {}, internal=internal, subnet=subnet, gateway=gateway,
+            options=options or NetworkOptions(),
         )
 
     def remove_network(self, name: str) -> None:
         self.networks.remove_network(name)
 
+    def sweep_network_orphans(self) -> list[str]:
+        """Remove bridges, veths and rules a crash left behind (any data root's); best
+        effort: a failure here must not fail the `up` or `down` that asked."""
+        try:
+            return self.networks.sweep_orphans()
+        except NetworkError as exc:
+            log.debug("network sweep failed: %s", exc)
+            return []
+
     # ---- containers ---------------------------------------------------------------------
     def create_container(self, spec: ContainerSpec) -> ContainerInfo:
+        self.prepare_to_start()  # a start usually follows
         image = self.images.get(spec.image)
+        if spec.volumes_from:
+            spec = replace(spec, mounts=self._mounts_with_volumes_from(spec))
         for mount in spec.mounts:
             if mount.kind is MountKind.VOLUME and mount.source:
                 self.volumes.ensure(mount.source)
         record = self.containers.create(spec, image.id)
-        return self.inspect(record.id)
+        return self._info(record)  # the record is known: no need to read it back
+
+    def _mounts_with_volumes_from(self, spec: ContainerSpec) -> tuple[MountSpec, ...]:
+        """Docker's VolumesFrom: the other container's volumes and binds at the same paths
+        (same volume, so data is shared), read-only with `:ro`; the container's own mounts win.
+        """
+        mounts = list(spec.mounts)
+        for entry in spec.volumes_from:
+            name, _, mode = entry.partition(":")
+            if mode not in ("", "ro", "rw"):
+                raise InvalidArgumentError(
+                    f"container {spec.name}: volumes_from: invalid mode {mode!r} in {entry!r} "
+                    "(ro or rw)", subject=spec.name)
+            other = self.containers.find(name)
+            if other is None:
+                raise InvalidArgumentError(
+                    f"container {spec.name}: volumes_from: no such container: {name}",
+                    subject=spec.name)
+            for mount in other.spec.mounts:
+                if mount.kind is MountKind.TMPFS or any(m.target == mount.target for m in mounts):
+                    continue
+                read_only = mount.read_only if not mode else mode == "ro"
+                mounts.append(replace(mount, read_only=read_only))
+        return tuple(mounts)
 
     def _info(self, record: ContainerRecord) -> ContainerInfo:
         state = self._observe(record)
@@ -235,6 +302,8 @@ class Engine:
             if state.pid and is_alive(state.pid, state.pid_start):
                 signal_pid(state.pid, signal.SIGKILL)
             container_cgroup(record.id).remove()
+            with contextlib.suppress(OSError):
+                release_container(self.layout.volumes, record.id)
             for network in state.addresses:
                 with contextlib.suppress(Exception):
                     self.networks.detach(network, record.id)
@@ -247,6 +316,20 @@ class Engine:
 
     def inspect(self, name_or_id: str) -> ContainerInfo:
         return self._info(self.containers.get(name_or_id))
+
+    def inspect_document(self, name_or_id: str) -> dict[str, Any]:
+        """The container as `docker inspect` shows it (see engine.inspect_document)."""
+        from engine.inspect_document import container_document
+
+        info = self.inspect(name_or_id)
+        volumes: dict[str, str] = {}
+        for mount in info.record.spec.mounts:
+            is_volume = mount.kind is MountKind.VOLUME and mount.source
+            found = self.volumes.find(mount.source or "") if is_volume else None
+            if found is not None:
+                volumes[found.name] = str(found.mountpoint)
+        image = self.images.find(info.record.image_id)
+        return container_document(info.record, info.state, image, volumes)
 
     def find_container(self, name_or_id: str) -> ContainerInfo | None:
         record = self.containers.find(name_or_id)
@@ -283,17 +366,23 @@ class Engine:
             spec, lowers, self.images.config_document(image), self._running_init_pid
         )
         binds, tmpfs = [], [TmpfsMount(t, tmpfs_options(spec, t)) for t in spec.tmpfs]
+        host_mounts = []
         for mount in spec.mounts:
             if mount.kind is MountKind.TMPFS:
                 tmpfs.append(TmpfsMount(mount.target, tmpfs_options(spec, mount.target)))
             elif mount.kind is MountKind.VOLUME:
                 name = mount.source or anonymous_volume_name(record.id, mount.target)
                 volume = self.volumes.ensure(name)
-                binds.append(
-                    BindMount(str(volume.mountpoint), mount.target, mount.read_only, populate=True)
-                )
+                plan = plan_volume(volume.name, volume.mountpoint, volume.options)
+                binds.append(BindMount(
+                    plan.source, mount.target, mount.read_only or plan.read_only, populate=True
+                ))
+                if plan.host_mount is not None:
+                    host_mounts.append(plan.host_mount)
             else:
-                binds.append(BindMount(mount.source or "", mount.target, mount.read_only))
+                binds.append(BindMount(
+                    _bind_source(spec, mount), mount.target, mount.read_only
+                ))
         return RuntimeSpec(
             container_id=record.id,
             hostname=hostname,
@@ -308,8 +397,11 @@ class Engine:
             log_file=str(directory / f"{record.id}-json.log"),
             mounts=tuple(binds),
             tmpfs=tuple(tmpfs),
+            volume_mounts=tuple(host_mounts),
             networks=tuple(
-                NetworkRequest(n.network, (*n.aliases, record.name, record.id[:12]), n.ipv4)
+                NetworkRequest(
+                    n.network, (*n.aliases, record.name, record.id[:12]), n.ipv4, n.ipv6
+                )
                 for n in spec.networks
             ),
             network_mode=spec.network_mode,
@@ -340,6 +432,15 @@ class Engine:
                 f"container {info.name} failed to start: {reason}", subject=info.name
             )
         return self.inspect(info.id)
+
+    @staticmethod
+    def prepare_to_start() -> None:
+        """Start the supervisor fork server in the background, not waiting for it: its ~200 ms
+        start-up then overlaps with the caller's work instead of delaying the first start.
+        Call it as soon as containers are going to be started; it idles out if none is."""
+        from engine.supervisor_spawner import SPAWNER
+
+        SPAWNER.prestart()
 
     def _spawn_supervisor(self, container_id: str) -> str:
         from engine.supervisor_spawner import SPAWNER
@@ -397,12 +498,7 @@ class Engine:
 
     @staticmethod
     def _wait_supervisor(state: ContainerState, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while is_alive(state.supervisor_pid, state.supervisor_start):
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
+        return wait_gone(state.supervisor_pid, state.supervisor_start, timeout)
 
     def wait_container(self, name_or_id: str, timeout: float | None = None) -> int | None:
         info = self.inspect(name_or_id)
@@ -458,7 +554,19 @@ class Engine:
         def running() -> bool:
             return self._observe(info.record).status in _ACTIVE
 
-        return follow_logs(info.log_path, running, tail, since=stamp)
+        return self._follow_until_exit(info, running, tail, stamp)
+
+    @staticmethod
+    def _follow_until_exit(
+        info: ContainerInfo, running: Callable[[], bool], tail: int | None, stamp: str | None
+    ) -> Iterator[LogLine]:
+        """Follow the log, waking at once when the supervisor exits (a pidfd) rather than
+        at the next poll: the end of a short one-off `run` is seen without delay."""
+        watch = ExitWatch(info.state.supervisor_pid, info.state.supervisor_start)
+        try:
+            yield from follow_logs(info.log_path, running, tail, since=stamp, pause=watch.wait)
+        finally:
+            watch.close()
 
     # ---- exec ---------------------------------------------------------------------------
     def _exec_setup(

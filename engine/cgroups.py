@@ -221,7 +221,8 @@ class Cgroup:
             _write(path / "cpuset.mems", limits.cpuset_mems, "cpuset_mems")
         if limits.blkio_weight is not None and (path / "io.weight").exists():
             _write(path / "io.weight", f"default {limits.blkio_weight}", "blkio_config.weight")
-        # v2 device filtering needs a BPF program attached to the cgroup: not implemented.
+        if limits.device_rules:
+            _attach_device_filter(path, limits.device_rules)
 
     # ---- freezer ------------------------------------------------------------------------
     def _freezer_file(self) -> tuple[Path, str, str]:
@@ -292,6 +293,19 @@ class Cgroup:
                     break
                 except OSError:
                     time.sleep(0.02)
+
+
+def _attach_device_filter(path: Path, rules: tuple[str, ...]) -> None:
+    """v2 has no devices.allow: the same rules become a BPF program on the cgroup (as runc).
+    The cgroup keeps the program alive; removing the cgroup frees it."""
+    from engine import device_filter_bpf
+
+    try:
+        prog_fd = device_filter_bpf.attach(str(path), rules)
+    except OSError as exc:
+        raise OSError(exc.errno, f"devices: cannot attach the cgroup v2 device filter: "
+                      f"{exc.strerror}") from exc
+    os.close(prog_fd)
 
 
 def _pids_value(pids: int) -> str:

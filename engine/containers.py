@@ -5,6 +5,7 @@ The record's labels are the Compose project's database: there is no other per-pr
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import os
@@ -41,6 +42,7 @@ class MountSpec:
     target: str
     source: str | None = None  # volume name or host path
     read_only: bool = False
+    create_host_path: bool = False  # bind: make a missing source directory (else an error)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class NetworkAttachment:
     network: str
     aliases: tuple[str, ...] = ()
     ipv4: str | None = None
+    ipv6: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class ContainerSpec:
     dns_search: tuple[str, ...] = ()
     dns_opt: tuple[str, ...] = ()
     extra_hosts: tuple[str, ...] = ()  # "name:address" (address may be "host-gateway")
+    links: tuple[str, ...] = ()  # "service[:alias]": alias resolves for this container only
     # Runtime (issue 4): security, resources, supervision. Docker's HostConfig names.
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
@@ -110,6 +114,8 @@ class ContainerSpec:
     log_max_file: int | None = None
     pid_mode: str | None = None  # None/"private" | "host"
     ipc_mode: str | None = None  # None/"private"/"shareable" | "host" | "container:NAME"
+    # "NAME[:ro|:rw]": mount what container NAME mounts (resolved into `mounts` at create).
+    volumes_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,19 +160,21 @@ def _spec_from_dict(raw: dict[str, Any]) -> ContainerSpec:
         if raw.get(key) is not None:
             raw[key] = tuple(raw[key])
     raw["mounts"] = tuple(
-        MountSpec(MountKind(m["kind"]), m["target"], m["source"], m["read_only"])
+        MountSpec(MountKind(m["kind"]), m["target"], m["source"], m["read_only"],
+                  bool(m.get("create_host_path", False)))
         for m in raw["mounts"]
     )
     raw["ports"] = tuple(port_spec_from_json(p) for p in raw.get("ports", ()))
-    for key in ("dns", "dns_search", "dns_opt", "extra_hosts"):
+    for key in ("dns", "dns_search", "dns_opt", "extra_hosts", "links"):
         raw[key] = tuple(raw.get(key, ()))
-    for key in ("cap_add", "cap_drop", "security_opt", "group_add", "devices"):
+    for key in ("cap_add", "cap_drop", "security_opt", "group_add", "devices", "volumes_from"):
         raw[key] = tuple(raw.get(key, ()))
     raw["ulimits"] = {k: (int(v[0]), int(v[1])) for k, v in (raw.get("ulimits") or {}).items()}
     if raw.get("healthcheck"):
         raw["healthcheck"] = HealthcheckConfig.from_dict(raw["healthcheck"])
     raw["networks"] = tuple(
-        NetworkAttachment(n["network"], tuple(n["aliases"]), n["ipv4"]) for n in raw["networks"]
+        NetworkAttachment(n["network"], tuple(n["aliases"]), n["ipv4"], n.get("ipv6"))
+        for n in raw["networks"]
     )
     return ContainerSpec(**raw)
 
@@ -184,20 +192,71 @@ def _to_jsonable(value: Any) -> Any:
 VALID_NAME = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
+HEX = set("0123456789abcdef")
+NAMES_DIR = "container-names"  # beside containers/, which `down` must leave empty
+
+
+def _is_name(text: str) -> bool:
+    """A string that can be an index entry (never a path that leaves the index)."""
+    return bool(text) and set(text) <= VALID_NAME and text[0].isalnum()
+
+
 class ContainerStore:
-    """Records under <root>/containers/<id>/: config.json (immutable) and state.json."""
+    """Records under <root>/containers/<id>/: config.json (immutable) and state.json.
+
+    A name index <root>/container-names/<name> (a symlink to the id) makes a lookup by name one
+    readlink instead of loading every record: `up` of n services did O(n^2) record loads.
+    The record is the truth, the index a hint: create writes the entry first and config.json
+    last, so a crash leaves at worst an entry whose record is missing, which counts as free.
+    """
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
+        self.names = layout.root / NAMES_DIR
+        self._index_ready = False
+
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
+        return locked(self.layout.locks / "containers.lock")
+
+    def _ensure_index(self) -> None:
+        """Build the index once for a data root made before it existed (all records' names),
+        in a temp dir renamed into place: the index dir existing means it is complete."""
+        if self._index_ready or self.names.is_dir():
+            self._index_ready = True
+            return
+        with self._lock():
+            if not self.names.is_dir():
+                building = self.names.with_name(f".{NAMES_DIR}.{os.getpid()}.tmp")
+                shutil.rmtree(building, ignore_errors=True)
+                building.mkdir(parents=True)
+                for record in self.all():
+                    with contextlib.suppress(FileExistsError):
+                        os.symlink(record.id, building / record.name)
+                os.rename(building, self.names)
+        self._index_ready = True
+
+    def _indexed_id(self, name: str) -> str | None:
+        """The id the index names for `name` when its record exists; None otherwise."""
+        try:
+            container_id = os.readlink(self.names / name)
+        except OSError:
+            return None
+        if not (self.layout.container_dir(container_id) / "config.json").exists():
+            return None  # orphaned by a crash between the entry and the record
+        return container_id
 
     def create(self, spec: ContainerSpec, image_id: str) -> ContainerRecord:
-        if not spec.name or not set(spec.name) <= VALID_NAME or not spec.name[0].isalnum():
+        if not _is_name(spec.name):
             raise InvalidArgumentError(f"invalid container name {spec.name!r}", subject=spec.name)
-        with locked(self.layout.locks / "containers.lock"):
-            if self.find(spec.name) is not None:
+        self._ensure_index()
+        with self._lock():
+            entry = self.names / spec.name
+            if self._indexed_id(spec.name) is not None:
                 raise AlreadyExistsError(
                     f'container name "{spec.name}" is already in use', subject=spec.name
                 )
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()  # an orphaned entry: its name is free
             record = ContainerRecord(
                 id=secrets.token_hex(32),
                 name=spec.name,
@@ -205,6 +264,7 @@ class ContainerStore:
                 image_id=image_id,
                 spec=spec,
             )
+            os.symlink(record.id, entry)
             directory = self.layout.container_dir(record.id)
             directory.mkdir(parents=True)
             self.save_state(record.id, ContainerState())
@@ -222,7 +282,7 @@ class ContainerStore:
         path = self.layout.container_dir(container_id) / "config.json"
         try:
             raw = json.loads(path.read_text())
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             raise ContainerNotFoundError(
                 f"no such container: {container_id}", subject=container_id
             ) from None
@@ -238,13 +298,25 @@ class ContainerStore:
                 continue  # removed while we listed
         return records
 
+    def _load_or_none(self, container_id: str) -> ContainerRecord | None:
+        try:
+            return self.load(container_id)
+        except ContainerNotFoundError:
+            return None  # removed since we looked
+
     def find(self, name_or_id: str) -> ContainerRecord | None:
-        records = self.all()
-        for record in records:
-            if record.name == name_or_id or record.id == name_or_id:
-                return record
-        matches = [r for r in records if len(name_or_id) >= 4 and r.id.startswith(name_or_id)]
-        return matches[0] if len(matches) == 1 else None
+        """By name, full id, or unique id prefix (4+ characters), like Docker."""
+        if _is_name(name_or_id):
+            self._ensure_index()
+            container_id = self._indexed_id(name_or_id)
+            if container_id is not None:
+                return self._load_or_none(container_id)
+        if len(name_or_id) < 4 or not set(name_or_id) <= HEX:
+            return None
+        if len(name_or_id) == 64:
+            return self._load_or_none(name_or_id)
+        matches = [i for i in self.ids() if i.startswith(name_or_id)]
+        return self._load_or_none(matches[0]) if len(matches) == 1 else None
 
     def get(self, name_or_id: str) -> ContainerRecord:
         record = self.find(name_or_id)
@@ -273,4 +345,15 @@ class ContainerStore:
             return state
 
     def delete(self, container_id: str) -> None:
-        shutil.rmtree(self.layout.container_dir(container_id), ignore_errors=True)
+        directory = self.layout.container_dir(container_id)
+        name = None
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            name = json.loads((directory / "config.json").read_text())["name"]
+        shutil.rmtree(directory, ignore_errors=True)
+        if name is None or not _is_name(name):
+            return
+        with self._lock():  # the name may already be reused by a newer create: keep that one
+            entry = self.names / name
+            with contextlib.suppress(OSError):
+                if os.readlink(entry) == container_id:
+                    entry.unlink()

@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import ipaddress
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from dnslib import PTR, QTYPE, RCODE, RR, A, DNSLabel, DNSRecord
+from dnslib import AAAA, PTR, QTYPE, RCODE, RR, A, DNSHeader, DNSLabel, DNSRecord
 
 from netdriver.api import Endpoint, Network
 
 TTL = 5  # short: scaling and restarts change the answers, clients must not cache long
-# A plain UDP answer must fit 512 bytes (no TCP listener here): 12 header + question + 16 per
-# A record leaves room for 28 records with a 64-byte name. More replicas: a random 28 of them.
-MAX_A_RECORDS = 28
+# A plain UDP answer must fit 512 bytes, or the client's EDNS0 payload size. A bigger one (a
+# service scaled to ~30+ replicas) goes out truncated (TC bit) and the client asks again
+# over TCP, where the resolver sends every record: RFC 1035 4.2.1, RFC 7766.
+UDP_PLAIN_LIMIT = 512
+LINKS_FILE = "dns-links"  # in the container's directory, written at start (engine.hosts)
+MAX_UDP_PAYLOAD = 4096  # what we honour of a client's EDNS0 size (DNS flag day 2020 picks 1232)
 
 
 @dataclass(frozen=True)
@@ -34,12 +37,15 @@ class Zone:
     internal: bool
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     reverse: dict[str, str] = field(default_factory=dict)
+    # name -> IPv6 addresses (AAAA), on networks with an IPv6 subnet
+    names6: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # endpoint address -> endpoint (container) id, to find a container's own `dns:` servers
     owners: dict[str, str] = field(default_factory=dict)
 
 
 def build_zone(network: Network, endpoints: Iterable[Endpoint]) -> Zone:
     names: dict[str, list[str]] = {}
+    names6: dict[str, list[str]] = {}
     reverse: dict[str, str] = {}
     owners: dict[str, str] = {}
     for ep in endpoints:
@@ -48,12 +54,17 @@ def build_zone(network: Network, endpoints: Iterable[Endpoint]) -> Zone:
             key = name.lower().rstrip(".")
             if key and ep.ipv4 not in names.setdefault(key, []):
                 names[key].append(ep.ipv4)
+            if key and ep.ipv6 and ep.ipv6 not in names6.setdefault(key, []):
+                names6[key].append(ep.ipv6)
         if ep.names:
             # Docker answers PTR with the container name; ours is the longest-lived name given.
             reverse.setdefault(ep.ipv4, _canonical(ep.names))
+            if ep.ipv6:
+                reverse.setdefault(str(ipaddress.IPv6Address(ep.ipv6)), _canonical(ep.names))
     return Zone(
         network=network.name, gateway=network.gateway, internal=network.internal,
         names={k: tuple(v) for k, v in names.items()}, reverse=reverse, owners=owners,
+        names6={k: tuple(v) for k, v in names6.items() if v},
     )
 
 
@@ -68,17 +79,22 @@ def build_zones(networks: Iterable[tuple[Network, list[Endpoint]]]) -> dict[str,
 
 
 def _reverse_name(qname: str) -> str | None:
-    """``4.0.18.172.in-addr.arpa`` -> ``172.18.0.4``; None for anything else."""
-    suffix = ".in-addr.arpa"
-    if not qname.endswith(suffix):
-        return None
-    parts = qname[: -len(suffix)].split(".")
-    if len(parts) != 4:
-        return None
-    try:
-        return str(ipaddress.IPv4Address(".".join(reversed(parts))))
-    except ValueError:
-        return None
+    """``4.0.18.172.in-addr.arpa`` -> ``172.18.0.4`` (and ip6.arpa nibbles); else None."""
+    for suffix, count, join in ((".in-addr.arpa", 4, "."), (".ip6.arpa", 32, "")):
+        if not qname.endswith(suffix):
+            continue
+        parts = list(reversed(qname[: -len(suffix)].split(".")))
+        if len(parts) != count:
+            return None
+        if count == 32:
+            text = "".join(parts)
+            parts = [text[i:i + 4] for i in range(0, 32, 4)]
+            join = ":"
+        try:
+            return str(ipaddress.ip_address(join.join(parts)))
+        except ValueError:
+            return None
+    return None
 
 
 def parse(data: bytes) -> DNSRecord | None:
@@ -92,20 +108,32 @@ def parse(data: bytes) -> DNSRecord | None:
     return request
 
 
-def answer(zone: Zone, request: DNSRecord) -> bytes | None:
-    """The reply for a name the zone knows, or None: the caller forwards it upstream."""
+def answer(
+    zone: Zone, request: DNSRecord, links: Mapping[str, str] | None = None
+) -> bytes | None:
+    """The reply for a name the zone knows, or None: the caller forwards it upstream.
+
+    ``links`` are the asking container's `links` aliases (alias -> service or container
+    name): they resolve for that container only, as Docker's embedded DNS does.
+    """
     q = request.q
     qname = str(q.qname).lower().rstrip(".")
-    addresses = zone.names.get(qname)
+    key = (links or {}).get(qname, qname)
+    addresses = zone.names.get(key)
     if addresses is not None:
         reply = request.reply()
         if q.qtype in (QTYPE.A, QTYPE.ANY):
             shuffled = list(addresses)
             random.shuffle(shuffled)  # DNS round robin over replicas, like Docker
-            for ip in shuffled[:MAX_A_RECORDS]:
+            for ip in shuffled:
                 reply.add_answer(RR(q.qname, QTYPE.A, rdata=A(ip), ttl=TTL))
-        # Other types (AAAA…) of a known name: NOERROR without answers (no IPv6 here), so
-        # clients do not go looking for the name elsewhere.
+        if q.qtype in (QTYPE.AAAA, QTYPE.ANY):
+            shuffled = list(zone.names6.get(key, ()))
+            random.shuffle(shuffled)
+            for ip in shuffled:
+                reply.add_answer(RR(q.qname, QTYPE.AAAA, rdata=AAAA(ip), ttl=TTL))
+        # Other types of a known name (AAAA on an IPv4-only network…): NOERROR without
+        # answers, so clients do not go looking for the name elsewhere.
         return bytes(reply.pack())
     target = _reverse_name(qname)
     if target is not None and target in zone.reverse and q.qtype in (QTYPE.PTR, QTYPE.ANY):
@@ -117,11 +145,52 @@ def answer(zone: Zone, request: DNSRecord) -> bytes | None:
     return None
 
 
+def udp_limit(request: DNSRecord) -> int:
+    """Largest UDP reply the client takes: 512, or its EDNS0 payload size (capped)."""
+    for rr in request.ar:
+        if rr.rtype == QTYPE.OPT:
+            return max(UDP_PLAIN_LIMIT, min(int(rr.rclass), MAX_UDP_PAYLOAD))
+    return UDP_PLAIN_LIMIT
+
+
+def fit_udp(reply: bytes, request: DNSRecord) -> bytes:
+    """``reply`` if it fits the client's UDP limit, else a truncated one (question only, TC
+    set) that makes the client retry over TCP."""
+    if len(reply) <= udp_limit(request):
+        return reply
+    header = DNSRecord.parse(reply).header
+    short = DNSRecord(
+        DNSHeader(id=header.id, bitmap=header.bitmap, tc=1, q=1), q=request.q
+    )
+    return bytes(short.pack())
+
+
 def failure(request: DNSRecord, rcode: int = RCODE.SERVFAIL) -> bytes:
     """An error reply (SERVFAIL when nothing upstream can be asked)."""
     reply = request.reply()
     reply.header.rcode = rcode
     return bytes(reply.pack())
+
+
+def parse_links(text: str) -> dict[str, str]:
+    """A container's links file (``alias target`` per line) as lower-case alias -> target."""
+    out = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) == 2:
+            out[words[0].lower().rstrip(".")] = words[1].lower().rstrip(".")
+    return out
+
+
+def render_links(links: Iterable[str]) -> str:
+    """Compose ``links`` entries (``service[:alias]``) as the links file; plain entries
+    need no line (the service name resolves on the network anyway)."""
+    lines = []
+    for link in links:
+        target, _, alias = link.partition(":")
+        if alias and alias != target:
+            lines.append(f"{alias} {target}")
+    return "".join(f"{line}\n" for line in lines)
 
 
 def host_upstreams(resolv_conf: str) -> tuple[str, ...]:

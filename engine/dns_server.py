@@ -1,6 +1,6 @@
 """The embedded DNS resolver of one data root: `python -m engine.dns_server ROOT`.
 
-Where it listens, and why: on UDP port 53 of each bridge network's gateway address, in the
+Where it listens, and why: on UDP and TCP port 53 of each bridge network's gateway address, in the
 host namespace (podman/aardvark-dns's choice), rather than Docker's 127.0.0.11 inside every
 container. The gateway is already reachable from every container of the network — internal
 networks included — so nothing is set up per container (no socket or DNAT rule inside each
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 IDLE_CHECK_SECONDS = 1.0
 FORWARD_TIMEOUT = 2.0
+TCP_IDLE_SECONDS = 5.0  # a client may send several queries on one connection (RFC 7766)
+TCP_MAX_CONNECTIONS = 64  # bounded: each connection is served on its own short thread
 
 
 class Resolver:
@@ -50,6 +52,8 @@ class Resolver:
         self.selector = selectors.DefaultSelector()
         self.selector.register(control, selectors.EVENT_READ, "control")
         self.sockets: dict[str, socket.socket] = {}
+        self.tcp_sockets: dict[str, socket.socket] = {}
+        self.tcp_slots = threading.BoundedSemaphore(TCP_MAX_CONNECTIONS)
         self.zones: dict[str, records.Zone] = {}
         self.stamp: int | None = None
         self.loaded_at = 0.0
@@ -76,27 +80,37 @@ class Resolver:
         self.stamp = stamp
         self.loaded_at = now
         self.zones = records.build_zones(self.driver.peek())
-        for gateway in list(self.sockets):
-            if gateway not in self.zones:
-                sock = self.sockets.pop(gateway)
-                self.selector.unregister(sock)
-                sock.close()
+        for table in (self.sockets, self.tcp_sockets):
+            for gateway in list(table):
+                if gateway not in self.zones:
+                    sock = table.pop(gateway)
+                    self.selector.unregister(sock)
+                    sock.close()
         for gateway in self.zones:
             if gateway not in self.sockets:
                 self._listen(gateway)
 
     def _listen(self, gateway: str) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        """UDP and TCP port 53 on ``gateway``; the gateway counts as served once both bind."""
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            sock.bind((gateway, 53))
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT of a past one
+            udp.bind((gateway, 53))
+            tcp.bind((gateway, 53))
+            tcp.listen(16)
         except OSError as exc:  # address not up yet, or a stale socket elsewhere: retried
-            sock.close()
+            udp.close()
+            tcp.close()
             log.debug("cannot listen on %s:53: %s", gateway, exc)
             self.stamp = None  # try again on the next event
             return
-        sock.setblocking(False)
-        self.sockets[gateway] = sock
-        self.selector.register(sock, selectors.EVENT_READ, gateway)
+        udp.setblocking(False)
+        tcp.setblocking(False)
+        self.sockets[gateway] = udp
+        self.tcp_sockets[gateway] = tcp
+        self.selector.register(udp, selectors.EVENT_READ, ("udp", gateway))
+        self.selector.register(tcp, selectors.EVENT_READ, ("tcp", gateway))
 
     # ---- control ----------------------------------------------------------------------
     def _control(self) -> None:
@@ -145,10 +159,10 @@ class Resolver:
         zone = self.zones.get(gateway)
         if request is None or zone is None:
             return
-        reply = records.answer(zone, request)
+        reply = records.answer(zone, request, self._links(zone, client[0]))
         if reply is not None:
             with contextlib.suppress(OSError):
-                sock.sendto(reply, client)
+                sock.sendto(records.fit_udp(reply, request), client)
             return
         if "." not in str(request.q.qname).rstrip("."):
             # An unknown single-label name is a container name that is not (or no longer) on
@@ -164,6 +178,64 @@ class Resolver:
         threading.Thread(
             target=_forward, args=(sock, data, client, upstreams, request), daemon=True
         ).start()
+
+    def _accept(self, gateway: str, listener: socket.socket) -> None:
+        try:
+            conn, client = listener.accept()
+        except OSError:
+            return
+        if not self.tcp_slots.acquire(blocking=False):
+            conn.close()  # overloaded: the client falls back or retries
+            return
+        self.reload()
+        zone = self.zones.get(gateway)
+        threading.Thread(
+            target=self._serve_tcp, args=(conn, client[0], zone), daemon=True
+        ).start()
+
+    def _serve_tcp(self, conn: socket.socket, client_ip: str, zone: records.Zone | None) -> None:
+        """Queries over one TCP connection: 2-byte length prefix each way (RFC 1035 4.2.2)."""
+        try:
+            with conn:
+                conn.setblocking(True)
+                conn.settimeout(TCP_IDLE_SECONDS)
+                while zone is not None:
+                    data = _read_message(conn)
+                    if data is None:
+                        return
+                    reply = self._tcp_reply(zone, client_ip, data)
+                    if reply is None:
+                        return
+                    conn.sendall(len(reply).to_bytes(2, "big") + reply)
+        except OSError:
+            return
+        finally:
+            self.tcp_slots.release()
+
+    def _tcp_reply(self, zone: records.Zone, client_ip: str, data: bytes) -> bytes | None:
+        request = records.parse(data)
+        if request is None:
+            return None
+        reply = records.answer(zone, request, self._links(zone, client_ip))
+        if reply is not None:
+            return reply
+        if "." not in str(request.q.qname).rstrip("."):
+            return records.failure(request, records.RCODE.NXDOMAIN)
+        upstreams = self._upstreams(zone, client_ip)
+        if zone.internal or not upstreams:
+            return records.failure(request)
+        return _forward_tcp(data, upstreams) or records.failure(request)
+
+    def _links(self, zone: records.Zone, client_ip: str) -> dict[str, str]:
+        """The asking container's `links` aliases (alias -> name), from its own file."""
+        owner = zone.owners.get(client_ip)
+        if not owner:
+            return {}
+        try:
+            text = (self.layout.container_dir(owner) / records.LINKS_FILE).read_text()
+        except OSError:
+            return {}
+        return records.parse_links(text)
 
     def _upstreams(self, zone: records.Zone, client_ip: str) -> tuple[str, ...]:
         owner = zone.owners.get(client_ip)
@@ -184,14 +256,16 @@ class Resolver:
             for key, _ in events:
                 if key.data == "control":
                     self._control()
+                elif key.data[0] == "tcp":
+                    self._accept(key.data[1], key.fileobj)  # type: ignore[arg-type]
                 else:
-                    self._query(key.data, key.fileobj)  # type: ignore[arg-type]
+                    self._query(key.data[1], key.fileobj)  # type: ignore[arg-type]
                 if not self.running:
                     break
             if not events:
                 self.reload()
                 self._maybe_exit()
-        for sock in self.sockets.values():
+        for sock in (*self.sockets.values(), *self.tcp_sockets.values()):
             sock.close()
 
 
@@ -213,6 +287,39 @@ def _forward(
         return
     with contextlib.suppress(OSError):
         sock.sendto(records.failure(request), client)
+
+
+def _read_exact(conn: socket.socket, size: int) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        chunk = conn.recv(left)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_message(conn: socket.socket) -> bytes | None:
+    """One length-prefixed DNS message, or None at end of stream."""
+    prefix = _read_exact(conn, 2)
+    if prefix is None:
+        return None
+    return _read_exact(conn, int.from_bytes(prefix, "big"))
+
+
+def _forward_tcp(data: bytes, upstreams: tuple[str, ...]) -> bytes | None:
+    """Relay one query over TCP (the answer may be too big for UDP); None if none answers."""
+    for server in upstreams:
+        try:
+            with socket.create_connection((server, 53), timeout=FORWARD_TIMEOUT) as up:
+                up.sendall(len(data).to_bytes(2, "big") + data)
+                reply = _read_message(up)
+        except OSError:
+            continue
+        if reply is not None:
+            return reply
+    return None
 
 
 def main(argv: list[str]) -> int:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine import dns_records
 from engine.containers import ContainerRecord, ContainerStatus, ContainerStore
 from engine.errors import InvalidArgumentError, InvalidStateError
 from engine.layout import Layout
@@ -165,6 +166,7 @@ def prepare_net_files(
     host_resolv = _read("/etc/resolv.conf")
     mode = spec.network_mode
     (directory / DNS_UPSTREAMS_FILE).write_text("\n".join(spec.dns) + ("\n" if spec.dns else ""))
+    (directory / dns_records.LINKS_FILE).write_text(dns_records.render_links(spec.links))
     if mode.startswith(("container:", "service:")):
         return _joined(layout, record, mode.split(":", 1)[1])
     if mode == "host":

@@ -161,13 +161,16 @@ def follow_logs(
     tail: int | None = None,
     poll: float = 0.05,
     since: str | None = None,
+    pause: Callable[[float], None] = time.sleep,
 ) -> Iterator[LogLine]:
     """Yield existing lines, then new ones as they are written, until the container stops.
 
     The file keeps growing while we read it: the tail starts at the size seen *before* the
     history was read, and lines the history already gave (same or older time stamp) are
     skipped, so nothing written in between is lost or shown twice. A log not created yet
-    (the supervisor opens it just after reporting the start) is waited for."""
+    (the supervisor opens it just after reporting the start) is waited for. `pause(poll)`
+    waits between reads: a caller that can tell when the container stops (a pidfd of its
+    supervisor) passes a wait that returns early then."""
     try:
         offset = path.stat().st_size
     except FileNotFoundError:
@@ -189,7 +192,7 @@ def follow_logs(
         except FileNotFoundError:
             if not running:
                 return
-            time.sleep(poll)
+            pause(poll)
             continue
         partial += chunk
         *complete, partial = partial.split("\n")
@@ -200,4 +203,4 @@ def follow_logs(
         if not running and not chunk:
             return
         if not chunk:
-            time.sleep(poll)
+            pause(poll)

@@ -3,7 +3,10 @@ start time still matches the one recorded when we started it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
+import time
 
 
 def start_time(pid: int) -> int | None:
@@ -32,6 +35,63 @@ def is_alive(pid: int | None, started: int | None) -> bool:
     except OSError:
         return False
     return state != b"Z"
+
+
+class ExitWatch:
+    """Readiness of one process's exit, without polling: a pidfd (Linux >= 5.3) becomes
+    readable when its process exits, so a waiter sleeps in `select` and wakes the moment it is
+    gone instead of up to one poll interval later. Where no pidfd can be had (older kernel, the
+    process already gone, or its pid reused), `wait` just sleeps for the timeout: callers
+    re-check liveness from /proc after every wake-up anyway."""
+
+    def __init__(self, pid: int | None, started: int | None) -> None:
+        self._fd = -1
+        if not pid or not hasattr(os, "pidfd_open"):
+            return
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:
+            return
+        # The pid may have been reused between the state file and pidfd_open: the start time
+        # read *after* opening tells whether this pidfd is the process we meant.
+        if started is not None and start_time(pid) != started:
+            os.close(fd)
+            return
+        self._fd = fd
+
+    @property
+    def precise(self) -> bool:
+        """True when a pidfd backs the watch, so `wait` wakes at the exit itself."""
+        return self._fd >= 0
+
+    def wait(self, timeout: float) -> None:
+        """Return after `timeout` seconds, or as soon as the process has exited."""
+        if self._fd < 0:
+            time.sleep(timeout)
+            return
+        with contextlib.suppress(InterruptedError):
+            select.select([self._fd], [], [], timeout)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def wait_gone(pid: int | None, started: int | None, timeout: float) -> bool:
+    """Wait until the process (not our child, so no waitpid) is gone; False on timeout.
+    Without pidfd support this polls every 10 ms."""
+    deadline = time.monotonic() + timeout
+    watch = ExitWatch(pid, started)
+    try:
+        while is_alive(pid, started):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            watch.wait(min(remaining, 1.0 if watch.precise else 0.01))
+        return True
+    finally:
+        watch.close()
 
 
 def signal_pid(pid: int, sig: int) -> bool:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
-from engine import capabilities
+from engine import capabilities, volume_mounts
 from engine import syscalls as sc
 from engine.cgroups import Cgroup
 from engine.init_process import run_as_init
@@ -37,6 +37,9 @@ from engine.processes import read_to_eof, wait_exit_code
 from engine.rlimits import rlimit_number
 from engine.rootfs import prepare_rootfs
 from engine.runtime_spec import ProcessSpec, Rlimit, RuntimeSpec
+
+# container id -> the write end of an open-but-empty stdin (stdin_open), held until release().
+_STDIN_KEEPERS: dict[str, int] = {}
 
 NAMESPACES = sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC | sc.CLONE_NEWPID
 
@@ -171,8 +174,27 @@ def _stay_as_init(spec: RuntimeSpec, child: int, err_fd: int) -> NoReturn:
     run_as_init(child)
 
 
+def _attach_console(console_fd: int) -> None:
+    """`tty: true`, in init after pivot_root: a pty of the container's own devpts (so the
+    process sees /dev/pts/0, as under Docker) becomes its controlling terminal and stdio; the
+    master goes to the supervisor over the console socket (runc's --console-socket)."""
+    master, slave = os.openpty()
+    os.setsid()
+    fcntl.ioctl(slave, sc.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    os.close(slave)
+    with socket.socket(fileno=console_fd) as console:
+        socket.send_fds(console, [b"M"], [master])
+    os.close(master)
+
+
 def _exec_init(
-    spec: RuntimeSpec, err_fd: int, stdio: tuple[int, int, int], adopted_r: int = -1
+    spec: RuntimeSpec,
+    err_fd: int,
+    stdio: tuple[int, int, int],
+    adopted_r: int = -1,
+    console_fd: int = -1,
 ) -> None:
     """In init (pid 1 of the new pid namespace). Never returns: exec or _exit."""
     try:
@@ -183,16 +205,15 @@ def _exec_init(
                 os._exit(1)
             os.close(adopted_r)
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
-        stdin = stdio[0] if stdio[0] >= 0 else os.open("/dev/null", os.O_RDONLY)
-        os.dup2(stdin, 0)
-        os.dup2(stdio[1], 1)
-        os.dup2(stdio[2], 2)
-        _close_fds_except({0, 1, 2, err_fd})
-        if spec.tty:
-            os.setsid()
-            fcntl.ioctl(0, sc.TIOCSCTTY, 0)
+        null = os.open("/dev/null", os.O_RDWR)  # a tty's stdio only exists after pivot_root
+        os.dup2(stdio[0] if stdio[0] >= 0 else null, 0)
+        os.dup2(stdio[1] if stdio[1] >= 0 else null, 1)
+        os.dup2(stdio[2] if stdio[2] >= 0 else null, 2)
+        _close_fds_except({0, 1, 2, err_fd, console_fd} - {-1})
         socket.sethostname(spec.hostname)
         prepare_rootfs(spec)
+        if console_fd >= 0:
+            _attach_console(console_fd)
         _apply_rlimits(spec.rlimits)
         _apply_oom_score_adj(spec.oom_score_adj)
         if spec.init:
@@ -215,6 +236,7 @@ def _stage1(
     err_w: int,
     stdio: tuple[int, int, int],
     adopted_r: int = -1,
+    console_fd: int = -1,
 ) -> None:
     """Join the cgroup, enter new namespaces, wait for the network, fork init."""
     try:
@@ -234,9 +256,9 @@ def _stage1(
             os._exit(1)
         pid = os.fork()
         if pid == 0:
-            _exec_init(spec, err_w, stdio, adopted_r)
+            _exec_init(spec, err_w, stdio, adopted_r, console_fd)
         # Only init may hold the error pipe (closed by its exec) and the output pipes.
-        for fd in {err_w, adopted_r, *stdio} - {-1}:
+        for fd in {err_w, adopted_r, console_fd, *stdio} - {-1}:
             os.close(fd)
         os.write(sync_w, struct.pack("<i", pid))
         if not _keeps_stage1(spec):
@@ -250,6 +272,7 @@ def _stage1(
 def prewarm(spec: RuntimeSpec) -> None:
     """Import now what init needs after pivot_root, where the host's Python library is gone
     (the seccomp binding and libseccomp itself, codecs used by text-mode file writes)."""
+    import array  # noqa: F401  (socket.send_fds imports it: a tty's console after pivot_root)
     import codecs
 
     codecs.lookup("ascii")
@@ -267,7 +290,30 @@ def prewarm(spec: RuntimeSpec) -> None:
 
 
 def start(spec: RuntimeSpec, cgroup: Cgroup, wire_network: Callable[[int], None]) -> StartedProcess:
-    """Start init; `wire_network(stage1_pid)` runs while namespaces exist but nothing runs yet."""
+    """Start init; `wire_network(stage1_pid)` runs while namespaces exist but nothing runs yet.
+    Volumes with driver_opts are mounted on the host first (the new mount namespace copies
+    them); `release(spec)` gives them back when this run of the container has ended."""
+    volume_mounts.acquire(spec.container_id, spec.volume_mounts)
+    try:
+        return _start(spec, cgroup, wire_network)
+    except BaseException:
+        release(spec)
+        raise
+
+
+def release(spec: RuntimeSpec) -> None:
+    """This run is over: the last user of a mounted volume unmounts it (best effort: a mount
+    left behind is undone by the next user's release or by removing the volume)."""
+    keeper = _STDIN_KEEPERS.pop(spec.container_id, -1)
+    if keeper >= 0:
+        os.close(keeper)
+    with contextlib.suppress(OSError):
+        volume_mounts.release(spec.container_id, spec.volume_mounts)
+
+
+def _start(
+    spec: RuntimeSpec, cgroup: Cgroup, wire_network: Callable[[int], None]
+) -> StartedProcess:
     prewarm(spec)
     keep_stage1 = _keeps_stage1(spec)
     adopted_r, adopted_w = (-1, -1) if keep_stage1 else os.pipe()
@@ -276,22 +322,32 @@ def start(spec: RuntimeSpec, cgroup: Cgroup, wire_network: Callable[[int], None]
     sync_r, sync_w = os.pipe()
     go_r, go_w = os.pipe()
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    console, console_fd = None, -1
     if spec.tty:
-        # A pty pair: the supervisor keeps the master (the log reads it), init gets the slave
-        # as its controlling terminal and stdio; tty output is one stream, as in Docker.
-        out_r, slave = os.openpty()
-        errs_r = -1
-        stdio = (slave, slave, slave)
+        # Init makes the pty in the container's devpts and sends us the master (the log reads
+        # it); tty output is one stream, as in Docker.
+        console, init_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        console_fd = init_end.detach()
+        out_r, errs_r = -1, -1
+        stdio = (-1, -1, -1)
     else:
         out_r, out_w = os.pipe()
         errs_r, errs_w = os.pipe()
         stdio = (-1, out_w, errs_w)
+        if spec.stdin_open:
+            # Docker's `-i` when detached: stdin stays open and empty (reads block, no EOF).
+            stdin_r, stdin_w = os.pipe()
+            stdio = (stdin_r, out_w, errs_w)
+            _STDIN_KEEPERS[spec.container_id] = stdin_w
     pid = os.fork()
     if pid == 0:
-        for fd in {sync_r, go_w, err_r, out_r, errs_r, adopted_w} - {-1}:
+        keeper = _STDIN_KEEPERS.get(spec.container_id, -1)
+        for fd in {sync_r, go_w, err_r, out_r, errs_r, adopted_w, keeper} - {-1}:
             os.close(fd)
-        _stage1(spec, cgroup, sync_w, go_r, err_w, stdio, adopted_r)
-    for fd in {sync_w, go_r, err_w, adopted_r, *stdio} - {-1}:
+        if console is not None:
+            console.close()
+        _stage1(spec, cgroup, sync_w, go_r, err_w, stdio, adopted_r, console_fd)
+    for fd in {sync_w, go_r, err_w, adopted_r, console_fd, *stdio} - {-1}:
         os.close(fd)
     init_pid = None
     try:
@@ -308,9 +364,14 @@ def start(spec: RuntimeSpec, cgroup: Cgroup, wire_network: Callable[[int], None]
         if not keep_stage1:
             wait_exit_code(pid)  # stage1 is gone: init is our child now
             os.write(adopted_w, b"P")
+        if console is not None:
+            _message, fds, _flags, _address = socket.recv_fds(console, 16, 1)
+            out_r = fds[0] if fds else -1  # none: init failed first (its error follows)
         failure = read_to_eof(err_r).decode(errors="replace")
         if failure:
             raise StartFailure(failure.strip())
+        if out_r < 0:
+            raise StartFailure("tty: the container's terminal was not set up")
         return StartedProcess(
             init_pid, pid, stdout_fd=out_r, stderr_fd=errs_r, stage1_resident=keep_stage1
         )
@@ -327,3 +388,5 @@ def start(spec: RuntimeSpec, cgroup: Cgroup, wire_network: Callable[[int], None]
     finally:
         for fd in {sync_r, go_w, err_r, adopted_w} - {-1}:
             os.close(fd)
+        if console is not None:
+            console.close()

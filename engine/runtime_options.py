@@ -288,6 +288,7 @@ def runtime_options(
         "devices": devices,
         "init": spec.init,
         "tty": spec.tty,
+        "stdin_open": spec.stdin_open,
         "shm_size": spec.shm_size,
         "oom_score_adj": spec.oom_score_adj,
         "resources": resources(spec, devices),

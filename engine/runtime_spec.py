@@ -26,6 +26,19 @@ class BindMount:
 
 
 @dataclass(frozen=True)
+class VolumeMount:
+    """A host mount a named volume with driver_opts needs while a container uses it (made and
+    undone by engine.volume_mounts in the supervisor, in the host's mount namespace)."""
+
+    volume: str
+    mountpoint: str  # the volume's _data directory
+    fstype: str
+    device: str
+    flags: int = 0
+    data: str = ""
+
+
+@dataclass(frozen=True)
 class TmpfsMount:
     target: str
     options: str = "mode=1777"
@@ -46,6 +59,7 @@ class NetworkRequest:
     network: str
     names: tuple[str, ...] = ()
     ipv4: str | None = None
+    ipv6: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,7 @@ class RuntimeSpec:
     log_file: str
     mounts: tuple[BindMount, ...] = ()
     tmpfs: tuple[TmpfsMount, ...] = ()
+    volume_mounts: tuple[VolumeMount, ...] = ()
     networks: tuple[NetworkRequest, ...] = ()
     network_mode: str = "bridge"  # bridge | none | host
     memory_limit: int | None = None
@@ -115,6 +130,7 @@ class RuntimeSpec:
     devices: tuple[DeviceNode, ...] = ()
     init: bool = False
     tty: bool = False
+    stdin_open: bool = False  # without a tty: stdin is a pipe the supervisor keeps open
     shm_size: int | None = None
     oom_score_adj: int | None = None
     resources: Limits = field(default_factory=Limits)
@@ -151,8 +167,10 @@ class RuntimeSpec:
         )
         raw["mounts"] = tuple(BindMount(**m) for m in raw["mounts"])
         raw["tmpfs"] = tuple(TmpfsMount(**m) for m in raw["tmpfs"])
+        raw["volume_mounts"] = tuple(VolumeMount(**m) for m in raw.get("volume_mounts", ()))
         raw["networks"] = tuple(
-            NetworkRequest(n["network"], tuple(n["names"]), n["ipv4"]) for n in raw["networks"]
+            NetworkRequest(n["network"], tuple(n["names"]), n["ipv4"], n.get("ipv6"))
+            for n in raw["networks"]
         )
         if raw.get("capabilities") is not None:
             raw["capabilities"] = tuple(raw["capabilities"])

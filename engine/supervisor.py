@@ -20,13 +20,14 @@ from engine import ports, runtime
 from engine.cgroups import container_cgroup
 from engine.containers import ContainerStatus, ContainerStore, now_rfc3339
 from engine.dns_control import ensure_resolver, nudge_resolver
+from engine.forked_call import call_forked
 from engine.hosts import write_hosts
 from engine.layout import Layout
 from engine.logs import LogWriter
 from engine.processes import start_time, wait_exit_code
 from engine.restart_policy import Backoff, should_restart
 from engine.runtime_spec import RuntimeSpec
-from netdriver.api import NetworkDriver
+from netdriver.api import NetworkDriver, PortRule
 
 
 class Supervisor:
@@ -42,52 +43,83 @@ class Supervisor:
         self.port_reservations = ports.PortReservations()
 
     def _wire_network(self, stage1_pid: int) -> None:
+        """Connect the container's netns. The netlink, firewall and resolver work runs in a
+        throwaway child (engine.forked_call): done here it would leave megabytes of private
+        copies of the zygote's pages in this long-lived process. Only what must live as long
+        as the container stays here: the host-port reservations (bound sockets)."""
         netns = f"/proc/{stage1_pid}/ns/net"
         if self.spec.network_mode == "none":
-            self.driver.loopback_up(netns)
+            call_forked(lambda: self.driver.loopback_up(netns))
         if self.spec.network_mode != "bridge":
             return
-        endpoints = []
-        for index, request in enumerate(self.spec.networks):
-            endpoint = self.driver.attach(
+        published: list[ports.PublishedPort] = []
+        if self.spec.ports and self.spec.networks:
+            labels = self.store.load(self.container_id).spec.labels
+            service = labels.get("com.docker.compose.service")
+            published = self.port_reservations.reserve(
+                self.spec.ports, f"service {service}" if service else "container"
+            )
+        # From here every requested network counts as attached: detach is idempotent, so a
+        # failure half-way (or a helper that died) is undone whatever it got to.
+        self.attached = [request.network for request in self.spec.networks]
+        owner_pid = os.getpid()
+        self.addresses = dict(call_forked(lambda: self._attach(netns, owner_pid, published)))
+        if published:
+            self.store.update_state(self.container_id, ports=tuple(published))
+
+    def _attach(
+        self, netns: str, owner_pid: int, published: list[ports.PublishedPort]
+    ) -> dict[str, str]:
+        """In the helper child: veths, /etc/hosts, the resolver, port forwarding rules."""
+        endpoints = [
+            self.driver.attach(
                 request.network,
                 self.container_id,
                 netns,
                 ifname=f"eth{index}",
                 names=request.names,
                 ipv4=request.ipv4,
-                owner_pid=os.getpid(),
+                owner_pid=owner_pid,
                 default_route=index == 0,
+                ipv6=request.ipv6,
             )
-            self.attached.append(request.network)
-            self.addresses[request.network] = endpoint.ipv4
-            endpoints.append(endpoint)
+            for index, request in enumerate(self.spec.networks)
+        ]
         write_hosts(self.layout, self.container_id, endpoints)
-        gateways = [self.driver.get_network(name).gateway for name in self.attached]
-        ensure_resolver(self.layout, gateways)
-        if self.spec.ports and self.attached:
-            labels = self.store.load(self.container_id).spec.labels
-            service = labels.get("com.docker.compose.service")
-            published = ports.publish(
-                self.driver, self.port_reservations, self.container_id, self.spec.ports,
-                self.addresses[self.attached[0]], f"service {service}" if service else "container",
-            )
-            self.store.update_state(self.container_id, ports=tuple(published))
+        ensure_resolver(
+            self.layout, [self.driver.get_network(e.network).gateway for e in endpoints]
+        )
+        if published:
+            self.driver.publish_ports(self.container_id, [
+                PortRule(p.protocol, p.host_ip, p.host_port, endpoints[0].ipv4, p.target)
+                for p in published
+            ])
+        return {endpoint.network: endpoint.ipv4 for endpoint in endpoints}
 
-    def _release(self) -> None:
-        if self.spec.ports and self.spec.network_mode == "bridge":
+    def _detach(self, networks: list[str], forwarded: bool) -> None:
+        """In the helper child: undo `_attach`, best effort (liveness prunes what is left)."""
+        if forwarded:
             with contextlib.suppress(Exception):
                 self.driver.unpublish_ports(self.container_id)
-                self.store.update_state(self.container_id, ports=())
-        self.port_reservations.close()
-        for network in self.attached:
-            # Best effort: a stale record is pruned by liveness later.
+        for network in networks:
             with contextlib.suppress(Exception):
                 self.driver.detach(network, self.container_id)
-        if self.attached:
+        if networks:
             nudge_resolver(self.layout)
+
+    def _release(self) -> None:
+        forwarded = bool(self.spec.ports) and self.spec.network_mode == "bridge"
+        networks = list(self.attached)
+        if forwarded or networks:
+            with contextlib.suppress(Exception):
+                call_forked(lambda: self._detach(networks, forwarded))
+        if forwarded:
+            with contextlib.suppress(Exception):
+                self.store.update_state(self.container_id, ports=())
+        self.port_reservations.close()
         self.attached = []
         self.cgroup.remove()
+        runtime.release(self.spec)  # volumes with driver_opts: the last user unmounts
 
     def start(self) -> runtime.StartedProcess:
         limits = self.spec.resources

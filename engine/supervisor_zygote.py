@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import gc
 import os
 import select
 import signal
@@ -55,12 +56,34 @@ def _spawn(sock: socket.socket, request: bytes, report_fd: int) -> None:
     os.waitpid(middle, 0)
 
 
-def serve(sock: socket.socket) -> None:
-    import engine.supervisor  # noqa: F401  (the point of the zygote: import once)
+def preload() -> None:
+    """Import (and warm) here everything a supervisor and its helper children run, so that it
+    is shared copy-on-write by every supervisor this zygote forks instead of being loaded
+    privately by each: the supervisor, netlink (pyroute2, loaded lazily elsewhere), the
+    seccomp binding the runtime prewarms for init, and the codecs init looks up."""
+    import codecs
+
+    import engine.supervisor
     from netdriver import netlink
 
-    _ = netlink.IPRoute  # netlink is loaded lazily elsewhere: here we want it loaded now
+    # One netlink round trip: pyroute2 builds per-class state on first use (~20 ms), which
+    # the supervisors' network helper children would otherwise each pay again.
+    with contextlib.suppress(Exception), netlink.IPRoute() as ipr:
+        ipr.link_lookup(ifname="lo")
+    for name in ("ascii", "utf-8"):
+        codecs.lookup(name)
+    with contextlib.suppress(ImportError, OSError):  # the runtime reports it if it is needed
+        import pyseccomp  # noqa: F401
 
+        import engine.seccomp_profile  # noqa: F401
+    # Move everything alive now out of the collector's reach: a collection in a supervisor
+    # would otherwise write to (and so copy) every page holding a tracked object.
+    gc.collect()
+    gc.freeze()
+
+
+def serve(sock: socket.socket) -> None:
+    preload()
     while True:
         ready, _, _ = select.select([sock], [], [], IDLE_SECONDS)
         if not ready:

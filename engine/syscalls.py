@@ -136,3 +136,21 @@ def capset(effective: int, permitted: int, inheritable: int) -> None:
         data[index].permitted = (permitted >> shift) & 0xFFFFFFFF
         data[index].inheritable = (inheritable >> shift) & 0xFFFFFFFF
     _check(_libc.syscall(number, ctypes.byref(header), ctypes.byref(data)), "capset")
+
+
+_SYS_BPF = {"x86_64": 321, "aarch64": 280, "armv7l": 386, "ppc64le": 361, "s390x": 351}
+BPF_PROG_LOAD = 5
+BPF_PROG_ATTACH = 8
+BPF_PROG_DETACH = 9
+
+
+def bpf(command: int, attr: ctypes.Array[ctypes.c_char]) -> int:
+    """bpf(2) with a caller-packed `union bpf_attr`; returns the result (an fd for loads)."""
+    number = _SYS_BPF.get(platform.machine())
+    if number is None:
+        raise OSError(f"bpf: unsupported architecture {platform.machine()}")
+    result = _libc.syscall(number, command, attr, ctypes.c_uint(len(attr)))
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"bpf({command}): {os.strerror(err)}")
+    return int(result)

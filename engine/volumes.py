@@ -1,6 +1,8 @@
 """Named volumes, local driver: a directory under the data root that outlives containers.
 
-Data in a volume is only ever removed by an explicit remove (`down -v`, `volume rm`).
+Data in a volume is only ever removed by an explicit remove (`down -v`, `volume rm`). A volume
+created with `driver_opts` (tmpfs, a bind of a host directory, another filesystem) keeps them
+here; engine.volume_mounts mounts it while containers use it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from engine.atomic_files import locked, write_json
 from engine.containers import now_rfc3339
 from engine.errors import InvalidArgumentError, VolumeNotFoundError
 from engine.layout import Layout
+from engine.volume_mounts import check_driver_opts, unmount_unused
 
 VALID_VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
@@ -33,6 +36,7 @@ class Volume:
     mountpoint: Path
     created: str
     labels: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)  # driver_opts: type, device, o
 
 
 class VolumeStore:
@@ -42,12 +46,20 @@ class VolumeStore:
     def _dir(self, name: str) -> Path:
         return self.layout.volumes / name
 
-    def ensure(self, name: str, labels: dict[str, str] | None = None) -> Volume:
+    def ensure(
+        self,
+        name: str,
+        labels: dict[str, str] | None = None,
+        options: dict[str, str] | None = None,
+    ) -> Volume:
+        """Create the volume, or return the existing one as it is (as Docker does)."""
         if not VALID_VOLUME_NAME.match(name):
             raise InvalidArgumentError(
                 f'invalid volume name "{name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed',
                 subject=name,
             )
+        options = {k: str(v) for k, v in (options or {}).items()}
+        check_driver_opts(name, options)
         with locked(self.layout.locks / "volumes.lock"):
             existing = self.find(name)
             if existing is not None:
@@ -59,6 +71,7 @@ class VolumeStore:
                 "driver": "local",
                 "created": now_rfc3339(),
                 "labels": labels or {},
+                "options": options,
             }
             write_json(directory / "meta.json", meta)
         return self.get(name)
@@ -75,6 +88,7 @@ class VolumeStore:
             mountpoint=self._dir(name) / "_data",
             created=meta["created"],
             labels=meta.get("labels", {}),
+            options=meta.get("options") or {},
         )
 
     def get(self, name: str) -> Volume:
@@ -93,4 +107,5 @@ class VolumeStore:
         with locked(self.layout.locks / "volumes.lock"):
             if self.find(name) is None:
                 raise VolumeNotFoundError(f"no such volume: {name}", subject=name)
+            unmount_unused(self._dir(name))
             shutil.rmtree(self._dir(name))

@@ -12,11 +12,11 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from netdriver import firewall, ipam, names
+from netdriver import firewall, ipam, names, owners
 from netdriver.errors import (
     EndpointExistsError,
     InvalidNetworkConfigError,
@@ -28,7 +28,7 @@ from netdriver.errors import (
 )
 from netdriver.lazy_module import lazy_import
 from netdriver.liveness import is_alive, process_start_time
-from netdriver.model import Endpoint, Network
+from netdriver.model import Endpoint, Network, NetworkOptions
 from netdriver.state import (
     EndpointRecord,
     NetworkRecord,
@@ -45,7 +45,7 @@ else:
 
 PortRule = firewall.PortRule
 
-__all__ = ["Endpoint", "Network", "NetworkDriver", "PortRule"]
+__all__ = ["Endpoint", "Network", "NetworkDriver", "NetworkOptions", "PortRule"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class NetworkDriver:
         subnet: str | None = None,
         gateway: str | None = None,
         internal: bool = False,
+        options: NetworkOptions = NetworkOptions(),
     ) -> Network:
         """Create the network, or verify and return the existing one.
 
@@ -82,19 +83,20 @@ class NetworkDriver:
             rec = self._store.load(name)
             if rec is not None:
                 self._verify_same(rec.network, subnet, gateway, internal)
+                _verify_options(rec.network, options)
                 self._setup_bridge(rec.network)
                 firewall.ensure_network_rules(rec.network.bridge, rec.network.subnet, internal)
                 return rec.network
             # Several data roots (and test runs) share one kernel: choosing a free subnet and
             # putting it on a bridge must be atomic host-wide, or two roots pick the same one.
             with host_subnet_lock():
-                used = [IPv4Network(r.network.subnet) for r in self._store.load_all()]
+                records = self._store.load_all()
+                used = [IPv4Network(r.network.subnet) for r in records]
                 host = netlink.host_networks() if subnet is None else []
                 net, gw = ipam.plan_network(subnet, gateway, used, host)
                 net_id = secrets.token_hex(32)
-                network = Network(
-                    id=net_id, name=name, bridge=names.bridge_name(net_id), subnet=str(net),
-                    gateway=str(gw), internal=internal, labels=dict(labels),
+                network = _new_network(
+                    net_id, name, net, gw, internal, dict(labels), options, records
                 )
                 try:  # a half-made bridge (e.g. address refused) must not outlive the failure
                     self._setup_bridge(network)
@@ -104,6 +106,7 @@ class NetworkDriver:
                     with contextlib.suppress(NetworkError):
                         firewall.remove_network_rules(network.bridge)
                     netlink.delete_link(network.bridge)
+                    owners.release(network.bridge)
                     raise
             log.debug("created network %s (%s, bridge %s)", name, net, network.bridge)
             return network
@@ -142,7 +145,39 @@ class NetworkDriver:
             firewall.remove_network_rules(rec.network.bridge)
             netlink.delete_link(rec.network.bridge)
             self._store.delete(name)
+            owners.release(rec.network.bridge)
             log.debug("removed network %s", name)
+
+    def sweep_orphans(self) -> list[str]:
+        """Remove bridges (with their veths and rules) left by a crash; the names removed.
+
+        A bridge is an orphan when the data root that claimed it (see :mod:`owners`) no
+        longer has a network record naming it: a crash between creating the bridge and
+        saving the record, or a data root deleted while its networks were up. Bridges of
+        any root that still records them, and unclaimed ones, are left alone. Runs under the
+        host-wide subnet lock, which every bridge *creation* holds, so a network being
+        created right now is never mistaken for an orphan.
+        """
+        removed: list[str] = []
+        with host_subnet_lock():
+            recorded: dict[Path, set[str]] = {}
+            for bridge in owners.claimed():
+                root = owners.owner_of(bridge)
+                if root is None:
+                    continue
+                if root not in recorded:
+                    recorded[root] = {r.network.bridge for r in StateStore(root).load_all()}
+                if bridge in recorded[root]:
+                    continue
+                if netlink.link_exists(bridge):
+                    for port in netlink.bridge_ports(bridge):
+                        netlink.delete_link(port)  # a veth whose container outlived the crash
+                    firewall.remove_network_rules(bridge)
+                    netlink.delete_link(bridge)
+                    removed.append(bridge)
+                    log.debug("swept orphan bridge %s (owner %s)", bridge, root)
+                owners.release(bridge)
+        return removed
 
     # ------------------------------------------------------------------ endpoints
 
@@ -157,12 +192,14 @@ class NetworkDriver:
         ipv4: str | None = None,
         owner_pid: int | None = None,
         default_route: bool = True,
+        ipv6: str | None = None,
     ) -> Endpoint:
         """Connect the network namespace at ``netns_path`` to ``network``.
 
         No default route is added on internal networks (nothing beyond the bridge is
-        reachable). On failure nothing is left behind: the veth is deleted and the address
-        is not recorded.
+        reachable). ``ipv6`` (a static address) needs a network with an IPv6 subnet; there
+        every endpoint gets an IPv6 address too. On failure nothing is left behind: the veth
+        is deleted and the address is not recorded.
         """
         if not _valid_endpoint_id(endpoint_id):
             raise InvalidNetworkConfigError(f"invalid endpoint id {endpoint_id!r}")
@@ -190,18 +227,28 @@ class NetworkDriver:
             subnet = IPv4Network(net.subnet)
             gateway = IPv4Address(net.gateway)
             taken = [IPv4Address(e.endpoint.ipv4) for e in rec.endpoints]
-            addr = ipam.allocate_address(subnet, gateway, taken, ipv4)
+            addr = ipam.allocate_address(
+                subnet, gateway, taken, ipv4,
+                ip_range=IPv4Network(net.ip_range) if net.ip_range else None,
+                reserved=[IPv4Address(a) for a in net.aux_addresses.values()],
+            )
+            addr6 = _allocate6(rec, ipv6)
             host_ifname = _host_name(net, endpoint_id)
             netlink.delete_link(host_ifname)  # leftover of a crash mid-attach, if any
+            routed = default_route and not net.internal
             peer = netlink.PeerConfig(
                 ifname=ifname, address=addr, prefixlen=subnet.prefixlen, mac=ipam.mac_for(addr),
-                gateway=gateway if default_route and not net.internal else None,
+                gateway=gateway if routed else None, mtu=net.mtu,
+                address6=addr6,
+                prefixlen6=IPv6Network(net.subnet6).prefixlen if net.subnet6 else 0,
+                gateway6=IPv6Address(net.gateway6) if routed and net.gateway6 else None,
             )
             netlink.create_attachment(host_ifname, net.bridge, netns_path, peer)
             endpoint = Endpoint(
                 network=net.name, endpoint_id=endpoint_id, ifname=ifname,
                 host_ifname=host_ifname, ipv4=str(addr), prefixlen=subnet.prefixlen,
                 gateway=str(gateway), mac=peer.mac, names=tuple(names), owner_pid=owner_pid,
+                ipv6=str(addr6) if addr6 is not None else None,
             )
             try:
                 self._store.save(
@@ -288,9 +335,14 @@ class NetworkDriver:
         return rec
 
     def _setup_bridge(self, network: Network) -> None:
+        owners.claim(network.bridge, self._store.root)  # before the bridge: a crash is sweepable
         prefixlen = IPv4Network(network.subnet).prefixlen
+        v6 = None
+        if network.subnet6 and network.gateway6:
+            v6 = (IPv6Address(network.gateway6), IPv6Network(network.subnet6).prefixlen)
         netlink.ensure_bridge(
-            network.bridge, IPv4Address(network.gateway), prefixlen, _bridge_mac(network)
+            network.bridge, IPv4Address(network.gateway), prefixlen, _bridge_mac(network),
+            mtu=network.mtu, gateway6=v6,
         )
 
     def _prune(self, rec: NetworkRecord) -> NetworkRecord:
@@ -349,3 +401,97 @@ def _names_ok(ifname: str) -> bool:
 def _valid_endpoint_id(endpoint_id: str) -> bool:
     return bool(endpoint_id) and len(endpoint_id) <= 256 and endpoint_id.isprintable()
 
+
+
+def _new_network(
+    net_id: str,
+    name: str,
+    subnet: IPv4Network,
+    gateway: IPv4Address,
+    internal: bool,
+    labels: dict[str, str],
+    options: NetworkOptions,
+    records: Sequence[NetworkRecord],
+) -> Network:
+    """Check the options of a new network against its subnet and the other networks."""
+    ip_range = ipam.parse_ip_range(options.ip_range, subnet)
+    aux = ipam.parse_aux_addresses(options.aux_addresses, subnet, gateway)
+    if options.mtu is not None and not MIN_MTU <= options.mtu <= MAX_MTU:
+        raise InvalidNetworkConfigError(
+            f"invalid mtu {options.mtu}: it must be between {MIN_MTU} and {MAX_MTU}",
+            subject=str(options.mtu),
+        )
+    subnet6 = gateway6 = None
+    if options.ipv6_subnet is not None:
+        used6 = [IPv6Network(r.network.subnet6) for r in records if r.network.subnet6]
+        net6, gw6 = ipam.plan_network6(options.ipv6_subnet, options.ipv6_gateway, used6)
+        subnet6, gateway6 = str(net6), str(gw6)
+    elif options.enable_ipv6:
+        raise InvalidNetworkConfigError(
+            f"network {name}: enable_ipv6 needs an IPv6 subnet in ipam.config",
+            subject=name, hint="there is no default IPv6 address pool; add e.g. fd00:1::/64",
+        )
+    elif options.ipv6_gateway is not None:
+        raise InvalidNetworkConfigError(
+            "an IPv6 gateway needs an IPv6 subnet", subject=options.ipv6_gateway,
+        )
+    bridge = names.bridge_name(net_id)
+    if options.bridge_name is not None:
+        bridge = options.bridge_name
+        if not names.is_valid_ifname(bridge):
+            raise InvalidNetworkConfigError(
+                f"invalid bridge name {bridge!r}", subject=bridge,
+                hint="at most 15 letters, digits, '_', '.', '-'",
+            )
+        taken = any(r.network.bridge == bridge for r in records) or netlink.link_exists(bridge)
+        if taken:
+            raise NetworkConflictError(
+                f"bridge name {bridge} is already in use by another network or interface",
+                subject=bridge,
+            )
+    return Network(
+        id=net_id, name=name, bridge=bridge, subnet=str(subnet), gateway=str(gateway),
+        internal=internal, labels=labels,
+        ip_range=str(ip_range) if ip_range is not None else None,
+        aux_addresses={k: str(v) for k, v in aux.items()}, mtu=options.mtu,
+        attachable=options.attachable, subnet6=subnet6, gateway6=gateway6,
+    )
+
+
+MIN_MTU = 68  # IPv4's minimum; the kernel refuses less
+MAX_MTU = 65535
+
+
+def _verify_options(net: Network, options: NetworkOptions) -> None:
+    """An existing network must not contradict explicit options (like _verify_same)."""
+    problems = []
+    if options.ip_range is not None and options.ip_range != net.ip_range:
+        problems.append(f"ip_range {net.ip_range} (asked {options.ip_range})")
+    if options.mtu is not None and options.mtu != net.mtu:
+        problems.append(f"mtu {net.mtu} (asked {options.mtu})")
+    if options.ipv6_subnet is not None and (
+        net.subnet6 is None or ipam.parse_subnet6(options.ipv6_subnet) != IPv6Network(net.subnet6)
+    ):
+        problems.append(f"IPv6 subnet {net.subnet6} (asked {options.ipv6_subnet})")
+    if options.bridge_name is not None and options.bridge_name != net.bridge:
+        problems.append(f"bridge {net.bridge} (asked {options.bridge_name})")
+    if problems:
+        raise NetworkConflictError(
+            f"network {net.name} exists with a different configuration: " + ", ".join(problems),
+            subject=net.name, hint="remove the network to re-create it",
+        )
+
+
+def _allocate6(rec: NetworkRecord, requested: str | None) -> IPv6Address | None:
+    net = rec.network
+    if net.subnet6 is None or net.gateway6 is None:
+        if requested is not None:
+            raise InvalidNetworkConfigError(
+                f"ipv6_address {requested} on network {net.name}, which has no IPv6 subnet",
+                subject=requested, hint="set enable_ipv6 and an IPv6 subnet in ipam.config",
+            )
+        return None
+    taken = [IPv6Address(e.endpoint.ipv6) for e in rec.endpoints if e.endpoint.ipv6]
+    return ipam.allocate_address6(
+        IPv6Network(net.subnet6), IPv6Address(net.gateway6), taken, requested
+    )

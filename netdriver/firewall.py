@@ -148,7 +148,10 @@ def ensure_network_rules(bridge: str, subnet: str, internal: bool) -> None:
     post: list[str] = []
     # Containers must reach the resolver on the gateway even where the host's INPUT policy
     # drops by default (ufw, firewalld).
-    inp = [f"-A {INPUT_CHAIN} -i {bridge} -p udp -m udp --dport 53 {c} -j ACCEPT"]
+    inp = [
+        f"-A {INPUT_CHAIN} -i {bridge} -p {proto} -m {proto} --dport 53 {c} -j ACCEPT"
+        for proto in ("udp", "tcp")
+    ]
     if internal:
         fwd = [
             f"-A {FWD_CHAIN} -i {bridge} ! -o {bridge} {c} -j DROP",

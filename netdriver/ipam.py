@@ -7,8 +7,15 @@ here is unit-tested without root.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from ipaddress import AddressValueError, IPv4Address, IPv4Network, NetmaskValueError
+from collections.abc import Iterable, Iterator, Mapping
+from ipaddress import (
+    AddressValueError,
+    IPv4Address,
+    IPv4Network,
+    IPv6Address,
+    IPv6Network,
+    NetmaskValueError,
+)
 
 from netdriver.errors import (
     AddressInUseError,
@@ -132,10 +139,19 @@ def allocate_address(
     gateway: IPv4Address,
     taken: Iterable[IPv4Address],
     requested: str | None = None,
+    *,
+    ip_range: IPv4Network | None = None,
+    reserved: Iterable[IPv4Address] = (),
 ) -> IPv4Address:
-    """The requested static address if it is free, else the lowest free host address."""
+    """The requested static address if it is free, else the lowest free host address.
+
+    Dynamic addresses come from ``ip_range`` only (when set); a static address may be any
+    host address of the subnet, which is how users keep static and dynamic addresses apart
+    (Docker's rule). ``reserved`` addresses (``aux_addresses``) are never handed out.
+    """
     busy = set(taken)
     busy.add(gateway)
+    held = set(reserved)
     if requested is not None:
         addr = parse_address(requested)
         if addr not in subnet or addr in (subnet.network_address, subnet.broadcast_address):
@@ -143,11 +159,133 @@ def allocate_address(
                 f"address {addr} is not a usable host address of subnet {subnet}",
                 subject=str(addr),
             )
+        if addr in held:
+            raise AddressInUseError(
+                f"address {addr} is reserved (aux_addresses)", subject=str(addr)
+            )
         if addr in busy:
             what = "the gateway" if addr == gateway else "in use"
             raise AddressInUseError(f"address {addr} is {what}", subject=str(addr))
         return addr
-    for addr in subnet.hosts():
+    pool = ip_range if ip_range is not None else subnet
+    for addr in pool:
+        if addr in (subnet.network_address, subnet.broadcast_address):
+            continue
+        if addr not in busy and addr not in held:
+            return addr
+    where = f"ip_range {ip_range}" if ip_range is not None else f"subnet {subnet}"
+    raise AddressPoolExhaustedError(f"no free address left in {where}", subject=str(pool))
+
+
+def parse_ip_range(text: str | None, subnet: IPv4Network) -> IPv4Network | None:
+    """The ``ip_range`` of an ``ipam.config`` entry: a CIDR block inside the subnet."""
+    if text is None:
+        return None
+    try:
+        block = IPv4Network(text, strict=True)
+    except (AddressValueError, NetmaskValueError, ValueError) as exc:
+        raise InvalidNetworkConfigError(
+            f"invalid ip_range {text!r}: {exc}", subject=text,
+            hint="use IPv4 CIDR notation inside the subnet, e.g. 172.28.5.0/24",
+        ) from exc
+    if not block.subnet_of(subnet):
+        raise InvalidNetworkConfigError(
+            f"ip_range {block} is not inside subnet {subnet}", subject=text,
+        )
+    return block
+
+
+def parse_aux_addresses(
+    aux: Mapping[str, str], subnet: IPv4Network, gateway: IPv4Address
+) -> dict[str, IPv4Address]:
+    """``aux_addresses`` (host name -> address): each a host address of the subnet."""
+    out: dict[str, IPv4Address] = {}
+    for name, text in aux.items():
+        addr = parse_address(str(text), what=f"aux_addresses {name} address")
+        if addr not in subnet or addr in (subnet.network_address, subnet.broadcast_address):
+            raise InvalidNetworkConfigError(
+                f"aux_addresses {name}: {addr} is not a usable host address of subnet {subnet}",
+                subject=str(addr),
+            )
+        if addr == gateway:
+            raise InvalidNetworkConfigError(
+                f"aux_addresses {name}: {addr} is the gateway", subject=str(addr),
+            )
+        out[str(name)] = addr
+    return out
+
+
+# ---- IPv6 (``enable_ipv6``): an explicit subnet only, no default pool (Docker's rule).
+
+
+def parse_subnet6(text: str) -> IPv6Network:
+    """Parse an IPv6 subnet strictly (no host bits, room for a gateway and hosts)."""
+    try:
+        net = IPv6Network(text, strict=True)
+    except (AddressValueError, NetmaskValueError, ValueError) as exc:
+        raise InvalidNetworkConfigError(
+            f"invalid IPv6 subnet {text!r}: {exc}", subject=text,
+            hint="use IPv6 CIDR notation with the host bits zero, e.g. fd00:db8:1::/64",
+        ) from exc
+    if net.prefixlen > 124:
+        raise InvalidNetworkConfigError(
+            f"IPv6 subnet {text} is too small", subject=text,
+            hint="use a prefix length of /124 or shorter (/64 is usual)",
+        )
+    return net
+
+
+def plan_network6(
+    subnet: str, gateway: str | None, used: Iterable[IPv6Network]
+) -> tuple[IPv6Network, IPv6Address]:
+    """(subnet, gateway) of a network's IPv6 side; the gateway defaults to ``subnet::1``."""
+    net = parse_subnet6(subnet)
+    if any(net.overlaps(o) for o in used):
+        raise InvalidNetworkConfigError(
+            f"IPv6 subnet {net} overlaps with another network's subnet", subject=str(net),
+        )
+    if gateway is None:
+        return net, net.network_address + 1
+    gw = parse_address6(gateway, what="IPv6 gateway")
+    if gw not in net or gw == net.network_address:
+        raise InvalidNetworkConfigError(
+            f"IPv6 gateway {gw} is not a usable host address of subnet {net}", subject=str(gw),
+        )
+    return net, gw
+
+
+def parse_address6(text: str, *, what: str = "IPv6 address") -> IPv6Address:
+    """Parse one IPv6 address, turning a ValueError into a typed driver error."""
+    try:
+        return IPv6Address(text)
+    except (AddressValueError, ValueError) as exc:
+        raise InvalidNetworkConfigError(f"invalid {what} {text!r}: {exc}", subject=text) from exc
+
+
+def allocate_address6(
+    subnet: IPv6Network,
+    gateway: IPv6Address,
+    taken: Iterable[IPv6Address],
+    requested: str | None = None,
+) -> IPv6Address:
+    """The static ``ipv6_address`` if free, else the lowest free address after the gateway."""
+    busy = {*taken, gateway}
+    if requested is not None:
+        addr = parse_address6(requested)
+        if addr not in subnet or addr == subnet.network_address:
+            raise InvalidNetworkConfigError(
+                f"IPv6 address {addr} is not a usable host address of subnet {subnet}",
+                subject=str(addr),
+            )
+        if addr in busy:
+            what = "the gateway" if addr == gateway else "in use"
+            raise AddressInUseError(f"IPv6 address {addr} is {what}", subject=str(addr))
+        return addr
+    # Bounded: a /64 has 2**64 hosts; at most len(busy) + 1 candidates are looked at.
+    for offset in range(1, len(busy) + 2):
+        addr = subnet.network_address + offset
+        if addr not in subnet:
+            break
         if addr not in busy:
             return addr
     raise AddressPoolExhaustedError(f"no free address left in subnet {subnet}", subject=str(subnet))

@@ -20,7 +20,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from typing import TypeVar
 
 from pyroute2 import IPRoute
@@ -107,6 +107,14 @@ def link_exists(ifname: str) -> bool:
     return True
 
 
+def bridge_ports(bridge: str) -> list[str]:
+    """Names of the links enslaved to ``bridge`` (sysfs; empty if it does not exist)."""
+    try:
+        return sorted(os.listdir(f"/sys/class/net/{bridge}/brif"))
+    except OSError:
+        return []
+
+
 def delete_link(ifname: str) -> bool:
     """Delete a host link by name; False if it did not exist (idempotent)."""
     if not link_exists(ifname):  # cheap common case: nothing to delete
@@ -124,27 +132,70 @@ def delete_link(ifname: str) -> bool:
         return True
 
 
-def ensure_bridge(ifname: str, gateway: IPv4Address, prefixlen: int, mac: str) -> None:
+def ensure_bridge(
+    ifname: str,
+    gateway: IPv4Address,
+    prefixlen: int,
+    mac: str,
+    *,
+    mtu: int | None = None,
+    gateway6: tuple[IPv6Address, int] | None = None,
+) -> None:
     """Create the bridge if missing, make sure it has the gateway address, and bring it up.
 
     The MAC is set explicitly: otherwise a bridge takes the lowest MAC of its ports, and
     that changes whenever a container joins or leaves, briefly confusing peers' ARP caches.
+    An explicit MTU sticks (the kernel stops following the ports' MTU once it is set).
     """
     with _kernel("set up bridge", ifname), IPRoute() as ipr:
         idx = _index(ipr, ifname)
         if idx is None:
             log.debug("creating bridge %s", ifname)
-            ipr.link("add", ifname=ifname, kind="bridge", address=mac)
+            extra = {"mtu": mtu} if mtu is not None else {}
+            ipr.link("add", ifname=ifname, kind="bridge", address=mac, **extra)
             idx = _index(ipr, ifname)
             if idx is None:
                 raise NetlinkError(f"bridge {ifname} vanished right after creation", subject=ifname)
+        elif mtu is not None:
+            ipr.link("set", index=idx, mtu=mtu)
         have = {
             (m.get("IFA_ADDRESS"), m["prefixlen"])
             for m in ipr.get_addr(family=socket.AF_INET, index=idx)
         }
         if (str(gateway), prefixlen) not in have:
             ipr.addr("add", index=idx, address=str(gateway), prefixlen=prefixlen)
+        if gateway6 is not None:
+            _enable_ipv6(ifname)
+            have6 = {
+                (m.get("IFA_ADDRESS"), m["prefixlen"])
+                for m in ipr.get_addr(family=socket.AF_INET6, index=idx)
+            }
+            if (str(gateway6[0]), gateway6[1]) not in have6:
+                _add_address6(ipr, idx, gateway6[0], gateway6[1])
         ipr.link("set", index=idx, state="up")
+
+
+_IFA_F_NODAD = 0x02  # usable at once: duplicate address detection would hold it ~1 s
+
+
+def _add_address6(ipr: IPRoute, index: int, address: IPv6Address, prefixlen: int) -> None:
+    ipr.addr(
+        "add", index=index, address=str(address), prefixlen=prefixlen,
+        family=socket.AF_INET6, flags=_IFA_F_NODAD,
+    )
+
+
+def _enable_ipv6(ifname: str) -> None:
+    """IPv6 on ``ifname`` in the calling thread's namespace (hosts may disable it by default)."""
+    path = f"/proc/sys/net/ipv6/conf/{ifname}/disable_ipv6"
+    try:
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write("0")
+    except FileNotFoundError as exc:
+        raise NetlinkError(
+            f"IPv6 is not available on this host ({path} is missing)", subject=ifname,
+            hint="load the ipv6 module or drop enable_ipv6",
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -156,6 +207,10 @@ class PeerConfig:
     prefixlen: int
     mac: str
     gateway: IPv4Address | None  # None: no default route
+    mtu: int | None = None  # both ends of the pair; None: the kernel's default (1500)
+    address6: IPv6Address | None = None
+    prefixlen6: int = 0
+    gateway6: IPv6Address | None = None  # None: no IPv6 default route
 
 
 def create_attachment(host_ifname: str, bridge: str, netns_path: str, peer: PeerConfig) -> None:
@@ -178,13 +233,21 @@ def create_attachment(host_ifname: str, bridge: str, netns_path: str, peer: Peer
             if br is None:
                 raise NetlinkError(f"bridge {bridge} does not exist", subject=bridge)
             # One request: created enslaved to the bridge and up (IFLA_MASTER + IFF_UP).
+            peer_attrs: dict[str, object] = {
+                "ifname": peer.ifname, "net_ns_fd": nsfd, "address": peer.mac,
+            }
+            mtu: dict[str, int] = {}
+            if peer.mtu is not None:
+                mtu = {"mtu": peer.mtu}
+                peer_attrs["mtu"] = peer.mtu
             ipr.link(
                 "add",
                 ifname=host_ifname,
                 kind="veth",
                 master=br,
                 state="up",
-                peer={"ifname": peer.ifname, "net_ns_fd": nsfd, "address": peer.mac},
+                peer=peer_attrs,
+                **mtu,
             )
             created = True
         _configure_peer(nsfd, netns_path, peer)
@@ -236,12 +299,20 @@ def _configure_peer(nsfd: int, netns_path: str, peer: PeerConfig) -> None:
             if idx is None:
                 raise NetlinkError(f"{peer.ifname} not found in {netns_path}", subject=netns_path)
             ns.addr("add", index=idx, address=str(peer.address), prefixlen=peer.prefixlen)
+            if peer.address6 is not None:
+                _enable_ipv6(peer.ifname)
+                _add_address6(ns, idx, peer.address6, peer.prefixlen6)
             ns.link("set", index=idx, state="up")
             lo = _index(ns, "lo")
             if lo is not None:
                 ns.link("set", index=lo, state="up")
             if peer.gateway is not None:
                 ns.route("add", dst="default", gateway=str(peer.gateway), oif=idx)
+            if peer.gateway6 is not None:
+                ns.route(
+                    "add", dst="::/0", gateway=str(peer.gateway6), oif=idx,
+                    family=socket.AF_INET6,
+                )
 
     with _kernel(f"configure {peer.ifname} in {netns_path}", netns_path):
         run_in_netns(nsfd, configure)

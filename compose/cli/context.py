@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import typer
+if TYPE_CHECKING:  # the fast `run` path (compose.cli.fast_run) never imports typer
+    import typer
 
-from compose.model import LoadOptions
+    from compose.model import LoadOptions
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class GlobalOptions:
     progress: str = "auto"
 
     def load_options(self) -> LoadOptions:
+        from compose.model import LoadOptions
+
         return LoadOptions(
             files=self.files,
             project_name=self.project_name,
@@ -34,6 +38,31 @@ class GlobalOptions:
             environ=dict(os.environ),
             cwd=Path.cwd(),
         )
+
+
+def make_global_options(
+    files: tuple[str, ...] = (),
+    project_name: str | None = None,
+    project_directory: str | None = None,
+    env_files: tuple[str, ...] = (),
+    profiles: tuple[str, ...] = (),
+    debug: bool = False,
+    parallel: int | None = None,
+    progress: str | None = None,
+) -> GlobalOptions:
+    """The global flags as given, completed from the environment the way docker compose does
+    (PYCOMPOSE_DEBUG, COMPOSE_PARALLEL_LIMIT, COMPOSE_PROGRESS): shared by the Typer callback
+    and the fast `run` path so both see the same options."""
+    return GlobalOptions(
+        files=files,
+        project_name=project_name,
+        project_directory=project_directory,
+        env_files=env_files,
+        profiles=profiles,
+        debug=debug or bool(os.environ.get("PYCOMPOSE_DEBUG")),
+        parallel=parallel if parallel is not None else os.environ.get("COMPOSE_PARALLEL_LIMIT"),
+        progress=progress or os.environ.get("COMPOSE_PROGRESS") or "auto",
+    )
 
 
 def global_options(ctx: typer.Context) -> GlobalOptions:

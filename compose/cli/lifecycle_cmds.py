@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import typer
 
+from compose import labels as L
 from compose.cli.context import global_options
 from compose.cli.session import close_progress, orchestrator, parallel
 from compose.errors import ComposeError
@@ -180,12 +181,24 @@ def stop(
     timeout: float = typer.Option(None, "-t", "--timeout", help="Shutdown timeout in seconds"),
 ) -> None:
     """Stop services."""
-    orchestrator(ctx, allow_missing_file=True).stop(tuple(services or ()), timeout, parallel(ctx))
+    orch = orchestrator(ctx, allow_missing_file=True, title="Stopping")
+    orch.stop(tuple(services or ()), timeout, parallel(ctx))
 
 
 def start(ctx: typer.Context, services: list[str] = typer.Argument(None)) -> None:
     """Start existing containers."""
-    orch = orchestrator(ctx)
+    orch = orchestrator(ctx, title="Starting")
+    chosen = tuple(services or ())
+    orch.check_services(chosen)
+    made = {c.labels.get(L.SERVICE) for c in orch.containers(chosen)}
+    for name in chosen or tuple(sorted(orch.project.services)):
+        service = orch.project.services.get(name)
+        if service is not None and service.scale > 0 and name not in made:
+            # docker compose: `start` only starts what `up`/`create` made
+            raise ComposeError(
+                f'service "{name}" has no container to start',
+                hint="create it first with `pycompose up` or `pycompose create`",
+            )
     with _interruptible() as cancel:
         orch.start(tuple(services or ()), parallel(ctx), cancel)
 
@@ -196,9 +209,11 @@ def restart(
     timeout: float = typer.Option(None, "-t", "--timeout", help="Shutdown timeout in seconds"),
     no_deps: bool = typer.Option(False, "--no-deps", help="Don't restart dependent services"),
 ) -> None:
-    """Restart service containers."""
-    del no_deps  # only the named services are restarted either way
-    orchestrator(ctx).restart(tuple(services or ()), timeout, parallel=parallel(ctx))
+    """Restart service containers (and, unless --no-deps, those depending on them with
+    `restart: true`, like docker compose)."""
+    orchestrator(ctx, title="Restarting").restart(
+        tuple(services or ()), timeout, no_deps=no_deps, parallel=parallel(ctx)
+    )
 
 
 def kill(
@@ -208,7 +223,7 @@ def kill(
     remove_orphans: bool = typer.Option(False, "--remove-orphans"),
 ) -> None:
     """Force stop service containers."""
-    orch = orchestrator(ctx, allow_missing_file=True)
+    orch = orchestrator(ctx, allow_missing_file=True, title="Killing")
     if remove_orphans:
         for info in orch.orphans():
             orch.engine.remove_container(info.id, force=True)
@@ -225,7 +240,7 @@ def rm(
     """Removes stopped service containers."""
     from engine.api import ContainerStatus
 
-    orch = orchestrator(ctx, allow_missing_file=True)
+    orch = orchestrator(ctx, allow_missing_file=True, title="Removing")
     chosen = tuple(services or ())
     orch.check_services(chosen)
     candidates = orch.containers(chosen)

@@ -20,6 +20,7 @@ import typer
 from compose.errors import ComposeError
 
 EVENT_POLL = 0.2
+COMPOSE_LABELS = "com.docker.compose."  # label prefix `events` leaves out, like compose
 
 
 # ---- top -----------------------------------------------------------------------------------
@@ -105,36 +106,50 @@ def top(ctx: typer.Context, services: list[str] = typer.Argument(None)) -> None:
 
 
 # ---- events ----------------------------------------------------------------------------------
-def _snapshot(orch: object) -> dict[str, tuple[str, str | None, object]]:
+# per container: (status, health, started_at, info)
+Snapshot = dict[str, tuple[str, str | None, str | None, object]]
+
+
+def _snapshot(orch: object) -> Snapshot:
     from compose.orchestrator import Orchestrator
 
     assert isinstance(orch, Orchestrator)
     return {
-        c.id: (c.status.value, getattr(c.state, "health_status", None), c)
-        for c in orch.containers(include_oneoff=True)
+        c.id: (
+            c.status.value, getattr(c.state, "health_status", None), c.state.started_at, c
+        )
+        for c in orch.containers()  # docker compose leaves one-offs out of `events`
     }
 
 
-def _changes(
-    before: dict[str, tuple[str, str | None, object]],
-    after: dict[str, tuple[str, str | None, object]],
-) -> Iterator[tuple[str, object]]:
-    for cid, (status, health, info) in after.items():
+def _changes(before: Snapshot, after: Snapshot) -> Iterator[tuple[str, object]]:
+    """docker's container actions, inferred from two observations: a container may have gone
+    through several states between them (created and started, or stopped and removed), so
+    every step it must have taken is reported, in order."""
+    for cid, (status, health, started, info) in after.items():
         old = before.get(cid)
         if old is None:
             yield "create", info
-            if status == "running":
+            if started:
                 yield "start", info
-            continue
-        if old[0] != status:
-            if status == "running":
-                yield "start", info
-            elif old[0] == "running":
+            if started and status not in ("running", "restarting"):
                 yield "die", info
-        if health and old[1] != health:
+            continue
+        old_status, old_health, old_started, _ = old
+        if started and started != old_started:  # (re)started since the last look
+            if old_status == "running":
+                yield "die", info
+            yield "start", info
+            if status not in ("running", "restarting"):
+                yield "die", info
+        elif old_status == "running" and status not in ("running", "restarting"):
+            yield "die", info
+        if health and old_health != health:
             yield f"health_status: {health}", info
-    for cid, (_status, _health, info) in before.items():
+    for cid, (status, _health, _started, info) in before.items():
         if cid not in after:
+            if status == "running":
+                yield "die", info
             yield "destroy", info
 
 
@@ -166,7 +181,13 @@ def events(
                 if chosen and service not in chosen:
                     continue
                 now = datetime.now(UTC)
-                attributes = {"image": info.record.spec.image, "name": info.name}
+                attributes = {  # docker's actor attributes minus compose's own labels
+                    **{k: v for k, v in info.labels.items() if not k.startswith(COMPOSE_LABELS)},
+                    "image": info.record.spec.image,
+                    "name": info.name,
+                }
+                if action == "die" and info.state.exit_code is not None:
+                    attributes["exitCode"] = str(info.state.exit_code)
                 if as_json:
                     record = {
                         "time": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -244,31 +265,44 @@ def wait(
         False, "--down-project", help="Drops the project when the first container stops"
     ),
 ) -> None:
-    """Block until the first service container stops; print and return its exit code."""
+    """Block until the services' running containers stop; exit with the last exit code.
+
+    As docker compose v2 does: its running containers (one-offs included) are waited for, one
+    line is printed as each stops, the exit code is the last one's, and no running container
+    is an error."""
     from compose.cli.session import orchestrator
     from compose.orchestrator import DownOptions
     from engine.api import ContainerStatus
 
     orch = orchestrator(ctx, quiet=True)
     orch.check_services(tuple(services))
-    infos = orch.containers(tuple(services))
+    infos = [
+        c
+        for c in orch.containers(tuple(services), include_oneoff=True)
+        if c.status in (ContainerStatus.RUNNING, ContainerStatus.RESTARTING)
+    ]
     if not infos:
-        raise ComposeError("no containers for the given services")
-    code: int | None = None
+        raise ComposeError(f'no containers for project "{orch.project.name}"')
+    code = 0
+    pending = list(infos)
     try:
-        while code is None:
-            for info in infos:
-                current = orch.engine.inspect(info.id)
-                if current.status is not ContainerStatus.RUNNING:
-                    code = current.state.exit_code or 0
-                    break
-            else:
-                orch.engine.wait_container(infos[0].id, timeout=0.2)
+        while pending:
+            for info in list(pending):
+                current = orch.engine.find_container(info.id)
+                if current is None:  # removed meanwhile (`run --rm`, `down`): nothing to say
+                    pending.remove(info)
+                    continue
+                if current.status in (ContainerStatus.RUNNING, ContainerStatus.RESTARTING):
+                    continue
+                code = current.state.exit_code or 0
+                print(f'container "{info.id}" exited with status code {code}', flush=True)
+                pending.remove(info)
+            if pending:
+                time.sleep(0.1)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
-    print(code)
     if down_project:
-        orch.down(DownOptions())
+        orch.down(DownOptions(remove_orphans=True))
     raise typer.Exit(code)
 
 

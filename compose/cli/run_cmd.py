@@ -1,78 +1,15 @@
-"""`run`: a one-off container for a service (labelled oneoff=True, named
-`<project>-<service>-run-<hex>`), after starting what it depends on. Attached, it streams the
-container's output and returns its exit code; `--rm` removes it afterwards."""
+"""`run` as a Typer command: help, usage errors and every unusual spelling of the flags.
+
+The body lives in compose.cli.oneoff; the common spellings skip Typer altogether through
+compose.cli.fast_run, which must accept exactly these options (a unit test compares them).
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import secrets
-import signal
-import sys
-from pathlib import Path
-from typing import Any
-
 import typer
 
-from compose.cli.session import close_progress, orchestrator, parallel
-from compose.errors import ComposeError
-
-
-def _env(items: list[str]) -> dict[str, str]:
-    """`-e KEY=VALUE`, or `-e KEY` to pass the caller's value along (Docker's rule)."""
-    env: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not key:
-            raise ComposeError(f"invalid environment variable {item!r} (in -e)")
-        if sep:
-            env[key] = value
-        elif key in os.environ:
-            env[key] = os.environ[key]
-    return env
-
-
-def _mounts(items: list[str], project_volumes: dict[str, str], base: Path) -> tuple[Any, ...]:
-    from compose.volume_syntax import parse_volume
-    from engine.api import MountKind, MountSpec
-
-    mounts = []
-    for item in items:
-        try:
-            parsed = parse_volume(item, base)
-        except ValueError as exc:
-            raise ComposeError(f"{exc} (in -v)") from None
-        kind = MountKind.BIND if parsed["type"] == "bind" else MountKind.VOLUME
-        source = parsed.get("source")
-        if kind is MountKind.VOLUME and source:
-            source = project_volumes.get(source, source)
-        mounts.append(
-            MountSpec(kind, parsed["target"], source, bool(parsed.get("read_only", False)))
-        )
-    return tuple(mounts)
-
-
-def _ports(items: list[str], service: str) -> tuple[Any, ...]:
-    """`-p [[IP:]HOST:]CONTAINER[/PROTO]` in the stack file's short syntax."""
-    from compose.port_syntax import parse_port
-    from engine.ports import PortSpec
-
-    specs = []
-    for item in items:
-        try:
-            parsed = parse_port(item)
-        except ValueError as exc:
-            raise ComposeError(f"service {service}: invalid -p {item!r}: {exc}") from None
-        for mapping in parsed:
-            specs.append(
-                PortSpec(
-                    int(mapping["target"]),
-                    str(mapping["published"]) if mapping.get("published") else None,
-                    mapping.get("host_ip"),
-                    mapping.get("protocol", "tcp"),
-                )
-            )
-    return tuple(specs)
+from compose.cli.context import global_options
+from compose.cli.oneoff import RunRequest, execute
 
 
 def run(
@@ -96,91 +33,24 @@ def run(
     ),
 ) -> None:
     """Run a one-off command on a service."""
-    from compose import labels as L
-    from compose.container_spec import build_container_spec
-    from compose.normalize import shell_split
-    from compose.orchestrator import UpOptions
     del no_tty
-    orch = orchestrator(ctx)
-    orch.check_services((service,))
-    if service not in orch.project.services:
-        raise ComposeError(f"service {service} is not enabled (check its profiles)")
-    definition = orch.project.services[service]
-    deps = [n for n in orch.service_names((service,)) if n != service]
-    if deps and not no_deps:
-        orch.up(UpOptions(services=tuple(deps), parallel=parallel(ctx)))
-    image_id = orch._resolve_images([service])[service]
-    orch.ensure_resources([service])
-    spec = build_container_spec(orch.project, definition, 1, image_id)
-    extra_labels = dict(item.partition("=")[::2] for item in label or ())
-    volumes = {k: v.name for k, v in orch.project.volumes.items()}
-    overrides: dict[str, object] = {
-        "name": name or f"{orch.project.name}-{service}-run-{secrets.token_hex(6)}",
-        "labels": {**spec.labels, **extra_labels, L.ONEOFF: "True"},
-        "env": {**spec.env, **_env(env or [])},
-        "mounts": spec.mounts + _mounts(volume or [], volumes, orch.project.working_dir),
-    }
-    if hasattr(spec, "ports"):  # docker: a one-off publishes only what it is asked to
-        kept = tuple(spec.ports) if service_ports else ()
-        overrides["ports"] = kept + _ports(publish or [], service)
-    elif publish or service_ports:
-        raise ComposeError("publishing ports is not supported by this engine yet")
-    if command:
-        overrides["command"] = tuple(command)
-    if entrypoint is not None:
-        overrides["entrypoint"] = tuple(shell_split(entrypoint) or ())
-        if not command:
-            overrides["command"] = None  # docker: --entrypoint resets the image's command too
-    if workdir:
-        overrides["working_dir"] = workdir
-    if user:
-        overrides["user"] = user
-    spec = dataclasses.replace(spec, **overrides)  # type: ignore[arg-type]
-    spec = orch.name_anonymous_volumes(spec)
-    for mount in spec.mounts:
-        if mount.kind.value == "volume" and mount.source:
-            orch.engine.ensure_volume(mount.source, {L.PROJECT: orch.project.name})
-    close_progress(orch)
-    engine = orch.engine
-    info = engine.create_container(spec)
-    try:
-        engine.start_container(info.id)
-    except BaseException:
-        if rm:
-            engine.remove_container(info.id, force=True)
-        raise
-    if detach:
-        print(info.name)
-        return
-    code = _follow(orch, info.id, rm)
-    raise typer.Exit(code)
-
-
-def _follow(orch: object, container_id: str, remove: bool) -> int:
-    """Stream the one-off's output until it exits; Ctrl-C / SIGTERM stop it."""
-    from compose.orchestrator import Orchestrator
-
-    assert isinstance(orch, Orchestrator)
-    engine = orch.engine
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    code = 0
-    try:
-        for line in engine.logs(container_id, follow=True):
-            stream = sys.stderr if line.stream == "stderr" else sys.stdout
-            stream.write(line.text if line.text.endswith("\n") else line.text + "\n")
-            stream.flush()
-        code = engine.wait_container(container_id) or 0
-    except KeyboardInterrupt:
-        engine.stop_container(container_id, 0)
-        code = 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        if remove:
-            info = engine.inspect(container_id)
-            engine.remove_container(container_id, force=True)
-            orch.remove_anonymous_volumes(info)
-    return code
+    request = RunRequest(
+        service=service,
+        command=tuple(command or ()),
+        detach=detach,
+        name=name,
+        rm=rm,
+        env=tuple(env or ()),
+        volumes=tuple(volume or ()),
+        entrypoint=entrypoint,
+        workdir=workdir,
+        user=user,
+        no_deps=no_deps,
+        labels=tuple(label or ()),
+        publish=tuple(publish or ()),
+        service_ports=service_ports,
+    )
+    raise typer.Exit(execute(global_options(ctx), request))
 
 
 def register(app: typer.Typer) -> None:

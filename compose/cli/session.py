@@ -6,14 +6,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
-from compose.cli.context import global_options
+from compose.cli.context import GlobalOptions, global_options
 from compose.errors import ComposeFileNotFoundError
 from compose.events import Event, Phase, Reporter
 from compose.model import Project
 
-if TYPE_CHECKING:  # heavy (loader, engine, pyroute2): imported when a command runs
+if TYPE_CHECKING:  # heavy (loader, engine, pyroute2; typer): imported when a command runs
+    import typer
+
     from compose.orchestrator import Orchestrator
     from compose.progress import Progress
 
@@ -28,9 +28,14 @@ def print_event(event: Event) -> None:
 
 
 def load(ctx: typer.Context, allow_missing_file: bool = False) -> Project:
+    return load_with(global_options(ctx), allow_missing_file)
+
+
+def load_with(flags: GlobalOptions, allow_missing_file: bool = False) -> Project:
+    """The project the global flags name (`load` without a Typer context: the fast `run`)."""
     from compose.loader import load_project
 
-    options = global_options(ctx).load_options()
+    options = flags.load_options()
     try:
         return load_project(options)
     except ComposeFileNotFoundError:
@@ -55,11 +60,42 @@ def parallel(ctx: typer.Context) -> int:
 
 def progress(ctx: typer.Context, title: str = "Running") -> Progress:
     """The progress view chosen by `--progress`; closed when the command ends."""
-    from compose.progress import make_progress, progress_mode
-
-    view = make_progress(progress_mode(global_options(ctx).progress), title)
+    view = open_progress(global_options(ctx), title)
     ctx.call_on_close(view.close)
     return view
+
+
+def open_progress(flags: GlobalOptions, title: str = "Running") -> Progress:
+    """The progress view chosen by `--progress`; the caller closes it."""
+    from compose.progress import make_progress, progress_mode
+
+    return make_progress(progress_mode(flags.progress), title)
+
+
+def deferred_progress(flags: GlobalOptions, title: str = "Running") -> Progress:
+    """Like `open_progress`, but the view appears with the first event: a one-off `run` that
+    has nothing to create shows no empty `[+] Running 0/0` and never loads rich."""
+    from compose.progress import Progress, make_progress, progress_mode
+
+    mode = progress_mode(flags.progress)  # a bad --progress is an error now, not later
+
+    class Deferred(Progress):
+        view: Progress | None = None
+        closed = False
+
+        def __call__(self, event: Event) -> None:
+            if self.view is None:
+                if self.closed:  # `run` reports nothing after closing; never start a view then
+                    return
+                self.view = make_progress(mode, title)
+            self.view(event)
+
+        def close(self) -> None:
+            self.closed = True
+            if self.view is not None:
+                self.view.close()
+
+    return Deferred()
 
 
 def close_progress(orch: Orchestrator) -> None:

@@ -28,7 +28,7 @@ def _document(volume: Volume) -> dict[str, object]:
         "Labels": volume.labels,
         "Mountpoint": str(volume.mountpoint),
         "Name": volume.name,
-        "Options": None,
+        "Options": volume.options or None,
         "Scope": "local",
     }
 

@@ -187,3 +187,120 @@ def test_ipam_subnet_gateway_and_static_address(tmp_path: Path, root: Path) -> N
         assert "default via 10.231.7.254" in logs
     finally:
         run_cli(["-p", name, "down", "-t", "0"], cwd=directory, root=root)
+
+
+EXTRAS = """
+services:
+  db:
+    image: busybox
+    command: ["httpd", "-f", "-p", "80", "-h", "/etc"]
+    stop_grace_period: 0s
+    networks:
+      lan:
+        ipv6_address: fd5e:2:3::db
+  app:
+    image: busybox
+    links: ["db:database"]
+    depends_on: [db]
+    networks: [lan]
+    command:
+      - sh
+      - -c
+      - >-
+        ip -o addr show eth0; cat /sys/class/net/eth0/mtu;
+        nslookup database; nslookup -type=AAAA db;
+        ping -6 -c 1 -W 2 fd5e:2:3::db && echo PING6-OK; echo DONE; exec sleep 60
+    stop_grace_period: 0s
+networks:
+  lan:
+    enable_ipv6: true
+    attachable: true
+    driver_opts:
+      com.docker.network.driver.mtu: "1400"
+      com.docker.network.bridge.name: BRIDGE
+    ipam:
+      config:
+        - subnet: 10.232.4.0/24
+          ip_range: 10.232.4.64/26
+          aux_addresses:
+            printer: 10.232.4.64
+        - subnet: fd5e:2:3::/64
+"""
+
+
+def test_ipam_range_aux_ipv6_mtu_bridge_name_and_links(tmp_path: Path, root: Path) -> None:
+    """The issue-5 extras from a stack file: addresses come from ip_range minus aux_addresses,
+    IPv6 with a static address and AAAA answers, the MTU and bridge name from driver_opts,
+    and a `links` alias that only the linking service resolves."""
+    directory = tmp_path / "extras"
+    directory.mkdir()
+    bridge = f"pct{uuid.uuid4().hex[:8]}"
+    (directory / "compose.yaml").write_text(textwrap.dedent(EXTRAS).replace("BRIDGE", bridge))
+    name = f"ext{uuid.uuid4().hex[:6]}"
+    try:
+        up = run_cli(["-p", name, "up", "-d"], cwd=directory, root=root)
+        assert up.returncode == 0, up.stderr
+        network = Engine(root).networks.get_network(f"{name}_lan")
+        assert (network.bridge, network.mtu, network.attachable) == (bridge, 1400, True)
+        assert network.subnet6 == "fd5e:2:3::/64"
+        logs = ""
+        for _ in range(100):  # bounded: 10 s
+            logs = run_cli(["-p", name, "logs", "--no-log-prefix", "app"], cwd=directory,
+                           root=root).stdout
+            if "DONE" in logs:
+                break
+            time.sleep(0.1)
+        db_ip = Engine(root).inspect(f"{name}-db-1").state.addresses[f"{name}_lan"]
+        assert db_ip == "10.232.4.65"  # first of the range; .64 is held for the printer
+        assert "inet 10.232.4.66/24" in logs  # app, next in the range
+        assert "1400" in logs.split()
+        assert re.search(rf"Name:\s+database\s+Address:\s+{re.escape(db_ip)}", logs), logs
+        assert "fd5e:2:3::db" in logs and "PING6-OK" in logs, logs
+        exec_out = run_cli(["-p", name, "exec", "-T", "db", "nslookup", "database"],
+                           cwd=directory, root=root)
+        assert exec_out.returncode != 0  # db has no link: not a name for it
+    finally:
+        run_cli(["-p", name, "down", "-t", "0"], cwd=directory, root=root)
+    assert bridge not in {n for _, n in socket.if_nameindex()}
+
+
+def test_bad_ipam_is_a_clear_error_and_makes_nothing(tmp_path: Path, root: Path) -> None:
+    directory = tmp_path / "bad"
+    directory.mkdir()
+    (directory / "compose.yaml").write_text(textwrap.dedent("""
+        services:
+          a:
+            image: busybox
+            networks: [lan]
+        networks:
+          lan:
+            ipam:
+              config:
+                - subnet: 10.233.0.0/24
+                  ip_range: 10.234.0.0/24
+        """))
+    name = f"bad{uuid.uuid4().hex[:6]}"
+    up = run_cli(["-p", name, "up", "-d"], cwd=directory, root=root)
+    assert up.returncode == 1
+    assert re.search(r"compose\.yaml:11: networks\.lan\.ipam\.config\[0\]\.ip_range: network "
+                     r"lan: ip_range 10\.234\.0\.0/24 is not inside subnet 10\.233\.0\.0/24",
+                     up.stderr), up.stderr
+    assert Engine(root).networks.list_networks() == []
+
+
+def test_up_and_down_sweep_a_bridge_left_by_a_crash(tmp_path: Path, root: Path) -> None:
+    """A network whose record vanished (crash between bridge and record) while its bridge
+    stayed: the next `down` (or `up`) of any project removes the bridge."""
+    engine = Engine(root)
+    name = f"crash{uuid.uuid4().hex[:6]}"
+    leftover = engine.ensure_network(f"{name}_default", labels={})
+    (root / "networks" / "networks" / f"{name}_default.json").unlink()
+    try:
+        directory = tmp_path / "sweep"
+        directory.mkdir()
+        (directory / "compose.yaml").write_text("services:\n  a:\n    image: busybox\n")
+        down = run_cli(["-p", name, "down"], cwd=directory, root=root)
+        assert down.returncode == 0, down.stderr
+        assert leftover.bridge not in {n for _, n in socket.if_nameindex()}
+    finally:
+        subprocess.run(["ip", "link", "del", leftover.bridge], check=False, capture_output=True)

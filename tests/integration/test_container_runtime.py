@@ -147,3 +147,80 @@ def test_unknown_image_is_refused_before_anything_is_made(engine_with_busybox: E
     with pytest.raises(ImageNotFoundError, match="nosuchimage"):
         engine_with_busybox.create_container(ContainerSpec(name="x", image="nosuchimage"))
     assert engine_with_busybox.list_containers() == []
+
+
+def test_stdin_open_keeps_stdin_open_and_inspect_shows_it(engine_with_busybox: Engine) -> None:
+    engine = engine_with_busybox
+    # Without stdin_open, stdin is empty and closed: `cat` ends at once.
+    code, out = run_to_exit(engine, sh("closed", "cat; echo eof"))
+    assert code == 0 and out.strip() == "eof"
+    info = engine.create_container(sh("open", "cat; echo eof", stdin_open=True, tty=False))
+    engine.start_container(info.id)
+    try:
+        time.sleep(0.5)
+        assert engine.inspect(info.id).status is ContainerStatus.RUNNING  # cat still waits
+        doc = engine.inspect_document("open")
+        assert doc["Config"]["OpenStdin"] is True and doc["Config"]["Tty"] is False
+        assert doc["State"]["Running"] is True
+        assert doc["State"]["Pid"] == engine.inspect("open").state.pid
+    finally:
+        engine.stop_container(info.id, timeout=0)
+    assert "eof" not in "".join(line.text for line in engine.logs(info.id))
+
+
+def test_inspect_document_has_dockers_shape(engine_with_busybox: Engine) -> None:
+    engine = engine_with_busybox
+    spec = sh("doc", "exit 3", tty=True, memory_limit=32 << 20, cap_add=("NET_ADMIN",),
+              restart_policy="on-failure:2", mounts=(MountSpec(MountKind.VOLUME, "/v", "docvol"),))
+    info = engine.create_container(spec)
+    created = engine.inspect_document(info.id)
+    assert created["State"]["Status"] == "created" and created["Name"] == "/doc"
+    assert created["Path"] == "sh" and created["Args"] == ["-c", "exit 3"]
+    assert created["Config"]["Tty"] is True and created["Config"]["OpenStdin"] is False
+    assert created["HostConfig"]["Memory"] == 32 << 20
+    assert created["HostConfig"]["CapAdd"] == ["NET_ADMIN"]
+    assert created["HostConfig"]["RestartPolicy"] == {"Name": "on-failure",
+                                                      "MaximumRetryCount": 2}
+    assert created["Mounts"][0]["Name"] == "docvol"
+    assert created["Mounts"][0]["Source"] == str(engine.volumes.get("docvol").mountpoint)
+    assert any(e.startswith("HOSTNAME=") for e in created["Config"]["Env"])
+
+
+# ---- as a user types it ---------------------------------------------------------------------
+from tests.e2e.test_orchestration import Stack, root, stack  # noqa: E402, F401
+
+
+def test_tty_service_gets_a_terminal_and_inspect_says_so(stack: Stack) -> None:  # noqa: F811
+    import json
+
+    stack.write({"term": """
+image: busybox
+command: ["sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo is-a-tty; tty; exec sleep 300"]
+stop_grace_period: 0s
+tty: true
+stdin_open: true
+"""})
+    stack.ok("up", "-d")
+    name = f"{stack.name}-term-1"
+    out = ""
+    for _attempt in range(100):  # bounded: the first lines appear right after start
+        out = stack.ok("logs", "--no-log-prefix", "term").stdout
+        if "/dev/" in out:
+            break
+        time.sleep(0.05)
+    assert out.split()[:2] == ["is-a-tty", "/dev/pts/0"], out
+    doc = json.loads(stack.ok("container", "inspect", name).stdout)[0]
+    assert doc["Config"]["Tty"] is True and doc["Config"]["OpenStdin"] is True
+    assert doc["State"]["Status"] == "running" and doc["Name"] == f"/{name}"
+    missing = stack.cli("container", "inspect", "no-such-container")
+    assert missing.returncode != 0 and "no-such-container" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_logs_since_through_the_cli(stack: Stack) -> None:  # noqa: F811
+    stack.write({"say": 'image: busybox\ncommand: ["echo", "said-it"]\n'})
+    stack.ok("up")
+    assert "said-it" in stack.ok("logs", "--since", "1h", "say").stdout
+    assert "said-it" not in stack.ok("logs", "--since", "2999-01-01T00:00:00Z", "say").stdout
+    bad = stack.cli("logs", "--since", "yesterday-ish", "say")
+    assert bad.returncode != 0 and "since" in bad.stderr and "Traceback" not in bad.stderr

@@ -23,10 +23,11 @@ from typing import Any
 
 import pytest
 
-from netdriver.api import Endpoint, Network, NetworkDriver
+from netdriver.api import Endpoint, Network, NetworkDriver, NetworkOptions
 from netdriver.errors import (
     AddressInUseError,
     EndpointExistsError,
+    InvalidNetworkConfigError,
     NetlinkError,
     NetworkConflictError,
     NetworkInUseError,
@@ -461,3 +462,137 @@ def test_failure_inside_namespace_rolls_back(
     assert driver.endpoints(netname) == []
     ep = driver.attach(netname, "a", a.netns, default_route=False)  # same address again
     assert ep.ipv4 == str(ipaddress.ip_network(net.subnet)[2])
+
+
+# ---------------------------------------------------------------- options (issue 5 extras)
+
+
+def _link(name: str) -> dict[str, object]:
+    out = subprocess.run(["ip", "-j", "link", "show", name], capture_output=True, text=True)
+    data = json.loads(out.stdout or "[]")
+    return data[0] if data else {}
+
+
+def test_dynamic_addresses_come_from_ip_range_and_skip_aux(
+    driver: RecordingDriver, sandbox: Callable[[], Sandbox], netname: str
+) -> None:
+    options = NetworkOptions(
+        ip_range="10.214.3.64/30", aux_addresses={"router": "10.214.3.65"}
+    )
+    net = driver.ensure_network(netname, subnet="10.214.3.0/24", options=options)
+    assert (net.ip_range, net.aux_addresses) == ("10.214.3.64/30", {"router": "10.214.3.65"})
+    a, b, c, d = sandbox(), sandbox(), sandbox(), sandbox()
+    got = [driver.attach(netname, n, s.netns).ipv4 for n, s in (("a", a), ("b", b), ("c", c))]
+    assert got == ["10.214.3.64", "10.214.3.66", "10.214.3.67"]  # .65 is reserved
+    static = driver.attach(netname, "d", d.netns, ipv4="10.214.3.200")  # outside the range: ok
+    assert static.ipv4 == "10.214.3.200"
+    assert ping(a.pid, static.ipv4)
+    with pytest.raises(AddressInUseError, match="reserved"):
+        driver.attach(netname, "e", d.netns, ipv4="10.214.3.65")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (NetworkOptions(ip_range="10.215.0.0/16"), "not inside subnet"),
+        (NetworkOptions(aux_addresses={"x": "10.99.0.5"}), "not a usable host address"),
+        (NetworkOptions(aux_addresses={"gw": "10.215.3.1"}), "is the gateway"),
+        (NetworkOptions(mtu=20), "invalid mtu"),
+        (NetworkOptions(bridge_name="way-too-long-name"), "invalid bridge name"),
+        (NetworkOptions(bridge_name="lo"), "already in use"),
+        (NetworkOptions(ipv6_subnet="fd00:1::1/64"), "invalid IPv6 subnet"),
+        (NetworkOptions(ipv6_gateway="fd00:1::1"), "needs an IPv6 subnet"),
+    ],
+)
+def test_bad_options_are_refused_and_leave_nothing(
+    driver: RecordingDriver, netname: str, options: NetworkOptions, message: str
+) -> None:
+    with pytest.raises(InvalidNetworkConfigError, match=message):
+        driver.ensure_network(netname, subnet="10.215.3.0/24", options=options)
+    assert driver.find_network(netname) is None
+
+
+def test_mtu_and_bridge_name_reach_the_kernel(
+    driver: RecordingDriver, sandbox: Callable[[], Sandbox], netname: str
+) -> None:
+    bridge = f"pct{uuid.uuid4().hex[:8]}"
+    net = driver.ensure_network(netname, options=NetworkOptions(mtu=1400, bridge_name=bridge))
+    driver.made.add(bridge)
+    assert net.bridge == bridge and net.mtu == 1400
+    a = sandbox()
+    ep = driver.attach(netname, "a", a.netns)
+    assert _link(bridge)["mtu"] == 1400
+    assert _link(ep.host_ifname)["mtu"] == 1400
+    inside = json.loads(in_ns(a.pid, "ip", "-j", "link", "show", "eth0").stdout)[0]
+    assert inside["mtu"] == 1400
+    with pytest.raises(NetworkConflictError):
+        driver.ensure_network(netname, options=NetworkOptions(mtu=1500))
+    with pytest.raises(NetworkConflictError, match="already in use"):
+        driver.ensure_network(netname + "x", options=NetworkOptions(bridge_name=bridge))
+
+
+def test_ipv6_addresses_default_route_and_ping6(
+    driver: RecordingDriver, sandbox: Callable[[], Sandbox], netname: str
+) -> None:
+    options = NetworkOptions(ipv6_subnet="fd5c:1:2::/64")
+    net = driver.ensure_network(netname, options=options)
+    assert (net.subnet6, net.gateway6) == ("fd5c:1:2::/64", "fd5c:1:2::1")
+    a, b = sandbox(), sandbox()
+    ea = driver.attach(netname, "a", a.netns)
+    eb = driver.attach(netname, "b", b.netns, ipv6="fd5c:1:2::99")
+    assert (ea.ipv6, eb.ipv6) == ("fd5c:1:2::2", "fd5c:1:2::99")
+    routes = json.loads(in_ns(a.pid, "ip", "-j", "-6", "route").stdout)
+    assert any(r["dst"] == "default" and r.get("gateway") == "fd5c:1:2::1" for r in routes)
+    ping6 = ("busybox", "ping", "-6", "-c1", "-W2")
+    assert in_ns(a.pid, *ping6, "fd5c:1:2::99", check=False).returncode == 0
+    assert in_ns(b.pid, *ping6, "fd5c:1:2::1", check=False).returncode == 0
+    with pytest.raises(AddressInUseError):
+        driver.attach(netname, "c", sandbox().netns, ipv6="fd5c:1:2::99")
+
+
+def test_ipv6_address_on_a_v4_only_network_is_refused(
+    driver: RecordingDriver, sandbox: Callable[[], Sandbox], netname: str, tmp_path: Path
+) -> None:
+    driver.ensure_network(netname)
+    with pytest.raises(InvalidNetworkConfigError, match="no IPv6 subnet"):
+        driver.attach(netname, "a", sandbox().netns, ipv6="fd00::5")
+
+
+# ---------------------------------------------------------------- crash repair (sweep)
+
+
+def test_sweep_removes_a_bridge_whose_record_is_gone_and_keeps_the_rest(
+    driver: RecordingDriver, sandbox: Callable[[], Sandbox], netname: str, tmp_path: Path
+) -> None:
+    from netdriver import firewall, owners
+
+    kept = driver.ensure_network(netname + "k")
+    lost = driver.ensure_network(netname)
+    ep = driver.attach(netname, "a", sandbox().netns)
+    # a crash: the record is gone, the bridge, its veth and its rules are not
+    (tmp_path / "state" / "networks" / f"{netname}.json").unlink()
+    unclaimed = f"pcbr{uuid.uuid4().hex[:11]}"
+    subprocess.run(["ip", "link", "add", unclaimed, "type", "bridge"], check=True)
+    try:
+        other = NetworkDriver(tmp_path / "other")  # another data root sweeps: same result
+        assert lost.bridge in other.sweep_orphans()
+        assert lost.bridge not in pc_links() and ep.host_ifname not in pc_links()
+        assert f"pcnet:{lost.bridge}" not in "\n".join(firewall.all_tagged_rules())
+        assert owners.owner_of(lost.bridge) is None
+        assert kept.bridge in pc_links() and unclaimed in pc_links()  # recorded / not ours
+        assert driver.sweep_orphans() == []  # idempotent
+    finally:
+        subprocess.run(["ip", "link", "del", unclaimed], check=False)
+
+
+def test_sweep_after_the_data_root_itself_is_gone(
+    sandbox: Callable[[], Sandbox], netname: str, tmp_path: Path
+) -> None:
+    victim = NetworkDriver(tmp_path / "victim")
+    net = victim.ensure_network(netname)
+    try:
+        shutil.rmtree(tmp_path / "victim")
+        assert net.bridge in NetworkDriver(tmp_path / "sweeper").sweep_orphans()
+        assert net.bridge not in pc_links()
+    finally:
+        subprocess.run(["ip", "link", "del", net.bridge], check=False, capture_output=True)

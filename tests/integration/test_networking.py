@@ -16,8 +16,16 @@ import urllib.request
 import uuid
 
 import pytest
+from dnslib import DNSRecord
 
-from engine.api import ContainerInfo, ContainerSpec, Engine, NetworkAttachment, PortSpec
+from engine.api import (
+    ContainerInfo,
+    ContainerSpec,
+    Engine,
+    NetworkAttachment,
+    NetworkOptions,
+    PortSpec,
+)
 from engine.dns_control import control_address
 from engine.errors import ContainerStartError
 from netdriver import firewall
@@ -327,3 +335,93 @@ def test_a_killed_supervisor_is_repaired_on_next_look(
             break
         time.sleep(0.1)
     assert not _resolver_running(e)  # nothing left holding the gateway's port 53
+
+
+# ---- issue 5 extras: links, DNS over TCP, IPv6, ip_range / aux_addresses, MTU
+
+
+def test_links_alias_resolves_only_for_the_linking_container(
+    engine_with_busybox: Engine, net: str
+) -> None:
+    e = engine_with_busybox
+    db = server(e, f"p-db-1-{_uid()}", NetworkAttachment(net, ("db",)))
+    code, out = run(
+        e, f"cli-{_uid()}", "nslookup database && wget -q -O - http://database/hostname",
+        NetworkAttachment(net, ("cli",)), links=("db:database",),
+    )
+    assert code == 0, out
+    assert _addresses(out, "database") == {db.state.addresses[net]}
+    assert db.id[:12] in out  # the HTTP answer came from db through its link alias
+    code, out = run(e, f"other-{_uid()}", "nslookup database", NetworkAttachment(net, ()))
+    assert code != 0, out  # no link here: the alias is not a name on the network
+
+
+def _dns_query(server_ip: str, name: str, tcp: bool) -> DNSRecord:
+    question = DNSRecord.question(name).pack()
+    if tcp:
+        with socket.create_connection((server_ip, 53), timeout=5) as conn:
+            conn.sendall(len(question).to_bytes(2, "big") + question)
+            size = int.from_bytes(conn.recv(2), "big")
+            data = b""
+            while len(data) < size:  # bounded by size; recv returns b"" at EOF
+                chunk = conn.recv(size - len(data))
+                assert chunk, "resolver closed the TCP connection early"
+                data += chunk
+            return DNSRecord.parse(data)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(5)
+        sock.sendto(question, (server_ip, 53))
+        return DNSRecord.parse(sock.recvfrom(4096)[0])
+
+
+def test_a_big_answer_is_truncated_over_udp_and_whole_over_tcp(
+    engine_with_busybox: Engine, net: str
+) -> None:
+    e = engine_with_busybox
+    replicas = [
+        server(e, f"p-web-{i}-{_uid()}", NetworkAttachment(net, ("web",))) for i in range(36)
+    ]
+    gateway = e.networks.get_network(net).gateway
+    udp = _dns_query(gateway, "web", tcp=False)
+    assert udp.header.tc == 1 and not udp.rr  # 36 A records do not fit 512 bytes
+    tcp = _dns_query(gateway, "web", tcp=True)
+    assert {str(rr.rdata) for rr in tcp.rr} == {r.state.addresses[net] for r in replicas}
+
+
+def test_ipv6_addresses_aaaa_records_and_ping6(engine_with_busybox: Engine) -> None:
+    e = engine_with_busybox
+    name = f"t5v6_{_uid()}"
+    e.ensure_network(name, labels={}, options=NetworkOptions(ipv6_subnet="fd5d:7:1::/64"))
+    web = server(e, f"web-{_uid()}", NetworkAttachment(name, ("web",), None, "fd5d:7:1::80"))
+    code, out = run(
+        e, f"cli-{_uid()}",
+        "ip -6 -o addr show eth0; ip -6 route; nslookup -type=AAAA web; "
+        "ping -6 -c 1 -W 2 fd5d:7:1::80 && echo PING6-OK; "
+        "wget -q -O - 'http://[fd5d:7:1::80]/hostname'",
+        NetworkAttachment(name, ()),
+    )
+    assert code == 0, out
+    assert "fd5d:7:1::2/64" in out  # the first dynamic address after the gateway
+    assert "default via fd5d:7:1::1" in out
+    assert "fd5d:7:1::80" in _aaaa(out, "web")
+    assert "PING6-OK" in out and web.id[:12] in out
+
+
+def _aaaa(output: str, name: str) -> set[str]:
+    return {line.split()[-1] for line in output.splitlines()
+            if line.startswith("Address:") and ":" in line.split()[-1]} if name in output else set()
+
+
+def test_ip_range_aux_addresses_and_mtu_through_the_engine(engine_with_busybox: Engine) -> None:
+    e = engine_with_busybox
+    name = f"t5r_{_uid()}"
+    e.ensure_network(
+        name, labels={}, subnet="10.252.9.0/24",
+        options=NetworkOptions(ip_range="10.252.9.16/29", aux_addresses={"nas": "10.252.9.16"},
+                               mtu=1280),
+    )
+    code, out = run(e, f"cli-{_uid()}", "ip -o -4 addr show eth0; cat /sys/class/net/eth0/mtu",
+                    NetworkAttachment(name, ()))
+    assert code == 0, out
+    assert "10.252.9.17/24" in out  # from the range, .16 held by aux_addresses
+    assert out.split()[-1] == "1280"

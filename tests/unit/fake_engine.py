@@ -124,11 +124,20 @@ class FakeEngine:
     def remove_network(self, name: str) -> None:
         self.networks_made.pop(name, None)
 
-    def ensure_volume(self, name: str, labels: dict[str, str] | None = None) -> Any:
+    def sweep_network_orphans(self) -> list[str]:
+        return []  # no kernel objects in the fake
+
+    def ensure_volume(
+        self, name: str, labels: dict[str, str] | None = None,
+        options: dict[str, str] | None = None,
+    ) -> Any:
         self.volumes_made[name] = dict(labels or {})
 
     def remove_volume(self, name: str) -> None:
         self.volumes_made.pop(name, None)
+
+    def prepare_to_start(self) -> None:
+        self._log("prepare_to_start", "")
 
     def create_container(self, spec: ContainerSpec) -> ContainerInfo:
         with self._lock:

@@ -61,3 +61,19 @@ def test_image_healthcheck_from_the_oci_config() -> None:
     assert check.test == ("CMD-SHELL", "true") and check.interval == 2.0 and check.retries == 5
     assert check.timeout == 30.0
     assert image_healthcheck({"config": {}}) is None
+
+
+def test_v1_blkio_weight_goes_to_the_file_the_kernel_has(tmp_path: Path) -> None:
+    """CFQ kernels have blkio.weight, BFQ ones blkio.bfq.weight; with neither (this host), the
+    weight is discarded as Docker does ("Your kernel does not support Block I/O weight")."""
+    for name in ("blkio.weight", "blkio.bfq.weight"):
+        root = tmp_path / name
+        path = root / "blkio" / "pycompose" / "c1"
+        path.mkdir(parents=True)
+        (path / name).write_text("100\n")
+        Cgroup("c1", CgroupVersion.V1, root).create(Limits(blkio_weight=300))
+        assert (path / name).read_text() == "300"
+    bare = tmp_path / "bare"
+    (bare / "blkio").mkdir(parents=True)
+    Cgroup("c1", CgroupVersion.V1, bare).create(Limits(blkio_weight=300))
+    assert sorted(p.name for p in (bare / "blkio" / "pycompose" / "c1").iterdir()) == []

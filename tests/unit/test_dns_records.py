@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dnslib import QTYPE, RCODE, DNSRecord
+from dnslib import EDNS0, QTYPE, RCODE, DNSRecord
 
 from engine import dns_records as R
 from netdriver.api import Endpoint, Network
@@ -77,11 +77,64 @@ def test_host_upstreams_keep_ipv4_nameservers_only() -> None:
     assert R.host_upstreams(text) == ("10.0.0.53", "127.0.0.53")
 
 
-def test_many_replicas_still_fit_a_plain_udp_answer() -> None:
+def test_many_replicas_are_truncated_over_udp_and_whole_over_tcp() -> None:
     eps = [_ep(f"e{i}", f"172.30.{i // 250}.{i % 250 + 2}", "web") for i in range(100)]
     zone = R.build_zone(_net(), eps)
     request = R.parse(DNSRecord.question("web").pack())
     assert request is not None
-    raw = R.answer(zone, request)
-    assert raw is not None and len(raw) <= 512
-    assert len(DNSRecord.parse(raw).rr) == R.MAX_A_RECORDS
+    whole = R.answer(zone, request)
+    assert whole is not None and len(DNSRecord.parse(whole).rr) == 100  # what TCP sends
+    short = DNSRecord.parse(R.fit_udp(whole, request))
+    assert short.header.tc == 1 and not short.rr
+    assert str(short.q.qname) == "web." and short.header.id == request.header.id
+
+
+def test_edns_payload_size_lets_a_bigger_udp_answer_through() -> None:
+    eps = [_ep(f"e{i}", f"172.30.0.{i + 2}", "web") for i in range(40)]
+    zone = R.build_zone(_net(), eps)
+    question = DNSRecord.question("web")
+    question.add_ar(EDNS0(udp_len=1232))
+    request = R.parse(question.pack())
+    assert request is not None and R.udp_limit(request) == 1232
+    whole = R.answer(zone, request)
+    assert whole is not None and R.fit_udp(whole, request) == whole  # 40 A records < 1232
+
+
+def test_small_answers_are_not_truncated() -> None:
+    zone = R.build_zone(_net(), [_ep("a", "172.30.0.2", "web")])
+    request = R.parse(DNSRecord.question("web").pack())
+    assert request is not None
+    whole = R.answer(zone, request)
+    assert whole is not None and R.fit_udp(whole, request) == whole
+
+
+def test_links_alias_resolves_only_for_the_asking_container() -> None:
+    zone = R.build_zone(_net(), [_ep("c", "172.30.0.4", "db", "p-db-1", "cccccccccccc")])
+    request = R.parse(DNSRecord.question("database").pack())
+    assert request is not None
+    raw = R.answer(zone, request, {"database": "db"})
+    assert raw is not None
+    reply = DNSRecord.parse(raw)
+    assert [(str(rr.rname), str(rr.rdata)) for rr in reply.rr] == [("database.", "172.30.0.4")]
+    assert R.answer(zone, request) is None  # another container: not a name here
+
+
+def _ep6(eid: str, ip: str, ip6: str, *names: str) -> Endpoint:
+    return Endpoint(network="p_default", endpoint_id=eid, ifname="eth0", host_ifname="pcvx",
+                    ipv4=ip, prefixlen=16, gateway="172.30.0.1", mac="02:42:00:00:00:00",
+                    names=names, owner_pid=None, ipv6=ip6)
+
+
+def test_aaaa_records_and_ipv6_reverse_lookup() -> None:
+    zone = R.build_zone(_net(), [
+        _ep6("a", "172.30.0.2", "fd00:1::2", "web", "p-web-1", "aaaaaaaaaaaa"),
+        _ep6("b", "172.30.0.3", "fd00:1::3", "web", "p-web-2", "bbbbbbbbbbbb"),
+    ])
+    aaaa = _ask(zone, "web", "AAAA")
+    assert aaaa is not None
+    assert sorted(str(rr.rdata) for rr in aaaa.rr) == ["fd00:1::2", "fd00:1::3"]
+    a = _ask(zone, "web", "A")
+    assert a is not None and {rr.rtype for rr in a.rr} == {QTYPE.A}
+    ptr_name = ".".join(reversed("fd000001000000000000000000000003")) + ".ip6.arpa"
+    ptr = _ask(zone, ptr_name, "PTR")
+    assert ptr is not None and str(ptr.rr[0].rdata) == "p-web-2."

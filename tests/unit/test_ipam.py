@@ -135,3 +135,90 @@ def test_allocate_exhausted() -> None:
 def test_mac_like_docker() -> None:
     assert ipam.mac_for(A("172.18.0.2")) == "02:42:ac:12:00:02"
     assert ipam.mac_for(A("192.168.255.10")) == "02:42:c0:a8:ff:0a"
+
+
+# ---- ip_range, aux_addresses (ipam.config)
+
+
+def test_dynamic_addresses_only_from_ip_range() -> None:
+    net, gw = N("10.1.0.0/24"), A("10.1.0.1")
+    rng = ipam.parse_ip_range("10.1.0.128/30", net)
+    assert ipam.allocate_address(net, gw, [], ip_range=rng) == A("10.1.0.128")
+    taken = [A("10.1.0.128"), A("10.1.0.129"), A("10.1.0.130"), A("10.1.0.131")]
+    with pytest.raises(AddressPoolExhaustedError, match=r"ip_range 10\.1\.0\.128/30"):
+        ipam.allocate_address(net, gw, taken, ip_range=rng)
+
+
+def test_ip_range_at_the_subnet_start_skips_network_address_and_gateway() -> None:
+    net, gw = N("10.1.0.0/24"), A("10.1.0.1")
+    assert ipam.allocate_address(net, gw, [], ip_range=N("10.1.0.0/28")) == A("10.1.0.2")
+
+
+def test_static_address_may_lie_outside_ip_range() -> None:
+    net, gw = N("10.1.0.0/24"), A("10.1.0.1")
+    got = ipam.allocate_address(net, gw, [], "10.1.0.5", ip_range=N("10.1.0.128/25"))
+    assert got == A("10.1.0.5")
+
+
+def test_aux_addresses_are_never_handed_out() -> None:
+    net, gw = N("10.1.0.0/24"), A("10.1.0.1")
+    held = [A("10.1.0.2"), A("10.1.0.3")]
+    assert ipam.allocate_address(net, gw, [], reserved=held) == A("10.1.0.4")
+    with pytest.raises(AddressInUseError, match="reserved"):
+        ipam.allocate_address(net, gw, [], "10.1.0.3", reserved=held)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("10.2.0.0/24", "not inside subnet"), ("10.1.0.1/28", "invalid ip_range"),
+     ("junk", "invalid ip_range"), ("10.0.0.0/8", "not inside subnet")],
+)
+def test_ip_range_must_lie_inside_the_subnet(text: str, message: str) -> None:
+    with pytest.raises(InvalidNetworkConfigError, match=message):
+        ipam.parse_ip_range(text, N("10.1.0.0/24"))
+
+
+def test_aux_addresses_parsed_and_checked() -> None:
+    net, gw = N("10.1.0.0/24"), A("10.1.0.1")
+    assert ipam.parse_aux_addresses({"host1": "10.1.0.9"}, net, gw) == {"host1": A("10.1.0.9")}
+    for bad, message in (({"a": "10.9.0.1"}, "a: 10.9.0.1 is not a usable"),
+                         ({"b": "10.1.0.255"}, "not a usable"),
+                         ({"c": "10.1.0.1"}, "is the gateway"),
+                         ({"d": "nope"}, "invalid aux_addresses d address")):
+        with pytest.raises(InvalidNetworkConfigError, match=message):
+            ipam.parse_aux_addresses(bad, net, gw)
+
+
+# ---- IPv6
+
+
+def test_ipv6_plan_defaults_gateway_to_first_address() -> None:
+    net, gw = ipam.plan_network6("fd00:1::/64", None, [])
+    assert str(net) == "fd00:1::/64" and str(gw) == "fd00:1::1"
+    assert str(ipam.plan_network6("fd00:1::/64", "fd00:1::fe", [])[1]) == "fd00:1::fe"
+
+
+@pytest.mark.parametrize(
+    ("subnet", "gateway", "message"),
+    [("fd00:1::1/64", None, "invalid IPv6 subnet"), ("10.0.0.0/24", None, "invalid IPv6"),
+     ("fd00:1::/127", None, "too small"), ("fd00:1::/64", "fd00:2::1", "not a usable"),
+     ("fd00:2::/64", None, "overlaps")],
+)
+def test_ipv6_plan_rejects_bad_input(subnet: str, gateway: str | None, message: str) -> None:
+    from ipaddress import IPv6Network
+
+    with pytest.raises(InvalidNetworkConfigError, match=message):
+        ipam.plan_network6(subnet, gateway, [IPv6Network("fd00:2::/48")])
+
+
+def test_ipv6_allocation_lowest_free_and_static() -> None:
+    from ipaddress import IPv6Address, IPv6Network
+
+    net, gw = IPv6Network("fd00:1::/64"), IPv6Address("fd00:1::1")
+    assert str(ipam.allocate_address6(net, gw, [])) == "fd00:1::2"
+    assert str(ipam.allocate_address6(net, gw, [IPv6Address("fd00:1::2")])) == "fd00:1::3"
+    assert str(ipam.allocate_address6(net, gw, [], "fd00:1::abc")) == "fd00:1::abc"
+    with pytest.raises(AddressInUseError):
+        ipam.allocate_address6(net, gw, [], "fd00:1::1")
+    with pytest.raises(InvalidNetworkConfigError):
+        ipam.allocate_address6(net, gw, [], "fd00:9::5")

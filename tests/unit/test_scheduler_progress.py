@@ -76,12 +76,16 @@ def test_events_diff_reports_create_start_die_destroy_and_health() -> None:
     from compose.cli.misc_cmds import _changes
 
     info = object()
-    before = {"a": ("running", "starting", info), "b": ("running", None, info)}
-    after = {"a": ("running", "healthy", info), "c": ("running", None, info)}
+    before = {"a": ("running", "starting", "t0", info), "b": ("running", None, "t0", info)}
+    after = {"a": ("running", "healthy", "t0", info), "c": ("running", None, "t1", info)}
     assert list(_changes(before, after)) == [
         ("health_status: healthy", info),
         ("create", info),
         ("start", info),
+        ("die", info),  # b was running when it went: it died before it was destroyed
         ("destroy", info),
     ]
-    assert list(_changes(after, {**after, "c": ("exited", None, info)})) == [("die", info)]
+    assert list(_changes(after, {**after, "c": ("exited", None, "t1", info)})) == [("die", info)]
+    # restarted between two looks: it died and started again
+    again = {**after, "c": ("running", None, "t2", info)}
+    assert list(_changes(after, again)) == [("die", info), ("start", info)]

@@ -1,0 +1,146 @@
+"""End-to-end latency of `pycompose run --rm svc true` (issue 4 goal: <= 100 ms), with the
+pieces it is made of, and `runc run` of the same rootfs beside it where runc is installed.
+
+    sudo .venv/bin/python bench/bench_run_rm.py [--runs N]
+
+Works in a temp project on a private data root (PYCOMPOSE_ROOT in a temp dir) with the busybox
+rootfs the tests use. Prints min / median wall time over N runs and the CLI's own CPU time
+(user+sys of the `pycompose` process; the detached supervisor is not its child and is not
+counted there). Pieces, each timed as a fresh process the way `run` pays for it:
+  * python -c pass                       interpreter start-up (with this venv's site)
+  * CLI imports on the `run` path        what the CLI process imports before the supervisor
+  * supervisor fork server imports       what the zygote imports before it can fork
+Numbers only; nothing asserts on wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BUSYBOX_SCRIPT = REPO / "examples" / "base-image" / "make-busybox-rootfs.sh"
+PYCOMPOSE = Path(sys.executable).parent / "pycompose"
+STACK = """\
+services:
+  svc:
+    image: busybox
+  svcnone:
+    image: busybox
+    network_mode: none
+"""
+CLI_IMPORTS = (
+    "import compose.cli.app, compose.cli.fast_run, compose.cli.session, compose.loader, "
+    "compose.orchestrator, compose.container_spec, engine.api"
+)
+ZYGOTE_IMPORTS = "import engine.supervisor; from netdriver import netlink; netlink.IPRoute"
+
+
+def _timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process and the children it waited for)."""
+    began = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    err = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - began
+    process.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({code}):\n{err.decode(errors='replace')}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def _report(label: str, samples: list[tuple[float, float]]) -> None:
+    walls = [w * 1000 for w, _ in samples]
+    cpus = [c * 1000 for _, c in samples]
+    cpu = f"   CPU min {min(cpus):6.1f} ms" if any(cpus) else ""
+    print(f"  {label:<38} min {min(walls):7.1f} ms   median {statistics.median(walls):7.1f} ms"
+          f"{cpu}   (n={len(walls)})")
+
+
+def _repeat(fn: Callable[[], tuple[float, float]], runs: int) -> list[tuple[float, float]]:
+    fn()  # warm-up: page cache, .pyc files, the project's network
+    return [fn() for _ in range(runs)]
+
+
+def _runc_bundle(tarball: Path, directory: Path) -> Path:
+    bundle = directory / "bundle"
+    rootfs = bundle / "rootfs"
+    rootfs.mkdir(parents=True)
+    subprocess.run(["tar", "-xf", str(tarball), "-C", str(rootfs)], check=True)
+    subprocess.run(["runc", "spec"], cwd=bundle, check=True)
+    config = json.loads((bundle / "config.json").read_text())
+    config["process"]["terminal"] = False
+    config["process"]["args"] = ["true"]
+    config["root"]["readonly"] = False
+    (bundle / "config.json").write_text(json.dumps(config))
+    return bundle
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root (containers need namespaces and cgroups)")
+    work = Path(tempfile.mkdtemp(prefix="bench-run-rm-"))
+    project = work / "proj"
+    # As a user runs it: .pyc files written and used (a dev shell may set DONTWRITEBYTECODE).
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith("COMPOSE_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
+    env.update(PYCOMPOSE_ROOT=str(work / "root"), COMPOSE_PROJECT_NAME=f"benchrun{os.getpid()}")
+    try:
+        tarball = work / "busybox.tar"
+        subprocess.run([str(BUSYBOX_SCRIPT), str(tarball)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([str(PYCOMPOSE), "image", "import", str(tarball), "busybox"],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        project.mkdir()
+        (project / "compose.yaml").write_text(STACK)
+
+        print(f"`pycompose run --rm SERVICE true`, end to end ({args.runs} runs each)")
+        for service, what in (("svc", "bridge network"), ("svcnone", "network_mode: none")):
+            argv = [str(PYCOMPOSE), "run", "--rm", service, "true"]
+            _report(f"run --rm {service} true ({what})",
+                    _repeat(lambda argv=argv: _timed(argv, project, env), args.runs))
+        if shutil.which("runc"):
+            bundle = _runc_bundle(tarball, work)
+            counter = iter(range(1_000_000))
+
+            def runc_once() -> tuple[float, float]:
+                name = f"benchrun{os.getpid()}-{next(counter)}"
+                return _timed(["runc", "run", "--bundle", str(bundle), name], work, env)
+
+            _report("runc run (same rootfs, no network)", _repeat(runc_once, args.runs))
+        else:
+            print("  runc run                               (runc not installed)")
+
+        print("pieces (each a fresh process)")
+        py_env = {**env, "PYTHONPATH": str(REPO)}
+        for label, code in (
+            ("python -c pass", "pass"),
+            ("CLI imports on the `run` path", CLI_IMPORTS),
+            ("supervisor fork server imports", ZYGOTE_IMPORTS),
+        ):
+            argv = [sys.executable, "-c", code]
+            _report(label, _repeat(lambda argv=argv: _timed(argv, work, py_env), args.runs))
+    finally:  # nothing left behind: the project's network, then the data root
+        subprocess.run([str(PYCOMPOSE), "down", "-v", "-t", "0"], cwd=project, env=env,
+                       check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

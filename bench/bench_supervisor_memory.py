@@ -1,0 +1,231 @@
+"""Supervisor memory and start latency with 1, 10 and 50 running containers, runc beside it.
+
+Run as root:  python bench/bench_supervisor_memory.py [--sizes 1,10,50] [--network bridge]
+
+For each size N it starts N `sleep` containers through the engine API on a private data root
+(`network_mode: none`, or attached to one bridge the bench makes with `--network bridge`) and
+reports, from /proc/<pid>/smaps_rollup:
+  * the engine's resident processes per container: the supervisors (and the supervisor host
+    process, if any), total PSS / N, mean RSS and USS,
+  * the container inits, separately (they are the workload, not the supervision),
+  * start latency: engine `start_container` (spawn request to "running") min / median,
+  * after everything is removed: whether any engine process stays resident.
+Where runc is installed, N (up to 10) `runc run` in the foreground (runc stays resident as the
+container's parent, like a shim) are measured the same way. containerd-shim is reported when
+one is running on the host. Numbers only; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from engine.api import ContainerSpec, Engine, NetworkAttachment  # noqa: E402
+
+BUSYBOX_SCRIPT = REPO / "examples" / "base-image" / "make-busybox-rootfs.sh"
+ENGINE_MARKERS = (b"engine.supervisor",)
+
+
+@dataclass(frozen=True)
+class Memory:
+    pss: int
+    rss: int
+    uss: int
+
+    @staticmethod
+    def of(pid: int) -> Memory | None:
+        fields: dict[str, int] = {}
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+                for line in handle:
+                    key, _, rest = line.partition(":")
+                    if key in ("Pss", "Rss", "Private_Clean", "Private_Dirty"):
+                        fields[key] = int(rest.split()[0])
+        except (OSError, ValueError):
+            return None
+        return Memory(fields.get("Pss", 0), fields.get("Rss", 0),
+                      fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0))
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _cpu_ms(before: os.times_result, after: os.times_result) -> float:
+    return (after.user + after.system - before.user - before.system) * 1000
+
+
+def cpu_ms_of(pid: int) -> float | None:
+    """CPU time of a process and its reaped children (the network helpers), in ms."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    fields = raw[raw.rfind(b")") + 2:].split()
+    return sum(int(f) for f in fields[11:15]) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def zygote_pid() -> int | None:
+    """This process's supervisor fork server, while it runs (it idles out)."""
+    from engine.supervisor_spawner import SPAWNER
+
+    process = SPAWNER._process
+    return process.pid if process is not None and process.poll() is None else None
+
+
+def alive(pids: list[int]) -> list[int]:
+    """Those of `pids` that still run an engine supervisor (not a reused pid)."""
+    return [pid for pid in pids if any(m in _cmdline(pid) for m in ENGINE_MARKERS)]
+
+
+def summarize(label: str, pids: list[int], count: int) -> None:
+    memories = [m for m in (Memory.of(pid) for pid in pids) if m is not None]
+    if not memories:
+        print(f"  {label:<28} none")
+        return
+    pss = sum(m.pss for m in memories)
+    rss = statistics.mean(m.rss for m in memories)
+    uss = statistics.mean(m.uss for m in memories)
+    print(f"  {label:<28} PSS/container {pss / count / 1024:6.2f} MB   "
+          f"({len(memories)} procs: mean RSS {rss / 1024:6.2f} MB, mean USS {uss / 1024:6.2f} MB)")
+
+
+def measure_engine(engine: Engine, count: int, network: str | None) -> None:
+    ids = []
+    latencies = []
+    cpu_before = os.times()
+    for index in range(count):
+        attach = (NetworkAttachment(network),) if network else ()
+        info = engine.create_container(ContainerSpec(
+            name=f"mem{count}-{index}", image="busybox", command=("sleep", "3600"),
+            network_mode="bridge" if network else "none", networks=attach,
+        ))
+        began = time.perf_counter()
+        engine.start_container(info.id)
+        latencies.append(time.perf_counter() - began)
+        ids.append(info.id)
+    cpu_after = os.times()
+    time.sleep(0.5)  # let every supervisor settle into its loop
+    states = [engine.inspect(cid).state for cid in ids]
+    supervisors = [s.supervisor_pid for s in states if s.supervisor_pid]
+    inits = [s.pid for s in states if s.pid]
+    zygote = zygote_pid()
+    others = [zygote] if zygote is not None and zygote not in supervisors else []
+    ms = sorted(x * 1000 for x in latencies)
+    print(f"N={count} containers ({'bridge ' + network if network else 'network none'})")
+    print(f"  start_container latency      min {ms[0]:6.1f} ms  median "
+          f"{statistics.median(ms):6.1f} ms  max {ms[-1]:6.1f} ms  (caller CPU "
+          f"{_cpu_ms(cpu_before, cpu_after) / count:5.1f}"
+          " ms/container)")
+    cpu = [c for c in (cpu_ms_of(pid) for pid in supervisors) if c is not None]
+    if cpu:
+        print(f"  supervisor CPU to start      mean {statistics.mean(cpu):6.1f} ms (with helpers)")
+    summarize("supervisors", sorted(set(supervisors)), count)
+    if others:
+        summarize("fork server (zygote)", others, count)
+    summarize("all engine processes", sorted(set(supervisors) | set(others)), count)
+    summarize("container inits (workload)", inits, count)
+    for cid in ids:
+        engine.remove_container(cid, force=True)
+    from engine.supervisor_spawner import SPAWNER
+
+    SPAWNER.close()
+    deadline = time.monotonic() + 10
+    while alive(supervisors + others) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print(f"  resident after removing all  {len(alive(supervisors + others))} engine processes")
+
+
+def make_runc_bundle(tarball: Path, directory: Path) -> Path:
+    bundle = directory / "bundle"
+    rootfs = bundle / "rootfs"
+    rootfs.mkdir(parents=True)
+    subprocess.run(["tar", "-xf", str(tarball), "-C", str(rootfs)], check=True)
+    subprocess.run(["runc", "spec"], cwd=bundle, check=True)
+    config = json.loads((bundle / "config.json").read_text())
+    config["process"]["terminal"] = False
+    config["process"]["args"] = ["sleep", "3600"]
+    config["root"]["readonly"] = True
+    (bundle / "config.json").write_text(json.dumps(config))
+    return bundle
+
+
+def measure_runc(bundle: Path, count: int) -> None:
+    names = [f"benchmem{os.getpid()}-{count}-{i}" for i in range(count)]
+    procs = [
+        subprocess.Popen(["runc", "run", "--bundle", str(bundle), name],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        for name in names
+    ]
+    try:
+        time.sleep(1.0 + 0.1 * count)
+        summarize(f"runc run (foreground) N={count}", [p.pid for p in procs], count)
+    finally:
+        for name in names:
+            subprocess.run(["runc", "kill", name, "KILL"], check=False,
+                           stderr=subprocess.DEVNULL)
+        for proc in procs:
+            proc.wait(timeout=30)
+        for name in names:
+            subprocess.run(["runc", "delete", "--force", name], check=False,
+                           stderr=subprocess.DEVNULL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1,10,50")
+    parser.add_argument("--network", choices=("none", "bridge"), default="none")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="pycompose-bench-"))
+    engine: Engine | None = None
+    network = f"bm{os.getpid()}" if args.network == "bridge" else None
+    try:
+        tarball = work / "busybox.tar"
+        subprocess.run([str(BUSYBOX_SCRIPT), str(tarball)], check=True, stdout=subprocess.DEVNULL)
+        root = work / "root"
+        engine = Engine(root)
+        engine.import_image(tarball, "busybox:latest")
+        if network:
+            engine.ensure_network(network)
+        for count in sizes:
+            measure_engine(engine, count, network)
+        shims = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+                 if b"containerd-shim" in _cmdline(pid)]
+        if shims:
+            summarize("containerd-shim (host)", shims, len(shims))
+        if shutil.which("runc"):
+            bundle = make_runc_bundle(tarball, work)
+            for count in sizes:
+                if count <= 10:
+                    measure_runc(bundle, count)
+        else:
+            print("  runc not installed")
+    finally:
+        if engine is not None:
+            for info in engine.list_containers():
+                engine.remove_container(info.id, force=True)
+            if network:
+                engine.remove_network(network)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""`pycompose [global flags] run [flags] SERVICE [COMMAND...]` without Typer.
+
+A one-off `run --rm svc true` should cost about what the container costs. Typer (with the
+pydantic it builds each parameter's coercion from) takes ~120 ms to import and parse before any
+work starts, so the common spellings of `run` are parsed here, by a table of the same options
+the Typer command declares (tests/unit/test_fast_run.py keeps the two in step). Anything else —
+`--help`, an unknown or combined flag, `--`, a missing SERVICE, a bad `--parallel` — returns
+None and the Typer app handles it, so usage errors and help look exactly as before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NoReturn, cast
+
+from compose.cli.context import GlobalOptions, make_global_options
+from compose.cli.oneoff import RunRequest
+
+if TYPE_CHECKING:
+    import typer
+
+
+@dataclass(frozen=True)
+class OptionTable:
+    """Option spellings -> field name: those that take a value, and boolean flags.
+    Fields named in `multiple` collect every occurrence; others keep the last (as click)."""
+
+    values: dict[str, str]
+    flags: dict[str, str | None]  # None: accepted and ignored (`-T`)
+    multiple: frozenset[str] = field(default_factory=frozenset)
+
+
+GLOBAL_OPTIONS = OptionTable(
+    values={
+        "-f": "files",
+        "--file": "files",
+        "-p": "project_name",
+        "--project-name": "project_name",
+        "--project-directory": "project_directory",
+        "--env-file": "env_files",
+        "--profile": "profiles",
+        "--parallel": "parallel",
+        "--progress": "progress",
+    },
+    flags={"--debug": "debug"},
+    multiple=frozenset({"files", "env_files", "profiles"}),
+)
+
+RUN_OPTIONS = OptionTable(
+    values={
+        "--name": "name",
+        "-e": "env",
+        "--env": "env",
+        "-v": "volumes",
+        "--volume": "volumes",
+        "--entrypoint": "entrypoint",
+        "-w": "workdir",
+        "--workdir": "workdir",
+        "-u": "user",
+        "--user": "user",
+        "-l": "labels",
+        "--label": "labels",
+        "-p": "publish",
+        "--publish": "publish",
+    },
+    flags={
+        "-d": "detach",
+        "--detach": "detach",
+        "--rm": "rm",
+        "--no-deps": "no_deps",
+        "-T": None,
+        "--no-TTY": None,
+        "--service-ports": "service_ports",
+    },
+    multiple=frozenset({"env", "volumes", "labels", "publish"}),
+)
+
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+class _Decline(Exception):
+    """This argv is not one the fast path is sure to read as Typer would."""
+
+
+def _options(args: list[str], table: OptionTable) -> dict[str, object]:
+    """Consume leading options from `args` (in place) into a field -> value mapping."""
+    found: dict[str, object] = {}
+    while args and args[0].startswith("-"):
+        token = args.pop(0)
+        name, eq, attached = token.partition("=") if token.startswith("--") else (token, "", "")
+        if not eq and not token.startswith("--") and len(token) > 2:
+            name, attached, eq = token[:2], token[2:], "="  # `-fFILE`: click's attached value
+        if name in table.values:
+            if eq:
+                value = attached
+            elif args:
+                value = args.pop(0)
+            else:
+                raise _Decline
+            key = table.values[name]
+            if key in table.multiple:
+                cast(list[str], found.setdefault(key, [])).append(value)
+            else:
+                found[key] = value
+        elif name in table.flags and not eq:
+            key_or_none = table.flags[name]
+            if key_or_none is not None:
+                found[key_or_none] = True
+        else:
+            raise _Decline  # --help, `--`, combined short flags, unknown: Typer decides
+    return found
+
+
+def parse(argv: Sequence[str]) -> tuple[GlobalOptions, RunRequest] | None:
+    """The global options and run request this argv means, or None to let Typer parse it."""
+    args = list(argv)
+    try:
+        given = _options(args, GLOBAL_OPTIONS)
+        if not args or args.pop(0) != "run":
+            return None
+        wanted = _options(args, RUN_OPTIONS)
+    except _Decline:
+        return None
+    if not args:
+        return None  # no SERVICE: Typer's usage error
+    parallel = given.pop("parallel", None)
+    if parallel is not None and not _INTEGER.fullmatch(str(parallel)):
+        return None  # Typer's "not a valid integer"
+    flags = make_global_options(
+        files=tuple(cast(list[str], given.get("files", []))),
+        project_name=cast("str | None", given.get("project_name")),
+        project_directory=cast("str | None", given.get("project_directory")),
+        env_files=tuple(cast(list[str], given.get("env_files", []))),
+        profiles=tuple(cast(list[str], given.get("profiles", []))),
+        debug=bool(given.get("debug", False)),
+        parallel=int(str(parallel)) if parallel is not None else None,
+        progress=cast("str | None", given.get("progress")),
+    )
+    for key in RUN_OPTIONS.multiple:
+        if key in wanted:
+            wanted[key] = tuple(cast(list[str], wanted[key]))
+    request = RunRequest(service=args[0], command=tuple(args[1:]), **wanted)  # type: ignore[arg-type]
+    return flags, request
+
+
+def fast_run(argv: Sequence[str]) -> int | None:
+    """Run `run` when the fast path can read argv; None: hand argv to the Typer app."""
+    parsed = parse(argv)
+    if parsed is None:
+        return None
+    from compose.cli.oneoff import execute
+
+    try:
+        return execute(*parsed)
+    except BaseException as exc:  # the one error table (compose.cli.errors) words it
+        return _report(exc)
+
+
+def _report(exc: BaseException) -> int:
+    """Map an error to its message and exit code through compose.cli.errors.run_app, by
+    replaying it where run_app expects the Typer app to raise it."""
+    from compose.cli.errors import run_app
+
+    def replay(**_: object) -> NoReturn:
+        raise exc
+
+    return run_app(cast("typer.Typer", replay))

@@ -1,0 +1,209 @@
+"""`run`: a one-off container for a service (labelled oneoff=True, named
+`<project>-<service>-run-<hex>`), after starting what it depends on. Attached, it streams the
+container's output and returns its exit code; `--rm` removes it afterwards.
+
+This is the command's body without Typer, so the fast path (compose.cli.fast_run) and the
+Typer command (compose.cli.run_cmd) share it: one behaviour, two ways in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from compose.cli.context import GlobalOptions
+from compose.errors import ComposeError
+
+if TYPE_CHECKING:
+    from compose.orchestrator import Orchestrator
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """The `run` flags, as docker compose v2 names them."""
+
+    service: str
+    command: tuple[str, ...] = ()
+    detach: bool = False
+    name: str | None = None
+    rm: bool = False
+    env: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    entrypoint: str | None = None
+    workdir: str | None = None
+    user: str | None = None
+    no_deps: bool = False
+    labels: tuple[str, ...] = ()
+    publish: tuple[str, ...] = ()
+    service_ports: bool = False
+
+
+def _env(items: tuple[str, ...]) -> dict[str, str]:
+    """`-e KEY=VALUE`, or `-e KEY` to pass the caller's value along (Docker's rule)."""
+    env: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise ComposeError(f"invalid environment variable {item!r} (in -e)")
+        if sep:
+            env[key] = value
+        elif key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+def _mounts(items: tuple[str, ...], project_volumes: dict[str, str], base: Path) -> tuple[Any, ...]:
+    from compose.volume_syntax import parse_volume
+    from engine.api import MountKind, MountSpec
+
+    mounts = []
+    for item in items:
+        try:
+            parsed = parse_volume(item, base)
+        except ValueError as exc:
+            raise ComposeError(f"{exc} (in -v)") from None
+        kind = MountKind.BIND if parsed["type"] == "bind" else MountKind.VOLUME
+        source = parsed.get("source")
+        if kind is MountKind.VOLUME and source:
+            source = project_volumes.get(source, source)
+        mounts.append(
+            MountSpec(kind, parsed["target"], source, bool(parsed.get("read_only", False)))
+        )
+    return tuple(mounts)
+
+
+def _ports(items: tuple[str, ...], service: str) -> tuple[Any, ...]:
+    """`-p [[IP:]HOST:]CONTAINER[/PROTO]` in the stack file's short syntax."""
+    from compose.port_syntax import parse_port
+    from engine.api import PortSpec
+
+    specs = []
+    for item in items:
+        try:
+            parsed = parse_port(item)
+        except ValueError as exc:
+            raise ComposeError(f"service {service}: invalid -p {item!r}: {exc}") from None
+        for mapping in parsed:
+            specs.append(
+                PortSpec(
+                    int(mapping["target"]),
+                    str(mapping["published"]) if mapping.get("published") else None,
+                    mapping.get("host_ip"),
+                    mapping.get("protocol", "tcp"),
+                )
+            )
+    return tuple(specs)
+
+
+def execute(flags: GlobalOptions, request: RunRequest) -> int:
+    """Run the one-off; the exit code the CLI should end with (the container's when attached).
+
+    The supervisor fork server is started first, before this process imports the engine, so
+    its Python start-up runs on the other core while this process loads the project and
+    prepares the container."""
+    from engine import prewarm_supervisors
+
+    prewarm_supervisors()
+    from compose.cli.session import deferred_progress, load_with
+    from compose.orchestrator import Orchestrator
+    from engine.api import Engine
+
+    project = load_with(flags)
+    view = deferred_progress(flags)
+    try:
+        return _run(Orchestrator(Engine(), project, view), flags, request)
+    finally:
+        view.close()  # idempotent; _run closes it before streaming output
+
+
+def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
+    import secrets
+
+    from compose import labels as L
+    from compose.cli.session import close_progress
+    from compose.container_spec import build_container_spec
+    from compose.normalize import shell_split
+    from compose.orchestrator import UpOptions
+    from compose.scheduler import parallel_limit
+
+    service = request.service
+    orch.check_services((service,))
+    if service not in orch.project.services:
+        raise ComposeError(f"service {service} is not enabled (check its profiles)")
+    definition = orch.project.services[service]
+    deps = [n for n in orch.service_names((service,)) if n != service]
+    if deps and not request.no_deps:
+        orch.up(UpOptions(services=tuple(deps), parallel=parallel_limit(flags.parallel)))
+    image_id = orch._resolve_images([service])[service]
+    orch.ensure_resources([service])
+    spec = build_container_spec(orch.project, definition, 1, image_id)
+    extra_labels = dict(item.partition("=")[::2] for item in request.labels)
+    volumes = {k: v.name for k, v in orch.project.volumes.items()}
+    overrides: dict[str, object] = {
+        "name": request.name or f"{orch.project.name}-{service}-run-{secrets.token_hex(6)}",
+        "labels": {**spec.labels, **extra_labels, L.ONEOFF: "True"},
+        "env": {**spec.env, **_env(request.env)},
+        "mounts": spec.mounts + _mounts(request.volumes, volumes, orch.project.working_dir),
+    }
+    if hasattr(spec, "ports"):  # docker: a one-off publishes only what it is asked to
+        kept = tuple(spec.ports) if request.service_ports else ()
+        overrides["ports"] = kept + _ports(request.publish, service)
+    elif request.publish or request.service_ports:
+        raise ComposeError("publishing ports is not supported by this engine yet")
+    if request.command:
+        overrides["command"] = tuple(request.command)
+    if request.entrypoint is not None:
+        overrides["entrypoint"] = tuple(shell_split(request.entrypoint) or ())
+        if not request.command:
+            overrides["command"] = None  # docker: --entrypoint resets the image's command too
+    if request.workdir:
+        overrides["working_dir"] = request.workdir
+    if request.user:
+        overrides["user"] = request.user
+    spec = dataclasses.replace(spec, **overrides)  # type: ignore[arg-type]
+    spec = orch.name_anonymous_volumes(spec)
+    for mount in spec.mounts:
+        if mount.kind.value == "volume" and mount.source:
+            orch.engine.ensure_volume(mount.source, {L.PROJECT: orch.project.name})
+    close_progress(orch)
+    engine = orch.engine
+    info = engine.create_container(spec)
+    try:
+        engine.start_container(info.id)
+    except BaseException:
+        if request.rm:
+            engine.remove_container(info.id, force=True)
+        raise
+    if request.detach:
+        print(info.name)
+        return 0
+    return _follow(orch, info.id, request.rm)
+
+
+def _follow(orch: Orchestrator, container_id: str, remove: bool) -> int:
+    """Stream the one-off's output until it exits; Ctrl-C / SIGTERM stop it."""
+    engine = orch.engine
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    code = 0
+    try:
+        for line in engine.logs(container_id, follow=True):
+            stream = sys.stderr if line.stream == "stderr" else sys.stdout
+            stream.write(line.text if line.text.endswith("\n") else line.text + "\n")
+            stream.flush()
+        code = engine.wait_container(container_id) or 0
+    except KeyboardInterrupt:
+        engine.stop_container(container_id, 0)
+        code = 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if remove:
+            info = engine.inspect(container_id)
+            engine.remove_container(container_id, force=True)
+            orch.remove_anonymous_volumes(info)
+    return code

@@ -1,0 +1,288 @@
+"""`ps`: the project's containers as docker compose v2 lists them.
+
+Docker compose rules this follows: plain `ps` shows the running service containers; `-a` adds
+stopped ones *and* the one-off containers `run` made (`project-service-run-<hex>`); `--status`
+and `--filter status=…` look at all of them too; rows are sorted by name; `--format json`
+prints one object per line with docker's field names; `--format` also takes a Go-template
+subset (`{{.Name}}`, `{{json .Publishers}}`, a leading `table`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import typer
+
+from compose import labels as L
+from compose.cli.session import orchestrator
+from compose.cli.states import RUNNING, is_exited
+from compose.human_time import parse_rfc3339, since
+
+if TYPE_CHECKING:
+    from engine.api import ContainerInfo
+
+STATES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
+# docker's default `ps` table: (header, field)
+TABLE = (
+    ("NAME", "Name"),
+    ("IMAGE", "Image"),
+    ("COMMAND", "Command"),
+    ("SERVICE", "Service"),
+    ("CREATED", "RunningFor"),
+    ("STATUS", "Status"),
+    ("PORTS", "Ports"),
+)
+HEADERS = {
+    "ID": "CONTAINER ID",
+    "Name": "NAME",
+    "Names": "NAMES",
+    "Project": "PROJECT",
+    "Service": "SERVICE",
+    "Image": "IMAGE",
+    "Command": "COMMAND",
+    "CreatedAt": "CREATED AT",
+    "RunningFor": "CREATED",
+    "Ports": "PORTS",
+    "State": "STATE",
+    "Status": "STATUS",
+    "Size": "SIZE",
+    "Labels": "LABELS",
+    "Mounts": "MOUNTS",
+    "LocalVolumes": "LOCAL VOLUMES",
+    "Networks": "NETWORKS",
+    "Health": "HEALTH",
+    "ExitCode": "EXIT CODE",
+    "Publishers": "PUBLISHERS",
+}
+_FIELD = re.compile(r"\{\{\s*(json\s+)?\.(\w+)\s*\}\}")
+
+
+def state_word(info: ContainerInfo) -> str:
+    """docker's State: running containers that are frozen say `paused`."""
+    if info.state.status.value == RUNNING and getattr(info.state, "paused", False):
+        return "paused"
+    return str(info.state.status.value)
+
+
+def _status(info: ContainerInfo) -> str:
+    state = info.state
+    if state.status.value == RUNNING:
+        health = getattr(state, "health_status", None)
+        if getattr(state, "paused", False):
+            suffix = " (Paused)"
+        elif health == "starting":
+            suffix = " (health: starting)"
+        elif health:
+            suffix = f" ({health})"
+        else:
+            suffix = ""
+        return f"Up {since(state.started_at)}{suffix}"
+    if is_exited(state.status):
+        return f"Exited ({state.exit_code}) {since(state.finished_at)} ago"
+    if state.status.value == "restarting":
+        return f"Restarting ({state.exit_code}) {since(state.finished_at)} ago"
+    return str(state.status.value).capitalize()
+
+
+def _command(info: ContainerInfo, trunc: bool) -> str:
+    spec = info.record.spec
+    text = shlex.join([*(spec.entrypoint or ()), *(spec.command or ())])
+    if trunc and len(text) > 20:
+        text = text[:19] + "…"
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _created_at(info: ContainerInfo) -> str:
+    """Go's time.String() of the creation second, as docker prints it."""
+    created: datetime = parse_rfc3339(info.record.created)
+    return created.strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
+
+
+def _mounts(info: ContainerInfo) -> list[str]:
+    return [m.source or m.target for m in info.record.spec.mounts if m.kind.value != "tmpfs"]
+
+
+def row(info: ContainerInfo, trunc: bool = True) -> dict[str, object]:
+    """docker compose's ContainerSummary fields for one container."""
+    spec = info.record.spec
+    state = state_word(info)
+    ports = sorted(info.state.ports, key=lambda p: (p.target, p.protocol, p.host_ip))
+    mounts = _mounts(info)
+    return {
+        "Command": _command(info, trunc),
+        "CreatedAt": _created_at(info),
+        "ExitCode": (info.state.exit_code or 0) if state in ("exited", "dead") else 0,
+        "Health": (getattr(info.state, "health_status", None) or "") if state == RUNNING else "",
+        "ID": info.id[:12] if trunc else info.id,
+        "Image": spec.image,
+        "Labels": ",".join(f"{k}={v}" for k, v in sorted(spec.labels.items())),
+        "LocalVolumes": str(sum(1 for m in info.record.spec.mounts if m.kind.value == "volume")),
+        "Mounts": ",".join(m[:15] + "…" if trunc and len(m) > 15 else m for m in mounts),
+        "Name": info.name,
+        "Names": info.name,
+        "Networks": ",".join(sorted(info.state.addresses) or [n.network for n in spec.networks]),
+        "Ports": ", ".join(p.docker_text() for p in ports),
+        "Project": spec.labels.get(L.PROJECT, ""),
+        "Publishers": [
+            {
+                "URL": p.host_ip,
+                "TargetPort": p.target,
+                "PublishedPort": p.host_port,
+                "Protocol": p.protocol,
+            }
+            for p in ports
+        ],
+        "RunningFor": f"{since(info.record.created)} ago",
+        "Service": spec.labels.get(L.SERVICE, ""),
+        "Size": "0B",
+        "State": state,
+        "Status": _status(info),
+    }
+
+
+def _aligned(cells: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
+    return "\n".join(
+        "   ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in cells
+    )
+
+
+def _table(rows: list[dict[str, object]]) -> str:
+    cells = [[h for h, _ in TABLE]] + [[str(r[k]) for _, k in TABLE] for r in rows]
+    return _aligned(cells)
+
+
+def _render_field(record: dict[str, object], name: str, as_json: bool) -> str:
+    if name not in record:
+        raise typer.BadParameter(
+            f"template: can't evaluate field {name} (fields: {', '.join(sorted(record))})",
+            param_hint="--format",
+        )
+    value = record[name]
+    if as_json or not isinstance(value, str | int):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def render_template(template: str, rows: list[dict[str, object]]) -> str:
+    """The Go-template subset people put in scripts: `{{.Field}}`, `{{json .Field}}`, `\\t`,
+    and a leading `table` for a header row and aligned columns."""
+    text = template.replace("\\t", "\t").replace("\\n", "\n")
+    is_table = text.startswith("table ")
+    if is_table:
+        text = text[len("table ") :]
+
+    def fill(record: dict[str, object]) -> str:
+        return _FIELD.sub(lambda m: _render_field(record, m.group(2), bool(m.group(1))), text)
+
+    if not is_table:
+        return "\n".join(fill(r) for r in rows)
+    header = _FIELD.sub(lambda m: HEADERS.get(m.group(2), m.group(2).upper()), text)
+    cells = [header.split("\t")] + [fill(r).split("\t") for r in rows]
+    width = max(len(c) for c in cells)
+    return _aligned([c + [""] * (width - len(c)) for c in cells])
+
+
+def status_filters(filters: list[str]) -> list[str]:
+    """`--filter KEY=VALUE`: docker compose knows only `status`."""
+    wanted = []
+    for item in filters:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(
+                f"arguments to --filter should be in form KEY=VAL (got {item!r})",
+                param_hint="--filter",
+            )
+        if key != "status":
+            raise typer.BadParameter(
+                f"unknown filter {key} (supported: status)", param_hint="--filter"
+            )
+        wanted.append(value)
+    return wanted
+
+
+def _check_states(states: list[str]) -> None:
+    for value in states:
+        if value not in STATES:
+            raise typer.BadParameter(
+                f"invalid status {value!r} (use one of {', '.join(STATES)})",
+                param_hint="--status/--filter",
+            )
+
+
+def select(
+    infos: list[ContainerInfo], all_: bool, states: list[str], with_orphans: bool,
+    known: set[str],
+) -> list[ContainerInfo]:
+    """Which containers `ps` shows (docker compose's rules, see the module docstring)."""
+    if not with_orphans:
+        infos = [c for c in infos if c.labels.get(L.SERVICE) in known]
+    if states:
+        infos = [c for c in infos if state_word(c) in states]
+    elif not all_:
+        infos = [  # what docker lists without --all: running, paused and restarting ones
+            c for c in infos
+            if c.state.status.value in (RUNNING, "restarting") and c.labels.get(L.ONEOFF) != "True"
+        ]
+    return sorted(infos, key=lambda c: c.name)
+
+
+def ps(
+    ctx: typer.Context,
+    services: list[str] = typer.Argument(None),
+    all_: bool = typer.Option(
+        False, "-a", "--all",
+        help="Show all stopped containers (including those created by the run command)",
+    ),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only display IDs"),
+    show_services: bool = typer.Option(False, "--services", help="Display services"),
+    fmt: str = typer.Option(
+        "table", "--format", help="table, json, or a Go template such as '{{.Name}}'"
+    ),
+    status: list[str] = typer.Option(
+        None, "--status",
+        help="Filter services by status: paused|restarting|removing|running|dead|created|exited",
+    ),
+    filters: list[str] = typer.Option(
+        None, "--filter", help="Filter services by a property (supported filters: status)"
+    ),
+    no_trunc: bool = typer.Option(False, "--no-trunc", help="Don't truncate output"),
+    orphans: bool = typer.Option(
+        True, "--orphans/--no-orphans", help="Include orphaned services (not declared by project)"
+    ),
+) -> None:
+    """List containers."""
+    wanted_states = list(status or ()) + status_filters(filters or [])
+    _check_states(wanted_states)
+    orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
+    chosen = tuple(services or ())
+    orch.check_services(chosen)
+    infos = orch.containers(chosen, include_oneoff=True)
+    known = set(orch.project.all_service_names) | set(orch.project.services)
+    infos = select(infos, all_, wanted_states, orphans or not orch.project.config_files, known)
+    if quiet:
+        for info in infos:
+            print(info.id)
+        return
+    if show_services:
+        for name in dict.fromkeys(c.labels.get(L.SERVICE, "") for c in infos):
+            print(name)
+        return
+    rows = [row(c, trunc=not no_trunc) for c in infos]
+    if fmt == "json":
+        for record in rows:  # one compact object per line, as Go's json.Marshal writes it
+            print(json.dumps(record, separators=(",", ":")))
+    elif fmt == "table":
+        print(_table(rows))
+    elif "{{" in fmt:
+        output = render_template(fmt, rows)
+        if output:
+            print(output)
+    else:
+        raise typer.BadParameter(
+            f"unsupported format {fmt!r} (table, json, or a Go template)", param_hint="--format"
+        )

@@ -1,0 +1,139 @@
+"""A container as `docker inspect` shows it: the keys tools and users read (State with
+OOMKilled and Health, Config with Tty/OpenStdin, HostConfig limits, Mounts), built from the
+record, its observed state and its image. Pure: no kernel access, nothing written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.containers import ContainerRecord, ContainerState, ContainerStatus, MountKind
+from engine.images import Image
+from engine.process_config import resolve_env
+
+
+def _status(state: ContainerState) -> str:
+    if state.status is ContainerStatus.RUNNING and state.paused:
+        return "paused"
+    return state.status.value
+
+
+def _restart_policy(text: str) -> dict[str, Any]:
+    name, _, count = (text or "no").partition(":")
+    return {"Name": name, "MaximumRetryCount": int(count) if count.isdigit() else 0}
+
+
+def container_document(
+    record: ContainerRecord,
+    state: ContainerState,
+    image: Image | None,
+    volume_mountpoints: dict[str, str],
+) -> dict[str, Any]:
+    """`volume_mountpoints`: volume name -> its directory (Mounts[].Source)."""
+    spec = record.spec
+    config = image.config if image is not None else None
+    entrypoint = spec.entrypoint if spec.entrypoint is not None else (
+        config.entrypoint if config else None)
+    command = spec.command if spec.command is not None else (
+        None if spec.entrypoint is not None else (config.cmd if config else None))
+    args = [*(entrypoint or ()), *(command or ())]
+    hostname = spec.hostname or record.id[:12]
+    health = None
+    if state.health_status is not None:
+        health = {"Status": state.health_status, "FailingStreak": state.health_failing_streak,
+                  "Log": state.health_log}
+    running = state.status in (ContainerStatus.RUNNING, ContainerStatus.RESTARTING)
+    mounts = []
+    for mount in spec.mounts:
+        entry: dict[str, Any] = {"Type": mount.kind.value, "Destination": mount.target,
+                                 "Mode": "ro" if mount.read_only else "",
+                                 "RW": not mount.read_only, "Propagation": ""}
+        if mount.kind is MountKind.VOLUME:
+            entry.update(Name=mount.source or "", Driver="local",
+                         Source=volume_mountpoints.get(mount.source or "", ""))
+        else:
+            entry["Source"] = mount.source or ""
+        mounts.append(entry)
+    return {
+        "Id": record.id,
+        "Created": record.created,
+        "Path": args[0] if args else "",
+        "Args": args[1:],
+        "State": {
+            "Status": _status(state),
+            "Running": running,
+            "Paused": state.paused,
+            "Restarting": state.status is ContainerStatus.RESTARTING,
+            "OOMKilled": state.oom_killed,
+            "Dead": state.status is ContainerStatus.DEAD,
+            "Pid": state.pid or 0,
+            "ExitCode": state.exit_code or 0,
+            "Error": state.error or "",
+            "StartedAt": state.started_at or "0001-01-01T00:00:00Z",
+            "FinishedAt": state.finished_at or "0001-01-01T00:00:00Z",
+            **({"Health": health} if health is not None else {}),
+        },
+        "Image": record.image_id,
+        "Name": "/" + record.name,
+        "RestartCount": state.restart_count,
+        "Driver": "overlay2",
+        "HostConfig": {
+            "Privileged": spec.privileged,
+            "CapAdd": list(spec.cap_add) or None,
+            "CapDrop": list(spec.cap_drop) or None,
+            "SecurityOpt": list(spec.security_opt) or None,
+            "GroupAdd": list(spec.group_add) or None,
+            "ReadonlyRootfs": spec.read_only,
+            "Init": spec.init,
+            "NetworkMode": spec.network_mode,
+            "PidMode": spec.pid_mode or "",
+            "IpcMode": spec.ipc_mode or "private",
+            "UsernsMode": "",
+            "RestartPolicy": _restart_policy(spec.restart_policy),
+            "Memory": spec.memory_limit or 0,
+            "MemoryReservation": spec.mem_reservation or 0,
+            "MemorySwap": spec.memswap_limit or 0,
+            "NanoCpus": int((spec.cpus or 0) * 1_000_000_000),
+            "CpuShares": spec.cpu_shares or 0,
+            "CpuQuota": spec.cpu_quota or 0,
+            "CpuPeriod": spec.cpu_period or 0,
+            "CpusetCpus": spec.cpuset_cpus or "",
+            "CpusetMems": spec.cpuset_mems or "",
+            "PidsLimit": spec.pids_limit,
+            "OomKillDisable": spec.oom_kill_disable,
+            "OomScoreAdj": spec.oom_score_adj or 0,
+            "BlkioWeight": spec.blkio_weight or 0,
+            "ShmSize": spec.shm_size or 64 * 1024 * 1024,
+            "Sysctls": spec.sysctls or None,
+            "Tmpfs": spec.tmpfs or None,
+            "Ulimits": [{"Name": n, "Soft": s, "Hard": h} for n, (s, h) in spec.ulimits.items()]
+            or None,
+            "Devices": list(spec.devices) or None,
+            "VolumesFrom": list(spec.volumes_from) or None,
+        },
+        "Mounts": mounts,
+        "Config": {
+            "Hostname": hostname,
+            "Domainname": spec.domainname or "",
+            "User": spec.user or (config.user if config else ""),
+            "AttachStdin": False,
+            "AttachStdout": False,
+            "AttachStderr": False,
+            "Tty": spec.tty,
+            "OpenStdin": spec.stdin_open,
+            "StdinOnce": False,
+            "Env": list(resolve_env(spec, config.env if config else (), hostname)),
+            "Cmd": list(command) if command is not None else None,
+            "Image": spec.image,
+            "WorkingDir": spec.working_dir or (config.working_dir if config else ""),
+            "Entrypoint": list(entrypoint) if entrypoint is not None else None,
+            "Labels": spec.labels,
+            "StopSignal": spec.stop_signal or (config.stop_signal if config else None)
+            or "SIGTERM",
+            **({"StopTimeout": int(spec.stop_timeout)} if spec.stop_timeout is not None else {}),
+        },
+        "NetworkSettings": {
+            "Networks": {
+                name: {"IPAddress": address} for name, address in state.addresses.items()
+            },
+        },
+    }

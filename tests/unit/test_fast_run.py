@@ -1,0 +1,157 @@
+"""The fast `run` path reads argv exactly as the Typer command does, or declines to read it.
+
+Parity is checked against the real Typer app: its option declarations (every spelling, value
+or flag, repeatable or not) and what it parses a set of command lines into."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+import typer
+
+from compose.cli import fast_run, run_cmd
+from compose.cli.app import build_app
+from compose.cli.context import GlobalOptions
+from compose.cli.fast_run import GLOBAL_OPTIONS, RUN_OPTIONS, OptionTable, parse
+from compose.cli.oneoff import RunRequest
+
+
+def _click_params(path: tuple[str, ...]) -> list[Any]:
+    command: Any = typer.main.get_command(build_app())
+    for name in path:
+        command = command.commands[name]
+    return [p for p in command.params if p.param_type_name == "option"]
+
+
+@pytest.mark.parametrize(("path", "table"), [((), GLOBAL_OPTIONS), (("run",), RUN_OPTIONS)])
+def test_option_tables_match_the_typer_declarations(
+    path: tuple[str, ...], table: OptionTable
+) -> None:
+    typer_values: set[str] = set()
+    typer_flags: set[str] = set()
+    typer_multiple: set[str] = set()
+    for param in _click_params(path):
+        spellings = [*param.opts, *param.secondary_opts]
+        if "--help" in spellings:
+            continue
+        (typer_flags if param.is_flag else typer_values).update(spellings)
+        if param.multiple:
+            typer_multiple.update(spellings)
+    assert set(table.values) == typer_values
+    assert set(table.flags) == typer_flags
+    assert {s for s, key in table.values.items() if key in table.multiple} == typer_multiple
+
+
+def _typer_parse(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    seen: list[tuple[GlobalOptions, RunRequest]] = []
+
+    def capture(flags: GlobalOptions, request: RunRequest) -> int:
+        seen.append((flags, request))
+        return 0
+
+    monkeypatch.setattr(run_cmd, "execute", capture)
+    assert build_app()(args=argv, standalone_mode=False) == 0
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--rm", "svc", "true"],
+        ["run", "svc"],
+        ["-f", "a.yaml", "--file=b.yaml", "-pdemo", "--profile", "x", "run", "-T", "svc"],
+        ["--project-directory", "/tmp", "--env-file", "e", "--debug", "run", "-d", "svc"],
+        ["--parallel", "-1", "--progress", "quiet", "run", "--no-deps", "svc"],
+        ["--parallel=3", "run", "--service-ports", "-p", "80:80", "--publish=81", "svc"],
+        [
+            "run", "--name", "n", "--name=m", "-e", "A=1", "-eB", "--env", "C", "-v", "/a:/b",
+            "--volume=v:/c", "--entrypoint", "sh -c", "-w", "/w", "-u", "0:0", "--user=1",
+            "-l", "k=v", "--label", "x=y", "--no-TTY", "svc", "sh", "-c", "echo hi",
+        ],
+        # everything after SERVICE is the command, flags included
+        ["run", "--rm", "svc", "--rm", "-e", "X", "--", "--help"],
+        ["run", "--entrypoint=", "svc"],
+        ["run", "-e", "-x", "svc"],
+    ],
+)
+def test_fast_parse_equals_typer_parse(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("PYCOMPOSE_DEBUG", "COMPOSE_PARALLEL_LIMIT", "COMPOSE_PROGRESS"):
+        monkeypatch.delenv(variable, raising=False)
+    assert parse(argv) == _typer_parse(argv, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["up", "-d"],
+        ["--help"],
+        ["run", "--help"],
+        ["run", "-h", "svc"],
+        ["run"],
+        ["run", "--rm"],
+        ["run", "-dT", "svc"],  # combined short flags: Typer's business
+        ["run", "--rm=yes", "svc"],
+        ["run", "--", "svc"],
+        ["run", "--bogus", "svc"],
+        ["run", "--name"],
+        ["--parallel", "many", "run", "svc"],
+        ["-f"],
+        ["logs", "run"],
+    ],
+)
+def test_fast_path_declines_what_typer_must_handle(argv: list[str]) -> None:
+    assert parse(argv) is None
+
+
+def test_errors_go_through_the_one_error_table(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    import engine
+
+    monkeypatch.setattr(engine, "prewarm_supervisors", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: 3\n")
+    code = fast_run.fast_run(["run", "--rm", "web", "true"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ")
+    assert "services.web.image must be a string" in err
+    assert "Traceback" not in err
+
+
+HEAVY = ("typer", "pydantic", "jsonschema", "networkx", "rich", "pyroute2")
+PROBE = """
+import json, sys
+from pathlib import Path
+from compose.cli.fast_run import parse
+flags, request = parse(["run", "--rm", "web", "true"])
+from compose.loader import load_project
+import compose.orchestrator, compose.container_spec, engine.api
+load_project(flags.load_options())
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in %r)))
+"""
+
+
+def test_the_run_path_loads_no_heavy_library_once_the_file_validated(tmp_path: Any) -> None:
+    """What the fast path exists for: no Typer/pydantic, no networkx, no rich, no pyroute2 in
+    the CLI, and no jsonschema for a file that validated clean before."""
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: busybox\n")
+    env = {**os.environ, "PYCOMPOSE_CACHE_DIR": str(tmp_path / "cache")}
+    probe = [sys.executable, "-c", PROBE % (HEAVY,)]
+    first = subprocess.run(
+        probe, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert first.returncode == 0, first.stderr
+    # the probe sees what is loaded: the first, validating run shows jsonschema and only it
+    assert {name.split(".")[0] for name in json.loads(first.stdout)} == {"jsonschema"}
+    second = subprocess.run(
+        probe, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout) == []
