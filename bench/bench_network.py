@@ -24,6 +24,8 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# The venv's own command (run as `.venv/bin/python bench/...`, PATH need not include it).
+PYCOMPOSE = shutil.which("pycompose", path=str(Path(sys.executable).parent)) or "pycompose"
 sys.path.insert(0, str(REPO))
 
 from engine.api import (  # noqa: E402
@@ -146,7 +148,7 @@ def leak_cycles(root: Path, tarball: Path, cycles: int) -> tuple[float, dict[str
     env = {**os.environ, "PYCOMPOSE_ROOT": str(root)}
 
     def cli(*args: str) -> None:
-        done = subprocess.run(["pycompose", "-p", "leakbench", *args], cwd=directory, env=env,
+        done = subprocess.run([PYCOMPOSE, "-p", "leakbench", *args], cwd=directory, env=env,
                               check=False, capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             raise SystemExit(f"pycompose {' '.join(args)} failed: {done.stderr.strip()}")
@@ -167,7 +169,7 @@ def leak_cycles(root: Path, tarball: Path, cycles: int) -> tuple[float, dict[str
                     ours.update({net.bridge, names.host_veth_name(net.id, info.id)})
             cli("down")
     finally:  # a failed cycle must not strand containers and bridges of a deleted root
-        subprocess.run(["pycompose", "-p", "leakbench", "down"], cwd=directory, env=env,
+        subprocess.run([PYCOMPOSE, "-p", "leakbench", "down"], cwd=directory, env=env,
                        check=False, capture_output=True, timeout=300)
     per_cycle = up_total / max(cycles, 1)
     time.sleep(1.5)  # the resolver's idle check

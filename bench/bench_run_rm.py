@@ -9,7 +9,8 @@ rootfs the tests use. Prints min / median wall time over N runs and the CLI's ow
 counted there). Pieces, each timed as a fresh process the way `run` pays for it:
   * python -c pass                       interpreter start-up (with this venv's site)
   * CLI imports on the `run` path        what the CLI process imports before the supervisor
-  * supervisor fork server imports       what the zygote imports before it can fork
+  * fork server core / core + netlink     what the zygote imports before it can fork a
+                                         supervisor (netlink only for a bridge attachment)
 Numbers only; nothing asserts on wall time.
 """
 
@@ -42,7 +43,11 @@ CLI_IMPORTS = (
     "import compose.cli.app, compose.cli.fast_run, compose.cli.session, compose.loader, "
     "compose.orchestrator, compose.container_spec, engine.api"
 )
-ZYGOTE_IMPORTS = "import engine.supervisor; from netdriver import netlink; netlink.IPRoute"
+ZYGOTE_CORE_IMPORTS = (
+    "import engine.supervisor\nfrom engine import syscalls\n"
+    "with syscalls.sonames_without_ldconfig(): import pyseccomp, engine.seccomp_profile"
+)
+ZYGOTE_IMPORTS = ZYGOTE_CORE_IMPORTS + "\nfrom netdriver import netlink\nnetlink.IPRoute"
 
 
 def _timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -132,7 +137,8 @@ def main() -> None:
         for label, code in (
             ("python -c pass", "pass"),
             ("CLI imports on the `run` path", CLI_IMPORTS),
-            ("supervisor fork server imports", ZYGOTE_IMPORTS),
+            ("fork server core (network_mode none)", ZYGOTE_CORE_IMPORTS),
+            ("fork server core + netlink (bridge)", ZYGOTE_IMPORTS),
         ):
             argv = [sys.executable, "-c", code]
             _report(label, _repeat(lambda argv=argv: _timed(argv, work, py_env), args.runs))

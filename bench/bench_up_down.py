@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# The venv's own command (run as `.venv/bin/python bench/...`, PATH need not include it).
+PYCOMPOSE = shutil.which("pycompose", path=str(Path(sys.executable).parent)) or "pycompose"
 BUSYBOX_SCRIPT = REPO / "examples" / "base-image" / "make-busybox-rootfs.sh"
 
 
@@ -133,7 +135,7 @@ def import_time(env: dict[str, str]) -> float:
     for _ in range(3):
         start = time.perf_counter()
         subprocess.run(
-            ["pycompose", "--help"], env=env, stdout=subprocess.DEVNULL, check=True
+            [PYCOMPOSE, "--help"], env=env, stdout=subprocess.DEVNULL, check=True
         )
         runs.append(time.perf_counter() - start)
     return min(runs)
@@ -178,7 +180,7 @@ def main() -> None:
         tarball = work / "busybox.tar"
         subprocess.run([str(BUSYBOX_SCRIPT), str(tarball)], check=True, stdout=subprocess.DEVNULL)
         subprocess.run(
-            ["pycompose", "image", "import", str(tarball), "busybox"],
+            [PYCOMPOSE, "image", "import", str(tarball), "busybox"],
             env=env, check=True, stdout=subprocess.DEVNULL,
         )
         print(f"pycompose --help (import + parse): {import_time(env) * 1000:.0f} ms")
@@ -199,7 +201,7 @@ def main() -> None:
                 for attempt in range(args.repeat):
                     project = f"bench{count}x{attempt}"
                     started.append((project, directory))
-                    base = ["pycompose", "-p", project, "--progress", "quiet", *extra]
+                    base = [PYCOMPOSE, "-p", project, "--progress", "quiet", *extra]
                     ups.append(timed([*base, "up", "-d"], directory, env, meter))
                     reups.append(timed([*base, "up", "-d"], directory, env, meter))
                     downs.append(timed([*base, "down", "-v"], directory, env, meter))
@@ -216,7 +218,7 @@ def main() -> None:
     finally:
         for project, directory in started:  # a failed run must not leave containers behind
             subprocess.run(
-                ["pycompose", "-p", project, "--progress", "quiet", "down", "-v", "-t", "0"],
+                [PYCOMPOSE, "-p", project, "--progress", "quiet", "down", "-v", "-t", "0"],
                 cwd=directory, env=env, check=False, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

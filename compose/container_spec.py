@@ -43,7 +43,7 @@ def _mounts(project: Project, service: Service) -> tuple[MountSpec, ...]:
                 )
             source = definition.name
         mounts.append(MountSpec(_MOUNT_KINDS[volume.type], volume.target, source, volume.read_only,
-                                volume.create_host_path))
+                                volume.create_host_path, volume.propagation))
     return tuple(mounts)
 
 

@@ -42,6 +42,7 @@ class ServiceVolume:
     source: str | None = None
     read_only: bool = False
     create_host_path: bool = False  # bind: `bind.create_host_path`
+    propagation: str | None = None  # bind: `bind.propagation` (None: Docker's rprivate)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ def build_service(name: str, raw: dict[str, Any]) -> Service:
                 source=v.get("source"),
                 read_only=bool(v.get("read_only", False)),
                 create_host_path=bool((v.get("bind") or {}).get("create_host_path", False)),
+                propagation=(v.get("bind") or {}).get("propagation"),
             )
             for v in raw.get("volumes") or []
         ),

@@ -34,6 +34,7 @@ from compose.events import Event, Phase, Reporter, ResourceKind, ignore
 from compose.graph import dependencies, dependency_graph
 from compose.model import DependencyCondition, Project, Service
 from compose.scheduler import DEFAULT_PARALLEL, DependencyError, Edge, Outcome, walk
+from compose.static_addresses import check_static_addresses
 from engine.api import (
     ContainerInfo,
     ContainerSpec,
@@ -266,6 +267,7 @@ class Orchestrator:
                     f'service "{name}" uses the custom container name '
                     f'"{service.container_name}": it cannot be scaled beyond 1 replica'
                 )
+        check_static_addresses(self.project, wanted)  # before anything is made
         nodes = {name: self._edges(name) for name in wanted}
         if self._will_start(wanted, options):
             self.engine.prepare_to_start()  # the supervisors' fork server boots meanwhile
@@ -358,6 +360,7 @@ class Orchestrator:
 
     def ensure_resources(self, services: list[str]) -> None:
         """The networks and volumes these services need (`run` without `up` before it)."""
+        check_static_addresses(self.project, services)
         self._ensure_networks(services)
         self._ensure_volumes(services)
 
@@ -902,17 +905,24 @@ class Orchestrator:
         remove: Callable[[str], None],
     ) -> None:
         """Remove this project's networks or volumes (found by label); report each failure in
-        place and go on with the rest, like docker compose's down."""
-        for name, labels in objects:
-            if labels.get(L.PROJECT) != self.project.name:
-                continue
+        place and go on with the rest, like docker compose's down. Networks go in parallel:
+        each waits ~30 ms on the kernel to delete its bridge, and those waits overlap."""
+
+        def remove_one(name: str) -> None:
             self.report(Event(kind, name, Phase.REMOVING))
             try:
                 remove(name)
             except (EngineError, NetworkError) as exc:
                 self.report(Event(kind, name, Phase.ERROR, str(exc)))
-                continue
+                return
             self.report(Event(kind, name, Phase.REMOVED))
+
+        ours = [name for name, labels in objects if labels.get(L.PROJECT) == self.project.name]
+        if kind is ResourceKind.NETWORK:
+            self._each(ours, remove_one)
+        else:
+            for name in ours:
+                remove_one(name)
 
     def _remove_images(self, mode: str) -> None:
         """`down --rmi all` removes every service's image; `local` only the images compose

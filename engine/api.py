@@ -27,6 +27,7 @@ from engine.containers import (
     NetworkAttachment,
 )
 from engine.content import Blob
+from engine.dns_control import nudge_resolver, start_resolver_soon
 from engine.errors import ContainerStartError, InvalidArgumentError, InvalidStateError
 from engine.exec import (
     ExecResult,
@@ -157,6 +158,13 @@ def _bind_source(spec: ContainerSpec, mount: MountSpec) -> str:
     source = mount.source or ""
     if not os.path.lexists(source):
         os.makedirs(source, exist_ok=True)
+    from engine.mount_propagation import check_source
+
+    problem = check_source(source, mount.propagation)
+    if problem is not None:
+        raise InvalidArgumentError(
+            f"container {spec.name}: volumes: {mount.target}: {problem}", subject=spec.name
+        )
     return source
 
 
@@ -237,13 +245,16 @@ class Engine:
         gateway: str | None = None,
         options: NetworkOptions | None = None,
     ) -> Network:
-        return self.networks.ensure_network(
+        network = self.networks.ensure_network(
             name, labels=labels or {}, internal=internal, subnet=subnet, gateway=gateway,
             options=options or NetworkOptions(),
         )
+        start_resolver_soon(self.layout.root)  # ready before the first container asks
+        return network
 
     def remove_network(self, name: str) -> None:
         self.networks.remove_network(name)
+        nudge_resolver(self.layout)  # stop serving the gateway; leave with the last network
 
     def sweep_network_orphans(self) -> list[str]:
         """Remove bridges, veths and rules a crash left behind (any data root's); best
@@ -381,7 +392,8 @@ class Engine:
                     host_mounts.append(plan.host_mount)
             else:
                 binds.append(BindMount(
-                    _bind_source(spec, mount), mount.target, mount.read_only
+                    _bind_source(spec, mount), mount.target, mount.read_only,
+                    propagation=mount.propagation,
                 ))
         return RuntimeSpec(
             container_id=record.id,
@@ -425,7 +437,9 @@ class Engine:
             return info
         runtime_spec = self._runtime_spec(info.record)
         runtime_spec.save(self.layout.container_dir(info.id) / "runtime.json")
-        outcome = self._spawn_supervisor(info.id)
+        outcome = self._spawn_supervisor(
+            info.id, needs_netlink=runtime_spec.network_mode == "bridge"
+        )
         if not outcome.startswith("OK"):
             reason = outcome.removeprefix("ERR ").strip() or "supervisor exited without a report"
             raise ContainerStartError(
@@ -442,10 +456,10 @@ class Engine:
 
         SPAWNER.prestart()
 
-    def _spawn_supervisor(self, container_id: str) -> str:
+    def _spawn_supervisor(self, container_id: str, *, needs_netlink: bool = True) -> str:
         from engine.supervisor_spawner import SPAWNER
 
-        return SPAWNER.spawn(self.layout.root, container_id)
+        return SPAWNER.spawn(self.layout.root, container_id, needs_netlink=needs_netlink)
 
     def stop_container(self, name_or_id: str, timeout: float | None = None) -> ContainerInfo:
         info = self.inspect(name_or_id)
@@ -459,12 +473,16 @@ class Engine:
         if state.paused:
             self.unpause_container(info.id)  # a frozen process cannot act on SIGTERM
         if state.pid and is_alive(state.pid, state.pid_start):
-            signal_pid(state.pid, _signal_number(info.record.spec.stop_signal))
+            number = _signal_number(info.record.spec.stop_signal)
+            self.containers.record_signal(info.id, number)  # Docker's events: kill, die, stop
+            signal_pid(state.pid, number)
         if not self._wait_supervisor(state, grace):
             state = self.containers.load_state(info.id)  # a restart may have made a new init
             if state.pid and is_alive(state.pid, state.pid_start):
+                self.containers.record_signal(info.id, signal.SIGKILL)
                 signal_pid(state.pid, signal.SIGKILL)
             self._wait_supervisor(state, 30.0)
+        self.containers.record_stop(info.id)
         return self.inspect(info.id)
 
     def pause_container(self, name_or_id: str) -> ContainerInfo:
@@ -494,11 +512,16 @@ class Engine:
         if number == signal.SIGKILL:
             # Docker counts `kill` as a manual stop: the restart policy must not undo it.
             self.containers.update_state(info.id, stop_requested=True)
+        self.containers.record_signal(info.id, number)
         signal_pid(info.state.pid, number)
 
     @staticmethod
     def _wait_supervisor(state: ContainerState, timeout: float) -> bool:
         return wait_gone(state.supervisor_pid, state.supervisor_start, timeout)
+
+    def removed_container_state(self, container_id: str) -> ContainerState | None:
+        """The final state of a container removed within the last minute (for `events`)."""
+        return self.containers.removed_state(container_id)
 
     def wait_container(self, name_or_id: str, timeout: float | None = None) -> int | None:
         info = self.inspect(name_or_id)
@@ -517,6 +540,8 @@ class Engine:
                 )
             self.stop_container(info.id, timeout=0)
         self.containers.delete(info.id)
+        # Normally gone with its supervisor; one that died half-way may have left it.
+        container_cgroup(info.id).remove()
 
     def commit_container(self, name_or_id: str) -> Blob:
         """The stopped container's filesystem changes as a new layer blob (see engine.commit)."""

@@ -6,6 +6,7 @@ detected at run time: v2 when /sys/fs/cgroup itself is a cgroup2 mount.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import time
@@ -16,6 +17,7 @@ from engine.errors import InvalidArgumentError, UnavailableError
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PARENT = "pycompose"
+PARENT_RACE_RETRIES = 20  # creates retried when a concurrent `remove` took the empty parent
 V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer", "cpuset", "devices", "blkio")
 CPU_PERIOD_DEFAULT = 100_000
 # Docker's default device allow-list (runc's AllowedDevices): null, zero, full, random,
@@ -85,26 +87,24 @@ class Cgroup:
     name: str
     version: CgroupVersion
     root: Path = CGROUP_ROOT
+    parent: str = PARENT  # the engine's dir above every container's (tests use their own)
 
     def dirs(self) -> list[Path]:
         if self.version is CgroupVersion.V2:
-            return [self.root / PARENT / self.name]
+            return [self.root / self.parent / self.name]
         return [
-            self.root / ctrl / PARENT / self.name
+            self.root / ctrl / self.parent / self.name
             for ctrl in V1_CONTROLLERS
             if (self.root / ctrl).is_dir()
         ]
 
     def memory_dir(self) -> Path:
         if self.version is CgroupVersion.V2:
-            return self.root / PARENT / self.name
-        return self.root / "memory" / PARENT / self.name
+            return self.root / self.parent / self.name
+        return self.root / "memory" / self.parent / self.name
 
     def create(self, limits: Limits) -> None:
-        if self.version is CgroupVersion.V2:
-            self._enable_v2_controllers()
-        for path in self.dirs():
-            path.mkdir(parents=True, exist_ok=True)
+        self._make_dirs()
         try:
             if self.version is CgroupVersion.V1:
                 self._init_v1_cpuset(limits)
@@ -116,6 +116,22 @@ class Cgroup:
             self.remove()
             raise UnavailableError(f"cannot apply cgroup limits: {exc}", subject=self.name) from exc
 
+    def _make_dirs(self) -> None:
+        """Parent, then the container's dir. The last container's `remove` deletes an empty
+        parent, so it may vanish between the two mkdirs: then make it again (bounded); once
+        the container's dir exists the kernel keeps the parent."""
+        for attempt in range(PARENT_RACE_RETRIES):
+            try:
+                if self.version is CgroupVersion.V2:
+                    self._enable_v2_controllers()
+                for path in self.dirs():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.mkdir(exist_ok=True)
+                return
+            except FileNotFoundError:
+                if attempt == PARENT_RACE_RETRIES - 1:
+                    raise
+
     def _init_v1_cpuset(self, limits: Limits) -> None:
         """A v1 cpuset cgroup starts with no cpus and no mems: copy the parent's (or the
         requested ones), level by level, or no task can join it."""
@@ -123,8 +139,8 @@ class Cgroup:
         if not base.is_dir():
             return
         for path, cpus, mems in (
-            (base / PARENT, None, None),
-            (base / PARENT / self.name, limits.cpuset_cpus, limits.cpuset_mems),
+            (base / self.parent, None, None),
+            (base / self.parent / self.name, limits.cpuset_cpus, limits.cpuset_mems),
         ):
             parent = path.parent
             for name, wanted, key in (("cpus", cpus, "cpuset"), ("mems", mems, "cpuset_mems")):
@@ -136,7 +152,7 @@ class Cgroup:
                     _write(path / f"cpuset.{name}", value, key)
 
     def _enable_v2_controllers(self) -> None:
-        parent = self.root / PARENT
+        parent = self.root / self.parent
         parent.mkdir(exist_ok=True)
         available = (self.root / "cgroup.controllers").read_text().split()
         wanted = [c for c in ("memory", "pids", "cpu", "cpuset", "io") if c in available]
@@ -191,7 +207,7 @@ class Cgroup:
                     _write(devices / "devices.allow", rule, "devices")
 
     def _apply_v2(self, limits: Limits) -> None:
-        path = self.root / PARENT / self.name
+        path = self.root / self.parent / self.name
         if limits.memory_bytes is not None:
             _write(path / "memory.max", limits.memory_bytes, "mem_limit")
             swap_file = path / "memory.swap.max"
@@ -227,8 +243,8 @@ class Cgroup:
     # ---- freezer ------------------------------------------------------------------------
     def _freezer_file(self) -> tuple[Path, str, str]:
         if self.version is CgroupVersion.V2:
-            return self.root / PARENT / self.name / "cgroup.freeze", "1", "0"
-        return self.root / "freezer" / PARENT / self.name / "freezer.state", "FROZEN", "THAWED"
+            return self.root / self.parent / self.name / "cgroup.freeze", "1", "0"
+        return self.root / "freezer" / self.parent / self.name / "freezer.state", "FROZEN", "THAWED"
 
     def freeze(self, frozen: bool = True) -> None:
         """Freeze (or thaw) every task of the container; waits until the kernel says done."""
@@ -251,8 +267,8 @@ class Cgroup:
 
     def _controller_dir(self, controller: str) -> Path:
         if self.version is CgroupVersion.V2:
-            return self.root / PARENT / self.name
-        return self.root / controller / PARENT / self.name
+            return self.root / self.parent / self.name
+        return self.root / controller / self.parent / self.name
 
     def join(self, pid: int) -> None:
         for path in self.dirs():
@@ -293,6 +309,10 @@ class Cgroup:
                     break
                 except OSError:
                     time.sleep(0.02)
+            # The last container leaves the machine as found: an empty parent goes too. Other
+            # containers' dirs (or a creator's, see _make_dirs) make the kernel refuse: fine.
+            with contextlib.suppress(OSError):
+                os.rmdir(path.parent)
 
 
 def _attach_device_filter(path: Path, rules: tuple[str, ...]) -> None:

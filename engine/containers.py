@@ -11,14 +11,17 @@ import json
 import os
 import secrets
 import shutil
+import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from engine.atomic_files import locked, write_json
 from engine.errors import AlreadyExistsError, ContainerNotFoundError, InvalidArgumentError
 from engine.layout import Layout
 from engine.ports import PortSpec, PublishedPort, port_spec_from_json, published_from_json
+from engine.processes import is_alive, start_time
 from engine.runtime_spec import HealthcheckConfig
 
 
@@ -43,6 +46,8 @@ class MountSpec:
     source: str | None = None  # volume name or host path
     read_only: bool = False
     create_host_path: bool = False  # bind: make a missing source directory (else an error)
+    # bind: shared|slave|private|rshared|rslave|rprivate; None = Docker's default (rprivate)
+    propagation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,11 @@ class ContainerState:
     health_status: str | None = None  # starting | healthy | unhealthy (None: no healthcheck)
     health_failing_streak: int = 0
     health_log: list[dict[str, Any]] = field(default_factory=list)  # last 5 probe results
+    # Counted for `events` (a daemonless engine is observed by polling): signals sent by
+    # kill/stop (the last few numbers kept), and stops completed.
+    kill_count: int = 0
+    recent_signals: list[int] = field(default_factory=list)
+    stop_count: int = 0
 
 
 def now_rfc3339() -> str:
@@ -161,7 +171,7 @@ def _spec_from_dict(raw: dict[str, Any]) -> ContainerSpec:
             raw[key] = tuple(raw[key])
     raw["mounts"] = tuple(
         MountSpec(MountKind(m["kind"]), m["target"], m["source"], m["read_only"],
-                  bool(m.get("create_host_path", False)))
+                  bool(m.get("create_host_path", False)), m.get("propagation"))
         for m in raw["mounts"]
     )
     raw["ports"] = tuple(port_spec_from_json(p) for p in raw.get("ports", ()))
@@ -206,14 +216,17 @@ class ContainerStore:
 
     A name index <root>/container-names/<name> (a symlink to the id) makes a lookup by name one
     readlink instead of loading every record: `up` of n services did O(n^2) record loads.
-    The record is the truth, the index a hint: create writes the entry first and config.json
-    last, so a crash leaves at worst an entry whose record is missing, which counts as free.
+    The record is the truth, the index a hint: create writes the entry, then renames the
+    complete record into place, so a crash leaves at worst an entry whose record is missing,
+    which counts as free, and a hidden temp dir that `sweep` removes.
     """
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.names = layout.root / NAMES_DIR
         self._index_ready = False
+        self._swept_new = False  # temp dirs of dead writers swept once per store (at create)
+        self._swept_all = False  # and everything half-made once per store (at the first list)
 
     def _lock(self) -> contextlib.AbstractContextManager[None]:
         return locked(self.layout.locks / "containers.lock")
@@ -229,7 +242,7 @@ class ContainerStore:
                 building = self.names.with_name(f".{NAMES_DIR}.{os.getpid()}.tmp")
                 shutil.rmtree(building, ignore_errors=True)
                 building.mkdir(parents=True)
-                for record in self.all():
+                for record in self._records():
                     with contextlib.suppress(FileExistsError):
                         os.symlink(record.id, building / record.name)
                 os.rename(building, self.names)
@@ -246,10 +259,15 @@ class ContainerStore:
         return container_id
 
     def create(self, spec: ContainerSpec, image_id: str) -> ContainerRecord:
+        """The record is built in a hidden temp dir named after its writer and renamed into
+        place complete: a CLI killed half-way leaves only a temp dir the next caller sweeps
+        (its writer is dead), never a record without config.json."""
         if not _is_name(spec.name):
             raise InvalidArgumentError(f"invalid container name {spec.name!r}", subject=spec.name)
         self._ensure_index()
         with self._lock():
+            if not self._swept_new:
+                self._sweep_locked(legacy=False)
             entry = self.names / spec.name
             if self._indexed_id(spec.name) is not None:
                 raise AlreadyExistsError(
@@ -264,19 +282,65 @@ class ContainerStore:
                 image_id=image_id,
                 spec=spec,
             )
+            building = self.layout.containers / f"{_NEW}{record.id}.{_writer_tag()}"
+            building.mkdir(parents=True)
+            write_json(building / "state.json", _to_jsonable(asdict(ContainerState())))
+            write_json(building / "config.json", _to_jsonable(asdict(record)))
+            # Entry before rename: a record in place always has its name entry (no duplicate
+            # names); a crash between the two leaves a dangling entry, which counts as free.
             os.symlink(record.id, entry)
-            directory = self.layout.container_dir(record.id)
-            directory.mkdir(parents=True)
-            self.save_state(record.id, ContainerState())
-            write_json(directory / "config.json", _to_jsonable(asdict(record)))
+            os.rename(building, self.layout.container_dir(record.id))
         return record
+
+    def sweep(self) -> int:
+        """Remove what interrupted creates and deletes left in containers/ (hidden temp dirs of
+        dead writers, record dirs without config.json) and their dangling name entries."""
+        with self._lock():
+            return self._sweep_locked(legacy=True)
+
+    def _sweep_locked(self, legacy: bool) -> int:
+        self._swept_new = True
+        try:
+            entries = os.listdir(self.layout.containers)
+        except FileNotFoundError:
+            return 0
+        removed = 0
+        for entry in entries:
+            path = self.layout.containers / entry
+            if entry.startswith((_NEW, _GONE)):
+                rest = entry[len(_NEW if entry.startswith(_NEW) else _GONE):]
+                container_id, _, tag = rest.partition(".")
+                if _writer_alive(tag):
+                    continue
+            elif legacy and not (path / "config.json").exists() and path.is_dir():
+                container_id = entry
+                if any(_writer_alive(_tmp_writer(n)) for n in _listdir(path)):
+                    continue  # a write of a live process (old-style create) is in progress
+            else:
+                continue
+            name = _name_in(path / "config.json")
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+            self._drop_entry(name, container_id)
+        return removed
+
+    def _drop_entry(self, name: str | None, container_id: str) -> None:
+        """Unlink the name entry pointing at `container_id` (caller holds the lock)."""
+        candidates = [name] if name and _is_name(name) else _listdir(self.names)
+        for candidate in candidates:
+            with contextlib.suppress(OSError):
+                if os.readlink(self.names / candidate) == container_id:
+                    (self.names / candidate).unlink()
 
     def ids(self) -> list[str]:
         try:
             names = os.listdir(self.layout.containers)
         except FileNotFoundError:
             return []
-        return [n for n in names if (self.layout.containers / n / "config.json").exists()]
+        return [
+            n for n in names
+            if not n.startswith(".") and (self.layout.containers / n / "config.json").exists()
+        ]
 
     def load(self, container_id: str) -> ContainerRecord:
         path = self.layout.container_dir(container_id) / "config.json"
@@ -290,6 +354,12 @@ class ContainerStore:
         return ContainerRecord(**raw)
 
     def all(self) -> list[ContainerRecord]:
+        if not self._swept_all:
+            self._swept_all = True
+            self.sweep()
+        return self._records()
+
+    def _records(self) -> list[ContainerRecord]:
         records = []
         for container_id in self.ids():
             try:
@@ -325,7 +395,10 @@ class ContainerStore:
         return record
 
     def load_state(self, container_id: str) -> ContainerState:
-        path = self.layout.container_dir(container_id) / "state.json"
+        return self._parse_state(self.layout.container_dir(container_id) / "state.json")
+
+    @staticmethod
+    def _parse_state(path: Path) -> ContainerState:
         try:
             raw = json.loads(path.read_text())
         except FileNotFoundError:
@@ -344,12 +417,56 @@ class ContainerStore:
             self.save_state(container_id, state)
             return state
 
+    def record_signal(self, container_id: str, number: int) -> None:
+        """Count a signal sent by kill/stop (Docker's `kill` event)."""
+        with locked(self.layout.container_dir(container_id) / "state.lock"):
+            state = self.load_state(container_id)
+            signals = [*state.recent_signals, number][-RECENT_SIGNALS:]
+            self.save_state(container_id, replace(
+                state, kill_count=state.kill_count + 1, recent_signals=signals
+            ))
+
+    def record_stop(self, container_id: str) -> None:
+        """Count a completed stop (Docker's `stop` event, after `die`)."""
+        with locked(self.layout.container_dir(container_id) / "state.lock"):
+            state = self.load_state(container_id)
+            self.save_state(container_id, replace(state, stop_count=state.stop_count + 1))
+
+    def removed_state(self, container_id: str) -> ContainerState | None:
+        """The last state of a container deleted less than REMOVED_KEEP_SECONDS ago: what it
+        went through before it went (its exit code) stays observable by a poller."""
+        path = self.layout.root / REMOVED_DIR / f"{container_id}.json"
+        if not _is_hex_id(container_id) or not path.exists():
+            return None
+        return self._parse_state(path)
+
+    def _keep_removed_state(self, gone: Path, container_id: str) -> None:
+        removed = self.layout.root / REMOVED_DIR
+        with contextlib.suppress(OSError):
+            removed.mkdir(exist_ok=True)
+            kept = removed / f"{container_id}.json"
+            os.replace(gone / "state.json", kept)
+            os.utime(kept)
+        horizon = time.time() - REMOVED_KEEP_SECONDS
+        for entry in _listdir(removed):
+            with contextlib.suppress(OSError):
+                if (removed / entry).stat().st_mtime < horizon:
+                    (removed / entry).unlink()
+
     def delete(self, container_id: str) -> None:
+        """Rename the record out of containers/ first (atomic), then remove it: a delete
+        killed half-way leaves a hidden dir the next sweep finishes, never half a record."""
         directory = self.layout.container_dir(container_id)
-        name = None
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            name = json.loads((directory / "config.json").read_text())["name"]
-        shutil.rmtree(directory, ignore_errors=True)
+        name = _name_in(directory / "config.json")
+        gone = self.layout.containers / f"{_GONE}{container_id}.{_writer_tag()}"
+        try:
+            os.rename(directory, gone)
+        except FileNotFoundError:
+            return
+        except OSError:
+            gone = directory  # (e.g. EBUSY) remove in place
+        self._keep_removed_state(gone, container_id)
+        shutil.rmtree(gone, ignore_errors=True)
         if name is None or not _is_name(name):
             return
         with self._lock():  # the name may already be reused by a newer create: keep that one
@@ -357,3 +474,53 @@ class ContainerStore:
             with contextlib.suppress(OSError):
                 if os.readlink(entry) == container_id:
                     entry.unlink()
+
+
+RECENT_SIGNALS = 8
+REMOVED_DIR = "containers-removed"  # <id>.json: last state of a recently deleted container
+REMOVED_KEEP_SECONDS = 60.0
+_NEW = ".new-"  # containers/.new-<id>.<pid>-<start>: a create in progress
+_GONE = ".gone-"  # containers/.gone-<id>.<pid>-<start>: a delete in progress
+
+
+def _writer_tag() -> str:
+    """This process, recognisable after pid reuse: pid and /proc start time."""
+    pid = os.getpid()
+    return f"{pid}-{start_time(pid) or 0}"
+
+
+def _writer_alive(tag: str | None) -> bool:
+    if not tag:
+        return False
+    pid_text, _, start_text = tag.partition("-")
+    if not pid_text.isdigit():
+        return False
+    started = int(start_text) if start_text.isdigit() and start_text != "0" else None
+    return is_alive(int(pid_text), started)
+
+
+def _tmp_writer(filename: str) -> str | None:
+    """The pid in an atomic write's temp name (`.state.json.<pid>.tmp`), or None."""
+    parts = filename.split(".")
+    if filename.startswith(".") and len(parts) >= 3 and parts[-1] == "tmp":
+        return parts[-2]
+    return None
+
+
+def _is_hex_id(text: str) -> bool:
+    return len(text) == 64 and set(text) <= HEX
+
+
+def _listdir(path: os.PathLike[str]) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def _name_in(config: os.PathLike[str]) -> str | None:
+    try:
+        name = json.loads(Path(config).read_text())["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return name if isinstance(name, str) else None

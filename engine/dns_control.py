@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -52,17 +53,52 @@ def _request(root: Path, command: str, wait_reply: bool) -> str | None:
         return b"".join(chunks).decode(errors="replace")
 
 
-def _spawn(root: Path) -> None:
+def _env() -> dict[str, str]:
     package_parent = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+    return env
+
+
+def _command(root: Path) -> list[str]:
+    return [sys.executable, "-m", "engine.dns_server", str(root)]
+
+
+def _spawn(root: Path) -> None:
     # The child binds the control socket, then forks the real resolver and exits: once wait()
     # returns, the name is bound and connections queue until the resolver accepts them.
     subprocess.run(
-        [sys.executable, "-m", "engine.dns_server", str(root)],
+        _command(root),
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True, env=env, check=False, timeout=60,
+        start_new_session=True, env=_env(), check=False, timeout=60,
     )
+
+
+def _running(root: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        try:
+            conn.connect(control_address(root))
+        except OSError:
+            return False
+    return True
+
+
+def start_resolver_soon(root: Path) -> None:
+    """Start the root's resolver if none runs, without waiting for it (a network was just made).
+
+    The first container then finds it serving instead of paying its start. Racing starters
+    are harmless: the control socket's bind lets one resolver live, the others exit at once.
+    A daemon thread waits for the starter (it exits as soon as the resolver has forked off),
+    so no zombie is left; if this process ends first, the detached resolver lives on.
+    """
+    if _running(root):
+        return
+    threading.Thread(target=_spawn_quietly, args=(root,), name="dns-start", daemon=True).start()
+
+
+def _spawn_quietly(root: Path) -> None:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        _spawn(root)
 
 
 def ensure_resolver(layout: Layout, gateways: Iterable[str]) -> None:

@@ -74,8 +74,9 @@ def _canonical(names: Sequence[str]) -> str:
 
 
 def build_zones(networks: Iterable[tuple[Network, list[Endpoint]]]) -> dict[str, Zone]:
-    """Zones of the networks that have at least one live endpoint, by gateway address."""
-    return {net.gateway: build_zone(net, eps) for net, eps in networks if eps}
+    """Zones of every network, by gateway address (also those with no endpoint yet: the
+    resolver listens from the network's creation, so the first container never waits)."""
+    return {net.gateway: build_zone(net, eps) for net, eps in networks}
 
 
 def _reverse_name(qname: str) -> str | None:

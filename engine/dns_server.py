@@ -8,12 +8,15 @@ netns, no setns per attach, no process per container), the network a query belon
 simply the address it arrived on, and forwarding uses the host's own resolvers (even a
 loopback one like systemd-resolved) from the host namespace.
 
-Lifecycle, like aardvark-dns: started on demand by the first attach (`engine.dns_control`),
-one process per data root, detached. It reads the driver's state files on change (the
+Lifecycle: one process per data root, detached, started in the background when a network
+is created (`engine.api.Engine.ensure_network`) and on demand by any attach that finds it
+missing (`engine.dns_control`). It reads the driver's state files on change (the
 directory's mtime moves on every atomic replace), so attaching or detaching a container
-updates the answers without touching other containers. It exits once no network of its
-root has a live endpoint; the exit check takes the same lock the starters take, so a
-starter never talks to a resolver that is about to leave.
+updates the answers without touching other containers. It serves every network of its root
+and exits once the root has no network left (a removal nudges it); the exit check takes the
+same lock the starters take, so a starter never talks to a resolver that is about to leave.
+Why it outlives the containers, unlike aardvark-dns: its start (a Python process, ~100 ms)
+would otherwise be paid by the first container of every `up` and by every `run --rm`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+from engine import mount_propagation as propagation
 from engine import syscalls as sc
 from engine.runtime_spec import DeviceNode, RuntimeSpec
 
@@ -188,12 +189,16 @@ def _populate_volume(volume_dir: str, target: str) -> None:
 
 
 def _mount_volumes(spec: RuntimeSpec) -> None:
+    root_slave = _root_flags(spec) & sc.MS_SLAVE
     for mount in spec.mounts:
         target = _inside(spec.rootfs_dir, mount.target)
         if mount.populate:
             _populate_volume(mount.source, target)
         _ensure_mountpoint(target, os.path.isdir(mount.source))
         _bind(mount.source, target, mount.read_only)
+        if mount.propagation is not None or root_slave:
+            # A bind of a slave tree starts as a slave: set what was asked (default rprivate).
+            sc.mount(None, target, None, propagation.bind_flags(mount.propagation))
     for tmpfs in spec.tmpfs:
         target = _inside(spec.rootfs_dir, tmpfs.target)
         os.makedirs(target, exist_ok=True)
@@ -213,6 +218,11 @@ def _mount_etc_files(spec: RuntimeSpec) -> None:
         _bind(source, path, read_only=False, recursive=False)
 
 
+def _root_flags(spec: RuntimeSpec) -> int:
+    """rprivate, or rslave when a bind must keep receiving host mounts (bind.propagation)."""
+    return propagation.root_flags([m.propagation for m in spec.mounts])
+
+
 def _pivot(rootfs: str) -> None:
     os.chdir(rootfs)
     # runc's trick: pivot onto "." and detach the old root stacked beneath it; no temp dir needed.
@@ -223,7 +233,7 @@ def _pivot(rootfs: str) -> None:
 
 def prepare_rootfs(spec: RuntimeSpec) -> None:
     """Mount everything the container sees and make it the process's root."""
-    sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
+    sc.mount(None, "/", None, _root_flags(spec))
     _mount_overlay(spec)
     rootfs = spec.rootfs_dir
     _mount_proc_sys(rootfs, spec.privileged)

@@ -120,9 +120,10 @@ def _apply_oom_score_adj(value: int | None) -> None:
         ) from exc
 
 
-def restrict_process(spec: RuntimeSpec, process: ProcessSpec, *, switch_user: bool = True) -> None:
-    """Docker's order: bound the capabilities, no_new_privs, seccomp (while CAP_SYS_ADMIN is
-    still effective, so it loads without no_new_privs), switch user, set the final sets."""
+def confine_process(spec: RuntimeSpec) -> None:
+    """The first half of `restrict_process`, which a forked child inherits: the capability
+    bounding set, no_new_privs and the seccomp filter (loaded while CAP_SYS_ADMIN is still
+    effective, so it loads without no_new_privs)."""
     caps = spec.capabilities if spec.capabilities is not None else capabilities.DOCKER_DEFAULT
     capabilities.drop_bounding_set(caps)
     if spec.no_new_privs:
@@ -131,6 +132,20 @@ def restrict_process(spec: RuntimeSpec, process: ProcessSpec, *, switch_user: bo
         from engine.seccomp_profile import load_default_profile
 
         load_default_profile(caps)
+
+
+def restrict_process(
+    spec: RuntimeSpec,
+    process: ProcessSpec,
+    *,
+    switch_user: bool = True,
+    confined: bool = False,
+) -> None:
+    """Docker's order: bound the capabilities, no_new_privs, seccomp (`confine_process`; skip
+    with `confined` when a parent did it before forking us), switch user, set the final sets."""
+    caps = spec.capabilities if spec.capabilities is not None else capabilities.DOCKER_DEFAULT
+    if not confined:
+        confine_process(spec)
     uid = 0
     if switch_user:
         os.setgroups(list(process.extra_gids))
@@ -140,9 +155,9 @@ def restrict_process(spec: RuntimeSpec, process: ProcessSpec, *, switch_user: bo
     capabilities.apply_process_capabilities(caps, uid)
 
 
-def exec_process(spec: RuntimeSpec, process: ProcessSpec) -> NoReturn:
+def exec_process(spec: RuntimeSpec, process: ProcessSpec, *, confined: bool = False) -> NoReturn:
     """Restrict, chdir, reset signals and exec; raises StartFailure when that fails."""
-    restrict_process(spec, process)
+    restrict_process(spec, process, confined=confined)
     env = dict(item.split("=", 1) for item in process.env if "=" in item)
     try:
         os.chdir(process.cwd or "/")
@@ -161,10 +176,11 @@ def exec_process(spec: RuntimeSpec, process: ProcessSpec) -> NoReturn:
 
 
 def _stay_as_init(spec: RuntimeSpec, child: int, err_fd: int) -> NoReturn:
-    """`init: true`, in pid 1 after forking the command: restrict ourselves like the container
-    (still root, so we can signal any child), then forward signals and reap until it exits."""
+    """`init: true`, in pid 1 after forking the command (both already confined): restrict
+    ourselves like the container (still root, so we can signal any child), then forward
+    signals and reap until it exits."""
     try:
-        restrict_process(spec, spec.process, switch_user=False)
+        restrict_process(spec, spec.process, switch_user=False, confined=True)
     except BaseException as exc:
         os.write(err_fd, f"init: {exc}".encode(errors="replace")[:4000])
         with contextlib.suppress(ProcessLookupError):
@@ -217,11 +233,14 @@ def _exec_init(
         _apply_rlimits(spec.rlimits)
         _apply_oom_score_adj(spec.oom_score_adj)
         if spec.init:
+            # Confined once, before the fork: the command inherits the bounding set,
+            # no_new_privs and the seccomp filter instead of building the filter again.
+            confine_process(spec)
             child = os.fork()
             if child:
                 _stay_as_init(spec, child, err_fd)
             sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
-        exec_process(spec, spec.process)
+        exec_process(spec, spec.process, confined=spec.init)
     except BaseException as exc:  # report every failure to the supervisor, then die
         message = str(exc) if isinstance(exc, StartFailure | OSError) else traceback.format_exc()
         os.write(err_fd, message.encode(errors="replace")[:4000])
@@ -250,7 +269,12 @@ def _stage1(
             netns_fd = os.open(f"/proc/{spec.join_netns_pid}/ns/net", os.O_RDONLY)
             sc.setns(netns_fd, sc.CLONE_NEWNET)
             os.close(netns_fd)
-        sc.unshare(_namespace_flags(spec))
+        flags = _namespace_flags(spec)
+        sc.unshare(flags)
+        if flags & sc.CLONE_NEWNET:
+            # Here, not over netlink from a helper process: a `none` container then needs no
+            # network work at all, and a bridge attachment finds lo already up.
+            sc.loopback_up()
         os.write(sync_w, b"R")
         if os.read(go_r, 1) != b"G":
             os._exit(1)
@@ -279,8 +303,9 @@ def prewarm(spec: RuntimeSpec) -> None:
     codecs.lookup("utf-8")
     if spec.seccomp and not spec.privileged:
         try:
-            import pyseccomp  # noqa: F401
-        except (ImportError, OSError) as exc:
+            with sc.sonames_without_ldconfig():  # normally imported by the fork server already
+                import pyseccomp  # noqa: F401
+        except (ImportError, OSError, RuntimeError) as exc:
             raise StartFailure(
                 f"seccomp: the default profile needs the pyseccomp package and libseccomp "
                 f"({exc}); install them, or run with security_opt: [seccomp=unconfined]"

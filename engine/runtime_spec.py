@@ -23,6 +23,8 @@ class BindMount:
     # A named volume still empty is filled from the image's content at the target (Docker's
     # copy-up on first use); never done for bind mounts.
     populate: bool = False
+    # bind.propagation (engine.mount_propagation); None = Docker's default, rprivate.
+    propagation: str | None = None
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,11 @@ class Supervisor:
         """Connect the container's netns. The netlink, firewall and resolver work runs in a
         throwaway child (engine.forked_call): done here it would leave megabytes of private
         copies of the zygote's pages in this long-lived process. Only what must live as long
-        as the container stays here: the host-port reservations (bound sockets)."""
-        netns = f"/proc/{stage1_pid}/ns/net"
-        if self.spec.network_mode == "none":
-            call_forked(lambda: self.driver.loopback_up(netns))
+        as the container stays here: the host-port reservations (bound sockets). The runtime
+        brings lo up itself, so other modes (`none`, `host`, another container's) need nothing."""
         if self.spec.network_mode != "bridge":
             return
+        netns = f"/proc/{stage1_pid}/ns/net"
         published: list[ports.PublishedPort] = []
         if self.spec.ports and self.spec.networks:
             labels = self.store.load(self.container_id).spec.labels

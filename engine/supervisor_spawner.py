@@ -47,10 +47,10 @@ class SupervisorSpawner:
             self._process.wait()
             self._process = None
 
-    def _request(self, root: Path, container_id: str, report_fd: int) -> bool:
+    def _request(self, root: Path, container_id: str, report_fd: int, flags: str) -> bool:
         if self._sock is None:
             self._sock = self._start_zygote()
-        payload = f"{root}\0{container_id}".encode()
+        payload = f"{root}\0{container_id}\0{flags}".encode()
         fds = array.array("i", [report_fd])
         try:
             self._sock.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
@@ -82,14 +82,19 @@ class SupervisorSpawner:
         with self._lock:
             self._reap()
 
-    def spawn(self, root: Path, container_id: str) -> str:
-        """Start the supervisor; return its one-line report ("OK pid" or "ERR reason")."""
+    def spawn(self, root: Path, container_id: str, *, needs_netlink: bool = True) -> str:
+        """Start the supervisor; return its one-line report ("OK pid" or "ERR reason").
+        `needs_netlink`: the container attaches to a bridge, so the zygote should have loaded
+        pyroute2 before forking it (False lets a `none`/`host` container skip that wait)."""
         read_fd, write_fd = os.pipe()
+        flags = "n" if needs_netlink else ""
         try:
             with self._lock:
+                # The zygote acknowledges on receipt, before it forks: the lock is held for one
+                # round trip, and concurrent callers' requests queue up in its socket.
                 # A zygote that idled out between two requests gets replaced, once.
-                started = self._request(root, container_id, write_fd) or self._request(
-                    root, container_id, write_fd
+                started = self._request(root, container_id, write_fd, flags) or self._request(
+                    root, container_id, write_fd, flags
                 )
         finally:
             os.close(write_fd)

@@ -1,14 +1,26 @@
 """A fork server for supervisors: pay Python's start-up and the supervisor's imports once per
 CLI run, not once per container.
 
-Starting `python -m engine.supervisor_launch` per container cost ~300 ms of CPU (mostly
+Starting a Python supervisor process per container cost ~300 ms of CPU (mostly
 imports), which dominated `up` of many services. The zygote is started on first use, imports
-the supervisor, and for each request forks twice (setsid in between) so every supervisor is
-detached exactly as before. It is single-threaded, so forking it is safe, unlike forking the
-CLI, which runs a thread pool. It exits when its client goes away or after a short idle time.
+the supervisor, and forks once per request; the child calls setsid itself, so every supervisor
+is detached as before (own session, no terminal signals; it outlives the CLI and the zygote,
+being re-parented to init when the zygote exits), and the zygote never waits for it: SIGCHLD is
+ignored, so the kernel reaps supervisors that exit while the zygote still runs. It is
+single-threaded, so forking it is safe, unlike forking the CLI, which runs a thread pool. It
+exits when its client goes away or after a short idle time.
 
-Protocol (SOCK_SEQPACKET): request = "ROOT\\0CONTAINER_ID" with the report pipe's write end
-attached (SCM_RIGHTS); the zygote answers b"A" once the supervisor has been forked.
+Preloading is staged so that the first request is not held up by what it does not need: the
+core (supervisor, runtime, seccomp binding) loads before the first request is read; netlink
+(pyroute2, ~70 ms) loads once no request has come for a moment (a one-off `run` of a
+`network_mode: none` service sends its only request just after the core is ready), or at once
+when a request needs it (a bridge attachment), so every sibling shares it instead of importing
+it privately.
+
+Protocol (SOCK_SEQPACKET): request = "ROOT\\0CONTAINER_ID\\0FLAGS" (FLAGS: "n" when the
+container needs netlink) with the report pipe's write end attached (SCM_RIGHTS). The zygote
+answers b"A" as soon as it has the request, before forking, so a client may send the next one
+at once; if the fork then fails, the report pipe closes without a report.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ import socket
 import sys
 
 IDLE_SECONDS = 2.0
+WARM_AFTER_SECONDS = 0.05  # idle this long with the core loaded: load netlink too
 MAX_FDS = 1
 
 
@@ -37,56 +50,86 @@ def _receive(sock: socket.socket) -> tuple[bytes, list[int]] | None:
     return data, list(fds)
 
 
-def _spawn(sock: socket.socket, request: bytes, report_fd: int) -> None:
+def _spawn(sock: socket.socket, root: str, container_id: str, report_fd: int) -> None:
     from engine.supervisor import main as supervise
 
-    root, container_id = request.decode().split("\0", 1)
-    middle = os.fork()
-    if middle == 0:
+    try:
+        pid = os.fork()
+    except OSError:
+        pid = -1  # the closed report pipe tells the client
+    if pid == 0:
         try:
             sock.close()
             os.setsid()
-            if os.fork() > 0:
-                os._exit(0)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the supervisor reaps its children
+            gc.enable()
             os._exit(supervise([root, container_id, str(report_fd)]))
         except BaseException:
             os._exit(1)
     os.close(report_fd)
-    os.waitpid(middle, 0)
 
 
-def preload() -> None:
-    """Import (and warm) here everything a supervisor and its helper children run, so that it
-    is shared copy-on-write by every supervisor this zygote forks instead of being loaded
-    privately by each: the supervisor, netlink (pyroute2, loaded lazily elsewhere), the
-    seccomp binding the runtime prewarms for init, and the codecs init looks up."""
+def _preload_core() -> None:
+    """What every supervisor runs: the supervisor itself, the seccomp binding the runtime
+    prewarms for init (loaded by soname, without ldconfig subprocesses), and the codecs init
+    looks up after pivot_root."""
     import codecs
 
     import engine.supervisor
-    from netdriver import netlink
+    from engine import syscalls
 
-    # One netlink round trip: pyroute2 builds per-class state on first use (~20 ms), which
-    # the supervisors' network helper children would otherwise each pay again.
-    with contextlib.suppress(Exception), netlink.IPRoute() as ipr:
-        ipr.link_lookup(ifname="lo")
     for name in ("ascii", "utf-8"):
         codecs.lookup(name)
-    with contextlib.suppress(ImportError, OSError):  # the runtime reports it if it is needed
+    with contextlib.suppress(ImportError, OSError, RuntimeError), \
+            syscalls.sonames_without_ldconfig():  # the runtime reports it if it is needed
         import pyseccomp  # noqa: F401
 
         import engine.seccomp_profile  # noqa: F401
-    # Move everything alive now out of the collector's reach: a collection in a supervisor
-    # would otherwise write to (and so copy) every page holding a tracked object.
-    gc.collect()
     gc.freeze()
 
 
+def _preload_netlink() -> None:
+    """What a bridge attachment's helper child runs: pyroute2, warmed by one netlink round trip
+    (it builds per-class state on first use, ~20 ms each child would pay again), and its libc
+    handle for setns (looked up once here instead of by ldconfig in every child)."""
+    from engine import syscalls
+
+    try:
+        from netdriver import netlink
+    except ImportError:  # no pyroute2: bridge attachments report it; other modes still work
+        return
+    with contextlib.suppress(Exception), syscalls.sonames_without_ldconfig():
+        import pyroute2.netns
+
+        pyroute2.netns._get_libc()
+    with contextlib.suppress(Exception), netlink.IPRoute() as ipr:
+        ipr.link_lookup(ifname="lo")
+    gc.freeze()
+
+
+def _parse(request: bytes) -> tuple[str, str, str] | None:
+    parts = request.decode(errors="replace").split("\0")
+    if len(parts) < 2:
+        return None
+    return parts[0], parts[1], parts[2] if len(parts) > 2 else "n"
+
+
 def serve(sock: socket.socket) -> None:
-    preload()
+    # Collections during the imports would only cost time: everything loaded here stays, and
+    # gc.freeze() moves it out of the collector's reach for good (a collection in a supervisor
+    # would otherwise write to, and so copy, every page holding a tracked object).
+    gc.disable()
+    _preload_core()
+    netlink_loaded = False
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
     while True:
-        ready, _, _ = select.select([sock], [], [], IDLE_SECONDS)
+        timeout = IDLE_SECONDS if netlink_loaded else WARM_AFTER_SECONDS
+        ready, _, _ = select.select([sock], [], [], timeout)
         if not ready:
+            if not netlink_loaded:  # nothing waiting: warm up for the bridge attachments
+                _preload_netlink()
+                netlink_loaded = True
+                continue
             sock.setblocking(False)
         try:
             message = _receive(sock)
@@ -96,14 +139,19 @@ def serve(sock: socket.socket) -> None:
             return
         if message is None:
             return
-        request, fds = message
-        if len(fds) != 1:
-            for fd in fds:
-                os.close(fd)
-            continue
-        _spawn(sock, request, fds[0])
+        data, fds = message
         with contextlib.suppress(OSError):
-            sock.send(b"A")
+            sock.send(b"A")  # received: from here the report pipe tells the outcome
+        parsed = _parse(data)
+        if len(fds) != 1 or parsed is None:
+            for fd in fds:
+                os.close(fd)  # a closed report pipe without a report: the client's error
+            continue
+        root, container_id, flags = parsed
+        if "n" in flags and not netlink_loaded:
+            _preload_netlink()
+            netlink_loaded = True
+        _spawn(sock, root, container_id, fds[0])
         sock.setblocking(True)
 
 

@@ -6,9 +6,15 @@ lacks lives here so the rest of the engine stays testable and readable.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import ctypes.util
+import fcntl
 import os
 import platform
+import socket
+import struct
+from collections.abc import Iterator
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -154,3 +160,49 @@ def bpf(command: int, attr: ctypes.Array[ctypes.c_char]) -> int:
         err = ctypes.get_errno()
         raise OSError(err, f"bpf({command}): {os.strerror(err)}")
     return int(result)
+
+
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+_IFREQ_FLAGS = "16sH22x"  # struct ifreq: name, then the union (ifr_flags first), 40 bytes
+
+
+def loopback_up() -> None:
+    """Set `lo` up in this process's network namespace with one ioctl, as runc does: no netlink
+    library and no helper process for a fresh namespace that only needs its loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack(_IFREQ_FLAGS, b"lo", 0)
+        _name, flags = struct.unpack_from("16sH", fcntl.ioctl(sock, SIOCGIFFLAGS, request))
+        if not flags & IFF_UP:
+            fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack(_IFREQ_FLAGS, b"lo", flags | IFF_UP))
+
+
+# Libraries that bindings look up with ctypes.util.find_library, which runs `ldconfig -p` (and
+# sometimes gcc) in subprocesses on every call: ~5 ms and a fork+exec each time.
+_SONAMES = {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}
+
+
+@contextlib.contextmanager
+def sonames_without_ldconfig() -> Iterator[None]:
+    """While active, find_library answers the known libraries with their soname when the
+    dynamic loader can open it, and asks ldconfig only otherwise. For single-threaded callers
+    that import a binding (pyseccomp, pyroute2.netns) which resolves its library at import."""
+    original = ctypes.util.find_library
+
+    def find_library(name: str) -> str | None:
+        soname = _SONAMES.get(name)
+        if soname is not None:
+            try:
+                ctypes.CDLL(soname)
+            except OSError:
+                pass
+            else:
+                return soname
+        return original(name)
+
+    ctypes.util.find_library = find_library
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = original

@@ -3,8 +3,9 @@
 Why iptables (through ``iptables-restore --noflush``) rather than raw nftables: it is what
 Docker and podman's netavark program, it works unchanged on hosts whose iptables is the
 nf_tables or the legacy backend, and the rule text is easy to audit with ``iptables -S``.
-Every change is one ``iptables-restore`` call (one process, one atomic commit) however many
-rules it touches, which keeps attaching a container with ports cheap.
+Every change is one ``iptables-save`` (read all tables) and one ``iptables-restore`` call (one
+atomic commit) however many rules it touches, chains and jumps included, which keeps creating
+a network and attaching a container with ports at two short processes.
 
 Rules live in our own chains, jumped to from the built-in ones, and every rule carries a
 comment tag (``pcnet:<bridge>`` or ``pcport:<owner>``): removal and crash repair find rules
@@ -62,18 +63,48 @@ def _run(args: Sequence[str], stdin: str | None = None) -> str:
     return out.stdout
 
 
-def _rules(table: str, chain: str) -> list[str]:
-    """``iptables -S`` lines of ``chain`` (the ``-A`` lines only)."""
-    text = _run(["iptables", "-w", "-t", table, "-S", chain])
-    return [line for line in text.splitlines() if line.startswith("-A ")]
+@dataclass(frozen=True)
+class _Tables:
+    """One ``iptables-save`` of the host: chain names and ``-A`` lines per table.
+
+    Reading every table in one process (~2 ms) instead of one ``iptables -S``/``-L`` per chain
+    (each a process start, and each a full ruleset dump inside nf_tables) is what keeps a
+    network or port change at two processes: this read and one ``iptables-restore``.
+    """
+
+    chains: dict[str, frozenset[str]]
+    lines: dict[str, tuple[str, ...]]
+
+    def has_chain(self, table: str, chain: str) -> bool:
+        return chain in self.chains.get(table, frozenset())
+
+    def rules(self, table: str, chain: str) -> list[str]:
+        """The ``-A`` lines of ``chain`` in ``table``, in order."""
+        prefix = f"-A {chain} "
+        return [line for line in self.lines.get(table, ()) if line.startswith(prefix)]
 
 
-def _chain_exists(table: str, chain: str) -> bool:
-    out = subprocess.run(
-        ["iptables", "-w", "-t", table, "-n", "-L", chain],
-        capture_output=True, text=True, check=False,
+def _snapshot() -> _Tables:
+    """The host's current rules (caller holds the host lock when it will change them)."""
+    return _parse_save(_run(["iptables-save"]))
+
+
+def _parse_save(text: str) -> _Tables:
+    chains: dict[str, set[str]] = {}
+    lines: dict[str, list[str]] = {}
+    table = ""
+    for line in text.splitlines():
+        if line.startswith("*"):
+            table = line[1:].strip()
+            chains.setdefault(table, set())
+            lines.setdefault(table, [])
+        elif line.startswith(":") and table:
+            chains[table].add(line[1:].split()[0])
+        elif line.startswith("-A ") and table:
+            lines[table].append(line)
+    return _Tables(
+        {t: frozenset(c) for t, c in chains.items()}, {t: tuple(v) for t, v in lines.items()}
     )
-    return out.returncode == 0
 
 
 def _commit(lines_by_table: dict[str, list[str]]) -> None:
@@ -104,25 +135,28 @@ def _write_sysctl(path: str, value: str) -> None:
         raise FirewallError(f"cannot set {path}: {exc.strerror}") from exc
 
 
-def _ensure_base() -> None:
-    """Our chains, the jumps into them and the global isolation rule (idempotent).
+def _base_lines(snap: _Tables) -> dict[str, list[str]]:
+    """Lines that create our chains, the jumps into them and the global isolation rule,
+    for whatever of it ``snap`` lacks (idempotent); they go first in the same restore.
 
-    Caller holds the host lock.
+    Caller holds the host lock. Existing chains are never declared again: with
+    ``--noflush`` a declaration of an existing user chain flushes it.
     """
     wanted: dict[str, list[str]] = {"nat": [], "filter": []}
     for table, chain in (("nat", DNAT_CHAIN), ("nat", POST_CHAIN), ("filter", FWD_CHAIN),
                          ("filter", ISO_CHAIN), ("filter", INPUT_CHAIN)):
-        if not _chain_exists(table, chain):
+        if not snap.has_chain(table, chain):
             wanted[table].append(f":{chain} - [0:0]")
-    _commit(wanted)
-    adds: dict[str, list[str]] = {"nat": [], "filter": []}
     for table, chain, rule in _JUMPS:
-        if not any(line == f"-A {chain} {rule}" for line in _rules(table, chain)):
-            adds[table].append(f"-I {chain} 1 {rule}")
+        if f"-A {chain} {rule}" not in snap.rules(table, chain):
+            wanted[table].append(f"-I {chain} 1 {rule}")
     iso = f"-A {ISO_CHAIN} -o {BRIDGE_WILDCARD} -m conntrack ! --ctstate DNAT -j DROP"
-    if iso not in _rules("filter", ISO_CHAIN):
-        adds["filter"].append(iso)
-    _commit(adds)
+    if iso not in snap.rules("filter", ISO_CHAIN):
+        wanted["filter"].append(iso)
+    return wanted
+
+
+def _enable_forwarding() -> None:
     # Forwarding is what lets containers reach out and reach each other via published ports;
     # bridge-to-bridge traffic stays blocked by the isolation chain.
     _write_sysctl("/proc/sys/net/ipv4/ip_forward", "1")
@@ -174,13 +208,16 @@ def ensure_network_rules(bridge: str, subnet: str, internal: bool) -> None:
             "-j MASQUERADE",
         ]
     with _host_lock():
-        _ensure_base()
-        stale_fwd = _tagged(_rules("filter", FWD_CHAIN), tag)
-        stale_post = _tagged(_rules("nat", POST_CHAIN), tag)
-        stale_inp = _tagged(_rules("filter", INPUT_CHAIN), tag)
+        snap = _snapshot()
+        base = _base_lines(snap)
+        stale_fwd = _tagged(snap.rules("filter", FWD_CHAIN), tag)
+        stale_post = _tagged(snap.rules("nat", POST_CHAIN), tag)
+        stale_inp = _tagged(snap.rules("filter", INPUT_CHAIN), tag)
         _commit({
-            "filter": [*stale_fwd, *stale_inp, *fwd, *inp], "nat": [*stale_post, *post],
+            "filter": [*base["filter"], *stale_fwd, *stale_inp, *fwd, *inp],
+            "nat": [*base["nat"], *stale_post, *post],
         })
+        _enable_forwarding()
         if not internal:
             # 127.0.0.1 as a source may only leave through an interface that allows it.
             _write_sysctl(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet", "1")
@@ -190,15 +227,13 @@ def remove_network_rules(bridge: str) -> None:
     """Delete every rule tagged with this bridge (idempotent)."""
     tag = network_tag(bridge)
     with _host_lock():
-        if not _chain_exists("filter", FWD_CHAIN):
-            return
+        snap = _snapshot()
         _commit({
             "filter": [
-                *_tagged(_rules("filter", FWD_CHAIN), tag),
-                *(_tagged(_rules("filter", INPUT_CHAIN), tag)
-                  if _chain_exists("filter", INPUT_CHAIN) else []),
+                *_tagged(snap.rules("filter", FWD_CHAIN), tag),
+                *_tagged(snap.rules("filter", INPUT_CHAIN), tag),
             ],
-            "nat": _tagged(_rules("nat", POST_CHAIN), tag),
+            "nat": _tagged(snap.rules("nat", POST_CHAIN), tag),
         })
 
 
@@ -225,26 +260,27 @@ def add_port_rules(owner: str, rules: Sequence[PortRule]) -> None:
     """Install the DNAT rules of ``owner`` (replacing any it had)."""
     tag = port_tag(owner)
     with _host_lock():
-        _ensure_base()
-        stale = _tagged(_rules("nat", DNAT_CHAIN), tag)
-        _commit({"nat": [*stale, *(_dnat_line(r, tag) for r in rules)]})
+        snap = _snapshot()
+        base = _base_lines(snap)
+        stale = _tagged(snap.rules("nat", DNAT_CHAIN), tag)
+        _commit({
+            "filter": base["filter"],
+            "nat": [*base["nat"], *stale, *(_dnat_line(r, tag) for r in rules)],
+        })
+        _enable_forwarding()
 
 
 def remove_port_rules(owner: str) -> None:
     """Delete the DNAT rules of ``owner`` (idempotent)."""
     tag = port_tag(owner)
     with _host_lock():
-        if not _chain_exists("nat", DNAT_CHAIN):
-            return
-        _commit({"nat": _tagged(_rules("nat", DNAT_CHAIN), tag)})
+        _commit({"nat": _tagged(_snapshot().rules("nat", DNAT_CHAIN), tag)})
 
 
 def port_owners(prefix: str = "") -> set[str]:
     """Owners that have DNAT rules, optionally only those starting with ``prefix``."""
-    if not _chain_exists("nat", DNAT_CHAIN):
-        return set()
     owners = set()
-    for line in _rules("nat", DNAT_CHAIN):
+    for line in _snapshot().rules("nat", DNAT_CHAIN):
         words = shlex.split(line)
         if "--comment" in words:
             tag = words[words.index("--comment") + 1]
@@ -255,9 +291,9 @@ def port_owners(prefix: str = "") -> set[str]:
 
 def all_tagged_rules() -> list[str]:
     """Every rule line of our chains (for leak checks and debugging)."""
+    snap = _snapshot()
     out = []
     for table, chain in (("nat", DNAT_CHAIN), ("nat", POST_CHAIN), ("filter", FWD_CHAIN),
                          ("filter", INPUT_CHAIN)):
-        if _chain_exists(table, chain):
-            out.extend(_rules(table, chain))
+        out.extend(snap.rules(table, chain))
     return out

@@ -1,4 +1,7 @@
-"""Every netlink call of the driver, and nothing else (kernel-facing code is quarantined here).
+"""Netlink in container namespaces (veth pairs, addresses, routes) on pyroute2; the host
+namespace's bridge and link work lives in :mod:`netdriver.host_links`, on a
+small rtnetlink client, so the CLI never imports pyroute2. Kernel-facing code stays in these
+modules.
 
 Reaching into a container's network namespace: pyroute2's own ``IPRoute(netns=...)`` forks a
 helper that calls setns(2) and passes the socket back. Forking costs ~10 ms per attach and is
@@ -18,9 +21,9 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import TypeVar
 
 from pyroute2 import IPRoute
@@ -28,6 +31,7 @@ from pyroute2.netlink.exceptions import NetlinkError as _PyrNetlinkError
 from pyroute2.netns import setns as _setns
 
 from netdriver.errors import NetlinkError
+from netdriver.host_links import delete_link, enable_ipv6
 
 log = logging.getLogger(__name__)
 
@@ -59,122 +63,6 @@ def _index(ipr: IPRoute, ifname: str) -> int | None:
         return None
 
 
-_IFF_UP = 0x1
-
-
-def bridge_ready(ifname: str, gateway: IPv4Address) -> bool:
-    """Cheap check (sysfs + one ioctl) that the bridge exists and is up; the gateway address
-    is verified by :func:`ensure_bridge` whenever this says no, and at every ensure_network."""
-    del gateway
-    try:
-        with open(f"/sys/class/net/{ifname}/flags", encoding="ascii") as handle:
-            flags = int(handle.read(), 16)
-    except (OSError, ValueError):
-        return False
-    return bool(flags & _IFF_UP) and os.path.isdir(f"/sys/class/net/{ifname}/bridge")
-
-
-def host_networks() -> list[IPv4Network]:
-    """Networks of the host's IPv4 addresses and main-table routes (default route excluded)."""
-    nets: set[IPv4Network] = set()
-    with _kernel("read host addresses and routes"), IPRoute() as ipr:
-        for msg in ipr.get_addr(family=socket.AF_INET):
-            addr = msg.get("IFA_ADDRESS") or msg.get("IFA_LOCAL")
-            if addr:
-                nets.add(IPv4Network(f"{addr}/{msg['prefixlen']}", strict=False))
-        for msg in ipr.get_routes(family=socket.AF_INET, table=_MAIN_TABLE):
-            dst = msg.get("RTA_DST")
-            if dst and msg["dst_len"] > 0:
-                nets.add(IPv4Network(f"{dst}/{msg['dst_len']}", strict=False))
-    return sorted(nets)
-
-
-def existing_links(ifnames: Iterable[str]) -> set[str]:
-    """Which of ``ifnames`` exist in the caller's namespace.
-
-    if_nametoindex(3) is one ioctl per name: far cheaper than a netlink link dump, which
-    grows with every veth on the host.
-    """
-    return {name for name in ifnames if link_exists(name)}
-
-
-def link_exists(ifname: str) -> bool:
-    """True if a link named ``ifname`` exists in the caller's (host) namespace."""
-    try:
-        socket.if_nametoindex(ifname)
-    except OSError:
-        return False
-    return True
-
-
-def bridge_ports(bridge: str) -> list[str]:
-    """Names of the links enslaved to ``bridge`` (sysfs; empty if it does not exist)."""
-    try:
-        return sorted(os.listdir(f"/sys/class/net/{bridge}/brif"))
-    except OSError:
-        return []
-
-
-def delete_link(ifname: str) -> bool:
-    """Delete a host link by name; False if it did not exist (idempotent)."""
-    if not link_exists(ifname):  # cheap common case: nothing to delete
-        return False
-    with _kernel("delete link", ifname), IPRoute() as ipr:
-        idx = _index(ipr, ifname)
-        if idx is None:
-            return False
-        try:
-            ipr.link("del", index=idx)
-        except _PyrNetlinkError as exc:
-            if exc.code == errno.ENODEV:  # vanished meanwhile (e.g. its netns died)
-                return False
-            raise
-        return True
-
-
-def ensure_bridge(
-    ifname: str,
-    gateway: IPv4Address,
-    prefixlen: int,
-    mac: str,
-    *,
-    mtu: int | None = None,
-    gateway6: tuple[IPv6Address, int] | None = None,
-) -> None:
-    """Create the bridge if missing, make sure it has the gateway address, and bring it up.
-
-    The MAC is set explicitly: otherwise a bridge takes the lowest MAC of its ports, and
-    that changes whenever a container joins or leaves, briefly confusing peers' ARP caches.
-    An explicit MTU sticks (the kernel stops following the ports' MTU once it is set).
-    """
-    with _kernel("set up bridge", ifname), IPRoute() as ipr:
-        idx = _index(ipr, ifname)
-        if idx is None:
-            log.debug("creating bridge %s", ifname)
-            extra = {"mtu": mtu} if mtu is not None else {}
-            ipr.link("add", ifname=ifname, kind="bridge", address=mac, **extra)
-            idx = _index(ipr, ifname)
-            if idx is None:
-                raise NetlinkError(f"bridge {ifname} vanished right after creation", subject=ifname)
-        elif mtu is not None:
-            ipr.link("set", index=idx, mtu=mtu)
-        have = {
-            (m.get("IFA_ADDRESS"), m["prefixlen"])
-            for m in ipr.get_addr(family=socket.AF_INET, index=idx)
-        }
-        if (str(gateway), prefixlen) not in have:
-            ipr.addr("add", index=idx, address=str(gateway), prefixlen=prefixlen)
-        if gateway6 is not None:
-            _enable_ipv6(ifname)
-            have6 = {
-                (m.get("IFA_ADDRESS"), m["prefixlen"])
-                for m in ipr.get_addr(family=socket.AF_INET6, index=idx)
-            }
-            if (str(gateway6[0]), gateway6[1]) not in have6:
-                _add_address6(ipr, idx, gateway6[0], gateway6[1])
-        ipr.link("set", index=idx, state="up")
-
-
 _IFA_F_NODAD = 0x02  # usable at once: duplicate address detection would hold it ~1 s
 
 
@@ -183,19 +71,6 @@ def _add_address6(ipr: IPRoute, index: int, address: IPv6Address, prefixlen: int
         "add", index=index, address=str(address), prefixlen=prefixlen,
         family=socket.AF_INET6, flags=_IFA_F_NODAD,
     )
-
-
-def _enable_ipv6(ifname: str) -> None:
-    """IPv6 on ``ifname`` in the calling thread's namespace (hosts may disable it by default)."""
-    path = f"/proc/sys/net/ipv6/conf/{ifname}/disable_ipv6"
-    try:
-        with open(path, "w", encoding="ascii") as handle:
-            handle.write("0")
-    except FileNotFoundError as exc:
-        raise NetlinkError(
-            f"IPv6 is not available on this host ({path} is missing)", subject=ifname,
-            hint="load the ipv6 module or drop enable_ipv6",
-        ) from exc
 
 
 @dataclass(frozen=True)
@@ -300,7 +175,7 @@ def _configure_peer(nsfd: int, netns_path: str, peer: PeerConfig) -> None:
                 raise NetlinkError(f"{peer.ifname} not found in {netns_path}", subject=netns_path)
             ns.addr("add", index=idx, address=str(peer.address), prefixlen=peer.prefixlen)
             if peer.address6 is not None:
-                _enable_ipv6(peer.ifname)
+                enable_ipv6(peer.ifname)
                 _add_address6(ns, idx, peer.address6, peer.prefixlen6)
             ns.link("set", index=idx, state="up")
             lo = _index(ns, "lo")

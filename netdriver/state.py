@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,14 +79,22 @@ def _to_json(rec: NetworkRecord) -> dict[str, Any]:
 def _from_json(data: dict[str, Any]) -> NetworkRecord:
     if data.get("version") != FORMAT_VERSION:
         raise NetworkError(f"unsupported network state version {data.get('version')!r}")
-    net = Network(**{**data["network"], "labels": dict(data["network"].get("labels", {}))})
+    # Unknown keys are skipped: processes of two builds share state files (a long-lived
+    # supervisor, another root's record read by the orphan sweep), and a newer build's extra
+    # field must not make an older reader fail.
+    net_fields = _known(Network, data["network"])
+    net = Network(**{**net_fields, "labels": dict(net_fields.get("labels", {}))})
     eps = []
     for raw in data.get("endpoints", []):
-        fields = dict(raw)
-        owner_start = fields.pop("owner_start", None)
-        fields["names"] = tuple(fields.get("names", ()))
-        eps.append(EndpointRecord(Endpoint(**fields), owner_start))
+        values = _known(Endpoint, raw)
+        values["names"] = tuple(values.get("names", ()))
+        eps.append(EndpointRecord(Endpoint(**values), raw.get("owner_start")))
     return NetworkRecord(net, tuple(eps))
+
+
+def _known(cls: type, raw: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in raw.items() if k in names}
 
 
 class StateStore:

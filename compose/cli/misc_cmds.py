@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -108,6 +108,8 @@ def top(ctx: typer.Context, services: list[str] = typer.Argument(None)) -> None:
 # ---- events ----------------------------------------------------------------------------------
 # per container: (status, health, started_at, info)
 Snapshot = dict[str, tuple[str, str | None, str | None, object]]
+# (action, container info, extra actor attributes)
+Change = tuple[str, object, dict[str, str]]
 
 
 def _snapshot(orch: object) -> Snapshot:
@@ -122,35 +124,74 @@ def _snapshot(orch: object) -> Snapshot:
     }
 
 
-def _changes(before: Snapshot, after: Snapshot) -> Iterator[tuple[str, object]]:
+def _kills(old: object, new: object) -> Iterator[dict[str, str]]:
+    """Docker's `kill` events (one per signal kill/stop sent) between two observed states."""
+    sent = getattr(new, "kill_count", 0) - getattr(old, "kill_count", 0)
+    signals: list[int] = list(getattr(new, "recent_signals", []))
+    for index in range(max(sent, 0)):
+        back = sent - index
+        yield {"signal": str(signals[-back])} if back <= len(signals) else {}
+
+
+def _stops(old: object, new: object) -> int:
+    return max(getattr(new, "stop_count", 0) - getattr(old, "stop_count", 0), 0)
+
+
+def _die(state: object) -> dict[str, str]:
+    code = getattr(state, "exit_code", None)
+    return {} if code is None else {"exitCode": str(code)}
+
+
+def _changes(
+    before: Snapshot, after: Snapshot, removed: Callable[[str], object | None] = lambda _: None
+) -> Iterator[Change]:
     """docker's container actions, inferred from two observations: a container may have gone
-    through several states between them (created and started, or stopped and removed), so
-    every step it must have taken is reported, in order."""
+    through several states between them (created and started, killed, stopped and removed), so
+    every step it must have taken is reported, in Docker's order (kill, die, stop, destroy).
+    `removed(id)` is the final state of a container deleted since the last look, if known."""
     for cid, (status, health, started, info) in after.items():
+        state = getattr(info, "state", None)
         old = before.get(cid)
         if old is None:
-            yield "create", info
+            yield "create", info, {}
             if started:
-                yield "start", info
+                yield "start", info, {}
+            for attrs in _kills(None, state):
+                yield "kill", info, attrs
             if started and status not in ("running", "restarting"):
-                yield "die", info
+                yield "die", info, _die(state)
+            for _ in range(_stops(None, state)):
+                yield "stop", info, {}
             continue
-        old_status, old_health, old_started, _ = old
+        old_status, old_health, old_started, old_info = old
+        old_state = getattr(old_info, "state", None)
+        for attrs in _kills(old_state, state):
+            yield "kill", info, attrs
         if started and started != old_started:  # (re)started since the last look
             if old_status == "running":
-                yield "die", info
-            yield "start", info
+                yield "die", info, {}
+            yield "start", info, {}
             if status not in ("running", "restarting"):
-                yield "die", info
+                yield "die", info, _die(state)
         elif old_status == "running" and status not in ("running", "restarting"):
-            yield "die", info
+            yield "die", info, _die(state)
+        for _ in range(_stops(old_state, state)):
+            yield "stop", info, {}
         if health and old_health != health:
-            yield f"health_status: {health}", info
+            yield f"health_status: {health}", info, {}
     for cid, (status, _health, _started, info) in before.items():
         if cid not in after:
+            old_state = getattr(info, "state", None)
+            final = removed(cid)
+            if final is not None:
+                for attrs in _kills(old_state, final):
+                    yield "kill", info, attrs
             if status == "running":
-                yield "die", info
-            yield "destroy", info
+                yield "die", info, _die(final)
+            if final is not None:
+                for _ in range(_stops(old_state, final)):
+                    yield "stop", info, {}
+            yield "destroy", info, {}
 
 
 def events(
@@ -175,7 +216,7 @@ def events(
         while deadline is None or time.monotonic() < deadline:
             time.sleep(EVENT_POLL)
             after = _snapshot(orch)
-            for action, info in _changes(before, after):
+            for action, info, extra in _changes(before, after, orch.engine.removed_container_state):
                 assert isinstance(info, ContainerInfo)
                 service = info.labels.get(L.SERVICE, "")
                 if chosen and service not in chosen:
@@ -186,8 +227,7 @@ def events(
                     "image": info.record.spec.image,
                     "name": info.name,
                 }
-                if action == "die" and info.state.exit_code is not None:
-                    attributes["exitCode"] = str(info.state.exit_code)
+                attributes.update(extra)  # exitCode of die, signal of kill
                 if as_json:
                     record = {
                         "time": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),

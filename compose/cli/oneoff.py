@@ -71,8 +71,14 @@ def _mounts(items: tuple[str, ...], project_volumes: dict[str, str], base: Path)
         source = parsed.get("source")
         if kind is MountKind.VOLUME and source:
             source = project_volumes.get(source, source)
+        bind = parsed.get("bind") or {}
         mounts.append(
-            MountSpec(kind, parsed["target"], source, bool(parsed.get("read_only", False)))
+            MountSpec(
+                kind, parsed["target"], source, bool(parsed.get("read_only", False)),
+                # `docker compose run -v ./dir:/x` makes a missing host dir (short syntax).
+                create_host_path=bool(bind.get("create_host_path", False)),
+                propagation=bind.get("propagation"),
+            )
         )
     return tuple(mounts)
 

@@ -372,8 +372,17 @@ def test_events_json_follows_up_and_down_of_another_process(stack: Stack) -> Non
     n = stack.name
     for name in (f"{n}-db-1", f"{n}-web-1"):
         actions = [e["action"] for e in events if e["attributes"]["name"] == name]
-        assert actions == ["create", "start", "die", "destroy"], (name, actions)
+        # docker's `down` stops (kill: SIGTERM, and with -t 0 at once SIGKILL; die, stop), then
+        # removes (destroy)
+        assert actions in (
+            ["create", "start", "kill", "die", "stop", "destroy"],
+            ["create", "start", "kill", "kill", "die", "stop", "destroy"],
+        ), (name, actions)
     assert {e["service"] for e in events} == {"db", "web"}
+    # removed before the watcher's next look, yet the exit code is reported (SIGKILL: 137)
+    assert {e["attributes"].get("exitCode") for e in events if e["action"] == "die"} <= {
+        "137", "143"}
+    assert all(e["attributes"]["signal"] in ("9", "15") for e in events if e["action"] == "kill")
     db = next(e for e in events if e["service"] == "db")
     assert db["type"] == "container" and len(db["id"]) == 64
     assert db["attributes"]["team"] == "core" and db["attributes"]["image"] == "busybox"

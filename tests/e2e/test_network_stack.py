@@ -288,6 +288,43 @@ def test_bad_ipam_is_a_clear_error_and_makes_nothing(tmp_path: Path, root: Path)
     assert Engine(root).networks.list_networks() == []
 
 
+def test_static_address_without_a_configured_subnet_is_refused_before_anything_is_made(
+    tmp_path: Path, root: Path
+) -> None:
+    """Docker's rule: `ipv4_address`/`ipv6_address` need a subnet the user configured."""
+    directory = tmp_path / "nosubnet"
+    directory.mkdir()
+    (directory / "compose.yaml").write_text(textwrap.dedent("""
+        services:
+          db:
+            image: busybox
+            command: ["sleep", "60"]
+          web:
+            image: busybox
+            command: ["sleep", "60"]
+            depends_on: [db]
+            networks:
+              lan:
+                ipv4_address: 10.235.0.9
+        networks:
+          lan: {}
+        """))
+    name = f"nosub{uuid.uuid4().hex[:6]}"
+    try:
+        up = run_cli(["-p", name, "up", "-d"], cwd=directory, root=root)
+        assert up.returncode == 1, up.stdout
+        assert "service web: ipv4_address 10.235.0.9 on network lan" in up.stderr, up.stderr
+        assert "services.web.networks.lan.ipv4_address" in up.stderr
+        assert "user configured subnets" in up.stderr
+        assert "Traceback" not in up.stderr
+        assert Engine(root).networks.list_networks() == []
+        assert Engine(root).list_containers() == []  # not even the service without an address
+        config = run_cli(["-p", name, "config", "-q"], cwd=directory, root=root)
+        assert config.returncode == 0, config.stderr  # as docker compose: the file is valid
+    finally:
+        run_cli(["-p", name, "down"], cwd=directory, root=root)
+
+
 def test_up_and_down_sweep_a_bridge_left_by_a_crash(tmp_path: Path, root: Path) -> None:
     """A network whose record vanished (crash between bridge and record) while its bridge
     stayed: the next `down` (or `up`) of any project removes the bridge."""

@@ -85,3 +85,14 @@ def test_volume_commands(stack: tuple[Path, str], root: Path) -> None:
     assert f"{name}_config" in cli(stack, root, "volume", "ls", "-q").split()
     cli(stack, root, "volume", "rm", f"{name}_config")
     assert f"{name}_config" not in cli(stack, root, "volume", "ls", "-q").split()
+
+
+def test_run_v_short_syntax_creates_the_missing_host_dir(
+    stack: tuple[Path, str], root: Path
+) -> None:
+    """`docker compose run -v ./newdir:/x` makes ./newdir (short syntax: create_host_path)."""
+    directory, _name = stack
+    assert not (directory / "newdir").exists()
+    cli(stack, root, "run", "--rm", "-v", "./newdir/deeper:/x", "app",
+        "sh", "-c", "echo hi > /x/made-inside")
+    assert (directory / "newdir" / "deeper" / "made-inside").read_text() == "hi\n"

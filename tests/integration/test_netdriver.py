@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from netdriver import host_links
 from netdriver.api import Endpoint, Network, NetworkDriver, NetworkOptions
 from netdriver.errors import (
     AddressInUseError,
@@ -596,3 +597,28 @@ def test_sweep_after_the_data_root_itself_is_gone(
         assert net.bridge not in pc_links()
     finally:
         subprocess.run(["ip", "link", "del", net.bridge], check=False, capture_output=True)
+
+
+def test_host_link_requests_report_the_kernels_refusal_and_are_idempotent() -> None:
+    """netdriver.host_links speaks rtnetlink itself (no pyroute2 in the CLI): a refusal is a
+    NetlinkError with the kernel's reason, nothing half-made; deleting twice is fine."""
+    name = f"pcnt{uuid.uuid4().hex[:8]}"
+    try:
+        with pytest.raises(NetlinkError, match="set up bridge: Invalid argument"):
+            host_links.ensure_bridge(
+                name, ipaddress.IPv4Address("10.251.0.1"), 24, "02:42:0a:fb:00:01", mtu=70000
+            )
+        assert not host_links.link_exists(name)
+        host_links.ensure_bridge(name, ipaddress.IPv4Address("10.251.0.1"), 24, "02:42:0a:fb:00:01",
+                                 mtu=1400)
+        host_links.ensure_bridge(name, ipaddress.IPv4Address("10.251.0.1"), 24, "02:42:0a:fb:00:01")
+        shown = subprocess.run(["ip", "-4", "-o", "addr", "show", name], capture_output=True,
+                               text=True, check=True).stdout
+        assert shown.count("inet 10.251.0.1/24") == 1  # the second ensure added nothing
+        assert host_links.bridge_ready(name, ipaddress.IPv4Address("10.251.0.1"))
+        assert ipaddress.IPv4Network("10.251.0.0/24") in host_links.host_networks()
+        assert Path(f"/sys/class/net/{name}/mtu").read_text().strip() == "1400"
+        assert host_links.delete_link(name) is True
+        assert host_links.delete_link(name) is False
+    finally:
+        subprocess.run(["ip", "link", "del", name], check=False, capture_output=True)

@@ -279,19 +279,33 @@ def _resolver_running(engine: Engine) -> bool:
         sock.close()
 
 
-def test_resolver_starts_on_demand_and_stops_when_unused(
-    engine_with_busybox: Engine, net: str
+def _wait_resolver(engine: Engine, running: bool) -> bool:
+    for _ in range(50):  # bounded: the start takes ~0.1 s, the nudge makes it leave at once
+        if _resolver_running(engine) == running:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_resolver_starts_with_the_network_and_leaves_with_the_last_one(
+    engine_with_busybox: Engine
 ) -> None:
     e = engine_with_busybox
     assert not _resolver_running(e)
-    web = server(e, f"web-{_uid()}", NetworkAttachment(net, ("web",)))
-    assert _resolver_running(e)
+    first, second = f"t5r_{_uid()}", f"t5r_{_uid()}"
+    gateway = e.ensure_network(first, labels={}).gateway
+    assert _wait_resolver(e, running=True)  # before any container asks for it
+    probe = DNSRecord.question("nothing-here.")
+    reply = DNSRecord.parse(probe.send(gateway, 53, timeout=5))
+    assert reply.header.rcode == 3  # NXDOMAIN from our resolver, on a network still empty
+    e.ensure_network(second, labels={})
+    web = server(e, f"web-{_uid()}", NetworkAttachment(first, ("web",)))
     e.stop_container(web.id, timeout=0)
-    for _ in range(50):  # bounded: the nudge makes it leave at once, the idle check within 1 s
-        if not _resolver_running(e):
-            break
-        time.sleep(0.1)
-    assert not _resolver_running(e)
+    e.remove_container(web.id)
+    e.remove_network(first)
+    assert _resolver_running(e)  # the other network still needs it
+    e.remove_network(second)
+    assert _wait_resolver(e, running=False)
     out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     assert f"engine.dns_server {e.layout.root}" not in out
 
@@ -330,11 +344,8 @@ def test_a_killed_supervisor_is_repaired_on_next_look(
     probe = socket.socket()
     probe.bind(("0.0.0.0", published.host_port))  # the host port is free again
     probe.close()
-    for _ in range(40):  # bounded: the resolver notices the dead owner within a second or two
-        if not _resolver_running(e):
-            break
-        time.sleep(0.1)
-    assert not _resolver_running(e)  # nothing left holding the gateway's port 53
+    e.remove_network(net)  # nothing in use any more: the network goes, and the resolver too
+    assert _wait_resolver(e, running=False)  # nothing left holding the gateway's port 53
 
 
 # ---- issue 5 extras: links, DNS over TCP, IPv6, ip_range / aux_addresses, MTU

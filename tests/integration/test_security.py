@@ -198,3 +198,29 @@ def test_pid_host_and_ipc_modes(engine_with_busybox: Engine) -> None:
     info = engine.create_container(sh("ipcbad", "true", ipc_mode="container:ipcowner"))
     with pytest.raises(InvalidArgumentError, match="ipc: container ipcowner is not running"):
         engine.start_container(info.id)
+
+
+def test_init_and_its_command_are_confined_alike(engine_with_busybox: Engine) -> None:
+    """With `init: true`, init confines itself (bounding set, no_new_privs, seccomp) before it
+    forks the command, which inherits all of it: both must show the same restrictions as a
+    container without init, and a non-root user must still get no capabilities."""
+    both = (
+        CAPS + "; echo ---; grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/1/status; "
+        "mount -t tmpfs x /mnt; echo mount=$?"
+    )
+    code, out = run_to_exit(engine_with_busybox, sh(
+        "initcaps", both, init=True, security_opt=("no-new-privileges:true",)
+    ))
+    assert code == 0, out
+    command, _, init = out.partition("---")
+    docker_mask = f"{mask(DOCKER_DEFAULT):016x}"
+    for seen in (command, init):
+        assert status_field(seen, "CapBnd") == docker_mask, out
+        assert status_field(seen, "CapEff") == docker_mask, out
+        assert status_field(seen, "Seccomp") == "2", out
+        assert status_field(seen, "NoNewPrivs") == "1", out
+    assert "mount=0" not in out  # the inherited filter (and caps) still refuse mount
+    code, out = run_to_exit(engine_with_busybox, sh("initusr", CAPS, init=True, user="nobody"))
+    assert code == 0, out
+    assert status_field(out, "CapEff") == "0000000000000000"
+    assert status_field(out, "Seccomp") == "2"

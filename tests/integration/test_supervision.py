@@ -338,3 +338,45 @@ def test_orphaned_probe_processes_are_reaped_by_the_supervisor() -> None:
         os.kill(init_pid, signal.SIGKILL)
         os.waitpid(init_pid, 0)
         sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 0)
+
+
+def _process_state(pid: int) -> str | None:
+    """The state letter of /proc/<pid>/stat ("Z" for a zombie), None once the pid is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    return raw.rsplit(b")", 1)[1].split()[0].decode()
+
+
+def test_a_supervisor_is_detached_and_outlives_the_fork_server(
+    engine_with_busybox: Engine,
+) -> None:
+    """The fork server forks each supervisor once and never waits for it: the supervisor must
+    still be in a session of its own (terminal signals of the CLI's session never reach it),
+    keep its container after the fork server is gone, and one that ends while the fork server
+    runs must not linger as a zombie."""
+    import os
+
+    from engine.supervisor_spawner import SPAWNER
+
+    engine = engine_with_busybox
+    quick = engine.create_container(sh("detachquick", "true", network_mode="none"))
+    engine.start_container(quick.id)
+    assert engine.wait_container(quick.id, timeout=30) == 0
+    quick_supervisor = engine.inspect(quick.id).state.supervisor_pid
+    assert quick_supervisor
+    assert wait_for(lambda: _process_state(quick_supervisor) in (None, "X"), timeout=1), (
+        f"supervisor {quick_supervisor} left as {_process_state(quick_supervisor)}"
+    )
+
+    info = engine.create_container(sh("detached", "sleep 300", network_mode="none"))
+    supervisor = engine.start_container(info.id).state.supervisor_pid
+    assert supervisor
+    assert os.getsid(supervisor) == supervisor != os.getsid(0)
+    SPAWNER.close()  # the fork server exits now instead of after its idle time
+    time.sleep(0.2)
+    assert _process_state(supervisor) not in (None, "Z")
+    assert engine.inspect(info.id).status is ContainerStatus.RUNNING
+    stopped = engine.stop_container(info.id, timeout=0)
+    assert stopped.status is ContainerStatus.EXITED

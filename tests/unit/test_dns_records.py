@@ -53,12 +53,13 @@ def test_reverse_lookup_gives_the_container_name() -> None:
     assert str(reply.rr[0].rdata) == "p-web-1."
 
 
-def test_zones_exist_only_for_networks_with_endpoints_keyed_by_gateway() -> None:
+def test_every_network_has_a_zone_keyed_by_gateway_even_before_its_first_endpoint() -> None:
     zones = R.build_zones([
         (_net("a", "172.30.0.1"), [_ep("a", "172.30.0.2", "web")]),
         (_net("b", "172.31.0.1"), []),
     ])
-    assert list(zones) == ["172.30.0.1"]
+    assert sorted(zones) == ["172.30.0.1", "172.31.0.1"]
+    assert zones["172.31.0.1"].names == {} and zones["172.30.0.1"].names == {"web": ("172.30.0.2",)}
 
 
 def test_garbage_and_replies_are_not_queries() -> None:

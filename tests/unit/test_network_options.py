@@ -118,3 +118,32 @@ def test_ipam_entry_picks_the_family() -> None:
     assert ipam_entry(spec, ipv6=False) == {"subnet": "10.0.0.0/24"}
     assert ipam_entry(spec, ipv6=True) == {"subnet": "fd00::/64"}
     assert ipam_entry({}, ipv6=True) == {}
+
+
+def test_static_addresses_need_a_user_configured_subnet_of_their_family(tmp_path: Path) -> None:
+    from compose.static_addresses import static_address_problems
+
+    project = _load(tmp_path, """services:
+  a:
+    image: busybox
+    networks:
+      v4only: {ipv4_address: 10.40.0.5, ipv6_address: "fd00:40::5"}
+      pooled: {ipv4_address: 10.41.0.5}
+      outside: {ipv4_address: 10.42.0.5}
+  b:
+    image: busybox
+    networks:
+      v4only: {ipv4_address: 10.40.0.6}
+networks:
+  v4only:
+    ipam:
+      config: [{subnet: 10.40.0.0/24}]
+  pooled: {}
+  outside: {external: true}
+""")
+    problems = static_address_problems(project, ["a", "b"])
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("service a: ipv6_address fd00:40::5 on network v4only ")
+    assert "(services.a.networks.v4only.ipv6_address)" in problems[0]
+    assert problems[1].startswith("service a: ipv4_address 10.41.0.5 on network pooled ")
+    assert static_address_problems(project, ["b"]) == []

@@ -73,7 +73,10 @@ def test_tty_view_keeps_one_line_per_container_with_times_and_errors() -> None:
 
 
 def test_events_diff_reports_create_start_die_destroy_and_health() -> None:
-    from compose.cli.misc_cmds import _changes
+    from compose.cli.misc_cmds import _changes as changes_with_attributes
+
+    def _changes(before: dict, after: dict) -> list:  # type: ignore[type-arg]
+        return [(action, info) for action, info, _ in changes_with_attributes(before, after)]
 
     info = object()
     before = {"a": ("running", "starting", "t0", info), "b": ("running", None, "t0", info)}

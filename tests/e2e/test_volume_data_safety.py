@@ -1,0 +1,149 @@
+"""Data in volumes is never lost by anything but an explicit `down -v` / `rm -v` / `volume rm`:
+a file written into a named volume by the service survives `down`, `up --force-recreate`, a
+recreate after a config change, `rm -f`, `--remove-orphans`, a SIGKILL of the supervisor
+followed by `down`; an anonymous volume's data survives recreates (docker compose hands it to
+the new container) and `down`, and goes with `down -v` / `rm -v`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+STACK = """
+services:
+  {service}:
+    image: busybox
+    command: ["sleep", "300"]
+    stop_grace_period: 0s
+    environment: {{V: "{version}"}}
+    volumes:
+      - data:/data
+      - /anon
+volumes:
+  data:
+"""
+
+
+@dataclass
+class Stack:
+    directory: Path
+    root: Path
+    name: str
+    service: str = "db"
+
+    def write(self, service: str = "db", version: str = "1") -> None:
+        self.service = service
+        (self.directory / "compose.yaml").write_text(
+            STACK.format(service=service, version=version)
+        )
+
+    def cli(self, *args: str) -> str:
+        result = run_cli(["-p", self.name, *args], cwd=self.directory, root=self.root)
+        assert result.returncode == 0, (args, result.stderr)
+        return result.stdout
+
+    def sh(self, script: str) -> str:
+        return self.cli("exec", "-T", self.service, "sh", "-c", script)
+
+    def read(self, path: str) -> str:
+        return self.sh(f"cat {path} 2>/dev/null || echo MISSING").strip()
+
+    def volumes(self) -> set[str]:
+        return set(self.cli("volume", "ls", "-q").split())
+
+    def named_volume_file(self) -> Path:
+        return self.root / "volumes" / f"{self.name}_data" / "_data" / "f"
+
+
+@pytest.fixture
+def stack(tmp_path: Path, busybox_tarball: Path) -> Iterator[Stack]:
+    root = tmp_path / "root"
+    imported = run_cli(
+        ["image", "import", str(busybox_tarball), "busybox"], cwd=tmp_path, root=root
+    )
+    assert imported.returncode == 0, imported.stderr
+    made = Stack(tmp_path, root, f"safe{uuid.uuid4().hex[:8]}")
+    made.write()
+    yield made
+    run_cli(["-p", made.name, "down", "-v", "-t", "0", "--remove-orphans"],
+            cwd=tmp_path, root=root)
+    assert list((root / "containers").iterdir()) == []
+
+
+def _supervisor_pid(stack: Stack) -> int:
+    from engine.api import Engine
+
+    (info,) = Engine(stack.root).list_containers({"com.docker.compose.project": stack.name})
+    assert info.state.supervisor_pid
+    return info.state.supervisor_pid
+
+
+def test_named_volume_data_survives_everything_but_down_v(stack: Stack) -> None:
+    stack.cli("up", "-d")
+    stack.sh("echo kept > /data/f")
+
+    stack.cli("down", "-t", "0")
+    stack.cli("up", "-d")
+    assert stack.read("/data/f") == "kept", "lost by down + up"
+
+    stack.cli("up", "-d", "--force-recreate")
+    assert stack.read("/data/f") == "kept", "lost by up --force-recreate"
+
+    stack.write(version="2")  # a config change: the container is recreated
+    stack.cli("up", "-d")
+    assert stack.read("/data/f") == "kept", "lost by a recreate after a config change"
+
+    stack.cli("rm", "-s", "-f")
+    stack.cli("up", "-d")
+    assert stack.read("/data/f") == "kept", "lost by rm -s -f"
+
+    stack.write(service="db2")  # db is now an orphan
+    stack.cli("up", "-d", "--remove-orphans")
+    assert stack.read("/data/f") == "kept", "lost by up --remove-orphans"
+
+    os.kill(_supervisor_pid(stack), signal.SIGKILL)
+    time.sleep(0.2)
+    stack.cli("down", "-t", "0")
+    assert stack.named_volume_file().read_text() == "kept\n", "lost by down after a crash"
+    stack.cli("up", "-d")
+    assert stack.read("/data/f") == "kept"
+
+    stack.cli("down", "-v", "-t", "0")
+    assert f"{stack.name}_data" not in stack.volumes()
+    assert not stack.named_volume_file().exists()
+
+
+def test_anonymous_volume_data_follows_recreates_and_goes_with_v(stack: Stack) -> None:
+    stack.cli("up", "-d")
+    stack.sh("echo anon > /anon/f")
+    stack.cli("up", "-d", "--force-recreate")
+    assert stack.read("/anon/f") == "anon", "lost by up --force-recreate"
+    stack.write(version="2")
+    stack.cli("up", "-d")
+    assert stack.read("/anon/f") == "anon", "lost by a recreate after a config change"
+
+    anonymous = stack.volumes() - {f"{stack.name}_data"}
+    assert len(anonymous) == 1
+    stack.cli("down", "-t", "0")  # plain down: an anonymous volume is not removed either
+    assert anonymous <= stack.volumes()
+
+    stack.cli("up", "-d")  # a fresh container gets a fresh anonymous volume (as compose)
+    assert stack.read("/anon/f") == "MISSING"
+    current = stack.volumes() - {f"{stack.name}_data"} - anonymous
+    assert len(current) == 1
+    stack.cli("rm", "-s", "-f", "-v")
+    assert not current & stack.volumes(), "rm -v keeps the anonymous volume"
+    assert f"{stack.name}_data" in stack.volumes()  # rm -v never takes a named volume
+
+    stack.cli("up", "-d")
+    stack.cli("down", "-v", "-t", "0")
+    assert stack.volumes() - anonymous == set(), "down -v leaves volumes"

@@ -1,0 +1,93 @@
+"""`events` as docker reports a stop or a kill, inferred from two polls of the engine's state:
+`kill` (with the signal), `die` (with the exit code, also when the container was removed
+before the next poll), `stop`, `destroy` — in Docker's order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compose.cli.misc_cmds import _changes
+from engine.containers import ContainerSpec, ContainerState, ContainerStatus, ContainerStore
+from engine.layout import Layout
+
+
+@dataclass(frozen=True)
+class Info:
+    state: ContainerState = field(default_factory=ContainerState)
+
+
+RUNNING = ContainerState(status=ContainerStatus.RUNNING, started_at="t0")
+
+
+def _actions(before: dict, after: dict, removed: dict | None = None) -> list:  # type: ignore[type-arg]
+    found = (removed or {}).get
+    return [(action, attrs) for action, _info, attrs in _changes(before, after, found)]
+
+
+def _snap(state: ContainerState) -> tuple[str, None, str | None, Info]:
+    return (state.status.value, None, state.started_at, Info(state))
+
+
+def test_stop_is_kill_die_stop() -> None:
+    stopped = ContainerState(
+        status=ContainerStatus.EXITED, started_at="t0", exit_code=143,
+        kill_count=1, recent_signals=[15], stop_count=1,
+    )
+    assert _actions({"c": _snap(RUNNING)}, {"c": _snap(stopped)}) == [
+        ("kill", {"signal": "15"}), ("die", {"exitCode": "143"}), ("stop", {}),
+    ]
+
+
+def test_stop_past_its_grace_period_sends_two_kills() -> None:
+    stopped = ContainerState(
+        status=ContainerStatus.EXITED, started_at="t0", exit_code=137,
+        kill_count=2, recent_signals=[15, 9], stop_count=1,
+    )
+    assert _actions({"c": _snap(RUNNING)}, {"c": _snap(stopped)})[:2] == [
+        ("kill", {"signal": "15"}), ("kill", {"signal": "9"}),
+    ]
+
+
+def test_kill_is_kill_die_without_stop() -> None:
+    killed = ContainerState(
+        status=ContainerStatus.EXITED, started_at="t0", exit_code=137,
+        kill_count=1, recent_signals=[9],
+    )
+    assert _actions({"c": _snap(RUNNING)}, {"c": _snap(killed)}) == [
+        ("kill", {"signal": "9"}), ("die", {"exitCode": "137"}),
+    ]
+
+
+def test_a_signal_that_does_not_end_it_is_only_a_kill() -> None:
+    hupped = ContainerState(
+        status=ContainerStatus.RUNNING, started_at="t0", kill_count=1, recent_signals=[1]
+    )
+    assert _actions({"c": _snap(RUNNING)}, {"c": _snap(hupped)}) == [("kill", {"signal": "1"})]
+
+
+def test_stopped_and_removed_between_two_polls_keeps_its_exit_code() -> None:
+    final = ContainerState(
+        status=ContainerStatus.EXITED, started_at="t0", exit_code=143,
+        kill_count=1, recent_signals=[15], stop_count=1,
+    )
+    assert _actions({"c": _snap(RUNNING)}, {}, {"c": final}) == [
+        ("kill", {"signal": "15"}), ("die", {"exitCode": "143"}), ("stop", {}), ("destroy", {}),
+    ]
+    # Nothing known about its end (removed over a minute ago): die and destroy, as before.
+    assert _actions({"c": _snap(RUNNING)}, {}) == [("die", {}), ("destroy", {})]
+
+
+def test_a_deleted_containers_last_state_stays_readable(tmp_path: Path) -> None:
+    store = ContainerStore(Layout(tmp_path))
+    record = store.create(ContainerSpec(name="web-1", image="busybox"), "sha256:" + "0" * 64)
+    store.update_state(record.id, status=ContainerStatus.EXITED, exit_code=3)
+    store.record_signal(record.id, 15)
+    store.record_stop(record.id)
+    store.delete(record.id)
+    assert list(store.layout.containers.iterdir()) == []
+    final = store.removed_state(record.id)
+    assert final is not None
+    assert (final.exit_code, final.kill_count, final.recent_signals, final.stop_count) == (
+        3, 1, [15], 1)
+    assert store.removed_state("../" + record.id[3:]) is None
