@@ -128,7 +128,9 @@ class Cgroup:
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.mkdir(exist_ok=True)
                 return
-            except FileNotFoundError:
+            except (FileNotFoundError, FileExistsError):
+                # FileExistsError too: mkdir(exist_ok=True) re-raises EEXIST when the parent it
+                # collided with was removed before its own is_dir() check.
                 if attempt == PARENT_RACE_RETRIES - 1:
                     raise
 
