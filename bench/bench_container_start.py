@@ -19,7 +19,6 @@ Reports numbers only; nothing asserts on wall time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -32,6 +31,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from runc_bundle import make_runc_bundle  # noqa: E402  (bench/ is on sys.path as a script)
 
 from engine.api import ContainerSpec, Engine  # noqa: E402
 
@@ -78,19 +79,6 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def make_runc_bundle(tarball: Path, directory: Path) -> Path:
-    bundle = directory / "bundle"
-    rootfs = bundle / "rootfs"
-    rootfs.mkdir(parents=True)
-    subprocess.run(["tar", "-xf", str(tarball), "-C", str(rootfs)], check=True)
-    subprocess.run(["runc", "spec"], cwd=bundle, check=True)
-    config = json.loads((bundle / "config.json").read_text())
-    config["process"]["terminal"] = False
-    config["process"]["args"] = ["true"]
-    config["root"]["readonly"] = False
-    (bundle / "config.json").write_text(json.dumps(config))
-    return bundle
-
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -112,7 +100,7 @@ def main() -> None:
               _stats(_time(lambda: subprocess.run(bare, check=True), args.runs)))
 
         if shutil.which("runc"):
-            bundle = make_runc_bundle(tarball, work)
+            bundle = make_runc_bundle(tarball, work, ["true"])
             counter = iter(range(1_000_000))
 
             def runc_once() -> None:

@@ -17,7 +17,6 @@ Numbers only; nothing asserts on wall time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -27,6 +26,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from runc_bundle import make_runc_bundle
 
 REPO = Path(__file__).resolve().parent.parent
 BUSYBOX_SCRIPT = REPO / "examples" / "base-image" / "make-busybox-rootfs.sh"
@@ -79,19 +80,6 @@ def _repeat(fn: Callable[[], tuple[float, float]], runs: int) -> list[tuple[floa
     return [fn() for _ in range(runs)]
 
 
-def _runc_bundle(tarball: Path, directory: Path) -> Path:
-    bundle = directory / "bundle"
-    rootfs = bundle / "rootfs"
-    rootfs.mkdir(parents=True)
-    subprocess.run(["tar", "-xf", str(tarball), "-C", str(rootfs)], check=True)
-    subprocess.run(["runc", "spec"], cwd=bundle, check=True)
-    config = json.loads((bundle / "config.json").read_text())
-    config["process"]["terminal"] = False
-    config["process"]["args"] = ["true"]
-    config["root"]["readonly"] = False
-    (bundle / "config.json").write_text(json.dumps(config))
-    return bundle
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -121,7 +109,7 @@ def main() -> None:
             _report(f"run --rm {service} true ({what})",
                     _repeat(lambda argv=argv: _timed(argv, project, env), args.runs))
         if shutil.which("runc"):
-            bundle = _runc_bundle(tarball, work)
+            bundle = make_runc_bundle(tarball, work, ["true"])
             counter = iter(range(1_000_000))
 
             def runc_once() -> tuple[float, float]:

@@ -18,7 +18,6 @@ one is running on the host. Numbers only; nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -31,6 +30,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from runc_bundle import make_runc_bundle  # noqa: E402  (bench/ is on sys.path as a script)
 
 from engine.api import ContainerSpec, Engine, NetworkAttachment  # noqa: E402
 
@@ -151,19 +152,6 @@ def measure_engine(engine: Engine, count: int, network: str | None) -> None:
     print(f"  resident after removing all  {len(alive(supervisors + others))} engine processes")
 
 
-def make_runc_bundle(tarball: Path, directory: Path) -> Path:
-    bundle = directory / "bundle"
-    rootfs = bundle / "rootfs"
-    rootfs.mkdir(parents=True)
-    subprocess.run(["tar", "-xf", str(tarball), "-C", str(rootfs)], check=True)
-    subprocess.run(["runc", "spec"], cwd=bundle, check=True)
-    config = json.loads((bundle / "config.json").read_text())
-    config["process"]["terminal"] = False
-    config["process"]["args"] = ["sleep", "3600"]
-    config["root"]["readonly"] = True
-    (bundle / "config.json").write_text(json.dumps(config))
-    return bundle
-
 
 def measure_runc(bundle: Path, count: int) -> None:
     names = [f"benchmem{os.getpid()}-{count}-{i}" for i in range(count)]
@@ -212,7 +200,7 @@ def main() -> None:
         if shims:
             summarize("containerd-shim (host)", shims, len(shims))
         if shutil.which("runc"):
-            bundle = make_runc_bundle(tarball, work)
+            bundle = make_runc_bundle(tarball, work, ["sleep", "3600"], readonly=True)
             for count in sizes:
                 if count <= 10:
                     measure_runc(bundle, count)

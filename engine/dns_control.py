@@ -74,7 +74,8 @@ def _spawn(root: Path) -> None:
     )
 
 
-def _running(root: Path) -> bool:
+def resolver_running(root: Path) -> bool:
+    """Whether a resolver answers on the root's control socket (the bind there admits one)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         try:
             conn.connect(control_address(root))
@@ -91,7 +92,7 @@ def start_resolver_soon(root: Path) -> None:
     A daemon thread waits for the starter (it exits as soon as the resolver has forked off),
     so no zombie is left; if this process ends first, the detached resolver lives on.
     """
-    if _running(root):
+    if resolver_running(root):
         return
     threading.Thread(target=_spawn_quietly, args=(root,), name="dns-start", daemon=True).start()
 

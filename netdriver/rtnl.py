@@ -1,12 +1,13 @@
-"""A minimal rtnetlink client (RFC 3549 messages over an AF_NETLINK socket) for the host
-namespace: create a bridge, add an address, set a link up or its MTU, delete a link, dump
-addresses and routes.
+"""A minimal rtnetlink client (RFC 3549 messages over an AF_NETLINK socket): create a bridge
+or a veth pair (its peer made directly in another namespace), add an address or a route, set a
+link up or its MTU, delete a link, dump addresses and routes. It speaks for the namespace of
+the thread that opened the socket.
 
-Why not pyroute2 here: importing it costs 100-250 ms, and every `up` and `down` CLI would pay
-that for the handful of requests a network's create and remove need. pyroute2 stays where
-its breadth pays (veth pairs moved into a container's namespace, in `netdriver.netlink`,
-pre-imported by the supervisors' fork server). Requests are synchronous: each waits for the
-kernel's acknowledgement, and a refusal raises OSError with the kernel's errno.
+Why not pyroute2: importing it costs 70-250 ms (its package ``__init__`` loads ~60 modules),
+and every `up` and `down` CLI, and every container's attach, would pay that, in time and in
+pages each forked supervisor touches, for the dozen requests networking needs. Requests are
+synchronous: each waits for the kernel's acknowledgement, and a refusal raises OSError with
+the kernel's errno.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
 NLM_F_DUMP, NLM_F_EXCL, NLM_F_CREATE = 0x300, 0x200, 0x400
 RTM_NEWLINK, RTM_DELLINK = 16, 17
 RTM_NEWADDR, RTM_GETADDR = 20, 22
-RTM_GETROUTE = 26
-IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINKINFO = 1, 3, 4, 18
-IFLA_INFO_KIND = 1
+RTM_NEWROUTE, RTM_GETROUTE = 24, 26
+IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER, IFLA_LINKINFO = 1, 3, 4, 10, 18
+IFLA_NET_NS_FD = 28
+IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
+VETH_INFO_PEER = 1
 IFA_ADDRESS, IFA_LOCAL = 1, 2
-RTA_DST, RTA_TABLE = 1, 15
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE = 1, 4, 5, 15
+RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST = 254, 3, 0, 1
 IFF_UP = 0x1
 
 _HDR = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, port id
@@ -62,6 +66,20 @@ def parse_attrs(data: bytes) -> dict[int, bytes]:
         out.setdefault(kind & 0x3FFF, data[offset + _ATTR.size: offset + length])
         offset += _align(length)
     return out
+
+
+def mac_bytes(mac: str) -> bytes:
+    """``02:42:ac:11:00:02`` as the 6 bytes IFLA_ADDRESS carries."""
+    return bytes.fromhex(mac.replace(":", ""))
+
+
+@dataclass(frozen=True)
+class VethPeer:
+    """The far end of a new veth pair: its name and MAC inside the namespace of ``netns_fd``."""
+
+    ifname: str
+    netns_fd: int
+    mac: str
 
 
 @dataclass(frozen=True)
@@ -134,11 +152,37 @@ class Rtnl:
     def new_bridge(self, ifname: str, mac: str, mtu: int | None) -> None:
         body = _IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
         body += attr(IFLA_IFNAME, ifname.encode() + b"\0")
-        body += attr(IFLA_ADDRESS, bytes.fromhex(mac.replace(":", "")))
+        body += attr(IFLA_ADDRESS, mac_bytes(mac))
         if mtu is not None:
             body += attr(IFLA_MTU, struct.pack("=I", mtu))
         body += attr(IFLA_LINKINFO, attr(IFLA_INFO_KIND, b"bridge"))
         self.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body)
+
+    def new_veth(self, ifname: str, peer: VethPeer, *, master: int, mtu: int | None) -> None:
+        """A veth pair: ``ifname`` here, enslaved to ``master`` and up, in one request; the
+        peer made directly in ``peer.netns_fd``'s namespace (it never takes a name here)."""
+        peer_body = _IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+        peer_body += attr(IFLA_IFNAME, peer.ifname.encode() + b"\0")
+        peer_body += attr(IFLA_NET_NS_FD, struct.pack("=I", peer.netns_fd))
+        peer_body += attr(IFLA_ADDRESS, mac_bytes(peer.mac))
+        if mtu is not None:
+            peer_body += attr(IFLA_MTU, struct.pack("=I", mtu))
+        body = _IFINFO.pack(socket.AF_UNSPEC, 0, 0, IFF_UP, IFF_UP)
+        body += attr(IFLA_IFNAME, ifname.encode() + b"\0")
+        body += attr(IFLA_MASTER, struct.pack("=I", master))
+        if mtu is not None:
+            body += attr(IFLA_MTU, struct.pack("=I", mtu))
+        info = attr(IFLA_INFO_KIND, b"veth") + attr(IFLA_INFO_DATA, attr(VETH_INFO_PEER, peer_body))
+        body += attr(IFLA_LINKINFO, info)
+        self.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body)
+
+    def add_default_route(self, family: int, gateway: bytes, oif: int) -> None:
+        """``default via gateway dev oif`` in the main table (what `ip route add` sends)."""
+        body = _RTMSG.pack(
+            family, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0
+        )
+        body += attr(RTA_GATEWAY, gateway) + attr(RTA_OIF, struct.pack("=I", oif))
+        self.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, body)
 
     def set_link(self, index: int, *, up: bool | None = None, mtu: int | None = None) -> None:
         flags = IFF_UP if up else 0

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from engine.api import Engine
-from engine.dns_control import control_address
+from engine.dns_control import resolver_running
 from netdriver import firewall
 from tests.conftest import run_cli
 
@@ -71,15 +71,6 @@ def _cli(project: str, directory: Path, root: Path, *args: str, other: str = "")
 ):
     return run_cli(["-p", project, "--progress", "plain", *args], cwd=directory, root=root,
                    env={"OTHER": other} if other else None)
-
-
-def _resolver_running(root: Path) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        try:
-            sock.connect(control_address(root))
-        except OSError:
-            return False
-        return True
 
 
 def _logs(project: str, directory: Path, root: Path, service: str) -> str:
@@ -141,10 +132,10 @@ def test_network_stack_end_to_end(tmp_path: Path, root: Path) -> None:
     assert not [b for b in bridges if b in rules]
     assert Engine(root).networks.list_networks() == []
     for _ in range(50):
-        if not _resolver_running(root):
+        if not resolver_running(root):
             break
         time.sleep(0.1)
-    assert not _resolver_running(root)
+    assert not resolver_running(root)
 
 
 def test_ipam_subnet_gateway_and_static_address(tmp_path: Path, root: Path) -> None:

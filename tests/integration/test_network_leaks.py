@@ -10,7 +10,6 @@ root, the containers' ids, our bridges and veth names) count as leaks.
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from pathlib import Path
@@ -19,7 +18,7 @@ from compose.loader import load_project
 from compose.model import LoadOptions
 from compose.orchestrator import DownOptions, Orchestrator, UpOptions
 from engine.api import Engine
-from engine.dns_control import control_address
+from engine.dns_control import resolver_running
 from netdriver import names
 from tests.leaks import kernel_snapshot
 
@@ -49,15 +48,6 @@ networks:
   three:
     internal: true
 """
-
-
-def _resolver_running(root: Path) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        try:
-            sock.connect(control_address(root))
-        except OSError:
-            return False
-    return True
 
 
 def test_fifty_up_down_cycles_of_a_three_network_project_leave_nothing(
@@ -92,7 +82,7 @@ def test_fifty_up_down_cycles_of_a_three_network_project_leave_nothing(
     marks |= seen_bridges
     assert len(seen_bridges) == 3 * CYCLES  # fresh networks every cycle, not one reused set
     for _ in range(50):  # bounded: the resolver leaves at the nudge of the last removal
-        if not _resolver_running(engine.layout.root):
+        if not resolver_running(engine.layout.root):
             break
         time.sleep(0.1)
     leaked = {
@@ -100,4 +90,4 @@ def test_fifty_up_down_cycles_of_a_three_network_project_leave_nothing(
         for kind, items in kernel_snapshot().leaked_since(before).items()
     }
     assert {kind: items for kind, items in leaked.items() if items} == {}
-    assert not _resolver_running(engine.layout.root)
+    assert not resolver_running(engine.layout.root)

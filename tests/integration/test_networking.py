@@ -26,7 +26,7 @@ from engine.api import (
     NetworkOptions,
     PortSpec,
 )
-from engine.dns_control import control_address
+from engine.dns_control import resolver_running
 from engine.errors import ContainerStartError
 from netdriver import firewall
 
@@ -268,20 +268,9 @@ def test_extra_hosts_dns_search_and_options(engine_with_busybox: Engine, net: st
     assert "search corp.example" in out and "options ndots:2" in out
 
 
-def _resolver_running(engine: Engine) -> bool:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.connect(control_address(engine.layout.root))
-        return True
-    except OSError:
-        return False
-    finally:
-        sock.close()
-
-
 def _wait_resolver(engine: Engine, running: bool) -> bool:
     for _ in range(50):  # bounded: the start takes ~0.1 s, the nudge makes it leave at once
-        if _resolver_running(engine) == running:
+        if resolver_running(engine.layout.root) == running:
             return True
         time.sleep(0.1)
     return False
@@ -291,7 +280,7 @@ def test_resolver_starts_with_the_network_and_leaves_with_the_last_one(
     engine_with_busybox: Engine
 ) -> None:
     e = engine_with_busybox
-    assert not _resolver_running(e)
+    assert not resolver_running(e.layout.root)
     first, second = f"t5r_{_uid()}", f"t5r_{_uid()}"
     gateway = e.ensure_network(first, labels={}).gateway
     assert _wait_resolver(e, running=True)  # before any container asks for it
@@ -303,7 +292,7 @@ def test_resolver_starts_with_the_network_and_leaves_with_the_last_one(
     e.stop_container(web.id, timeout=0)
     e.remove_container(web.id)
     e.remove_network(first)
-    assert _resolver_running(e)  # the other network still needs it
+    assert resolver_running(e.layout.root)  # the other network still needs it
     e.remove_network(second)
     assert _wait_resolver(e, running=False)
     out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
