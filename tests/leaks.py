@@ -89,3 +89,22 @@ def kernel_snapshot() -> KernelSnapshot:
     return KernelSnapshot(
         _links(), _mounts(), _cgroups(), _netns(), _processes(), _firewall_rules()
     )
+
+
+def new_links(before: frozenset[str], root: Path) -> frozenset[str]:
+    """Links made since `before`. Machine-wide, as the session leak check sees them; when
+    several people share the machine (PYCOMPOSE_TEST_NO_LEAK_CHECK), only those of `root`'s
+    networks: its claimed bridges and the veths enslaved to them."""
+    made = _links() - before
+    if not os.environ.get("PYCOMPOSE_TEST_NO_LEAK_CHECK"):
+        return made
+    from netdriver import owners
+
+    state = (root / "networks").resolve()
+    bridges = {b for b in owners.claimed() if owners.owner_of(b) in (state, root.resolve())}
+    enslaved = set()
+    for bridge in bridges:
+        out = subprocess.run(["ip", "-br", "link", "show", "master", bridge],
+                             capture_output=True, text=True, check=False)
+        enslaved |= {line.split()[0].split("@")[0] for line in out.stdout.splitlines() if line}
+    return frozenset(made & (bridges | enslaved))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.leaks import kernel_snapshot
+from tests.leaks import kernel_snapshot, new_links
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -141,11 +141,11 @@ services:
     assert states == {"good": "running", "bad": "created"}
     bad_id = next(r["ID"] for r in ps_json("halfway", directory, root) if r["Service"] == "bad")
     assert not [c for c in kernel_snapshot().cgroups if f"/{bad_id}" in c]
-    assert len(kernel_snapshot().links - links_before) == 2  # the bridge and good's veth
+    assert len(new_links(links_before, root)) == 2  # the bridge and good's veth
     down = run_cli(["down", "-t", "0"], cwd=directory, root=root)
     assert down.returncode == 0, down.stderr
     assert ps_json("halfway", directory, root) == []
-    assert not (kernel_snapshot().links - links_before)
+    assert not new_links(links_before, root)
     assert not list((root / "networks").rglob("halfway_default*"))
 
 
@@ -169,7 +169,7 @@ services:
     assert "bad" in result.stderr and "no-such-image" in result.stderr
     assert "Traceback" not in result.stderr
     assert ps_json("unknownimg", directory, root) == []
-    assert not (kernel_snapshot().links - links_before)
+    assert not new_links(links_before, root)
     assert not list((root / "networks").rglob("unknownimg_default*"))
 
 
