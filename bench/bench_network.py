@@ -4,6 +4,8 @@ to attach N network namespaces to a bridge, and a leak check over up/down cycles
 3-network project through the CLI.
 
 Run as root:  python bench/bench_network.py [--seconds 5] [--attach 50] [--cycles 50]
+Where a Docker daemon answers (`docker version`), Docker's bridge is measured in the same runs
+as a peer column (`--no-docker` skips it).
 Reports numbers only; nothing asserts on wall time. Traffic stays on loopback and on the
 bridge this script creates.
 """
@@ -89,6 +91,44 @@ def bridge_throughput(engine: Engine, seconds: int, mtu: int | None = None) -> f
         for info in engine.list_containers():
             engine.remove_container(info.id, force=True)
         engine.remove_network(net)
+
+
+DOCKER_IMAGE = "pycompose-bench-busybox:latest"
+
+
+def docker_reachable() -> bool:
+    """A peer column only where a Docker daemon answers; the bench works without one."""
+    if shutil.which("docker") is None:
+        return False
+    done = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                          capture_output=True, text=True, check=False, timeout=20)
+    return done.returncode == 0
+
+
+def _docker(*args: str, timeout: float = 120) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True,
+                          timeout=timeout).stdout.strip()
+
+
+def docker_bridge_throughput(seconds: int, mtu: int | None = None) -> float:
+    """The same iperf3 pair on a Docker user-defined bridge network (Docker's peer number)."""
+    net = f"pcbench_{uuid.uuid4().hex[:6]}"
+    opts = [] if mtu is None else ["-o", f"com.docker.network.driver.mtu={mtu}"]
+    _docker("network", "create", *opts, net)
+    run = ["run", "--network", net, "-v", "/usr:/usr:ro"]
+    try:
+        _docker(*run, "-d", "--name", f"{net}-s", DOCKER_IMAGE, *IPERF, "-s", "-1")
+        template = f'{{{{(index .NetworkSettings.Networks "{net}").IPAddress}}}}'
+        ip = _docker("inspect", "-f", template, f"{net}-s")
+        out = _docker(*run, "--name", f"{net}-c", DOCKER_IMAGE, "/bin/sh", "-c",
+                      f"sleep 0.3; exec {' '.join(IPERF)} -c {ip} -t {seconds} -J",
+                      timeout=seconds + 60)
+        return _gbits(json.loads(out))
+    finally:
+        subprocess.run(["docker", "rm", "-f", f"{net}-s", f"{net}-c"], capture_output=True,
+                       check=False, timeout=60)
+        subprocess.run(["docker", "network", "rm", net], capture_output=True, check=False,
+                       timeout=60)
 
 
 def attach_times(root: Path, count: int) -> list[float]:
@@ -186,23 +226,32 @@ def leak_cycles(root: Path, tarball: Path, cycles: int) -> tuple[float, dict[str
     return per_cycle, leaked
 
 
-def throughput_runs(engine: Engine, seconds: int, runs: int, mtus: list[int]) -> None:
-    """Loopback and bridge measured back to back in each run, so every ratio compares two
-    numbers taken under the same background load; the median ratio is the headline."""
+def throughput_runs(engine: Engine, seconds: int, runs: int, mtus: list[int],
+                    docker: bool) -> None:
+    """Loopback, ours (and Docker's bridge where dockerd is reachable) measured back to back in
+    each run, so every ratio compares numbers taken under the same background load; the median
+    ratio is the headline."""
     variants: list[int | None] = [None, *mtus]
-    ratios: dict[int | None, list[float]] = {m: [] for m in variants}
+    ratios: dict[tuple[str, int | None], list[float]] = {}
+    peers = ["ours", "docker"] if docker else ["ours"]
     for run in range(1, runs + 1):
         loop = host_loopback(seconds)
         line = [f"run {run}: loopback {loop:6.2f} Gbit/s"]
         for mtu in variants:
-            bridge = bridge_throughput(engine, seconds, mtu)
-            ratios[mtu].append(bridge / loop)
-            label = "bridge" if mtu is None else f"bridge mtu {mtu}"
-            line.append(f"{label} {bridge:6.2f} Gbit/s ({bridge / loop:.2f})")
-        print("; ".join(line))
-    for mtu, values in ratios.items():
+            for peer in peers:
+                if peer == "ours":
+                    bridge = bridge_throughput(engine, seconds, mtu)
+                else:
+                    bridge = docker_bridge_throughput(seconds, mtu)
+                ratios.setdefault((peer, mtu), []).append(bridge / loop)
+                label = "bridge" if peer == "ours" else "docker bridge"
+                label += "" if mtu is None else f" mtu {mtu}"
+                line.append(f"{label} {bridge:6.2f} Gbit/s ({bridge / loop:.2f})")
+        print("; ".join(line), flush=True)
+    for (peer, mtu), values in ratios.items():
         label = "MTU 1500 (Docker's default)" if mtu is None else f"MTU {mtu}"
-        print(f"TCP container<->container, {label}: median {statistics.median(values):.2f} "
+        who = "TCP container<->container" if peer == "ours" else "Docker's bridge (peer)"
+        print(f"{who}, {label}: median {statistics.median(values):.2f} "
               f"of loopback (min {min(values):.2f}, max {max(values):.2f}; Docker's: 0.76)")
 
 
@@ -217,6 +266,8 @@ def main() -> int:
     parser.add_argument("--mtu", type=int, action="append", default=[],
                         help="also measure a bridge network with this MTU (driver_opts "
                              "com.docker.network.driver.mtu); repeatable")
+    parser.add_argument("--no-docker", action="store_true",
+                        help="skip the Docker peer column even where dockerd is reachable")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pcnet-bench-"))
     try:
@@ -228,7 +279,15 @@ def main() -> int:
             if shutil.which("iperf3") is None:
                 print("iperf3 not installed (apt-get install iperf3): throughput skipped")
             else:
-                throughput_runs(engine, args.seconds, args.runs, args.mtu)
+                docker = not args.no_docker and docker_reachable()
+                if docker:
+                    _docker("import", str(tarball), DOCKER_IMAGE)
+                try:
+                    throughput_runs(engine, args.seconds, args.runs, args.mtu, docker)
+                finally:
+                    if docker:
+                        subprocess.run(["docker", "rmi", DOCKER_IMAGE], capture_output=True,
+                                       check=False, timeout=60)
         if args.attach:
             times = attach_times(work / "attach-root", args.attach)
             p90 = sorted(times)[int(len(times) * 0.9) - 1]

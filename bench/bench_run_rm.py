@@ -48,7 +48,7 @@ ZYGOTE_CORE_IMPORTS = (
     "import engine.supervisor\nfrom engine import syscalls\n"
     "with syscalls.sonames_without_ldconfig(): import pyseccomp, engine.seccomp_profile"
 )
-ZYGOTE_IMPORTS = ZYGOTE_CORE_IMPORTS + "\nfrom netdriver import netlink\nnetlink.IPRoute"
+ZYGOTE_IMPORTS = ZYGOTE_CORE_IMPORTS + "\nfrom netdriver import netlink\nnetlink.warm_up()"
 
 
 def _timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:

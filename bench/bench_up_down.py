@@ -11,7 +11,8 @@ own processes, including init's set-up before exec, run in their own cgroups and
 counted. On a shared machine wall times are noisy: CPU time is the steadier number.
 
 Runs on a private data root (a temp dir) with the busybox rootfs the tests use. docker-compose
-is measured beside it only when a dockerd answers on this host; otherwise it says so.
+v1 (`docker-compose`) is measured beside it on the same stacks only when a dockerd answers on
+this host (`--no-docker` skips it); otherwise it says so.
 Numbers are printed, never asserted.
 """
 
@@ -35,12 +36,15 @@ PYCOMPOSE = shutil.which("pycompose", path=str(Path(sys.executable).parent)) or 
 BUSYBOX_SCRIPT = REPO / "examples" / "base-image" / "make-busybox-rootfs.sh"
 
 
-def stack_yaml(count: int, init: bool) -> str:
+DOCKER_IMAGE = "pycompose-bench-busybox"
+
+
+def stack_yaml(count: int, init: bool, image: str = "busybox") -> str:
     lines = ["services:"]
     for i in range(count):
         lines += [
             f"  s{i}:",
-            "    image: busybox",
+            f"    image: {image}",
             '    command: ["sleep", "3600"]',
             "    stop_grace_period: 1s",
             "    volumes: [shared:/data]",
@@ -59,9 +63,9 @@ class CpuMeter:
     """CPU time of this process and everything it starts (detached ones too: supervisors, the
     resolver), through a cpuacct cgroup (v1) this process moves into; None where unavailable."""
 
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool = True) -> None:
         self.group: Path | None = None
-        if not (CPUACCT / "cpuacct.usage").exists():
+        if not enabled or not (CPUACCT / "cpuacct.usage").exists():
             return
         group = CPUACCT / f"pycompose-bench-{os.getpid()}"
         try:
@@ -164,12 +168,56 @@ def dockerd_running() -> bool:
     return probe.returncode == 0
 
 
+def docker_compose_peer(work: Path, tarball: Path, sizes: list[int], repeat: int,
+                        init: bool) -> None:
+    """The same stacks with docker-compose v1 on dockerd (the issue's reference peer), each
+    run printed beside ours. Its `cli` CPU is docker-compose's own; dockerd's and containerd's
+    work is not counted, so there is no `all` column."""
+    compose = shutil.which("docker-compose")
+    if compose is None:
+        print("docker-compose: not measured — dockerd answers but `docker-compose` (Debian "
+              "package docker-compose, v1) is not installed")
+        return
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    subprocess.run(["docker", "import", str(tarball), DOCKER_IMAGE], check=True,
+                   stdout=subprocess.DEVNULL)
+    meter = CpuMeter(enabled=False)
+    started: list[tuple[str, Path]] = []
+    try:
+        print("docker-compose v1 on dockerd, same stacks:")
+        for count in sizes:
+            directory = work / f"docker-stack{count}"
+            directory.mkdir()
+            (directory / "docker-compose.yml").write_text(stack_yaml(count, init, DOCKER_IMAGE))
+            ups: list[Run] = []
+            reups: list[Run] = []
+            downs: list[Run] = []
+            for attempt in range(repeat):
+                project = f"pcbenchdc{count}x{attempt}"
+                started.append((project, directory))
+                base = [compose, "-p", project, "--ansi", "never"]
+                ups.append(timed([*base, "up", "-d"], directory, env, meter))
+                reups.append(timed([*base, "up", "-d"], directory, env, meter))
+                downs.append(timed([*base, "down", "-v"], directory, env, meter))
+            peak = max(r.rss_mib for r in ups + reups + downs)
+            print(f"{count:>8} {summary(ups)} {summary(reups)} {summary(downs)} {peak:>4.0f}")
+    finally:
+        for project, directory in started:
+            subprocess.run([compose, "-p", project, "down", "-v", "-t", "0"], cwd=directory,
+                           env=env, check=False, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        subprocess.run(["docker", "rmi", DOCKER_IMAGE], check=False, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,10,50")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--parallel", default=None, help="pycompose --parallel")
     parser.add_argument("--no-init", action="store_true", help="leave `init: true` out")
+    parser.add_argument("--no-docker", action="store_true",
+                        help="skip the docker-compose peer even where dockerd answers")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(tempfile.mkdtemp(prefix="bench-up-down-"))
@@ -209,8 +257,10 @@ def main() -> None:
                 print(f"{count:>8} {summary(ups)} {summary(reups)} {summary(downs)} {peak:>4.0f}")
         finally:
             meter.close()
-        if dockerd_running():
-            print("dockerd is running: compare with `docker compose up -d` on the same stacks")
+        if args.no_docker:
+            pass
+        elif dockerd_running():
+            docker_compose_peer(work, tarball, sizes, args.repeat, not args.no_init)
         else:
             print("docker-compose: not measured — no dockerd is running on this host "
                   "(reference from the issue: v1 on this machine kind: 50 services up 7.7 s, "

@@ -29,16 +29,6 @@ from engine.containers import (
 from engine.content import Blob
 from engine.dns_control import nudge_resolver, start_resolver_soon
 from engine.errors import ContainerStartError, InvalidArgumentError, InvalidStateError
-from engine.exec import (
-    ExecResult,
-    ExecTarget,
-    copy_window_size,
-    exec_process_for,
-    open_container_pty,
-    relay_pty,
-    run_exec,
-    start_exec,
-)
 from engine.hosts import prepare_net_files
 from engine.images import Image, ImageStore
 from engine.layout import Layout, data_root_from_env
@@ -65,6 +55,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from engine.builder.build import BuildOptions, BuildResult
+    from engine.exec import ExecResult, ExecTarget  # the module loads on the first exec
     from engine.registry.pull import Reporter as PullReport
 
 __all__ = [
@@ -602,6 +593,8 @@ class Engine:
         workdir: str | None,
         user: str | None,
     ) -> tuple[ExecTarget, RuntimeSpec, ProcessSpec]:
+        from engine.exec import ExecTarget, exec_process_for  # not on the CLI's start path
+
         info = self.inspect(name_or_id)
         if info.status is not ContainerStatus.RUNNING or not info.state.pid:
             raise InvalidStateError(f"container {info.name} is not running", subject=info.name)
@@ -626,6 +619,8 @@ class Engine:
     ) -> ExecResult:
         """Run a command in a running container; stdout and stderr come back interleaved.
         A command that cannot be started reports Docker's 126/127 and the reason as output."""
+        from engine.exec import run_exec
+
         target, spec, process = self._exec_setup(name_or_id, argv, env, workdir, user)
         return run_exec(target, spec, process, stdin)
 
@@ -644,6 +639,8 @@ class Engine:
         return its exit code; raises `engine.exec.ExecError` if it could not be started.
         With `tty`, the process gets a pty of the container's own devpts, relayed to stdio
         (the caller puts its terminal in raw mode)."""
+        from engine.exec import copy_window_size, open_container_pty, relay_pty, start_exec
+
         if tty:
             env = {"TERM": "xterm", **(env or {})}
         target, spec, process = self._exec_setup(name_or_id, argv, env, workdir, user)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from dnslib import AAAA, PTR, QTYPE, RCODE, RR, A, DNSHeader, DNSLabel, DNSRecord
 
-from netdriver.api import Endpoint, Network
+from netdriver.model import Endpoint, Network
 
 TTL = 5  # short: scaling and restarts change the answers, clients must not cache long
 # A plain UDP answer must fit 512 bytes, or the client's EDNS0 payload size. A bigger one (a

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import logging
 import os
 import selectors
 import signal
@@ -37,9 +36,7 @@ from pathlib import Path
 from engine import dns_records as records
 from engine.dns_control import control_address, lock_path
 from engine.layout import Layout
-from netdriver.api import NetworkDriver
-
-log = logging.getLogger(__name__)
+from netdriver.snapshot import live_networks
 
 IDLE_CHECK_SECONDS = 1.0
 FORWARD_TIMEOUT = 2.0
@@ -50,7 +47,6 @@ TCP_MAX_CONNECTIONS = 64  # bounded: each connection is served on its own short 
 class Resolver:
     def __init__(self, root: Path, control: socket.socket) -> None:
         self.layout = Layout(root)
-        self.driver = NetworkDriver(self.layout.networks)
         self.control = control
         self.selector = selectors.DefaultSelector()
         self.selector.register(control, selectors.EVENT_READ, "control")
@@ -82,7 +78,7 @@ class Resolver:
             return
         self.stamp = stamp
         self.loaded_at = now
-        self.zones = records.build_zones(self.driver.peek())
+        self.zones = records.build_zones(live_networks(self.layout.networks))
         for table in (self.sockets, self.tcp_sockets):
             for gateway in list(table):
                 if gateway not in self.zones:
@@ -102,10 +98,9 @@ class Resolver:
             udp.bind((gateway, 53))
             tcp.bind((gateway, 53))
             tcp.listen(16)
-        except OSError as exc:  # address not up yet, or a stale socket elsewhere: retried
+        except OSError:  # address not up yet, or a stale socket elsewhere: the next reload retries
             udp.close()
             tcp.close()
-            log.debug("cannot listen on %s:53: %s", gateway, exc)
             self.stamp = None  # try again on the next event
             return
         udp.setblocking(False)

@@ -11,11 +11,13 @@ single-threaded, so forking it is safe, unlike forking the CLI, which runs a thr
 exits when its client goes away or after a short idle time.
 
 Preloading is staged so that the first request is not held up by what it does not need: the
-core (supervisor, runtime, seccomp binding) loads before the first request is read; netlink
-(pyroute2, ~70 ms) loads once no request has come for a moment (a one-off `run` of a
+core (supervisor, runtime, seccomp binding) loads before the first request is read; the
+netlink warm-up (the module, pyroute2's message classes without its package ``__init__``, and
+libc's setns handle; ~10 ms, the whole of pyroute2 was ~70 ms) runs once no request has come
+for a moment (a one-off `run` of a
 `network_mode: none` service sends its only request just after the core is ready), or at once
-when a request needs it (a bridge attachment), so every sibling shares it instead of importing
-it privately.
+when a request needs it (a bridge attachment), so every sibling shares it instead of paying it
+privately.
 
 Protocol (SOCK_SEQPACKET): request = "ROOT\\0CONTAINER_ID\\0FLAGS" (FLAGS: "n" when the
 container needs netlink) with the report pipe's write end attached (SCM_RIGHTS). The zygote
@@ -89,21 +91,13 @@ def _preload_core() -> None:
 
 
 def _preload_netlink() -> None:
-    """What a bridge attachment's helper child runs: pyroute2, warmed by one netlink round trip
-    (it builds per-class state on first use, ~20 ms each child would pay again), and its libc
-    handle for setns (looked up once here instead of by ldconfig in every child)."""
-    from engine import syscalls
+    """What a bridge attachment's helper child runs, done once here for every child: the
+    netlink module and its libc handle for setns (ctypes builds the function object on first
+    use)."""
+    from netdriver import netlink
 
-    try:
-        from netdriver import netlink
-    except ImportError:  # no pyroute2: bridge attachments report it; other modes still work
-        return
-    with contextlib.suppress(Exception), syscalls.sonames_without_ldconfig():
-        import pyroute2.netns
-
-        pyroute2.netns._get_libc()
-    with contextlib.suppress(Exception), netlink.IPRoute() as ipr:
-        ipr.link_lookup(ifname="lo")
+    with contextlib.suppress(OSError, AttributeError):
+        netlink.warm_up()
     gc.freeze()
 
 

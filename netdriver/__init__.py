@@ -1,1 +1,2 @@
-"""Bridge networking for the engine (pyroute2). Imports nothing from the rest of the project."""
+"""Bridge networking for the engine, on its own rtnetlink client. Imports nothing from the rest
+of the project."""

@@ -15,9 +15,8 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from netdriver import firewall, host_links, ipam, names, owners
+from netdriver import firewall, host_links, ipam, names, netlink, owners, snapshot
 from netdriver.errors import (
     EndpointExistsError,
     InvalidNetworkConfigError,
@@ -27,7 +26,6 @@ from netdriver.errors import (
     NetworkInUseError,
     NetworkNotFoundError,
 )
-from netdriver.lazy_module import lazy_import
 from netdriver.liveness import is_alive, process_start_time
 from netdriver.model import Endpoint, Network, NetworkOptions
 from netdriver.state import (
@@ -37,13 +35,6 @@ from netdriver.state import (
     check_network_name,
     host_subnet_lock,
 )
-
-if TYPE_CHECKING:
-    from netdriver import netlink
-else:
-    # pyroute2 costs 100-250 ms to import: load it for the first attach only; network create
-    # and remove (the CLI's share) go through host_links, which does not need it.
-    netlink = lazy_import("netdriver.netlink")
 
 PortRule = firewall.PortRule
 
@@ -317,16 +308,7 @@ class NetworkDriver:
         For readers that poll often (the DNS resolver): files are replaced atomically, so a
         lock-free read sees a whole old or whole new record; liveness is the caller's call.
         """
-        return [
-            (
-                r.network,
-                [
-                    e.endpoint for e in r.endpoints
-                    if e.endpoint.owner_pid is None or is_alive(e.endpoint.owner_pid, e.owner_start)
-                ],
-            )
-            for r in self._store.load_all()
-        ]
+        return snapshot.live_networks(self._store.root)
 
     # ------------------------------------------------------------------ ports and modes
 

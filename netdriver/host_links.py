@@ -1,6 +1,7 @@
 """Links of the host namespace: bridges (create, address, up), link lookups and deletion, the
 host's networks. What the CLI needs to create and remove a network, on :mod:`netdriver.rtnl`
-(no pyroute2 import: that alone cost `up` and `down` 100-250 ms each). Lookups use sysfs
+(pyroute2's message classes without its package ``__init__``, which alone cost `up` and
+`down` 100-250 ms each). Lookups use sysfs
 and if_nametoindex(3), one ioctl, never a link dump (which grows with every veth on the
 host). Kernel refusals become :class:`NetlinkError` carrying the kernel's reason.
 """

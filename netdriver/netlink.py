@@ -1,22 +1,26 @@
-"""Netlink in container namespaces (veth pairs, addresses, routes) on pyroute2; the host
-namespace's bridge and link work lives in :mod:`netdriver.host_links`, on a
-small rtnetlink client, so the CLI never imports pyroute2. Kernel-facing code stays in these
-modules.
+"""Netlink in container namespaces: a veth pair with its peer made inside the container's
+network namespace, and the peer's address, link state and default routes, through
+:mod:`netdriver.rtnl` (as :mod:`netdriver.host_links` uses for the host side): pyroute2's
+message classes over a plain netlink socket.
 
-Reaching into a container's network namespace: pyroute2's own ``IPRoute(netns=...)`` forks a
-helper that calls setns(2) and passes the socket back. Forking costs ~10 ms per attach and is
-hazardous in a multi-threaded caller (the engine's scheduler runs attaches on threads: a fork
-copies locks other threads hold). setns(CLONE_NEWNET) only moves the *calling thread*, so we
-run the namespace work on a short-lived thread of its own that enters the namespace, opens
-its netlink socket there, configures, and exits. No other thread ever changes namespace,
-and nothing forks. Kernel refusals become :class:`NetlinkError` carrying the kernel's reason
+Why not pyroute2's IPRoute: its package ``__init__`` was the start path's heaviest import
+(70-120 ms, ~240 modules, more pages for every supervisor forked from the fork server) for six
+requests; the message classes alone import in ~10 ms, and the fork server preloads them.
+
+Reaching into a container's network namespace: setns(CLONE_NEWNET) only moves the *calling
+thread*, so the namespace work runs on a short-lived thread of its own that enters the
+namespace, opens its netlink socket there, configures, and exits. No other thread ever changes
+namespace, and nothing forks (a fork in the engine's multi-threaded scheduler would copy locks
+other threads hold). Kernel refusals become :class:`NetlinkError` carrying the kernel's reason
 (strerror of the errno).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
+import functools
 import logging
 import os
 import socket
@@ -26,51 +30,60 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 from typing import TypeVar
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError as _PyrNetlinkError
-from pyroute2.netns import setns as _setns
-
 from netdriver.errors import NetlinkError
 from netdriver.host_links import delete_link, enable_ipv6
+from netdriver.offload import BIG_TCP_IPV4_SIZE
+from netdriver.rtnl import Rtnl, VethPeer
+from netdriver.rtnl import warm_up as warm_up_messages
 
 log = logging.getLogger(__name__)
 
-_MAIN_TABLE = 254
+CLONE_NEWNET = 0x40000000
+_IFA_F_NODAD = 0x02  # usable at once: duplicate address detection would hold it ~1 s
 
 
 @contextlib.contextmanager
 def _kernel(action: str, subject: str | None = None) -> Iterator[None]:
-    """Translate pyroute2/OS errors raised inside the block into our NetlinkError."""
+    """Translate OS errors (the kernel's refusals included) into our NetlinkError."""
     try:
         yield
-    except _PyrNetlinkError as exc:
-        reason = os.strerror(exc.code) if exc.code else str(exc)
-        raise NetlinkError(f"{action}: {reason}", subject=subject) from exc
+    except NetlinkError:
+        raise
     except OSError as exc:
         raise NetlinkError(f"{action}: {exc.strerror or exc}", subject=subject) from exc
 
 
-def _index(ipr: IPRoute, ifname: str) -> int | None:
-    """Index of ``ifname`` in the calling thread's namespace (that of ``ipr``).
+def _index(ifname: str) -> int | None:
+    """Index of ``ifname`` in the calling thread's namespace.
 
-    if_nametoindex(3) is one ioctl on a socket of the caller's namespace, which is the one
-    ``ipr`` was opened in; pyroute2's link_lookup dumps every link (slow with many veths).
+    if_nametoindex(3) is one ioctl on a socket of the caller's namespace; a netlink dump of
+    every link would be slow with many veths.
     """
-    del ipr  # kept in the signature: the namespace is implied by the calling thread
     try:
         return socket.if_nametoindex(ifname)
     except OSError:
         return None
 
 
-_IFA_F_NODAD = 0x02  # usable at once: duplicate address detection would hold it ~1 s
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    # The interpreter's own symbols include libc's: no find_library (which runs ldconfig).
+    return ctypes.CDLL(None, use_errno=True)
 
 
-def _add_address6(ipr: IPRoute, index: int, address: IPv6Address, prefixlen: int) -> None:
-    ipr.addr(
-        "add", index=index, address=str(address), prefixlen=prefixlen,
-        family=socket.AF_INET6, flags=_IFA_F_NODAD,
-    )
+def _setns(fd: int) -> None:
+    """Move the calling thread into the network namespace ``fd`` (Python 3.11 has no os.setns)."""
+    if _libc().setns(fd, CLONE_NEWNET) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def warm_up() -> None:
+    """Do the first-use work of :func:`_setns` now: a fork server calls this once so that
+    the processes it forks share the result instead of each building it; likewise the
+    compiled tables of the netlink messages."""
+    _libc().setns  # noqa: B018 - the attribute access is the work (ctypes caches the function)
+    warm_up_messages()
 
 
 @dataclass(frozen=True)
@@ -103,27 +116,19 @@ def create_attachment(host_ifname: str, bridge: str, netns_path: str, peer: Peer
         ) from exc
     created = False
     try:
-        with _kernel("create veth pair", host_ifname), IPRoute() as ipr:
-            br = _index(ipr, bridge)
+        with _kernel("create veth pair", host_ifname), Rtnl() as rtnl:
+            br = _index(bridge)
             if br is None:
                 raise NetlinkError(f"bridge {bridge} does not exist", subject=bridge)
             # One request: created enslaved to the bridge and up (IFLA_MASTER + IFF_UP).
-            peer_attrs: dict[str, object] = {
-                "ifname": peer.ifname, "net_ns_fd": nsfd, "address": peer.mac,
-            }
-            mtu: dict[str, int] = {}
-            if peer.mtu is not None:
-                mtu = {"mtu": peer.mtu}
-                peer_attrs["mtu"] = peer.mtu
-            ipr.link(
-                "add",
-                ifname=host_ifname,
-                kind="veth",
-                master=br,
-                state="up",
-                peer=peer_attrs,
-                **mtu,
-            )
+            veth_peer = VethPeer(peer.ifname, nsfd, peer.mac)
+            try:
+                rtnl.new_veth(host_ifname, veth_peer, master=br, mtu=peer.mtu,
+                              ipv4_gso_max=BIG_TCP_IPV4_SIZE)
+            except OSError as exc:  # a kernel that refuses the size: plain 64 KiB offloads
+                if exc.errno not in (errno.EINVAL, errno.ERANGE):
+                    raise
+                rtnl.new_veth(host_ifname, veth_peer, master=br, mtu=peer.mtu)
             created = True
         _configure_peer(nsfd, netns_path, peer)
     except BaseException:
@@ -150,7 +155,7 @@ def run_in_netns(nsfd: int, fn: Callable[[], _T]) -> _T:
 
     def body() -> None:
         try:
-            _setns(nsfd, flags=0, fork=False)
+            _setns(nsfd)
             if os.stat("/proc/thread-self/ns/net").st_ino != want:
                 raise OSError(errno.EINVAL, "setns did not enter the namespace")
             result.append(fn())
@@ -169,25 +174,24 @@ def _configure_peer(nsfd: int, netns_path: str, peer: PeerConfig) -> None:
     """Inside the namespace: address, link up, lo up, default route."""
 
     def configure() -> None:
-        with IPRoute() as ns:  # created on the netns thread: the socket lives in that netns
-            idx = _index(ns, peer.ifname)
+        with Rtnl() as ns:  # created on the netns thread: the socket lives in that netns
+            idx = _index(peer.ifname)
             if idx is None:
                 raise NetlinkError(f"{peer.ifname} not found in {netns_path}", subject=netns_path)
-            ns.addr("add", index=idx, address=str(peer.address), prefixlen=peer.prefixlen)
+            ns.add_address(idx, socket.AF_INET, peer.address.packed, peer.prefixlen)
             if peer.address6 is not None:
                 enable_ipv6(peer.ifname)
-                _add_address6(ns, idx, peer.address6, peer.prefixlen6)
-            ns.link("set", index=idx, state="up")
-            lo = _index(ns, "lo")
-            if lo is not None:
-                ns.link("set", index=lo, state="up")
-            if peer.gateway is not None:
-                ns.route("add", dst="default", gateway=str(peer.gateway), oif=idx)
-            if peer.gateway6 is not None:
-                ns.route(
-                    "add", dst="::/0", gateway=str(peer.gateway6), oif=idx,
-                    family=socket.AF_INET6,
+                ns.add_address(
+                    idx, socket.AF_INET6, peer.address6.packed, peer.prefixlen6, _IFA_F_NODAD
                 )
+            ns.set_link(idx, up=True)
+            lo = _index("lo")
+            if lo is not None:
+                ns.set_link(lo, up=True)
+            if peer.gateway is not None:
+                ns.add_default_route(socket.AF_INET, peer.gateway.packed, idx)
+            if peer.gateway6 is not None:
+                ns.add_default_route(socket.AF_INET6, peer.gateway6.packed, idx)
 
     with _kernel(f"configure {peer.ifname} in {netns_path}", netns_path):
         run_in_netns(nsfd, configure)
@@ -203,10 +207,10 @@ def loopback_up(netns_path: str) -> None:
         ) from exc
 
     def configure() -> None:
-        with IPRoute() as ns:
-            lo = _index(ns, "lo")
+        with Rtnl() as ns:
+            lo = _index("lo")
             if lo is not None:
-                ns.link("set", index=lo, state="up")
+                ns.set_link(lo, up=True)
 
     try:
         with _kernel(f"set lo up in {netns_path}", netns_path):
