@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 
 class NetworkError(Exception):
     """Root of every error the network driver raises."""
@@ -46,3 +49,13 @@ class AddressInUseError(InvalidNetworkConfigError):
 
 class EndpointExistsError(NetworkError):
     """A live endpoint with that id is already attached to the network."""
+
+
+@contextlib.contextmanager
+def kernel_refusals(action: str, subject: str | None = None) -> Iterator[None]:
+    """Turn the kernel's refusals (OSError, errno and reason) inside the block into a
+    NetlinkError naming what we were doing."""
+    try:
+        yield
+    except OSError as exc:
+        raise NetlinkError(f"{action}: {exc.strerror or exc}", subject=subject) from exc

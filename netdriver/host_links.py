@@ -8,15 +8,14 @@ host). Kernel refusals become :class:`NetlinkError` carrying the kernel's reason
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_address
 
-from netdriver.errors import NetlinkError
+from netdriver.errors import NetlinkError, kernel_refusals
 from netdriver.rtnl import Rtnl
 
 log = logging.getLogger(__name__)
@@ -24,15 +23,6 @@ log = logging.getLogger(__name__)
 MAIN_TABLE = 254
 _IFF_UP = 0x1
 _IFA_F_NODAD = 0x02  # usable at once: duplicate address detection would hold it ~1 s
-
-
-@contextlib.contextmanager
-def _kernel(action: str, subject: str | None = None) -> Iterator[None]:
-    """Translate OS errors raised inside the block into our NetlinkError."""
-    try:
-        yield
-    except OSError as exc:
-        raise NetlinkError(f"{action}: {exc.strerror or exc}", subject=subject) from exc
 
 
 def index_of(ifname: str) -> int | None:
@@ -76,7 +66,7 @@ def bridge_ready(ifname: str, gateway: IPv4Address) -> bool:
 def host_networks() -> list[IPv4Network]:
     """Networks of the host's IPv4 addresses and main-table routes (default route excluded)."""
     nets: set[IPv4Network] = set()
-    with _kernel("read host addresses and routes"), Rtnl() as nl:
+    with kernel_refusals("read host addresses and routes"), Rtnl() as nl:
         for _index, addr, prefixlen in nl.addresses(socket.AF_INET):
             nets.add(IPv4Network((IPv4Address(addr), prefixlen), strict=False))
         for dst, dst_len in nl.routes(socket.AF_INET, MAIN_TABLE):
@@ -128,7 +118,7 @@ def ensure_bridge(
     that changes whenever a container joins or leaves, briefly confusing peers' ARP caches.
     An explicit MTU sticks (the kernel stops following the ports' MTU once it is set).
     """
-    with _kernel("set up bridge", ifname), Rtnl() as nl:
+    with kernel_refusals("set up bridge", ifname), Rtnl() as nl:
         idx = index_of(ifname)
         if idx is None:
             log.debug("creating bridge %s", ifname)

@@ -25,12 +25,12 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 from typing import TypeVar
 
-from netdriver.errors import NetlinkError
+from netdriver.errors import NetlinkError, kernel_refusals
 from netdriver.host_links import delete_link, enable_ipv6
 from netdriver.offload import BIG_TCP_IPV4_SIZE
 from netdriver.rtnl import Rtnl, VethPeer
@@ -40,17 +40,6 @@ log = logging.getLogger(__name__)
 
 CLONE_NEWNET = 0x40000000
 _IFA_F_NODAD = 0x02  # usable at once: duplicate address detection would hold it ~1 s
-
-
-@contextlib.contextmanager
-def _kernel(action: str, subject: str | None = None) -> Iterator[None]:
-    """Translate OS errors (the kernel's refusals included) into our NetlinkError."""
-    try:
-        yield
-    except NetlinkError:
-        raise
-    except OSError as exc:
-        raise NetlinkError(f"{action}: {exc.strerror or exc}", subject=subject) from exc
 
 
 def _index(ifname: str) -> int | None:
@@ -116,7 +105,7 @@ def create_attachment(host_ifname: str, bridge: str, netns_path: str, peer: Peer
         ) from exc
     created = False
     try:
-        with _kernel("create veth pair", host_ifname), Rtnl() as rtnl:
+        with kernel_refusals("create veth pair", host_ifname), Rtnl() as rtnl:
             br = _index(bridge)
             if br is None:
                 raise NetlinkError(f"bridge {bridge} does not exist", subject=bridge)
@@ -193,7 +182,7 @@ def _configure_peer(nsfd: int, netns_path: str, peer: PeerConfig) -> None:
             if peer.gateway6 is not None:
                 ns.add_default_route(socket.AF_INET6, peer.gateway6.packed, idx)
 
-    with _kernel(f"configure {peer.ifname} in {netns_path}", netns_path):
+    with kernel_refusals(f"configure {peer.ifname} in {netns_path}", netns_path):
         run_in_netns(nsfd, configure)
 
 
@@ -213,7 +202,7 @@ def loopback_up(netns_path: str) -> None:
                 ns.set_link(lo, up=True)
 
     try:
-        with _kernel(f"set lo up in {netns_path}", netns_path):
+        with kernel_refusals(f"set lo up in {netns_path}", netns_path):
             run_in_netns(nsfd, configure)
     finally:
         os.close(nsfd)
