@@ -32,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from process_memory import Memory  # noqa: E402
 from runc_bundle import make_runc_bundle  # noqa: E402  (bench/ is on sys.path as a script)
 
 from engine.api import ContainerSpec, Engine  # noqa: E402
@@ -56,19 +57,9 @@ def _time(fn: Callable[[], object], runs: int, warmup: int = 1) -> list[float]:
     return samples
 
 
-def _pss_kb(pid: int) -> str:
-    """PSS (shared pages split among sharers) and USS (private pages only), in kB."""
-    fields: dict[str, int] = {}
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
-            for line in handle:
-                key, _, rest = line.partition(":")
-                if key in ("Pss", "Rss", "Private_Clean", "Private_Dirty"):
-                    fields[key] = int(rest.split()[0])
-    except OSError:
-        return "gone"
-    uss = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
-    return f"PSS {fields.get('Pss')} kB  USS {uss} kB  RSS {fields.get('Rss')} kB"
+
+def _memory(pid: int) -> str:
+    return str(Memory.of(pid) or "gone")
 
 
 def _children(pid: int) -> list[int]:
@@ -165,10 +156,10 @@ def main() -> None:
         state = engine.inspect(info.id).state
         assert state.supervisor_pid is not None
         print("resident memory per running container")
-        print(f"  supervisor      pid {state.supervisor_pid:<8} {_pss_kb(state.supervisor_pid)}")
+        print(f"  supervisor      pid {state.supervisor_pid:<8} {_memory(state.supervisor_pid)}")
         for pid in _children(state.supervisor_pid):
             role = "container init " if pid == state.pid else "stage1         "
-            print(f"  {role} pid {pid:<8} {_pss_kb(pid)}")
+            print(f"  {role} pid {pid:<8} {_memory(pid)}")
         engine.remove_container(info.id, force=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -25,12 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from process_memory import Memory  # noqa: E402
 from runc_bundle import make_runc_bundle  # noqa: E402  (bench/ is on sys.path as a script)
 
 from engine.api import ContainerSpec, Engine, NetworkAttachment  # noqa: E402
@@ -38,26 +38,6 @@ from engine.api import ContainerSpec, Engine, NetworkAttachment  # noqa: E402
 BUSYBOX_SCRIPT = REPO / "examples" / "base-image" / "make-busybox-rootfs.sh"
 ENGINE_MARKERS = (b"engine.supervisor",)
 
-
-@dataclass(frozen=True)
-class Memory:
-    pss: int
-    rss: int
-    uss: int
-
-    @staticmethod
-    def of(pid: int) -> Memory | None:
-        fields: dict[str, int] = {}
-        try:
-            with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
-                for line in handle:
-                    key, _, rest = line.partition(":")
-                    if key in ("Pss", "Rss", "Private_Clean", "Private_Dirty"):
-                        fields[key] = int(rest.split()[0])
-        except (OSError, ValueError):
-            return None
-        return Memory(fields.get("Pss", 0), fields.get("Rss", 0),
-                      fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0))
 
 
 def _cmdline(pid: int) -> bytes:
