@@ -168,6 +168,22 @@ def dockerd_running() -> bool:
     return probe.returncode == 0
 
 
+def measure_row(
+    count: int, bases: list[list[str]], directory: Path, env: dict[str, str], meter: CpuMeter
+) -> None:
+    """One table row: each base command (one project per repeat) goes `up -d`, `up -d` again
+    and `down -v`; the row shows the best of each."""
+    ups: list[Run] = []
+    reups: list[Run] = []
+    downs: list[Run] = []
+    for base in bases:
+        ups.append(timed([*base, "up", "-d"], directory, env, meter))
+        reups.append(timed([*base, "up", "-d"], directory, env, meter))
+        downs.append(timed([*base, "down", "-v"], directory, env, meter))
+    peak = max(r.rss_mib for r in ups + reups + downs)
+    print(f"{count:>8} {summary(ups)} {summary(reups)} {summary(downs)} {peak:>4.0f}")
+
+
 def docker_compose_peer(work: Path, tarball: Path, sizes: list[int], repeat: int,
                         init: bool) -> None:
     """The same stacks with docker-compose v1 on dockerd (the issue's reference peer), each
@@ -189,18 +205,10 @@ def docker_compose_peer(work: Path, tarball: Path, sizes: list[int], repeat: int
             directory = work / f"docker-stack{count}"
             directory.mkdir()
             (directory / "docker-compose.yml").write_text(stack_yaml(count, init, DOCKER_IMAGE))
-            ups: list[Run] = []
-            reups: list[Run] = []
-            downs: list[Run] = []
-            for attempt in range(repeat):
-                project = f"pcbenchdc{count}x{attempt}"
-                started.append((project, directory))
-                base = [compose, "-p", project, "--ansi", "never"]
-                ups.append(timed([*base, "up", "-d"], directory, env, meter))
-                reups.append(timed([*base, "up", "-d"], directory, env, meter))
-                downs.append(timed([*base, "down", "-v"], directory, env, meter))
-            peak = max(r.rss_mib for r in ups + reups + downs)
-            print(f"{count:>8} {summary(ups)} {summary(reups)} {summary(downs)} {peak:>4.0f}")
+            projects = [f"pcbenchdc{count}x{attempt}" for attempt in range(repeat)]
+            started.extend((project, directory) for project in projects)
+            measure_row(count, [[compose, "-p", p, "--ansi", "never"] for p in projects],
+                        directory, env, meter)
     finally:
         for project, directory in started:
             subprocess.run([compose, "-p", project, "down", "-v", "-t", "0"], cwd=directory,
@@ -243,18 +251,10 @@ def main() -> None:
                 directory = work / f"stack{count}"
                 directory.mkdir()
                 (directory / "compose.yaml").write_text(stack_yaml(count, not args.no_init))
-                ups: list[Run] = []
-                reups: list[Run] = []
-                downs: list[Run] = []
-                for attempt in range(args.repeat):
-                    project = f"bench{count}x{attempt}"
-                    started.append((project, directory))
-                    base = [PYCOMPOSE, "-p", project, "--progress", "quiet", *extra]
-                    ups.append(timed([*base, "up", "-d"], directory, env, meter))
-                    reups.append(timed([*base, "up", "-d"], directory, env, meter))
-                    downs.append(timed([*base, "down", "-v"], directory, env, meter))
-                peak = max(r.rss_mib for r in ups + reups + downs)
-                print(f"{count:>8} {summary(ups)} {summary(reups)} {summary(downs)} {peak:>4.0f}")
+                projects = [f"bench{count}x{attempt}" for attempt in range(args.repeat)]
+                started.extend((project, directory) for project in projects)
+                measure_row(count, [[PYCOMPOSE, "-p", p, "--progress", "quiet", *extra]
+                                    for p in projects], directory, env, meter)
         finally:
             meter.close()
         if args.no_docker:
