@@ -1,5 +1,6 @@
 """Network benchmark: TCP throughput container<->container on one bridge vs the host's
-loopback (iperf3 from Debian, the host's /usr bind-mounted read-only into busybox), the time
+loopback (iperf3 from Debian, the host's /usr bind-mounted read-only into busybox; loopback
+measured between two ``network_mode: host`` containers, and from bare host processes), the time
 to attach N network namespaces to a bridge, and a leak check over up/down cycles of a
 3-network project through the CLI.
 
@@ -8,6 +9,11 @@ Where a Docker daemon answers (`docker version`), Docker's bridge is measured in
 as a peer column (`--no-docker` skips it).
 Reports numbers only; nothing asserts on wall time. Traffic stays on loopback and on the
 bridge this script creates.
+
+Next to Gbit/s each measurement prints its CPU cost, sender + receiver CPU seconds per GB
+moved (iperf3's own accounting; it includes the network stack's softirq work done in their
+context): on a shared host the throughput ratio swings with whatever else runs, the cost per
+byte much less.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import tempfile
 import textwrap
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,13 +54,27 @@ LOADER = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
 IPERF = (LOADER, "--library-path", "/usr/lib/x86_64-linux-gnu", "/usr/bin/iperf3")
 
 
-def _gbits(report: dict[str, object]) -> float:
+@dataclass(frozen=True)
+class Measured:
+    """One iperf3 run: throughput, and what it cost (sender + receiver CPU s per GB)."""
+
+    gbits: float
+    cpu_per_gb: float
+
+    def __str__(self) -> str:
+        return f"{self.gbits:6.2f} Gbit/s {self.cpu_per_gb:.3f} cpu-s/GB"
+
+
+def _measured(report: dict[str, object], seconds: int) -> Measured:
     end = report["end"]
     assert isinstance(end, dict)
-    return float(end["sum_received"]["bits_per_second"]) / 1e9
+    gbits = float(end["sum_received"]["bits_per_second"]) / 1e9
+    cpu = end["cpu_utilization_percent"]
+    cpu_seconds = (float(cpu["host_total"]) + float(cpu["remote_total"])) / 100 * seconds
+    return Measured(gbits, cpu_seconds / max(gbits / 8 * seconds, 1e-9))
 
 
-def host_loopback(seconds: int) -> float:
+def host_loopback(seconds: int) -> Measured:
     port = "5299"
     server = subprocess.Popen(["iperf3", "-s", "-1", "-p", port], stdout=subprocess.DEVNULL)
     try:
@@ -64,32 +85,51 @@ def host_loopback(seconds: int) -> float:
         ).stdout
     finally:
         server.wait(timeout=30)
-    return _gbits(json.loads(out))
+    return _measured(json.loads(out), seconds)
 
 
-def bridge_throughput(engine: Engine, seconds: int, mtu: int | None = None) -> float:
-    net = f"bench_{uuid.uuid4().hex[:6]}"
-    engine.ensure_network(net, labels={}, options=NetworkOptions(mtu=mtu))
+def _container_pair(engine: Engine, seconds: int, net: str | None) -> Measured:
+    """iperf3 server and client in two of our containers: on bridge ``net``, or (None) both
+    with ``network_mode: host`` talking over 127.0.0.1."""
     usr = (MountSpec(MountKind.BIND, "/usr", "/usr", read_only=True),)
+    tag = net or f"host-{uuid.uuid4().hex[:6]}"
     try:
         server = engine.create_container(ContainerSpec(
-            name=f"iperf-s-{net}", image="busybox", command=(*IPERF, "-s", "-1"),
-            networks=(NetworkAttachment(net, ("iperf",)),), mounts=usr,
+            name=f"iperf-s-{tag}", image="busybox", command=(*IPERF, "-s", "-1", "-p", "5298"),
+            networks=(NetworkAttachment(net, ("iperf",)),) if net else (),
+            network_mode="bridge" if net else "host", mounts=usr,
         ))
         server = engine.start_container(server.id)
-        ip = server.state.addresses[net]
+        ip = server.state.addresses[net] if net else "127.0.0.1"
         client = engine.create_container(ContainerSpec(
-            name=f"iperf-c-{net}", image="busybox",
-            command=("sh", "-c", f"sleep 0.3; exec {' '.join(IPERF)} -c {ip} -t {seconds} -J"),
-            networks=(NetworkAttachment(net, ()),), mounts=usr,
+            name=f"iperf-c-{tag}", image="busybox",
+            command=("sh", "-c",
+                     f"sleep 0.3; exec {' '.join(IPERF)} -c {ip} -p 5298 -t {seconds} -J"),
+            networks=(NetworkAttachment(net, ()),) if net else (),
+            network_mode="bridge" if net else "host", mounts=usr,
         ))
         engine.start_container(client.id)
         engine.wait_container(client.id, timeout=seconds + 60)
         out = "".join(line.text for line in engine.logs(client.id))
-        return _gbits(json.loads(out))
+        return _measured(json.loads(out), seconds)
     finally:
         for info in engine.list_containers():
             engine.remove_container(info.id, force=True)
+
+
+def container_loopback(engine: Engine, seconds: int) -> Measured:
+    """The host's loopback, but from two host-network containers: the same cgroups, seccomp
+    and loader as the bridge pair, so a busy host's scheduler treats both alike (bare host
+    processes compete with everything else in the root cgroup and lose under load)."""
+    return _container_pair(engine, seconds, None)
+
+
+def bridge_throughput(engine: Engine, seconds: int, mtu: int | None = None) -> Measured:
+    net = f"bench_{uuid.uuid4().hex[:6]}"
+    engine.ensure_network(net, labels={}, options=NetworkOptions(mtu=mtu))
+    try:
+        return _container_pair(engine, seconds, net)
+    finally:
         engine.remove_network(net)
 
 
@@ -110,7 +150,7 @@ def _docker(*args: str, timeout: float = 120) -> str:
                           timeout=timeout).stdout.strip()
 
 
-def docker_bridge_throughput(seconds: int, mtu: int | None = None) -> float:
+def docker_bridge_throughput(seconds: int, mtu: int | None = None) -> Measured:
     """The same iperf3 pair on a Docker user-defined bridge network (Docker's peer number)."""
     net = f"pcbench_{uuid.uuid4().hex[:6]}"
     opts = [] if mtu is None else ["-o", f"com.docker.network.driver.mtu={mtu}"]
@@ -123,7 +163,7 @@ def docker_bridge_throughput(seconds: int, mtu: int | None = None) -> float:
         out = _docker(*run, "--name", f"{net}-c", DOCKER_IMAGE, "/bin/sh", "-c",
                       f"sleep 0.3; exec {' '.join(IPERF)} -c {ip} -t {seconds} -J",
                       timeout=seconds + 60)
-        return _gbits(json.loads(out))
+        return _measured(json.loads(out), seconds)
     finally:
         subprocess.run(["docker", "rm", "-f", f"{net}-s", f"{net}-c"], capture_output=True,
                        check=False, timeout=60)
@@ -233,26 +273,39 @@ def throughput_runs(engine: Engine, seconds: int, runs: int, mtus: list[int],
     ratio is the headline."""
     variants: list[int | None] = [None, *mtus]
     ratios: dict[tuple[str, int | None], list[float]] = {}
+    costs: dict[tuple[str, int | None], list[float]] = {}
     peers = ["ours", "docker"] if docker else ["ours"]
     for run in range(1, runs + 1):
-        loop = host_loopback(seconds)
-        line = [f"run {run}: loopback {loop:6.2f} Gbit/s"]
+        bare = host_loopback(seconds)
+        loop = container_loopback(engine, seconds)
+        costs.setdefault(("loopback", None), []).append(loop.cpu_per_gb)
+        ratios.setdefault(("bare loopback", None), []).append(bare.gbits / loop.gbits)
+        line = [f"run {run}: loopback {loop} (bare host processes {bare.gbits:6.2f} Gbit/s)"]
         for mtu in variants:
             for peer in peers:
                 if peer == "ours":
                     bridge = bridge_throughput(engine, seconds, mtu)
                 else:
                     bridge = docker_bridge_throughput(seconds, mtu)
-                ratios.setdefault((peer, mtu), []).append(bridge / loop)
+                ratios.setdefault((peer, mtu), []).append(bridge.gbits / loop.gbits)
+                costs.setdefault((peer, mtu), []).append(bridge.cpu_per_gb)
                 label = "bridge" if peer == "ours" else "docker bridge"
                 label += "" if mtu is None else f" mtu {mtu}"
-                line.append(f"{label} {bridge:6.2f} Gbit/s ({bridge / loop:.2f})")
+                line.append(f"{label} {bridge} ({bridge.gbits / loop.gbits:.2f})")
         print("; ".join(line), flush=True)
     for (peer, mtu), values in ratios.items():
         label = "MTU 1500 (Docker's default)" if mtu is None else f"MTU {mtu}"
+        if peer == "bare loopback":
+            print(f"loopback from bare host processes: median {statistics.median(values):.2f} "
+                  "of the host-network containers' (the ratios below use the latter)")
+            continue
         who = "TCP container<->container" if peer == "ours" else "Docker's bridge (peer)"
         print(f"{who}, {label}: median {statistics.median(values):.2f} "
               f"of loopback (min {min(values):.2f}, max {max(values):.2f}; Docker's: 0.76)")
+    for (peer, mtu), values in costs.items():
+        label = peer if mtu is None else f"{peer} mtu {mtu}"
+        print(f"CPU per GB, {label}: min {min(values):.3f} s, median "
+              f"{statistics.median(values):.3f} s (lower is better)")
 
 
 def main() -> int:

@@ -8,15 +8,21 @@ rootfs the tests use. Prints min / median wall time over N runs and the CLI's ow
 (user+sys of the `pycompose` process; the detached supervisor is not its child and is not
 counted there). Pieces, each timed as a fresh process the way `run` pays for it:
   * python -c pass                       interpreter start-up (with this venv's site)
-  * CLI imports on the `run` path        what the CLI process imports before the supervisor
+  * CLI imports on the `run` path        what the CLI process imports before the supervisor, with
+                                         the project cache warm (compose.project_cache)
+  * ... + loader (project cache miss)    the same when the stack file changed
   * fork server core / core + netlink     what the zygote imports before it can fork a
                                          supervisor (netlink only for a bridge attachment)
+Then where one run's wall time goes (medians of instrumented runs, ms since the CLI's `main`):
+the fork server started, the CLI's request sent, the fork server's acknowledgement (it is ready:
+a gap after "sent" means the CLI waited for it), the supervisor's start report, the CLI's exit.
 Numbers only; nothing asserts on wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -41,14 +47,42 @@ services:
     network_mode: none
 """
 CLI_IMPORTS = (
-    "import compose.cli.app, compose.cli.fast_run, compose.cli.session, compose.loader, "
-    "compose.orchestrator, compose.container_spec, engine.api"
+    "import compose.cli.app, compose.cli.fast_run, compose.cli.oneoff, compose.cli.session, "
+    "compose.project_cache, compose.orchestrator, compose.container_spec, engine.api, "
+    "engine.supervisor_spawner"
 )
+CLI_IMPORTS_MISS = CLI_IMPORTS + ", compose.loader"
 ZYGOTE_CORE_IMPORTS = (
     "import engine.supervisor\nfrom engine import syscalls\n"
     "with syscalls.sonames_without_ldconfig(): import pyseccomp, engine.seccomp_profile"
 )
 ZYGOTE_IMPORTS = ZYGOTE_CORE_IMPORTS + "\nfrom netdriver import netlink\nnetlink.warm_up()"
+# `pycompose ARGS` in-process, with the fork server's client wrapped to note when things happen.
+TIMELINE = """
+import json, sys, time
+begin = time.monotonic()
+from engine import supervisor_spawner as spawner
+marks = {}
+def noting(before, after, fn):
+    def wrapped(*args, **kwargs):
+        if before: marks.setdefault(before, time.monotonic())
+        result = fn(*args, **kwargs)
+        marks.setdefault(after, time.monotonic())
+        return result
+    return wrapped
+cls = spawner.SupervisorSpawner
+cls._start_zygote = noting(None, "fork server started", cls._start_zygote)
+cls._request = noting("request sent", "acknowledged", cls._request)
+cls.spawn = noting(None, "start reported", cls.spawn)
+sys.argv = ["pycompose", *sys.argv[1:]]
+from compose.cli.app import main
+try:
+    main()
+except SystemExit:
+    pass
+marks["exit"] = time.monotonic()
+print(json.dumps({k: (v - begin) * 1000 for k, v in marks.items()}), file=sys.stderr)
+"""
 
 
 def _timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -80,6 +114,20 @@ def _repeat(fn: Callable[[], tuple[float, float]], runs: int) -> list[tuple[floa
     return [fn() for _ in range(runs)]
 
 
+def _timeline(service: str, cwd: Path, env: dict[str, str], runs: int) -> None:
+    samples: dict[str, list[float]] = {}
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, "-c", TIMELINE, "run", "--rm", service, "true"],
+                              cwd=cwd, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"instrumented run failed ({done.returncode}):\n{done.stderr}")
+        for name, at in json.loads(done.stderr.strip().splitlines()[-1]).items():
+            samples.setdefault(name, []).append(at)
+    order = sorted(samples, key=lambda name: statistics.median(samples[name]))
+    print(f"  {service:<8} " + "  ".join(
+        f"{name} {statistics.median(samples[name]):.0f}" for name in order))
+
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -94,7 +142,8 @@ def main() -> None:
         k: v for k, v in os.environ.items()
         if not k.startswith("COMPOSE_") and k != "PYTHONDONTWRITEBYTECODE"
     }
-    env.update(PYCOMPOSE_ROOT=str(work / "root"), COMPOSE_PROJECT_NAME=f"benchrun{os.getpid()}")
+    env.update(PYCOMPOSE_ROOT=str(work / "root"), COMPOSE_PROJECT_NAME=f"benchrun{os.getpid()}",
+               PYCOMPOSE_CACHE_DIR=str(work / "cache"))  # warmed by each first (untimed) run
     try:
         tarball = work / "busybox.tar"
         subprocess.run([str(BUSYBOX_SCRIPT), str(tarball)], check=True, stdout=subprocess.DEVNULL)
@@ -120,11 +169,15 @@ def main() -> None:
         else:
             print("  runc run                               (runc not installed)")
 
+        print("where the time goes (median ms after `main` starts; python start-up not included)")
+        for service in ("svc", "svcnone"):
+            _timeline(service, project, env, args.runs)
         print("pieces (each a fresh process)")
         py_env = {**env, "PYTHONPATH": str(REPO)}
         for label, code in (
             ("python -c pass", "pass"),
             ("CLI imports on the `run` path", CLI_IMPORTS),
+            ("... + loader (project cache miss)", CLI_IMPORTS_MISS),
             ("fork server core (network_mode none)", ZYGOTE_CORE_IMPORTS),
             ("fork server core + netlink (bridge)", ZYGOTE_IMPORTS),
         ):

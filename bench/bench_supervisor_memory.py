@@ -5,8 +5,13 @@ Run as root:  python bench/bench_supervisor_memory.py [--sizes 1,10,50] [--netwo
 For each size N it starts N `sleep` containers through the engine API on a private data root
 (`network_mode: none`, or attached to one bridge the bench makes with `--network bridge`) and
 reports, from /proc/<pid>/smaps_rollup:
-  * the engine's resident processes per container: the supervisors (and the supervisor host
-    process, if any), total PSS / N, mean RSS and USS,
+  * the engine's resident processes per container: the supervisors, and the data root's DNS
+    resolver when it runs (bridge networks; one per data root, so its PSS is shared by N),
+    total PSS / N, mean RSS and USS. Twice: right after the starts, while the fork server
+    still runs (it shares its pages with the supervisors and is shown on its own line), and in
+    the steady state, once it has exited (it idles out 2 s after the last start; the bench
+    lets it go at once): then pages only it shared with a supervisor are that supervisor's
+    alone. The steady state is what a running stack costs.
   * the container inits, separately (they are the workload, not the supervision),
   * start latency: engine `start_container` (spawn request to "running") min / median,
   * after everything is removed: whether any engine process stays resident.
@@ -37,6 +42,7 @@ from engine.api import ContainerSpec, Engine, NetworkAttachment  # noqa: E402
 
 BUSYBOX_SCRIPT = REPO / "examples" / "base-image" / "make-busybox-rootfs.sh"
 ENGINE_MARKERS = (b"engine.supervisor",)
+RESOLVER_MARKER = b"engine.dns_server"
 
 
 
@@ -74,6 +80,13 @@ def alive(pids: list[int]) -> list[int]:
     return [pid for pid in pids if any(m in _cmdline(pid) for m in ENGINE_MARKERS)]
 
 
+def resolver_pids(root: Path) -> list[int]:
+    """The DNS resolver of this data root, when one runs (bridge networks only)."""
+    wanted = RESOLVER_MARKER + b"\0" + str(root).encode()
+    return [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+            if wanted in _cmdline(pid)]
+
+
 def summarize(label: str, pids: list[int], count: int) -> None:
     memories = [m for m in (Memory.of(pid) for pid in pids) if m is not None]
     if not memories:
@@ -86,7 +99,7 @@ def summarize(label: str, pids: list[int], count: int) -> None:
           f"({len(memories)} procs: mean RSS {rss / 1024:6.2f} MB, mean USS {uss / 1024:6.2f} MB)")
 
 
-def measure_engine(engine: Engine, count: int, network: str | None) -> None:
+def measure_engine(engine: Engine, root: Path, count: int, network: str | None) -> None:
     ids = []
     latencies = []
     cpu_before = os.times()
@@ -116,16 +129,24 @@ def measure_engine(engine: Engine, count: int, network: str | None) -> None:
     cpu = [c for c in (cpu_ms_of(pid) for pid in supervisors) if c is not None]
     if cpu:
         print(f"  supervisor CPU to start      mean {statistics.mean(cpu):6.1f} ms (with helpers)")
+    resolvers = resolver_pids(root)
     summarize("supervisors", sorted(set(supervisors)), count)
     if others:
         summarize("fork server (zygote)", others, count)
-    summarize("all engine processes", sorted(set(supervisors) | set(others)), count)
+    summarize("all engine processes", sorted(set(supervisors) | set(others) | set(resolvers)),
+              count)
     summarize("container inits (workload)", inits, count)
-    for cid in ids:
-        engine.remove_container(cid, force=True)
     from engine.supervisor_spawner import SPAWNER
 
-    SPAWNER.close()
+    SPAWNER.close()  # the steady state: the fork server has gone (it idles out anyway)
+    time.sleep(0.3)
+    print("  steady state (fork server gone):")
+    summarize("supervisors", sorted(set(supervisors)), count)
+    if resolvers:
+        summarize("DNS resolver (per data root)", resolvers, count)
+    summarize("all engine processes", sorted(set(supervisors) | set(resolvers)), count)
+    for cid in ids:
+        engine.remove_container(cid, force=True)
     deadline = time.monotonic() + 10
     while alive(supervisors + others) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -174,7 +195,7 @@ def main() -> None:
         if network:
             engine.ensure_network(network)
         for count in sizes:
-            measure_engine(engine, count, network)
+            measure_engine(engine, root, count, network)
         shims = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
                  if b"containerd-shim" in _cmdline(pid)]
         if shims:

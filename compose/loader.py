@@ -27,6 +27,7 @@ from compose.normalize import normalize_project, normalize_service
 from compose.paths import absolute, resolve_section_files
 from compose.project_name import normalize_project_name, validate_project_name
 from compose.validation import cross_problems, schema_problems
+from compose.volume_options import resolve_bind_devices
 from compose.yaml_source import Document, Locations, parse_documents
 
 
@@ -165,6 +166,8 @@ class _Loading:
         for section in ("configs", "secrets"):
             if isinstance(data.get(section), dict):
                 data[section] = resolve_section_files(data[section], project_dir)
+        if isinstance(data.get("volumes"), dict):  # `o: bind` devices, as compose-go does
+            data["volumes"] = resolve_bind_devices(data["volumes"], project_dir)
         return _Model(data, model.locations)
 
 
@@ -278,6 +281,8 @@ def load_project(options: LoadOptions) -> Project:
     for section in ("configs", "secrets"):
         if isinstance(data.get(section), dict):
             data[section] = resolve_section_files(data[section], project_dir)
+    if isinstance(data.get("volumes"), dict):  # `o: bind` devices, as compose-go does
+        data["volumes"] = resolve_bind_devices(data["volumes"], project_dir)
     raw = normalize_project(data, name, active)
     problems += cross_problems(raw, model.locations)
     if problems:

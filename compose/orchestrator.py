@@ -33,7 +33,7 @@ from compose.errors import ComposeError, ServiceFailedError, ServiceNotFoundErro
 from compose.events import Event, Phase, Reporter, ResourceKind, ignore
 from compose.graph import dependencies, dependency_graph
 from compose.model import DependencyCondition, Project, Service
-from compose.scheduler import DEFAULT_PARALLEL, DependencyError, Edge, Outcome, walk
+from compose.scheduler import DEFAULT_PARALLEL, DependencyError, Edge, Outcome, waiting, walk
 from compose.static_addresses import check_static_addresses
 from engine.api import (
     ContainerInfo,
@@ -113,6 +113,11 @@ def _age_seconds(started_at: str | None) -> float:
     return (datetime.now(UTC) - parse_rfc3339(started_at)).total_seconds()
 
 
+def _env_true(value: str | None) -> bool:
+    """docker compose's reading of a boolean variable (Go's strconv.ParseBool, lower-cased)."""
+    return (value or "").strip().lower() in ("1", "t", "true")
+
+
 def _number(info: ContainerInfo) -> int:
     return container_number(info)
 
@@ -175,8 +180,14 @@ class Orchestrator:
                 raise ServiceNotFoundError(f"no such service: {name}")
 
     def orphans(self) -> list[ContainerInfo]:
+        """docker compose's orphans: containers of services no longer in the stack file, and
+        one-off (`run`) containers that have exited."""
         known = set(self.project.all_service_names) | set(self.project.services)
-        return [c for c in self.containers() if c.labels.get(L.SERVICE) not in known]
+        return [
+            c for c in self.containers(include_oneoff=True)
+            if (c.status in (ContainerStatus.EXITED, ContainerStatus.DEAD)
+                if c.labels.get(L.ONEOFF) == "True" else c.labels.get(L.SERVICE) not in known)
+        ]
 
     def service_names(self, services: tuple[str, ...] = (), with_deps: bool = True) -> list[str]:
         """The services a command acts on: those named (all when none), plus what they need."""
@@ -341,12 +352,12 @@ class Orchestrator:
 
     def _handle_orphans(self, options: UpOptions) -> None:
         orphans = self.orphans()
-        if not orphans:
+        if not orphans or _env_true(self.project.environment.get("COMPOSE_IGNORE_ORPHANS")):
             return
         if options.remove_orphans:
-            self._parallel(orphans, lambda c: self._remove_container(c, options.timeout))
+            self._remove_containers(orphans, options.timeout)
         else:
-            names = ", ".join(c.name for c in orphans)
+            names = " ".join(c.name for c in orphans)  # Go's %s of a []string: [a b]
             self.report(
                 Event(
                     ResourceKind.CONTAINER,
@@ -361,7 +372,7 @@ class Orchestrator:
     def ensure_resources(self, services: list[str]) -> None:
         """The networks and volumes these services need (`run` without `up` before it)."""
         check_static_addresses(self.project, services)
-        self._ensure_networks(services)
+        self._ensure_networks(services, sweep_first=False)
         self._ensure_volumes(services)
 
     def _used_networks(self, services: list[str]) -> list[str]:
@@ -375,8 +386,13 @@ class Orchestrator:
                     keys.append(attachment.name)
         return keys
 
-    def _ensure_networks(self, services: list[str]) -> None:
-        self.engine.sweep_network_orphans()  # repair what a crashed `up`/`down` left
+    def _ensure_networks(self, services: list[str], sweep_first: bool = True) -> None:
+        """`sweep_first=False` (a one-off `run`): sweep crash leftovers only before creating a
+        network, where they could be in the way, not on every run (it takes the host-wide
+        subnet lock and reads every data root's network records)."""
+        swept = sweep_first
+        if sweep_first:
+            self.engine.sweep_network_orphans()  # repair what a crashed `up`/`down` left
         for key in self._used_networks(services):
             definition = self.project.networks[key]
             existing = self.engine.networks.find_network(definition.name)
@@ -388,6 +404,9 @@ class Orchestrator:
                 continue
             if existing is not None:
                 continue
+            if not swept:
+                self.engine.sweep_network_orphans()
+                swept = True
             self.report(Event(ResourceKind.NETWORK, definition.name, Phase.CREATING))
             self.engine.ensure_network(
                 definition.name,
@@ -445,10 +464,7 @@ class Orchestrator:
             run.existing.get(name, []), scale, config_hash(service, image_id), policy
         )
         removals = [a for a in actions if a.kind is ActionKind.REMOVE]
-        self._parallel(
-            [a.container for a in removals if a.container],
-            lambda c: self._remove_container(c, options.timeout),
-        )
+        self._remove_containers([a.container for a in removals if a.container], options.timeout)
         kept = [a for a in actions if a.kind is not ActionKind.REMOVE]
         if any(a.kind is ActionKind.RECREATE for a in kept):
             with run.lock:
@@ -465,7 +481,8 @@ class Orchestrator:
         if action.kind is ActionKind.RECREATE and info is not None:
             self._event(info.name, Phase.RECREATE)
             if info.status is ContainerStatus.RUNNING:
-                self.engine.stop_container(info.id, options.timeout)
+                with waiting():  # the grace period holds no parallel slot
+                    self.engine.stop_container(info.id, options.timeout)
             previous = info
             self.engine.remove_container(info.id, force=True)
             info = self._create(service, action.number, image_id, quiet=True, previous=previous)
@@ -474,8 +491,9 @@ class Orchestrator:
             info = self._create(service, action.number, image_id)
         elif restart and not options.no_start and info.status is ContainerStatus.RUNNING:
             self._event(info.name, Phase.RESTARTING)
-            self.engine.stop_container(info.id, options.timeout)
-            self.engine.start_container(info.id)
+            with waiting():  # the grace period holds no parallel slot; the start below does
+                self.engine.stop_container(info.id, options.timeout)
+            self.engine.restart_container(info.id, options.timeout)
             self._event(info.name, Phase.RESTARTED)
             return
         if not options.no_start:
@@ -660,11 +678,12 @@ class Orchestrator:
     def _reverse_walk(
         self,
         infos: list[ContainerInfo],
-        action: Callable[[ContainerInfo], None],
+        action: Callable[[list[ContainerInfo]], None],
         parallel: int = DEFAULT_PARALLEL,
         verb: str = "stop",
     ) -> None:
-        """Dependents before their dependencies, independent services in parallel."""
+        """Dependents before their dependencies, independent services in parallel; `action`
+        gets one service's containers at once (their stops overlap, see `_stop_containers`)."""
         by_service: dict[str, list[ContainerInfo]] = {}
         for info in infos:
             by_service.setdefault(info.labels.get(L.SERVICE, ""), []).append(info)
@@ -680,7 +699,7 @@ class Orchestrator:
 
         def work(name: str) -> None:
             try:
-                self._each(by_service[name], action)
+                action(by_service[name])
             except (EngineError, NetworkError) as exc:
                 raise ComposeError(str(exc)) from exc
 
@@ -701,12 +720,25 @@ class Orchestrator:
     ) -> None:
         self.check_services(services)
         running = [c for c in self.containers(services) if c.status is ContainerStatus.RUNNING]
-        self._reverse_walk(running, lambda c: self._stop_one(c, timeout), parallel)
+        self._reverse_walk(running, lambda batch: self._stop_containers(batch, timeout), parallel)
 
-    def _stop_one(self, info: ContainerInfo, timeout: float | None) -> None:
-        self._event(info.name, Phase.STOPPING)
-        self.engine.stop_container(info.id, timeout)
-        self._event(info.name, Phase.STOPPED)
+    def _stop_containers(
+        self, infos: Sequence[ContainerInfo], timeout: float | None, quiet: bool = False
+    ) -> None:
+        """Stop the running ones together: all are signalled, then their grace periods overlap
+        (engine.stop_containers), and the wait lends the walk's parallel slot to other services
+        (scheduler.waiting), so 50 containers ignoring SIGTERM stop in ~one grace period."""
+        running = [i for i in infos if i.status is ContainerStatus.RUNNING]
+        if not running:
+            return
+        if not quiet:
+            for info in running:
+                self._event(info.name, Phase.STOPPING)
+        with waiting():
+            self.engine.stop_containers([i.id for i in running], timeout)
+        if not quiet:
+            for info in running:
+                self._event(info.name, Phase.STOPPED)
 
     def restart(
         self,
@@ -726,14 +758,19 @@ class Orchestrator:
             by_service.setdefault(info.labels.get(L.SERVICE, ""), []).append(info)
 
         def one(info: ContainerInfo) -> None:
-            self._event(info.name, Phase.RESTARTING)
-            self.engine.stop_container(info.id, timeout)
-            self.engine.start_container(info.id)
+            self.engine.restart_container(info.id, timeout)  # stopped already: starts it
             self._event(info.name, Phase.RESTARTED)
 
         def work(name: str) -> None:
+            infos = by_service.get(name, [])
+            for info in infos:
+                self._event(info.name, Phase.RESTARTING)
             try:
-                self._each(by_service.get(name, []), one)
+                with waiting():  # every replica's grace period at once, not one slot each
+                    self.engine.stop_containers(
+                        [i.id for i in infos if i.status is ContainerStatus.RUNNING], timeout
+                    )
+                self._each(infos, one)
             except (EngineError, NetworkError) as exc:
                 raise ComposeError(str(exc)) from exc
 
@@ -817,20 +854,20 @@ class Orchestrator:
                 with contextlib.suppress(EngineError):
                     self.engine.remove_volume(mount.source)
 
-    def _remove_container(
-        self, info: ContainerInfo, timeout: float | None, quiet: bool = False
+    def _remove_containers(
+        self, infos: Sequence[ContainerInfo], timeout: float | None, quiet: bool = False
     ) -> None:
-        if info.status is ContainerStatus.RUNNING:
+        """Stop (together) and remove: `down`, `--remove-orphans`, scale-down."""
+        self._stop_containers(infos, timeout, quiet)
+
+        def remove(info: ContainerInfo) -> None:
             if not quiet:
-                self._event(info.name, Phase.STOPPING)
-            self.engine.stop_container(info.id, timeout)
+                self._event(info.name, Phase.REMOVING)
+            self.engine.remove_container(info.id, force=True)
             if not quiet:
-                self._event(info.name, Phase.STOPPED)
-        if not quiet:
-            self._event(info.name, Phase.REMOVING)
-        self.engine.remove_container(info.id, force=True)
-        if not quiet:
-            self._event(info.name, Phase.REMOVED)
+                self._event(info.name, Phase.REMOVED)
+
+        self._each(list(infos), remove)
 
     @staticmethod
     def _each(items: Sequence[T], work: Callable[[T], None]) -> None:
@@ -872,16 +909,21 @@ class Orchestrator:
                     )
                 )
         oneoffs = [c for c in infos if c.labels.get(L.ONEOFF) == "True"]
-        self._parallel(oneoffs, lambda c: self._remove_container(c, options.timeout))
+        self._remove_containers(oneoffs, options.timeout)
         services = [c for c in infos if c not in oneoffs]
         self._reverse_walk(
-            services, lambda c: self._remove_container(c, options.timeout), options.parallel,
+            services, lambda batch: self._remove_containers(batch, options.timeout),
+            options.parallel,
             "remove",
         )
-        if not orphans or options.remove_orphans:
-            self._remove_networks()
-        if options.volumes:
-            self._remove_volumes()
+        # Networks and volumes do not depend on each other: their removals overlap (a bridge's
+        # iptables commit and kernel unregistering are waits), as docker compose's do.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose-volumes") as pool:
+            volumes = pool.submit(self._remove_volumes) if options.volumes else None
+            if not orphans or options.remove_orphans:
+                self._remove_networks()
+            if volumes is not None:
+                volumes.result()
         if options.rmi:
             self._remove_images(options.rmi)
 

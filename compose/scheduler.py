@@ -9,15 +9,18 @@ Rules (docker compose's):
   independent branches go on;
 - an edge with `required=False` is skipped when its dependency is not in the graph, and a failure
   of such a dependency only warns;
-- waiting for a condition (healthy, completed) does not hold a parallel slot: only the work does.
+- waiting for a condition (healthy, completed) does not hold a parallel slot: only the work does;
+  work that itself waits (a stop's grace period) lends its slot back inside `waiting()`, so
+  `--parallel` bounds how much engine work runs at once, never how many grace periods overlap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import queue
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -91,6 +94,35 @@ def parallel_limit(value: int | str | None) -> int:
     return number
 
 
+class _Slot(threading.local):
+    """The parallel slot the current worker thread holds, if it runs a walk's work."""
+
+    gate: threading.Semaphore | None = None
+
+
+_SLOT = _Slot()
+
+
+@contextlib.contextmanager
+def waiting() -> Iterator[None]:
+    """Around a block that mostly waits (signal containers, then sit out their grace period):
+    the calling worker's parallel slot is lent to other nodes meanwhile and taken back after.
+    docker compose runs stops unbounded (`--parallel` -1 by default); this keeps the bound on
+    the work while 50 containers that ignore SIGTERM still stop in one grace period.
+    Outside a walk's worker thread (or nested) it does nothing."""
+    gate = _SLOT.gate
+    if gate is None:
+        yield
+        return
+    _SLOT.gate = None
+    gate.release()
+    try:
+        yield
+    finally:
+        gate.acquire()
+        _SLOT.gate = gate
+
+
 def _message(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
@@ -112,6 +144,9 @@ class _Walk:
         self.work = work
         self.wait_for = wait_for
         self.parallel = max(1, parallel)
+        # A worker thread per runnable node, `parallel` of them working at once: a worker in
+        # `waiting()` gives its slot back, which a fixed-size pool could not do.
+        self.gate = threading.Semaphore(self.parallel)
         self.cancel = cancel
         self.on_skip = on_skip
         self.states = dict.fromkeys(nodes, NodeState.PENDING)
@@ -130,12 +165,19 @@ class _Walk:
 
     # -- helpers run on worker threads: they only post events ------------------------------
     def _run(self, name: str) -> None:
+        self.gate.acquire()
+        _SLOT.gate = self.gate
         try:
+            if self.cancel.is_set():
+                raise DependencyError("interrupted")
             self.work(name)
         except BaseException as exc:  # reported to the walk, never lost in a thread
             self.events.put((name, None, _message(exc)))
         else:
             self.events.put((name, None, None))
+        finally:
+            _SLOT.gate = None
+            self.gate.release()
 
     def _wait(self, name: str, condition: DependencyCondition) -> None:
         try:
@@ -148,7 +190,9 @@ class _Walk:
     # -- the walk itself (one thread) ------------------------------------------------------
     def run(self) -> Outcome:
         with (
-            ThreadPoolExecutor(self.parallel, thread_name_prefix="compose-work") as workers,
+            ThreadPoolExecutor(
+                max(1, len(self.states)), thread_name_prefix="compose-work"
+            ) as workers,
             ThreadPoolExecutor(
                 max(1, len(self.states)), thread_name_prefix="compose-wait"
             ) as waiters,

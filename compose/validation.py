@@ -13,14 +13,15 @@ import hashlib
 import json
 import os
 import re
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import compose
+from compose.cache_dir import cache_root
 from compose.errors import Problem
 from compose.network_options import network_problems, service_address_problems
+from compose.schema_file import schema_path
+from compose.volume_options import volume_problems
 from compose.yaml_source import KeyPath, Locations, format_key
 
 if TYPE_CHECKING:  # jsonschema (~35 ms) and networkx (~55 ms) load only when they are needed
@@ -30,7 +31,6 @@ if TYPE_CHECKING:  # jsonschema (~35 ms) and networkx (~55 ms) load only when th
 # Documents that validated clean are remembered by a hash of (schema, document), so the next
 # command on an unchanged file skips jsonschema altogether. Only successes are cached: a file
 # with problems is validated (and reported) in full every time.
-_CACHE_ENV = "PYCOMPOSE_CACHE_DIR"
 _CACHE_LIMIT = 1024
 
 _TYPE_NAMES = {
@@ -42,14 +42,6 @@ _TYPE_NAMES = {
     "boolean": "boolean",
     "null": "null",
 }
-
-
-def schema_path() -> Path:
-    """The schema next to the source tree, or where a wheel install put it."""
-    local = Path(compose.__file__).parent.parent / "schemas" / "compose.schema.json"
-    if local.is_file():
-        return local
-    return Path(sys.prefix) / "share" / "pycompose" / "schemas" / "compose.schema.json"
 
 
 @functools.cache
@@ -67,13 +59,10 @@ def _validator() -> jsonschema.protocols.Validator:
 
 
 def _cache_dir() -> Path | None:
-    """Where clean validations are remembered ($PYCOMPOSE_CACHE_DIR, else the XDG cache);
-    None (no caching) when it is set to the empty string."""
-    configured = os.environ.get(_CACHE_ENV)
-    if configured is not None:
-        return Path(configured) / "schema-ok" if configured else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "pycompose" / "schema-ok"
+    """Where clean validations are remembered (under compose.cache_dir's root); None (no
+    caching) when caching is turned off."""
+    root = cache_root()
+    return root / "schema-ok" if root is not None else None
 
 
 def _document_key(data: Any) -> str:
@@ -282,6 +271,9 @@ def cross_problems(project: dict[str, Any], locations: Locations) -> list[Proble
     for net_name, net_spec in net_specs.items():
         if isinstance(net_spec, dict) and not net_spec.get("external"):
             network_problems(net_name, net_spec, add)
+    for vol_name, vol_spec in (project.get("volumes") or {}).items():
+        if isinstance(vol_spec, dict):
+            volume_problems(vol_name, vol_spec, add)
     edges: dict[str, list[str]] = {}
     for name, svc in services.items():
         base: KeyPath = ("services", name)

@@ -7,6 +7,8 @@ ambient sets, and bounds everything else away so that no exec can regain it.
 
 from __future__ import annotations
 
+import functools
+
 from engine import syscalls as sc
 from engine.errors import InvalidArgumentError
 
@@ -83,6 +85,7 @@ def _normalize(name: str, subject: str, key: str) -> str:
     return text
 
 
+@functools.cache  # a kernel constant; resolve() asks once per capability name
 def last_cap() -> int:
     try:
         with open("/proc/sys/kernel/cap_last_cap", encoding="ascii") as handle:

@@ -301,20 +301,48 @@ class Cgroup:
 
     def remove(self) -> None:
         """Remove the dirs; the kernel refuses while a dying process is still accounted, so retry
-        briefly (bounded)."""
-        for path in self.dirs():
-            for _attempt in range(50):
-                try:
-                    os.rmdir(path)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.02)
+        briefly (bounded). Cheap when they are gone already (the supervisor removed them and
+        the CLI's remove_container asks again): one failed rmdir per controller, no stat."""
+        if self.version is CgroupVersion.V2:
+            paths = [self.root / self.parent / self.name]
+        else:  # an unmounted controller fails like a missing dir: FileNotFoundError
+            paths = [self.root / ctrl / self.parent / self.name for ctrl in V1_CONTROLLERS]
+        for path in paths:
+            if not _rmdir_retrying(path):
+                continue  # gone already (whoever removed it saw to the parent) or still busy
             # The last container leaves the machine as found: an empty parent goes too. Other
             # containers' dirs (or a creator's, see _make_dirs) make the kernel refuse: fine.
-            with contextlib.suppress(OSError):
-                os.rmdir(path.parent)
+            # Asked only when no child is listed: a refused rmdir still queues on the kernel's
+            # global cgroup mutex, behind every other container's removal.
+            if not _has_child_groups(path.parent):
+                with contextlib.suppress(OSError):
+                    os.rmdir(path.parent)
+
+
+def _rmdir_retrying(path: Path) -> bool:
+    """True once this call removed the dir; False if it was not there or stayed busy ~1 s."""
+    for _attempt in range(50):
+        try:
+            os.rmdir(path)
+            return True
+        except FileNotFoundError:
+            return False
+        except OSError:
+            time.sleep(0.02)
+    return False
+
+
+def _has_child_groups(path: Path) -> bool:
+    """Whether a cgroup dir lists a child group (a directory read takes no cgroup lock). Each
+    remover lists after its own rmdir, so the last of several concurrent ones sees none and
+    removes the parent; a parent already gone counts as busy (nothing to do)."""
+    try:
+        with os.scandir(path) as entries:
+            return any(entry.is_dir(follow_symlinks=False) for entry in entries)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 def _attach_device_filter(path: Path, rules: tuple[str, ...]) -> None:

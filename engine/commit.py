@@ -8,9 +8,9 @@ deleted file) becomes an empty ``.wh.name`` entry, a directory carrying
 bookkeeping xattrs (``trusted.overlay.*``) never reach the layer; ``security.*`` and
 ``user.*`` xattrs (file capabilities) do, as PAX ``SCHILY.xattr`` records GNU tar restores.
 The files the runtime bind-mounts over (``/etc/hosts``, ``/etc/hostname``,
-``/etc/resolv.conf``) appear in the upper dir only as empty mount points and are left out,
-as Docker does. The tar is written straight into the content store (uncompressed: its digest
-is the diff_id) in sorted order, so equal trees give equal layers.
+``/etc/resolv.conf``, ``/sbin/docker-init``) appear in the upper dir only as empty mount
+points and are left out, as Docker does. The tar is written straight into the content store
+(uncompressed: its digest is the diff_id) in sorted order, so equal trees give equal layers.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ from typing import Any
 from engine.content import Blob, ContentStore
 from engine.snapshots import OPAQUE_WHITEOUT, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX
 
-MOUNTPOINT_FILES = frozenset({"etc/hosts", "etc/hostname", "etc/resolv.conf"})
+MOUNTPOINT_FILES = frozenset({
+    "etc/hosts", "etc/hostname", "etc/resolv.conf",
+    "sbin/docker-init", "usr/sbin/docker-init",  # init: true (engine.docker_init)
+})
 _KEPT_XATTR_PREFIXES = ("security.", "user.")
 
 

@@ -12,12 +12,13 @@ import os
 import secrets
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.atomic_files import locked, write_json
+from engine.atomic_files import json_default, locked, write_json
 from engine.errors import AlreadyExistsError, ContainerNotFoundError, InvalidArgumentError
 from engine.layout import Layout
 from engine.ports import PortSpec, PublishedPort, port_spec_from_json, published_from_json
@@ -158,6 +159,11 @@ class ContainerState:
     kill_count: int = 0
     recent_signals: list[int] = field(default_factory=list)
     stop_count: int = 0
+    # Runs ended (Docker's `die`, with the last few exit codes: a restart policy may start the
+    # next run before a poller looks) and restarts asked for (Docker's `restart`, after `start`).
+    die_count: int = 0
+    recent_exit_codes: list[int] = field(default_factory=list)
+    restart_requests: int = 0
 
 
 def now_rfc3339() -> str:
@@ -189,16 +195,6 @@ def _spec_from_dict(raw: dict[str, Any]) -> ContainerSpec:
     return ContainerSpec(**raw)
 
 
-def _to_jsonable(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_to_jsonable(v) for v in value]
-    return value
-
-
 VALID_NAME = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
@@ -227,6 +223,10 @@ class ContainerStore:
         self._index_ready = False
         self._swept_new = False  # temp dirs of dead writers swept once per store (at create)
         self._swept_all = False  # and everything half-made once per store (at the first list)
+        # Records are immutable and ids never reused: one parsed copy per id serves every later
+        # load of this process (after a check that the record is still there).
+        self._cache: dict[str, ContainerRecord] = {}
+        self._pruned_removed = 0.0  # when containers-removed/ was last pruned
 
     def _lock(self) -> contextlib.AbstractContextManager[None]:
         return locked(self.layout.locks / "containers.lock")
@@ -284,12 +284,14 @@ class ContainerStore:
             )
             building = self.layout.containers / f"{_NEW}{record.id}.{_writer_tag()}"
             building.mkdir(parents=True)
-            write_json(building / "state.json", _to_jsonable(asdict(ContainerState())))
-            write_json(building / "config.json", _to_jsonable(asdict(record)))
+            # Only the record, fsynced (it must survive a power cut: it is the project's
+            # database); no state.json until the first change (see load_state, save_state).
+            write_json(building / "config.json", record, default=json_default)
             # Entry before rename: a record in place always has its name entry (no duplicate
             # names); a crash between the two leaves a dangling entry, which counts as free.
             os.symlink(record.id, entry)
             os.rename(building, self.layout.container_dir(record.id))
+        self._cache[record.id] = record
         return record
 
     def sweep(self) -> int:
@@ -344,6 +346,11 @@ class ContainerStore:
 
     def load(self, container_id: str) -> ContainerRecord:
         path = self.layout.container_dir(container_id) / "config.json"
+        cached = self._cache.get(container_id)
+        if cached is not None:
+            if os.path.exists(path):
+                return cached
+            del self._cache[container_id]
         try:
             raw = json.loads(path.read_text())
         except (FileNotFoundError, NotADirectoryError):
@@ -351,7 +358,8 @@ class ContainerStore:
                 f"no such container: {container_id}", subject=container_id
             ) from None
         raw["spec"] = _spec_from_dict(raw["spec"])
-        return ContainerRecord(**raw)
+        record = self._cache[container_id] = ContainerRecord(**raw)
+        return record
 
     def all(self) -> list[ContainerRecord]:
         if not self._swept_all:
@@ -375,7 +383,11 @@ class ContainerStore:
             return None  # removed since we looked
 
     def find(self, name_or_id: str) -> ContainerRecord | None:
-        """By name, full id, or unique id prefix (4+ characters), like Docker."""
+        """By full id, name, or unique id prefix (4+ characters), like Docker."""
+        if _is_hex_id(name_or_id):  # the usual call from within (by id): no index look-up
+            found = self._load_or_none(name_or_id)
+            if found is not None:
+                return found
         if _is_name(name_or_id):
             self._ensure_index()
             container_id = self._indexed_id(name_or_id)
@@ -395,40 +407,85 @@ class ContainerStore:
         return record
 
     def load_state(self, container_id: str) -> ContainerState:
-        return self._parse_state(self.layout.container_dir(container_id) / "state.json")
+        """A record has no state.json until its first state change (create writes only the
+        record): it is `created` then, and `dead` when the record is gone too."""
+        directory = self.layout.container_dir(container_id)
+        state = self._parse_state(directory / "state.json")
+        if state is not None:
+            return state
+        if os.path.exists(directory / "config.json"):
+            return ContainerState()
+        return ContainerState(status=ContainerStatus.DEAD)
 
     @staticmethod
-    def _parse_state(path: Path) -> ContainerState:
+    def _parse_state(path: Path) -> ContainerState | None:
         try:
             raw = json.loads(path.read_text())
         except FileNotFoundError:
+            return None
+        except ValueError:  # torn by a power cut (it is not fsynced): nothing of it runs now
             return ContainerState(status=ContainerStatus.DEAD)
         raw["status"] = ContainerStatus(raw["status"])
         raw["ports"] = tuple(published_from_json(p) for p in raw.get("ports", ()))
         return ContainerState(**raw)
 
     def save_state(self, container_id: str, state: ContainerState) -> None:
+        """Atomic but not fsynced: state.json is observed state, re-derived from liveness (a
+        power cut kills every container, and a torn file reads as dead), while supervisors
+        write it on every change. A removed container's state has nowhere to go: its directory
+        is not recreated (a supervisor recording an exit after `rm`)."""
         path = self.layout.container_dir(container_id) / "state.json"
-        write_json(path, _to_jsonable(asdict(state)))
+        with contextlib.suppress(FileNotFoundError):
+            write_json(path, state, durable=False, make_parent=False, default=json_default)
+
+    @contextlib.contextmanager
+    def _state_lock(self, container_id: str) -> Iterator[None]:
+        """The record's state lock; without a lock when the record is gone (nothing left to
+        protect, and taking it would recreate the directory)."""
+        with contextlib.ExitStack() as stack:
+            with contextlib.suppress(FileNotFoundError):
+                path = self.layout.container_dir(container_id) / "state.lock"
+                stack.enter_context(locked(path, make_parent=False))
+            yield
 
     def update_state(self, container_id: str, **changes: Any) -> ContainerState:
-        with locked(self.layout.container_dir(container_id) / "state.lock"):
+        with self._state_lock(container_id):
             state = replace(self.load_state(container_id), **changes)
             self.save_state(container_id, state)
             return state
 
     def record_signal(self, container_id: str, number: int) -> None:
         """Count a signal sent by kill/stop (Docker's `kill` event)."""
-        with locked(self.layout.container_dir(container_id) / "state.lock"):
+        with self._state_lock(container_id):
             state = self.load_state(container_id)
             signals = [*state.recent_signals, number][-RECENT_SIGNALS:]
             self.save_state(container_id, replace(
                 state, kill_count=state.kill_count + 1, recent_signals=signals
             ))
 
+    def record_exit(self, container_id: str, exit_code: int, **changes: Any) -> ContainerState:
+        """A run ended (Docker's `die` event): count it, keep its exit code, apply `changes`."""
+        with self._state_lock(container_id):
+            state = self.load_state(container_id)
+            codes = [*state.recent_exit_codes, exit_code][-RECENT_SIGNALS:]
+            state = replace(
+                state, exit_code=exit_code, die_count=state.die_count + 1,
+                recent_exit_codes=codes, **changes,
+            )
+            self.save_state(container_id, state)
+            return state
+
+    def record_restart(self, container_id: str) -> None:
+        """Count a restart asked for by a user (Docker's `restart` event, after `start`)."""
+        with self._state_lock(container_id):
+            state = self.load_state(container_id)
+            self.save_state(container_id, replace(
+                state, restart_requests=state.restart_requests + 1
+            ))
+
     def record_stop(self, container_id: str) -> None:
         """Count a completed stop (Docker's `stop` event, after `die`)."""
-        with locked(self.layout.container_dir(container_id) / "state.lock"):
+        with self._state_lock(container_id):
             state = self.load_state(container_id)
             self.save_state(container_id, replace(state, stop_count=state.stop_count + 1))
 
@@ -447,7 +504,11 @@ class ContainerStore:
             kept = removed / f"{container_id}.json"
             os.replace(gone / "state.json", kept)
             os.utime(kept)
-        horizon = time.time() - REMOVED_KEEP_SECONDS
+        now = time.time()
+        if now - self._pruned_removed < REMOVED_KEEP_SECONDS / 4:
+            return  # pruned a moment ago: one listing per batch of deletes, not one per delete
+        self._pruned_removed = now
+        horizon = now - REMOVED_KEEP_SECONDS
         for entry in _listdir(removed):
             with contextlib.suppress(OSError):
                 if (removed / entry).stat().st_mtime < horizon:
@@ -457,7 +518,8 @@ class ContainerStore:
         """Rename the record out of containers/ first (atomic), then remove it: a delete
         killed half-way leaves a hidden dir the next sweep finishes, never half a record."""
         directory = self.layout.container_dir(container_id)
-        name = _name_in(directory / "config.json")
+        cached = self._cache.pop(container_id, None)
+        name = cached.name if cached is not None else _name_in(directory / "config.json")
         gone = self.layout.containers / f"{_GONE}{container_id}.{_writer_tag()}"
         try:
             os.rename(directory, gone)
@@ -484,9 +546,17 @@ _GONE = ".gone-"  # containers/.gone-<id>.<pid>-<start>: a delete in progress
 
 
 def _writer_tag() -> str:
-    """This process, recognisable after pid reuse: pid and /proc start time."""
+    """This process, recognisable after pid reuse: pid and /proc start time (read once per
+    process)."""
     pid = os.getpid()
-    return f"{pid}-{start_time(pid) or 0}"
+    tag = _WRITER_TAGS.get(pid)
+    if tag is None:
+        tag = _WRITER_TAGS[pid] = f"{pid}-{start_time(pid) or 0}"
+    return tag
+
+
+_WRITER_TAGS: dict[int, str] = {}
+os.register_at_fork(after_in_child=_WRITER_TAGS.clear)  # a child may reuse an ancestor's pid
 
 
 def _writer_alive(tag: str | None) -> bool:

@@ -14,10 +14,16 @@ import ipaddress
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-
-from dnslib import AAAA, PTR, QTYPE, RCODE, RR, A, DNSHeader, DNSLabel, DNSRecord
+from typing import TYPE_CHECKING
 
 from netdriver.model import Endpoint, Network
+
+if TYPE_CHECKING:  # dnslib (~2 ms) loads in the resolver only: the CLI and supervisors import
+    from dnslib import DNSRecord  # this module for LINKS_FILE and render_links
+
+# RFC 1035 response codes (dnslib.RCODE's values), for callers of `failure`.
+SERVFAIL = 2
+NXDOMAIN = 3
 
 TTL = 5  # short: scaling and restarts change the answers, clients must not cache long
 # A plain UDP answer must fit 512 bytes, or the client's EDNS0 payload size. A bigger one (a
@@ -100,6 +106,8 @@ def _reverse_name(qname: str) -> str | None:
 
 def parse(data: bytes) -> DNSRecord | None:
     """The request, or None if it is not a DNS query we can read (dropped silently)."""
+    from dnslib import DNSRecord
+
     try:
         request = DNSRecord.parse(data)
     except Exception:  # dnslib raises several kinds on garbage; all mean "not a query"
@@ -117,6 +125,8 @@ def answer(
     ``links`` are the asking container's `links` aliases (alias -> service or container
     name): they resolve for that container only, as Docker's embedded DNS does.
     """
+    from dnslib import AAAA, PTR, QTYPE, RR, A, DNSLabel
+
     q = request.q
     qname = str(q.qname).lower().rstrip(".")
     key = (links or {}).get(qname, qname)
@@ -148,6 +158,8 @@ def answer(
 
 def udp_limit(request: DNSRecord) -> int:
     """Largest UDP reply the client takes: 512, or its EDNS0 payload size (capped)."""
+    from dnslib import QTYPE
+
     for rr in request.ar:
         if rr.rtype == QTYPE.OPT:
             return max(UDP_PLAIN_LIMIT, min(int(rr.rclass), MAX_UDP_PAYLOAD))
@@ -159,6 +171,8 @@ def fit_udp(reply: bytes, request: DNSRecord) -> bytes:
     set) that makes the client retry over TCP."""
     if len(reply) <= udp_limit(request):
         return reply
+    from dnslib import DNSHeader, DNSRecord
+
     header = DNSRecord.parse(reply).header
     short = DNSRecord(
         DNSHeader(id=header.id, bitmap=header.bitmap, tc=1, q=1), q=request.q
@@ -166,7 +180,7 @@ def fit_udp(reply: bytes, request: DNSRecord) -> bytes:
     return bytes(short.pack())
 
 
-def failure(request: DNSRecord, rcode: int = RCODE.SERVFAIL) -> bytes:
+def failure(request: DNSRecord, rcode: int = SERVFAIL) -> bytes:
     """An error reply (SERVFAIL when nothing upstream can be asked)."""
     reply = request.reply()
     reply.header.rcode = rcode

@@ -166,7 +166,7 @@ class Resolver:
             # An unknown single-label name is a container name that is not (or no longer) on
             # this network: answer NXDOMAIN here rather than leak it to the host's resolvers.
             with contextlib.suppress(OSError):
-                sock.sendto(records.failure(request, records.RCODE.NXDOMAIN), client)
+                sock.sendto(records.failure(request, records.NXDOMAIN), client)
             return
         upstreams = self._upstreams(zone, client[0])
         if zone.internal or not upstreams:
@@ -218,7 +218,7 @@ class Resolver:
         if reply is not None:
             return reply
         if "." not in str(request.q.qname).rstrip("."):
-            return records.failure(request, records.RCODE.NXDOMAIN)
+            return records.failure(request, records.NXDOMAIN)
         upstreams = self._upstreams(zone, client_ip)
         if zone.internal or not upstreams:
             return records.failure(request)

@@ -13,13 +13,9 @@ the snapshot needs anyway; compression belongs to ``push``, where bytes cross a 
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import json
-import lzma
-import platform
+import os
 import re
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -72,7 +68,7 @@ _LAYER_COMPRESSION = {
 
 def host_architecture() -> str:
     """GOARCH spelling of the host CPU, as image configs record it."""
-    machine = platform.machine().lower()
+    machine = os.uname().machine.lower()  # what platform.machine() returns, without its import
     return _ARCHITECTURES.get(machine, machine)
 
 
@@ -179,6 +175,10 @@ def _bad_tarball(tarball: Path, why: str) -> InvalidArgumentError:
 
 def _decompressor(magic: bytes) -> Callable[[BinaryIO], BinaryIO] | None:
     """Pick a decompressor by magic bytes, as ``docker import`` does; None = plain tar."""
+    import bz2
+    import gzip
+    import lzma
+
     if magic.startswith(b"\x1f\x8b"):
         return lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     if magic.startswith(b"BZh"):
@@ -214,6 +214,9 @@ class ImageStore:
         The image is reproducible: ``created`` is the newest mtime in the archive (not "now"),
         so importing the same tarball twice yields the same image id.
         """
+        import lzma
+        import zlib
+
         ref = self._tag_reference(reference) if reference is not None else None
         try:
             raw = open(tarball, "rb")  # noqa: SIM115 - closed by the with-block below

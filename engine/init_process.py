@@ -1,4 +1,6 @@
-"""`init: true`: a minimal pid 1 (like tini/docker-init) written as a code path of the runtime.
+"""`init: true` where the host has no tini: a minimal pid 1 (like tini/docker-init) written as a
+code path of the runtime. With tini installed, engine.docker_init runs it instead (as Docker
+does; no resident Python process per container).
 
 The container's first process stays pid 1 after forking the real command: it forwards every
 catchable signal to that child, reaps every zombie re-parented to it (pid 1's job in a pid

@@ -6,6 +6,7 @@ and dies with that namespace, so nothing can leak into the host's mount table.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from engine import mount_propagation as propagation
 from engine import syscalls as sc
+from engine.docker_init import CONTAINER_PATH
 from engine.runtime_spec import DeviceNode, RuntimeSpec
 
 # Docker's default device nodes: (name, major, minor).
@@ -218,6 +220,41 @@ def _mount_etc_files(spec: RuntimeSpec) -> None:
         _bind(source, path, read_only=False, recursive=False)
 
 
+def _resolve_in_root(rootfs: str, path: str) -> str:
+    """`path` as the container will resolve it, symlinks included, without ever leaving
+    `rootfs` (runc's securejoin): an image's absolute link such as /sbin -> /usr/sbin must not
+    make us create a mount point on the host."""
+    pending = [p for p in path.split("/") if p]
+    resolved: list[str] = []
+    for _hop in range(256):
+        if not pending:
+            return os.path.join(rootfs, *resolved)
+        part = pending.pop(0)
+        if part in (".", ".."):
+            if part == ".." and resolved:
+                resolved.pop()
+            continue
+        candidate = os.path.join(rootfs, *resolved, part)
+        if os.path.islink(candidate):
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                resolved = []
+            pending = [p for p in target.split("/") if p] + pending
+        else:
+            resolved.append(part)
+    raise OSError(errno.ELOOP, f"{path}: too many levels of symbolic links in the image")
+
+
+def _mount_docker_init(spec: RuntimeSpec) -> None:
+    """`init: true` with the host's tini: read-only at /sbin/docker-init, as Docker does; the
+    mount point is made in the writable layer (before a read_only rootfs turns read-only)."""
+    if not (spec.init and spec.init_binary):
+        return
+    target = _resolve_in_root(spec.rootfs_dir, CONTAINER_PATH)
+    _ensure_mountpoint(target, is_dir=False)
+    _bind(spec.init_binary, target, read_only=True, recursive=False)
+
+
 def _root_flags(spec: RuntimeSpec) -> int:
     """rprivate, or rslave when a bind must keep receiving host mounts (bind.propagation)."""
     return propagation.root_flags([m.propagation for m in spec.mounts])
@@ -240,6 +277,7 @@ def prepare_rootfs(spec: RuntimeSpec) -> None:
     _mount_dev(rootfs, spec)
     _mount_volumes(spec)
     _mount_etc_files(spec)
+    _mount_docker_init(spec)
     _apply_sysctls(rootfs, spec)
     if not spec.privileged:
         _mask_paths(rootfs)

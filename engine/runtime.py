@@ -32,6 +32,7 @@ from typing import NoReturn
 from engine import capabilities, volume_mounts
 from engine import syscalls as sc
 from engine.cgroups import Cgroup
+from engine.docker_init import init_process
 from engine.init_process import run_as_init
 from engine.processes import read_to_eof, wait_exit_code
 from engine.rlimits import rlimit_number
@@ -40,6 +41,10 @@ from engine.runtime_spec import ProcessSpec, Rlimit, RuntimeSpec
 
 # container id -> the write end of an open-but-empty stdin (stdin_open), held until release().
 _STDIN_KEEPERS: dict[str, int] = {}
+
+# False in a start-up helper (engine.supervisor_launch): the helper's parent, the supervisor,
+# is the subreaper that adopts init, and the helper exits once init runs.
+ADOPT_INIT = True
 
 NAMESPACES = sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC | sc.CLONE_NEWPID
 
@@ -157,7 +162,14 @@ def restrict_process(
 
 def exec_process(spec: RuntimeSpec, process: ProcessSpec, *, confined: bool = False) -> NoReturn:
     """Restrict, chdir, reset signals and exec; raises StartFailure when that fails."""
+    parent = os.getppid()
     restrict_process(spec, process, confined=confined)
+    if process.uid or process.gid:
+        # Switching user cleared the parent-death signal: arm it again, and die now if the
+        # parent went away in between (a dead supervisor must not leave the container running).
+        sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)
     env = dict(item.split("=", 1) for item in process.env if "=" in item)
     try:
         os.chdir(process.cwd or "/")
@@ -232,7 +244,11 @@ def _exec_init(
             _attach_console(console_fd)
         _apply_rlimits(spec.rlimits)
         _apply_oom_score_adj(spec.oom_score_adj)
+        if spec.init and spec.init_binary:
+            # Docker's way: tini (mounted by prepare_rootfs) is pid 1, confined like the command.
+            exec_process(spec, init_process(spec.process, pid_1=spec.pid_mode != "host"))
         if spec.init:
+            # The built-in init (no tini on the host, engine.init_process).
             # Confined once, before the fork: the command inherits the bounding set,
             # no_new_privs and the seccomp filter instead of building the filter again.
             confine_process(spec)
@@ -342,7 +358,7 @@ def _start(
     prewarm(spec)
     keep_stage1 = _keeps_stage1(spec)
     adopted_r, adopted_w = (-1, -1) if keep_stage1 else os.pipe()
-    if not keep_stage1:
+    if not keep_stage1 and ADOPT_INIT:
         sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
     sync_r, sync_w = os.pipe()
     go_r, go_w = os.pipe()

@@ -15,6 +15,7 @@ from typing import Any
 from engine import capabilities
 from engine.cgroups import CPU_PERIOD_DEFAULT, DEFAULT_DEVICE_RULES, Limits
 from engine.containers import ContainerSpec
+from engine.docker_init import find_init_binary
 from engine.errors import InvalidArgumentError
 from engine.rlimits import check_ulimit
 from engine.runtime_spec import DeviceNode, HealthcheckConfig, Rlimit
@@ -287,6 +288,7 @@ def runtime_options(
         "rlimits": check_ulimits(spec),
         "devices": devices,
         "init": spec.init,
+        "init_binary": find_init_binary() if spec.init else None,
         "tty": spec.tty,
         "stdin_open": spec.stdin_open,
         "shm_size": spec.shm_size,

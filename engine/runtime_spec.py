@@ -7,7 +7,7 @@ detached supervisor never has to consult the image store or the Compose layer.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +131,9 @@ class RuntimeSpec:
     rlimits: tuple[Rlimit, ...] = ()
     devices: tuple[DeviceNode, ...] = ()
     init: bool = False
+    # With init: the host's static tini, bind-mounted read-only at /sbin/docker-init and run
+    # as pid 1 (engine.docker_init); None: the built-in Python init.
+    init_binary: str | None = None
     tty: bool = False
     stdin_open: bool = False  # without a tty: stdin is a pipe the supervisor keeps open
     shm_size: int | None = None
@@ -150,9 +153,10 @@ class RuntimeSpec:
     join_netns_pid: int | None = None
 
     def save(self, path: Path) -> None:
-        from engine.atomic_files import write_json
+        from engine.atomic_files import json_default, write_json
 
-        write_json(path, asdict(self))
+        # Not fsynced: rewritten by every start, read right after it (power cut: nothing runs).
+        write_json(path, self, durable=False, default=json_default)
 
     @classmethod
     def load(cls, path: Path) -> RuntimeSpec:

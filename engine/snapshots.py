@@ -22,7 +22,6 @@ import posixpath
 import shutil
 import stat
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -103,6 +102,8 @@ def _bad_tar(path: Path, why: str) -> InvalidArgumentError:
 
 def scan_layer(path: Path, compression: Compression = Compression.NONE) -> LayerScan:
     """Read every header (not the data, for uncompressed layers) and validate the archive."""
+    import tarfile  # only when a layer comes in: `run` and `up` never scan one
+
     whiteouts: list[str] = []
     opaque: list[str] = []
     symlinks: set[str] = set()

@@ -13,6 +13,7 @@ import selectors
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +28,15 @@ from engine.logs import LogWriter
 from engine.processes import start_time, wait_exit_code
 from engine.restart_policy import Backoff, should_restart
 from engine.runtime_spec import RuntimeSpec
+from engine.supervisor_launch import (
+    FirstStart,
+    Handoff,
+    HelperDied,
+    LogTarget,
+    can_start_in_helper,
+    first_start_in_helper,
+    start_in_helper,
+)
 from netdriver.api import NetworkDriver, PortRule
 
 
@@ -41,13 +51,17 @@ class Supervisor:
         self.attached: list[str] = []
         self.addresses: dict[str, str] = {}
         self.port_reservations = ports.PortReservations()
+        # Ours, also in the start-up helper (engine.supervisor_launch): records name this process.
+        self.pid = os.getpid()
 
     def _wire_network(self, stage1_pid: int) -> None:
         """Connect the container's netns. The netlink, firewall and resolver work runs in a
-        throwaway child (engine.forked_call): done here it would leave megabytes of private
-        copies of the zygote's pages in this long-lived process. Only what must live as long
-        as the container stays here: the host-port reservations (bound sockets). The runtime
-        brings lo up itself, so other modes (`none`, `host`, another container's) need nothing."""
+        throwaway process: done here it would leave megabytes of private copies of the
+        zygote's pages in this long-lived process. That is the start-up helper when the start
+        runs in one (engine.supervisor_launch), else a child of its own (engine.forked_call).
+        Only what must live as long as the container stays here: the host-port reservations
+        (bound sockets). The runtime brings lo up itself, so other modes (`none`, `host`,
+        another container's) need nothing."""
         if self.spec.network_mode != "bridge":
             return
         netns = f"/proc/{stage1_pid}/ns/net"
@@ -61,15 +75,20 @@ class Supervisor:
         # From here every requested network counts as attached: detach is idempotent, so a
         # failure half-way (or a helper that died) is undone whatever it got to.
         self.attached = [request.network for request in self.spec.networks]
-        owner_pid = os.getpid()
-        self.addresses = dict(call_forked(lambda: self._attach(netns, owner_pid, published)))
+        owner_pid = self.pid
+        if os.getpid() != self.pid:
+            # Already in a throwaway child (the start-up helper, engine.supervisor_launch):
+            # its copied pages die with it, so a second fork would only cost time.
+            self.addresses = self._attach(netns, owner_pid, published)
+        else:
+            self.addresses = dict(call_forked(lambda: self._attach(netns, owner_pid, published)))
         if published:
             self.store.update_state(self.container_id, ports=tuple(published))
 
     def _attach(
         self, netns: str, owner_pid: int, published: list[ports.PublishedPort]
     ) -> dict[str, str]:
-        """In the helper child: veths, /etc/hosts, the resolver, port forwarding rules."""
+        """In a throwaway process: veths, /etc/hosts, the resolver, port forwarding rules."""
         endpoints = [
             self.driver.attach(
                 request.network,
@@ -96,7 +115,8 @@ class Supervisor:
         return {endpoint.network: endpoint.ipv4 for endpoint in endpoints}
 
     def _detach(self, networks: list[str], forwarded: bool) -> None:
-        """In the helper child: undo `_attach`, best effort (liveness prunes what is left)."""
+        """Undo `_attach`, best effort (liveness prunes what is left): in a throwaway child,
+        or in this process when it exits right after (see `_release`)."""
         if forwarded:
             with contextlib.suppress(Exception):
                 self.driver.unpublish_ports(self.container_id)
@@ -106,10 +126,18 @@ class Supervisor:
         if networks:
             nudge_resolver(self.layout)
 
-    def _release(self) -> None:
+    def _release(self, final: bool = False) -> None:
+        """This run of the container is over: give back its network, ports, cgroup, volumes.
+
+        ``final``: this process exits right after (no restart follows), so the network is
+        detached here rather than in a throwaway child: the pages it copies die with us a
+        moment later anyway, and the fork (~2.5 ms of CPU per container) is saved."""
         forwarded = bool(self.spec.ports) and self.spec.network_mode == "bridge"
         networks = list(self.attached)
-        if forwarded or networks:
+        if final and (forwarded or networks):
+            with contextlib.suppress(Exception):
+                self._detach(networks, forwarded)
+        elif forwarded or networks:
             with contextlib.suppress(Exception):
                 call_forked(lambda: self._detach(networks, forwarded))
         if forwarded:
@@ -133,29 +161,8 @@ class Supervisor:
 
     def pump(self, started: runtime.StartedProcess) -> int:
         """Copy stdout/stderr to the log until the container closes them, then reap it."""
-        writer = LogWriter(
-            Path(self.spec.log_file), self.spec.log_max_size, self.spec.log_max_file
-        )
-        selector = selectors.DefaultSelector()
-        streams = {started.stdout_fd: "stdout", started.stderr_fd: "stderr"}
-        streams.pop(-1, None)  # a tty is one stream
-        for fd in streams:
-            selector.register(fd, selectors.EVENT_READ)
-        while streams:
-            for key, _ in selector.select():
-                fd = int(key.fd)
-                try:
-                    data = os.read(fd, 65536)
-                except OSError:  # EIO: the last holder of a pty slave closed it
-                    data = b""
-                if data:
-                    writer.feed(streams[fd], data)
-                else:
-                    writer.flush(streams.pop(fd))
-                    selector.unregister(fd)
-                    os.close(fd)
-        writer.close()
-        return wait_exit_code(started.exit_pid)
+        spec = self.spec
+        return pump_logs(started, LogTarget(spec.log_file, spec.log_max_size, spec.log_max_file))
 
     def _update(self, **changes: object) -> None:
         self.store.update_state(self.container_id, **changes)
@@ -165,8 +172,8 @@ class Supervisor:
             status=ContainerStatus.RUNNING,
             pid=started.init_pid,
             pid_start=start_time(started.init_pid),
-            supervisor_pid=os.getpid(),
-            supervisor_start=start_time(os.getpid()),
+            supervisor_pid=self.pid,
+            supervisor_start=start_time(self.pid),
             started_at=now_rfc3339(),
             finished_at=None,
             exit_code=None,
@@ -211,34 +218,74 @@ class Supervisor:
             time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
         return not self._stop_requested()
 
+    def _launch(self, **extra: object) -> runtime.StartedProcess:
+        """Start the container and record it running: in a throwaway child where possible, so
+        the start's Python leaves no private copies of pages here (engine.supervisor_launch)."""
+
+        if not can_start_in_helper(self.spec):
+            return self.start_recorded(**extra).started
+        try:
+            handoff = start_in_helper(lambda: self.start_recorded(**extra))
+        except HelperDied:
+            # What the helper made is unknown: undo all of it (detach is idempotent).
+            self.attached = [request.network for request in self.spec.networks]
+            self._release()
+            raise
+        self.adopt(handoff)
+        return handoff.started
+
+    def start_recorded(self, **extra: object) -> Handoff:
+        """Start the container and record it running (`extra`: more state fields)."""
+        started = self.start()
+        self._mark_running(started, **extra)
+        return Handoff(started, list(self.attached), dict(self.addresses))
+
+    def start_failed(self, exc: Exception) -> str:
+        """Record a failed first start; the message for the report."""
+        message = str(exc).strip() or exc.__class__.__name__
+        self.store.update_state(
+            self.container_id, status=ContainerStatus.CREATED, error=message, exit_code=127
+        )
+        return message
+
+    def adopt(self, handoff: Handoff) -> None:
+        """Take over what a start-up helper started (engine.supervisor_launch)."""
+        self.attached, self.addresses = handoff.attached, handoff.addresses
+
     def run(self, report_fd: int) -> int:
         try:
-            started = self.start()
+            started = self._launch(stop_requested=False, restart_count=0)
         except Exception as exc:
-            message = str(exc).strip() or exc.__class__.__name__
-            self.store.update_state(
-                self.container_id, status=ContainerStatus.CREATED, error=message, exit_code=127
-            )
             # Keep the report pipe open until exit: the CLI reads to EOF, so when start fails it
             # returns only once this process is gone.
-            _report(report_fd, f"ERR {message}", close=False)
+            _report(report_fd, f"ERR {self.start_failed(exc)}", close=False)
             return 1
-        self._mark_running(started, stop_requested=False, restart_count=0)
         _report(report_fd, f"OK {started.init_pid}")
+        return self.supervise(started)
+
+    def supervise(
+        self, started: runtime.StartedProcess, first: tuple[float, int] | None = None
+    ) -> int:
+        """Reap, record, restart until the container stays down. `first`: when the first run
+        began and its exit code, when it was pumped before this object existed (`main`)."""
         backoff = Backoff()
         while True:
-            began = time.monotonic()
-            exit_code = self._run_once(started)
+            if first is None:
+                began = time.monotonic()
+                exit_code = self._run_once(started)
+            else:
+                (began, exit_code), first = first, None
             oom = self.cgroup.oom_killed()
-            self._release()
             state = self.store.load_state(self.container_id)
             restart = should_restart(
                 self.spec.restart_policy, self.spec.restart_max, exit_code,
                 state.restart_count, state.stop_requested,
             )
-            self._update(
+            self._release(final=not restart)
+            self.store.record_exit(
+                self.container_id,
+                exit_code,
                 status=ContainerStatus.RESTARTING if restart else ContainerStatus.EXITED,
-                exit_code=exit_code,
                 finished_at=now_rfc3339(),
                 oom_killed=oom,
                 pid=None,
@@ -250,11 +297,10 @@ class Supervisor:
                     self._update(status=ContainerStatus.EXITED)
                 return 0
             try:
-                started = self.start()
+                started = self._launch(restart_count=state.restart_count + 1)
             except Exception as exc:
                 self._update(status=ContainerStatus.EXITED, error=str(exc).strip())
                 return 1
-            self._mark_running(started, restart_count=state.restart_count + 1)
             if self._stop_requested():  # a stop raced the restart: honour it
                 runtime_stop_signal = signal.SIGKILL
                 with contextlib.suppress(ProcessLookupError):
@@ -270,13 +316,73 @@ def _report(fd: int, message: str, close: bool = True) -> None:
         pass
 
 
+def pump_logs(started: runtime.StartedProcess, log: LogTarget) -> int:
+    """Copy stdout/stderr to the log until the container closes them, then reap it."""
+    writer = LogWriter(Path(log.path), log.max_size, log.max_file)
+    selector = selectors.DefaultSelector()
+    streams = {started.stdout_fd: "stdout", started.stderr_fd: "stderr"}
+    streams.pop(-1, None)  # a tty is one stream
+    for fd in streams:
+        selector.register(fd, selectors.EVENT_READ)
+    while streams:
+        for key, _ in selector.select():
+            fd = int(key.fd)
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # EIO: the last holder of a pty slave closed it
+                data = b""
+            if data:
+                writer.feed(streams[fd], data)
+            else:
+                writer.flush(streams.pop(fd))
+                selector.unregister(fd)
+                os.close(fd)
+    writer.close()
+    return wait_exit_code(started.exit_pid)
+
+
+def _run_lean(make: Callable[[], Supervisor], report_fd: int) -> int:
+    """The first start in a helper child, then the first run's log pump, with no Supervisor
+    object here until the container exits: loading the records costs ~1 MB of private pages
+    for the container's whole life (engine.supervisor_launch). Everything else as `run`."""
+    try:
+        first: FirstStart | None = first_start_in_helper(make)
+    except HelperDied as exc:
+        supervisor = make()
+        supervisor.attached = [request.network for request in supervisor.spec.networks]
+        supervisor._release()  # what the helper made is unknown: undo all of it
+        _report(report_fd, f"ERR {supervisor.start_failed(exc)}", close=False)
+        return 1
+    if first is None:
+        return make().run(report_fd)
+    if first.handoff is None or first.log is None:
+        _report(report_fd, f"ERR {first.error}", close=False)  # recorded by the helper
+        return 1
+    started = first.handoff.started
+    _report(report_fd, f"OK {started.init_pid}")
+    if first.healthcheck:  # the probes run beside the pump: the records are needed now
+        supervisor = make()
+        supervisor.adopt(first.handoff)
+        return supervisor.supervise(started)
+    began = time.monotonic()
+    exit_code = pump_logs(started, first.log)
+    supervisor = make()
+    supervisor.adopt(first.handoff)
+    return supervisor.supervise(started, (began, exit_code))
+
+
+def supervise(root: str, container_id: str, report_fd: int) -> int:
+    """The supervisor's work, in a process that ignores terminal signals already (forked by
+    engine.supervisor_zygote, which ignores them: every call here costs private pages)."""
+    return _run_lean(lambda: Supervisor(Layout(Path(root)), container_id), report_fd)
+
+
 def main(argv: list[str]) -> int:
-    root, container_id, report_fd = Path(argv[0]), argv[1], int(argv[2])
     # The CLI may be interrupted (Ctrl-C goes to its process group, not ours): ignore stray
     # terminal signals; stop requests go to the container's init directly.
     for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)
-    return Supervisor(Layout(root), container_id).run(report_fd)
+    return supervise(argv[0], argv[1], int(argv[2]))
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ def _receive(sock: socket.socket) -> tuple[bytes, list[int]] | None:
 
 
 def _spawn(sock: socket.socket, root: str, container_id: str, report_fd: int) -> None:
-    from engine.supervisor import main as supervise
+    from engine.supervisor import supervise
 
     try:
         pid = os.fork()
@@ -61,11 +61,13 @@ def _spawn(sock: socket.socket, root: str, container_id: str, report_fd: int) ->
         pid = -1  # the closed report pipe tells the client
     if pid == 0:
         try:
+            # Every line here runs in each supervisor and costs it private copies of pages:
+            # terminal signals stay ignored (set in `main`), `supervise` does not set them again.
             sock.close()
             os.setsid()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the supervisor reaps its children
             gc.enable()
-            os._exit(supervise([root, container_id, str(report_fd)]))
+            os._exit(supervise(root, container_id, report_fd))
         except BaseException:
             os._exit(1)
     os.close(report_fd)

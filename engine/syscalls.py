@@ -11,7 +11,6 @@ import ctypes
 import ctypes.util
 import fcntl
 import os
-import platform
 import socket
 import struct
 from collections.abc import Iterator
@@ -104,9 +103,9 @@ def umount(target: str, flags: int = 0) -> None:
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
-    number = _SYS_PIVOT_ROOT.get(platform.machine())
+    number = _SYS_PIVOT_ROOT.get(os.uname().machine)
     if number is None:
-        raise OSError(f"pivot_root: unsupported architecture {platform.machine()}")
+        raise OSError(f"pivot_root: unsupported architecture {os.uname().machine}")
     _check(_libc.syscall(number, _b(new_root), _b(put_old)), "pivot_root")
 
 
@@ -131,9 +130,9 @@ class _CapData(ctypes.Structure):
 
 def capset(effective: int, permitted: int, inheritable: int) -> None:
     """Set this thread's capability sets (64-bit masks) with the v3 ABI."""
-    number = _SYS_CAPSET.get(platform.machine())
+    number = _SYS_CAPSET.get(os.uname().machine)
     if number is None:
-        raise OSError(f"capset: unsupported architecture {platform.machine()}")
+        raise OSError(f"capset: unsupported architecture {os.uname().machine}")
     header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()
     for index in (0, 1):
@@ -152,9 +151,9 @@ BPF_PROG_DETACH = 9
 
 def bpf(command: int, attr: ctypes.Array[ctypes.c_char]) -> int:
     """bpf(2) with a caller-packed `union bpf_attr`; returns the result (an fd for loads)."""
-    number = _SYS_BPF.get(platform.machine())
+    number = _SYS_BPF.get(os.uname().machine)
     if number is None:
-        raise OSError(f"bpf: unsupported architecture {platform.machine()}")
+        raise OSError(f"bpf: unsupported architecture {os.uname().machine}")
     result = _libc.syscall(number, command, attr, ctypes.c_uint(len(attr)))
     if result < 0:
         err = ctypes.get_errno()

@@ -78,7 +78,8 @@ class NetworkDriver:
                 self._verify_same(rec.network, subnet, gateway, internal)
                 _verify_options(rec.network, options)
                 self._setup_bridge(rec.network)
-                firewall.ensure_network_rules(rec.network.bridge, rec.network.subnet, internal)
+                firewall.ensure_network_rules(rec.network.bridge, rec.network.subnet, internal,
+                                               gateway=rec.network.gateway)
                 return rec.network
             # Several data roots (and test runs) share one kernel: choosing a free subnet and
             # putting it on a bridge must be atomic host-wide, or two roots pick the same one.
@@ -93,7 +94,8 @@ class NetworkDriver:
                 )
                 try:  # a half-made bridge (e.g. address refused) must not outlive the failure
                     self._setup_bridge(network)
-                    firewall.ensure_network_rules(network.bridge, network.subnet, internal)
+                    firewall.ensure_network_rules(network.bridge, network.subnet, internal,
+                                                   gateway=network.gateway)
                     self._store.save(NetworkRecord(network))
                 except BaseException:
                     with contextlib.suppress(NetworkError):
@@ -227,7 +229,8 @@ class NetworkDriver:
             if not host_links.bridge_ready(net.bridge, IPv4Address(net.gateway)):
                 # Bridge gone (reboot, crash): its rules went with the kernel state too.
                 self._setup_bridge(net)
-                firewall.ensure_network_rules(net.bridge, net.subnet, net.internal)
+                firewall.ensure_network_rules(net.bridge, net.subnet, net.internal,
+                                               gateway=net.gateway)
             subnet = IPv4Network(net.subnet)
             gateway = IPv4Address(net.gateway)
             taken = [IPv4Address(e.endpoint.ipv4) for e in rec.endpoints]

@@ -1,11 +1,11 @@
 """Netlink in container namespaces: a veth pair with its peer made inside the container's
 network namespace, and the peer's address, link state and default routes, through
-:mod:`netdriver.rtnl` (as :mod:`netdriver.host_links` uses for the host side): pyroute2's
-message classes over a plain netlink socket.
+:mod:`netdriver.rtnl` (as :mod:`netdriver.host_links` uses for the host side): requests packed
+with struct over a plain netlink socket.
 
 Why not pyroute2's IPRoute: its package ``__init__`` was the start path's heaviest import
 (70-120 ms, ~240 modules, more pages for every supervisor forked from the fork server) for six
-requests; the message classes alone import in ~10 ms, and the fork server preloads them.
+requests; even its message classes cost an attach in a forked process ~1.6 ms of page faults.
 
 Reaching into a container's network namespace: setns(CLONE_NEWNET) only moves the *calling
 thread*, so the namespace work runs on a short-lived thread of its own that enters the
@@ -69,8 +69,7 @@ def _setns(fd: int) -> None:
 
 def warm_up() -> None:
     """Do the first-use work of :func:`_setns` now: a fork server calls this once so that
-    the processes it forks share the result instead of each building it; likewise the
-    compiled tables of the netlink messages."""
+    the processes it forks share the result instead of each building it."""
     _libc().setns  # noqa: B018 - the attribute access is the work (ctypes caches the function)
     warm_up_messages()
 

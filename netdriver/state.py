@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,14 +66,20 @@ class NetworkRecord:
 
 
 def _to_json(rec: NetworkRecord) -> dict[str, Any]:
+    # Field by field rather than asdict (which deep-copies): the values are JSON types already.
     return {
         "version": FORMAT_VERSION,
-        "network": asdict(rec.network),
+        "network": _fields_of(rec.network),
         "endpoints": [
-            {**asdict(e.endpoint), "names": list(e.endpoint.names), "owner_start": e.owner_start}
+            {**_fields_of(e.endpoint), "names": list(e.endpoint.names),
+             "owner_start": e.owner_start}
             for e in rec.endpoints
         ],
     }
+
+
+def _fields_of(value: Network | Endpoint) -> dict[str, Any]:
+    return {name: getattr(value, name) for name in _field_names(type(value))}
 
 
 def _from_json(data: dict[str, Any]) -> NetworkRecord:
@@ -93,8 +99,19 @@ def _from_json(data: dict[str, Any]) -> NetworkRecord:
 
 
 def _known(cls: type, raw: dict[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in fields(cls)}
+    names = _field_names(cls)
     return {k: v for k, v in raw.items() if k in names}
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _field_names(cls: type) -> frozenset[str]:
+    """Asked once per record and endpoint read: dataclasses.fields is not cheap."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))
+    return names
 
 
 class StateStore:
@@ -153,7 +170,8 @@ class StateStore:
         """
         self._ensure_dirs()
         path = self._path(rec.network.name)
-        data = json.dumps(_to_json(rec), indent=2, sort_keys=True).encode()
+        # Compact: `indent` would make json use its pure-Python encoder (CPU per attach).
+        data = json.dumps(_to_json(rec), sort_keys=True, separators=(",", ":")).encode()
         fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{rec.network.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:

@@ -26,11 +26,12 @@ def _mounts() -> frozenset[str]:
 
 
 def _cgroups() -> frozenset[str]:
-    found = set()
-    for parent in CGROUP_ROOT.glob("**/pycompose"):
-        for child in parent.iterdir():
-            if child.is_dir():
-                found.add(str(child))
+    # os.walk, not Path.glob: cgroups removed by a concurrent run while we walk are skipped
+    # (glob raises FileNotFoundError on a directory that vanished under it).
+    found: set[str] = set()
+    for top, dirs, _files in os.walk(CGROUP_ROOT):
+        if os.path.basename(top) == "pycompose":
+            found.update(os.path.join(top, d) for d in dirs)
     return frozenset(found)
 
 

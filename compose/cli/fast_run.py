@@ -6,30 +6,33 @@ work starts, so the common spellings of `run` are parsed here, by a table of the
 the Typer command declares (tests/unit/test_fast_run.py keeps the two in step). Anything else —
 `--help`, an unknown or combined flag, `--`, a missing SERVICE, a bad `--parallel` — returns
 None and the Typer app handles it, so usage errors and help look exactly as before.
+
+Once argv names `run`, the supervisor fork server is started before anything else is imported
+(this module imports nothing heavy, not even dataclasses): its start-up then overlaps with all
+of the CLI's own.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NoReturn, cast
-
-from compose.cli.context import GlobalOptions, make_global_options
-from compose.cli.oneoff import RunRequest
+from typing import TYPE_CHECKING, NamedTuple, NoReturn, cast
 
 if TYPE_CHECKING:
     import typer
 
+    from compose.cli.context import GlobalOptions
+    from compose.cli.oneoff import RunRequest
 
-@dataclass(frozen=True)
-class OptionTable:
+
+class OptionTable(NamedTuple):
     """Option spellings -> field name: those that take a value, and boolean flags.
-    Fields named in `multiple` collect every occurrence; others keep the last (as click)."""
+    Fields named in `multiple` collect every occurrence; others keep the last (as click).
+    (A NamedTuple, not a dataclass: importing dataclasses would come before the fork server.)"""
 
     values: dict[str, str]
     flags: dict[str, str | None]  # None: accepted and ignored (`-T`)
-    multiple: frozenset[str] = field(default_factory=frozenset)
+    multiple: frozenset[str] = frozenset()
 
 
 GLOBAL_OPTIONS = OptionTable(
@@ -113,8 +116,22 @@ def _options(args: list[str], table: OptionTable) -> dict[str, object]:
     return found
 
 
+def names_run(argv: Sequence[str]) -> bool:
+    """Whether argv's command is `run` (global options before it read as `parse` reads them);
+    cheap: it decides whether to start the fork server before parsing the rest."""
+    args = list(argv)
+    try:
+        _options(args, GLOBAL_OPTIONS)
+    except _Decline:
+        return False
+    return bool(args) and args[0] == "run"
+
+
 def parse(argv: Sequence[str]) -> tuple[GlobalOptions, RunRequest] | None:
     """The global options and run request this argv means, or None to let Typer parse it."""
+    from compose.cli.context import make_global_options
+    from compose.cli.oneoff import RunRequest
+
     args = list(argv)
     try:
         given = _options(args, GLOBAL_OPTIONS)
@@ -147,6 +164,11 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, RunRequest] | None:
 
 def fast_run(argv: Sequence[str]) -> int | None:
     """Run `run` when the fast path can read argv; None: hand argv to the Typer app."""
+    if not names_run(argv):
+        return None
+    from engine import prewarm_supervisors
+
+    prewarm_supervisors()  # `run --help` and usage errors start it for nothing: it exits with us
     parsed = parse(argv)
     if parsed is None:
         return None

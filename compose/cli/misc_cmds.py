@@ -124,17 +124,35 @@ def _snapshot(orch: object) -> Snapshot:
     }
 
 
-def _kills(old: object, new: object) -> Iterator[dict[str, str]]:
+def _kills(old: object, new: object) -> list[dict[str, str]]:
     """Docker's `kill` events (one per signal kill/stop sent) between two observed states."""
     sent = getattr(new, "kill_count", 0) - getattr(old, "kill_count", 0)
     signals: list[int] = list(getattr(new, "recent_signals", []))
-    for index in range(max(sent, 0)):
-        back = sent - index
-        yield {"signal": str(signals[-back])} if back <= len(signals) else {}
+    return [
+        {"signal": str(signals[index - sent])} if sent - index <= len(signals) else {}
+        for index in range(max(sent, 0))
+    ]
 
 
-def _stops(old: object, new: object) -> int:
-    return max(getattr(new, "stop_count", 0) - getattr(old, "stop_count", 0), 0)
+def _delta(old: object, new: object, counter: str) -> int:
+    return max(getattr(new, counter, 0) - getattr(old, counter, 0), 0)
+
+
+def _deaths(old: object, new: object, count: int) -> list[dict[str, str]]:
+    """The `die` attributes of `count` runs ended since the last look, oldest first: exit codes
+    from the engine's record of the last few; the newest also from the state itself."""
+    codes: list[int] = list(getattr(new, "recent_exit_codes", []))
+    recorded = _delta(old, new, "die_count")
+    out: list[dict[str, str]] = []
+    for index in range(count):
+        back = count - index
+        if recorded >= back and back <= len(codes):
+            out.append({"exitCode": str(codes[-back])})
+        elif back == 1:
+            out.append(_die(new))
+        else:
+            out.append({})
+    return out
 
 
 def _die(state: object) -> dict[str, str]:
@@ -142,55 +160,82 @@ def _die(state: object) -> dict[str, str]:
     return {} if code is None else {"exitCode": str(code)}
 
 
+def _life(
+    old: tuple[str, str | None, object] | None, new: tuple[str, str | None, object]
+) -> list[tuple[str, dict[str, str]]]:
+    """Docker's actions for one container between two looks, given (status, started_at, state)
+    then and now. Several runs may have begun and ended in between (a restart: kill, die, stop,
+    start, restart; a restart policy: die, start), so counters recorded by the engine say how
+    many of each happened, and they are put in Docker's order."""
+    old_status, old_started, old_state = old if old is not None else ("created", None, None)
+    status, started, state = new
+    was_running = old_status == "running"
+    is_running = status == "running"
+    begun = bool(started) and started != old_started
+    died = _delta(old_state, state, "die_count")
+    if died == 0 and was_running and (begun or not is_running):
+        died = 1  # seen to end, though not counted (a supervisor that was killed)
+    starts = died - int(was_running) + int(is_running) if begun else 0
+    starts = max(starts, int(begun))
+    dies = _deaths(old_state, state, died)
+    kills = _kills(old_state, state)
+    stops = _delta(old_state, state, "stop_count")
+    out: list[tuple[str, dict[str, str]]] = []
+    last_start: int | None = None  # `restart` follows the start it made
+    if starts and not was_running:
+        out.append(("start", {}))
+        last_start = 0
+        starts -= 1
+    out += [("kill", attrs) for attrs in kills]
+    if dies:
+        out.append(("die", dies.pop(0)))
+    out += [("stop", {})] * stops
+    while starts:
+        out.append(("start", {}))
+        last_start = len(out) - 1
+        starts -= 1
+        if dies and (starts or not is_running):
+            out.append(("die", dies.pop(0)))
+    out += [("die", attrs) for attrs in dies]
+    at = len(out) if last_start is None else last_start + 1
+    out[at:at] = [("restart", {})] * _delta(old_state, state, "restart_requests")
+    paused = bool(getattr(state, "paused", False))
+    if paused != bool(getattr(old_state, "paused", False)):
+        out.append(("pause" if paused else "unpause", {}))
+    return out
+
+
 def _changes(
     before: Snapshot, after: Snapshot, removed: Callable[[str], object | None] = lambda _: None
 ) -> Iterator[Change]:
     """docker's container actions, inferred from two observations: a container may have gone
-    through several states between them (created and started, killed, stopped and removed), so
-    every step it must have taken is reported, in Docker's order (kill, die, stop, destroy).
+    through several states between them (created and started, killed, stopped, restarted,
+    removed), so every step it must have taken is reported, in Docker's order.
     `removed(id)` is the final state of a container deleted since the last look, if known."""
     for cid, (status, health, started, info) in after.items():
         state = getattr(info, "state", None)
         old = before.get(cid)
         if old is None:
             yield "create", info, {}
-            if started:
-                yield "start", info, {}
-            for attrs in _kills(None, state):
-                yield "kill", info, attrs
-            if started and status not in ("running", "restarting"):
-                yield "die", info, _die(state)
-            for _ in range(_stops(None, state)):
-                yield "stop", info, {}
-            continue
-        old_status, old_health, old_started, old_info = old
-        old_state = getattr(old_info, "state", None)
-        for attrs in _kills(old_state, state):
-            yield "kill", info, attrs
-        if started and started != old_started:  # (re)started since the last look
-            if old_status == "running":
-                yield "die", info, {}
-            yield "start", info, {}
-            if status not in ("running", "restarting"):
-                yield "die", info, _die(state)
-        elif old_status == "running" and status not in ("running", "restarting"):
-            yield "die", info, _die(state)
-        for _ in range(_stops(old_state, state)):
-            yield "stop", info, {}
-        if health and old_health != health:
+        then = None if old is None else (old[0], old[2], getattr(old[3], "state", None))
+        for action, attrs in _life(then, (status, started, state)):
+            yield action, info, attrs
+        # Docker reports health changes only: `starting` is where every run begins
+        if health and health != "starting" and (old is None or old[1] != health):
             yield f"health_status: {health}", info, {}
-    for cid, (status, _health, _started, info) in before.items():
+    for cid, (status, _health, started, info) in before.items():
         if cid not in after:
             old_state = getattr(info, "state", None)
             final = removed(cid)
             if final is not None:
-                for attrs in _kills(old_state, final):
-                    yield "kill", info, attrs
-            if status == "running":
-                yield "die", info, _die(final)
-            if final is not None:
-                for _ in range(_stops(old_state, final)):
-                    yield "stop", info, {}
+                now = (getattr(final, "status", status), getattr(final, "started_at", started))
+                final_status = getattr(now[0], "value", now[0])
+                for action, attrs in _life(
+                    (status, started, old_state), (str(final_status), now[1], final)
+                ):
+                    yield action, info, attrs
+            elif status == "running":
+                yield "die", info, {}
             yield "destroy", info, {}
 
 
@@ -212,6 +257,7 @@ def events(
     orch.check_services(tuple(chosen))
     deadline = None if until_seconds is None else time.monotonic() + until_seconds
     before = _snapshot(orch)
+    last = datetime.now(UTC)
     try:
         while deadline is None or time.monotonic() < deadline:
             time.sleep(EVENT_POLL)
@@ -221,7 +267,7 @@ def events(
                 service = info.labels.get(L.SERVICE, "")
                 if chosen and service not in chosen:
                     continue
-                now = datetime.now(UTC)
+                now = last = max(datetime.now(UTC), last)  # in order even if the clock steps
                 attributes = {  # docker's actor attributes minus compose's own labels
                     **{k: v for k, v in info.labels.items() if not k.startswith(COMPOSE_LABELS)},
                     "image": info.record.spec.image,

@@ -115,11 +115,12 @@ def execute(flags: GlobalOptions, request: RunRequest) -> int:
     from engine import prewarm_supervisors
 
     prewarm_supervisors()
-    from compose.cli.session import deferred_progress, load_with
+    from compose.cli.session import deferred_progress
     from compose.orchestrator import Orchestrator
+    from compose.project_cache import load_cached
     from engine.api import Engine
 
-    project = load_with(flags)
+    project = load_cached(flags.load_options())  # as session.load_with, minus the loader's cost
     view = deferred_progress(flags)
     try:
         return _run(Orchestrator(Engine(), project, view), flags, request)
@@ -133,7 +134,6 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     from compose import labels as L
     from compose.cli.session import close_progress
     from compose.container_spec import build_container_spec
-    from compose.normalize import shell_split
     from compose.orchestrator import UpOptions
     from compose.scheduler import parallel_limit
 
@@ -164,6 +164,8 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     if request.command:
         overrides["command"] = tuple(request.command)
     if request.entrypoint is not None:
+        from compose.normalize import shell_split  # imports the YAML layer: only when asked
+
         overrides["entrypoint"] = tuple(shell_split(request.entrypoint) or ())
         if not request.command:
             overrides["command"] = None  # docker: --entrypoint resets the image's command too

@@ -9,6 +9,7 @@ namespaces; the driver fixtures check that no link is left behind.
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from netdriver.model import NetworkOptions
 from netdriver.offload import BIG_TCP_IPV4_SIZE
 from netdriver.pyroute2_messages import ifinfmsg
 from netdriver.rtnl import Rtnl
@@ -40,9 +42,10 @@ _LINK_SIZES = textwrap.dedent(
     sys.path.insert(0, {str(REPO)!r})
     from netdriver.pyroute2_messages import ifinfmsg
     from netdriver.rtnl import Rtnl
+    attr = sys.argv[1] if len(sys.argv) > 1 else "IFLA_GSO_IPV4_MAX_SIZE"
     with Rtnl() as nl:
         for msg in nl.dump({RTM_GETLINK}, ifinfmsg(), ifinfmsg):
-            size = msg.get_attr("IFLA_GSO_IPV4_MAX_SIZE")
+            size = msg.get_attr(attr)
             if size is not None:
                 print(msg.get_attr("IFLA_IFNAME"), size)
     """
@@ -60,15 +63,16 @@ def host_gso_sizes() -> dict[str, int]:
     return out
 
 
-def ns_gso_sizes(pid: int) -> dict[str, int]:
-    lines = in_ns(pid, sys.executable, "-c", _LINK_SIZES).stdout.split()
+def ns_gso_sizes(pid: int, attr: str = "IFLA_GSO_IPV4_MAX_SIZE") -> dict[str, int]:
+    lines = in_ns(pid, sys.executable, "-c", _LINK_SIZES, attr).stdout.split()
     return dict(zip(lines[::2], map(int, lines[1::2]), strict=True))
 
 
 _SINK = textwrap.dedent(
     """
     import hashlib, socket, sys
-    srv = socket.socket(); srv.bind((sys.argv[1], 5201)); srv.listen(1)
+    family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+    srv = socket.socket(family); srv.bind((sys.argv[1], 5201)); srv.listen(1)
     print("ready", flush=True)
     srv.settimeout(20)
     conn, _ = srv.accept(); conn.settimeout(20)
@@ -109,19 +113,46 @@ def test_links_get_big_tcp_and_bulk_tcp_crosses_the_bridge_intact(
 
     # 64 MiB of bulk TCP from a to b over the bridge (br_netfilter and conntrack on the
     # path where the host has them): every byte arrives, in order.
+    sent, received = _bulk_transfer(a, b, eb.ipv4)
+    assert received == sent
+    driver.detach(netname, "ctr-a")
+    driver.detach(netname, "ctr-b")
+    driver.remove_network(netname)
+
+
+def _bulk_transfer(a: Sandbox, b: Sandbox, address: str) -> tuple[list[str], list[str]]:
+    """64 MiB of TCP from ``a`` to ``address`` in ``b``: (sent, received) byte count + sha256."""
     sink = subprocess.Popen(
-        ["nsenter", f"--net={b.netns}", sys.executable, "-c", _SINK, eb.ipv4],
+        ["nsenter", f"--net={b.netns}", sys.executable, "-c", _SINK, address],
         stdout=subprocess.PIPE, text=True,
     )
     try:
         assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
-        sent = in_ns(a.pid, sys.executable, "-c", _SOURCE, eb.ipv4).stdout.split()
+        sent = in_ns(a.pid, sys.executable, "-c", _SOURCE, address).stdout.split()
         received = sink.stdout.readline().split()
         assert sink.wait(timeout=20) == 0
     finally:
         if sink.poll() is None:
             sink.kill()
             sink.wait()
+    return sent, received
+
+
+def test_ipv6_big_tcp_sizes_and_bulk_tcp_over_ipv6_crosses_the_bridge_intact(
+    driver: RecordingDriver, sandbox: Callable[[], Sandbox], netname: str  # noqa: F811
+) -> None:
+    """IPv6 BIG TCP uses the links' generic GSO size (above 64 KiB, Linux 5.19+)."""
+    if not host_gso_sizes():
+        pytest.skip("kernel without IPv4 BIG TCP (Linux < 6.3): sizes fall back to 64 KiB")
+    subnet = f"fd5c:{random.randrange(1 << 16):x}:{random.randrange(1 << 16):x}::/64"
+    driver.ensure_network(netname, options=NetworkOptions(ipv6_subnet=subnet))
+    a, b = sandbox(), sandbox()
+    driver.attach(netname, "ctr-a", a.netns, owner_pid=a.pid)
+    eb = driver.attach(netname, "ctr-b", b.netns, owner_pid=b.pid)
+    assert ns_gso_sizes(a.pid, "IFLA_GSO_MAX_SIZE")["eth0"] == BIG_TCP_IPV4_SIZE
+    assert ns_gso_sizes(b.pid, "IFLA_GRO_MAX_SIZE")["eth0"] == BIG_TCP_IPV4_SIZE
+    assert eb.ipv6 is not None
+    sent, received = _bulk_transfer(a, b, eb.ipv6)
     assert received == sent
     driver.detach(netname, "ctr-a")
     driver.detach(netname, "ctr-b")

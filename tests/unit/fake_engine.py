@@ -184,6 +184,15 @@ class FakeEngine:
             self._log("stop", c.record.name)
         return self._info(c)
 
+    def stop_containers(
+        self, names_or_ids: list[str], timeout: float | None = None
+    ) -> list[ContainerInfo]:
+        return [self.stop_container(n, timeout) for n in names_or_ids]
+
+    def restart_container(self, name_or_id: str, timeout: float | None = None) -> ContainerInfo:
+        self.stop_container(name_or_id, timeout)
+        return self.start_container(name_or_id)
+
     def kill_container(self, name_or_id: str, sig: str = "SIGKILL") -> None:
         self.stop_container(name_or_id)
 

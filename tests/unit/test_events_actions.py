@@ -20,7 +20,7 @@ class Info:
 RUNNING = ContainerState(status=ContainerStatus.RUNNING, started_at="t0")
 
 
-def _actions(before: dict, after: dict, removed: dict | None = None) -> list:  # type: ignore[type-arg]
+def _actions(before: dict, after: dict, removed: dict | None = None) -> list:
     found = (removed or {}).get
     return [(action, attrs) for action, _info, attrs in _changes(before, after, found)]
 
@@ -91,3 +91,81 @@ def test_a_deleted_containers_last_state_stays_readable(tmp_path: Path) -> None:
     assert (final.exit_code, final.kill_count, final.recent_signals, final.stop_count) == (
         3, 1, [15], 1)
     assert store.removed_state("../" + record.id[3:]) is None
+
+
+def test_restart_is_kill_die_stop_start_restart() -> None:
+    # `pycompose restart` between two polls: Docker's order puts `stop` before the new `start`
+    restarted = ContainerState(
+        status=ContainerStatus.RUNNING, started_at="t1", kill_count=1, recent_signals=[15],
+        stop_count=1, die_count=1, recent_exit_codes=[143], restart_requests=1,
+    )
+    assert _actions({"c": _snap(RUNNING)}, {"c": _snap(restarted)}) == [
+        ("kill", {"signal": "15"}), ("die", {"exitCode": "143"}), ("stop", {}),
+        ("start", {}), ("restart", {}),
+    ]
+
+
+def test_restart_of_a_stopped_container_is_start_restart() -> None:
+    stopped = ContainerState(status=ContainerStatus.EXITED, started_at="t0", exit_code=0)
+    again = ContainerState(status=ContainerStatus.RUNNING, started_at="t1", restart_requests=1)
+    assert _actions({"c": _snap(stopped)}, {"c": _snap(again)}) == [
+        ("start", {}), ("restart", {}),
+    ]
+
+
+def test_restart_policy_is_die_then_start_with_each_exit_code() -> None:
+    # restarted twice by `restart: on-failure` between two polls: die, start, die, start
+    twice = ContainerState(
+        status=ContainerStatus.RUNNING, started_at="t2", die_count=2, recent_exit_codes=[3, 4],
+        restart_count=2,
+    )
+    assert _actions({"c": _snap(RUNNING)}, {"c": _snap(twice)}) == [
+        ("die", {"exitCode": "3"}), ("start", {}), ("die", {"exitCode": "4"}), ("start", {}),
+    ]
+    # ... and then it gave up: the last run's die ends the sequence
+    gave_up = ContainerState(
+        status=ContainerStatus.EXITED, started_at="t2", exit_code=5, die_count=3,
+        recent_exit_codes=[3, 4, 5],
+    )
+    assert _actions({"c": _snap(RUNNING)}, {"c": _snap(gave_up)}) == [
+        ("die", {"exitCode": "3"}), ("start", {}), ("die", {"exitCode": "4"}), ("start", {}),
+        ("die", {"exitCode": "5"}),
+    ]
+
+
+def test_created_started_and_stopped_between_two_polls() -> None:
+    stopped = ContainerState(
+        status=ContainerStatus.EXITED, started_at="t0", exit_code=137, kill_count=2,
+        recent_signals=[15, 9], stop_count=1, die_count=1, recent_exit_codes=[137],
+    )
+    assert [a for a, _ in _actions({}, {"c": _snap(stopped)})] == [
+        "create", "start", "kill", "kill", "die", "stop",
+    ]
+
+
+def test_restarted_then_removed_between_two_polls() -> None:
+    final = ContainerState(
+        status=ContainerStatus.EXITED, started_at="t1", exit_code=137, kill_count=2,
+        recent_signals=[15, 9], stop_count=2, die_count=2, recent_exit_codes=[143, 137],
+        restart_requests=1,
+    )
+    assert [a for a, _ in _actions({"c": _snap(RUNNING)}, {}, {"c": final})] == [
+        "kill", "kill", "die", "stop", "stop", "start", "restart", "die", "destroy",
+    ]
+
+
+def test_pause_and_unpause() -> None:
+    paused = ContainerState(status=ContainerStatus.RUNNING, started_at="t0", paused=True)
+    assert _actions({"c": _snap(RUNNING)}, {"c": _snap(paused)}) == [("pause", {})]
+    assert _actions({"c": _snap(paused)}, {"c": _snap(RUNNING)}) == [("unpause", {})]
+
+
+def test_exits_are_counted_by_the_store(tmp_path: Path) -> None:
+    store = ContainerStore(Layout(tmp_path))
+    record = store.create(ContainerSpec(name="web-1", image="busybox"), "sha256:" + "0" * 64)
+    store.record_exit(record.id, 3, status=ContainerStatus.RESTARTING)
+    store.record_restart(record.id)
+    state = store.record_exit(record.id, 0, status=ContainerStatus.EXITED)
+    assert (state.die_count, state.recent_exit_codes, state.exit_code, state.status) == (
+        2, [3, 0], 0, ContainerStatus.EXITED)
+    assert store.load_state(record.id).restart_requests == 1

@@ -127,3 +127,20 @@ def test_removal_lines_match_the_tag_exactly_quoted_or_not() -> None:
     ]
     assert len(firewall._tagged(snap.rules("nat", "PYCOMPOSE"), "pcport:abc")) == 1
     assert firewall._tagged(snap.rules("nat", "PYCOMPOSE"), "pcport:ab") == []
+
+
+def test_a_host_without_our_raw_chain_gets_it_and_the_jump_first() -> None:
+    wanted = firewall._base_lines(firewall._parse_save(SAVE))  # SAVE has no raw table at all
+    assert wanted["raw"] == [f":{firewall.RAW_CHAIN} - [0:0]",
+                             f"-I PREROUTING 1 -j {firewall.RAW_CHAIN}"]
+
+
+def test_conntrack_bypass_spares_the_gateway_and_stays_on_its_bridge() -> None:
+    c = firewall._comment(firewall.network_tag("pcbr1"))
+    lines = firewall._notrack_lines("pcbr1", "172.30.0.0/16", "172.30.0.1", c)
+    # the gateway (resolver, published ports via the host) is excluded before the bypass
+    assert lines[0].endswith("-j RETURN") and "-d 172.30.0.1/32 -i pcbr1" in lines[0]
+    assert lines[1].endswith("-j CT --notrack")
+    assert "-s 172.30.0.0/16 -d 172.30.0.0/16 -i pcbr1" in lines[1]
+    saved = [line.replace("--comment pcnet:pcbr1", '--comment "pcnet:pcbr1"') for line in lines]
+    assert firewall._tagged(saved, "pcnet:pcbr1") == ["-D" + line[2:] for line in saved]

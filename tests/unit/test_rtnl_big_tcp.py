@@ -1,4 +1,4 @@
-"""The veth request carries IPv4 BIG TCP sizes for both ends (netdriver/offload.py); the
+"""The veth request carries IPv4 and IPv6 BIG TCP sizes for both ends (netdriver/offload.py); the
 kernel-side effect is checked in tests/integration/test_netdriver_offload.py. No root."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from netdriver import rtnl
 from netdriver.offload import BIG_TCP_IPV4_SIZE
 from netdriver.pyroute2_messages import ifinfmsg
 
-SIZES = ("IFLA_GSO_IPV4_MAX_SIZE", "IFLA_GRO_IPV4_MAX_SIZE")
+SIZES = ("IFLA_GSO_IPV4_MAX_SIZE", "IFLA_GRO_IPV4_MAX_SIZE", "IFLA_GSO_MAX_SIZE",
+         "IFLA_GRO_MAX_SIZE")
 
 
 class Recording(rtnl.Rtnl):
@@ -38,7 +39,7 @@ def test_both_ends_of_the_veth_get_the_ipv4_gso_and_gro_sizes() -> None:
             assert end.get_attr(name) == BIG_TCP_IPV4_SIZE
     # the kernel's attribute numbers (Linux 6.3+), whatever pyroute2 calls them
     size = BIG_TCP_IPV4_SIZE.to_bytes(4, "little")
-    for number in (63, 64):
+    for number in (63, 64, 41, 58):  # IPv4 BIG TCP; the generic sizes IPv6 BIG TCP uses
         assert raw.count((8).to_bytes(2, "little") + number.to_bytes(2, "little") + size) == 2
 
 

@@ -1,0 +1,231 @@
+"""Start a container from a throwaway child of its supervisor, so the supervisor stays small.
+
+Why: supervisors are forked from a fork server (engine.supervisor_zygote) and share its pages
+copy-on-write; a page costs a supervisor its full 4 kB only once the supervisor writes to it.
+Running Python writes to every page it touches (reference counts, new objects), and the start
+of a container runs a lot of it once: loading the records, the runtime, the cgroup writes, the
+state store. Done in the supervisor, it left ~1.4 MB of private copies there for the
+container's whole life (3.3 MB private before, 1.9 MB now; bench/bench_supervisor_memory.py).
+Done in a helper child, the copies die with the helper. The price: one more fork and exit per
+start (~1.5 ms of CPU).
+
+How: the supervisor becomes a child subreaper and forks the helper, which runs the start and
+the "running" record, sends back the container's output descriptors (SCM_RIGHTS) and what the
+supervisor must undo at exit (the networks attached, their addresses, as JSON), and exits.
+Stage1 exits as soon as init runs (the helper does not adopt it: engine.runtime.ADOPT_INIT), so
+init is re-parented to the nearest subreaper, the supervisor; only then does init arm its
+parent-death signal, so it dies with the supervisor as before. Records made under a pid (the
+state's supervisor_pid, a network endpoint's owner) name the supervisor (`Supervisor.pid`),
+never the short-lived helper.
+
+The first start goes further (`first_start_in_helper`): the helper also loads the container's
+records (the runtime spec, the store) and hands over only what the log pump needs, so the
+supervisor builds its own `Supervisor` object only once the container has exited, or at once
+when a healthcheck must run beside the pump. Restarts use `start_in_helper`.
+
+Not used, the start running in the supervisor as before, when something made by the start
+must live in the supervisor itself: a resident stage1 (`pid: host`: its parent-death signal is
+armed against its parent), an open stdin (`stdin_open`: the pipe's write end), published ports
+(the bound sockets reserving them) and volumes with driver_opts (their users are recorded by
+pid).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from engine import runtime
+from engine import syscalls as sc
+from engine.processes import wait_exit_code
+from engine.runtime_spec import RuntimeSpec
+
+MAX_MESSAGE = 65536
+Message = tuple[dict[str, Any], list[int]]  # a JSON payload and the descriptors beside it
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """What the helper started, as the supervisor must know it."""
+
+    started: runtime.StartedProcess
+    attached: list[str]
+    addresses: dict[str, str]
+
+
+@dataclass(frozen=True)
+class LogTarget:
+    """Where the first run's output goes (the runtime spec's log settings)."""
+
+    path: str
+    max_size: int | None
+    max_file: int
+
+
+@dataclass(frozen=True)
+class FirstStart:
+    """The outcome of the first start: `handoff` when the container runs, else `error`."""
+
+    handoff: Handoff | None
+    error: str | None
+    log: LogTarget | None
+    healthcheck: bool  # the supervisor must probe beside the pump: it needs its records now
+
+
+class HelperFailed(Exception):
+    """The start failed in the helper; the message is the helper's exception text."""
+
+
+class HelperDied(HelperFailed):
+    """The helper died without a word (killed, out of memory): what it made is unknown."""
+
+
+class Launchable(Protocol):
+    """What the helper runs of engine.supervisor.Supervisor."""
+
+    pid: int
+    spec: RuntimeSpec
+
+    def start_recorded(self, **extra: object) -> Handoff: ...
+
+    def start_failed(self, exc: Exception) -> str: ...
+
+
+def can_start_in_helper(spec: RuntimeSpec) -> bool:
+    """False when the start leaves something in the process that must outlive it (see the
+    module docstring)."""
+    return not (
+        spec.pid_mode == "host"
+        or spec.stdin_open
+        or (spec.ports and spec.network_mode == "bridge")
+        or spec.volume_mounts
+    )
+
+
+def start_in_helper(step: Callable[[], Handoff]) -> Handoff:
+    """Run `step` (start the container and record it running) in a helper child; hand its
+    result over to this process. A failed step raises HelperFailed with its message; the step
+    has then undone its own work (Supervisor.start does)."""
+    try:
+        payload, fds = _in_helper(lambda: _handoff_message(step()))
+    except _NoFork:
+        return step()  # cannot fork: a bigger supervisor beats a container that cannot start
+    if "error" in payload:
+        _close(fds)
+        raise HelperFailed(payload["error"])
+    return _handoff(payload, fds)
+
+
+def first_start_in_helper(make: Callable[[], Launchable]) -> FirstStart | None:
+    """The first start, `make()` included, in a helper child. None when it must run in this
+    process instead (`can_start_in_helper` says no, or no fork). A failure is recorded by the
+    helper (`start_failed`) and comes back as `error`; a helper that died raises HelperDied."""
+    owner = os.getpid()
+
+    def work() -> Message:
+        supervisor = make()
+        supervisor.pid = owner  # records name the supervisor, not this short-lived helper
+        spec = supervisor.spec
+        if not can_start_in_helper(spec):
+            return {"fallback": True}, []
+        try:
+            handoff = supervisor.start_recorded(stop_requested=False, restart_count=0)
+        except Exception as exc:
+            return {"error": supervisor.start_failed(exc)}, []
+        payload, fds = _handoff_message(handoff)
+        payload["log"] = [spec.log_file, spec.log_max_size, spec.log_max_file]
+        payload["healthcheck"] = spec.healthcheck is not None
+        return payload, fds
+
+    try:
+        payload, fds = _in_helper(work)
+    except _NoFork:
+        return None
+    if payload.get("fallback"):
+        return None
+    if "error" in payload:
+        _close(fds)
+        return FirstStart(None, str(payload["error"]), None, False)
+    path, max_size, max_file = payload["log"]
+    return FirstStart(
+        _handoff(payload, fds), None, LogTarget(path, max_size, max_file),
+        bool(payload["healthcheck"]),
+    )
+
+
+class _NoFork(Exception):
+    pass
+
+
+def _in_helper(work: Callable[[], Message]) -> Message:
+    """`work()` in a helper child: its JSON payload and descriptors. Raises _NoFork when the
+    system cannot fork, HelperDied when the helper ends without an answer."""
+    sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)  # before the fork: init must be adopted by us
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        ours.close()
+        theirs.close()
+        raise _NoFork from exc
+    if pid == 0:  # pragma: no cover - the helper's outcome is checked through the socket
+        status = 1
+        try:
+            ours.close()
+            runtime.ADOPT_INIT = False  # our parent adopts init; we exit once it runs
+            try:
+                payload, fds = work()
+            except BaseException as exc:  # every failure goes back to the parent, as text
+                payload, fds = {"error": str(exc).strip() or exc.__class__.__name__}, []
+            socket.send_fds(theirs, [json.dumps(payload).encode()[:MAX_MESSAGE]], fds)
+            status = 0
+        finally:
+            os._exit(status)
+    theirs.close()
+    try:
+        data, fds, _flags, _address = socket.recv_fds(ours, MAX_MESSAGE, 2)
+    finally:
+        ours.close()
+        with contextlib.suppress(ChildProcessError):
+            wait_exit_code(pid)  # gone: init (if any) is re-parented to us by now
+    if not data:
+        _close(fds)
+        raise HelperDied("the container's start-up helper died")
+    return json.loads(data), fds
+
+
+def _handoff_message(handoff: Handoff) -> Message:
+    started = handoff.started
+    fds = [fd for fd in (started.stdout_fd, started.stderr_fd) if fd >= 0]
+    payload: dict[str, Any] = {
+        "init_pid": started.init_pid,
+        "stage1_pid": started.stage1_pid,
+        "stage1_resident": started.stage1_resident,
+        "tty": started.stderr_fd < 0,
+        "attached": handoff.attached,
+        "addresses": handoff.addresses,
+    }
+    return payload, fds
+
+
+def _handoff(payload: dict[str, Any], fds: list[int]) -> Handoff:
+    stdout_fd = fds[0] if fds else -1
+    stderr_fd = -1 if payload["tty"] or len(fds) < 2 else fds[1]
+    started = runtime.StartedProcess(
+        payload["init_pid"],
+        payload["stage1_pid"],
+        stdout_fd=stdout_fd,
+        stderr_fd=stderr_fd,
+        stage1_resident=payload["stage1_resident"],
+    )
+    return Handoff(started, list(payload["attached"]), dict(payload["addresses"]))
+
+
+def _close(fds: list[int]) -> None:
+    for fd in fds:
+        os.close(fd)
