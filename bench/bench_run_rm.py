@@ -13,6 +13,8 @@ counted there). Pieces, each timed as a fresh process the way `run` pays for it:
   * ... + loader (project cache miss)    the same when the stack file changed
   * fork server core / core + netlink     what the zygote imports before it can fork a
                                          supervisor (netlink only for a bridge attachment)
+Other commands through the Typer app, for their start-up cost: `ps`, `down` (an empty project,
+after one untimed `down` removes the network the runs created), `version`.
 Then where one run's wall time goes (medians of instrumented runs, ms since the CLI's `main`):
 the fork server started, the CLI's request sent, the fork server's acknowledgement (it is ready:
 a gap after "sent" means the CLI waited for it), the supervisor's start report, the CLI's exit.
@@ -169,6 +171,11 @@ def main() -> None:
         else:
             print("  runc run                               (runc not installed)")
 
+        print("other commands (Typer app, nothing running)")
+        for words in (["ps"], ["down"], ["version"]):
+            argv = [str(PYCOMPOSE), *words]
+            _report(f"pycompose {' '.join(words)}",
+                    _repeat(lambda argv=argv: _timed(argv, project, env), args.runs))
         print("where the time goes (median ms after `main` starts; python start-up not included)")
         for service in ("svc", "svcnone"):
             _timeline(service, project, env, args.runs)

@@ -3,7 +3,8 @@
 Run as root:  python bench/bench_supervisor_memory.py [--sizes 1,10,50] [--network bridge]
 
 For each size N it starts N `sleep` containers through the engine API on a private data root
-(`network_mode: none`, or attached to one bridge the bench makes with `--network bridge`) and
+(`network_mode: none`, or attached to a bridge the bench makes per size with `--network bridge`,
+as `up` makes a project's network before its containers) and
 reports, from /proc/<pid>/smaps_rollup:
   * the engine's resident processes per container: the supervisors, and the data root's DNS
     resolver when it runs (bridge networks; one per data root, so its PSS is shared by N),
@@ -23,6 +24,7 @@ one is running on the host. Numbers only; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -42,7 +44,6 @@ from engine.api import ContainerSpec, Engine, NetworkAttachment  # noqa: E402
 
 BUSYBOX_SCRIPT = REPO / "examples" / "base-image" / "make-busybox-rootfs.sh"
 ENGINE_MARKERS = (b"engine.supervisor",)
-RESOLVER_MARKER = b"engine.dns_server"
 
 
 
@@ -81,10 +82,33 @@ def alive(pids: list[int]) -> list[int]:
 
 
 def resolver_pids(root: Path) -> list[int]:
-    """The DNS resolver of this data root, when one runs (bridge networks only)."""
-    wanted = RESOLVER_MARKER + b"\0" + str(root).encode()
-    return [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
-            if wanted in _cmdline(pid)]
+    """The DNS resolver of this data root, when one runs (bridge networks only): the process
+    holding the root's control socket (it is forked from the supervisors' fork server, so its
+    command line is the fork server's, not `engine.dns_server ROOT`)."""
+    from engine.dns_control import control_address
+
+    name = "@" + control_address(root)[1:]
+    inodes = set()
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8 and fields[7] == name:
+            inodes.add(f"socket:[{fields[6]}]")
+    found = []
+    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+        try:
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes
+                   for fd in os.listdir(f"/proc/{pid}/fd")):
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def _wait_gone(pids: list[int]) -> None:
+    """Until `pids` exit (the resolver leaves once its data root has no network), at most 10 s."""
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def summarize(label: str, pids: list[int], count: int) -> None:
@@ -192,10 +216,13 @@ def main() -> None:
         root = work / "root"
         engine = Engine(root)
         engine.import_image(tarball, "busybox:latest")
-        if network:
-            engine.ensure_network(network)
         for count in sizes:
+            if network:  # made per size, as `up` makes it: its resolver starts with the stack
+                engine.ensure_network(network)
             measure_engine(engine, root, count, network)
+            if network:
+                engine.remove_network(network)
+                _wait_gone(resolver_pids(root))
         shims = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
                  if b"containerd-shim" in _cmdline(pid)]
         if shims:
@@ -212,7 +239,8 @@ def main() -> None:
             for info in engine.list_containers():
                 engine.remove_container(info.id, force=True)
             if network:
-                engine.remove_network(network)
+                with contextlib.suppress(Exception):  # removed already unless a size failed
+                    engine.remove_network(network)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -179,12 +179,13 @@ class Orchestrator:
             if name not in known:
                 raise ServiceNotFoundError(f"no such service: {name}")
 
-    def orphans(self) -> list[ContainerInfo]:
+    def orphans(self, found: list[ContainerInfo] | None = None) -> list[ContainerInfo]:
         """docker compose's orphans: containers of services no longer in the stack file, and
-        one-off (`run`) containers that have exited."""
+        one-off (`run`) containers that have exited. `found`: the project's containers
+        (one-offs included) when the caller listed them already."""
         known = set(self.project.all_service_names) | set(self.project.services)
         return [
-            c for c in self.containers(include_oneoff=True)
+            c for c in (self.containers(include_oneoff=True) if found is None else found)
             if (c.status in (ContainerStatus.EXITED, ContainerStatus.DEAD)
                 if c.labels.get(L.ONEOFF) == "True" else c.labels.get(L.SERVICE) not in known)
         ]
@@ -280,14 +281,18 @@ class Orchestrator:
                 )
         check_static_addresses(self.project, wanted)  # before anything is made
         nodes = {name: self._edges(name) for name in wanted}
-        if self._will_start(wanted, options):
+        # One listing serves the whole plan (each reads every container's record and state):
+        # removing orphans below touches no container of a wanted service.
+        found = self.containers(include_oneoff=True)
+        current = [c for c in found if c.labels.get(L.ONEOFF, "False") != "True"]
+        if self._will_start(wanted, options, current):
             self.engine.prepare_to_start()  # the supervisors' fork server boots meanwhile
         images = self._resolve_images(wanted, build=options.build, pull=options.pull)
-        self._handle_orphans(options)
+        self._handle_orphans(options, found)
         self._ensure_networks(wanted)
         self._ensure_volumes(wanted)
         existing: dict[str, list[ContainerInfo]] = {}
-        for info in self.containers():
+        for info in current:
             existing.setdefault(info.labels.get(L.SERVICE, ""), []).append(info)
         run = _UpRun(options, images, existing)
 
@@ -314,16 +319,19 @@ class Orchestrator:
             )
         return self.containers(options.services)
 
-    def _will_start(self, wanted: list[str], options: UpOptions) -> bool:
+    def _will_start(
+        self, wanted: list[str], options: UpOptions, current: list[ContainerInfo]
+    ) -> bool:
         """Whether this `up` is likely to start a container (a replica missing or not running,
-        or --force-recreate): only then is booting the supervisor fork server early worth it."""
+        or --force-recreate): only then is booting the supervisor fork server early worth it.
+        `current`: the project's containers (no one-offs)."""
         if options.no_start:
             return False
         if options.policy is RecreatePolicy.FORCE:
             return True
         scale = dict(options.scale)
         running: dict[str, int] = {}
-        for info in self.containers():
+        for info in current:
             if info.status is ContainerStatus.RUNNING:
                 service = info.labels.get(L.SERVICE, "")
                 running[service] = running.get(service, 0) + 1
@@ -350,8 +358,8 @@ class Orchestrator:
             report=self.image_report,
         )
 
-    def _handle_orphans(self, options: UpOptions) -> None:
-        orphans = self.orphans()
+    def _handle_orphans(self, options: UpOptions, found: list[ContainerInfo]) -> None:
+        orphans = self.orphans(found)
         if not orphans or _env_true(self.project.environment.get("COMPOSE_IGNORE_ORPHANS")):
             return
         if options.remove_orphans:
@@ -723,7 +731,8 @@ class Orchestrator:
         self._reverse_walk(running, lambda batch: self._stop_containers(batch, timeout), parallel)
 
     def _stop_containers(
-        self, infos: Sequence[ContainerInfo], timeout: float | None, quiet: bool = False
+        self, infos: Sequence[ContainerInfo], timeout: float | None, quiet: bool = False,
+        count_stops: bool = True,
     ) -> None:
         """Stop the running ones together: all are signalled, then their grace periods overlap
         (engine.stop_containers), and the wait lends the walk's parallel slot to other services
@@ -735,7 +744,7 @@ class Orchestrator:
             for info in running:
                 self._event(info.name, Phase.STOPPING)
         with waiting():
-            self.engine.stop_containers([i.id for i in running], timeout)
+            self.engine.stop_containers([i.id for i in running], timeout, count_stops=count_stops)
         if not quiet:
             for info in running:
                 self._event(info.name, Phase.STOPPED)
@@ -857,13 +866,15 @@ class Orchestrator:
     def _remove_containers(
         self, infos: Sequence[ContainerInfo], timeout: float | None, quiet: bool = False
     ) -> None:
-        """Stop (together) and remove: `down`, `--remove-orphans`, scale-down."""
-        self._stop_containers(infos, timeout, quiet)
+        """Stop (together) and remove: `down`, `--remove-orphans`, scale-down. Each stop is
+        counted (Docker's `stop` event) with the removal: one state write less per container."""
+        self._stop_containers(infos, timeout, quiet, count_stops=False)
+        stopped = {i.id for i in infos if i.status is ContainerStatus.RUNNING}
 
         def remove(info: ContainerInfo) -> None:
             if not quiet:
                 self._event(info.name, Phase.REMOVING)
-            self.engine.remove_container(info.id, force=True)
+            self.engine.remove_container(info.id, force=True, count_stop=info.id in stopped)
             if not quiet:
                 self._event(info.name, Phase.REMOVED)
 

@@ -13,6 +13,14 @@ unexpected, and the normal loader runs.
 The pickle holds the project's environment (values from `.env` and `env_file` included): it is
 written 0600 and read back only when owned by the same user.
 
+A few variables change between one shell command and the next without meaning anything to a
+stack: `_` (the command's path), `OLDPWD`, `SHLVL`, `SUDO_COMMAND` (the whole command line under
+sudo, so `sudo pycompose ps` and `sudo pycompose run ...` would never share an entry), the SSH
+and terminal session ids. They are left out of the key; instead, each one named anywhere in a
+file the load read (as a whole word: `${OLDPWD}`, or `- OLDPWD` passed through from the host)
+becomes an input whose value must match. A hit's `Project.environment` may then hold another
+call's value of one the files never name (only COMPOSE_* entries are read from it).
+
 Only successful loads are stored: a file with problems is loaded, and reported, in full every
 time. Stdin (`-f -`) is never cached. A load that lists a directory is not cached (nothing it
 does today does; if that changes, the cache steps aside rather than guess).
@@ -26,6 +34,7 @@ import hashlib
 import io
 import os
 import pickle
+import re
 import stat
 import sys
 import threading
@@ -38,13 +47,23 @@ from compose.discovery import STDIN
 from compose.model import LoadOptions, Project
 from compose.schema_file import schema_path
 
-FORMAT = 1
+FORMAT = 2
 _ENTRY_LIMIT = 256
 _SUBDIR = "project"
 
 # An input: ("open", path, sha256 hex or "" when it could not be read), ("stat" or "lstat",
-# path, kind) where kind names what os.stat/os.lstat found, or ("readlink", path, target).
+# path, kind) where kind names what os.stat/os.lstat found, ("readlink", path, target), or
+# ("env", name, "=value" or "unset") for a VOLATILE variable the stack's files name.
 Input = tuple[str, str, str]
+
+VOLATILE = frozenset({
+    "_", "OLDPWD", "SHLVL", "SUDO_COMMAND", "SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY",
+    "WINDOWID", "TERM_SESSION_ID", "XDG_SESSION_ID",
+})
+_VOLATILE_WORD = re.compile(
+    rb"(?<![A-Za-z0-9_])(" + b"|".join(re.escape(n.encode()) for n in sorted(VOLATILE))
+    + rb")(?![A-Za-z0-9_])"
+)
 
 
 def _code_fingerprint() -> bytes:
@@ -76,7 +95,7 @@ def _key(options: LoadOptions) -> str:
         options.env_files,
         options.profiles,
         str(options.cwd.absolute()),
-        sorted(options.environ.items()),
+        sorted(item for item in options.environ.items() if item[0] not in VOLATILE),
     )
     digest.update(b"\0")
     digest.update(repr(given).encode("utf-8", "surrogateescape"))
@@ -203,9 +222,32 @@ class _Recorder:
         return tuple((op, path, found) for (op, path), found in sorted(self.inputs.items()))
 
 
-def _unchanged(inputs: tuple[Input, ...]) -> bool:
+def _env_value(environ: dict[str, str], name: str) -> str:
+    return "=" + environ[name] if name in environ else "unset"
+
+
+def _volatile_inputs(inputs: tuple[Input, ...], environ: dict[str, str]) -> tuple[Input, ...]:
+    """("env", name, value) for each VOLATILE variable a file the load read names; all of them
+    when a file cannot be read back (then nobody can say it names none)."""
+    named: set[str] = set()
+    schema = str(schema_path())  # the loader's own data (in the key), not the stack's
     for op, path, found in inputs:
-        if op == "open":
+        if op != "open" or not found or path == schema:
+            continue  # "": unreadable when loaded, so it gave the load no names
+        try:
+            with _REAL_OPEN(path, "rb") as handle:
+                named.update(m.decode() for m in _VOLATILE_WORD.findall(handle.read()))
+        except (OSError, ValueError):
+            named = set(VOLATILE)
+            break
+    return tuple(("env", name, _env_value(environ, name)) for name in sorted(named))
+
+
+def _unchanged(inputs: tuple[Input, ...], environ: dict[str, str]) -> bool:
+    for op, path, found in inputs:
+        if op == "env":
+            now = _env_value(environ, path)
+        elif op == "open":
             now = _content_hash(path)
         elif op == "readlink":
             now = _link_target(path)
@@ -220,7 +262,7 @@ def _entry_path(directory: Path, key: str) -> Path:
     return directory / _SUBDIR / key
 
 
-def _lookup(directory: Path, key: str) -> Project | None:
+def _lookup(directory: Path, key: str, environ: dict[str, str]) -> Project | None:
     """The cached project when its entry is ours, well-formed and every input unchanged."""
     path = _entry_path(directory, key)
     try:
@@ -236,7 +278,7 @@ def _lookup(directory: Path, key: str) -> Project | None:
         return None
     _, inputs, project = entry
     try:
-        fresh = isinstance(project, Project) and _unchanged(inputs)
+        fresh = isinstance(project, Project) and _unchanged(inputs, environ)
     except (TypeError, ValueError):  # a malformed input list
         return None
     return project if fresh else None
@@ -278,7 +320,7 @@ def load_cached(options: LoadOptions) -> Project:
         key = _key(options)
     except (OSError, ValueError):
         return _load(options)
-    project = _lookup(directory, key)
+    project = _lookup(directory, key, options.environ)
     if project is not None:
         return project
     recorder = _Recorder(directory.absolute())
@@ -286,7 +328,8 @@ def load_cached(options: LoadOptions) -> Project:
         project = _load(options)
     if recorder.uncachable or Path(STDIN) in project.config_files:
         return project
-    _store(directory, key, recorder.recorded(), project)
+    inputs = recorder.recorded()
+    _store(directory, key, inputs + _volatile_inputs(inputs, options.environ), project)
     return project
 
 

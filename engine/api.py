@@ -460,12 +460,17 @@ class Engine:
         return self.stop_containers([name_or_id], timeout)[0]
 
     def stop_containers(
-        self, names_or_ids: Sequence[str], timeout: float | None = None
+        self, names_or_ids: Sequence[str], timeout: float | None = None, *,
+        count_stops: bool = True,
     ) -> list[ContainerInfo]:
         """Stop several containers together: every one is signalled first, then all their grace
         periods run at once (one thread polls every supervisor's pidfd), so N containers that
         ignore SIGTERM stop in one grace period, not N, as with docker compose's unbounded
-        parallel stop. Returns their infos, in the order asked."""
+        parallel stop. Returns their infos, in the order asked.
+
+        ``count_stops=False``: the caller removes them next and counts each completed stop
+        there (`remove_container(..., count_stop=True)`, Docker's `stop` event), saving a
+        state write per container on `down`."""
         infos = [self.inspect(name_or_id) for name_or_id in names_or_ids]
         states: dict[str, ContainerState] = {}
         deadlines: dict[str, float] = {}
@@ -475,12 +480,15 @@ class Engine:
             grace = timeout if timeout is not None else info.record.spec.stop_timeout
             grace = DEFAULT_STOP_TIMEOUT if grace is None else grace
             # Recorded before any signal: the supervisor's restart loop must not fight the stop.
-            state = self.containers.update_state(info.id, stop_requested=True)
+            # The signal is counted in the same write (Docker's events: kill, die, stop).
+            number = _signal_number(info.record.spec.stop_signal)
+            state, send = self.containers.request_stop(info.id, number)
             if state.paused:
                 self.unpause_container(info.id)  # a frozen process cannot act on SIGTERM
-            if state.pid and is_alive(state.pid, state.pid_start):
-                number = _signal_number(info.record.spec.stop_signal)
-                self.containers.record_signal(info.id, number)  # Docker's events: kill, die, stop
+                if state.pid and is_alive(state.pid, state.pid_start):
+                    self.containers.record_signal(info.id, number)
+                    send = True
+            if send and state.pid:
                 signal_pid(state.pid, number)
             states[info.id] = state
             deadlines[info.id] = time.monotonic() + grace
@@ -499,7 +507,7 @@ class Engine:
                 {cid: (states[cid].supervisor_pid, states[cid].supervisor_start) for cid in late},
                 dict.fromkeys(late, killed),
             )
-        for container_id in states:
+        for container_id in states if count_stops else ():
             self.containers.record_stop(container_id)
         # The record is immutable: only the state is re-read.
         return [self._info(info.record) if info.id in states else info for info in infos]
@@ -556,7 +564,11 @@ class Engine:
             self._wait_supervisor(info.state, timeout if timeout is not None else 1e9)
         return self.inspect(info.id).state.exit_code
 
-    def remove_container(self, name_or_id: str, force: bool = False) -> None:
+    def remove_container(
+        self, name_or_id: str, force: bool = False, *, count_stop: bool = False
+    ) -> None:
+        """``count_stop``: count the stop the caller just completed with `stop_containers(...,
+        count_stops=False)` (Docker's `stop` event, before `destroy`)."""
         info = self.inspect(name_or_id)
         if info.status in _ACTIVE:
             if not force:
@@ -566,7 +578,8 @@ class Engine:
                     subject=info.name,
                 )
             self.stop_container(info.id, timeout=0)
-        self.containers.delete(info.id)
+            count_stop = False  # counted by that stop
+        self.containers.delete(info.id, count_stop=count_stop)
         # Normally gone with its supervisor; one that died half-way may have left it.
         container_cgroup(info.id).remove()
 

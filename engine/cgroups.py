@@ -93,9 +93,7 @@ class Cgroup:
         if self.version is CgroupVersion.V2:
             return [self.root / self.parent / self.name]
         return [
-            self.root / ctrl / self.parent / self.name
-            for ctrl in V1_CONTROLLERS
-            if (self.root / ctrl).is_dir()
+            self.root / ctrl / self.parent / self.name for ctrl in _mounted_v1(self.root)
         ]
 
     def memory_dir(self) -> Path:
@@ -125,8 +123,7 @@ class Cgroup:
                 if self.version is CgroupVersion.V2:
                     self._enable_v2_controllers()
                 for path in self.dirs():
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.mkdir(exist_ok=True)
+                    _mkdir_with_parent(path)
                 return
             except (FileNotFoundError, FileExistsError):
                 # FileExistsError too: mkdir(exist_ok=True) re-raises EEXIST when the parent it
@@ -138,8 +135,13 @@ class Cgroup:
         """A v1 cpuset cgroup starts with no cpus and no mems: copy the parent's (or the
         requested ones), level by level, or no task can join it."""
         base = self.root / "cpuset"
-        if not base.is_dir():
+        if "cpuset" not in _mounted_v1(self.root):
             return
+        own = base / self.parent / self.name
+        if limits.cpuset_cpus is None and limits.cpuset_mems is None and all(
+            (own / f"cpuset.{name}").read_text().strip() for name in ("cpus", "mems")
+        ):
+            return  # inherited at mkdir: the parent has clone_children set (below)
         for path, cpus, mems in (
             (base / self.parent, None, None),
             (base / self.parent / self.name, limits.cpuset_cpus, limits.cpuset_mems),
@@ -152,6 +154,10 @@ class Cgroup:
                     value = (parent / f"cpuset.{name}").read_text().strip()
                 if value != current:
                     _write(path / f"cpuset.{name}", value, key)
+        # From now on the kernel copies the parent's cpus and mems into each new container's
+        # dir at mkdir (v1 `cgroup.clone_children`): the next creates only read them back.
+        with contextlib.suppress(OSError):
+            _write(base / self.parent / "cgroup.clone_children", 1, "cpuset")
 
     def _enable_v2_controllers(self) -> None:
         parent = self.root / self.parent
@@ -205,8 +211,7 @@ class Cgroup:
             devices = self._controller_dir("devices")
             if devices.is_dir():
                 _write(devices / "devices.deny", "a", "devices")
-                for rule in limits.device_rules:
-                    _write(devices / "devices.allow", rule, "devices")
+                _write_each(devices / "devices.allow", limits.device_rules, "devices")
 
     def _apply_v2(self, limits: Limits) -> None:
         path = self.root / self.parent / self.name
@@ -274,7 +279,7 @@ class Cgroup:
 
     def join(self, pid: int) -> None:
         for path in self.dirs():
-            (path / "cgroup.procs").write_text(str(pid))
+            _write_raw(path / "cgroup.procs", str(pid))
 
     def oom_killed(self) -> bool:
         """Whether the kernel OOM-killed a process of this cgroup (Docker's OOMKilled)."""
@@ -364,9 +369,68 @@ def _pids_value(pids: int) -> str:
 
 def _write(path: Path, value: object, key: str) -> None:
     try:
-        path.write_text(str(value))
+        _write_raw(path, str(value))
     except OSError as exc:
         raise LimitError(key, value, exc) from exc
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+
+
+def _write_raw(path: Path, text: str) -> None:
+    """One write(2) to a cgroup file: no text-mode file object (a container's create and join
+    make ~25 of these, on every start). The flags of open(path, "w"), as before."""
+    fd = os.open(path, _WRITE_FLAGS, 0o644)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _write_each(path: Path, values: tuple[str, ...], key: str) -> None:
+    """Several values to one cgroup file, one write(2) each through one open (v1 devices.allow
+    takes one rule per write)."""
+    try:
+        fd = os.open(path, _WRITE_FLAGS, 0o644)
+    except OSError as exc:
+        raise LimitError(key, values[0], exc) from exc
+    try:
+        for value in values:
+            try:
+                os.write(fd, value.encode())
+            except OSError as exc:
+                raise LimitError(key, value, exc) from exc
+    finally:
+        os.close(fd)
+
+
+def _mkdir_with_parent(path: Path) -> None:
+    """The container's dir; its parent only when missing (the first container, or the first
+    after the last one's `remove` took it): one mkdir per controller on the usual path. A
+    parent that vanishes in between raises FileNotFoundError: the caller retries."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        return
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path)
+
+
+_MOUNTED: dict[Path, tuple[str, ...]] = {}
+
+
+def _mounted_v1(root: Path) -> tuple[str, ...]:
+    """The v1 controllers mounted under `root`. Controllers are not mounted or unmounted under
+    a running engine, so the host's are looked up once per process (a stat each, three times
+    per container start before); other roots (tests' stand-ins) every time."""
+    found = _MOUNTED.get(root)
+    if found is None:
+        found = tuple(c for c in V1_CONTROLLERS if (root / c).is_dir())
+        if root == CGROUP_ROOT and found:
+            _MOUNTED[root] = found
+    return found
 
 
 def container_cgroup(container_id: str) -> Cgroup:

@@ -8,7 +8,6 @@ process dies — so "cannot connect" reliably means "not running".
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import socket
 import subprocess
@@ -18,6 +17,11 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+try:  # CPython's own SHA-256: hashlib's would map OpenSSL (3.4 MB) into the fork server, and so
+    from _sha256 import sha256  # into every supervisor and the resolver (same digests)
+except ImportError:  # pragma: no cover - other Pythons (3.12 names it _sha2)
+    from hashlib import sha256
+
 from engine.atomic_files import locked
 from engine.errors import UnavailableError
 from engine.layout import Layout
@@ -26,7 +30,7 @@ SYNC_DEADLINE_SECONDS = 5.0
 
 
 def control_address(root: Path) -> str:
-    digest = hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:24]
+    digest = sha256(str(Path(root).resolve()).encode()).hexdigest()[:24]
     return f"\0pycompose-dns-{digest}"
 
 
@@ -64,7 +68,19 @@ def _command(root: Path) -> list[str]:
     return [sys.executable, "-m", "engine.dns_server", str(root)]
 
 
+FORK_FROM_SPAWNER = True
+"""Start the resolver from this process's supervisor fork server (engine.supervisor_zygote):
+forked from the image the supervisors share, it costs ~1-2 MB private instead of the ~9-12 MB
+of a Python of its own. The fork server sets it False in itself and so in every supervisor:
+there a spawner would start a fork server of its own, dearer than the plain process."""
+
+
 def _spawn(root: Path) -> None:
+    if FORK_FROM_SPAWNER:
+        from engine.supervisor_spawner import SPAWNER
+
+        if SPAWNER.start_resolver(root):
+            return  # listening: connections queue until the resolver accepts them
     # The child binds the control socket, then forks the real resolver and exits: once wait()
     # returns, the name is bound and connections queue until the resolver accepts them.
     subprocess.run(

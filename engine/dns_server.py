@@ -36,7 +36,7 @@ from pathlib import Path
 from engine import dns_records as records
 from engine.dns_control import control_address, lock_path
 from engine.layout import Layout
-from netdriver.snapshot import live_networks
+from netdriver.snapshot import CachedLiveNetworks
 
 IDLE_CHECK_SECONDS = 1.0
 FORWARD_TIMEOUT = 2.0
@@ -47,6 +47,7 @@ TCP_MAX_CONNECTIONS = 64  # bounded: each connection is served on its own short 
 class Resolver:
     def __init__(self, root: Path, control: socket.socket) -> None:
         self.layout = Layout(root)
+        self.networks = CachedLiveNetworks(self.layout.networks)  # parsed once per endpoint
         self.control = control
         self.selector = selectors.DefaultSelector()
         self.selector.register(control, selectors.EVENT_READ, "control")
@@ -78,7 +79,7 @@ class Resolver:
             return
         self.stamp = stamp
         self.loaded_at = now
-        self.zones = records.build_zones(live_networks(self.layout.networks))
+        self.zones = records.build_zones(self.networks.read())
         for table in (self.sockets, self.tcp_sockets):
             for gateway in list(table):
                 if gateway not in self.zones:

@@ -12,6 +12,7 @@ container: a rename would leave the container looking at the old file.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -165,8 +166,8 @@ def prepare_net_files(
     hosts, resolv = directory / "hosts", directory / "resolv.conf"
     host_resolv = _read("/etc/resolv.conf")
     mode = spec.network_mode
-    (directory / DNS_UPSTREAMS_FILE).write_text("\n".join(spec.dns) + ("\n" if spec.dns else ""))
-    (directory / dns_records.LINKS_FILE).write_text(dns_records.render_links(spec.links))
+    _write_unless_empty(directory / DNS_UPSTREAMS_FILE, "".join(f"{x}\n" for x in spec.dns))
+    _write_unless_empty(directory / dns_records.LINKS_FILE, dns_records.render_links(spec.links))
     if mode.startswith(("container:", "service:")):
         return _joined(layout, record, mode.split(":", 1)[1])
     if mode == "host":
@@ -185,10 +186,23 @@ def prepare_net_files(
         gateway = "127.0.0.1"
         servers = list(spec.dns) or _host_nameservers(host_resolv)
     extra = parse_extra_hosts(spec.extra_hosts, gateway, record.name)
-    (directory / EXTRA_HOSTS_FILE).write_text("".join(f"{x}\n" for x in extra))
+    _write_unless_empty(directory / EXTRA_HOSTS_FILE, "".join(f"{x}\n" for x in extra))
     hosts.write_text(render_hosts(hostname, [], [], extra))
     resolv.write_text(render_resolv_conf(host_resolv, servers, spec.dns_search, spec.dns_opt))
     return NetFiles(str(hosts), str(resolv))
+
+
+def _write_unless_empty(path: Path, text: str) -> None:
+    """Write ``text``; when empty, make sure no file is there instead of writing one.
+
+    These three files (resolver upstreams, `links` aliases, `extra_hosts`) are empty for most
+    containers, and every reader (engine.dns_server, :func:`write_hosts`) treats a missing
+    file as an empty one: not creating them saves three file creations per start."""
+    if text:
+        path.write_text(text)
+        return
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
 
 
 def _joined(layout: Layout, record: ContainerRecord, target: str) -> NetFiles:

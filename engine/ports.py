@@ -134,6 +134,18 @@ class PortReservations:
             subject=subject, hint="choose another host port or stop what uses it",
         )
 
+    def descriptors(self) -> list[int]:
+        """The bound sockets' descriptors, to hand the reservations to another process
+        (SCM_RIGHTS): a start-up helper reserves, the supervisor keeps them
+        (engine.supervisor_launch)."""
+        return [sock.fileno() for sock in self._sockets]
+
+    def adopt(self, published: Sequence[PublishedPort], fds: Sequence[int]) -> None:
+        """Take over reservations made by another process: `fds` are its bound sockets (as
+        received, owned from now on), `published` what they hold, in the same order."""
+        self._sockets.extend(socket.socket(fileno=fd) for fd in fds)
+        self.published.extend(published)
+
     def close(self) -> None:
         for sock in self._sockets:
             with contextlib.suppress(OSError):

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
+from typing import Any
 
 from engine import syscalls as sc
 
@@ -102,6 +104,44 @@ def blocked_syscalls(capabilities: tuple[str, ...]) -> tuple[str, ...]:
 
 def load_default_profile(capabilities: tuple[str, ...]) -> None:
     """Install the filter on the calling thread; it is inherited across fork and exec."""
+    sc.load_seccomp_program(compiled_profile(capabilities))
+
+
+# Capability set -> the filter's BPF. Filled in the supervisors' fork server for Docker's
+# default set (engine.supervisor_zygote), so every container's init inherits the program.
+_COMPILED: dict[frozenset[str], bytes] = {}
+
+
+def compiled_profile(capabilities: tuple[str, ...] | frozenset[str]) -> bytes:
+    """The filter as the BPF program libseccomp would load (seccomp_export_bpf writes the
+    same program seccomp_load installs), compiled once per capability set per process:
+    building it through libseccomp cost ~1.7 ms of CPU in every container's start."""
+    key = frozenset(capabilities)
+    program = _COMPILED.get(key)
+    if program is None:
+        flt = _build(key)
+        fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
+        try:
+            flt.export_bpf(_Descriptor(fd))
+            program = os.pread(fd, os.fstat(fd).st_size, 0)
+        finally:
+            os.close(fd)
+        _COMPILED[key] = program
+    return program
+
+
+class _Descriptor:
+    """What pyseccomp's export wants: an object with fileno()."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+
+def _build(capabilities: frozenset[str]) -> Any:
+    """Docker's default profile as a libseccomp filter (see the module docstring)."""
     import pyseccomp as seccomp
 
     flt = seccomp.SyscallFilter(seccomp.ALLOW)
@@ -112,7 +152,7 @@ def load_default_profile(capabilities: tuple[str, ...]) -> None:
         if seccomp.system_arch() == seccomp.Arch.X86_64:
             with contextlib.suppress(OSError):
                 flt.add_arch(arch)
-    for name in blocked_syscalls(capabilities):
+    for name in blocked_syscalls(tuple(capabilities)):
         try:
             flt.add_rule(seccomp.ERRNO(errno.EPERM), name)
         except (OSError, ValueError, RuntimeError):
@@ -126,4 +166,4 @@ def load_default_profile(capabilities: tuple[str, ...]) -> None:
             )
         with contextlib.suppress(OSError, ValueError, RuntimeError):
             flt.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
-    flt.load()
+    return flt

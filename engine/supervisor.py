@@ -140,7 +140,7 @@ class Supervisor:
         elif forwarded or networks:
             with contextlib.suppress(Exception):
                 call_forked(lambda: self._detach(networks, forwarded))
-        if forwarded:
+        if forwarded and not final:  # a final release's caller records the exit next, ports=()
             with contextlib.suppress(Exception):
                 self.store.update_state(self.container_id, ports=())
         self.port_reservations.close()
@@ -238,7 +238,9 @@ class Supervisor:
         """Start the container and record it running (`extra`: more state fields)."""
         started = self.start()
         self._mark_running(started, **extra)
-        return Handoff(started, list(self.attached), dict(self.addresses))
+        return Handoff(
+            started, list(self.attached), dict(self.addresses), self.port_reservations
+        )
 
     def start_failed(self, exc: Exception) -> str:
         """Record a failed first start; the message for the report."""
@@ -251,6 +253,8 @@ class Supervisor:
     def adopt(self, handoff: Handoff) -> None:
         """Take over what a start-up helper started (engine.supervisor_launch)."""
         self.attached, self.addresses = handoff.attached, handoff.addresses
+        if handoff.reservations is not None:  # the host ports' sockets: ours from now on
+            self.port_reservations = handoff.reservations
 
     def run(self, report_fd: int) -> int:
         try:
@@ -290,6 +294,7 @@ class Supervisor:
                 oom_killed=oom,
                 pid=None,
                 addresses={},
+                ports=(),  # released by `_release` just before (in this write when final)
                 paused=False,
             )
             if not restart or not self._wait_backoff(backoff.next_delay(time.monotonic() - began)):

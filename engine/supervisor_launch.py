@@ -25,9 +25,10 @@ when a healthcheck must run beside the pump. Restarts use `start_in_helper`.
 
 Not used, the start running in the supervisor as before, when something made by the start
 must live in the supervisor itself: a resident stage1 (`pid: host`: its parent-death signal is
-armed against its parent), an open stdin (`stdin_open`: the pipe's write end), published ports
-(the bound sockets reserving them) and volumes with driver_opts (their users are recorded by
-pid).
+armed against its parent), an open stdin (`stdin_open`: the pipe's write end) and volumes with
+driver_opts (their users are recorded by pid). Published ports do go through the helper: it
+binds the sockets reserving the host ports and hands them over with the output descriptors
+(`Handoff.reservations`), so the reservation still lives exactly as long as the supervisor.
 """
 
 from __future__ import annotations
@@ -40,12 +41,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from engine import runtime
+from engine import raw_fork, runtime
 from engine import syscalls as sc
+from engine.ports import PortReservations, published_from_json
 from engine.processes import wait_exit_code
 from engine.runtime_spec import RuntimeSpec
 
 MAX_MESSAGE = 65536
+MAX_FDS = 253  # SCM_RIGHTS' limit: stdout, stderr and one bound socket per published port
 Message = tuple[dict[str, Any], list[int]]  # a JSON payload and the descriptors beside it
 
 
@@ -56,6 +59,8 @@ class Handoff:
     started: runtime.StartedProcess
     attached: list[str]
     addresses: dict[str, str]
+    # The host ports' bound sockets (engine.ports): made by the helper, kept by the supervisor.
+    reservations: PortReservations | None = None
 
 
 @dataclass(frozen=True)
@@ -99,12 +104,7 @@ class Launchable(Protocol):
 def can_start_in_helper(spec: RuntimeSpec) -> bool:
     """False when the start leaves something in the process that must outlive it (see the
     module docstring)."""
-    return not (
-        spec.pid_mode == "host"
-        or spec.stdin_open
-        or (spec.ports and spec.network_mode == "bridge")
-        or spec.volume_mounts
-    )
+    return not (spec.pid_mode == "host" or spec.stdin_open or spec.volume_mounts)
 
 
 def start_in_helper(step: Callable[[], Handoff]) -> Handoff:
@@ -162,13 +162,14 @@ class _NoFork(Exception):
     pass
 
 
+
 def _in_helper(work: Callable[[], Message]) -> Message:
     """`work()` in a helper child: its JSON payload and descriptors. Raises _NoFork when the
     system cannot fork, HelperDied when the helper ends without an answer."""
     sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)  # before the fork: init must be adopted by us
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
-        pid = os.fork()
+        pid = raw_fork.fork()  # no at-fork hooks: they would copy pages into this process
     except OSError as exc:
         ours.close()
         theirs.close()
@@ -188,7 +189,7 @@ def _in_helper(work: Callable[[], Message]) -> Message:
             os._exit(status)
     theirs.close()
     try:
-        data, fds, _flags, _address = socket.recv_fds(ours, MAX_MESSAGE, 2)
+        data, fds, _flags, _address = socket.recv_fds(ours, MAX_MESSAGE, MAX_FDS)
     finally:
         ours.close()
         with contextlib.suppress(ChildProcessError):
@@ -202,6 +203,7 @@ def _in_helper(work: Callable[[], Message]) -> Message:
 def _handoff_message(handoff: Handoff) -> Message:
     started = handoff.started
     fds = [fd for fd in (started.stdout_fd, started.stderr_fd) if fd >= 0]
+    reservations = handoff.reservations
     payload: dict[str, Any] = {
         "init_pid": started.init_pid,
         "stage1_pid": started.stage1_pid,
@@ -209,13 +211,21 @@ def _handoff_message(handoff: Handoff) -> Message:
         "tty": started.stderr_fd < 0,
         "attached": handoff.attached,
         "addresses": handoff.addresses,
+        "streams": len(fds),
+        "ports": [vars(p) for p in reservations.published] if reservations else [],
     }
-    return payload, fds
+    # Duplicates: the sockets close their own descriptors when the reservation object goes,
+    # before the message is sent; these stay open until the helper exits.
+    held = reservations.descriptors() if reservations else []
+    return payload, fds + [os.dup(fd) for fd in held]
 
 
 def _handoff(payload: dict[str, Any], fds: list[int]) -> Handoff:
-    stdout_fd = fds[0] if fds else -1
-    stderr_fd = -1 if payload["tty"] or len(fds) < 2 else fds[1]
+    streams, port_fds = fds[: payload["streams"]], fds[payload["streams"]:]
+    reservations = PortReservations()
+    reservations.adopt([published_from_json(p) for p in payload["ports"]], port_fds)
+    stdout_fd = streams[0] if streams else -1
+    stderr_fd = -1 if payload["tty"] or len(streams) < 2 else streams[1]
     started = runtime.StartedProcess(
         payload["init_pid"],
         payload["stage1_pid"],
@@ -223,7 +233,9 @@ def _handoff(payload: dict[str, Any], fds: list[int]) -> Handoff:
         stderr_fd=stderr_fd,
         stage1_resident=payload["stage1_resident"],
     )
-    return Handoff(started, list(payload["attached"]), dict(payload["addresses"]))
+    return Handoff(
+        started, list(payload["attached"]), dict(payload["addresses"]), reservations
+    )
 
 
 def _close(fds: list[int]) -> None:

@@ -86,8 +86,15 @@ class SupervisorSpawner:
         """Start the supervisor; return its one-line report ("OK pid" or "ERR reason").
         `needs_netlink`: the container attaches to a bridge, so the zygote should have loaded
         pyroute2 before forking it (False lets a `none`/`host` container skip that wait)."""
+        return self._spawn(root, container_id, "n" if needs_netlink else "")
+
+    def start_resolver(self, root: Path) -> bool:
+        """Fork the data root's DNS resolver from the zygote (it then shares the interpreter's
+        pages with the supervisors); True once it listens, or another one already does."""
+        return self._spawn(root, "", "d").startswith("OK")
+
+    def _spawn(self, root: Path, container_id: str, flags: str) -> str:
         read_fd, write_fd = os.pipe()
-        flags = "n" if needs_netlink else ""
         try:
             with self._lock:
                 # The zygote acknowledges on receipt, before it forks: the lock is held for one

@@ -20,43 +20,53 @@ when a request needs it (a bridge attachment), so every sibling shares it instea
 privately.
 
 Protocol (SOCK_SEQPACKET): request = "ROOT\\0CONTAINER_ID\\0FLAGS" (FLAGS: "n" when the
-container needs netlink) with the report pipe's write end attached (SCM_RIGHTS). The zygote
+container needs netlink; "d": fork the root's DNS resolver instead, CONTAINER_ID empty) with
+the report pipe's write end attached (SCM_RIGHTS). The zygote
 answers b"A" as soon as it has the request, before forking, so a client may send the next one
 at once; if the fork then fails, the report pipe closes without a report.
 """
 
 from __future__ import annotations
 
-import array
 import contextlib
+import ctypes
+import errno
 import gc
 import os
-import select
 import signal
 import socket
 import sys
+from pathlib import Path
+
+from engine import raw_fork
 
 IDLE_SECONDS = 2.0
 WARM_AFTER_SECONDS = 0.05  # idle this long with the core loaded: load netlink too
 MAX_FDS = 1
+_FD_SIZE = 4  # a descriptor in SCM_RIGHTS is a C int
+_ANCILLARY_SPACE = socket.CMSG_SPACE(MAX_FDS * _FD_SIZE)
 
 
 def _receive(sock: socket.socket) -> tuple[bytes, list[int]] | None:
-    fds = array.array("i")
-    data, ancillary, _flags, _addr = sock.recvmsg(4096, socket.CMSG_SPACE(MAX_FDS * fds.itemsize))
+    """One request and its descriptors; None at end of stream. Lean on purpose, like the whole
+    loop in `serve`: whatever it writes between two forks, the supervisor forked before keeps
+    a private copy of (select() and an array here cost each supervisor ~40 pages more)."""
+    data, ancillary, _flags, _addr = sock.recvmsg(4096, _ANCILLARY_SPACE)
     if not data:
         return None
+    fds = []
     for level, kind, payload in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(payload[: len(payload) - (len(payload) % fds.itemsize)])
-    return data, list(fds)
+            for start in range(0, len(payload) - _FD_SIZE + 1, _FD_SIZE):
+                fds.append(int.from_bytes(payload[start:start + _FD_SIZE], sys.byteorder))
+    return data, fds
 
 
 def _spawn(sock: socket.socket, root: str, container_id: str, report_fd: int) -> None:
     from engine.supervisor import supervise
 
     try:
-        pid = os.fork()
+        pid = raw_fork.fork()  # no at-fork hooks: ~0.4 MB less private per supervisor
     except OSError:
         pid = -1  # the closed report pipe tells the client
     if pid == 0:
@@ -71,6 +81,61 @@ def _spawn(sock: socket.socket, root: str, container_id: str, report_fd: int) ->
         except BaseException:
             os._exit(1)
     os.close(report_fd)
+
+
+def _spawn_resolver(sock: socket.socket, root: str, report_fd: int) -> None:
+    """Fork the data root's DNS resolver (engine.dns_server) from this image, so it shares the
+    interpreter and the engine's modules with the supervisors instead of being a Python of its
+    own (~9-12 MB private as `python -m engine.dns_server`, ~1-2 MB forked from here).
+
+    Report: "OK pid" once the control socket is bound and listening (connections queue from
+    then on), "OK" when another resolver holds it already (one per data root), "ERR reason".
+    """
+    from engine.dns_control import control_address
+    from engine.dns_server import Resolver
+
+    try:
+        pid = raw_fork.fork()
+    except OSError:
+        pid = -1
+    if pid == 0:
+        try:
+            sock.close()
+            os.setsid()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            gc.enable()
+            control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                control.bind(control_address(Path(root)))
+            except OSError as exc:
+                message = "OK" if exc.errno == errno.EADDRINUSE else f"ERR {exc.strerror}"
+                os.write(report_fd, message.encode() + b"\n")
+                os._exit(0)
+            control.listen(16)
+            os.write(report_fd, f"OK {os.getpid()}\n".encode())
+            os.close(report_fd)
+            Resolver(Path(root), control).serve()
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    os.close(report_fd)
+
+
+def _preload_resolver() -> None:
+    """The resolver's own modules, loaded here before forking it (see `_spawn_resolver`)."""
+    import engine.dns_server  # noqa: F401
+
+    _settle()
+
+
+def _settle() -> None:
+    """After a preload stage: out of the collector's reach (see `serve`), and the heap's free
+    pages back to the kernel. Imports leave ~1.2 MB of freed but resident heap behind; kept,
+    it is image that every supervisor shares and pays its part of, and it is no cheaper for a
+    supervisor to reuse a copied page than a fresh one (bench/bench_supervisor_memory.py)."""
+    gc.freeze()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _preload_core() -> None:
@@ -88,8 +153,12 @@ def _preload_core() -> None:
             syscalls.sonames_without_ldconfig():  # the runtime reports it if it is needed
         import pyseccomp  # noqa: F401
 
-        import engine.seccomp_profile  # noqa: F401
-    gc.freeze()
+        import engine.seccomp_profile
+        from engine.capabilities import DOCKER_DEFAULT
+
+        # Docker's default filter, compiled once here: each container's init inherits it.
+        engine.seccomp_profile.compiled_profile(DOCKER_DEFAULT)
+    _settle()
 
 
 def _preload_netlink() -> None:
@@ -100,7 +169,7 @@ def _preload_netlink() -> None:
 
     with contextlib.suppress(OSError, AttributeError):
         netlink.warm_up()
-    gc.freeze()
+    _settle()
 
 
 def _parse(request: bytes) -> tuple[str, str, str] | None:
@@ -116,21 +185,22 @@ def serve(sock: socket.socket) -> None:
     # would otherwise write to, and so copy, every page holding a tracked object).
     gc.disable()
     _preload_core()
+    from engine import dns_control
+
+    dns_control.FORK_FROM_SPAWNER = False  # no fork server of their own for our children
     netlink_loaded = False
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
+    sock.settimeout(WARM_AFTER_SECONDS)  # the wait is poll() in C: no objects per request
     while True:
-        timeout = IDLE_SECONDS if netlink_loaded else WARM_AFTER_SECONDS
-        ready, _, _ = select.select([sock], [], [], timeout)
-        if not ready:
-            if not netlink_loaded:  # nothing waiting: warm up for the bridge attachments
-                _preload_netlink()
-                netlink_loaded = True
-                continue
-            sock.setblocking(False)
         try:
             message = _receive(sock)
-        except BlockingIOError:
-            return  # idle and nothing queued: the client starts a new zygote when needed
+        except TimeoutError:
+            if netlink_loaded:
+                return  # idle and nothing queued: the client starts a new zygote when needed
+            _preload_netlink()  # nothing waiting: warm up for the bridge attachments
+            netlink_loaded = True
+            sock.settimeout(IDLE_SECONDS)
+            continue
         except OSError:
             return
         if message is None:
@@ -144,11 +214,15 @@ def serve(sock: socket.socket) -> None:
                 os.close(fd)  # a closed report pipe without a report: the client's error
             continue
         root, container_id, flags = parsed
-        if "n" in flags and not netlink_loaded:
-            _preload_netlink()
+        if ("n" in flags or "d" in flags) and not netlink_loaded:
+            _preload_netlink()  # before the resolver too: it shares what supervisors load
             netlink_loaded = True
-        _spawn(sock, root, container_id, fds[0])
-        sock.setblocking(True)
+            sock.settimeout(IDLE_SECONDS)
+        if "d" in flags:
+            _preload_resolver()
+            _spawn_resolver(sock, root, fds[0])
+        else:
+            _spawn(sock, root, container_id, fds[0])
 
 
 def main() -> None:

@@ -116,6 +116,25 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0) -> int:
     return int(result)
 
 
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def load_seccomp_program(program: bytes) -> None:
+    """Install a classic-BPF seccomp filter (struct sock_filter[] bytes, as libseccomp's
+    seccomp_export_bpf writes them) on the calling thread, as seccomp_load does without
+    flags: prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER)."""
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    result = _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0)
+    if result < 0:
+        _check(result, "prctl(PR_SET_SECCOMP)")
+
+
 class _CapHeader(ctypes.Structure):
     _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 

@@ -60,6 +60,12 @@ class VolumeStore:
             )
         options = {k: str(v) for k, v in (options or {}).items()}
         check_driver_opts(name, options)
+        # Most calls find it (each container's create and start ask again): read without the
+        # lock first. meta.json is written atomically and never rewritten, so a reader sees
+        # either no volume or the whole of it; only a create needs the lock.
+        existing = self.find(name)
+        if existing is not None:
+            return existing
         with locked(self.layout.locks / "volumes.lock"):
             existing = self.find(name)
             if existing is not None:

@@ -1,23 +1,29 @@
 """The driver facade the engine calls: networks (bridges) and endpoints (veth attachments).
 
-Every method is a short transaction: take the state lock, load the network's file, look at
-the kernel, change the kernel, write the file. State files are the truth about what was
-asked for; liveness of endpoints is observed (owner pid + start time, host veth present),
-never assumed from a file.
+Network methods are short transactions under the exclusive state lock. Attaches run side by
+side under the shared lock, claiming their address and endpoint id with O_CREAT|O_EXCL
+files (:mod:`netdriver.endpoint_store`); removals (detach, prune) take the exclusive lock
+for a few unlinks. State files are the truth about what was asked for; liveness of
+endpoints is observed (owner pid + start time, host veth present), never assumed from a
+file, and checked lazily: when a claim is refused, at `endpoints`, at each ensure of an
+existing network and before removing one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 
 from netdriver import firewall, host_links, ipam, names, netlink, owners, snapshot
+from netdriver.endpoint_store import EndpointStore, Listing, StoredEndpoint
 from netdriver.errors import (
+    AddressInUseError,
+    AddressPoolExhaustedError,
     EndpointExistsError,
     InvalidNetworkConfigError,
     NetlinkError,
@@ -29,7 +35,6 @@ from netdriver.errors import (
 from netdriver.liveness import is_alive, process_start_time
 from netdriver.model import Endpoint, Network, NetworkOptions
 from netdriver.state import (
-    EndpointRecord,
     NetworkRecord,
     StateStore,
     check_network_name,
@@ -52,6 +57,7 @@ class NetworkDriver:
 
     def __init__(self, state_dir: Path) -> None:
         self._store = StateStore(Path(state_dir))
+        self._eps = EndpointStore(self._store.dir)
 
     # ------------------------------------------------------------------ networks
 
@@ -77,6 +83,7 @@ class NetworkDriver:
             if rec is not None:
                 self._verify_same(rec.network, subnet, gateway, internal)
                 _verify_options(rec.network, options)
+                self._prune(rec.network)  # once per `up`: crashed containers' addresses back
                 self._setup_bridge(rec.network)
                 firewall.ensure_network_rules(rec.network.bridge, rec.network.subnet, internal,
                                                gateway=rec.network.gateway)
@@ -88,7 +95,7 @@ class NetworkDriver:
                 used = [IPv4Network(r.network.subnet) for r in records]
                 host = host_links.host_networks() if subnet is None else []
                 net, gw = ipam.plan_network(subnet, gateway, used, host)
-                net_id = secrets.token_hex(32)
+                net_id = os.urandom(32).hex()  # secrets would load OpenSSL here
                 network = _new_network(
                     net_id, name, net, gw, internal, dict(labels), options, records
                 )
@@ -136,14 +143,15 @@ class NetworkDriver:
         """
         with self._store.locked():
             rec = self._load(name)
-            rec = self._prune(rec)
-            if rec.endpoints:
-                ids = ", ".join(sorted(e.endpoint.endpoint_id for e in rec.endpoints))
+            live = self._prune(rec.network)
+            if live:
+                ids = ", ".join(sorted(e.endpoint_id for e in live))
                 raise NetworkInUseError(
                     f"network {name} has active endpoints ({ids})", subject=name,
                     hint="stop or disconnect the containers first",
                 )
             self._store.delete(name)
+            self._eps.remove_all(rec.network)
         bridge = rec.network.bridge
         # Two independent waits, overlapped: iptables' commit (~25 ms) and the kernel's
         # unregistering of the bridge (~30 ms of RCU grace periods).
@@ -183,6 +191,8 @@ class NetworkDriver:
                     removed.append(bridge)
                     log.debug("swept orphan bridge %s (owner %s)", bridge, root)
                 owners.release(bridge)
+        with self._store.locked():  # endpoint files of networks whose record is gone
+            self._eps.remove_unowned(self.list_networks())
         return removed
 
     # ------------------------------------------------------------------ endpoints
@@ -218,54 +228,138 @@ class NetworkDriver:
                 raise InvalidNetworkConfigError(
                     f"owner process {owner_pid} is not running", subject=str(owner_pid)
                 )
-        with self._store.locked():
-            rec = self._prune(self._load(network))
-            if rec.find(endpoint_id) is not None:
+        for attempt in range(2):
+            try:
+                return self._attach_once(
+                    network, endpoint_id, netns_path, ifname=ifname, names=names, ipv4=ipv4,
+                    owner_pid=owner_pid, owner_start=owner_start, default_route=default_route,
+                    ipv6=ipv6,
+                )
+            except (EndpointExistsError, AddressInUseError, AddressPoolExhaustedError):
+                if attempt:
+                    raise
+            # Liveness pruning is lazy: only when the claims say no (an address, the endpoint
+            # id) may a dead endpoint be in the way. Prune, then try once more.
+            with self._store.locked():
+                self._prune(self._load(network).network)
+        raise AssertionError("unreachable")
+
+    def _attach_once(
+        self,
+        network: str,
+        endpoint_id: str,
+        netns_path: str,
+        *,
+        ifname: str,
+        names: Sequence[str],
+        ipv4: str | None,
+        owner_pid: int | None,
+        owner_start: int | None,
+        default_route: bool,
+        ipv6: str | None,
+    ) -> Endpoint:
+        """One try, under the *shared* state lock: other attaches run at the same time (the
+        veth work, ~ms of kernel time each, overlaps), and O_EXCL claims keep addresses and
+        endpoint ids unique. Undoes its own claims on failure."""
+        net = self._load(network).network
+        if not host_links.bridge_ready(net.bridge, IPv4Address(net.gateway)):
+            with self._store.locked():  # rare (reboot, crash): set up once, exclusively
+                net = self._load(network).network
+                if not host_links.bridge_ready(net.bridge, IPv4Address(net.gateway)):
+                    # Bridge gone: its rules went with the kernel state too.
+                    self._setup_bridge(net)
+                    firewall.ensure_network_rules(net.bridge, net.subnet, net.internal,
+                                                   gateway=net.gateway)
+        with self._store.shared():
+            net = self._load(network).network  # removed or re-created meanwhile?
+            host_ifname = _host_name(net, endpoint_id)
+            if not self._eps.claim_endpoint(net, host_ifname):
                 raise EndpointExistsError(
                     f"endpoint {endpoint_id} is already attached to network {network}",
                     subject=endpoint_id,
                 )
-            net = rec.network
-            if not host_links.bridge_ready(net.bridge, IPv4Address(net.gateway)):
-                # Bridge gone (reboot, crash): its rules went with the kernel state too.
-                self._setup_bridge(net)
-                firewall.ensure_network_rules(net.bridge, net.subnet, net.internal,
-                                               gateway=net.gateway)
-            subnet = IPv4Network(net.subnet)
-            gateway = IPv4Address(net.gateway)
-            taken = [IPv4Address(e.endpoint.ipv4) for e in rec.endpoints]
-            addr = ipam.allocate_address(
-                subnet, gateway, taken, ipv4,
-                ip_range=IPv4Network(net.ip_range) if net.ip_range else None,
-                reserved=[IPv4Address(a) for a in net.aux_addresses.values()],
-            )
-            addr6 = _allocate6(rec, ipv6)
-            host_ifname = _host_name(net, endpoint_id)
-            host_links.delete_link(host_ifname)  # leftover of a crash mid-attach, if any
-            routed = default_route and not net.internal
-            peer = netlink.PeerConfig(
-                ifname=ifname, address=addr, prefixlen=subnet.prefixlen, mac=ipam.mac_for(addr),
-                gateway=gateway if routed else None, mtu=net.mtu,
-                address6=addr6,
-                prefixlen6=IPv6Network(net.subnet6).prefixlen if net.subnet6 else 0,
-                gateway6=IPv6Address(net.gateway6) if routed and net.gateway6 else None,
-            )
-            netlink.create_attachment(host_ifname, net.bridge, netns_path, peer)
-            endpoint = Endpoint(
-                network=net.name, endpoint_id=endpoint_id, ifname=ifname,
-                host_ifname=host_ifname, ipv4=str(addr), prefixlen=subnet.prefixlen,
-                gateway=str(gateway), mac=peer.mac, names=tuple(names), owner_pid=owner_pid,
-                ipv6=str(addr6) if addr6 is not None else None,
-            )
+            claimed: list[tuple[str, bool]] = []
             try:
-                self._store.save(
-                    rec.with_endpoint(EndpointRecord(endpoint, owner_start)), sync_dir=False
+                listing = self._eps.listing()
+                addr = self._claim4(net, listing, ipv4)
+                claimed.append((str(addr), False))
+                addr6 = self._claim6(net, listing, ipv6)
+                if addr6 is not None:
+                    claimed.append((str(addr6), True))
+                subnet = IPv4Network(net.subnet)
+                gateway = IPv4Address(net.gateway)
+                host_links.delete_link(host_ifname)  # leftover of a crash mid-attach, if any
+                routed = default_route and not net.internal
+                peer = netlink.PeerConfig(
+                    ifname=ifname, address=addr, prefixlen=subnet.prefixlen,
+                    mac=ipam.mac_for(addr), gateway=gateway if routed else None, mtu=net.mtu,
+                    address6=addr6,
+                    prefixlen6=IPv6Network(net.subnet6).prefixlen if net.subnet6 else 0,
+                    gateway6=IPv6Address(net.gateway6) if routed and net.gateway6 else None,
                 )
+                netlink.create_attachment(host_ifname, net.bridge, netns_path, peer)
+                endpoint = Endpoint(
+                    network=net.name, endpoint_id=endpoint_id, ifname=ifname,
+                    host_ifname=host_ifname, ipv4=str(addr), prefixlen=subnet.prefixlen,
+                    gateway=str(gateway), mac=peer.mac, names=tuple(names), owner_pid=owner_pid,
+                    ipv6=str(addr6) if addr6 is not None else None,
+                )
+                try:
+                    self._eps.complete(net, endpoint, owner_start)
+                except BaseException:
+                    host_links.delete_link(host_ifname)
+                    raise
             except BaseException:
-                host_links.delete_link(host_ifname)
+                # Ours alone to undo: attaches only create files, removals wait for us.
+                for text, v6 in claimed:
+                    self._eps.release_address(net, text, v6=v6)
+                self._eps.remove(net, StoredEndpoint(host_ifname, None, None))
                 raise
             log.debug("attached %s to %s as %s/%s", endpoint_id, network, addr, subnet.prefixlen)
             return endpoint
+
+    def _claim4(self, net: Network, listing: Listing, requested: str | None) -> IPv4Address:
+        """Claim the requested address, or the lowest free one (retrying past lost races)."""
+        taken = set()
+        for text in self._eps.taken(net, listing):
+            with contextlib.suppress(ValueError):
+                taken.add(IPv4Address(text))
+        subnet = IPv4Network(net.subnet)
+        ip_range = IPv4Network(net.ip_range) if net.ip_range else None
+        reserved = [IPv4Address(a) for a in net.aux_addresses.values()]
+        while True:  # bounded: every lost race adds an address to `taken`
+            addr = ipam.allocate_address(
+                subnet, IPv4Address(net.gateway), taken, requested,
+                ip_range=ip_range, reserved=reserved,
+            )
+            if self._eps.claim_address(net, str(addr)):
+                return addr
+            if requested is not None:
+                raise AddressInUseError(f"address {addr} is in use", subject=str(addr))
+            taken.add(addr)
+
+    def _claim6(self, net: Network, listing: Listing, requested: str | None) -> IPv6Address | None:
+        """Like :meth:`_claim4` for the IPv6 side (None on an IPv4-only network)."""
+        if net.subnet6 is None or net.gateway6 is None:
+            if requested is not None:
+                raise InvalidNetworkConfigError(
+                    f"ipv6_address {requested} on network {net.name}, which has no IPv6 subnet",
+                    subject=requested, hint="set enable_ipv6 and an IPv6 subnet in ipam.config",
+                )
+            return None
+        taken = set()
+        for text in self._eps.taken(net, listing, v6=True):
+            with contextlib.suppress(ValueError):
+                taken.add(IPv6Address(text))
+        while True:  # bounded as in _claim4
+            addr = ipam.allocate_address6(
+                IPv6Network(net.subnet6), IPv6Address(net.gateway6), taken, requested
+            )
+            if self._eps.claim_address(net, str(addr), v6=True):
+                return addr
+            if requested is not None:
+                raise AddressInUseError(f"IPv6 address {addr} is in use", subject=str(addr))
+            taken.add(addr)
 
     def detach(self, network: str, endpoint_id: str) -> None:
         """Remove an endpoint: delete its host veth (if any) and release its address.
@@ -275,35 +369,34 @@ class NetworkDriver:
 
         The veth goes first and outside the state lock: deleting a link waits on the kernel
         (~20 ms of RCU grace periods), and under the lock those waits would queue every other
-        container's attach and detach behind it (30 containers stopping: 0.75 s instead of
-        0.1 s). When the container's namespace has died, the kernel deletes the pair in its
-        namespace clean-up (batched: 30 veths in ~45 ms); we find it gone, get ENODEV, or
-        delete it first, and either way it no longer holds anyone up. (Waiting for the kernel
-        instead measured no faster, and a `container:` sibling may keep the namespace.)
+        container's attach and detach behind it. When the container's namespace has died,
+        the kernel deletes the pair in its namespace clean-up (batched); we find it gone,
+        get ENODEV, or delete it first, and either way it no longer holds anyone up.
         Address release comes after, so an address is never handed out while a veth still
-        carries it; a crash in between leaves a record whose veth is gone, which the next
-        look prunes.
+        carries it; a crash in between leaves an endpoint file whose veth is gone, which the
+        next prune removes. The exclusive lock is held only to unlink the endpoint's files
+        (no read of other endpoints, no write, no fsync): removals must not race each other
+        (two removers of one endpoint could otherwise free an address someone re-claimed).
         """
         try:
-            rec = self._load(network)  # lock-free read: files are replaced atomically
+            net = self._load(network).network  # lock-free read: files are replaced atomically
         except NetworkNotFoundError:
             return
-        ep = rec.find(endpoint_id)
-        host_ifname = ep.endpoint.host_ifname if ep else _host_name(rec.network, endpoint_id)
+        host_ifname = _host_name(net, endpoint_id)
+        stored = self._eps.read(net, host_ifname)
         host_links.delete_link(host_ifname)
-        if ep is None:
+        if stored is None:
             return
         with self._store.locked():
-            current = self._store.load(network)
-            if current is not None and current.find(endpoint_id) is not None:
-                self._store.save(current.without({endpoint_id}), sync_dir=False)
+            current = self._eps.read(net, host_ifname)
+            if current is not None:
+                self._eps.remove(net, current)
                 log.debug("detached %s from %s", endpoint_id, network)
 
     def endpoints(self, network: str) -> list[Endpoint]:
         """Live endpoints of ``network``; dead ones are pruned (veth deleted, address freed)."""
         with self._store.locked():
-            rec = self._prune(self._load(network))
-            return [e.endpoint for e in rec.endpoints]
+            return self._prune(self._load(network).network)
 
     def peek(self) -> list[tuple[Network, list[Endpoint]]]:
         """Every network with its live endpoints, read without the lock and without pruning.
@@ -357,31 +450,34 @@ class NetworkDriver:
             mtu=network.mtu, gateway6=v6,
         )
 
-    def _prune(self, rec: NetworkRecord) -> NetworkRecord:
-        """Drop endpoints whose owner died or whose host veth is gone; save if any changed.
+    def _prune(self, net: Network) -> list[Endpoint]:
+        """Remove endpoints whose owner died or whose host veth is gone, and address claims
+        no endpoint holds; the live endpoints, by address.
 
-        Caller holds the state lock.
+        Caller holds the exclusive state lock, so no attach is half-way: an empty endpoint
+        file or an unheld claim is the leftover of a crash.
         """
-        if not rec.endpoints:
-            return rec
-        links = host_links.existing_links(e.endpoint.host_ifname for e in rec.endpoints)
-        dead: set[str] = set()
-        for e in rec.endpoints:
-            ep = e.endpoint
-            owner_gone = ep.owner_pid is not None and not is_alive(ep.owner_pid, e.owner_start)
-            if owner_gone or ep.host_ifname not in links:
-                dead.add(ep.endpoint_id)
-                if ep.host_ifname in links:
-                    try:
-                        host_links.delete_link(ep.host_ifname)
-                    except NetlinkError as exc:  # keep pruning; the veth is ours to retry
-                        log.debug("could not delete %s: %s", ep.host_ifname, exc)
-                log.debug("pruned dead endpoint %s of %s", ep.endpoint_id, rec.network.name)
-        if not dead:
-            return rec
-        rec = rec.without(dead)
-        self._store.save(rec, sync_dir=False)
-        return rec
+        stored = self._eps.endpoints(net)
+        links = host_links.existing_links(s.host_ifname for s in stored)
+        live: list[Endpoint] = []
+        for s in stored:
+            ep = s.endpoint
+            owner_gone = (
+                ep is not None and ep.owner_pid is not None
+                and not is_alive(ep.owner_pid, s.owner_start)
+            )
+            if ep is not None and not owner_gone and s.host_ifname in links:
+                live.append(ep)
+                continue
+            if s.host_ifname in links:
+                try:
+                    host_links.delete_link(s.host_ifname)
+                except NetlinkError as exc:  # keep pruning; the veth is ours to retry
+                    log.debug("could not delete %s: %s", s.host_ifname, exc)
+            self._eps.remove(net, s)
+            log.debug("pruned dead endpoint %s of %s", s.host_ifname, net.name)
+        self._eps.remove_orphan_claims(net, live)
+        return sorted(live, key=lambda e: IPv4Address(e.ipv4))
 
     @staticmethod
     def _verify_same(
@@ -498,18 +594,3 @@ def _verify_options(net: Network, options: NetworkOptions) -> None:
             f"network {net.name} exists with a different configuration: " + ", ".join(problems),
             subject=net.name, hint="remove the network to re-create it",
         )
-
-
-def _allocate6(rec: NetworkRecord, requested: str | None) -> IPv6Address | None:
-    net = rec.network
-    if net.subnet6 is None or net.gateway6 is None:
-        if requested is not None:
-            raise InvalidNetworkConfigError(
-                f"ipv6_address {requested} on network {net.name}, which has no IPv6 subnet",
-                subject=requested, hint="set enable_ipv6 and an IPv6 subnet in ipam.config",
-            )
-        return None
-    taken = [IPv6Address(e.endpoint.ipv6) for e in rec.endpoints if e.endpoint.ipv6]
-    return ipam.allocate_address6(
-        IPv6Network(net.subnet6), IPv6Address(net.gateway6), taken, requested
-    )

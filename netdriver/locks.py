@@ -15,12 +15,13 @@ def run_dir() -> Path:
 
 
 @contextlib.contextmanager
-def flocked(path: Path) -> Iterator[None]:
-    """Held for the block; released when the block ends or the process dies."""
+def flocked(path: Path, *, shared: bool = False) -> Iterator[None]:
+    """Held for the block; released when the block ends or the process dies. ``shared``:
+    any number of shared holders at once, none while an exclusive one holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing the last fd of the description releases the lock

@@ -7,8 +7,12 @@ table. Linux limits interface names to IFNAMSIZ - 1 = 15 bytes.
 
 from __future__ import annotations
 
-import hashlib
 import re
+
+try:  # CPython's own SHA-256 (same digests): hashlib's maps OpenSSL (3.4 MB resident) into the
+    from _sha256 import sha256  # supervisors' fork server, so into every supervisor
+except ImportError:  # pragma: no cover - other Pythons (3.12 names it _sha2)
+    from hashlib import sha256
 
 IFNAME_MAX = 15
 BRIDGE_PREFIX = "pcbr"
@@ -19,7 +23,7 @@ _IFNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,15}$")
 
 def _digest(*parts: str) -> str:
     """Hex sha256 of the parts; a NUL separator keeps ("ab","c") and ("a","bc") apart."""
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    return sha256("\0".join(parts).encode()).hexdigest()
 
 
 def bridge_name(network_id: str) -> str:

@@ -1,9 +1,10 @@
-"""On-disk state of the driver: one JSON file per network, with its endpoints.
+"""On-disk state of the driver: one JSON file per network (written when the network is
+created; its ``endpoints`` list stays empty: endpoints have files of their own, see
+:mod:`netdriver.endpoint_store`).
 
-Several processes (the CLI, one supervisor per container) attach and detach at the same
-time, so every read-modify-write happens under an exclusive ``fcntl.flock`` on one lock file
-per state directory, and every write is atomic (temp file + fsync + rename + dir fsync): a
-crash leaves the old or the new file, never half of one.
+Network changes happen under an exclusive ``fcntl.flock`` on one lock file per state
+directory (attaches hold it shared), and every write is atomic (temp file + fsync + rename +
+dir fsync): a crash leaves the old or the new file, never half of one.
 """
 
 from __future__ import annotations
@@ -135,6 +136,14 @@ class StateStore:
         """Hold the exclusive state lock of this directory for the duration of the block."""
         self._ensure_dirs()
         with flocked(self._lock_path):
+            yield
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        """Hold the state lock shared: attaches run together, each deciding by O_EXCL claims
+        (:mod:`netdriver.endpoint_store`), while removals (exclusive) wait for them."""
+        self._ensure_dirs()
+        with flocked(self._lock_path, shared=True):
             yield
 
     def _path(self, name: str) -> Path:

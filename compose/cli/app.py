@@ -2,7 +2,10 @@
 
 The app is built on first use (`app` below is a lazy module attribute): `main` first offers
 argv to the fast `run` path (compose.cli.fast_run), which needs neither Typer nor the other
-commands' modules, and only builds the app when that path declines.
+commands' modules, and only builds the app when that path declines. Even then it registers only
+the module that defines the command argv names (COMMAND_MODULES): importing the other twelve
+and having Typer build their ~40 click commands cost every command ~15 ms of CPU. Help, an
+unknown command or global flags the fast path cannot read get the whole app.
 """
 
 # No `from __future__ import annotations` here: Typer reads the callback's annotations, and
@@ -15,25 +18,47 @@ if TYPE_CHECKING:
     import typer
 
 
+# Registration order of the whole app (it is the order of `--help`).
+MODULES = (
+    "config_cmd", "lifecycle_cmds", "query_cmds", "image_cmds", "port_cmd", "exec_cmd",
+    "build_cmds", "pause_cmds", "volume_cmds", "container_cmds", "cp_cmd", "misc_cmds", "run_cmd",
+)
+# Command (or command group) name -> the compose.cli module whose `register` adds it
+# (tests/unit/test_cli_app_modules.py checks it against what each module registers).
+COMMAND_MODULES = {
+    **dict.fromkeys(("build", "pull", "push", "login", "logout"), "build_cmds"),
+    "config": "config_cmd",
+    "container": "container_cmds",
+    "cp": "cp_cmd",
+    "exec": "exec_cmd",
+    "image": "image_cmds",
+    **dict.fromkeys(
+        ("up", "down", "create", "stop", "start", "restart", "kill", "rm"), "lifecycle_cmds"
+    ),
+    **dict.fromkeys(("top", "events", "ls", "wait", "version"), "misc_cmds"),
+    **dict.fromkeys(("pause", "unpause"), "pause_cmds"),
+    "port": "port_cmd",
+    **dict.fromkeys(("ps", "logs", "images"), "query_cmds"),
+    "run": "run_cmd",
+    "volume": "volume_cmds",
+}
+
+
+def modules_for(argv: list[str]) -> tuple[str, ...]:
+    """The command modules to register for argv: the one defining its command when the global
+    flags before it read plainly (as the fast `run` reads them), else all of them."""
+    from compose.cli.fast_run import command_name
+
+    module = COMMAND_MODULES.get(command_name(argv) or "")
+    return (module,) if module is not None else MODULES
+
+
 @functools.cache
-def build_app() -> "typer.Typer":
+def build_app(modules: tuple[str, ...] = MODULES) -> "typer.Typer":
+    import importlib
+
     import typer
 
-    from compose.cli import (
-        build_cmds,
-        config_cmd,
-        container_cmds,
-        cp_cmd,
-        exec_cmd,
-        image_cmds,
-        lifecycle_cmds,
-        misc_cmds,
-        pause_cmds,
-        port_cmd,
-        query_cmds,
-        run_cmd,
-        volume_cmds,
-    )
     from compose.cli.context import make_global_options
 
     app = typer.Typer(
@@ -74,19 +99,8 @@ def build_app() -> "typer.Typer":
             progress=progress,
         )
 
-    config_cmd.register(app)
-    lifecycle_cmds.register(app)
-    query_cmds.register(app)
-    image_cmds.register(app)
-    port_cmd.register(app)
-    exec_cmd.register(app)
-    build_cmds.register(app)
-    pause_cmds.register(app)
-    volume_cmds.register(app)
-    container_cmds.register(app)
-    cp_cmd.register(app)
-    misc_cmds.register(app)
-    run_cmd.register(app)
+    for module in modules:
+        importlib.import_module(f"compose.cli.{module}").register(app)
     return app
 
 
@@ -103,5 +117,5 @@ def main() -> None:
     if code is None:
         from compose.cli.errors import run_app
 
-        code = run_app(build_app())
+        code = run_app(build_app(modules_for(sys.argv[1:])))
     sys.exit(code)

@@ -116,15 +116,21 @@ def _options(args: list[str], table: OptionTable) -> dict[str, object]:
     return found
 
 
-def names_run(argv: Sequence[str]) -> bool:
-    """Whether argv's command is `run` (global options before it read as `parse` reads them);
-    cheap: it decides whether to start the fork server before parsing the rest."""
+def command_name(argv: Sequence[str]) -> str | None:
+    """argv's command (global options before it read as `parse` reads them), None when there
+    is none or the options need Typer (`--help`, unknown)."""
     args = list(argv)
     try:
         _options(args, GLOBAL_OPTIONS)
     except _Decline:
-        return False
-    return bool(args) and args[0] == "run"
+        return None
+    return args[0] if args else None
+
+
+def names_run(argv: Sequence[str]) -> bool:
+    """Whether argv's command is `run`; cheap: it decides whether to start the fork server
+    before parsing the rest."""
+    return command_name(argv) == "run"
 
 
 def parse(argv: Sequence[str]) -> tuple[GlobalOptions, RunRequest] | None:

@@ -129,8 +129,6 @@ def execute(flags: GlobalOptions, request: RunRequest) -> int:
 
 
 def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
-    import secrets
-
     from compose import labels as L
     from compose.cli.session import close_progress
     from compose.container_spec import build_container_spec
@@ -151,7 +149,7 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     extra_labels = dict(item.partition("=")[::2] for item in request.labels)
     volumes = {k: v.name for k, v in orch.project.volumes.items()}
     overrides: dict[str, object] = {
-        "name": request.name or f"{orch.project.name}-{service}-run-{secrets.token_hex(6)}",
+        "name": request.name or f"{orch.project.name}-{service}-run-{os.urandom(6).hex()}",
         "labels": {**spec.labels, **extra_labels, L.ONEOFF: "True"},
         "env": {**spec.env, **_env(request.env)},
         "mounts": spec.mounts + _mounts(request.volumes, volumes, orch.project.working_dir),

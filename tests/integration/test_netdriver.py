@@ -18,6 +18,8 @@ import textwrap
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +170,8 @@ def driver(tmp_path: Path) -> Iterator[RecordingDriver]:
         drv.remove_network(net.name)
     leaked = drv.made & pc_links()
     assert not leaked, f"leaked links: {leaked}"
-    assert list((tmp_path / "state" / "networks").glob("*.json")) == []
+    # nothing at all: no record, no endpoint file, no address claim, no temp file
+    assert sorted(p.name for p in (tmp_path / "state" / "networks").iterdir()) == []
 
 
 @pytest.fixture
@@ -240,7 +243,7 @@ def test_lifecycle_attach_ping_detach_remove(
     with pytest.raises(NetworkNotFoundError):
         driver.get_network(netname)
     assert not {net.bridge, ea.host_ifname, eb.host_ifname} & pc_links()
-    assert list((tmp_path / "state" / "networks").glob("*.json")) == []
+    assert sorted(p.name for p in (tmp_path / "state" / "networks").iterdir()) == []
 
 
 def test_ensure_is_idempotent_and_recreates_missing_bridge(
@@ -355,13 +358,66 @@ def test_pid_reuse_is_not_liveness(
     """A recorded start time that no longer matches the pid means the owner is gone."""
     driver.ensure_network(netname)
     a = sandbox()
-    driver.attach(netname, "a", a.netns, owner_pid=a.pid)
-    path = tmp_path / "state" / "networks" / f"{netname}.json"
+    ep = driver.attach(netname, "a", a.netns, owner_pid=a.pid)
+    # the endpoint's own file (netdriver.endpoint_store), named after its host veth
+    (path,) = (tmp_path / "state" / "networks").glob(f"*.e.{ep.host_ifname}")
     data = json.loads(path.read_text())
-    data["endpoints"][0]["owner_start"] -= 1  # as if the pid now belonged to another process
+    data["owner_start"] -= 1  # as if the pid now belonged to another process
     path.write_text(json.dumps(data))
     assert driver.endpoints(netname) == []
     assert "eth0" not in ns_links(a.pid)
+
+
+def test_crash_leftovers_are_pruned_when_they_are_in_the_way(
+    driver: RecordingDriver, sandbox: Callable[[], Sandbox], netname: str, tmp_path: Path
+) -> None:
+    """A crash between claiming and attaching leaves an empty endpoint file and an address
+    claim: a later attach with the same id, or asking for that address, still succeeds."""
+    net = driver.ensure_network(netname)
+    state = tmp_path / "state" / "networks"
+    gone = host_veth_name(net.id, "a")
+    (state / f"{net.id[:16]}.e.{gone}").touch()  # the crash leftovers
+    (state / f"{net.id[:16]}.a.172.31.255.9").touch()
+    a = sandbox()
+    ea = driver.attach(netname, "a", a.netns, owner_pid=a.pid)
+    assert ea.host_ifname == gone
+    assert not (state / f"{net.id[:16]}.a.172.31.255.9").exists()  # pruned with it
+    net2 = driver.get_network(netname)
+    taken = str(IPv4Network(net2.subnet).network_address + 9)
+    (state / f"{net.id[:16]}.a.{taken}").touch()  # an unheld claim on the wanted address
+    b = sandbox()
+    eb = driver.attach(netname, "b", b.netns, ipv4=taken, owner_pid=b.pid)
+    assert eb.ipv4 == taken
+    with pytest.raises(EndpointExistsError):  # a live endpoint is not pruned away
+        driver.attach(netname, "a", sandbox().netns)
+    assert [e.endpoint_id for e in driver.endpoints(netname)] == ["a", "b"]
+
+
+def test_concurrent_attach_and_detach_keep_addresses_unique(
+    driver: RecordingDriver, sandbox: Callable[[], Sandbox], netname: str
+) -> None:
+    """Detaches (exclusive, short) interleaved with attaches (shared): every live endpoint
+    has its own address, and every detached address is free again."""
+    driver.ensure_network(netname)
+    boxes = [sandbox() for _ in range(12)]
+    for i, box in enumerate(boxes[:6]):
+        driver.attach(netname, f"old{i}", box.netns, owner_pid=box.pid)
+
+    def attach(i: int) -> str:
+        return driver.attach(netname, f"new{i}", boxes[6 + i].netns, ifname="eth1").ipv4
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        attaches = [pool.submit(attach, i) for i in range(6)]
+        detaches = [pool.submit(driver.detach, netname, f"old{i}") for i in range(6)]
+        got = [f.result() for f in attaches]
+        for f in detaches:
+            f.result()
+    live = driver.endpoints(netname)
+    assert sorted(e.endpoint_id for e in live) == [f"new{i}" for i in range(6)]
+    assert len(set(got)) == 6 and set(got) == {e.ipv4 for e in live}
+    subnet = IPv4Network(driver.get_network(netname).subnet)
+    lowest_free = next(str(a) for a in list(subnet.hosts())[1:] if str(a) not in got)
+    assert driver.attach(netname, "again", sandbox().netns).ipv4 == lowest_free
 
 
 def test_failed_attach_leaves_nothing(

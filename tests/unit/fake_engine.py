@@ -185,7 +185,7 @@ class FakeEngine:
         return self._info(c)
 
     def stop_containers(
-        self, names_or_ids: list[str], timeout: float | None = None
+        self, names_or_ids: list[str], timeout: float | None = None, *, count_stops: bool = True
     ) -> list[ContainerInfo]:
         return [self.stop_container(n, timeout) for n in names_or_ids]
 
@@ -196,7 +196,9 @@ class FakeEngine:
     def kill_container(self, name_or_id: str, sig: str = "SIGKILL") -> None:
         self.stop_container(name_or_id)
 
-    def remove_container(self, name_or_id: str, force: bool = False) -> None:
+    def remove_container(
+        self, name_or_id: str, force: bool = False, *, count_stop: bool = False
+    ) -> None:
         c = self._get(name_or_id)
         self.stop_container(c.record.id)
         with self._lock:

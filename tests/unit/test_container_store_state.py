@@ -122,3 +122,39 @@ def test_state_file_is_plain_sorted_json(layout: Layout) -> None:
     assert list(raw) == sorted(raw)
     config = json.loads((layout.container_dir(record.id) / "config.json").read_text())
     assert config["spec"]["mounts"] == [] and config["name"] == "web-1"
+
+
+def test_request_stop_marks_and_counts_the_signal_in_one_write(layout: Layout) -> None:
+    """A running init: the stop mark and the signal's count land together (events: kill)."""
+    store = ContainerStore(layout)
+    record = store.create(rich_spec(), IMAGE)
+    store.update_state(record.id, status=ContainerStatus.RUNNING, pid=os.getpid())
+    state, send = store.request_stop(record.id, 15)
+    assert send and state.stop_requested
+    assert (state.kill_count, state.recent_signals) == (1, [15])
+    assert store.load_state(record.id) == state
+
+
+def test_request_stop_of_an_exited_container_sends_nothing(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    record = store.create(rich_spec(), IMAGE)
+    store.update_state(record.id, status=ContainerStatus.EXITED, pid=None)
+    state, send = store.request_stop(record.id, 15)
+    assert not send and state.stop_requested and state.kill_count == 0
+
+
+@pytest.mark.parametrize("count_stop", [True, False])
+def test_delete_keeps_the_final_state_with_the_stop_counted(
+    layout: Layout, count_stop: bool
+) -> None:
+    """`down` counts each stop with the removal: the state kept for `events` shows it."""
+    store = ContainerStore(layout)
+    record = store.create(rich_spec(), IMAGE)
+    final = ContainerState(status=ContainerStatus.EXITED, exit_code=143, kill_count=1,
+                           recent_signals=[15], die_count=1, recent_exit_codes=[143],
+                           stop_count=9)  # 9 -> 10: the kept file grows by a byte
+    store.save_state(record.id, final)
+    store.delete(record.id, count_stop=count_stop)
+    assert store.find(record.id) is None
+    assert store.removed_state(record.id) == replace(final, stop_count=9 + int(count_stop))
+    assert os.listdir(layout.containers) == []

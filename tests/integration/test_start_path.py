@@ -1,0 +1,108 @@
+"""The cheaper start path still does what the kernel needs: a container's cgroup gets the
+device rules one write each and a cpuset its tasks can join (inherited from the parent once
+`clone_children` is set), and the seccomp filter compiled once per process (then loaded as raw
+BPF in every container's init) refuses what Docker's profile refuses."""
+
+from __future__ import annotations
+
+import errno
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from engine import capabilities, seccomp_profile
+from engine import syscalls as sc
+from engine.cgroups import (
+    CGROUP_ROOT,
+    DEFAULT_DEVICE_RULES,
+    Cgroup,
+    CgroupVersion,
+    Limits,
+    detect_version,
+)
+
+V1_ONLY = pytest.mark.skipif(
+    detect_version() is not CgroupVersion.V1, reason="cgroup v1 controllers (this host's kind)"
+)
+
+
+def _in_child(work: object) -> int:
+    """Run `work()` in a forked child; its return value (a small int) as the exit status."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - reported through the exit status
+        try:
+            os._exit(work())  # type: ignore[operator]
+        except BaseException:
+            os._exit(99)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+@V1_ONLY
+def test_device_rules_and_cpuset_of_consecutive_containers() -> None:
+    parent = f"pctest-{uuid.uuid4().hex[:10]}"
+    groups = [Cgroup(f"c{i}", CgroupVersion.V1, parent=parent) for i in range(3)]
+    try:
+        for group in groups:
+            group.create(Limits(pids=64, device_rules=DEFAULT_DEVICE_RULES))
+        assert (CGROUP_ROOT / "cpuset" / parent / "cgroup.clone_children").read_text() == "1\n"
+        for group in groups:
+            devices = CGROUP_ROOT / "devices" / parent / group.name / "devices.list"
+            assert devices.read_text().splitlines() == list(DEFAULT_DEVICE_RULES)
+            cpuset = CGROUP_ROOT / "cpuset" / parent / group.name
+            assert (cpuset / "cpuset.cpus").read_text().strip()
+            assert (cpuset / "cpuset.mems").read_text().strip()
+
+            def join(group: Cgroup = group) -> int:
+                group.join(os.getpid())  # an empty cpuset would refuse: ENOSPC
+                return 0
+
+            assert _in_child(join) == 0
+    finally:
+        for group in groups:
+            group.remove()
+    assert not any((CGROUP_ROOT / c / parent).exists() for c in ("cpuset", "devices", "pids"))
+
+
+@V1_ONLY
+def test_requested_cpuset_still_wins_over_the_inherited_one() -> None:
+    parent = f"pctest-{uuid.uuid4().hex[:10]}"
+    first = Cgroup("c1", CgroupVersion.V1, parent=parent)
+    pinned = Cgroup("c2", CgroupVersion.V1, parent=parent)
+    try:
+        first.create(Limits())
+        pinned.create(Limits(cpuset_cpus="0"))
+        assert (CGROUP_ROOT / "cpuset" / parent / "c2" / "cpuset.cpus").read_text().strip() == "0"
+    finally:
+        first.remove()
+        pinned.remove()
+
+
+def _errno_of(call: object) -> int:
+    try:
+        call()  # type: ignore[operator]
+    except OSError as exc:
+        return exc.errno or 0
+    return 0
+
+
+def test_precompiled_seccomp_filter_refuses_like_dockers_profile() -> None:
+    default = tuple(sorted(capabilities.DOCKER_DEFAULT))
+    program = seccomp_profile.compiled_profile(default)
+    assert program and len(program) % 8 == 0  # struct sock_filter[]
+    assert seccomp_profile.compiled_profile(frozenset(default)) is program  # compiled once
+
+    def confined() -> int:
+        seccomp_profile.load_default_profile(default)
+        refused = _errno_of(lambda: sc.unshare(sc.CLONE_NEWUTS))  # root, but SYS_ADMIN rule
+        allowed = os.getpid() > 0 and Path("/proc/self/status").read_text()
+        seccomp_line = [x for x in str(allowed).splitlines() if x.startswith("Seccomp:")]
+        return 0 if refused == errno.EPERM and seccomp_line == ["Seccomp:\t2"] else 1
+
+    def with_sys_admin() -> int:
+        seccomp_profile.load_default_profile((*default, "SYS_ADMIN"))
+        return _errno_of(lambda: sc.unshare(sc.CLONE_NEWUTS))
+
+    assert _in_child(confined) == 0
+    assert _in_child(with_sys_admin) == 0  # the capability's rule lifts the refusal

@@ -1,0 +1,47 @@
+"""What a stop records for `events`, on the real engine: the stop mark and the signal are one
+state write, a paused container is thawed before its signal is counted and sent, and a stop
+followed by a removal is counted in the state kept after the removal."""
+
+from __future__ import annotations
+
+import signal
+import uuid
+
+from engine.api import ContainerSpec, ContainerStatus, Engine
+
+
+def _sleeper(engine: Engine, **extra: object) -> str:
+    info = engine.create_container(
+        ContainerSpec(
+            name=f"stopcount-{uuid.uuid4().hex[:8]}", image="busybox",
+            command=("sleep", "3600"), init=True, **extra,  # type: ignore[arg-type]
+        )
+    )
+    return engine.start_container(info.id).id
+
+
+def test_stop_of_a_paused_container_thaws_and_signals_it(engine_with_busybox: Engine) -> None:
+    engine = engine_with_busybox
+    cid = _sleeper(engine)
+    engine.pause_container(cid)
+    info = engine.stop_container(cid, timeout=10)
+    assert info.status is ContainerStatus.EXITED and not info.state.paused
+    # tini forwards SIGTERM: one signal, counted once, and the stop counted after it
+    assert info.state.recent_signals == [signal.SIGTERM]
+    assert (info.state.kill_count, info.state.stop_count) == (1, 1)
+    engine.remove_container(cid)
+
+
+def test_stop_counted_at_removal_lands_in_the_kept_state(engine_with_busybox: Engine) -> None:
+    """`down`'s path: stop without counting, then remove counting the stop."""
+    engine = engine_with_busybox
+    cid = _sleeper(engine)
+    [info] = engine.stop_containers([cid], timeout=10, count_stops=False)
+    assert info.status is ContainerStatus.EXITED
+    assert (info.state.kill_count, info.state.stop_count) == (1, 0)
+    engine.remove_container(cid, force=True, count_stop=True)
+    assert engine.find_container(cid) is None
+    final = engine.removed_container_state(cid)
+    assert final is not None
+    assert (final.kill_count, final.die_count, final.stop_count) == (1, 1, 1)
+    assert final.status is ContainerStatus.EXITED
