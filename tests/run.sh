@@ -20,8 +20,11 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-# compat: a plain .pth path entry; the default import-hook finder costs every process ~4 ms
-.venv/bin/pip install -q -e '.[test]' --config-settings editable_mode=compat 2>&1 | grep -v "^WARNING: Location" || true
+# compat: a plain path entry instead of setuptools' import hook (~5 ms less per command);
+# setuptools calls that mode transitional, so fall back to the default one when it is gone.
+if ! .venv/bin/pip install -q -e '.[test]' --config-settings editable_mode=compat 2>.venv/install.log; then
+  .venv/bin/pip install -q -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
+fi
 
 .venv/bin/ruff check .
 .venv/bin/mypy
