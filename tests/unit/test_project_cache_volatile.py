@@ -10,6 +10,7 @@ import pytest
 from compose import loader
 from compose.model import LoadOptions, Project
 from compose.project_cache import load_cached
+from tests.unit.test_project_cache import _options
 
 
 @pytest.fixture(autouse=True)
@@ -24,10 +25,6 @@ def _project(tmp_path: Path, stack: str) -> Path:
     directory.mkdir()
     (directory / "compose.yaml").write_text(stack)
     return directory
-
-
-def _options(directory: Path, **environ: str) -> LoadOptions:
-    return LoadOptions(cwd=directory, project_name="t", environ=dict(environ))
 
 
 def _count_loads(monkeypatch: pytest.MonkeyPatch) -> list[LoadOptions]:
