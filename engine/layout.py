@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.directory_spread import spread_subdirectories
+
 DEFAULT_ROOT = Path("/var/lib/pycompose")
 LAYOUT_VERSION = "1"
 
@@ -40,6 +42,7 @@ class Layout:
     def ensure(self) -> None:
         for path in (self.root, self.containers, self.volumes, self.networks, self.locks):
             path.mkdir(parents=True, exist_ok=True)
+        spread_subdirectories(self.containers)
         marker = self.root / "layout-version"
         if not marker.exists():
             marker.write_text(LAYOUT_VERSION)
