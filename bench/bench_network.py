@@ -7,6 +7,8 @@ to attach N network namespaces to a bridge, and a leak check over up/down cycles
 Run as root:  python bench/bench_network.py [--seconds 5] [--attach 50] [--cycles 50]
 Where a Docker daemon answers (`docker version`), Docker's bridge is measured in the same runs
 as a peer column (`--no-docker` skips it).
+`--no-rps-column` adds our bridge with the driver's receive steering turned off on its ports
+(what Docker's bridge does): an A/B of netdriver.offload under the same background load.
 Reports numbers only; nothing asserts on wall time. Traffic stays on loopback and on the
 bridge this script creates.
 
@@ -47,6 +49,7 @@ from engine.api import (  # noqa: E402
 )
 from netdriver import firewall, names  # noqa: E402
 from netdriver.api import NetworkDriver  # noqa: E402
+from netdriver.host_links import bridge_ports  # noqa: E402
 from tests.leaks import kernel_snapshot  # noqa: E402
 
 BUSYBOX_SCRIPT = REPO / "examples" / "base-image" / "make-busybox-rootfs.sh"
@@ -88,9 +91,12 @@ def host_loopback(seconds: int) -> Measured:
     return _measured(json.loads(out), seconds)
 
 
-def _container_pair(engine: Engine, seconds: int, net: str | None) -> Measured:
+def _container_pair(engine: Engine, seconds: int, net: str | None, *,
+                    steering: bool = True) -> Measured:
     """iperf3 server and client in two of our containers: on bridge ``net``, or (None) both
-    with ``network_mode: host`` talking over 127.0.0.1."""
+    with ``network_mode: host`` talking over 127.0.0.1. ``steering=False`` turns the
+    driver's receive steering off on the bridge's ports (netdriver.offload) before the client
+    connects: the same pair as Docker would wire it, for an A/B in the same run."""
     usr = (MountSpec(MountKind.BIND, "/usr", "/usr", read_only=True),)
     tag = net or f"host-{uuid.uuid4().hex[:6]}"
     try:
@@ -109,6 +115,10 @@ def _container_pair(engine: Engine, seconds: int, net: str | None) -> Measured:
             network_mode="bridge" if net else "host", mounts=usr,
         ))
         engine.start_container(client.id)
+        if net and not steering:  # within the client's 0.3 s sleep
+            bridge = engine.networks.get_network(net).bridge
+            for port in bridge_ports(bridge):
+                Path(f"/sys/class/net/{port}/queues/rx-0/rps_cpus").write_text("0")
         engine.wait_container(client.id, timeout=seconds + 60)
         out = "".join(line.text for line in engine.logs(client.id))
         return _measured(json.loads(out), seconds)
@@ -124,11 +134,12 @@ def container_loopback(engine: Engine, seconds: int) -> Measured:
     return _container_pair(engine, seconds, None)
 
 
-def bridge_throughput(engine: Engine, seconds: int, mtu: int | None = None) -> Measured:
+def bridge_throughput(engine: Engine, seconds: int, mtu: int | None = None, *,
+                      steering: bool = True) -> Measured:
     net = f"bench_{uuid.uuid4().hex[:6]}"
     engine.ensure_network(net, labels={}, options=NetworkOptions(mtu=mtu))
     try:
-        return _container_pair(engine, seconds, net)
+        return _container_pair(engine, seconds, net, steering=steering)
     finally:
         engine.remove_network(net)
 
@@ -267,14 +278,14 @@ def leak_cycles(root: Path, tarball: Path, cycles: int) -> tuple[float, dict[str
 
 
 def throughput_runs(engine: Engine, seconds: int, runs: int, mtus: list[int],
-                    docker: bool) -> None:
+                    docker: bool, unsteered: bool = False) -> None:
     """Loopback, ours (and Docker's bridge where dockerd is reachable) measured back to back in
     each run, so every ratio compares numbers taken under the same background load; the median
     ratio is the headline."""
     variants: list[int | None] = [None, *mtus]
     ratios: dict[tuple[str, int | None], list[float]] = {}
     costs: dict[tuple[str, int | None], list[float]] = {}
-    peers = ["ours", "docker"] if docker else ["ours"]
+    peers = ["ours", *(["ours, no RPS"] if unsteered else []), *(["docker"] if docker else [])]
     for run in range(1, runs + 1):
         bare = host_loopback(seconds)
         loop = container_loopback(engine, seconds)
@@ -283,13 +294,13 @@ def throughput_runs(engine: Engine, seconds: int, runs: int, mtus: list[int],
         line = [f"run {run}: loopback {loop} (bare host processes {bare.gbits:6.2f} Gbit/s)"]
         for mtu in variants:
             for peer in peers:
-                if peer == "ours":
-                    bridge = bridge_throughput(engine, seconds, mtu)
+                if peer.startswith("ours"):
+                    bridge = bridge_throughput(engine, seconds, mtu, steering=peer == "ours")
                 else:
                     bridge = docker_bridge_throughput(seconds, mtu)
                 ratios.setdefault((peer, mtu), []).append(bridge.gbits / loop.gbits)
                 costs.setdefault((peer, mtu), []).append(bridge.cpu_per_gb)
-                label = "bridge" if peer == "ours" else "docker bridge"
+                label = {"ours": "bridge", "docker": "docker bridge"}.get(peer, "bridge no RPS")
                 label += "" if mtu is None else f" mtu {mtu}"
                 line.append(f"{label} {bridge} ({bridge.gbits / loop.gbits:.2f})")
         print("; ".join(line), flush=True)
@@ -299,7 +310,8 @@ def throughput_runs(engine: Engine, seconds: int, runs: int, mtus: list[int],
             print(f"loopback from bare host processes: median {statistics.median(values):.2f} "
                   "of the host-network containers' (the ratios below use the latter)")
             continue
-        who = "TCP container<->container" if peer == "ours" else "Docker's bridge (peer)"
+        who = {"ours": "TCP container<->container", "docker": "Docker's bridge (peer)"}.get(
+            peer, "TCP container<->container without receive steering (A/B)")
         print(f"{who}, {label}: median {statistics.median(values):.2f} "
               f"of loopback (min {min(values):.2f}, max {max(values):.2f}; Docker's: 0.76)")
     for (peer, mtu), values in costs.items():
@@ -319,6 +331,9 @@ def main() -> int:
     parser.add_argument("--mtu", type=int, action="append", default=[],
                         help="also measure a bridge network with this MTU (driver_opts "
                              "com.docker.network.driver.mtu); repeatable")
+    parser.add_argument("--no-rps-column", action="store_true",
+                        help="also measure our bridge with receive steering (RPS) turned off on "
+                             "its ports, in the same runs (A/B of netdriver.offload)")
     parser.add_argument("--no-docker", action="store_true",
                         help="skip the Docker peer column even where dockerd is reachable")
     args = parser.parse_args()
@@ -336,7 +351,8 @@ def main() -> int:
                 if docker:
                     _docker("import", str(tarball), DOCKER_IMAGE)
                 try:
-                    throughput_runs(engine, args.seconds, args.runs, args.mtu, docker)
+                    throughput_runs(engine, args.seconds, args.runs, args.mtu, docker,
+                                    args.no_rps_column)
                 finally:
                     if docker:
                         subprocess.run(["docker", "rmi", DOCKER_IMAGE], capture_output=True,

@@ -8,11 +8,14 @@ rootfs the tests use. Prints min / median wall time over N runs and the CLI's ow
 (user+sys of the `pycompose` process; the detached supervisor is not its child and is not
 counted there). Pieces, each timed as a fresh process the way `run` pays for it:
   * python -c pass                       interpreter start-up (with this venv's site)
+  * CLI imports before the fork server   what `run` imports before it starts the fork server
+                                         (builtin modules only: engine.supervisor_spawner)
   * CLI imports on the `run` path        what the CLI process imports before the supervisor, with
                                          the project cache warm (compose.project_cache)
   * ... + loader (project cache miss)    the same when the stack file changed
   * fork server core / core + netlink     what the zygote imports before it can fork a
-                                         supervisor (netlink only for a bridge attachment)
+                                         supervisor (netlink only for a bridge attachment), run
+                                         as the zygote runs: without `site` (python -S)
 Other commands through the Typer app, for their start-up cost: `ps`, `down` (an empty project,
 after one untimed `down` removes the network the runs created), `version`.
 Then where one run's wall time goes (medians of instrumented runs, ms since the CLI's `main`):
@@ -24,6 +27,7 @@ Numbers only; nothing asserts on wall time.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -48,17 +52,16 @@ services:
     image: busybox
     network_mode: none
 """
+CLI_IMPORTS_FIRST = "import compose.cli.app, compose.cli.fast_run, engine.supervisor_spawner"
 CLI_IMPORTS = (
     "import compose.cli.app, compose.cli.fast_run, compose.cli.oneoff, compose.cli.session, "
     "compose.project_cache, compose.orchestrator, compose.container_spec, engine.api, "
     "engine.supervisor_spawner"
 )
 CLI_IMPORTS_MISS = CLI_IMPORTS + ", compose.loader"
-ZYGOTE_CORE_IMPORTS = (
-    "import engine.supervisor\nfrom engine import syscalls\n"
-    "with syscalls.sonames_without_ldconfig(): import pyseccomp, engine.seccomp_profile"
-)
-ZYGOTE_IMPORTS = ZYGOTE_CORE_IMPORTS + "\nfrom netdriver import netlink\nnetlink.warm_up()"
+# The fork server's own preload stages (engine.supervisor_zygote), as it runs them.
+ZYGOTE_CORE_IMPORTS = "from engine import supervisor_zygote as z\nz._preload_core()"
+ZYGOTE_IMPORTS = ZYGOTE_CORE_IMPORTS + "\nz._preload_netlink()"
 # `pycompose ARGS` in-process, with the fork server's client wrapped to note when things happen.
 TIMELINE = """
 import json, sys, time
@@ -76,14 +79,22 @@ cls = spawner.SupervisorSpawner
 cls._start_zygote = noting(None, "fork server started", cls._start_zygote)
 cls._request = noting("request sent", "acknowledged", cls._request)
 cls.spawn = noting(None, "start reported", cls.spawn)
+def report():
+    marks["exit"] = time.monotonic()
+    print(json.dumps({k: (v - begin) * 1000 for k, v in marks.items()}), file=sys.stderr)
+from compose.cli import fast_run
+exit_now = fast_run.exit_now
+def exiting(code):  # the fast path ends the process itself (no interpreter teardown)
+    report()
+    exit_now(code)
+fast_run.exit_now = exiting
 sys.argv = ["pycompose", *sys.argv[1:]]
 from compose.cli.app import main
 try:
     main()
 except SystemExit:
     pass
-marks["exit"] = time.monotonic()
-print(json.dumps({k: (v - begin) * 1000 for k, v in marks.items()}), file=sys.stderr)
+report()
 """
 
 
@@ -158,7 +169,7 @@ def main() -> None:
         for service, what in (("svc", "bridge network"), ("svcnone", "network_mode: none")):
             argv = [str(PYCOMPOSE), "run", "--rm", service, "true"]
             _report(f"run --rm {service} true ({what})",
-                    _repeat(lambda argv=argv: _timed(argv, project, env), args.runs))
+                    _repeat(functools.partial(_timed, argv, project, env), args.runs))
         if shutil.which("runc"):
             bundle = make_runc_bundle(tarball, work, ["true"])
             counter = iter(range(1_000_000))
@@ -175,21 +186,26 @@ def main() -> None:
         for words in (["ps"], ["down"], ["version"]):
             argv = [str(PYCOMPOSE), *words]
             _report(f"pycompose {' '.join(words)}",
-                    _repeat(lambda argv=argv: _timed(argv, project, env), args.runs))
+                    _repeat(functools.partial(_timed, argv, project, env), args.runs))
         print("where the time goes (median ms after `main` starts; python start-up not included)")
         for service in ("svc", "svcnone"):
             _timeline(service, project, env, args.runs)
         print("pieces (each a fresh process)")
         py_env = {**env, "PYTHONPATH": str(REPO)}
-        for label, code in (
-            ("python -c pass", "pass"),
-            ("CLI imports on the `run` path", CLI_IMPORTS),
-            ("... + loader (project cache miss)", CLI_IMPORTS_MISS),
-            ("fork server core (network_mode none)", ZYGOTE_CORE_IMPORTS),
-            ("fork server core + netlink (bridge)", ZYGOTE_IMPORTS),
+        # The fork server's search path, as engine.supervisor_spawner gives it (no `site`).
+        site_packages = [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
+        zygote_env = {**env, "PYTHONPATH": os.pathsep.join([str(REPO), *site_packages])}
+        for label, code, flags, piece_env in (
+            ("python -c pass", "pass", [], py_env),
+            ("CLI imports before the fork server", CLI_IMPORTS_FIRST, [], py_env),
+            ("CLI imports on the `run` path", CLI_IMPORTS, [], py_env),
+            ("... + loader (project cache miss)", CLI_IMPORTS_MISS, [], py_env),
+            ("python -S -c pass (fork server)", "pass", ["-S"], zygote_env),
+            ("fork server core (network_mode none)", ZYGOTE_CORE_IMPORTS, ["-S"], zygote_env),
+            ("fork server core + netlink (bridge)", ZYGOTE_IMPORTS, ["-S"], zygote_env),
         ):
-            argv = [sys.executable, "-c", code]
-            _report(label, _repeat(lambda argv=argv: _timed(argv, work, py_env), args.runs))
+            argv = [sys.executable, *flags, "-c", code]
+            _report(label, _repeat(functools.partial(_timed, argv, work, piece_env), args.runs))
     finally:  # nothing left behind: the project's network, then the data root
         subprocess.run([str(PYCOMPOSE), "down", "-v", "-t", "0"], cwd=project, env=env,
                        check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

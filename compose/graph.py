@@ -1,7 +1,8 @@
 """The dependency graph of a project's services (networkx), and the orders walked over it.
 
 Edges point from a dependency to its dependent and carry why they exist (`kind`: depends_on,
-links, network_mode, volumes_from) plus, for depends_on, the `condition` and `required` flag.
+links, network_mode, ipc, pid, volumes_from) plus, for depends_on, the `condition` and
+`required` flag.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def dependencies(service: Service) -> list[Dependency]:
     mode = service.network_mode or ""
     if mode.startswith("service:"):
         found.append(Dependency(mode.removeprefix("service:"), "network_mode"))
+    for key in ("ipc", "pid"):  # joining a service's namespace needs it running, as compose
+        value = service.raw.get(key)
+        if isinstance(value, str) and value.startswith("service:"):
+            found.append(Dependency(value.removeprefix("service:"), key))
     for source in _raw_names(service, "volumes_from"):
         if not source.startswith("container:"):
             found.append(Dependency(source.split(":", 1)[0], "volumes_from"))

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -206,7 +204,7 @@ class Orchestrator:
             todo = list(services)
             while todo:
                 service = self.project.services[todo.pop()]
-                deps = [d.service for d in service.depends_on] + self._network_deps(service)
+                deps = [d.service for d in service.depends_on] + self._implied_deps(service)
                 for dep in deps:
                     if dep in self.project.services and dep not in wanted:
                         wanted.add(dep)
@@ -214,9 +212,17 @@ class Orchestrator:
         return sorted(wanted)
 
     @staticmethod
-    def _network_deps(service: Service) -> list[str]:
-        mode = service.network_mode or ""
-        return [mode.removeprefix("service:")] if mode.startswith("service:") else []
+    def _namespace_deps(service: Service) -> list[str]:
+        """Services whose namespaces this one joins (`network_mode`, `ipc`, `pid`:
+        `service:X`): it must follow them when they are recreated."""
+        kinds = ("network_mode", "ipc", "pid")
+        return [d.service for d in dependencies(service) if d.kind in kinds]
+
+    @staticmethod
+    def _implied_deps(service: Service) -> list[str]:
+        """Start-order dependencies besides depends_on: links, volumes_from and shared
+        namespaces, as docker compose orders them."""
+        return [d.service for d in dependencies(service) if d.kind != "depends_on"]
 
     def _edges(self, name: str) -> tuple[Edge, ...]:
         service = self.project.services[name]
@@ -232,7 +238,10 @@ class Orchestrator:
                 continue
             edges.append(Edge(dep.service, dep.condition, dep.required))
         known = {e.dependency for e in edges}
-        edges += [Edge(d) for d in self._network_deps(service) if d not in known]
+        edges += [
+            Edge(d) for d in dict.fromkeys(self._implied_deps(service))
+            if d not in known and d in self.project.services
+        ]
         return tuple(edges)
 
     # ---- up -----------------------------------------------------------------------------
@@ -463,7 +472,7 @@ class Orchestrator:
         # A container sharing a recreated service's network namespace must follow it; one that
         # depends on a recreated service with `restart: true` is restarted (docker compose).
         if policy is not RecreatePolicy.NEVER and any(
-            d in run.recreated for d in self._network_deps(service)
+            d in run.recreated for d in self._namespace_deps(service)
         ):
             policy = RecreatePolicy.FORCE
         restart = any(d.restart and d.service in run.recreated for d in service.depends_on)
@@ -700,7 +709,7 @@ class Orchestrator:
             service = self.project.services.get(name)
             if service is None:
                 continue
-            deps = [d.service for d in service.depends_on] + self._network_deps(service)
+            deps = [d.service for d in service.depends_on] + self._implied_deps(service)
             for dep in deps:
                 if dep in nodes:
                     nodes[dep].append(Edge(name))  # `dep` stops after `name`
@@ -732,7 +741,7 @@ class Orchestrator:
 
     def _stop_containers(
         self, infos: Sequence[ContainerInfo], timeout: float | None, quiet: bool = False,
-        count_stops: bool = True,
+        count_stops: bool = True, remove: bool = False,
     ) -> None:
         """Stop the running ones together: all are signalled, then their grace periods overlap
         (engine.stop_containers), and the wait lends the walk's parallel slot to other services
@@ -744,7 +753,9 @@ class Orchestrator:
             for info in running:
                 self._event(info.name, Phase.STOPPING)
         with waiting():
-            self.engine.stop_containers([i.id for i in running], timeout, count_stops=count_stops)
+            self.engine.stop_containers(
+                [i.id for i in running], timeout, count_stops=count_stops, remove=remove
+            )
         if not quiet:
             for info in running:
                 self._event(info.name, Phase.STOPPED)
@@ -844,6 +855,8 @@ class Orchestrator:
         mounts = []
         for mount in spec.mounts:
             if mount.kind is MountKind.VOLUME and not mount.source:
+                import secrets  # not at the top: OpenSSL's ~2 ms, a one-off `run` seldom needs it
+
                 name = inherited.get(mount.target) or secrets.token_hex(32)
                 self.engine.ensure_volume(
                     name, {L.PROJECT: self.project.name, ANONYMOUS_VOLUME: "True"}
@@ -867,14 +880,19 @@ class Orchestrator:
         self, infos: Sequence[ContainerInfo], timeout: float | None, quiet: bool = False
     ) -> None:
         """Stop (together) and remove: `down`, `--remove-orphans`, scale-down. Each stop is
-        counted (Docker's `stop` event) with the removal: one state write less per container."""
-        self._stop_containers(infos, timeout, quiet, count_stops=False)
+        counted (Docker's `stop` event) with the removal: one state write less per container.
+        A running container is removed by its own supervisor once down (in parallel); the
+        rest here."""
+        self._stop_containers(infos, timeout, quiet, count_stops=False, remove=True)
         stopped = {i.id for i in infos if i.status is ContainerStatus.RUNNING}
 
         def remove(info: ContainerInfo) -> None:
             if not quiet:
                 self._event(info.name, Phase.REMOVING)
-            self.engine.remove_container(info.id, force=True, count_stop=info.id in stopped)
+            self.engine.remove_container(
+                info.id, force=True, count_stop=info.id in stopped,
+                removed_by_supervisor=info.id in stopped,
+            )
             if not quiet:
                 self._event(info.name, Phase.REMOVED)
 
@@ -887,6 +905,8 @@ class Orchestrator:
             for item in items:
                 work(item)
             return
+        from concurrent.futures import ThreadPoolExecutor  # with logging, ~3 ms: not on `run`
+
         with ThreadPoolExecutor(max_workers=min(len(items), DEFAULT_PARALLEL)) as pool:
             futures = [pool.submit(work, item) for item in items]
         errors = [f.exception() for f in futures if f.exception() is not None]
@@ -929,6 +949,8 @@ class Orchestrator:
         )
         # Networks and volumes do not depend on each other: their removals overlap (a bridge's
         # iptables commit and kernel unregistering are waits), as docker compose's do.
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose-volumes") as pool:
             volumes = pool.submit(self._remove_volumes) if options.volumes else None
             if not orphans or options.remove_orphans:

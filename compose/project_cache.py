@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import hashlib
 import io
 import os
 import pickle
@@ -46,6 +45,7 @@ from compose.cache_dir import cache_root
 from compose.discovery import STDIN
 from compose.model import LoadOptions, Project
 from compose.schema_file import schema_path
+from engine.small_sha256 import sha256
 
 FORMAT = 2
 _ENTRY_LIMIT = 256
@@ -87,7 +87,7 @@ def _code_fingerprint() -> bytes:
 
 def _key(options: LoadOptions) -> str:
     """Everything given to the loader, hashed. repr keeps types and order apart."""
-    digest = hashlib.sha256(_code_fingerprint())
+    digest = sha256(_code_fingerprint())
     given = (
         options.files,
         options.project_name,
@@ -111,7 +111,7 @@ def _content_hash(path: str) -> str:
     """sha256 of a file's bytes, "" when it cannot be read."""
     try:
         with _REAL_OPEN(path, "rb") as handle:
-            return hashlib.sha256(handle.read()).hexdigest()
+            return sha256(handle.read()).hexdigest()
     except (OSError, ValueError):
         return ""
 

@@ -1,6 +1,7 @@
 """pycompose's built-in container engine. Callers outside the engine use `engine.api` only,
-plus `prewarm_supervisors` below, which is here (not in engine.api) because it must be callable
-before the caller pays for importing the rest of the engine."""
+plus `prewarm_supervisors` and `prewarm_network_attach` below, which are here (not in
+engine.api) because they must be callable before the caller pays for importing the rest of
+the engine."""
 
 
 def prewarm_supervisors() -> None:
@@ -11,3 +12,12 @@ def prewarm_supervisors() -> None:
     from engine.supervisor_spawner import SPAWNER
 
     SPAWNER.prewarm()
+
+
+def prewarm_network_attach() -> None:
+    """The container about to be started attaches to a bridge: have a fork server started by
+    `prewarm_supervisors` load the attach path now, while the caller still prepares the
+    container (nothing happens when none runs)."""
+    from engine.supervisor_spawner import SPAWNER
+
+    SPAWNER.warm_netlink()

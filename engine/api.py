@@ -7,7 +7,6 @@ Daemonless: each call works on the state files under the data root and observes 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import time
@@ -27,8 +26,6 @@ from engine.containers import (
     MountSpec,
     NetworkAttachment,
 )
-from engine.content import Blob
-from engine.dns_control import nudge_resolver, start_resolver_soon
 from engine.errors import ContainerStartError, InvalidArgumentError, InvalidStateError
 from engine.hosts import prepare_net_files
 from engine.images import Image, ImageStore
@@ -46,8 +43,6 @@ from engine.runtime_spec import (
     RuntimeSpec,
     TmpfsMount,
 )
-from engine.volume_mounts import plan as plan_volume
-from engine.volume_mounts import release_container
 from engine.volumes import Volume, VolumeStore, anonymous_volume_name
 from netdriver.api import Network, NetworkDriver, NetworkOptions
 from netdriver.errors import NetworkError
@@ -56,6 +51,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from engine.builder.build import BuildOptions, BuildResult
+    from engine.content import Blob
     from engine.exec import ExecResult, ExecTarget  # the module loads on the first exec
     from engine.registry.pull import Reporter as PullReport
 
@@ -76,7 +72,17 @@ __all__ = [
     "Volume",
 ]
 
-log = logging.getLogger(__name__)
+
+def _debug(message: str, *args: object) -> None:
+    """`logging.debug` under this module's logger, without importing logging (~3 ms): when
+    nothing has imported it, nothing has configured a handler either."""
+    import sys
+
+    if "logging" in sys.modules:
+        import logging
+
+        logging.getLogger(__name__).debug(message, *args)
+
 
 DEFAULT_STOP_TIMEOUT = 10.0
 # States in which a supervisor owns the container (running, or waiting to restart it).
@@ -243,11 +249,15 @@ class Engine:
             name, labels=labels or {}, internal=internal, subnet=subnet, gateway=gateway,
             options=options or NetworkOptions(),
         )
+        from engine.dns_control import start_resolver_soon  # subprocess, threads: not on `run`
+
         start_resolver_soon(self.layout.root)  # ready before the first container asks
         return network
 
     def remove_network(self, name: str) -> None:
         self.networks.remove_network(name)
+        from engine.dns_control import nudge_resolver
+
         nudge_resolver(self.layout)  # stop serving the gateway; leave with the last network
 
     def sweep_network_orphans(self) -> list[str]:
@@ -256,7 +266,7 @@ class Engine:
         try:
             return self.networks.sweep_orphans()
         except NetworkError as exc:
-            log.debug("network sweep failed: %s", exc)
+            _debug("network sweep failed: %s", exc)
             return []
 
     # ---- containers ---------------------------------------------------------------------
@@ -308,6 +318,8 @@ class Engine:
             if state.pid and is_alive(state.pid, state.pid_start):
                 signal_pid(state.pid, signal.SIGKILL)
             container_cgroup(record.id).remove()
+            from engine.volume_mounts import release_container
+
             with contextlib.suppress(OSError):
                 release_container(self.layout.volumes, record.id)
             for network in state.addresses:
@@ -379,6 +391,8 @@ class Engine:
             elif mount.kind is MountKind.VOLUME:
                 name = mount.source or anonymous_volume_name(record.id, mount.target)
                 volume = self.volumes.ensure(name)
+                from engine.volume_mounts import plan as plan_volume
+
                 plan = plan_volume(volume.name, volume.mountpoint, volume.options)
                 binds.append(BindMount(
                     plan.source, mount.target, mount.read_only or plan.read_only, populate=True
@@ -461,7 +475,7 @@ class Engine:
 
     def stop_containers(
         self, names_or_ids: Sequence[str], timeout: float | None = None, *,
-        count_stops: bool = True,
+        count_stops: bool = True, remove: bool = False,
     ) -> list[ContainerInfo]:
         """Stop several containers together: every one is signalled first, then all their grace
         periods run at once (one thread polls every supervisor's pidfd), so N containers that
@@ -470,10 +484,17 @@ class Engine:
 
         ``count_stops=False``: the caller removes them next and counts each completed stop
         there (`remove_container(..., count_stop=True)`, Docker's `stop` event), saving a
-        state write per container on `down`."""
+        state write per container on `down`.
+
+        ``remove``: each supervisor removes its record once its container is down (counting
+        the stop), so the removals run in parallel processes; `remove_container` afterwards
+        only finishes what a supervisor that died could not."""
         infos = [self.inspect(name_or_id) for name_or_id in names_or_ids]
+        from engine.signal_delivery import resend_when_taken, takes_signal
+
         states: dict[str, ContainerState] = {}
         deadlines: dict[str, float] = {}
+        dropped: dict[str, tuple[int, int | None, int]] = {}  # see engine.signal_delivery
         for info in infos:
             if info.state.status not in _ACTIVE or info.id in states:
                 continue
@@ -482,16 +503,19 @@ class Engine:
             # Recorded before any signal: the supervisor's restart loop must not fight the stop.
             # The signal is counted in the same write (Docker's events: kill, die, stop).
             number = _signal_number(info.record.spec.stop_signal)
-            state, send = self.containers.request_stop(info.id, number)
+            state, send = self.containers.request_stop(info.id, number, remove=remove)
             if state.paused:
                 self.unpause_container(info.id)  # a frozen process cannot act on SIGTERM
                 if state.pid and is_alive(state.pid, state.pid_start):
                     self.containers.record_signal(info.id, number)
                     send = True
             if send and state.pid:
+                if not takes_signal(state.pid, number):
+                    dropped[info.id] = (state.pid, state.pid_start, number)
                 signal_pid(state.pid, number)
             states[info.id] = state
             deadlines[info.id] = time.monotonic() + grace
+        resend_when_taken(dropped)
         late = wait_all_gone(
             {cid: (s.supervisor_pid, s.supervisor_start) for cid, s in states.items()}, deadlines
         )
@@ -509,6 +533,8 @@ class Engine:
             )
         for container_id in states if count_stops else ():
             self.containers.record_stop(container_id)
+        if remove:  # their records are gone (or going): what they were is all there is
+            return infos
         # The record is immutable: only the state is re-read.
         return [self._info(info.record) if info.id in states else info for info in infos]
 
@@ -565,10 +591,15 @@ class Engine:
         return self.inspect(info.id).state.exit_code
 
     def remove_container(
-        self, name_or_id: str, force: bool = False, *, count_stop: bool = False
+        self, name_or_id: str, force: bool = False, *, count_stop: bool = False,
+        removed_by_supervisor: bool = False,
     ) -> None:
         """``count_stop``: count the stop the caller just completed with `stop_containers(...,
-        count_stops=False)` (Docker's `stop` event, before `destroy`)."""
+        count_stops=False)` (Docker's `stop` event, before `destroy`).
+        ``removed_by_supervisor``: `stop_containers(..., remove=True)` asked the supervisor to
+        remove it; nothing to do unless that supervisor died first (``name_or_id`` is an id)."""
+        if removed_by_supervisor and not self.layout.container_dir(name_or_id).exists():
+            return
         info = self.inspect(name_or_id)
         if info.status in _ACTIVE:
             if not force:

@@ -149,6 +149,9 @@ class ContainerState:
     # Supervision (issue 4).
     restart_count: int = 0
     stop_requested: bool = False  # set before a stop signal: the restart loop must not fight it
+    # `down`: the supervisor removes the record once the container is down, in parallel with
+    # the others' (each removal is ~2 ms of Python that the CLI would run one at a time).
+    remove_requested: bool = False
     paused: bool = False
     health_status: str | None = None  # starting | healthy | unhealthy (None: no healthcheck)
     health_failing_streak: int = 0
@@ -453,14 +456,18 @@ class ContainerStore:
             self.save_state(container_id, state)
             return state
 
-    def request_stop(self, container_id: str, number: int) -> tuple[ContainerState, bool]:
+    def request_stop(
+        self, container_id: str, number: int, *, remove: bool = False
+    ) -> tuple[ContainerState, bool]:
         """Mark the stop requested and, when the init runs (and is not frozen: the caller thaws
         it first and counts the signal then), count the signal the caller is about to send, in
         one locked write: the mark must precede the signal (the supervisor's restart loop reads
         it), and `down` of 50 containers did two writes here per container. Returns the new
         state and whether the signal is to be sent now."""
         with self._state_lock(container_id):
-            state = replace(self.load_state(container_id), stop_requested=True)
+            state = replace(
+                self.load_state(container_id), stop_requested=True, remove_requested=remove
+            )
             send = bool(state.pid and not state.paused and is_alive(state.pid, state.pid_start))
             if send:
                 state = replace(

@@ -10,13 +10,10 @@ engine keeps the built-in init.
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import replace
 
 from engine.runtime_spec import ProcessSpec
-
-log = logging.getLogger(__name__)
 
 # Where Debian (package `tini`, and `docker.io`'s link to it) and Docker's own packages put a
 # statically linked tini: it must run in any image, with or without a libc.
@@ -42,7 +39,11 @@ def find_init_binary() -> str | None:
     for candidate in candidates:
         if _usable(candidate):
             return os.path.realpath(candidate)
-    log.debug("init: true: no docker-init among %s, using the built-in init", candidates)
+    import logging  # here, not at the top: the CLI's `run` path imports this module (~3 ms)
+
+    logging.getLogger(__name__).debug(
+        "init: true: no docker-init among %s, using the built-in init", candidates
+    )
     return None
 
 

@@ -17,9 +17,12 @@ import errno
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from engine.errors import EngineError, InvalidArgumentError
-from netdriver.api import NetworkDriver, PortRule
+
+if TYPE_CHECKING:
+    from netdriver.api import NetworkDriver
 
 
 class PortAllocatedError(EngineError):
@@ -168,6 +171,8 @@ def publish(
     subject: str,
 ) -> list[PublishedPort]:
     """Reserve the host ports, then forward them to ``container_ip``; all or nothing."""
+    from netdriver.firewall import PortRule  # iptables' module: only where ports are published
+
     published = reservations.reserve(specs, subject)
     rules = [
         PortRule(p.protocol, p.host_ip, p.host_port, container_ip, p.target) for p in published

@@ -21,7 +21,6 @@ import os
 import posixpath
 import shutil
 import stat
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -227,6 +226,8 @@ def unpack_layer(layer: Path, dest: Path, compression: Compression = Compression
         raise UnavailableError(
             "GNU tar is needed to unpack image layers", hint="apt-get install tar"
         )
+    import subprocess  # here, not at the top: the CLI's `run` path imports this module
+
     result = subprocess.run(
         _tar_command(layer, dest, compression),
         stdin=subprocess.DEVNULL,
@@ -244,6 +245,8 @@ def _flush_filesystem(path: Path) -> None:
     """syncfs(2) on ``path``'s filesystem via coreutils ``sync -f`` (Python 3.11's ``os`` has
     no syncfs, and ctypes stays in engine.syscalls); one call instead of an fsync per file.
     Falls back to a global sync."""
+    import subprocess
+
     try:
         done = subprocess.run(["sync", "-f", str(path)], check=False).returncode == 0
     except OSError:

@@ -54,7 +54,7 @@ class Supervisor:
         # Ours, also in the start-up helper (engine.supervisor_launch): records name this process.
         self.pid = os.getpid()
 
-    def _wire_network(self, stage1_pid: int) -> None:
+    def _wire_network(self, netns: str) -> None:
         """Connect the container's netns. The netlink, firewall and resolver work runs in a
         throwaway process: done here it would leave megabytes of private copies of the
         zygote's pages in this long-lived process. That is the start-up helper when the start
@@ -64,7 +64,6 @@ class Supervisor:
         another container's) need nothing."""
         if self.spec.network_mode != "bridge":
             return
-        netns = f"/proc/{stage1_pid}/ns/net"
         published: list[ports.PublishedPort] = []
         if self.spec.ports and self.spec.networks:
             labels = self.store.load(self.container_id).spec.labels
@@ -258,7 +257,7 @@ class Supervisor:
 
     def run(self, report_fd: int) -> int:
         try:
-            started = self._launch(stop_requested=False, restart_count=0)
+            started = self._launch(stop_requested=False, remove_requested=False, restart_count=0)
         except Exception as exc:
             # Keep the report pipe open until exit: the CLI reads to EOF, so when start fails it
             # returns only once this process is gone.
@@ -297,6 +296,9 @@ class Supervisor:
                 ports=(),  # released by `_release` just before (in this write when final)
                 paused=False,
             )
+            if not restart and state.remove_requested:  # `down`: remove it here (stop_containers)
+                self.store.delete(self.container_id, count_stop=True)
+                return 0
             if not restart or not self._wait_backoff(backoff.next_delay(time.monotonic() - began)):
                 if restart:
                     self._update(status=ContainerStatus.EXITED)

@@ -134,7 +134,9 @@ def first_start_in_helper(make: Callable[[], Launchable]) -> FirstStart | None:
         if not can_start_in_helper(spec):
             return {"fallback": True}, []
         try:
-            handoff = supervisor.start_recorded(stop_requested=False, restart_count=0)
+            handoff = supervisor.start_recorded(
+                stop_requested=False, remove_requested=False, restart_count=0
+            )
         except Exception as exc:
             return {"error": supervisor.start_failed(exc)}, []
         payload, fds = _handoff_message(handoff)

@@ -12,18 +12,19 @@ exits when its client goes away or after a short idle time.
 
 Preloading is staged so that the first request is not held up by what it does not need: the
 core (supervisor, runtime, seccomp binding) loads before the first request is read; the
-netlink warm-up (the module, pyroute2's message classes without its package ``__init__``, and
-libc's setns handle; ~10 ms, the whole of pyroute2 was ~70 ms) runs once no request has come
-for a moment (a one-off `run` of a
-`network_mode: none` service sends its only request just after the core is ready), or at once
-when a request needs it (a bridge attachment), so every sibling shares it instead of paying it
-privately.
+netlink stage (the driver's attach path, the netlink module and libc's setns handle; ~3 ms)
+runs once no request has come for a moment, or at once when a request needs it (a bridge
+attachment) or the client announces one (a one-off `run` of a bridged service, as soon as it
+has loaded its project: the stage then overlaps the client's own work, while a
+`network_mode: none` one-off finds the server idle), so every sibling shares it instead of
+paying it privately.
 
 Protocol (SOCK_SEQPACKET): request = "ROOT\\0CONTAINER_ID\\0FLAGS" (FLAGS: "n" when the
 container needs netlink; "d": fork the root's DNS resolver instead, CONTAINER_ID empty) with
 the report pipe's write end attached (SCM_RIGHTS). The zygote
 answers b"A" as soon as it has the request, before forking, so a client may send the next one
-at once; if the fork then fails, the report pipe closes without a report.
+at once; if the fork then fails, the report pipe closes without a report. A hint "\\0\\0w"
+without a descriptor (load the netlink stage now) gets no answer.
 """
 
 from __future__ import annotations
@@ -163,8 +164,16 @@ def _preload_core() -> None:
 
 def _preload_netlink() -> None:
     """What a bridge attachment's helper child runs, done once here for every child: the
-    netlink module and its libc handle for setns (ctypes builds the function object on first
-    use)."""
+    driver's attach path (netdriver.api imports it lazily, so the core stage does not wait
+    for it), the netlink module and its libc handle for setns (ctypes builds the function
+    object on first use)."""
+    import netdriver.endpoint_store
+    import netdriver.firewall
+    import netdriver.host_links
+    import netdriver.ipam
+    import netdriver.liveness
+    import netdriver.names
+    import netdriver.owners  # noqa: F401
     from netdriver import netlink
 
     with contextlib.suppress(OSError, AttributeError):
@@ -206,9 +215,15 @@ def serve(sock: socket.socket) -> None:
         if message is None:
             return
         data, fds = message
+        parsed = _parse(data)
+        if not fds and parsed is not None and parsed[2] == "w":  # a hint: no answer
+            if not netlink_loaded:
+                _preload_netlink()
+                netlink_loaded = True
+                sock.settimeout(IDLE_SECONDS)
+            continue
         with contextlib.suppress(OSError):
             sock.send(b"A")  # received: from here the report pipe tells the outcome
-        parsed = _parse(data)
         if len(fds) != 1 or parsed is None:
             for fd in fds:
                 os.close(fd)  # a closed report pipe without a report: the client's error

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import fcntl
 import os
 import socket
@@ -206,6 +205,8 @@ def sonames_without_ldconfig() -> Iterator[None]:
     """While active, find_library answers the known libraries with their soname when the
     dynamic loader can open it, and asks ldconfig only otherwise. For single-threaded callers
     that import a binding (pyseccomp, pyroute2.netns) which resolves its library at import."""
+    import ctypes.util  # here: it imports subprocess, and the CLI's `run` path imports us
+
     original = ctypes.util.find_library
 
     def find_library(name: str) -> str | None:

@@ -7,7 +7,6 @@ here; engine.volume_mounts mounts it while containers use it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -18,6 +17,7 @@ from engine.atomic_files import locked, write_json
 from engine.containers import now_rfc3339
 from engine.errors import InvalidArgumentError, VolumeNotFoundError
 from engine.layout import Layout
+from engine.small_sha256 import sha256
 from engine.volume_mounts import check_driver_opts, unmount_unused
 
 VALID_VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -26,7 +26,7 @@ VALID_VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 def anonymous_volume_name(container_id: str, target: str) -> str:
     """Docker names anonymous volumes with 64 hex characters; derive ours from the container
     and the path so a restart finds the same volume."""
-    return hashlib.sha256(f"{container_id}:{target}".encode()).hexdigest()
+    return sha256(f"{container_id}:{target}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,12 @@ existing network and before removing one.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from netdriver import firewall, host_links, ipam, names, netlink, owners, snapshot
-from netdriver.endpoint_store import EndpointStore, Listing, StoredEndpoint
 from netdriver.errors import (
     AddressInUseError,
     AddressPoolExhaustedError,
@@ -32,7 +29,6 @@ from netdriver.errors import (
     NetworkInUseError,
     NetworkNotFoundError,
 )
-from netdriver.liveness import is_alive, process_start_time
 from netdriver.model import Endpoint, Network, NetworkOptions
 from netdriver.state import (
     NetworkRecord,
@@ -41,14 +37,42 @@ from netdriver.state import (
     host_subnet_lock,
 )
 
-PortRule = firewall.PortRule
+# The kernel-facing modules (netlink, firewall, host links) and the endpoint store are
+# imported where they are used: a one-off `run` only looks its network up here (~7 ms of
+# imports it never used), and the supervisors' fork server loads them in a later stage
+# (engine.supervisor_zygote) so a `network_mode: none` container does not wait for them.
+if TYPE_CHECKING:
+    from netdriver.endpoint_store import EndpointStore, Listing
+    from netdriver.firewall import PortRule
+
 
 __all__ = ["Endpoint", "Network", "NetworkDriver", "NetworkOptions", "PortRule"]
 
-log = logging.getLogger(__name__)
+
+def __getattr__(name: str) -> Any:
+    """`PortRule` (netdriver.firewall's), loaded on first use like the module it lives in."""
+    if name == "PortRule":
+        from netdriver.firewall import PortRule
+
+        return PortRule
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _debug(message: str, *args: object) -> None:
+    """`logging.debug` under this module's logger, without importing logging (~3 ms): when
+    nothing has imported it, nothing has configured a handler either, and the message would
+    go nowhere."""
+    import sys
+
+    if "logging" in sys.modules:
+        import logging
+
+        logging.getLogger(__name__).debug(message, *args)
 
 
 def _bridge_mac(network: Network) -> str:
+    from netdriver import ipam
+
     return ipam.mac_for(IPv4Address(network.gateway))
 
 
@@ -57,7 +81,15 @@ class NetworkDriver:
 
     def __init__(self, state_dir: Path) -> None:
         self._store = StateStore(Path(state_dir))
-        self._eps = EndpointStore(self._store.dir)
+        self._endpoint_store: EndpointStore | None = None
+
+    @property
+    def _eps(self) -> EndpointStore:
+        if self._endpoint_store is None:
+            from netdriver.endpoint_store import EndpointStore
+
+            self._endpoint_store = EndpointStore(self._store.dir)
+        return self._endpoint_store
 
     # ------------------------------------------------------------------ networks
 
@@ -77,6 +109,8 @@ class NetworkDriver:
         the files survive but the kernel objects do not). An explicit subnet, gateway or
         internal flag that contradicts the existing network raises NetworkConflictError.
         """
+        from netdriver import firewall, host_links, ipam, owners
+
         check_network_name(name)
         with self._store.locked():
             rec = self._store.load(name)
@@ -110,7 +144,7 @@ class NetworkDriver:
                     host_links.delete_link(network.bridge)
                     owners.release(network.bridge)
                     raise
-            log.debug("created network %s (%s, bridge %s)", name, net, network.bridge)
+            _debug("created network %s (%s, bridge %s)", name, net, network.bridge)
             return network
 
     def find_network(self, name: str) -> Network | None:
@@ -141,6 +175,10 @@ class NetworkDriver:
         overlaps those waits. A crash in between leaves a claimed bridge that no record names:
         an orphan, which the next `up`/`down` sweeps.
         """
+        from concurrent.futures import ThreadPoolExecutor
+
+        from netdriver import firewall, owners
+
         with self._store.locked():
             rec = self._load(name)
             live = self._prune(rec.network)
@@ -160,7 +198,7 @@ class NetworkDriver:
             firewall.remove_network_rules(bridge)
             links_gone.result()
         owners.release(bridge)
-        log.debug("removed network %s", name)
+        _debug("removed network %s", name)
 
     def sweep_orphans(self) -> list[str]:
         """Remove bridges (with their veths and rules) left by a crash; the names removed.
@@ -172,6 +210,8 @@ class NetworkDriver:
         host-wide subnet lock, which every bridge *creation* holds, so a network being
         created right now is never mistaken for an orphan.
         """
+        from netdriver import firewall, host_links, owners
+
         removed: list[str] = []
         with host_subnet_lock():
             recorded: dict[Path, set[str]] = {}
@@ -189,7 +229,7 @@ class NetworkDriver:
                     firewall.remove_network_rules(bridge)
                     host_links.delete_link(bridge)
                     removed.append(bridge)
-                    log.debug("swept orphan bridge %s (owner %s)", bridge, root)
+                    _debug("swept orphan bridge %s (owner %s)", bridge, root)
                 owners.release(bridge)
         with self._store.locked():  # endpoint files of networks whose record is gone
             self._eps.remove_unowned(self.list_networks())
@@ -217,6 +257,8 @@ class NetworkDriver:
         every endpoint gets an IPv6 address too. On failure nothing is left behind: the veth
         is deleted and the address is not recorded.
         """
+        from netdriver.liveness import process_start_time
+
         if not _valid_endpoint_id(endpoint_id):
             raise InvalidNetworkConfigError(f"invalid endpoint id {endpoint_id!r}")
         if not _names_ok(ifname):
@@ -261,6 +303,9 @@ class NetworkDriver:
         """One try, under the *shared* state lock: other attaches run at the same time (the
         veth work, ~ms of kernel time each, overlaps), and O_EXCL claims keep addresses and
         endpoint ids unique. Undoes its own claims on failure."""
+        from netdriver import firewall, host_links, ipam, netlink
+        from netdriver.endpoint_store import StoredEndpoint
+
         net = self._load(network).network
         if not host_links.bridge_ready(net.bridge, IPv4Address(net.gateway)):
             with self._store.locked():  # rare (reboot, crash): set up once, exclusively
@@ -315,11 +360,13 @@ class NetworkDriver:
                     self._eps.release_address(net, text, v6=v6)
                 self._eps.remove(net, StoredEndpoint(host_ifname, None, None))
                 raise
-            log.debug("attached %s to %s as %s/%s", endpoint_id, network, addr, subnet.prefixlen)
+            _debug("attached %s to %s as %s/%s", endpoint_id, network, addr, subnet.prefixlen)
             return endpoint
 
     def _claim4(self, net: Network, listing: Listing, requested: str | None) -> IPv4Address:
         """Claim the requested address, or the lowest free one (retrying past lost races)."""
+        from netdriver import ipam
+
         taken = set()
         for text in self._eps.taken(net, listing):
             with contextlib.suppress(ValueError):
@@ -340,6 +387,8 @@ class NetworkDriver:
 
     def _claim6(self, net: Network, listing: Listing, requested: str | None) -> IPv6Address | None:
         """Like :meth:`_claim4` for the IPv6 side (None on an IPv4-only network)."""
+        from netdriver import ipam
+
         if net.subnet6 is None or net.gateway6 is None:
             if requested is not None:
                 raise InvalidNetworkConfigError(
@@ -378,6 +427,8 @@ class NetworkDriver:
         (no read of other endpoints, no write, no fsync): removals must not race each other
         (two removers of one endpoint could otherwise free an address someone re-claimed).
         """
+        from netdriver import host_links
+
         try:
             net = self._load(network).network  # lock-free read: files are replaced atomically
         except NetworkNotFoundError:
@@ -391,7 +442,7 @@ class NetworkDriver:
             current = self._eps.read(net, host_ifname)
             if current is not None:
                 self._eps.remove(net, current)
-                log.debug("detached %s from %s", endpoint_id, network)
+                _debug("detached %s from %s", endpoint_id, network)
 
     def endpoints(self, network: str) -> list[Endpoint]:
         """Live endpoints of ``network``; dead ones are pruned (veth deleted, address freed)."""
@@ -404,12 +455,16 @@ class NetworkDriver:
         For readers that poll often (the DNS resolver): files are replaced atomically, so a
         lock-free read sees a whole old or whole new record; liveness is the caller's call.
         """
+        from netdriver import snapshot
+
         return snapshot.live_networks(self._store.root)
 
     # ------------------------------------------------------------------ ports and modes
 
-    def publish_ports(self, owner: str, rules: Sequence[firewall.PortRule]) -> None:
+    def publish_ports(self, owner: str, rules: Sequence[PortRule]) -> None:
         """DNAT host ports to a container address; ``owner`` tags the rules for removal."""
+        from netdriver import firewall
+
         try:
             firewall.add_port_rules(owner, rules)
         except BaseException:
@@ -419,15 +474,21 @@ class NetworkDriver:
 
     def unpublish_ports(self, owner: str) -> None:
         """Remove the DNAT rules of ``owner`` (idempotent)."""
+        from netdriver import firewall
+
         firewall.remove_port_rules(owner)
 
     def port_owners(self, prefix: str = "") -> set[str]:
         """Owners with DNAT rules installed (for crash repair)."""
+        from netdriver import firewall
+
         return firewall.port_owners(prefix)
 
     @staticmethod
     def loopback_up(netns_path: str) -> None:
         """Bring ``lo`` up in a namespace that gets no attachment (``network_mode: none``)."""
+        from netdriver import netlink
+
         netlink.loopback_up(netns_path)
 
     # ------------------------------------------------------------------ helpers
@@ -440,6 +501,8 @@ class NetworkDriver:
         return rec
 
     def _setup_bridge(self, network: Network) -> None:
+        from netdriver import host_links, owners
+
         owners.claim(network.bridge, self._store.root)  # before the bridge: a crash is sweepable
         prefixlen = IPv4Network(network.subnet).prefixlen
         v6 = None
@@ -457,6 +520,9 @@ class NetworkDriver:
         Caller holds the exclusive state lock, so no attach is half-way: an empty endpoint
         file or an unheld claim is the leftover of a crash.
         """
+        from netdriver import host_links
+        from netdriver.liveness import is_alive
+
         stored = self._eps.endpoints(net)
         links = host_links.existing_links(s.host_ifname for s in stored)
         live: list[Endpoint] = []
@@ -473,9 +539,9 @@ class NetworkDriver:
                 try:
                     host_links.delete_link(s.host_ifname)
                 except NetlinkError as exc:  # keep pruning; the veth is ours to retry
-                    log.debug("could not delete %s: %s", s.host_ifname, exc)
+                    _debug("could not delete %s: %s", s.host_ifname, exc)
             self._eps.remove(net, s)
-            log.debug("pruned dead endpoint %s of %s", s.host_ifname, net.name)
+            _debug("pruned dead endpoint %s of %s", s.host_ifname, net.name)
         self._eps.remove_orphan_claims(net, live)
         return sorted(live, key=lambda e: IPv4Address(e.ipv4))
 
@@ -483,6 +549,8 @@ class NetworkDriver:
     def _verify_same(
         net: Network, subnet: str | None, gateway: str | None, internal: bool
     ) -> None:
+        from netdriver import ipam
+
         problems = []
         if subnet is not None and ipam.parse_subnet(subnet) != IPv4Network(net.subnet):
             problems.append(f"subnet {net.subnet} (asked {subnet})")
@@ -499,16 +567,22 @@ class NetworkDriver:
 
 
 def _delete_bridge_and_ports(bridge: str) -> None:
+    from netdriver import host_links
+
     for port in host_links.bridge_ports(bridge):  # a veth whose release crashed half-way
         host_links.delete_link(port)
     host_links.delete_link(bridge)
 
 
 def _host_name(net: Network, endpoint_id: str) -> str:
+    from netdriver import names
+
     return names.host_veth_name(net.id, endpoint_id)
 
 
 def _names_ok(ifname: str) -> bool:
+    from netdriver import names
+
     return names.is_valid_ifname(ifname)
 
 
@@ -528,6 +602,8 @@ def _new_network(
     records: Sequence[NetworkRecord],
 ) -> Network:
     """Check the options of a new network against its subnet and the other networks."""
+    from netdriver import host_links, ipam, names
+
     ip_range = ipam.parse_ip_range(options.ip_range, subnet)
     aux = ipam.parse_aux_addresses(options.aux_addresses, subnet, gateway)
     if options.mtu is not None and not MIN_MTU <= options.mtu <= MAX_MTU:
@@ -578,6 +654,8 @@ MAX_MTU = 65535
 
 def _verify_options(net: Network, options: NetworkOptions) -> None:
     """An existing network must not contradict explicit options (like _verify_same)."""
+    from netdriver import ipam
+
     problems = []
     if options.ip_range is not None and options.ip_range != net.ip_range:
         problems.append(f"ip_range {net.ip_range} (asked {options.ip_range})")

@@ -32,7 +32,7 @@ from typing import TypeVar
 
 from netdriver.errors import NetlinkError, kernel_refusals
 from netdriver.host_links import delete_link, enable_ipv6
-from netdriver.offload import BIG_TCP_IPV4_SIZE
+from netdriver.offload import BIG_TCP_IPV4_SIZE, steer_receive, steering_mask
 from netdriver.rtnl import Rtnl, VethPeer
 from netdriver.rtnl import warm_up as warm_up_messages
 
@@ -72,6 +72,7 @@ def warm_up() -> None:
     the processes it forks share the result instead of each building it."""
     _libc().setns  # noqa: B018 - the attribute access is the work (ctypes caches the function)
     warm_up_messages()
+    steering_mask()
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def create_attachment(host_ifname: str, bridge: str, netns_path: str, peer: Peer
                     raise
                 rtnl.new_veth(host_ifname, veth_peer, master=br, mtu=peer.mtu)
             created = True
+        steer_receive(host_ifname)  # one flow, one CPU: see netdriver.offload
         _configure_peer(nsfd, netns_path, peer)
     except BaseException:
         if created:

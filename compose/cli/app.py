@@ -10,11 +10,12 @@ unknown command or global flags the fast path cannot read get the whole app.
 
 # No `from __future__ import annotations` here: Typer reads the callback's annotations, and
 # `typer` is only a local name of build_app, so they must be evaluated where they are written.
-import functools
 import sys
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not `typing`'s: the fast `run` starts the fork server before typing loads
 if TYPE_CHECKING:
+    from typing import Any
+
     import typer
 
 
@@ -53,8 +54,19 @@ def modules_for(argv: list[str]) -> tuple[str, ...]:
     return (module,) if module is not None else MODULES
 
 
-@functools.cache
+# A dict, not functools.cache: functools (with collections, ~1.5 ms) would load before the
+# fast `run` starts the fork server.
+_BUILT: "dict[tuple[str, ...], typer.Typer]" = {}
+
+
 def build_app(modules: tuple[str, ...] = MODULES) -> "typer.Typer":
+    """The app with these command modules registered (built once per tuple)."""
+    if modules not in _BUILT:
+        _BUILT[modules] = _build_app(modules)
+    return _BUILT[modules]
+
+
+def _build_app(modules: tuple[str, ...]) -> "typer.Typer":
     import importlib
 
     import typer
@@ -104,7 +116,7 @@ def build_app(modules: tuple[str, ...] = MODULES) -> "typer.Typer":
     return app
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     if name == "app":
         return build_app()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -129,10 +141,12 @@ def prewarm_for(argv: list[str]) -> None:
 
 
 def main() -> None:
-    from compose.cli.fast_run import fast_run
+    from compose.cli.fast_run import exit_now, fast_run
 
     code = fast_run(sys.argv[1:])
-    if code is None:
+    if code is not None:
+        exit_now(code)
+    else:
         prewarm_for(sys.argv[1:])
         from compose.cli.errors import run_app
 

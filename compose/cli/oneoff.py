@@ -140,6 +140,10 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     if service not in orch.project.services:
         raise ComposeError(f"service {service} is not enabled (check its profiles)")
     definition = orch.project.services[service]
+    if (definition.network_mode or "bridge") == "bridge":
+        from engine import prewarm_network_attach
+
+        prewarm_network_attach()  # the fork server loads the attach path while we prepare
     deps = [n for n in orch.service_names((service,)) if n != service]
     if deps and not request.no_deps:
         orch.up(UpOptions(services=tuple(deps), parallel=parallel_limit(flags.parallel)))
@@ -193,6 +197,12 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
 
 def _follow(orch: Orchestrator, container_id: str, remove: bool) -> int:
     """Stream the one-off's output until it exits; Ctrl-C / SIGTERM stop it."""
+    import gc
+
+    # The fast path ran until here without the collector (compose.cli.fast_run); following
+    # may last as long as the container: collect again, except what start-up left (frozen).
+    gc.freeze()
+    gc.enable()
     engine = orch.engine
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, signal.default_int_handler)

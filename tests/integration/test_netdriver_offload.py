@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from netdriver.model import NetworkOptions
-from netdriver.offload import BIG_TCP_IPV4_SIZE
+from netdriver.offload import BIG_TCP_IPV4_SIZE, steering_mask
 from netdriver.pyroute2_messages import ifinfmsg
 from netdriver.rtnl import Rtnl
 from tests.integration.test_netdriver import (  # noqa: F401 - fixtures used by name
@@ -110,6 +110,11 @@ def test_links_get_big_tcp_and_bulk_tcp_crosses_the_bridge_intact(
     assert host[ea.host_ifname] == host[eb.host_ifname] == BIG_TCP_IPV4_SIZE
     assert ns_gso_sizes(a.pid)["eth0"] == BIG_TCP_IPV4_SIZE
     assert ns_gso_sizes(b.pid)["lo"] != BIG_TCP_IPV4_SIZE  # only the driver's links
+    mask = steering_mask()
+    if mask is not None:  # receive steering on the host ends (one flow, one CPU)
+        for port in (ea.host_ifname, eb.host_ifname):
+            rps = Path(f"/sys/class/net/{port}/queues/rx-0/rps_cpus").read_text().strip()
+            assert int(rps.replace(",", ""), 16) == int(mask.replace(",", ""), 16)
 
     # 64 MiB of bulk TCP from a to b over the bridge (br_netfilter and conntrack on the
     # path where the host has them): every byte arrives, in order.

@@ -45,3 +45,31 @@ def test_stop_counted_at_removal_lands_in_the_kept_state(engine_with_busybox: En
     assert final is not None
     assert (final.kill_count, final.die_count, final.stop_count) == (1, 1, 1)
     assert final.status is ContainerStatus.EXITED
+
+
+def test_stop_with_remove_leaves_the_removal_to_the_supervisor(
+    engine_with_busybox: Engine,
+) -> None:
+    """`down`'s path now: the supervisor removes its own record once the container is down,
+    with the stop counted in the state kept for `events`; the caller's removal is a no-op."""
+    engine = engine_with_busybox
+    cid = _sleeper(engine)
+    engine.stop_containers([cid], timeout=10, count_stops=False, remove=True)
+    assert engine.find_container(cid) is None  # gone before stop_containers returned
+    final = engine.removed_container_state(cid)
+    assert final is not None
+    assert (final.kill_count, final.die_count, final.stop_count) == (1, 1, 1)
+    assert final.status is ContainerStatus.EXITED
+    engine.remove_container(cid, force=True, count_stop=True, removed_by_supervisor=True)
+
+
+def test_a_later_start_forgets_an_old_remove_request(engine_with_busybox: Engine) -> None:
+    """A removal asked of a run that ended otherwise must not remove the next run."""
+    engine = engine_with_busybox
+    cid = _sleeper(engine)
+    engine.containers.update_state(cid, remove_requested=True)
+    engine.stop_container(cid, timeout=10)  # a plain stop asks for no removal
+    assert engine.find_container(cid) is not None
+    engine.start_container(cid)
+    assert engine.inspect(cid).state.remove_requested is False
+    engine.remove_container(cid, force=True)

@@ -185,8 +185,11 @@ class FakeEngine:
         return self._info(c)
 
     def stop_containers(
-        self, names_or_ids: list[str], timeout: float | None = None, *, count_stops: bool = True
+        self, names_or_ids: list[str], timeout: float | None = None, *, count_stops: bool = True,
+        remove: bool = False,
     ) -> list[ContainerInfo]:
+        # remove=True: the real engine's supervisors remove the records; here remove_container
+        # (which the orchestrator calls next either way) does it.
         return [self.stop_container(n, timeout) for n in names_or_ids]
 
     def restart_container(self, name_or_id: str, timeout: float | None = None) -> ContainerInfo:
@@ -197,7 +200,8 @@ class FakeEngine:
         self.stop_container(name_or_id)
 
     def remove_container(
-        self, name_or_id: str, force: bool = False, *, count_stop: bool = False
+        self, name_or_id: str, force: bool = False, *, count_stop: bool = False,
+        removed_by_supervisor: bool = False,
     ) -> None:
         c = self._get(name_or_id)
         self.stop_container(c.record.id)

@@ -323,3 +323,37 @@ def test_custom_container_name_cannot_scale(tmp_path: Path) -> None:
         Orchestrator(FakeEngine(), load(tmp_path, stack)).up(  # type: ignore[arg-type]
             UpOptions(scale=(("worker", 2),))
         )
+
+
+def test_services_joining_a_namespace_start_after_it_and_follow_its_recreation(
+    tmp_path: Path,
+) -> None:
+    """`ipc`/`pid`/`network_mode: service:X` need X running first (its namespace is joined at
+    start), and are recreated with X; `links`/`volumes_from` order the start too."""
+    stack = """
+        name: ns
+        services:
+          shm:
+            image: busybox
+            environment: {LEVEL: "1"}
+          reader:
+            image: busybox
+            ipc: "service:shm"
+          tracer:
+            image: busybox
+            pid: "service:shm"
+          backup:
+            image: busybox
+            volumes_from: [shm]
+    """
+    engine = FakeEngine()
+    Orchestrator(engine, load(tmp_path, stack)).up()  # type: ignore[arg-type]
+    shm_started = engine.first("started", "ns-shm-1")
+    for name in ("ns-reader-1", "ns-tracer-1", "ns-backup-1"):
+        assert engine.first("create", name) > shm_started, name
+    before = ids(engine)
+    Orchestrator(engine, load(tmp_path, stack.replace('"1"', '"2"'))).up()  # type: ignore[arg-type]
+    after = ids(engine)
+    assert after["ns-reader-1"] != before["ns-reader-1"]
+    assert after["ns-tracer-1"] != before["ns-tracer-1"]
+    assert after["ns-backup-1"] == before["ns-backup-1"]  # volumes_from shares no namespace

@@ -35,6 +35,12 @@ services:
   backup:
     image: busybox
     volumes_from: [db]
+  shm-reader:
+    image: busybox
+    ipc: "service:db"
+  debugger:
+    image: busybox
+    pid: "service:api"
 """
 
 
@@ -45,6 +51,9 @@ def test_edges_from_every_kind_of_dependency(tmp_path: Path) -> None:
     assert graph.edges["api", "web"]["kind"] == "links"
     assert graph.edges["web", "sidecar"]["kind"] == "network_mode"
     assert graph.edges["db", "backup"]["kind"] == "volumes_from"
+    # joining a service's IPC or pid namespace needs it running first (compose does the same)
+    assert graph.edges["db", "shm-reader"]["kind"] == "ipc"
+    assert graph.edges["api", "debugger"]["kind"] == "pid"
 
 
 def test_start_and_stop_order(tmp_path: Path) -> None:
@@ -59,7 +68,7 @@ def test_start_and_stop_order(tmp_path: Path) -> None:
 
 def test_dependents_are_transitive(tmp_path: Path) -> None:
     graph = dependency_graph(project_from(tmp_path, STACK))
-    assert dependents(graph, "db") == {"api", "web", "sidecar", "backup"}
+    assert dependents(graph, "db") == {"api", "web", "sidecar", "backup", "shm-reader", "debugger"}
     assert dependents(graph, "sidecar") == set()
 
 
