@@ -137,6 +137,25 @@ def _health(info: ContainerInfo) -> object:
     return str(text).lower()
 
 
+def _batch_unrelated(
+    nodes: dict[str, list[Edge]], by_service: dict[str, list[ContainerInfo]]
+) -> None:
+    """Make the services that no other service waits for, and that wait for none, one node
+    of the reverse walk (in place): their containers are then signalled in one loop and
+    waited for together, instead of one walk item (a thread hand-off, a wait) per service;
+    for 50 such services that was most of `down`'s time in the CLI."""
+    waited_for = {edge.dependency for edges in nodes.values() for edge in edges}
+    unrelated = sorted(n for n, edges in nodes.items() if not edges and n not in waited_for)
+    if len(unrelated) < 2:
+        return
+    batch = ", ".join(unrelated)
+    nodes[batch] = []
+    by_service[batch] = []
+    for name in unrelated:
+        del nodes[name]
+        by_service[batch].extend(by_service.pop(name))
+
+
 def _failure(errors: Mapping[str, str], verb: str = "start") -> ServiceFailedError:
     lines = [f"service {name}: {reason}" for name, reason in sorted(errors.items())]
     return ServiceFailedError(
@@ -713,6 +732,7 @@ class Orchestrator:
             for dep in deps:
                 if dep in nodes:
                     nodes[dep].append(Edge(name))  # `dep` stops after `name`
+        _batch_unrelated(nodes, by_service)
 
         def work(name: str) -> None:
             try:

@@ -534,6 +534,7 @@ class Engine:
         for container_id in states if count_stops else ():
             self.containers.record_stop(container_id)
         if remove:  # their records are gone (or going): what they were is all there is
+            self.containers.prune_removed()  # which their supervisors leave to us
             return infos
         # The record is immutable: only the state is re-read.
         return [self._info(info.record) if info.id in states else info for info in infos]

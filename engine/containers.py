@@ -542,6 +542,12 @@ class ContainerStore:
             else:  # removed in place (its dir could not be renamed): others may read it
                 write_json(kept, replace(state, stop_count=state.stop_count + 1),
                            durable=False, make_parent=False, default=json_default)
+
+    def prune_removed(self) -> None:
+        """Forget the kept states older than REMOVED_KEEP_SECONDS (at most every 15 s per
+        store). Left to the CLI: a supervisor removing its own record would list them all
+        again in each of 50 processes."""
+        removed = self.layout.root / REMOVED_DIR
         now = time.time()
         if now - self._pruned_removed < REMOVED_KEEP_SECONDS / 4:
             return  # pruned a moment ago: one listing per batch of deletes, not one per delete
@@ -552,7 +558,7 @@ class ContainerStore:
                 if (removed / entry).stat().st_mtime < horizon:
                     (removed / entry).unlink()
 
-    def delete(self, container_id: str, count_stop: bool = False) -> None:
+    def delete(self, container_id: str, count_stop: bool = False, prune: bool = True) -> None:
         """Rename the record out of containers/ first (atomic), then remove it: a delete
         killed half-way leaves a hidden dir the next sweep finishes, never half a record.
         ``count_stop``: a stop that just completed is counted here, in the state kept for
@@ -568,6 +574,8 @@ class ContainerStore:
         except OSError:
             gone = directory  # (e.g. EBUSY) remove in place
         self._keep_removed_state(gone, container_id, count_stop)
+        if prune:
+            self.prune_removed()
         shutil.rmtree(gone, ignore_errors=True)
         if name is None or not _is_name(name):
             return

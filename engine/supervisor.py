@@ -297,7 +297,7 @@ class Supervisor:
                 paused=False,
             )
             if not restart and state.remove_requested:  # `down`: remove it here (stop_containers)
-                self.store.delete(self.container_id, count_stop=True)
+                self.store.delete(self.container_id, count_stop=True, prune=False)
                 return 0
             if not restart or not self._wait_backoff(backoff.next_delay(time.monotonic() - began)):
                 if restart:

@@ -144,6 +144,10 @@ def main() -> None:
     from compose.cli.fast_run import exit_now, fast_run
 
     code = fast_run(sys.argv[1:])
+    if code is None:
+        from compose.cli.fast_down import fast_down
+
+        code = fast_down(sys.argv[1:])
     if code is not None:
         exit_now(code)
     else:

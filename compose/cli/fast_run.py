@@ -151,7 +151,6 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, RunRequest] | None:
     """The global options and run request this argv means, or None to let Typer parse it."""
     from typing import cast
 
-    from compose.cli.context import make_global_options
     from compose.cli.oneoff import RunRequest
 
     args = list(argv)
@@ -164,10 +163,27 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, RunRequest] | None:
         return None
     if not args:
         return None  # no SERVICE: Typer's usage error
-    parallel = given.pop("parallel", None)
+    flags = global_flags(given)
+    if flags is None:
+        return None
+    for key in RUN_OPTIONS.multiple:
+        if key in wanted:
+            wanted[key] = tuple(cast(list[str], wanted[key]))
+    request = RunRequest(service=args[0], command=tuple(args[1:]), **wanted)  # type: ignore[arg-type]
+    return flags, request
+
+
+def global_flags(given: dict[str, object]) -> GlobalOptions | None:
+    """The global options `_options(args, GLOBAL_OPTIONS)` found, as the Typer callback makes
+    them; None when Typer must report them (`--parallel` not an integer)."""
+    from typing import cast
+
+    from compose.cli.context import make_global_options
+
+    parallel = given.get("parallel")
     if parallel is not None and not _is_integer(str(parallel)):
         return None  # Typer's "not a valid integer"
-    flags = make_global_options(
+    return make_global_options(
         files=tuple(cast(list[str], given.get("files", []))),
         project_name=cast("str | None", given.get("project_name")),
         project_directory=cast("str | None", given.get("project_directory")),
@@ -177,11 +193,6 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, RunRequest] | None:
         parallel=int(str(parallel)) if parallel is not None else None,
         progress=cast("str | None", given.get("progress")),
     )
-    for key in RUN_OPTIONS.multiple:
-        if key in wanted:
-            wanted[key] = tuple(cast(list[str], wanted[key]))
-    request = RunRequest(service=args[0], command=tuple(args[1:]), **wanted)  # type: ignore[arg-type]
-    return flags, request
 
 
 def fast_run(argv: Sequence[str]) -> int | None:

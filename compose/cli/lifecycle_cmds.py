@@ -160,18 +160,13 @@ def down(
     timeout: float = typer.Option(None, "-t", "--timeout", help="Shutdown timeout in seconds"),
 ) -> None:
     """Stop and remove containers, networks (and with -v, volumes)."""
-    from compose.orchestrator import DownOptions
+    from compose.cli import teardown
 
-    if rmi not in (None, "local", "all"):
-        raise ComposeError(f"invalid --rmi value {rmi!r}: use local or all")
-    orchestrator(ctx, allow_missing_file=True).down(
-        DownOptions(
-            volumes=volumes,
-            remove_orphans=remove_orphans,
-            timeout=timeout,
-            rmi=rmi,
-            parallel=parallel(ctx),
-        )
+    teardown.execute(
+        global_options(ctx),
+        teardown.DownRequest(
+            volumes=volumes, remove_orphans=remove_orphans, rmi=rmi, timeout=timeout
+        ),
     )
 
 

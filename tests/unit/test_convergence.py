@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -357,3 +358,33 @@ def test_services_joining_a_namespace_start_after_it_and_follow_its_recreation(
     assert after["ns-reader-1"] != before["ns-reader-1"]
     assert after["ns-tracer-1"] != before["ns-tracer-1"]
     assert after["ns-backup-1"] == before["ns-backup-1"]  # volumes_from shares no namespace
+
+
+def test_down_stops_unrelated_services_as_one_batch_and_dependents_first(
+    tmp_path: Path,
+) -> None:
+    """Services nobody depends on and that depend on nobody are signalled together; a
+    dependent still stops before what it depends on."""
+    stack = """
+        name: batch
+        services:
+          db: {image: busybox}
+          web: {image: busybox, depends_on: [db]}
+          a: {image: busybox}
+          b: {image: busybox}
+          c: {image: busybox}
+    """
+    engine = FakeEngine()
+    Orchestrator(engine, load(tmp_path, stack)).up()  # type: ignore[arg-type]
+    batches: list[list[str]] = []
+    original = engine.stop_containers
+
+    def recording(names: list[str], *args: object, **kwargs: object) -> Any:
+        batches.append(sorted(engine.inspect(n).name for n in names))
+        return original(names, *args, **kwargs)  # type: ignore[arg-type]
+
+    engine.stop_containers = recording  # type: ignore[method-assign,assignment]
+    Orchestrator(engine, load(tmp_path, stack)).down(DownOptions())  # type: ignore[arg-type]
+    assert ["batch-a-1", "batch-b-1", "batch-c-1"] in batches
+    assert batches.index(["batch-web-1"]) < batches.index(["batch-db-1"])
+    assert engine.list_containers() == []

@@ -1,0 +1,70 @@
+"""`pycompose [global flags] down [flags]` without Typer.
+
+Importing Typer (and click) and building the command costs ~40 ms before `down` does anything,
+a tenth of a 50-service `down`. As for `run` (compose.cli.fast_run), the usual spellings are
+read here by a table of the options the Typer command declares (tests/unit/test_fast_down.py
+keeps them in step) and anything else — `--help`, an unknown or combined flag, a service name,
+a `--timeout` that is not a number — is left to the Typer app, so usage errors look as before.
+"""
+
+from __future__ import annotations
+
+from compose.cli.fast_run import (
+    GLOBAL_OPTIONS,
+    OptionTable,
+    _Decline,
+    _options,
+    _report,
+    global_flags,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from compose.cli.context import GlobalOptions
+    from compose.cli.teardown import DownRequest
+
+DOWN_OPTIONS = OptionTable(
+    values={"--rmi": "rmi", "-t": "timeout", "--timeout": "timeout"},
+    flags={"-v": "volumes", "--volumes": "volumes", "--remove-orphans": "remove_orphans"},
+)
+
+
+def parse(argv: Sequence[str]) -> tuple[GlobalOptions, DownRequest] | None:
+    """The global options and down request argv means, or None to let Typer parse it."""
+    from compose.cli.teardown import DownRequest
+
+    args = list(argv)
+    try:
+        given = _options(args, GLOBAL_OPTIONS)
+        if not args or args.pop(0) != "down":
+            return None
+        wanted = _options(args, DOWN_OPTIONS)
+    except _Decline:
+        return None
+    if args:
+        return None  # a service name or stray argument: Typer's usage error
+    flags = global_flags(given)
+    if flags is None:
+        return None
+    timeout = wanted.get("timeout")
+    if timeout is not None:
+        try:
+            wanted["timeout"] = float(str(timeout))  # click's FLOAT is float()
+        except ValueError:
+            return None  # Typer's "not a valid float"
+    return flags, DownRequest(**wanted)  # type: ignore[arg-type]
+
+
+def fast_down(argv: Sequence[str]) -> int | None:
+    """Run `down` when the fast path can read argv; None: hand argv to the Typer app."""
+    parsed = parse(argv)
+    if parsed is None:
+        return None
+    from compose.cli import teardown
+
+    try:
+        return teardown.execute(*parsed)
+    except BaseException as exc:  # the one error table (compose.cli.errors) words it
+        return _report(exc)

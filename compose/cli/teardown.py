@@ -1,0 +1,44 @@
+"""`down` as a plain function of the global flags and its own options, without Typer: the
+Typer command (compose.cli.lifecycle_cmds) and the fast path (compose.cli.fast_down) both
+call `execute`, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compose.cli.context import GlobalOptions
+from compose.errors import ComposeError
+
+
+@dataclass(frozen=True)
+class DownRequest:
+    volumes: bool = False
+    remove_orphans: bool = False
+    rmi: str | None = None
+    timeout: float | None = None
+
+
+def execute(flags: GlobalOptions, request: DownRequest) -> int:
+    """Stop and remove the project's containers and networks (volumes with -v)."""
+    from compose.cli.session import load_with, open_progress
+    from compose.orchestrator import DownOptions, Orchestrator
+    from compose.scheduler import parallel_limit
+    from engine.api import Engine
+
+    if request.rmi not in (None, "local", "all"):
+        raise ComposeError(f"invalid --rmi value {request.rmi!r}: use local or all")
+    project = load_with(flags, allow_missing_file=True)
+    view = open_progress(flags)
+    try:
+        Orchestrator(Engine(), project, view).down(
+            DownOptions(
+                volumes=request.volumes,
+                remove_orphans=request.remove_orphans,
+                timeout=request.timeout,
+                rmi=request.rmi,
+                parallel=parallel_limit(flags.parallel),
+            )
+        )
+    finally:
+        view.close()
+    return 0

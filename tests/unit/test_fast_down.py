@@ -1,0 +1,78 @@
+"""The fast `down` path reads argv exactly as the Typer command does, or declines to read it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import typer
+
+from compose.cli import teardown
+from compose.cli.app import build_app
+from compose.cli.context import GlobalOptions
+from compose.cli.fast_down import DOWN_OPTIONS, parse
+from compose.cli.teardown import DownRequest
+
+
+def test_option_table_matches_the_typer_declaration() -> None:
+    command: Any = typer.main.get_command(build_app()).commands["down"]  # type: ignore[attr-defined]
+    values: set[str] = set()
+    flags: set[str] = set()
+    for param in command.params:
+        if param.param_type_name == "argument":
+            pytest.fail("down takes arguments now: the fast path must read them too")
+        spellings = [*param.opts, *param.secondary_opts]
+        if "--help" in spellings:
+            continue
+        (flags if param.is_flag else values).update(spellings)
+    assert set(DOWN_OPTIONS.values) == values
+    assert set(DOWN_OPTIONS.flags) == flags
+
+
+def _typer_parse(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    seen: list[tuple[GlobalOptions, DownRequest]] = []
+
+    def capture(flags: GlobalOptions, request: DownRequest) -> int:
+        seen.append((flags, request))
+        return 0
+
+    monkeypatch.setattr(teardown, "execute", capture)
+    build_app()(args=argv, standalone_mode=False)
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["down"],
+        ["down", "-v"],
+        ["-p", "demo", "down", "--volumes", "--remove-orphans", "-t", "0"],
+        ["-fa.yaml", "--file=b.yaml", "down", "--timeout=2.5", "--rmi", "local"],
+        ["--parallel", "-1", "--progress", "quiet", "down", "--rmi=all", "-t3"],
+        ["down", "--rmi", "bogus"],  # execute() reports it, as the Typer command did
+    ],
+)
+def test_fast_parse_equals_typer_parse(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("PYCOMPOSE_DEBUG", "COMPOSE_PARALLEL_LIMIT", "COMPOSE_PROGRESS"):
+        monkeypatch.delenv(variable, raising=False)
+    assert parse(argv) == _typer_parse(argv, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["down", "--help"],
+        ["down", "-h"],
+        ["down", "-t", "soon"],
+        ["down", "-t"],
+        ["down", "web"],
+        ["down", "-vt", "1"],  # combined short flags: Typer's business
+        ["down", "--volumes=yes"],
+        ["down", "--bogus"],
+        ["--parallel", "many", "down"],
+        ["up", "-d"],
+        ["run", "down"],
+    ],
+)
+def test_fast_path_declines_what_typer_must_handle(argv: list[str]) -> None:
+    assert parse(argv) is None
