@@ -9,9 +9,8 @@ import typer
 
 from compose.cli import teardown
 from compose.cli.app import build_app
-from compose.cli.context import GlobalOptions
 from compose.cli.fast_down import DOWN_OPTIONS, parse
-from compose.cli.teardown import DownRequest
+from tests.unit.cli_parity import typer_parse
 
 
 def test_option_table_matches_the_typer_declaration() -> None:
@@ -29,18 +28,6 @@ def test_option_table_matches_the_typer_declaration() -> None:
     assert set(DOWN_OPTIONS.flags) == flags
 
 
-def _typer_parse(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
-    seen: list[tuple[GlobalOptions, DownRequest]] = []
-
-    def capture(flags: GlobalOptions, request: DownRequest) -> int:
-        seen.append((flags, request))
-        return 0
-
-    monkeypatch.setattr(teardown, "execute", capture)
-    build_app()(args=argv, standalone_mode=False)
-    return seen[0]
-
-
 @pytest.mark.parametrize(
     "argv",
     [
@@ -53,9 +40,8 @@ def _typer_parse(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[Any,
     ],
 )
 def test_fast_parse_equals_typer_parse(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in ("PYCOMPOSE_DEBUG", "COMPOSE_PARALLEL_LIMIT", "COMPOSE_PROGRESS"):
-        monkeypatch.delenv(variable, raising=False)
-    assert parse(argv) == _typer_parse(argv, monkeypatch)
+    expected = typer_parse(argv, monkeypatch, teardown, "execute")
+    assert parse(argv) == expected
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,8 @@ import typer
 
 from compose.cli import fast_run, run_cmd
 from compose.cli.app import build_app
-from compose.cli.context import GlobalOptions
 from compose.cli.fast_run import GLOBAL_OPTIONS, RUN_OPTIONS, OptionTable, parse
-from compose.cli.oneoff import RunRequest
+from tests.unit.cli_parity import typer_parse
 
 
 def _click_params(path: tuple[str, ...]) -> list[Any]:
@@ -47,18 +46,6 @@ def test_option_tables_match_the_typer_declarations(
     assert {s for s, key in table.values.items() if key in table.multiple} == typer_multiple
 
 
-def _typer_parse(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
-    seen: list[tuple[GlobalOptions, RunRequest]] = []
-
-    def capture(flags: GlobalOptions, request: RunRequest) -> int:
-        seen.append((flags, request))
-        return 0
-
-    monkeypatch.setattr(run_cmd, "execute", capture)
-    assert build_app()(args=argv, standalone_mode=False) == 0
-    return seen[0]
-
-
 @pytest.mark.parametrize(
     "argv",
     [
@@ -80,9 +67,8 @@ def _typer_parse(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[Any,
     ],
 )
 def test_fast_parse_equals_typer_parse(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in ("PYCOMPOSE_DEBUG", "COMPOSE_PARALLEL_LIMIT", "COMPOSE_PROGRESS"):
-        monkeypatch.delenv(variable, raising=False)
-    assert parse(argv) == _typer_parse(argv, monkeypatch)
+    expected = typer_parse(argv, monkeypatch, run_cmd, "execute")
+    assert parse(argv) == expected
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,30 @@
+"""What the Typer app parses a command line into, for the fast paths' parity tests."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from compose.cli.app import build_app
+
+CLI_ENVIRONMENT = ("PYCOMPOSE_DEBUG", "COMPOSE_PARALLEL_LIMIT", "COMPOSE_PROGRESS")
+
+
+def typer_parse(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, module: ModuleType, executor: str
+) -> tuple[Any, Any]:
+    """The (global options, request) the Typer command hands to `module.executor` for argv,
+    read with none of the environment variables that complete the global options set."""
+    seen: list[tuple[Any, Any]] = []
+
+    def capture(flags: Any, request: Any) -> int:
+        seen.append((flags, request))
+        return 0
+
+    for variable in CLI_ENVIRONMENT:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr(module, executor, capture)
+    build_app()(args=argv, standalone_mode=False)
+    return seen[0]
