@@ -490,14 +490,17 @@ class ContainerStore:
     def record_exit(self, container_id: str, exit_code: int, **changes: Any) -> ContainerState:
         """A run ended (Docker's `die` event): count it, keep its exit code, apply `changes`."""
         with self._state_lock(container_id):
-            state = self.load_state(container_id)
-            codes = [*state.recent_exit_codes, exit_code][-RECENT_SIGNALS:]
-            state = replace(
-                state, exit_code=exit_code, die_count=state.die_count + 1,
-                recent_exit_codes=codes, **changes,
-            )
+            state = _exited(self.load_state(container_id), exit_code, **changes)
             self.save_state(container_id, state)
             return state
+
+    def remove_after_exit(self, container_id: str, exit_code: int, **changes: Any) -> None:
+        """`record_exit`, the stop counted and `delete`, with one write of the state (the kept
+        one): what a supervisor asked to remove its container (`down`) does at the end."""
+        with self._state_lock(container_id):
+            state = _exited(self.load_state(container_id), exit_code, **changes)
+        final = replace(state, stop_count=state.stop_count + 1)
+        self.delete(container_id, prune=False, final=final)
 
     def record_restart(self, container_id: str) -> None:
         """Count a restart asked for by a user (Docker's `restart` event, after `start`)."""
@@ -521,27 +524,31 @@ class ContainerStore:
             return None
         return self._parse_state(path)
 
-    def _keep_removed_state(self, gone: Path, container_id: str, count_stop: bool) -> None:
+    def _keep_removed_state(
+        self, gone: Path, container_id: str, count_stop: bool, final: ContainerState | None
+    ) -> None:
+        """``final``: the state to keep, as the caller has it (else the one on disk, with the
+        stop counted when ``count_stop``)."""
         removed = self.layout.root / REMOVED_DIR
         with contextlib.suppress(OSError):
             removed.mkdir(exist_ok=True)
             kept = removed / f"{container_id}.json"
             source = gone / "state.json"
-            state = self._parse_state(source) if count_stop else None
+            state = final
+            if state is None and count_stop:
+                state = self._parse_state(source)
+                state = None if state is None else replace(state, stop_count=state.stop_count + 1)
             if state is None:
                 os.replace(source, kept)
                 os.utime(kept)
-            elif gone.name.startswith(_GONE):
+            elif gone.name.startswith(_GONE) and source.exists():
                 # The stop is counted in the state kept, not written twice. Renamed out of
                 # containers/, the file is this call's alone: rewritten in place (a new file
                 # costs an inode, ~10x the CPU), then moved; the write updates its mtime.
-                _overwrite(source, encode_json(
-                    replace(state, stop_count=state.stop_count + 1), default=json_default
-                ))
+                _overwrite(source, encode_json(state, default=json_default))
                 os.replace(source, kept)
             else:  # removed in place (its dir could not be renamed): others may read it
-                write_json(kept, replace(state, stop_count=state.stop_count + 1),
-                           durable=False, make_parent=False, default=json_default)
+                write_json(kept, state, durable=False, make_parent=False, default=json_default)
 
     def prune_removed(self) -> None:
         """Forget the kept states older than REMOVED_KEEP_SECONDS (at most every 15 s per
@@ -558,7 +565,10 @@ class ContainerStore:
                 if (removed / entry).stat().st_mtime < horizon:
                     (removed / entry).unlink()
 
-    def delete(self, container_id: str, count_stop: bool = False, prune: bool = True) -> None:
+    def delete(
+        self, container_id: str, count_stop: bool = False, prune: bool = True,
+        final: ContainerState | None = None,
+    ) -> None:
         """Rename the record out of containers/ first (atomic), then remove it: a delete
         killed half-way leaves a hidden dir the next sweep finishes, never half a record.
         ``count_stop``: a stop that just completed is counted here, in the state kept for
@@ -573,7 +583,7 @@ class ContainerStore:
             return
         except OSError:
             gone = directory  # (e.g. EBUSY) remove in place
-        self._keep_removed_state(gone, container_id, count_stop)
+        self._keep_removed_state(gone, container_id, count_stop, final)
         if prune:
             self.prune_removed()
         shutil.rmtree(gone, ignore_errors=True)
@@ -587,6 +597,15 @@ class ContainerStore:
 
 
 RECENT_SIGNALS = 8
+
+
+def _exited(state: ContainerState, exit_code: int, **changes: Any) -> ContainerState:
+    """`state` after a run ended (Docker's `die`): counted, with its exit code kept."""
+    codes = [*state.recent_exit_codes, exit_code][-RECENT_SIGNALS:]
+    return replace(
+        state, exit_code=exit_code, die_count=state.die_count + 1, recent_exit_codes=codes,
+        **changes,
+    )
 REMOVED_DIR = "containers-removed"  # <id>.json: last state of a recently deleted container
 REMOVED_KEEP_SECONDS = 60.0
 _NEW = ".new-"  # containers/.new-<id>.<pid>-<start>: a create in progress

@@ -285,9 +285,7 @@ class Supervisor:
                 state.restart_count, state.stop_requested,
             )
             self._release(final=not restart)
-            self.store.record_exit(
-                self.container_id,
-                exit_code,
+            ended: dict[str, object] = dict(
                 status=ContainerStatus.RESTARTING if restart else ContainerStatus.EXITED,
                 finished_at=now_rfc3339(),
                 oom_killed=oom,
@@ -297,8 +295,9 @@ class Supervisor:
                 paused=False,
             )
             if not restart and state.remove_requested:  # `down`: remove it here (stop_containers)
-                self.store.delete(self.container_id, count_stop=True, prune=False)
+                self.store.remove_after_exit(self.container_id, exit_code, **ended)
                 return 0
+            self.store.record_exit(self.container_id, exit_code, **ended)
             if not restart or not self._wait_backoff(backoff.next_delay(time.monotonic() - began)):
                 if restart:
                     self._update(status=ContainerStatus.EXITED)

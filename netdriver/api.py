@@ -190,12 +190,14 @@ class NetworkDriver:
                 )
             self._store.delete(name)
             self._eps.remove_all(rec.network)
-        bridge = rec.network.bridge
+        net = rec.network
+        bridge = net.bridge
+        installed = firewall.network_rules(bridge, net.subnet, net.internal, net.gateway)
         # Two independent waits, overlapped: iptables' commit (~25 ms) and the kernel's
         # unregistering of the bridge (~30 ms of RCU grace periods).
         with ThreadPoolExecutor(max_workers=1) as pool:
             links_gone = pool.submit(_delete_bridge_and_ports, bridge)
-            firewall.remove_network_rules(bridge)
+            firewall.remove_network_rules(bridge, installed)
             links_gone.result()
         owners.release(bridge)
         _debug("removed network %s", name)
