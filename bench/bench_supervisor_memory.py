@@ -72,8 +72,14 @@ def zygote_pid() -> int | None:
     """This process's supervisor fork server, while it runs (it idles out)."""
     from engine.supervisor_spawner import SPAWNER
 
-    process = SPAWNER._process
-    return process.pid if process is not None and process.poll() is None else None
+    pid = SPAWNER._pid  # posix_spawn'ed: a pid, reaped by the spawner
+    if pid is None:
+        return None
+    try:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None
+    return pid if done == 0 else None
 
 
 def alive(pids: list[int]) -> list[int]:
