@@ -7,6 +7,10 @@ Process tree:
 The pause between unshare and fork is where the supervisor wires the network namespace
 (/proc/<stage1>/ns/net) before any container code runs.
 
+In a start-up helper (engine.supervisor_launch, the usual case) the helper is stage1 itself
+(`_start_in_place`): it makes and wires the network namespace, then forks init straight into
+the supervisor's children (CLONE_PARENT), one Python process less per start.
+
 With a private pid namespace, stage1 exits as soon as init exists: the supervisor is a child
 subreaper, so init becomes its direct child (one Python process less per container, ~6 MB of
 private memory). Init sets its parent-death signal only once the supervisor says it is the

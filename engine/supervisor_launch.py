@@ -12,11 +12,13 @@ start (~1.5 ms of CPU).
 How: the supervisor becomes a child subreaper and forks the helper, which runs the start and
 the "running" record, sends back the container's output descriptors (SCM_RIGHTS) and what the
 supervisor must undo at exit (the networks attached, their addresses, as JSON), and exits.
-Stage1 exits as soon as init runs (the helper does not adopt it: engine.runtime.ADOPT_INIT), so
-init is re-parented to the nearest subreaper, the supervisor; only then does init arm its
-parent-death signal, so it dies with the supervisor as before. Records made under a pid (the
-state's supervisor_pid, a network endpoint's owner) name the supervisor (`Supervisor.pid`),
-never the short-lived helper.
+The helper is stage1 itself (engine.runtime's `_start_in_place`, with ADOPT_INIT off): it forks
+init with CLONE_PARENT, so init is the supervisor's child from birth and arms its parent-death
+signal against it once in its cgroup (where that clone is unavailable, a stage1 child forks
+init and exits; init is re-parented to the nearest subreaper, the supervisor, before it arms
+the signal).
+Records made under a pid (the state's supervisor_pid, a network endpoint's owner) name the
+supervisor (`Supervisor.pid`), never the short-lived helper.
 
 The first start goes further (`first_start_in_helper`): the helper also loads the container's
 records (the runtime spec, the store) and hands over only what the log pump needs, so the
