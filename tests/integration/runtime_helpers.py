@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from engine.api import ContainerSpec, Engine
 
 
@@ -27,3 +29,12 @@ def status_field(output: str, key: str) -> str:
         if line.startswith(key + ":"):
             return line.split(":", 1)[1].strip()
     raise AssertionError(f"{key} not in output: {output}")
+
+
+def private_kb(pid: int) -> int:
+    """USS: pages this process alone maps (its copies of the fork server's pages included)."""
+    total = 0
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith(("Private_Clean:", "Private_Dirty:")):
+            total += int(line.split()[1])
+    return total

@@ -76,13 +76,6 @@ def _addresses(output: str, name: str) -> set[str]:
     return found
 
 
-@pytest.fixture
-def net(engine_with_busybox: Engine) -> str:
-    name = f"t5n_{_uid()}"
-    engine_with_busybox.ensure_network(name, labels={})
-    return name
-
-
 def test_dns_answers_services_aliases_replicas_and_container_names(
     engine_with_busybox: Engine, net: str
 ) -> None:

@@ -14,11 +14,11 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-import pytest
 from dnslib import DNSRecord
 
 from engine.api import ContainerSpec, ContainerStatus, Engine, NetworkAttachment, PortSpec
 from engine.dns_control import control_address
+from tests.integration.runtime_helpers import private_kb
 
 HTTPD = ("httpd", "-f", "-p", "80", "-h", "/etc")  # serves /etc/hostname
 # The resolver as a Python process of its own kept ~9-12 MB private; forked from the fork
@@ -60,13 +60,6 @@ def _wait_restarted(engine: Engine, container_id: str, old_pid: int) -> None:
     raise AssertionError("the container was not restarted")
 
 
-@pytest.fixture
-def net(engine_with_busybox: Engine) -> str:
-    name = f"t5h_{_uid()}"
-    engine_with_busybox.ensure_network(name, labels={})
-    return name
-
-
 def test_published_port_stays_reserved_through_restarts_and_is_freed_on_removal(
     engine_with_busybox: Engine, net: str
 ) -> None:
@@ -106,14 +99,6 @@ def _resolver_pid(root: Path) -> int:
     raise AssertionError("no resolver holds the control socket")
 
 
-def _private_kb(pid: int) -> int:
-    total = 0
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith(("Private_Clean:", "Private_Dirty:")):
-            total += int(line.split()[1])
-    return total
-
-
 def test_resolver_forked_from_the_fork_server_answers_and_stays_small(
     engine_with_busybox: Engine, net: str
 ) -> None:
@@ -128,5 +113,5 @@ def test_resolver_forked_from_the_fork_server_answers_and_stays_small(
     assert [str(rr.rdata) for rr in reply.rr] == [address]
     pid = _resolver_pid(e.layout.root)
     assert b"engine.supervisor_zygote" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    assert _private_kb(pid) < RESOLVER_PRIVATE_LIMIT_KB
+    assert private_kb(pid) < RESOLVER_PRIVATE_LIMIT_KB
     e.remove_container(info.id, force=True)

@@ -10,15 +10,7 @@ import uuid
 from pathlib import Path
 
 from engine.api import ContainerStatus, Engine
-from tests.integration.runtime_helpers import output_of, sh
-
-
-def private_kb(pid: int) -> int:
-    total = 0
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith(("Private_Clean:", "Private_Dirty:")):
-            total += int(line.split()[1])
-    return total
+from tests.integration.runtime_helpers import output_of, private_kb, sh
 
 
 def children_of(pid: int) -> list[int]:

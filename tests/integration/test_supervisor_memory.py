@@ -6,23 +6,14 @@ containerd-shim-like 3 MB per container). bench/bench_supervisor_memory.py repor
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 from engine.api import ContainerSpec, ContainerStatus, Engine, NetworkAttachment, PortSpec
+from tests.integration.runtime_helpers import private_kb
 
 # Private memory of one supervisor while its container runs. It was ~8 MB (network none) and
 # ~12 MB (bridge, published port) before the helpers; ~3.5 MB now. The bound leaves headroom
 # for noise, not for a return of pyroute2's work (or the imports) to the supervisor itself.
 PRIVATE_LIMIT_KB = 6 * 1024
-
-
-def private_kb(pid: int) -> int:
-    """USS: pages this process alone maps (its copies of the fork server's pages included)."""
-    total = 0
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith(("Private_Clean:", "Private_Dirty:")):
-            total += int(line.split()[1])
-    return total
 
 
 def test_supervisors_keep_little_private_memory_and_still_wire_the_network(
