@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import urllib.request
 from pathlib import Path
 
 from engine.api import ContainerSpec, Engine
@@ -38,3 +40,16 @@ def private_kb(pid: int) -> int:
         if line.startswith(("Private_Clean:", "Private_Dirty:")):
             total += int(line.split()[1])
     return total
+
+
+def wait_http(url: str, attempts: int = 50) -> bytes:
+    """The body at `url` (a published port on loopback), once it answers."""
+    last: Exception | None = None
+    for _ in range(attempts):  # bounded: 50 x 0.1 s
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                return bytes(reply.read())
+        except OSError as exc:
+            last = exc
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer: {last}")

@@ -11,7 +11,6 @@ import re
 import signal
 import socket
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from engine.api import (
 from engine.dns_control import control_address, resolver_running
 from engine.errors import ContainerStartError
 from netdriver import firewall
+from tests.integration.runtime_helpers import wait_http
 
 HTTPD = ("httpd", "-f", "-p", "80", "-h", "/etc")  # serves /etc/hostname
 
@@ -163,18 +163,6 @@ def test_static_address_is_honoured(engine_with_busybox: Engine) -> None:
     assert code == 0 and "10.251.37.77/24" in out, out
 
 
-def _wait_http(url: str, attempts: int = 50) -> bytes:
-    last: Exception | None = None
-    for _ in range(attempts):  # bounded: 50 x 0.1 s
-        try:
-            with urllib.request.urlopen(url, timeout=2) as reply:
-                return bytes(reply.read())
-        except OSError as exc:
-            last = exc
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer: {last}")
-
-
 def test_published_port_answers_on_loopback_and_is_removed_with_the_container(
     engine_with_busybox: Engine, net: str
 ) -> None:
@@ -182,7 +170,7 @@ def test_published_port_answers_on_loopback_and_is_removed_with_the_container(
     web = server(e, f"web-{_uid()}", NetworkAttachment(net, ("web",)), ports=(PortSpec(80),))
     [published] = web.state.ports
     assert published.target == 80 and published.host_port > 0
-    body = _wait_http(f"http://127.0.0.1:{published.host_port}/hostname")
+    body = wait_http(f"http://127.0.0.1:{published.host_port}/hostname")
     assert body.decode().strip() == web.id[:12]
     # container to container through the host port (the gateway is a host address)
     gateway = e.networks.get_network(net).gateway

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import socket
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from dnslib import DNSRecord
 
 from engine.api import ContainerSpec, ContainerStatus, Engine, NetworkAttachment, PortSpec
 from engine.dns_control import control_address
-from tests.integration.runtime_helpers import private_kb
+from tests.integration.runtime_helpers import private_kb, wait_http
 
 HTTPD = ("httpd", "-f", "-p", "80", "-h", "/etc")  # serves /etc/hostname
 # The resolver as a Python process of its own kept ~9-12 MB private; forked from the fork
@@ -37,18 +36,6 @@ def _port_taken(port: int) -> bool:
         except OSError:
             return True
     return False
-
-
-def _get(url: str, attempts: int = 50) -> bytes:
-    last: Exception | None = None
-    for _ in range(attempts):  # bounded: 50 x 0.1 s
-        try:
-            with urllib.request.urlopen(url, timeout=2) as reply:
-                return bytes(reply.read())
-        except OSError as exc:
-            last = exc
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer: {last}")
 
 
 def _wait_restarted(engine: Engine, container_id: str, old_pid: int) -> None:
@@ -72,13 +59,14 @@ def test_published_port_stays_reserved_through_restarts_and_is_freed_on_removal(
     [published] = state.ports
     # the helper that bound the port has exited: the supervisor holds it now
     assert _port_taken(published.host_port)
-    assert _get(f"http://127.0.0.1:{published.host_port}/hostname").strip() == info.id[:12].encode()
+    hostname = info.id[:12].encode()
+    assert wait_http(f"http://127.0.0.1:{published.host_port}/hostname").strip() == hostname
     assert state.pid is not None
     os.kill(state.pid, 9)  # the restart runs in a new helper, which reserves the port again
     _wait_restarted(e, info.id, state.pid)
     [again] = e.inspect(info.id).state.ports
     assert _port_taken(again.host_port)
-    assert _get(f"http://127.0.0.1:{again.host_port}/hostname").strip() == info.id[:12].encode()
+    assert wait_http(f"http://127.0.0.1:{again.host_port}/hostname").strip() == hostname
     e.remove_container(info.id, force=True)
     assert not _port_taken(again.host_port)
 

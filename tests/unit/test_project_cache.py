@@ -157,11 +157,8 @@ def test_a_corrupt_entry_falls_back_to_loading(
     assert load_cached(_options(project_dir)) == first
 
 
-def test_caching_can_be_turned_off(
-    project_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("PYCOMPOSE_CACHE_DIR", "")
-    load_cached(_options(project_dir))
+def count_loads(monkeypatch: pytest.MonkeyPatch) -> list[LoadOptions]:
+    """The options of every real project load from now on (a cache miss each)."""
     calls: list[LoadOptions] = []
     real = loader.load_project
 
@@ -170,6 +167,15 @@ def test_caching_can_be_turned_off(
         return real(options)
 
     monkeypatch.setattr(loader, "load_project", counting)
+    return calls
+
+
+def test_caching_can_be_turned_off(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PYCOMPOSE_CACHE_DIR", "")
+    load_cached(_options(project_dir))
+    calls = count_loads(monkeypatch)
     load_cached(_options(project_dir))
     assert len(calls) == 1
 

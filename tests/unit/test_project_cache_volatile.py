@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from compose import loader
-from compose.model import LoadOptions, Project
 from compose.project_cache import load_cached
-from tests.unit.test_project_cache import _options
+from tests.unit.test_project_cache import _options, count_loads
 
 
 @pytest.fixture(autouse=True)
@@ -27,23 +25,11 @@ def _project(tmp_path: Path, stack: str) -> Path:
     return directory
 
 
-def _count_loads(monkeypatch: pytest.MonkeyPatch) -> list[LoadOptions]:
-    calls: list[LoadOptions] = []
-    real = loader.load_project
-
-    def counting(options: LoadOptions) -> Project:
-        calls.append(options)
-        return real(options)
-
-    monkeypatch.setattr(loader, "load_project", counting)
-    return calls
-
-
 def test_commands_of_one_shell_share_an_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     directory = _project(tmp_path, "services:\n  web:\n    image: busybox\n")
-    calls = _count_loads(monkeypatch)
+    calls = count_loads(monkeypatch)
     load_cached(_options(directory, HOME="/root", SUDO_COMMAND="/bin/pycompose ps", SHLVL="1"))
     second = load_cached(_options(directory, HOME="/root", _="/bin/pycompose", OLDPWD="/tmp",
                                   SUDO_COMMAND="/bin/pycompose run --rm web true", SHLVL="2"))
@@ -61,7 +47,7 @@ def test_a_volatile_variable_the_stack_names_counts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stack: str
 ) -> None:
     directory = _project(tmp_path, stack)
-    calls = _count_loads(monkeypatch)
+    calls = count_loads(monkeypatch)
     first = load_cached(_options(directory, OLDPWD="/a"))
     assert load_cached(_options(directory, OLDPWD="/a")) == first
     assert len(calls) == 1
