@@ -145,6 +145,9 @@ def _preload_core() -> None:
     looks up after pivot_root."""
     import codecs
 
+    from engine import dataclass_code_cache
+
+    dataclass_code_cache.install()
     import engine.supervisor
     from engine import syscalls
 

@@ -62,6 +62,9 @@ def fast_down(argv: Sequence[str]) -> int | None:
     parsed = parse(argv)
     if parsed is None:
         return None
+    from engine.dataclass_code_cache import install
+
+    install()
     from compose.cli import teardown
 
     try:
