@@ -152,9 +152,9 @@ def main() -> None:
         exit_now(code)
     else:
         prewarm_for(sys.argv[1:])
-        from engine.dataclass_code_cache import install
+        from engine import cache_dataclass_methods
 
-        install()
+        cache_dataclass_methods()
         from compose.cli.errors import run_app
 
         code = run_app(build_app(modules_for(sys.argv[1:])))

@@ -62,9 +62,9 @@ def fast_down(argv: Sequence[str]) -> int | None:
     parsed = parse(argv)
     if parsed is None:
         return None
-    from engine.dataclass_code_cache import install
+    from engine import cache_dataclass_methods
 
-    install()
+    cache_dataclass_methods()
     from compose.cli import teardown
 
     try:

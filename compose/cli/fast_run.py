@@ -204,9 +204,9 @@ def fast_run(argv: Sequence[str]) -> int | None:
     prewarm_supervisors()  # `run --help` and usage errors start it for nothing: it exits with us
     import gc
 
-    from engine.dataclass_code_cache import install
+    from engine import cache_dataclass_methods
 
-    install()
+    cache_dataclass_methods()
 
     # No collections while the run path imports and starts the container: they found nothing
     # to free, and cost ~4 ms. compose.cli.oneoff turns the collector back on (without the
