@@ -8,8 +8,8 @@ from compose import labels as L
 from compose.errors import ComposeError
 from compose.model import MountType, Project, Service
 from compose.service_runtime import memory_limit, runtime_options
+from engine import sha256_hex
 from engine.api import ContainerSpec, MountKind, MountSpec, NetworkAttachment, PortSpec
-from engine.small_sha256 import sha256
 
 _MOUNT_KINDS = {
     MountType.VOLUME: MountKind.VOLUME,
@@ -27,7 +27,7 @@ def container_name(project: Project, service: Service, number: int) -> str:
 def config_hash(service: Service, image_id: str) -> str:
     """What decides 'changed -> recreate': the normalized service plus the image it runs."""
     payload = json.dumps({"service": service.raw, "image": image_id}, sort_keys=True, default=str)
-    return sha256(payload.encode()).hexdigest()
+    return sha256_hex(payload.encode())
 
 
 def _mounts(project: Project, service: Service) -> tuple[MountSpec, ...]:

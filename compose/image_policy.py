@@ -18,8 +18,7 @@ from typing import Any
 
 from compose.errors import ComposeError
 from compose.model import Project, Service
-from engine.api import Engine
-from engine.errors import EngineError
+from engine.api import Engine, EngineError
 
 Report = Callable[[str], None]
 PULL_POLICIES = ("always", "missing", "never", "build")
@@ -57,7 +56,7 @@ def build_options(
     project: Project, service: Service, *, no_cache: bool = False, pull: bool = False
 ) -> Any:
     """BuildOptions for a service's ``build:`` section (engine imported lazily)."""
-    from engine.builder.build import BuildOptions
+    from engine.api import BuildOptions
 
     section = build_section(service) or {}
     context = Path(str(section.get("context") or "."))
@@ -189,8 +188,7 @@ def _implicit_pull_allowed(reference: str) -> bool:
     the user (flag, pull_policy, env) or the reference itself says so."""
     import os
 
-    from engine.references import parse_reference
-    from engine.registry.client import is_loopback_registry
+    from engine.api import is_loopback_registry, parse_reference
 
     if os.environ.get("PYCOMPOSE_AUTO_PULL", "").lower() in ("1", "true", "yes"):
         return True

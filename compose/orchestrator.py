@@ -38,11 +38,11 @@ from engine.api import (
     ContainerSpec,
     ContainerStatus,
     Engine,
+    EngineError,
     MountKind,
+    NetworkError,
     NetworkOptions,
 )
-from engine.errors import EngineError
-from netdriver.errors import NetworkError
 
 POLL_INTERVAL = 0.05
 # How long a container without a healthcheck must have been running to count as ready.

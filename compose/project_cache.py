@@ -45,7 +45,7 @@ from compose.cache_dir import cache_root
 from compose.discovery import STDIN
 from compose.model import LoadOptions, Project
 from compose.schema_file import schema_path
-from engine.small_sha256 import sha256
+from engine import sha256_hex
 
 FORMAT = 2
 _ENTRY_LIMIT = 256
@@ -87,7 +87,6 @@ def _code_fingerprint() -> bytes:
 
 def _key(options: LoadOptions) -> str:
     """Everything given to the loader, hashed. repr keeps types and order apart."""
-    digest = sha256(_code_fingerprint())
     given = (
         options.files,
         options.project_name,
@@ -97,9 +96,9 @@ def _key(options: LoadOptions) -> str:
         str(options.cwd.absolute()),
         sorted(item for item in options.environ.items() if item[0] not in VOLATILE),
     )
-    digest.update(b"\0")
-    digest.update(repr(given).encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
+    return sha256_hex(
+        _code_fingerprint() + b"\0" + repr(given).encode("utf-8", "surrogateescape")
+    )
 
 
 _REAL_OPEN = io.open
@@ -111,7 +110,7 @@ def _content_hash(path: str) -> str:
     """sha256 of a file's bytes, "" when it cannot be read."""
     try:
         with _REAL_OPEN(path, "rb") as handle:
-            return sha256(handle.read()).hexdigest()
+            return sha256_hex(handle.read())
     except (OSError, ValueError):
         return ""
 

@@ -1,7 +1,7 @@
 """pycompose's built-in container engine. Callers outside the engine use `engine.api` only,
-plus `prewarm_supervisors`, `prewarm_network_attach` and `cache_dataclass_methods` below,
-which are here (not in engine.api) because they must be callable before the caller pays for
-importing the rest of the engine."""
+plus `prewarm_supervisors`, `prewarm_network_attach`, `cache_dataclass_methods` and
+`sha256_hex` below, which are here (not in engine.api) because they must be callable before
+the caller pays for importing the rest of the engine."""
 
 
 def prewarm_supervisors() -> None:
@@ -30,3 +30,12 @@ def cache_dataclass_methods() -> None:
     from engine.dataclass_code_cache import install
 
     install()
+
+
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of small data (cache keys, config hashes) as hex, without loading OpenSSL
+    (engine.small_sha256): the project cache computes its key before anything else is imported
+    on a fast `run`, so going through engine.api here would cost it the whole engine."""
+    from engine.small_sha256 import sha256
+
+    return sha256(data).hexdigest()

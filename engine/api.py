@@ -26,7 +26,13 @@ from engine.containers import (
     MountSpec,
     NetworkAttachment,
 )
-from engine.errors import ContainerStartError, InvalidArgumentError, InvalidStateError
+from engine.errors import (
+    ContainerStartError,
+    EngineError,
+    ImageInUseError,
+    InvalidArgumentError,
+    InvalidStateError,
+)
 from engine.images import Image, ImageStore
 from engine.layout import Layout, data_root_from_env
 from engine.logs import LogLine, follow_logs, normalize_since, read_logs
@@ -59,13 +65,16 @@ __all__ = [
     "ContainerSpec",
     "ContainerStatus",
     "Engine",
+    "EngineError",
     "HealthcheckConfig",
     "Image",
+    "ImageInUseError",
     "LogLine",
     "MountKind",
     "MountSpec",
     "Network",
     "NetworkAttachment",
+    "NetworkError",
     "NetworkOptions",
     "PortSpec",
     "Volume",
@@ -740,3 +749,50 @@ class Engine:
             os.close(master)
             if slave >= 0:
                 os.close(slave)
+
+
+# What callers outside the engine reach besides `Engine` and the errors (re-exported above),
+# all through this module (DESIGN.md: compose/ uses engine/ only through engine.api;
+# tests/unit/test_import_direction.py checks it). These load on first use (PEP 562
+# `__getattr__` below): each of their modules costs import time that only the command needing
+# it should pay (`pycompose ps` never loads the builder), so none is imported at the top.
+# Name -> (module, attribute).
+_LAZY: dict[str, tuple[str, str]] = {
+    "BuildCache": ("engine.builder.cache", "BuildCache"),
+    "BuildOptions": ("engine.builder.build", "BuildOptions"),
+    "Credentials": ("engine.registry.auth", "Credentials"),
+    "ExecError": ("engine.exec", "ExecError"),
+    "RegistryClient": ("engine.registry.client", "RegistryClient"),
+    "is_loopback_registry": ("engine.registry.client", "is_loopback_registry"),
+    "load_archive": ("engine.archive", "load_archive"),
+    "parse_reference": ("engine.references", "parse_reference"),
+    "remove_credentials": ("engine.registry.auth", "remove_credentials"),
+    "save_credentials": ("engine.registry.auth", "save_credentials"),
+    "save_images": ("engine.archive", "save_images"),
+}
+
+if TYPE_CHECKING:
+    # BuildOptions is imported for annotations at the top already.
+    from engine.archive import load_archive, save_images  # noqa: F401
+    from engine.builder.cache import BuildCache  # noqa: F401
+    from engine.exec import ExecError  # noqa: F401
+    from engine.references import parse_reference  # noqa: F401
+    from engine.registry.auth import (  # noqa: F401
+        Credentials,
+        remove_credentials,
+        save_credentials,
+    )
+    from engine.registry.client import RegistryClient, is_loopback_registry  # noqa: F401
+else:
+    # Hidden from mypy: a visible module `__getattr__` would make every misspelt name imported
+    # from engine.api type-check as Any.
+    def __getattr__(name: str) -> Any:
+        try:
+            module_name, attribute = _LAZY[name]
+        except KeyError:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+        import importlib
+
+        value = getattr(importlib.import_module(module_name), attribute)
+        globals()[name] = value  # later lookups skip this function
+        return value

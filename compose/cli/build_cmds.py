@@ -82,8 +82,7 @@ def push(
 ) -> None:
     """Push service images (services with an `image:` name)."""
     from compose.cli.image_cmds import progress_printer
-    from engine.api import Engine
-    from engine.errors import EngineError
+    from engine.api import Engine, EngineError
 
     project, chosen = _services(ctx, services)
     engine = Engine()
@@ -109,8 +108,7 @@ def login(
     """Log in to a registry (credentials go to ~/.docker/config.json, shared with docker)."""
     import getpass
 
-    from engine.registry.auth import Credentials, save_credentials
-    from engine.registry.client import RegistryClient
+    from engine.api import Credentials, RegistryClient, save_credentials
 
     registry = server or "docker.io"
     for prefix in ("https://", "http://"):
@@ -136,7 +134,7 @@ def login(
 
 def logout(server: str = typer.Argument(None, help="Registry (default: Docker Hub)")) -> None:
     """Log out from a registry."""
-    from engine.registry.auth import remove_credentials
+    from engine.api import remove_credentials
 
     registry = (server or "docker.io").removeprefix("https://").removeprefix("http://")
     if remove_credentials(registry):

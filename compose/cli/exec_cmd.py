@@ -63,8 +63,7 @@ def exec_(
 ) -> None:
     """Execute a command in a running container."""
     from compose.cli.session import orchestrator
-    from engine.api import ContainerStatus
-    from engine.exec import ExecError
+    from engine.api import ContainerStatus, ExecError
 
     if detach:
         raise ComposeError("exec --detach is not supported yet")

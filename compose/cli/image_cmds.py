@@ -196,7 +196,7 @@ def rm(
     force: bool = typer.Option(False, "-f", "--force", help="Remove even if containers use it"),
 ) -> None:
     """Remove images (untag; content is dropped when no tag is left)."""
-    from engine.errors import ImageInUseError
+    from engine.api import ImageInUseError
 
     engine = _engine()
     users = _users(engine)
@@ -222,7 +222,7 @@ def prune(
     force: bool = typer.Option(False, "-f", "--force", help="Do not prompt for confirmation"),
 ) -> None:
     """Remove unused images, then unreferenced blobs and unpacked layers."""
-    from engine.builder.cache import BuildCache
+    from engine.api import BuildCache
 
     del force  # never prompts: scripts are the main user
     engine = _engine()
@@ -256,7 +256,7 @@ def save(
     output: Path = typer.Option(None, "-o", "--output", help="Write to a file, not stdout"),
 ) -> None:
     """Save images to a tar archive (docker-archive and OCI layout in one)."""
-    from engine.archive import save_images
+    from engine.api import save_images
 
     engine = _engine()
     if output is None:
@@ -275,7 +275,7 @@ def load(
     """Load images from a `docker save` or OCI archive (file or stdin)."""
     import tempfile
 
-    from engine.archive import load_archive
+    from engine.api import load_archive
 
     engine = _engine()
     if input_ is None:
@@ -346,7 +346,7 @@ def build(
     pull: bool = typer.Option(False, "--pull", help="Pull base images from their registry"),
 ) -> None:
     """Build an image from a Dockerfile (like docker build)."""
-    from engine.builder.build import BuildOptions
+    from engine.api import BuildOptions
 
     if network not in ("host", "none", "default"):
         raise typer.BadParameter("use host, none or default", param_hint="--network")

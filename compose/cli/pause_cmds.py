@@ -11,8 +11,7 @@ from compose.errors import ComposeError
 
 
 def _apply(ctx: typer.Context, services: list[str] | None, pause: bool) -> None:
-    from engine.api import ContainerStatus
-    from engine.errors import EngineError
+    from engine.api import ContainerStatus, EngineError
 
     orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
     chosen = tuple(services or ())
