@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 import signal
 import threading
 
@@ -26,7 +25,7 @@ _LIBC = ctypes.PyDLL(None, use_errno=True)  # PyDLL: the call keeps the GIL
 CLONE_PARENT = 0x00008000
 # clone(2)'s number where its first argument is the flags word (the rest are zero here, so
 # the architectures' different argument orders do not matter).
-_SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(platform.machine())
+_SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine)
 
 
 def fork() -> int:

@@ -10,7 +10,7 @@ SIGKILL at the end of the grace period.
 
 from __future__ import annotations
 
-import platform
+import os
 import time
 from collections.abc import Mapping
 
@@ -22,7 +22,7 @@ RESEND_POLL = 0.005
 
 # rt_sigtimedwait(2): while a process waits in it (tini's main loop does), /proc shows the
 # signals it waits for as unblocked, yet the kernel queues them (they are blocked for real).
-_SIGTIMEDWAIT = {"x86_64": 128, "aarch64": 137}.get(platform.machine())
+_SIGTIMEDWAIT = {"x86_64": 128, "aarch64": 137}.get(os.uname().machine)
 
 
 def takes_signal(pid: int, sig: int) -> bool:
