@@ -34,6 +34,9 @@ class ActionKind(enum.Enum):
 
 @dataclass(frozen=True)
 class Action:
+    """What to do with replica `number` of a service so that what runs matches the file;
+    `container` is the existing one (None for a create)."""
+
     kind: ActionKind
     number: int
     container: ContainerInfo | None = None

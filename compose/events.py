@@ -63,6 +63,9 @@ _FINAL = frozenset(
 
 @dataclass(frozen=True)
 class Event:
+    """A resource's progress as the orchestration reports it, so the CLI picks the view
+    (tty, plain, json, quiet) without the orchestrator knowing which."""
+
     kind: ResourceKind
     name: str
     phase: Phase

@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # networkx costs ~55 ms to import: loaded by the functions th
 
 @dataclass(frozen=True)
 class Dependency:
+    """An edge of the dependency graph and why it exists (`kind`): only depends_on sets a
+    condition or makes it optional; links, network_mode and the rest need the service started."""
+
     service: str
     kind: str
     condition: DependencyCondition = DependencyCondition.STARTED

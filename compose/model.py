@@ -20,6 +20,9 @@ class DependencyCondition(enum.Enum):
 
 @dataclass(frozen=True)
 class DependsOn:
+    """One `depends_on` entry: what the dependent waits for (`condition`), whether a missing
+    dependency is an error (`required`), and whether its recreation restarts the dependent."""
+
     service: str
     condition: DependencyCondition = DependencyCondition.STARTED
     restart: bool = False
@@ -58,6 +61,9 @@ class ServiceNetwork:
 
 @dataclass(frozen=True)
 class PortMapping:
+    """A `ports` entry in long syntax; `published` stays a string because it may be a range,
+    or absent for the engine to pick a free host port."""
+
     target: int
     published: str | None = None
     host_ip: str | None = None
@@ -66,6 +72,9 @@ class PortMapping:
 
 @dataclass(frozen=True)
 class Service:
+    """A service with the fields orchestration reads typed; `raw` keeps the whole normalized
+    mapping, for everything else and for the config hash that decides recreation."""
+
     name: str
     image: str | None = None
     command: tuple[str, ...] | None = None
@@ -95,6 +104,9 @@ class Service:
 
 @dataclass(frozen=True)
 class NetworkDef:
+    """A top-level `networks` entry: `key` is what services refer to, `name` the engine's
+    network (`<project>_<key>` unless set or external), which `up` creates unless external."""
+
     key: str
     name: str
     external: bool = False
@@ -118,6 +130,9 @@ class NetworkDef:
 
 @dataclass(frozen=True)
 class VolumeDef:
+    """A top-level `volumes` entry: `key` is what service mounts refer to, `name` the engine's
+    volume (`<project>_<key>` unless set or external), which `up` creates unless external."""
+
     key: str
     name: str
     external: bool = False
@@ -128,6 +143,9 @@ class VolumeDef:
 
 @dataclass(frozen=True)
 class Project:
+    """The loaded project every command reads after loading: frozen so the planner can hash it,
+    with `raw` kept so `config` prints exactly what was resolved."""
+
     name: str
     working_dir: Path
     config_files: tuple[Path, ...]

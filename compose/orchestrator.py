@@ -59,6 +59,9 @@ _LIVE = frozenset(
 
 @dataclass(frozen=True)
 class UpOptions:
+    """The `up` flags as the orchestrator takes them: the CLI, `run`'s dependencies and the
+    Python Stack API all start a project through this one value."""
+
     services: tuple[str, ...] = ()
     force_recreate: bool = False
     no_recreate: bool = False
@@ -85,6 +88,9 @@ class UpOptions:
 
 @dataclass(frozen=True)
 class DownOptions:
+    """The `down` flags as the orchestrator takes them (--rmi checked, parallelism resolved),
+    for the CLI and Stack.down alike."""
+
     volumes: bool = False
     remove_orphans: bool = False
     timeout: float | None = None

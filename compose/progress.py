@@ -107,6 +107,9 @@ class JsonProgress(Progress):
 
 @dataclass
 class _Line:
+    """A resource's line between redraws: mutable because each event for its label updates it,
+    and `started`/`ended` give the elapsed time shown."""
+
     label: str
     phase: Phase
     detail: str

@@ -169,6 +169,9 @@ def stack_request(item: pytest.Item) -> StackRequest:
 
 @dataclass
 class _PoolEntry:
+    """A started stack shared by the tests that asked for it, with the ones that failed on it,
+    so teardown can keep it for inspection (`kept`) instead of removing it."""
+
     stack: Stack
     failed_tests: list[str] = field(default_factory=list)
     kept: bool = False

@@ -49,6 +49,9 @@ class ServiceNotReadyError(StackError):
 
 @dataclass(frozen=True)
 class _Readiness:
+    """What `up(wait=True)` concluded about one container: ready, failed for good (stop
+    waiting), or neither yet; `detail` is what a not-ready error says about it."""
+
     ready: bool
     failed: bool
     detail: str

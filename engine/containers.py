@@ -41,6 +41,9 @@ class MountKind(enum.Enum):
 
 @dataclass(frozen=True)
 class MountSpec:
+    """A mount as the caller asks for it (Docker's Mounts entry): a volume stays a name here
+    and becomes a host path only at start, in the runtime spec's BindMounts."""
+
     kind: MountKind
     target: str
     source: str | None = None  # volume name or host path
@@ -52,6 +55,9 @@ class MountSpec:
 
 @dataclass(frozen=True)
 class NetworkAttachment:
+    """A network the container asks to join, with its aliases and requested addresses; start adds
+    the container's name and short id to the names it answers to (runtime_spec.NetworkRequest)."""
+
     network: str
     aliases: tuple[str, ...] = ()
     ipv4: str | None = None
@@ -125,6 +131,9 @@ class ContainerSpec:
 
 @dataclass(frozen=True)
 class ContainerRecord:
+    """The container as created: written once to config.json and never changed, so a process
+    may cache it by id; everything that changes lives in ContainerState."""
+
     id: str
     name: str
     created: str
@@ -134,6 +143,9 @@ class ContainerRecord:
 
 @dataclass(frozen=True)
 class ContainerState:
+    """What has been observed of a container since create (state.json): rewritten by the
+    supervisor and commands on every change, re-derived from liveness when missing or torn."""
+
     status: ContainerStatus = ContainerStatus.CREATED
     pid: int | None = None
     pid_start: int | None = None

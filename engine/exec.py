@@ -68,12 +68,18 @@ class ExecTarget:
 
 @dataclass(frozen=True)
 class ExecResult:
+    """A command run to completion in a container (Docker's exec_run): a command that cannot be
+    run comes back as Docker's exit code (125-127) with the reason after the output."""
+
     exit_code: int
     output: str
 
 
 @dataclass(frozen=True)
 class _Opened:
+    """The target's namespace files and root directory, opened before fork: a vanished container
+    fails in the caller, and the joiner needs no host /proc once in the mount namespace."""
+
     namespaces: tuple[tuple[int, int], ...]  # (fd, nstype)
     root_fd: int
 

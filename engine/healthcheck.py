@@ -29,6 +29,9 @@ KEEP_RESULTS = 5
 
 @dataclass(frozen=True)
 class ProbeResult:
+    """One healthcheck probe, kept (the last five) in the container state in Docker's
+    State.Health.Log shape, so `container inspect` and Stack's not-ready errors can show why."""
+
     start: str
     end: str
     exit_code: int

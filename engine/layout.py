@@ -18,6 +18,9 @@ def data_root_from_env() -> Path:
 
 @dataclass(frozen=True)
 class Layout:
+    """The data root every store is built on, one value passed around so that PYCOMPOSE_ROOT
+    (and each test) points the whole engine at another tree."""
+
     root: Path
 
     @property

@@ -14,6 +14,9 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class LogLine:
+    """One line of a container's json-file log read back for `logs`: the stream it was written
+    to and Docker's nanosecond timestamp, which `--since` and `--timestamps` need."""
+
     stream: str
     time: str
     text: str

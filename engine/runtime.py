@@ -59,6 +59,9 @@ class StartFailure(Exception):
 
 @dataclass(frozen=True)
 class StartedProcess:
+    """What the supervisor holds once a container's init exists: the pid to wait on for the
+    container's exit status, and the read ends of its output to pump into the log."""
+
     init_pid: int
     stage1_pid: int
     stdout_fd: int

@@ -17,6 +17,9 @@ from engine.ports import PortSpec, port_spec_from_json
 
 @dataclass(frozen=True)
 class BindMount:
+    """A host path bind-mounted into the rootfs, already resolved (a volume is its directory by
+    now), so the supervisor needs neither the volume store nor the caller's spec."""
+
     source: str
     target: str
     read_only: bool = False
@@ -42,12 +45,18 @@ class VolumeMount:
 
 @dataclass(frozen=True)
 class TmpfsMount:
+    """A tmpfs mounted afresh at every start (its content never outlives a run); `options` is
+    the final mount data (mode, size) handed to mount(2)."""
+
     target: str
     options: str = "mode=1777"
 
 
 @dataclass(frozen=True)
 class ProcessSpec:
+    """The command with the image's defaults applied and the user resolved to numeric ids, so
+    init can exec it without the image's /etc/passwd; exec and healthchecks start from it too."""
+
     args: tuple[str, ...]
     env: tuple[str, ...]
     cwd: str = "/"
@@ -58,6 +67,9 @@ class ProcessSpec:
 
 @dataclass(frozen=True)
 class NetworkRequest:
+    """A network the supervisor attaches the container to at start; `names` are all the DNS
+    names it answers to there (its aliases, its name and its short id)."""
+
     network: str
     names: tuple[str, ...] = ()
     ipv4: str | None = None
@@ -78,6 +90,9 @@ class DeviceNode:
 
 @dataclass(frozen=True)
 class Rlimit:
+    """A `ulimits` entry, checked against the host's limits before anything is created and
+    applied with setrlimit by the container's process just before it execs."""
+
     name: str  # "nofile", "nproc", ... (RLIMIT_ suffix, lower case)
     soft: int
     hard: int
@@ -101,6 +116,9 @@ class HealthcheckConfig:
 
 @dataclass(frozen=True)
 class RuntimeSpec:
+    """Everything one start needs, resolved by the engine API and saved beside the record, so
+    the detached supervisor never consults the image store, the volume store or Compose."""
+
     container_id: str
     hostname: str
     lower_dirs: tuple[str, ...]

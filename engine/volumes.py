@@ -31,6 +31,9 @@ def anonymous_volume_name(container_id: str, target: str) -> str:
 
 @dataclass(frozen=True)
 class Volume:
+    """A named volume as recorded under the data root: containers mount `mountpoint`, and
+    `options` (driver_opts) say whether engine.volume_mounts must mount something there first."""
+
     name: str
     driver: str
     mountpoint: Path

@@ -20,6 +20,9 @@ POLL = 0.1
 
 @dataclass(frozen=True)
 class AttachOptions:
+    """How an attached `up` follows logs and when it stops the stack (docker compose's
+    --attach, --abort-on-container-exit, --exit-code-from), gathered from the `up` flags."""
+
     services: tuple[str, ...] = ()  # what `up` was asked for (all when empty)
     attach: tuple[str, ...] = ()  # --attach: only these
     no_attach: tuple[str, ...] = ()  # --no-attach: all but these

@@ -15,6 +15,9 @@ if TYPE_CHECKING:  # the fast `run` path (compose.cli.fast_run) never imports ty
 
 @dataclass(frozen=True)
 class GlobalOptions:
+    """The top-level flags, passed to every sub-command; `load_options` turns them into the
+    loader's input so every command loads the project the same way."""
+
     files: tuple[str, ...]
     project_name: str | None
     project_directory: str | None

@@ -12,6 +12,9 @@ from compose.errors import ComposeError
 
 @dataclass(frozen=True)
 class DownRequest:
+    """`down`'s own flags as given (--rmi not yet checked): the one input the Typer command and
+    the fast path both hand to `execute`."""
+
     volumes: bool = False
     remove_orphans: bool = False
     rmi: str | None = None

@@ -63,6 +63,9 @@ def _noop(_line: str) -> None:
 
 @dataclass(frozen=True)
 class BuildOptions:
+    """One build as the engine takes it, from `image build` or a service's `build:` section
+    (compose.image_policy), so both build the same way."""
+
     context: Path
     dockerfile: Path | None = None  # default: <context>/Dockerfile
     dockerfile_inline: str | None = None
@@ -77,6 +80,9 @@ class BuildOptions:
 
 @dataclass(frozen=True)
 class BuildResult:
+    """The built image with its step counts, so a caller can tell a rebuild that reused the
+    step cache from one that ran every step."""
+
     image: Image
     steps: int
     cached_steps: int

@@ -51,6 +51,9 @@ def _translate(pattern: str) -> re.Pattern[str]:
 
 @dataclass(frozen=True)
 class _Rule:
+    """One .dockerignore pattern, compiled once; `exclusion` (a leading `!`) re-includes, and
+    the last rule matching a path decides."""
+
     regex: re.Pattern[str]
     exclusion: bool
 

@@ -48,6 +48,9 @@ class Instruction:
 
 @dataclass(frozen=True)
 class Dockerfile:
+    """A parsed Dockerfile: `file` prefixes every error with file:line, and `escape` (from
+    the `# escape=` directive) is needed again when the builder expands words in arguments."""
+
     file: str
     instructions: tuple[Instruction, ...]
     escape: str = "\\"

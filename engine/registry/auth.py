@@ -26,6 +26,9 @@ _PARAM_RE = re.compile(r'([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
 
 @dataclass(frozen=True)
 class Credentials:
+    """A registry login as `docker login` stores it: sent as is for a Basic challenge, and to
+    the token realm for a Bearer one."""
+
     username: str
     password: str
 

@@ -82,6 +82,9 @@ def is_loopback_registry(domain: str) -> bool:
 
 @dataclass(frozen=True)
 class FetchedManifest:
+    """A manifest exactly as the registry sent it: the bytes stay unparsed because the image's
+    identity is their digest, already checked against the one the registry announced."""
+
     data: bytes
     media_type: str
     digest: str  # sha256 of ``data``, verified against the header when the registry sent one

@@ -23,6 +23,9 @@ DOCKER_SCHEMA1 = (
 
 @dataclass(frozen=True)
 class Platform:
+    """The os/architecture[/variant] an image is pulled for: it picks one manifest out of a
+    multi-platform index (the host's platform unless `--platform` names another)."""
+
     os: str
     architecture: str
     variant: str | None = None
