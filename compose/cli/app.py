@@ -1,11 +1,12 @@
 """The Typer application: global flags, sub-command registration, and the one error table.
 
 The app is built on first use (`app` below is a lazy module attribute): `main` first offers
-argv to the fast `run` path (compose.cli.fast_run), which needs neither Typer nor the other
-commands' modules, and only builds the app when that path declines. Even then it registers only
-the module that defines the command argv names (COMMAND_MODULES): importing the other twelve
-and having Typer build their ~40 click commands cost every command ~15 ms of CPU. Help, an
-unknown command or global flags the fast path cannot read get the whole app.
+argv to the fast `run`, `up` and `down` paths (compose.cli.fast_run, fast_up, fast_down), which
+need neither Typer nor the other commands' modules, and only builds the app when they decline.
+Even then it registers only the module that defines the command argv names (COMMAND_MODULES):
+importing the other twelve and having Typer build their ~40 click commands cost every command
+~15 ms of CPU. Help, an unknown command or global flags the fast paths cannot read get the whole
+app.
 """
 
 # No `from __future__ import annotations` here: Typer reads the callback's annotations, and
@@ -144,6 +145,10 @@ def main() -> None:
     from compose.cli.fast_run import exit_now, fast_run
 
     code = fast_run(sys.argv[1:])
+    if code is None:
+        from compose.cli.fast_up import fast_up
+
+        code = fast_up(sys.argv[1:])
     if code is None:
         from compose.cli.fast_down import fast_down
 

@@ -15,6 +15,7 @@ from compose.cli.fast_run import (
     _Decline,
     _options,
     _report,
+    command_name,
     global_flags,
 )
 
@@ -59,6 +60,8 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, DownRequest] | None:
 
 def fast_down(argv: Sequence[str]) -> int | None:
     """Run `down` when the fast path can read argv; None: hand argv to the Typer app."""
+    if command_name(argv) != "down":
+        return None  # before `parse`, whose imports every other command would pay for nothing
     parsed = parse(argv)
     if parsed is None:
         return None

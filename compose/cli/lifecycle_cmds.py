@@ -3,42 +3,15 @@ what runs. Heavy modules load inside the commands so that `--help` stays fast.""
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 
 import typer
 
 from compose import labels as L
 from compose.cli.context import global_options
-from compose.cli.session import close_progress, orchestrator, parallel
+from compose.cli.session import orchestrator, parallel
+from compose.cli.startup import interruptible, parse_scale
 from compose.errors import ComposeError
-
-
-def _scale(values: list[str] | None) -> tuple[tuple[str, int], ...]:
-    pairs = []
-    for value in values or ():
-        name, sep, count = value.partition("=")
-        if not sep or not name or not count.strip().lstrip("-").isdigit():
-            raise ComposeError(f"invalid --scale value {value!r}: expected SERVICE=NUM")
-        pairs.append((name, int(count)))
-    return tuple(pairs)
-
-
-@contextlib.contextmanager
-def _interruptible() -> Iterator[threading.Event]:
-    """SIGTERM behaves like Ctrl-C while containers are being made: the scheduler starts
-    nothing more, lets in-flight engine calls finish, and the command exits 130. What was
-    made stays consistent: running `up` again converges, `down` removes it."""
-    cancel = threading.Event()
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        yield cancel
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def up(
@@ -75,57 +48,31 @@ def up(
     pull: str = typer.Option(None, "--pull", help="always|missing|never: pull before running"),
 ) -> None:
     """Create and start containers."""
-    from compose.cli.attach import AttachOptions
-    from compose.cli.attach import attach as follow
-    from compose.orchestrator import UpOptions
+    from compose.cli import startup
 
-    if detach and (abort_on_container_exit or exit_code_from):
-        raise ComposeError("--abort-on-container-exit and --exit-code-from cannot be used with -d")
-    if force_recreate and no_recreate:
-        raise ComposeError("--force-recreate and --no-recreate are incompatible")
-    orch = orchestrator(ctx)
-    orch.image_report = lambda line: print(line, file=sys.stderr)  # build/pull output
-    chosen = tuple(services or ())
-    if exit_code_from:
-        orch.check_services((exit_code_from,))
-    with _interruptible() as cancel:
-        orch.up(
-            UpOptions(
-                services=chosen,
-                force_recreate=force_recreate,
-                no_recreate=no_recreate,
-                no_start=no_start,
-                no_deps=no_deps,
-                remove_orphans=remove_orphans,
-                timeout=timeout,
-                scale=_scale(scale),
-                wait=wait,
-                wait_timeout=wait_timeout,
-                parallel=parallel(ctx),
-                build=build,
-                pull=pull,
-            ),
-            cancel,
-        )
-    close_progress(orch)
-    if detach or no_start or wait:
-        return
-    code = follow(
-        orch,
-        AttachOptions(
-            services=chosen,
-            attach=tuple(attach or ()),
-            no_attach=tuple(no_attach or ()),
-            abort_on_container_exit=abort_on_container_exit,
-            exit_code_from=exit_code_from,
-            timeout=timeout,
-            timestamps=timestamps,
-            prefix=not no_log_prefix,
-            color=False if no_color else None,
-            progress=global_options(ctx).progress,
-        ),
+    request = startup.UpRequest(
+        services=tuple(services or ()),
+        detach=detach,
+        force_recreate=force_recreate,
+        no_recreate=no_recreate,
+        no_start=no_start,
+        no_deps=no_deps,
+        remove_orphans=remove_orphans,
+        scale=tuple(scale or ()),
+        wait=wait,
+        wait_timeout=wait_timeout,
+        abort_on_container_exit=abort_on_container_exit,
+        exit_code_from=exit_code_from,
+        attach=tuple(attach or ()),
+        no_attach=tuple(no_attach or ()),
+        timestamps=timestamps,
+        no_log_prefix=no_log_prefix,
+        no_color=no_color,
+        timeout=timeout,
+        build=build,
+        pull=pull,
     )
-    raise typer.Exit(code)
+    raise typer.Exit(startup.execute(global_options(ctx), request))
 
 
 def create(
@@ -146,7 +93,7 @@ def create(
             force_recreate=force_recreate,
             no_recreate=no_recreate,
             remove_orphans=remove_orphans,
-            scale=_scale(scale),
+            scale=parse_scale(scale),
             parallel=parallel(ctx),
         )
     )
@@ -194,7 +141,7 @@ def start(ctx: typer.Context, services: list[str] = typer.Argument(None)) -> Non
                 f'service "{name}" has no container to start',
                 hint="create it first with `pycompose up` or `pycompose create`",
             )
-    with _interruptible() as cancel:
+    with interruptible() as cancel:
         orch.start(tuple(services or ()), parallel(ctx), cancel)
 
 

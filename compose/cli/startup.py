@@ -1,0 +1,129 @@
+"""`up` as a plain function of the global flags and its own options, without Typer: the Typer
+command (compose.cli.lifecycle_cmds) and the fast path (compose.cli.fast_up) both call
+`execute`, so the two cannot drift apart (as compose.cli.teardown does for `down`)."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from compose.cli.context import GlobalOptions
+from compose.errors import ComposeError
+
+
+@dataclass(frozen=True)
+class UpRequest:
+    """`up`'s own flags as given (--scale not yet checked): the one input the Typer command and
+    the fast path both hand to `execute`."""
+
+    services: tuple[str, ...] = ()
+    detach: bool = False
+    force_recreate: bool = False
+    no_recreate: bool = False
+    no_start: bool = False
+    no_deps: bool = False
+    remove_orphans: bool = False
+    scale: tuple[str, ...] = ()
+    wait: bool = False
+    wait_timeout: float | None = None
+    abort_on_container_exit: bool = False
+    exit_code_from: str | None = None
+    attach: tuple[str, ...] = ()
+    no_attach: tuple[str, ...] = ()
+    timestamps: bool = False
+    no_log_prefix: bool = False
+    no_color: bool = False
+    timeout: float | None = None
+    build: bool = False
+    pull: str | None = None
+
+
+def parse_scale(values: Iterable[str] | None) -> tuple[tuple[str, int], ...]:
+    """`--scale SERVICE=NUM` values as (service, replicas) pairs (`up` and `create`)."""
+    pairs = []
+    for value in values or ():
+        name, sep, count = value.partition("=")
+        if not sep or not name or not count.strip().lstrip("-").isdigit():
+            raise ComposeError(f"invalid --scale value {value!r}: expected SERVICE=NUM")
+        pairs.append((name, int(count)))
+    return tuple(pairs)
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[threading.Event]:
+    """SIGTERM behaves like Ctrl-C while containers are being made: the scheduler starts
+    nothing more, lets in-flight engine calls finish, and the command exits 130. What was
+    made stays consistent: running `up` again converges, `down` removes it."""
+    cancel = threading.Event()
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def execute(flags: GlobalOptions, request: UpRequest) -> int:
+    """Create and start the services' containers; attached (no -d, --no-start or --wait), follow
+    their output and return the exit code `attach` decides."""
+    from compose.cli.attach import AttachOptions
+    from compose.cli.attach import attach as follow
+    from compose.cli.session import close_progress, load_with, open_progress
+    from compose.orchestrator import Orchestrator, UpOptions
+    from compose.scheduler import parallel_limit
+    from engine.api import Engine
+
+    if request.detach and (request.abort_on_container_exit or request.exit_code_from):
+        raise ComposeError("--abort-on-container-exit and --exit-code-from cannot be used with -d")
+    if request.force_recreate and request.no_recreate:
+        raise ComposeError("--force-recreate and --no-recreate are incompatible")
+    project = load_with(flags)
+    view = open_progress(flags)
+    try:
+        orch = Orchestrator(Engine(), project, view)
+        orch.image_report = lambda line: print(line, file=sys.stderr)  # build/pull output
+        if request.exit_code_from:
+            orch.check_services((request.exit_code_from,))
+        with interruptible() as cancel:
+            orch.up(
+                UpOptions(
+                    services=request.services,
+                    force_recreate=request.force_recreate,
+                    no_recreate=request.no_recreate,
+                    no_start=request.no_start,
+                    no_deps=request.no_deps,
+                    remove_orphans=request.remove_orphans,
+                    timeout=request.timeout,
+                    scale=parse_scale(request.scale),
+                    wait=request.wait,
+                    wait_timeout=request.wait_timeout,
+                    parallel=parallel_limit(flags.parallel),
+                    build=request.build,
+                    pull=request.pull,
+                ),
+                cancel,
+            )
+        close_progress(orch)
+        if request.detach or request.no_start or request.wait:
+            return 0
+        return follow(
+            orch,
+            AttachOptions(
+                services=request.services,
+                attach=request.attach,
+                no_attach=request.no_attach,
+                abort_on_container_exit=request.abort_on_container_exit,
+                exit_code_from=request.exit_code_from,
+                timeout=request.timeout,
+                timestamps=request.timestamps,
+                prefix=not request.no_log_prefix,
+                color=False if request.no_color else None,
+                progress=flags.progress,
+            ),
+        )
+    finally:
+        view.close()
