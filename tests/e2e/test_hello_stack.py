@@ -134,15 +134,19 @@ services:
     )
     links_before = kernel_snapshot().links
     result = run_cli(["up", "-d"], cwd=directory, root=root)
-    assert result.returncode != 0
-    assert "halfway-bad-1" in result.stderr and "/does/not/exist" in result.stderr
-    assert "Traceback" not in result.stderr
-    states = {r["Service"]: r["State"] for r in ps_json("halfway", directory, root)}
-    assert states == {"good": "running", "bad": "created"}
-    bad_id = next(r["ID"] for r in ps_json("halfway", directory, root) if r["Service"] == "bad")
-    assert not [c for c in kernel_snapshot().cgroups if f"/{bad_id}" in c]
-    assert len(new_links(links_before, root)) == 2  # the bridge and good's veth
-    down = run_cli(["down", "-t", "0"], cwd=directory, root=root)
+    try:
+        assert result.returncode != 0
+        assert "halfway-bad-1" in result.stderr and "/does/not/exist" in result.stderr
+        assert "Traceback" not in result.stderr
+        states = {r["Service"]: r["State"] for r in ps_json("halfway", directory, root)}
+        assert states == {"good": "running", "bad": "created"}
+        bad_id = next(
+            r["ID"] for r in ps_json("halfway", directory, root) if r["Service"] == "bad"
+        )
+        assert not [c for c in kernel_snapshot().cgroups if f"/{bad_id}" in c]
+        assert len(new_links(links_before, root)) == 2  # the bridge and good's veth
+    finally:  # a failed assertion must not leave the stack (and its bridge) behind
+        down = run_cli(["down", "-t", "0"], cwd=directory, root=root)
     assert down.returncode == 0, down.stderr
     assert ps_json("halfway", directory, root) == []
     assert not new_links(links_before, root)
