@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import dataclasses
 import gc
 import marshal
 import os
@@ -95,14 +94,22 @@ def _read(path: str) -> dict[str, CodeType]:
 _CACHE = _Cache(CACHE_FILE)
 
 
+class _Missing:
+    """Until `install` sets `_MISSING` to dataclasses.MISSING (this module must not import
+    dataclasses before `install` has deferred `inspect`)."""
+
+
+_MISSING: Any = _Missing
+
+
 def _create_fn(name: str, args: list[str], body: list[str], *,
                globals: dict[str, Any] | None = None, locals: dict[str, Any] | None = None,
-               return_type: Any = dataclasses.MISSING) -> Any:
+               return_type: Any = _Missing) -> Any:
     """`dataclasses._create_fn` of CPython 3.11/3.12, compiling through the cache."""
     if locals is None:
         locals = {}
     return_annotation = ""
-    if return_type is not dataclasses.MISSING:
+    if return_type is not _MISSING and return_type is not _Missing:
         locals["_return_type"] = return_type
         return_annotation = "->_return_type"
     indented = "\n".join(f"  {line}" for line in body)
@@ -115,9 +122,16 @@ def _create_fn(name: str, args: list[str], body: list[str], *,
 
 def install() -> None:
     """Call before the first dataclass of the process is made (each entry point does)."""
+    global _MISSING
     if sys.version_info[:2] not in ((3, 11), (3, 12)):
         return
+    from engine import deferred_inspect
+
+    deferred_inspect.defer()  # dataclasses imports it, and needs it only without docstrings
+    import dataclasses
+
     if getattr(dataclasses, "_create_fn", None) in (None, _create_fn):
         return
+    _MISSING = dataclasses.MISSING
     dataclasses._create_fn = _create_fn  # type: ignore[attr-defined]
     atexit.register(_CACHE.save)  # also run by `exit_now`; forked children os._exit
