@@ -146,16 +146,19 @@ def import_time(env: dict[str, str]) -> float:
 
 
 def supervisor_spawn_cost() -> float:
-    """What one interpreter start importing the supervisor costs here: the supervisors' fork
-    server pays it once per CLI run (each container's supervisor is forked from it)."""
+    """What one interpreter start loading the supervisor costs here, as the supervisors' fork
+    server does it (`python -S`, then its core preload): it pays that once per CLI run (each
+    container's supervisor is forked from it)."""
     runs = []
     for _ in range(5):
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-c", "import engine.supervisor"],
+            [sys.executable, "-S", "-c",
+             "from engine import supervisor_zygote as z\nz._preload_core()"],
             cwd=REPO,
             check=True,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
+            # as the server runs: no `site`, the CLI's sys.path given instead
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), *sys.path[1:]])},
         )
         runs.append(time.perf_counter() - start)
     return statistics.median(runs)
@@ -240,7 +243,7 @@ def main() -> None:
             env=env, check=True, stdout=subprocess.DEVNULL,
         )
         print(f"pycompose --help (import + parse): {import_time(env) * 1000:.0f} ms")
-        print(f"one Python start importing engine.supervisor: "
+        print(f"one Python start loading the supervisor as the fork server does: "
               f"{supervisor_spawn_cost() * 1000:.0f} ms (the fork server pays it once per CLI run)")
         print(f"{'':>8} {'up -d':^19} {'re-up':^19} {'down -v':^19} {'MiB':>4}")
         print(f"{'services':>8}" + f" {'wall s':>7} {'cli':>5} {'all':>5}" * 3 + f" {'peak':>4}")
