@@ -9,7 +9,7 @@ Measures (median / p90 over N runs, milliseconds):
     pivot_root, capabilities, seccomp, exec) until `true` has exited,
   * the engine API: create + start + wait + remove of `true` (includes the detached
     supervisor process: Python start-up and its imports),
-  * the supervisor's imports alone (`python -c "import engine.supervisor"`),
+  * the supervisor's imports alone, as the fork server loads them (`python -S`, its preload),
 and the memory (PSS, USS, RSS from /proc/<pid>/smaps_rollup) of the processes that stay
 resident per running container: the supervisor and its children (the container's init; a
 resident stage1 only with `pid: host`).
@@ -140,8 +140,10 @@ def main() -> None:
         print("  engine runtime.start only  ", _stats(_time(runtime_once, args.runs)))
         engine.remove_container(probe.id)
         print("  engine API (+supervisor)   ", _stats(_time(api_once, args.runs)))
-        imports = [sys.executable, "-c", "import engine.supervisor"]
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        # as the fork server loads it: no `site`, the CLI's sys.path, the core preload
+        imports = [sys.executable, "-S", "-c",
+                   "from engine import supervisor_zygote as z\nz._preload_core()"]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), *sys.path[1:]])}
         print("  supervisor imports only    ",
               _stats(_time(lambda: subprocess.run(imports, check=True, env=env), args.runs)))
         bare_python = [sys.executable, "-c", "pass"]
