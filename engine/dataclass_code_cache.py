@@ -58,9 +58,12 @@ class _Cache:
             self._codes = _read(self._path)
         return self._codes
 
-    def save(self) -> None:
-        if not self._grew or self._codes is None or sys.dont_write_bytecode \
-                or os.getpid() != self._owner:
+    def save(self, force: bool = False) -> None:
+        """Write the file when this process compiled something new (``force``: even under
+        PYTHONDONTWRITEBYTECODE, as `compileall` writes .pyc files: for `prime`)."""
+        if not self._grew or self._codes is None or os.getpid() != self._owner:
+            return
+        if sys.dont_write_bytecode and not force:
             return
         codes = self._codes
         if len(codes) > MAX_ENTRIES:
@@ -135,3 +138,30 @@ def install() -> None:
     _MISSING = dataclasses.MISSING
     dataclasses._create_fn = _create_fn  # type: ignore[attr-defined]
     atexit.register(_CACHE.save)  # also run by `exit_now`; forked children os._exit
+
+
+def prime(packages: tuple[str, ...] = ("netdriver", "engine", "compose")) -> int:
+    """Import every module of `packages` through the cache and write it, whatever
+    PYTHONDONTWRITEBYTECODE says: the set-up scripts run it after `compileall`, so the first
+    commands of a fresh install (and every command where bytecode writing is off) find both.
+    Returns how many methods the file holds. Modules that cannot be imported here (an optional
+    dependency missing, e.g. pytest for the plugin) are skipped."""
+    import importlib
+    import pkgutil
+
+    install()
+    for package_name in packages:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.walk_packages(package.__path__, f"{package_name}."):
+            with contextlib.suppress(Exception):
+                importlib.import_module(module.name)
+    _CACHE.save(force=True)
+    return len(_CACHE._load())
+
+
+if __name__ == "__main__":  # `python -m engine.dataclass_code_cache`: the set-up scripts
+    # through the package's module, not this __main__ copy: `install` must patch dataclasses
+    # once, with the one cache every later import goes through
+    from engine import dataclass_code_cache as _module
+
+    print(f"dataclass method cache: {_module.prime()} methods in {_module.CACHE_FILE}")

@@ -140,3 +140,23 @@ def test_past_the_limit_only_what_this_process_used_is_kept(
     new.save()
     assert list(cache._read(str(path))) == [
         "def __create_fn__():\n def f():\n  return 'new'\n return f"]
+
+
+def test_prime_writes_every_package_class_even_with_bytecode_writing_off(tmp_path: Path) -> None:
+    """The set-up scripts' step: a fresh install's first commands find the methods compiled."""
+    path = tmp_path / "m.marshal"
+    out = _run(textwrap.dedent(f"""
+        from engine import dataclass_code_cache as c
+        c._CACHE = c._Cache({str(path)!r})
+        print(c.prime(("netdriver",)))
+    """), {"PYTHONDONTWRITEBYTECODE": "1"})
+    from dataclasses import fields
+
+    from netdriver import model
+
+    assert int(out) > 10
+    sources = cache._read(str(path))
+    assert len(sources) == int(out)
+    names = [f.name for f in fields(model.Endpoint)]  # its __init__ is in the file
+    assert any(s.startswith("def __create_fn__") and " def __init__(self," in s
+               and all(name in s for name in names) for s in sources)
