@@ -26,6 +26,7 @@ from types import CodeType
 
 TYPE_CHECKING = False  # `typing` costs ~7 ms of every command's start-up
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 CACHE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__",
@@ -104,35 +105,32 @@ def _read(path: str) -> dict[str, bytes]:
 _CACHE = _Cache(CACHE_FILE)
 
 
-class _Missing:
-    """Until `install` sets `_MISSING` to dataclasses.MISSING (this module must not import
-    dataclasses before `install` has deferred `inspect`)."""
+def _create_fn_through_cache(missing: Any) -> Callable[..., Any]:
+    """`dataclasses._create_fn` of CPython 3.11/3.12, compiling through the cache (`missing`:
+    dataclasses.MISSING, which this module must not import before `inspect` is deferred)."""
 
+    def _create_fn(name: str, args: list[str], body: list[str], *,
+                   globals: dict[str, Any] | None = None, locals: dict[str, Any] | None = None,
+                   return_type: Any = missing) -> Any:
+        if locals is None:
+            locals = {}
+        return_annotation = ""
+        if return_type is not missing:
+            locals["_return_type"] = return_type
+            return_annotation = "->_return_type"
+        indented = "\n".join(f"  {line}" for line in body)
+        function = f" def {name}({','.join(args)}){return_annotation}:\n{indented}"
+        source = f"def __create_fn__({', '.join(locals.keys())}):\n{function}\n return {name}"
+        namespace: dict[str, Any] = {}
+        exec(_CACHE.code_for(source), globals, namespace)  # the source dataclasses generated
+        return namespace["__create_fn__"](**locals)
 
-_MISSING: Any = _Missing
-
-
-def _create_fn(name: str, args: list[str], body: list[str], *,
-               globals: dict[str, Any] | None = None, locals: dict[str, Any] | None = None,
-               return_type: Any = _Missing) -> Any:
-    """`dataclasses._create_fn` of CPython 3.11/3.12, compiling through the cache."""
-    if locals is None:
-        locals = {}
-    return_annotation = ""
-    if return_type is not _MISSING and return_type is not _Missing:
-        locals["_return_type"] = return_type
-        return_annotation = "->_return_type"
-    indented = "\n".join(f"  {line}" for line in body)
-    function = f" def {name}({','.join(args)}){return_annotation}:\n{indented}"
-    source = f"def __create_fn__({', '.join(locals.keys())}):\n{function}\n return {name}"
-    namespace: dict[str, Any] = {}
-    exec(_CACHE.code_for(source), globals, namespace)  # the source dataclasses generated
-    return namespace["__create_fn__"](**locals)
+    _create_fn.installed_by = __name__  # type: ignore[attr-defined]
+    return _create_fn
 
 
 def install() -> None:
     """Call before the first dataclass of the process is made (each entry point does)."""
-    global _MISSING
     if sys.version_info[:2] not in ((3, 11), (3, 12)):
         return
     from engine import deferred_inspect
@@ -140,10 +138,10 @@ def install() -> None:
     deferred_inspect.defer()  # dataclasses imports it, and needs it only without docstrings
     import dataclasses
 
-    if getattr(dataclasses, "_create_fn", None) in (None, _create_fn):
+    current = getattr(dataclasses, "_create_fn", None)
+    if current is None or getattr(current, "installed_by", None) == __name__:
         return
-    _MISSING = dataclasses.MISSING
-    dataclasses._create_fn = _create_fn  # type: ignore[attr-defined]
+    dataclasses._create_fn = _create_fn_through_cache(dataclasses.MISSING)  # type: ignore[attr-defined]
     atexit.register(_CACHE.save)  # also run by `exit_now`; forked children os._exit
 
 
