@@ -11,9 +11,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from compose import labels as L
+
+TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 
 if TYPE_CHECKING:
     from engine.api import ContainerInfo

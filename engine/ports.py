@@ -17,9 +17,10 @@ import errno
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from engine.errors import EngineError, InvalidArgumentError
+
+TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 
 if TYPE_CHECKING:
     from netdriver.api import NetworkDriver

@@ -41,7 +41,6 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from engine import raw_fork, runtime
 from engine import syscalls as sc
@@ -49,9 +48,14 @@ from engine.ports import PortReservations, published_from_json
 from engine.processes import wait_exit_code
 from engine.runtime_spec import RuntimeSpec
 
+TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
 MAX_MESSAGE = 65536
 MAX_FDS = 253  # SCM_RIGHTS' limit: stdout, stderr and one bound socket per published port
-Message = tuple[dict[str, Any], list[int]]  # a JSON payload and the descriptors beside it
+if TYPE_CHECKING:
+    Message = tuple[dict[str, Any], list[int]]  # a JSON payload and the descriptors beside it
 
 
 @dataclass(frozen=True)
@@ -92,15 +96,17 @@ class HelperDied(HelperFailed):
     """The helper died without a word (killed, out of memory): what it made is unknown."""
 
 
-class Launchable(Protocol):
-    """What the helper runs of engine.supervisor.Supervisor."""
+if TYPE_CHECKING:  # a type only: the class would cost `typing` at run time
 
-    pid: int
-    spec: RuntimeSpec
+    class Launchable(Protocol):
+        """What the helper runs of engine.supervisor.Supervisor."""
 
-    def start_recorded(self, **extra: object) -> Handoff: ...
+        pid: int
+        spec: RuntimeSpec
 
-    def start_failed(self, exc: Exception) -> str: ...
+        def start_recorded(self, **extra: object) -> Handoff: ...
+
+        def start_failed(self, exc: Exception) -> str: ...
 
 
 def can_start_in_helper(spec: RuntimeSpec) -> bool:

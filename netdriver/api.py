@@ -16,7 +16,6 @@ import os
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from netdriver.errors import (
     AddressInUseError,
@@ -37,11 +36,15 @@ from netdriver.state import (
     host_subnet_lock,
 )
 
+TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
+
 # The kernel-facing modules (netlink, firewall, host links) and the endpoint store are
 # imported where they are used: a one-off `run` only looks its network up here (~7 ms of
 # imports it never used), and the supervisors' fork server loads them in a later stage
 # (engine.supervisor_zygote) so a `network_mode: none` container does not wait for them.
 if TYPE_CHECKING:
+    from typing import Any
+
     from netdriver.endpoint_store import EndpointStore, Listing
     from netdriver.firewall import PortRule
 

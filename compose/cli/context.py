@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 
 if TYPE_CHECKING:  # the fast `run` path (compose.cli.fast_run) never imports typer
     import typer

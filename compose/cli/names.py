@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from compose import labels as L
+
+TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 
 if TYPE_CHECKING:
     from engine.api import ContainerInfo
