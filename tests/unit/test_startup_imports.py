@@ -1,0 +1,50 @@
+"""What the start-up of a command and of the supervisors' fork server must not pay for: the
+real `inspect` (~10 ms with ast, dis and tokenize; dataclasses imports it,
+engine.deferred_inspect keeps it unloaded until a name of it is used), and on the CLI's fast
+paths the `typing` module (~4 ms; annotations are never evaluated, so our modules import it
+under TYPE_CHECKING only; in the fork server pyseccomp imports it anyway)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+CLI_PATHS = (
+    "import engine; engine.cache_dataclass_methods()\n"
+    "import compose.cli.app, compose.cli.fast_run, compose.cli.fast_up, compose.cli.fast_down\n"
+    "import compose.cli.oneoff, compose.cli.session, compose.cli.startup, compose.cli.teardown\n"
+    "import compose.project_cache, compose.orchestrator, compose.container_spec, engine.api\n"
+)
+FORK_SERVER = (
+    "from engine import supervisor_zygote as z\n"
+    "z._preload_core()\n"
+    "z._preload_netlink()\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "flags", "typing_loaded"),
+    [(CLI_PATHS, [], "False"), (FORK_SERVER, ["-S"], None)],
+    ids=["cli-fast-paths", "fork-server"],
+)
+def test_typing_and_inspect_stay_unloaded(
+    code: str, flags: list[str], typing_loaded: str | None
+) -> None:
+    probe = code + textwrap.dedent("""
+        import sys
+        print("typing" in sys.modules, "ast" in sys.modules, "dis" in sys.modules)
+    """)
+    path = os.pathsep.join([str(REPO), *sys.path[1:]])  # -S: the venv's packages by hand
+    done = subprocess.run([sys.executable, *flags, "-c", probe], capture_output=True,
+                          text=True, check=True, env={**os.environ, "PYTHONPATH": path})
+    typing, ast, dis = done.stdout.split()
+    assert (ast, dis) == ("False", "False"), done.stderr
+    if typing_loaded is not None:
+        assert typing == typing_loaded
