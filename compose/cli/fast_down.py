@@ -15,6 +15,7 @@ from compose.cli.fast_run import (
     _Decline,
     _options,
     _report,
+    as_floats,
     command_name,
     global_flags,
 )
@@ -49,12 +50,8 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, DownRequest] | None:
     flags = global_flags(given)
     if flags is None:
         return None
-    timeout = wanted.get("timeout")
-    if timeout is not None:
-        try:
-            wanted["timeout"] = float(str(timeout))  # click's FLOAT is float()
-        except ValueError:
-            return None  # Typer's "not a valid float"
+    if not as_floats(wanted, ("timeout",)):
+        return None
     return flags, DownRequest(**wanted)  # type: ignore[arg-type]
 
 

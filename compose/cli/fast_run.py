@@ -173,6 +173,18 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, RunRequest] | None:
     return flags, request
 
 
+def as_floats(wanted: dict[str, Any], fields: Sequence[str]) -> bool:
+    """Turn the given `fields` of `wanted` into floats as click's FLOAT does (float()); False
+    when one is not a number (Typer's "not a valid float" is then the fast path's decline)."""
+    for key in fields:
+        if key in wanted:
+            try:
+                wanted[key] = float(str(wanted[key]))
+            except ValueError:
+                return False
+    return True
+
+
 def global_flags(given: dict[str, object]) -> GlobalOptions | None:
     """The global options `_options(args, GLOBAL_OPTIONS)` found, as the Typer callback makes
     them; None when Typer must report them (`--parallel` not an integer)."""

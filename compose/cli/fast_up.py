@@ -19,6 +19,7 @@ from compose.cli.fast_run import (
     _Decline,
     _options,
     _report,
+    as_floats,
     command_name,
     global_flags,
 )
@@ -92,12 +93,8 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, UpRequest] | None:
     flags = global_flags(given)
     if flags is None:
         return None
-    for key in FLOAT_FIELDS:
-        if key in wanted:
-            try:
-                wanted[key] = float(str(wanted[key]))  # click's FLOAT is float()
-            except ValueError:
-                return None  # Typer's "not a valid float"
+    if not as_floats(wanted, FLOAT_FIELDS):
+        return None
     for key in UP_OPTIONS.multiple:
         if key in wanted:
             wanted[key] = tuple(wanted[key])
