@@ -149,7 +149,9 @@ def _preload_core() -> None:
 
     dataclass_code_cache.install()
     import engine.supervisor
-    from engine import syscalls
+    from engine import cgroups, syscalls
+
+    cgroups.prewarm()
 
     for name in ("ascii", "utf-8"):
         codecs.lookup(name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
@@ -372,10 +373,10 @@ class NetworkDriver:
         """Claim the requested address, or the lowest free one (retrying past lost races)."""
         from netdriver import ipam
 
-        taken = set()
+        taken: set[IPv4Address | int] = set()
         for text in self._eps.taken(net, listing):
-            with contextlib.suppress(ValueError):
-                taken.add(IPv4Address(text))
+            with contextlib.suppress(OSError):  # ints: see ipam.allocate_address
+                taken.add(int.from_bytes(socket.inet_aton(text), "big"))
         subnet = IPv4Network(net.subnet)
         ip_range = IPv4Network(net.ip_range) if net.ip_range else None
         reserved = [IPv4Address(a) for a in net.aux_addresses.values()]

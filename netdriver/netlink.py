@@ -9,7 +9,8 @@ requests; even its message classes cost an attach in a forked process ~1.6 ms of
 
 Reaching into a container's network namespace: setns(CLONE_NEWNET) only moves the *calling
 thread*, so the namespace work runs on a short-lived thread of its own that enters the
-namespace, opens its netlink socket there, configures, and exits. No other thread ever changes
+namespace, opens its netlink socket there, configures, and exits (in a process with no other
+thread, the calling thread goes in and comes back instead). No other thread ever changes
 namespace, and nothing forks (a fork in the engine's multi-threaded scheduler would copy locks
 other threads hold). Kernel refusals become :class:`NetlinkError` carrying the kernel's reason
 (strerror of the errno).
@@ -141,8 +142,13 @@ def run_in_netns(nsfd: int, fn: Callable[[], _T]) -> _T:
     """Run ``fn`` on a fresh thread that has entered the network namespace ``nsfd``.
 
     The thread ends afterwards, so the namespace switch never leaks into any other code.
-    Exceptions of ``fn`` are re-raised in the caller.
+    Exceptions of ``fn`` are re-raised in the caller. A process with no other thread (a
+    container's start-up helper) runs ``fn`` on its own thread instead, entering and then
+    leaving the namespace: no other code runs meanwhile, and a thread there cost ~0.6 ms of
+    CPU and ~100 page faults per container.
     """
+    if threading.active_count() == 1:
+        return _run_switched(nsfd, fn)
     result: list[_T] = []
     error: list[BaseException] = []
     want = os.fstat(nsfd).st_ino
@@ -162,6 +168,28 @@ def run_in_netns(nsfd: int, fn: Callable[[], _T]) -> _T:
     if error:
         raise error[0]
     return result[0]
+
+
+def _run_switched(nsfd: int, fn: Callable[[], _T]) -> _T:
+    """``fn`` with the calling thread in the namespace ``nsfd``, then back in its own. The way
+    back cannot fail short of a kernel bug (it is the namespace the thread came from); if it
+    did, the error says so, and the caller, a process about to exit, fails its start."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _setns(nsfd)
+        try:
+            if os.stat("/proc/thread-self/ns/net").st_ino != os.fstat(nsfd).st_ino:
+                raise OSError(errno.EINVAL, "setns did not enter the namespace")
+            return fn()
+        finally:
+            try:
+                _setns(home)
+            except OSError as exc:
+                raise NetlinkError(
+                    f"cannot return to the original network namespace: {exc.strerror}"
+                ) from exc
+    finally:
+        os.close(home)
 
 
 def _configure_peer(nsfd: int, netns_path: str, peer: PeerConfig) -> None:

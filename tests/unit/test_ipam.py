@@ -94,6 +94,14 @@ def test_allocate_lowest_free_skipping_gateway() -> None:
     assert ipam.allocate_address(net, gw, [A("10.1.0.2"), A("10.1.0.4")]) == A("10.1.0.3")
 
 
+def test_allocate_takes_taken_addresses_as_integers_too() -> None:
+    net, gw = N("10.1.0.0/24"), A("10.1.0.1")
+    taken: list[A | int] = [int(A("10.1.0.2")), A("10.1.0.3"), int(A("10.1.0.5"))]
+    assert ipam.allocate_address(net, gw, taken) == A("10.1.0.4")
+    with pytest.raises(AddressInUseError):
+        ipam.allocate_address(net, gw, taken, "10.1.0.5")
+
+
 def test_allocate_reuses_released_address() -> None:
     net, gw = N("10.1.0.0/24"), A("10.1.0.1")
     taken = [A("10.1.0.3")]  # .2 was released
