@@ -62,8 +62,13 @@ from pyroute2.netlink.rtnl import (
     RTM_NEWROUTE,
 )
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
-from pyroute2.netlink.rtnl.ifinfmsg import ifinfbase, ifinfmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
 # (kernel number, name, pyroute2 type) of the link attributes pyroute2 0.9.7 lacks
 _LINK_ATTRS_ADDED = (
@@ -73,7 +78,7 @@ _LINK_ATTRS_ADDED = (
 )
 
 
-def _teach_big_tcp_attrs() -> None:
+def _teach_big_tcp_attrs(ifinfbase: Any) -> None:
     """Append the BIG TCP IPv4 link attributes to pyroute2's link attribute table."""
     names = [entry[0] for entry in ifinfbase.nla_map]
     for number, name, _kind in _LINK_ATTRS_ADDED:
@@ -91,7 +96,18 @@ def _teach_big_tcp_attrs() -> None:
     )
 
 
-_teach_big_tcp_attrs()
+def __getattr__(name: str) -> object:
+    """The link message class, loaded on first use: only tests decode link messages (requests
+    are packed by netdriver.rtnl), and with its ~20 plugin modules and pyroute2.config
+    (multiprocessing, pickle) it was ~60% of this module's import, ~23 ms of every `up` that
+    makes a network (the address and route dumps need only the two classes above)."""
+    if name != "ifinfmsg":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfbase, ifinfmsg
+
+    _teach_big_tcp_attrs(ifinfbase)
+    globals()["ifinfmsg"] = ifinfmsg
+    return ifinfmsg
 
 __all__ = [
     "NLMSG_DONE",

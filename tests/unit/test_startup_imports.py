@@ -48,3 +48,21 @@ def test_typing_and_inspect_stay_unloaded(
     assert (ast, dis) == ("False", "False"), done.stderr
     if typing_loaded is not None:
         assert typing == typing_loaded
+
+
+def test_the_dumps_decoders_load_without_the_link_message_plugins() -> None:
+    """Making a network dumps the host's addresses and routes (netdriver.rtnl): their two
+    decoders must not bring pyroute2's link message class, its plugins and pyroute2.config
+    (multiprocessing, pickle): ~23 ms of every `up` that makes a network."""
+    probe = textwrap.dedent("""
+        import sys
+        from netdriver.rtnl import messages
+        p2 = messages()
+        assert p2.ifaddrmsg and p2.rtmsg
+        print("pyroute2.netlink.rtnl.ifinfmsg" in sys.modules, "multiprocessing" in sys.modules)
+        from netdriver.pyroute2_messages import ifinfmsg  # loaded on first use, for tests
+        print(ifinfmsg.__name__)
+    """)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, cwd=REPO)
+    assert done.stdout.split() == ["False", "False", "ifinfmsg"], done.stderr
