@@ -10,11 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from compose.dotenv import chain_lookup, read_dotenv
 from compose.errors import ComposeFileError, Problem
 from compose.paths import absolute
+
+TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
+if TYPE_CHECKING:
+    from typing import Any
+
+    # Loads files as a sub-project: (files, project dir, env, include stack) -> model dict.
+    LoadModel = Callable[[tuple[Path, ...], Path, dict[str, str], tuple[str, ...]], Any]
 
 
 @dataclass(frozen=True)
@@ -24,10 +30,6 @@ class IncludeRequest:
     files: tuple[Path, ...]
     project_dir: Path
     env: dict[str, str]
-
-
-# Loads files as a sub-project: (files, project dir, env, include stack) -> model dict.
-LoadModel = Callable[[tuple[Path, ...], Path, dict[str, str], tuple[str, ...]], Any]
 
 
 def _as_list(value: Any) -> list[str]:

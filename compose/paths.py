@@ -11,10 +11,13 @@ import contextlib
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 from compose.volume_syntax import is_path_source, parse_volume, resolve_host_path
 from compose.yaml_source import Override, Reset
+
+TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 _REMOTE = re.compile(r"^([a-z][a-z0-9+.-]*://|git@|github\.com/)", re.IGNORECASE)
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any
 
+TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
+if TYPE_CHECKING:
+    from typing import Any
 _SHORT = re.compile(
     r"^(?:(?:(?P<ip>\[[^\]]+\]|[^:\[\]]*):)?(?P<published>[^:]*):)?(?P<target>[^:/]+)"
     r"(?:/(?P<protocol>[a-z]+))?$"

@@ -101,7 +101,7 @@ class _Decline(Exception):
     """This argv is not one the fast path is sure to read as Typer would."""
 
 
-def _options(args: list[str], table: OptionTable) -> dict[str, object]:
+def _options(args: list[str], table: OptionTable) -> dict[str, Any]:
     """Consume leading options from `args` (in place) into a field -> value mapping."""
     found: dict[str, Any] = {}  # lists for `multiple` fields
     while args and args[0].startswith("-"):
@@ -149,8 +149,6 @@ def names_run(argv: Sequence[str]) -> bool:
 
 def parse(argv: Sequence[str]) -> tuple[GlobalOptions, RunRequest] | None:
     """The global options and run request this argv means, or None to let Typer parse it."""
-    from typing import cast
-
     from compose.cli.oneoff import RunRequest
 
     args = list(argv)
@@ -168,8 +166,8 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, RunRequest] | None:
         return None
     for key in RUN_OPTIONS.multiple:
         if key in wanted:
-            wanted[key] = tuple(cast(list[str], wanted[key]))
-    request = RunRequest(service=args[0], command=tuple(args[1:]), **wanted)  # type: ignore[arg-type]
+            wanted[key] = tuple(wanted[key])
+    request = RunRequest(service=args[0], command=tuple(args[1:]), **wanted)
     return flags, request
 
 
@@ -185,25 +183,24 @@ def as_floats(wanted: dict[str, Any], fields: Sequence[str]) -> bool:
     return True
 
 
-def global_flags(given: dict[str, object]) -> GlobalOptions | None:
+def global_flags(given: dict[str, Any]) -> GlobalOptions | None:
     """The global options `_options(args, GLOBAL_OPTIONS)` found, as the Typer callback makes
-    them; None when Typer must report them (`--parallel` not an integer)."""
-    from typing import cast
-
+    them; None when Typer must report them (`--parallel` not an integer). No `typing.cast`
+    here: importing typing would cost every fast path ~5 ms."""
     from compose.cli.context import make_global_options
 
     parallel = given.get("parallel")
     if parallel is not None and not _is_integer(str(parallel)):
         return None  # Typer's "not a valid integer"
     return make_global_options(
-        files=tuple(cast(list[str], given.get("files", []))),
-        project_name=cast("str | None", given.get("project_name")),
-        project_directory=cast("str | None", given.get("project_directory")),
-        env_files=tuple(cast(list[str], given.get("env_files", []))),
-        profiles=tuple(cast(list[str], given.get("profiles", []))),
+        files=tuple(given.get("files", [])),
+        project_name=given.get("project_name"),
+        project_directory=given.get("project_directory"),
+        env_files=tuple(given.get("env_files", [])),
+        profiles=tuple(given.get("profiles", [])),
         debug=bool(given.get("debug", False)),
         parallel=int(str(parallel)) if parallel is not None else None,
-        progress=cast("str | None", given.get("progress")),
+        progress=given.get("progress"),
     )
 
 
