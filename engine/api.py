@@ -49,6 +49,7 @@ from engine.runtime_spec import (
 )
 from engine.volumes import Volume, VolumeStore, anonymous_volume_name
 from netdriver.api import Network, NetworkDriver, NetworkOptions
+from netdriver.debug_log import debug
 from netdriver.errors import NetworkError
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
@@ -84,14 +85,7 @@ __all__ = [
 
 
 def _debug(message: str, *args: object) -> None:
-    """`logging.debug` under this module's logger, without importing logging (~3 ms): when
-    nothing has imported it, nothing has configured a handler either."""
-    import sys
-
-    if "logging" in sys.modules:
-        import logging
-
-        logging.getLogger(__name__).debug(message, *args)
+    debug(__name__, message, *args)
 
 
 DEFAULT_STOP_TIMEOUT = 10.0

@@ -11,7 +11,6 @@ EDNS, truncation) is a classic source of bugs.
 from __future__ import annotations
 
 import ipaddress
-import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -126,6 +125,8 @@ def answer(
     ``links`` are the asking container's `links` aliases (alias -> service or container
     name): they resolve for that container only, as Docker's embedded DNS does.
     """
+    import random  # here, like dnslib: only the resolver answers; the CLI imports this module
+
     from dnslib import AAAA, PTR, QTYPE, RR, A, DNSLabel
 
     q = request.q

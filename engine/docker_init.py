@@ -39,11 +39,9 @@ def find_init_binary() -> str | None:
     for candidate in candidates:
         if _usable(candidate):
             return os.path.realpath(candidate)
-    import logging  # here, not at the top: the CLI's `run` path imports this module (~3 ms)
+    from netdriver.debug_log import debug
 
-    logging.getLogger(__name__).debug(
-        "init: true: no docker-init among %s, using the built-in init", candidates
-    )
+    debug(__name__, "init: true: no docker-init among %s, using the built-in init", candidates)
     return None
 
 

@@ -28,7 +28,6 @@ import resource
 import signal
 import socket
 import struct
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -275,7 +274,12 @@ def _exec_init(
             sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
         exec_process(spec, spec.process, confined=spec.init)
     except BaseException as exc:  # report every failure to the supervisor, then die
-        message = str(exc) if isinstance(exc, StartFailure | OSError) else traceback.format_exc()
+        if isinstance(exc, StartFailure | OSError):
+            message = str(exc)
+        else:  # a bug: the whole story (imported here: with linecache and tokenize, ~4 ms)
+            import traceback
+
+            message = traceback.format_exc()
         os.write(err_fd, message.encode(errors="replace")[:4000])
         os._exit(127)
 

@@ -21,7 +21,6 @@ import os
 import posixpath
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -290,6 +289,8 @@ class SnapshotStore:
                 return final, False
             for stale in self.root.glob(f".tmp-{hex_id}-*"):
                 shutil.rmtree(stale, ignore_errors=True)
+            import tempfile  # a write path: not every command's start-up (~2.5 ms)
+
             temp = Path(tempfile.mkdtemp(prefix=f".tmp-{hex_id}-", dir=self.root))
             try:
                 os.chmod(temp, 0o755)

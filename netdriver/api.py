@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 
+from netdriver.debug_log import debug
 from netdriver.errors import (
     AddressInUseError,
     AddressPoolExhaustedError,
@@ -63,15 +64,7 @@ def __getattr__(name: str) -> Any:
 
 
 def _debug(message: str, *args: object) -> None:
-    """`logging.debug` under this module's logger, without importing logging (~3 ms): when
-    nothing has imported it, nothing has configured a handler either, and the message would
-    go nowhere."""
-    import sys
-
-    if "logging" in sys.modules:
-        import logging
-
-        logging.getLogger(__name__).debug(message, *args)
+    debug(__name__, message, *args)
 
 
 def _bridge_mac(network: Network) -> str:

@@ -33,7 +33,6 @@ br_netfilter's cost (~8-13% CPU, measured with the sysctl at 0) cannot be avoide
 from __future__ import annotations
 
 import contextlib
-import logging
 import shlex
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -41,8 +40,6 @@ from dataclasses import dataclass
 
 from netdriver.errors import NetworkError
 from netdriver.locks import flocked, run_dir
-
-log = logging.getLogger(__name__)
 
 DNAT_CHAIN = "PYCOMPOSE"  # nat: published ports
 POST_CHAIN = "PYCOMPOSE-POSTROUTING"  # nat: masquerade

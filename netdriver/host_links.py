@@ -9,16 +9,14 @@ host). Kernel refusals become :class:`NetlinkError` carrying the kernel's reason
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import socket
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_address
 
+from netdriver.debug_log import debug
 from netdriver.errors import NetlinkError, kernel_refusals
 from netdriver.rtnl import Rtnl
-
-log = logging.getLogger(__name__)
 
 MAIN_TABLE = 254
 _IFF_UP = 0x1
@@ -121,7 +119,7 @@ def ensure_bridge(
     with kernel_refusals("set up bridge", ifname), Rtnl() as nl:
         idx = index_of(ifname)
         if idx is None:
-            log.debug("creating bridge %s", ifname)
+            debug(__name__, "creating bridge %s", ifname)
             nl.new_bridge(ifname, mac, mtu)
             idx = index_of(ifname)
             if idx is None:

@@ -22,7 +22,6 @@ import contextlib
 import ctypes
 import errno
 import functools
-import logging
 import os
 import socket
 import threading
@@ -41,8 +40,6 @@ if TYPE_CHECKING:
     from typing import TypeVar
 
     _T = TypeVar("_T")
-
-log = logging.getLogger(__name__)
 
 CLONE_NEWNET = 0x40000000
 _IFA_F_NODAD = 0x02  # usable at once: duplicate address detection would hold it ~1 s

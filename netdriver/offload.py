@@ -31,10 +31,9 @@ the host's own connections to containers, not bridged container-to-container tra
 from __future__ import annotations
 
 import functools
-import logging
 import os
 
-log = logging.getLogger(__name__)
+from netdriver.debug_log import debug
 
 BIG_TCP_IPV4_SIZE = 524_280
 
@@ -105,6 +104,6 @@ def steer_receive(ifname: str) -> bool:
         with open(f"/sys/class/net/{ifname}/queues/rx-0/rps_cpus", "w", encoding="ascii") as f:
             f.write(mask)
     except OSError as exc:
-        log.debug("no receive steering on %s: %s", ifname, exc)
+        debug(__name__, "no receive steering on %s: %s", ifname, exc)
         return False
     return True

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -184,6 +183,8 @@ class StateStore:
         path = self._path(rec.network.name)
         # Compact: `indent` would make json use its pure-Python encoder (CPU per attach).
         data = json.dumps(_to_json(rec), sort_keys=True, separators=(",", ":")).encode()
+        import tempfile  # here: with random, ~2.5 ms of every command and fork server start
+
         fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{rec.network.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
