@@ -9,7 +9,6 @@ import contextlib
 import enum
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -257,6 +256,8 @@ class ContainerStore:
         with self._lock():
             if not self.names.is_dir():
                 building = self.names.with_name(f".{NAMES_DIR}.{os.getpid()}.tmp")
+                import shutil  # here: with bz2 and lzma, ~3 ms of every command's start-up
+
                 shutil.rmtree(building, ignore_errors=True)
                 building.mkdir(parents=True)
                 for record in self._records():
@@ -338,6 +339,8 @@ class ContainerStore:
             else:
                 continue
             name = _name_in(path / "config.json")
+            import shutil  # here: with bz2 and lzma, ~3 ms of every command's start-up
+
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
             self._drop_entry(name, container_id)
@@ -601,6 +604,8 @@ class ContainerStore:
         self._keep_removed_state(gone, container_id, count_stop, final)
         if prune:
             self.prune_removed()
+        import shutil  # here: with bz2 and lzma, ~3 ms of every command's start-up
+
         shutil.rmtree(gone, ignore_errors=True)
         if name is None or not _is_name(name):
             return

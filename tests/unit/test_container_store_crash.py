@@ -49,12 +49,12 @@ elif point == "rename":
         die()
     c.os.rename = rename
 elif point == "rmtree":
-    real_rmtree = c.shutil.rmtree
+    import shutil  # engine.containers imports it where it removes a tree
     def rmtree(path, ignore_errors=False):
         for entry in sorted(os.listdir(path))[:1]:  # a part of the record is already gone
             os.unlink(os.path.join(path, entry))
         die()
-    c.shutil.rmtree = rmtree
+    shutil.rmtree = rmtree
 
 spec = c.ContainerSpec(name="web-1", image="busybox")
 if action == "create":
