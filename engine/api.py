@@ -325,6 +325,11 @@ class Engine:
         (killed, machine rebooted) is reported exited and its leftovers are released."""
         state = self.containers.load_state(record.id)
         if state.status in _ACTIVE and not is_alive(state.supervisor_pid, state.supervisor_start):
+            # Read again: a supervisor writes the exit and then ends, so one that did both
+            # between the read above and the liveness check is gone with its exit recorded,
+            # and must not be taken for a crashed one (`exited with code 255`).
+            state = self.containers.load_state(record.id)
+        if state.status in _ACTIVE and not is_alive(state.supervisor_pid, state.supervisor_start):
             if state.pid and is_alive(state.pid, state.pid_start):
                 signal_pid(state.pid, signal.SIGKILL)
             container_cgroup(record.id).remove()
