@@ -148,13 +148,10 @@ def run_in_netns(nsfd: int, fn: Callable[[], _T]) -> _T:
         return _run_switched(nsfd, fn)
     result: list[_T] = []
     error: list[BaseException] = []
-    want = os.fstat(nsfd).st_ino
 
     def body() -> None:
         try:
-            _setns(nsfd)
-            if os.stat("/proc/thread-self/ns/net").st_ino != want:
-                raise OSError(errno.EINVAL, "setns did not enter the namespace")
+            _enter(nsfd)
             result.append(fn())
         except BaseException as exc:  # handed to the caller below
             error.append(exc)
@@ -173,10 +170,8 @@ def _run_switched(nsfd: int, fn: Callable[[], _T]) -> _T:
     did, the error says so, and the caller, a process about to exit, fails its start."""
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        _setns(nsfd)
         try:
-            if os.stat("/proc/thread-self/ns/net").st_ino != os.fstat(nsfd).st_ino:
-                raise OSError(errno.EINVAL, "setns did not enter the namespace")
+            _enter(nsfd)
             return fn()
         finally:
             try:
@@ -187,6 +182,13 @@ def _run_switched(nsfd: int, fn: Callable[[], _T]) -> _T:
                 ) from exc
     finally:
         os.close(home)
+
+
+def _enter(nsfd: int) -> None:
+    """Move the calling thread into the namespace ``nsfd`` and check that it got there."""
+    _setns(nsfd)
+    if os.stat("/proc/thread-self/ns/net").st_ino != os.fstat(nsfd).st_ino:
+        raise OSError(errno.EINVAL, "setns did not enter the namespace")
 
 
 def _configure_peer(nsfd: int, netns_path: str, peer: PeerConfig) -> None:
