@@ -783,9 +783,7 @@ class Orchestrator:
             for info in running:
                 self._event(info.name, Phase.STOPPING)
         with waiting():
-            self.engine.stop_containers(
-                [i.id for i in running], timeout, count_stops=count_stops, remove=remove
-            )
+            self.engine.stop_containers(running, timeout, count_stops=count_stops, remove=remove)
         if not quiet:
             for info in running:
                 self._event(info.name, Phase.STOPPED)
@@ -818,7 +816,7 @@ class Orchestrator:
             try:
                 with waiting():  # every replica's grace period at once, not one slot each
                     self.engine.stop_containers(
-                        [i.id for i in infos if i.status is ContainerStatus.RUNNING], timeout
+                        [i for i in infos if i.status is ContainerStatus.RUNNING], timeout
                     )
                 self._each(infos, one)
             except (EngineError, NetworkError) as exc:

@@ -494,7 +494,7 @@ class Engine:
         return self.stop_containers([name_or_id], timeout)[0]
 
     def stop_containers(
-        self, names_or_ids: Sequence[str], timeout: float | None = None, *,
+        self, containers: Sequence[str | ContainerInfo], timeout: float | None = None, *,
         count_stops: bool = True, remove: bool = False,
     ) -> list[ContainerInfo]:
         """Stop several containers together: every one is signalled first, then all their grace
@@ -508,8 +508,12 @@ class Engine:
 
         ``remove``: each supervisor removes its record once its container is down (counting
         the stop), so the removals run in parallel processes; `remove_container` afterwards
-        only finishes what a supervisor that died could not."""
-        infos = [self.inspect(name_or_id) for name_or_id in names_or_ids]
+        only finishes what a supervisor that died could not.
+
+        ``containers``: names or ids, or infos the caller has observed (`list_containers`):
+        those are taken as they are (each stop reads the state afresh under its lock anyway),
+        where inspecting them again read every record and state twice on `down`."""
+        infos = [c if isinstance(c, ContainerInfo) else self.inspect(c) for c in containers]
         from engine.signal_delivery import resend_when_taken, takes_signal
 
         states: dict[str, ContainerState] = {}

@@ -12,6 +12,7 @@ import dataclasses
 import itertools
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -185,12 +186,13 @@ class FakeEngine:
         return self._info(c)
 
     def stop_containers(
-        self, names_or_ids: list[str], timeout: float | None = None, *, count_stops: bool = True,
-        remove: bool = False,
+        self, containers: Sequence[str | ContainerInfo], timeout: float | None = None, *,
+        count_stops: bool = True, remove: bool = False,
     ) -> list[ContainerInfo]:
         # remove=True: the real engine's supervisors remove the records; here remove_container
         # (which the orchestrator calls next either way) does it.
-        return [self.stop_container(n, timeout) for n in names_or_ids]
+        return [self.stop_container(c if isinstance(c, str) else c.id, timeout)
+                for c in containers]
 
     def restart_container(self, name_or_id: str, timeout: float | None = None) -> ContainerInfo:
         self.stop_container(name_or_id, timeout)

@@ -16,7 +16,7 @@ from compose.events import Event, Phase
 from compose.loader import load_project
 from compose.model import LoadOptions, Project
 from compose.orchestrator import DownOptions, Orchestrator, UpOptions
-from engine.api import ContainerStatus
+from engine.api import ContainerInfo, ContainerStatus
 from tests.unit.fake_engine import FakeEngine, Script
 
 # ---- the pure planner ------------------------------------------------------------------------
@@ -379,9 +379,9 @@ def test_down_stops_unrelated_services_as_one_batch_and_dependents_first(
     batches: list[list[str]] = []
     original = engine.stop_containers
 
-    def recording(names: list[str], *args: object, **kwargs: object) -> Any:
-        batches.append(sorted(engine.inspect(n).name for n in names))
-        return original(names, *args, **kwargs)  # type: ignore[arg-type]
+    def recording(containers: list[ContainerInfo], *args: object, **kwargs: object) -> Any:
+        batches.append(sorted(c.name for c in containers))
+        return original(containers, *args, **kwargs)  # type: ignore[arg-type]
 
     engine.stop_containers = recording  # type: ignore[method-assign,assignment]
     Orchestrator(engine, load(tmp_path, stack)).down(DownOptions())  # type: ignore[arg-type]
