@@ -4,13 +4,16 @@ link up or its MTU, delete a link, dump addresses and routes. It speaks for the 
 the thread that opened the socket.
 
 Requests are packed here with :mod:`struct` (a fixed header per message kind, then
-type-length-value attributes); only the replies of the two dumps are decoded with pyroute2's
-message classes (:mod:`netdriver.pyroute2_messages`, loaded on the first dump, never with this
-module). Why not pyroute2 for the requests too: its encoder runs a lot of generic Python per
-message, and each container attach runs in a freshly forked process, where every object that
-Python touches costs a copy-on-write page fault: encoding one attach's five requests with
-pyroute2 cost ~1.6 ms and ~260 page faults there, packing them costs a few dozen
-microseconds. Requests are synchronous: each waits for the kernel's acknowledgement, and a
+type-length-value attributes), and the replies of the two dumps the driver needs (addresses,
+routes: two fields and two attributes each) are read the same way. Why not pyroute2's message
+classes: its encoder runs a lot of generic Python per message, and each container attach runs
+in a freshly forked process, where every object that Python touches costs a copy-on-write page
+fault: encoding one attach's five requests with pyroute2 cost ~1.6 ms and ~260 page faults
+there, packing them costs a few dozen microseconds. Its decoders cost their import: ~22 ms
+(pyroute2.netlink brings typing, logging, inspect) of every `up` that makes a network, for
+four messages. pyroute2's classes stay the reference: the unit tests build the kernel's
+replies with them (:mod:`netdriver.pyroute2_messages`) and :meth:`Rtnl.dump` decodes with
+any of them. Requests are synchronous: each waits for the kernel's acknowledgement, and a
 refusal raises OSError with the kernel's errno.
 """
 
@@ -49,7 +52,8 @@ IFLA_GSO_IPV4_MAX_SIZE, IFLA_GRO_IPV4_MAX_SIZE = 63, 64  # Linux 6.3+
 IFLA_GSO_MAX_SIZE, IFLA_GRO_MAX_SIZE = 41, 58  # above 64 KiB: IPv6 BIG TCP, Linux 5.19+
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
 IFA_ADDRESS, IFA_LOCAL = 1, 2
-RTA_OIF, RTA_GATEWAY = 4, 5
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE = 1, 4, 5, 15
+NLA_TYPE_MASK = 0x3FFF  # an attribute's type without NLA_F_NESTED / NLA_F_NET_BYTEORDER
 
 _HEADER = struct.Struct("=IHHII")  # struct nlmsghdr: length, type, flags, sequence, port id
 _IFINFO = struct.Struct("=BxHiII")  # struct ifinfomsg: family, type, index, flags, change
@@ -63,8 +67,9 @@ _seq = itertools.count(1)
 
 
 def messages() -> ModuleType:
-    """pyroute2's message classes and constants, imported on first use: the CLI's `run` path
-    imports this module (through netdriver.api) and often sends no request at all."""
+    """pyroute2's message classes and constants, imported on first use (by tests, to build
+    the kernel's replies and decode with :meth:`Rtnl.dump`): nothing on a command's path
+    needs them."""
     from netdriver import pyroute2_messages
 
     return pyroute2_messages
@@ -134,6 +139,19 @@ def _messages(data: bytes) -> Iterator[tuple[int, int, bytes]]:
         offset += (length + 3) & ~3
 
 
+def _attributes(raw: bytes, offset: int) -> dict[int, bytes]:
+    """The attributes (type: payload) of the message ``raw`` from ``offset``, where its fixed
+    header ends; a later attribute of one type replaces an earlier one."""
+    out: dict[int, bytes] = {}
+    while offset + _ATTR.size <= len(raw):
+        length, kind = _ATTR.unpack_from(raw, offset)
+        if length < _ATTR.size or offset + length > len(raw):
+            break
+        out[kind & NLA_TYPE_MASK] = raw[offset + _ATTR.size:offset + length]
+        offset += (length + 3) & ~3
+    return out
+
+
 def _check(raw: bytes) -> None:
     """Raise OSError with the kernel's errno if the NLMSG_ERROR message ``raw`` is a refusal."""
     (code,) = _ERRNO.unpack_from(raw, _HEADER.size)
@@ -171,11 +189,10 @@ class Rtnl:
                     _check(raw)
                     return
 
-    def dump(self, kind: int, msg: Any, reply: type[Any]) -> list[Any]:
-        """Every message of a dump request (until NLMSG_DONE), decoded as ``reply`` (a pyroute2
-        message class)."""
+    def dump_raw(self, kind: int, msg: Any) -> list[bytes]:
+        """Every message of a dump request (until NLMSG_DONE), as received (header included)."""
         seq = self._send(msg, kind, NLM_F_REQUEST | NLM_F_DUMP)
-        out: list[Any] = []
+        out: list[bytes] = []
         while True:
             for mtype, mseq, raw in _messages(self.sock.recv(1 << 16)):
                 if mseq != seq:
@@ -185,9 +202,16 @@ class Rtnl:
                 if mtype == NLMSG_ERROR:
                     _check(raw)
                     return out
-                decoded = reply(raw)
-                decoded.decode()
-                out.append(decoded)
+                out.append(raw)
+
+    def dump(self, kind: int, msg: Any, reply: type[Any]) -> list[Any]:
+        """Every message of a dump request, decoded as ``reply`` (a pyroute2 message class)."""
+        out = []
+        for raw in self.dump_raw(kind, msg):
+            decoded = reply(raw)
+            decoded.decode()
+            out.append(decoded)
+        return out
 
     # ---- the requests the driver needs ------------------------------------------------------
     def new_bridge(self, ifname: str, mac: str, mtu: int | None) -> None:
@@ -252,28 +276,29 @@ class Rtnl:
 
     def addresses(self, family: int) -> list[tuple[int, bytes, int]]:
         """(link index, packed address, prefix length) of every address of ``family``."""
-        p2 = messages()
         out = []
-        for msg in self.dump(RTM_GETADDR, _IFADDR.pack(family, 0, 0, 0, 0), p2.ifaddrmsg):
-            if msg["family"] != family:
+        for raw in self.dump_raw(RTM_GETADDR, _IFADDR.pack(family, 0, 0, 0, 0)):
+            got, prefixlen, _flags, _scope, index = _IFADDR.unpack_from(raw, _HEADER.size)
+            if got != family:
                 continue
-            addr = msg.get_attr("IFA_ADDRESS") or msg.get_attr("IFA_LOCAL")
+            attrs = _attributes(raw, _HEADER.size + _IFADDR.size)
+            addr = attrs.get(IFA_ADDRESS) or attrs.get(IFA_LOCAL)
             if addr:
-                out.append((msg["index"], socket.inet_pton(family, addr), msg["prefixlen"]))
+                out.append((index, addr, prefixlen))
         return out
 
     def routes(self, family: int, table: int) -> list[tuple[bytes, int]]:
         """(packed destination, prefix length) of the routes of ``table`` with a destination."""
-        p2 = messages()
         request = _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
         out = []
-        for msg in self.dump(RTM_GETROUTE, request, p2.rtmsg):
-            rtable = msg.get_attr("RTA_TABLE")
-            if rtable is None:
-                rtable = msg["table"]
-            dst = msg.get_attr("RTA_DST")
-            if msg["family"] == family and rtable == table and dst is not None:
-                out.append((socket.inet_pton(family, dst), msg["dst_len"]))
+        for raw in self.dump_raw(RTM_GETROUTE, request):
+            got, dst_len, _src_len, _tos, rtable = _RTMSG.unpack_from(raw, _HEADER.size)[:5]
+            attrs = _attributes(raw, _HEADER.size + _RTMSG.size)
+            if RTA_TABLE in attrs:  # tables above 255 are only here
+                (rtable,) = _U32.unpack_from(attrs[RTA_TABLE])
+            dst = attrs.get(RTA_DST)
+            if got == family and rtable == table and dst is not None:
+                out.append((dst, dst_len))
         return out
 
 

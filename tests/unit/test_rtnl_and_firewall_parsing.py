@@ -1,6 +1,7 @@
 """The pure halves of the host-namespace kernel code: reading the kernel's rtnetlink replies
-(netdriver.rtnl, on pyroute2's message classes) and reading `iptables-save`
-(netdriver.firewall). No root, no kernel: the replies come from a scripted socket."""
+(netdriver.rtnl, which reads them with struct; the replies here are built with pyroute2's
+message classes, the reference encoder) and reading `iptables-save` (netdriver.firewall). No
+root, no kernel: the replies come from a scripted socket."""
 
 from __future__ import annotations
 
@@ -101,6 +102,49 @@ def test_routes_keep_the_tables_destinations_only() -> None:
         (nlmsgerr(), NLMSG_DONE),
     ])
     assert nl.routes(socket.AF_INET, rtnl.RT_TABLE_MAIN) == [(socket.inet_aton("10.9.0.0"), 16)]
+
+
+def test_an_address_without_ifa_address_falls_back_to_ifa_local_and_families_are_kept_apart(
+) -> None:
+    local_only = ifaddrmsg()
+    local_only["family"], local_only["index"], local_only["prefixlen"] = socket.AF_INET, 7, 32
+    local_only["attrs"] = [("IFA_LOCAL", "192.0.2.9")]
+    nl = _scripted([
+        (local_only, p2.RTM_NEWADDR),
+        (_address(2, socket.AF_INET6, "fd00::1", 64), p2.RTM_NEWADDR),
+        (nlmsgerr(), NLMSG_DONE),
+    ])
+    assert nl.addresses(socket.AF_INET) == [(7, socket.inet_aton("192.0.2.9"), 32)]
+
+
+def test_a_routes_table_above_255_is_read_from_rta_table() -> None:
+    """The header's one byte says RT_TABLE_COMPAT (252) for tables above 255."""
+
+    def replies() -> list[tuple[Any, int]]:
+        high = _route("10.8.0.0", 16, 1000)
+        high["table"] = 252
+        return [
+            (high, p2.RTM_NEWROUTE),
+            (_route("10.7.0.0", 16, rtnl.RT_TABLE_MAIN), p2.RTM_NEWROUTE),
+            (nlmsgerr(), NLMSG_DONE),
+        ]
+
+    assert _scripted(replies()).routes(socket.AF_INET, 1000) == [
+        (socket.inet_aton("10.8.0.0"), 16)
+    ]
+    assert _scripted(replies()).routes(socket.AF_INET, 252) == []
+    assert _scripted(replies()).routes(socket.AF_INET, rtnl.RT_TABLE_MAIN) == [
+        (socket.inet_aton("10.7.0.0"), 16)
+    ]
+
+
+def test_a_truncated_attribute_ends_the_message_instead_of_reading_past_it() -> None:
+    header = rtnl._HEADER.pack(0, 0, 0, 0, 0)
+    body = rtnl._attr(rtnl.RTA_DST, socket.inet_aton("10.1.0.0"))
+    cut = rtnl._ATTR.pack(40, rtnl.RTA_TABLE) + b"\0" * 4  # says 40 bytes, carries 8
+    assert rtnl._attributes(header + body + cut, len(header)) == {
+        rtnl.RTA_DST: socket.inet_aton("10.1.0.0")
+    }
 
 
 def test_iptables_save_is_read_per_table_and_chain() -> None:
