@@ -113,10 +113,19 @@ class SupervisorSpawner:
     def prestart(self) -> None:
         """Start the zygote now, without waiting for it: its start-up (Python and the
         supervisor's imports, ~200 ms) then overlaps with the caller's own work before the
-        first `spawn`. Cheap when it already runs; one that idles out is replaced later."""
-        with self._lock:
+        first `spawn`. Cheap when it already runs; one that idles out is replaced later.
+
+        Never waits for the lock: whoever holds it is in a request, which starts the zygote
+        itself if none runs, and may be waiting for a zygote still at its imports to answer.
+        Waiting behind that held each `create_container` of an `up` (which calls this) for up
+        to ~30 ms, the first one always: the resolver's start had the zygote's first request."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
             if self._sock is None:
                 self._sock = self._start_zygote()
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
         """Let the zygote go now (it would idle out anyway): for callers that check for
