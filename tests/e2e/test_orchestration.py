@@ -186,8 +186,6 @@ def test_service_healthy_waits_for_the_healthcheck(stack: Stack) -> None:
         }
     )
     result = stack.cli("up", "-d")
-    if "has no healthcheck configured" in result.stderr:
-        pytest.xfail("the stack's healthcheck is not yet passed to the engine's container spec")
     assert result.returncode == 0, result.stderr
     assert _first_log_time(stack, "web") > _first_log_time(stack, "db", last=True)
 
