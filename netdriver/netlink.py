@@ -33,7 +33,6 @@ from netdriver.errors import NetlinkError, kernel_refusals
 from netdriver.host_links import delete_link, enable_ipv6
 from netdriver.offload import BIG_TCP_IPV4_SIZE, steer_receive, steering_mask
 from netdriver.rtnl import Rtnl, VethPeer
-from netdriver.rtnl import warm_up as warm_up_messages
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
@@ -74,7 +73,6 @@ def warm_up() -> None:
     """Do the first-use work of :func:`_setns` now: a fork server calls this once so that
     the processes it forks share the result instead of each building it."""
     _libc().setns  # noqa: B018 - the attribute access is the work (ctypes caches the function)
-    warm_up_messages()
     steering_mask()
 
 

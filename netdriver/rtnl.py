@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = ["IFF_UP", "RTN_UNICAST", "RTPROT_BOOT", "RT_SCOPE_UNIVERSE", "RT_TABLE_MAIN",
-           "Rtnl", "VethPeer", "encode", "messages", "warm_up"]
+           "Rtnl", "VethPeer", "encode", "messages"]
 
 NETLINK_ROUTE = 0
 RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST = 254, 3, 0, 1
@@ -300,8 +300,3 @@ class Rtnl:
             if got == family and rtable == table and dst is not None:
                 out.append((dst, dst_len))
         return out
-
-
-def warm_up() -> None:
-    """Nothing to prepare any more: requests are packed with :mod:`struct`, whose formats are
-    compiled at import. Kept so that a fork server's preload step stays valid."""
