@@ -51,9 +51,20 @@ def fork_sibling() -> int:
     The raw system call skips glibc's fork bookkeeping as well: safe for a single-threaded
     caller whose child only runs Python and exec()s (glibc ≥ 2.34 asks the kernel for the
     thread id where it needs it, and no lock is held). Check `can_fork_sibling()` first."""
+    return _clone(CLONE_PARENT)
+
+
+def fork_into(namespaces: int) -> int:
+    """Like `fork()`, with the child in new namespaces (clone flags, e.g. CLONE_NEWPID: the
+    child is pid 1 of its own pid namespace, this process's child). The same conditions as
+    `fork_sibling`; check `can_fork_sibling()` first."""
+    return _clone(namespaces)
+
+
+def _clone(flags: int) -> int:
     if _SYS_CLONE is None or threading.active_count() != 1:
-        raise OSError(95, "clone(CLONE_PARENT) is not available here")
-    pid = int(_LIBC.syscall(_SYS_CLONE, CLONE_PARENT | signal.SIGCHLD, 0, 0, 0, 0))
+        raise OSError(95, "a raw clone(2) is not available here")
+    pid = int(_LIBC.syscall(_SYS_CLONE, flags | signal.SIGCHLD, 0, 0, 0, 0))
     if pid < 0:
         number = ctypes.get_errno()
         raise OSError(number, os.strerror(number))

@@ -7,9 +7,14 @@ Process tree:
 The pause between unshare and fork is where the supervisor wires the network namespace
 (/proc/<stage1>/ns/net) before any container code runs.
 
-In a start-up helper (engine.supervisor_launch, the usual case) the helper is stage1 itself
+In a start-up helper (engine.supervisor_launch: restarts) the helper is stage1 itself
 (`_start_in_place`): it makes and wires the network namespace, then forks init straight into
 the supervisor's children (CLONE_PARENT), one Python process less per start.
+
+A first start (the usual case) has its cgroup and wired network namespace made by the start
+server (engine.start_server, `make_network_namespace`), and the supervisor forks init itself
+into a new pid namespace (`start_prepared`): init joins the cgroup and the network namespace,
+makes its other namespaces and goes on as above. No stage1 at all.
 
 With a private pid namespace, stage1 exits as soon as init exists: the supervisor is a child
 subreaper, so init becomes its direct child (one Python process less per container, ~6 MB of
@@ -30,6 +35,7 @@ import socket
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from engine import capabilities, raw_fork, volume_mounts
 from engine import syscalls as sc
@@ -80,7 +86,7 @@ def _keeps_stage1(spec: RuntimeSpec) -> bool:
     return spec.pid_mode == "host"
 
 
-def _namespace_flags(spec: RuntimeSpec) -> int:
+def namespace_flags(spec: RuntimeSpec) -> int:
     flags = NAMESPACES | sc.CLONE_NEWCGROUP
     if spec.pid_mode == "host":
         flags &= ~sc.CLONE_NEWPID
@@ -312,7 +318,7 @@ def _stage1(
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
         cgroup.join(os.getpid())
         _join_shared_namespaces(spec)
-        flags = _namespace_flags(spec)
+        flags = namespace_flags(spec)
         sc.unshare(flags)
         if flags & sc.CLONE_NEWNET:
             # Here, not over netlink from a helper process: a `none` container then needs no
@@ -403,21 +409,25 @@ class _Channels:
 
 
 def _open_channels(spec: RuntimeSpec) -> _Channels:
+    channels = _output_channels(spec.tty)
+    if spec.stdin_open and not spec.tty:
+        # Docker's `-i` when detached: stdin stays open and empty (reads block, no EOF).
+        stdin_r, stdin_w = os.pipe()
+        channels.stdio = (stdin_r, *channels.stdio[1:])
+        _STDIN_KEEPERS[spec.container_id] = stdin_w
+    return channels
+
+
+def _output_channels(tty: bool) -> _Channels:
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    if spec.tty:
+    if tty:
         # Init makes the pty in the container's devpts and sends us the master (the log reads
         # it); tty output is one stream, as in Docker.
         console, init_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         return _Channels(err_r, err_w, console=console, console_fd=init_end.detach())
     out_r, out_w = os.pipe()
     errs_r, errs_w = os.pipe()
-    stdio = (-1, out_w, errs_w)
-    if spec.stdin_open:
-        # Docker's `-i` when detached: stdin stays open and empty (reads block, no EOF).
-        stdin_r, stdin_w = os.pipe()
-        stdio = (stdin_r, out_w, errs_w)
-        _STDIN_KEEPERS[spec.container_id] = stdin_w
-    return _Channels(err_r, err_w, out_r=out_r, errs_r=errs_r, stdio=stdio)
+    return _Channels(err_r, err_w, out_r=out_r, errs_r=errs_r, stdio=(-1, out_w, errs_w))
 
 
 def _await_exec(channels: _Channels) -> int:
@@ -515,7 +525,7 @@ def _start_in_place(
     cgroup and let it go on; it makes its other namespaces itself: its pivot_root must not
     move our root (a mount namespace shared with us would), and this process never enters
     the container's cgroup, so a failed start can still remove it."""
-    flags = _namespace_flags(spec)
+    flags = namespace_flags(spec)
     host_netns = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     container_netns = -1
     in_container_netns = False
@@ -524,13 +534,7 @@ def _start_in_place(
     init_pid = None
     try:
         if flags & sc.CLONE_NEWNET:
-            sc.unshare(sc.CLONE_NEWNET)
-            in_container_netns = True
-            sc.loopback_up()
-            container_netns = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-            sc.setns(host_netns, sc.CLONE_NEWNET)
-            in_container_netns = False
-            wire_network(f"/proc/self/fd/{container_netns}")
+            container_netns = make_network_namespace(wire_network)
             sc.setns(container_netns, sc.CLONE_NEWNET)
             in_container_netns = True
         _join_shared_namespaces(spec)
@@ -563,3 +567,97 @@ def _start_in_place(
         _close_all({host_netns, container_netns, go_r, go_w, channels.err_r})
         if channels.console is not None:
             channels.console.close()
+
+
+def make_network_namespace(wire_network: Callable[[str], None]) -> int:
+    """A new network namespace with lo up (done in it, so a `none` container needs no network
+    work at all and a bridge attachment finds lo up), wired by `wire_network(path)` from the
+    host's; its descriptor. The calling thread ends in the namespace it was in."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    made = -1
+    try:
+        sc.unshare(sc.CLONE_NEWNET)
+        try:
+            sc.loopback_up()
+            made = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        finally:
+            sc.setns(home, sc.CLONE_NEWNET)
+        wire_network(f"/proc/self/fd/{made}")
+        return made
+    except BaseException:
+        _close_all({made})
+        raise
+    finally:
+        os.close(home)
+
+
+@dataclass(frozen=True)
+class PreparedStart:
+    """What the start server (engine.start_server) made for a first start: the supervisor
+    forks init into it (`start_prepared`)."""
+
+    spec_path: str
+    netns_fd: int  # the container's network namespace; -1: none of its own (host, joined)
+    cgroup_dirs: tuple[str, ...]
+    tty: bool
+    new_pid_ns: bool
+
+
+def start_prepared(prepared: PreparedStart) -> StartedProcess:
+    """In the supervisor: fork init, our own child, into the namespace and cgroup the start
+    server made; return once it has exec'd. Init loads the runtime spec itself (its copied
+    pages die with its exec: the supervisor stays small)."""
+    channels = _output_channels(prepared.tty)
+    lifeline_r, lifeline_w = os.pipe2(os.O_CLOEXEC)
+    init_pid = None
+    try:
+        init_pid = raw_fork.fork_into(sc.CLONE_NEWPID if prepared.new_pid_ns else 0)
+        if init_pid == 0:
+            _close_all({lifeline_w, *channels.ours})
+            if channels.console is not None:
+                channels.console.close()
+            _init_prepared(prepared, channels, lifeline_r)
+        _close_all({lifeline_r, *channels.init_fds})
+        out_r = _await_exec(channels)
+        return StartedProcess(init_pid, init_pid, stdout_fd=out_r, stderr_fd=channels.errs_r,
+                              stage1_resident=False)
+    except BaseException:
+        _close_all({channels.out_r, channels.errs_r})
+        if init_pid:
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                os.kill(init_pid, signal.SIGKILL)
+                os.waitpid(init_pid, 0)
+        raise
+    finally:
+        _close_all({lifeline_r, lifeline_w, channels.err_r})
+        if channels.console is not None:
+            channels.console.close()
+
+
+def _init_prepared(prepared: PreparedStart, channels: _Channels, lifeline_r: int) -> None:
+    """In init, forked by `start_prepared`: into the cgroup and namespaces, then as any init.
+    Never returns."""
+    try:
+        # Armed first: the lifeline tells whether the supervisor died before (EOF: its end is
+        # closed); the parent pid cannot, being 0 in a pid namespace of our own.
+        sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
+        os.set_blocking(lifeline_r, False)
+        with contextlib.suppress(BlockingIOError):
+            if os.read(lifeline_r, 1) == b"":
+                os._exit(1)
+        os.close(lifeline_r)
+        spec = RuntimeSpec.load(Path(prepared.spec_path))
+        prewarm(spec)
+        for path in prepared.cgroup_dirs:  # before our cgroup namespace: rooted there
+            with open(f"{path}/cgroup.procs", "w", encoding="ascii") as procs:
+                procs.write("0")
+        if prepared.netns_fd >= 0:
+            sc.setns(prepared.netns_fd, sc.CLONE_NEWNET)
+            os.close(prepared.netns_fd)
+        _join_shared_namespaces(spec)
+        unshare_flags = namespace_flags(spec) & ~(sc.CLONE_NEWNET | sc.CLONE_NEWPID)
+    except BaseException as exc:
+        os.write(channels.err_w, f"{exc}".encode(errors="replace")[:4000])
+        os._exit(127)
+    _exec_init(spec, channels.err_w, channels.stdio, console_fd=channels.console_fd,
+               unshare_flags=unshare_flags)

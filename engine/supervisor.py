@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine import ports, runtime
+from engine import syscalls as sc
 from engine.cgroups import container_cgroup
 from engine.containers import ContainerStatus, ContainerStore, now_rfc3339
 from engine.dns_control import ensure_resolver, nudge_resolver
@@ -28,6 +29,7 @@ from engine.logs import LogWriter
 from engine.processes import start_time, wait_exit_code
 from engine.restart_policy import Backoff, should_restart
 from engine.runtime_spec import RuntimeSpec
+from engine.served_start import first_start_served
 from engine.supervisor_launch import (
     FirstStart,
     Handoff,
@@ -38,6 +40,12 @@ from engine.supervisor_launch import (
     start_in_helper,
 )
 from netdriver.api import NetworkDriver, PortRule
+
+TYPE_CHECKING = False  # `typing` costs every supervisor its import
+
+
+if TYPE_CHECKING:
+    FirstStarter = Callable[[], FirstStart | None]
 
 
 class Supervisor:
@@ -147,16 +155,46 @@ class Supervisor:
         self.cgroup.remove()
         runtime.release(self.spec)  # volumes with driver_opts: the last user unmounts
 
-    def start(self) -> runtime.StartedProcess:
+    def create_cgroup(self) -> None:
         limits = self.spec.resources
         if limits.memory_bytes is None and limits.pids is None:
             limits = replace(limits, memory_bytes=self.spec.memory_limit, pids=self.spec.pids_limit)
         self.cgroup.create(limits)
+
+    def start(self) -> runtime.StartedProcess:
+        self.create_cgroup()
         try:
             return runtime.start(self.spec, self.cgroup, self._wire_network)
         except BaseException:
             self._release()
             raise
+
+    def prepare_start(self) -> int:
+        """The host-side half of a first start, done by the start server (engine.start_server):
+        the cgroup and the network namespace, wired; the namespace's descriptor (-1: the
+        container has none of its own). A failure has undone its own work."""
+        self.create_cgroup()
+        try:
+            if not runtime.namespace_flags(self.spec) & sc.CLONE_NEWNET:
+                return -1
+            return runtime.make_network_namespace(self._wire_network)
+        except BaseException:
+            self.undo_start()
+            raise
+
+    def undo_start(self) -> None:
+        """Give back what `prepare_start` made, in this process: the start server runs threads,
+        and a fork (what `_release` does for a run that goes on) is unsafe there."""
+        with contextlib.suppress(Exception):
+            self._release(final=True)
+        if self.spec.ports and self.spec.network_mode == "bridge":
+            with contextlib.suppress(Exception):
+                self.store.update_state(self.container_id, ports=())
+
+    def record_running(self, init_pid: int) -> None:
+        """The first run's "running" record, for a supervisor that forked init itself."""
+        started = runtime.StartedProcess(init_pid, init_pid, -1, -1, stage1_resident=False)
+        self._mark_running(started, stop_requested=False, remove_requested=False, restart_count=0)
 
     def pump(self, started: runtime.StartedProcess) -> int:
         """Copy stdout/stderr to the log until the container closes them, then reap it."""
@@ -347,12 +385,13 @@ def pump_logs(started: runtime.StartedProcess, log: LogTarget) -> int:
     return wait_exit_code(started.exit_pid)
 
 
-def _run_lean(make: Callable[[], Supervisor], report_fd: int) -> int:
-    """The first start in a helper child, then the first run's log pump, with no Supervisor
-    object here until the container exits: loading the records costs ~1 MB of private pages
-    for the container's whole life (engine.supervisor_launch). Everything else as `run`."""
+def _run_lean(make: Callable[[], Supervisor], report_fd: int, first_start: FirstStarter) -> int:
+    """The first start through the start server or in a helper child, then the first run's
+    log pump, with no Supervisor object here until the container exits: loading the records
+    costs ~1 MB of private pages for the container's whole life (engine.supervisor_launch).
+    Everything else as `run`."""
     try:
-        first: FirstStart | None = first_start_in_helper(make)
+        first: FirstStart | None = first_start()
     except HelperDied as exc:
         supervisor = make()
         supervisor.attached = [request.network for request in supervisor.spec.networks]
@@ -377,10 +416,22 @@ def _run_lean(make: Callable[[], Supervisor], report_fd: int) -> int:
     return supervisor.supervise(started, (began, exit_code))
 
 
-def supervise(root: str, container_id: str, report_fd: int) -> int:
+def supervise(root: str, container_id: str, report_fd: int, start_server_fd: int = -1) -> int:
     """The supervisor's work, in a process that ignores terminal signals already (forked by
-    engine.supervisor_zygote, which ignores them: every call here costs private pages)."""
-    return _run_lean(lambda: Supervisor(Layout(Path(root)), container_id), report_fd)
+    engine.supervisor_zygote, which ignores them: every call here costs private pages).
+    `start_server_fd`: the fork server's end of its start server's socket (engine.start_server)."""
+
+    def make() -> Supervisor:
+        return Supervisor(Layout(Path(root)), container_id)
+
+    def first_start() -> FirstStart | None:
+        if start_server_fd >= 0:
+            served = first_start_served(start_server_fd, root, container_id)
+            if served is not None:
+                return served
+        return first_start_in_helper(make)
+
+    return _run_lean(make, report_fd, first_start)
 
 
 def main(argv: list[str]) -> int:

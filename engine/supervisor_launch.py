@@ -23,7 +23,10 @@ supervisor (`Supervisor.pid`), never the short-lived helper.
 The first start goes further (`first_start_in_helper`): the helper also loads the container's
 records (the runtime spec, the store) and hands over only what the log pump needs, so the
 supervisor builds its own `Supervisor` object only once the container has exited, or at once
-when a healthcheck must run beside the pump. Restarts use `start_in_helper`.
+when a healthcheck must run beside the pump. Restarts use `start_in_helper`. A supervisor
+forked by the fork server makes its first start through the start server instead
+(engine.start_server, engine.served_start: one process for all first starts, so the page
+copies are paid once), and comes here only when that server cannot take it.
 
 Not used, the start running in the supervisor as before, when something made by the start
 must live in the supervisor itself: a resident stage1 (`pid: host`: its parent-death signal is
@@ -36,7 +39,6 @@ binds the sockets reserving the host ports and hands them over with the output d
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 from collections.abc import Callable
@@ -44,6 +46,7 @@ from dataclasses import dataclass
 
 from engine import raw_fork, runtime
 from engine import syscalls as sc
+from engine.json_messages import receive_message, send_message
 from engine.ports import PortReservations, published_from_json
 from engine.processes import wait_exit_code
 from engine.runtime_spec import RuntimeSpec
@@ -52,8 +55,6 @@ TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
-MAX_MESSAGE = 65536
-MAX_FDS = 253  # SCM_RIGHTS' limit: stdout, stderr and one bound socket per published port
 if TYPE_CHECKING:
     Message = tuple[dict[str, Any], list[int]]  # a JSON payload and the descriptors beside it
 
@@ -193,21 +194,21 @@ def _in_helper(work: Callable[[], Message]) -> Message:
                 payload, fds = work()
             except BaseException as exc:  # every failure goes back to the parent, as text
                 payload, fds = {"error": str(exc).strip() or exc.__class__.__name__}, []
-            socket.send_fds(theirs, [json.dumps(payload).encode()[:MAX_MESSAGE]], fds)
+            send_message(theirs, payload, fds)
             status = 0
         finally:
             os._exit(status)
     theirs.close()
     try:
-        data, fds, _flags, _address = socket.recv_fds(ours, MAX_MESSAGE, MAX_FDS)
+        message, fds = receive_message(ours)
     finally:
         ours.close()
         with contextlib.suppress(ChildProcessError):
             wait_exit_code(pid)  # gone: init (if any) is re-parented to us by now
-    if not data:
+    if message is None:
         _close(fds)
         raise HelperDied("the container's start-up helper died")
-    return json.loads(data), fds
+    return message, fds
 
 
 def _handoff_message(handoff: Handoff) -> Message:

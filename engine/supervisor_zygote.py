@@ -63,7 +63,9 @@ def _receive(sock: socket.socket) -> tuple[bytes, list[int]] | None:
     return data, fds
 
 
-def _spawn(sock: socket.socket, root: str, container_id: str, report_fd: int) -> None:
+def _spawn(
+    sock: socket.socket, root: str, container_id: str, report_fd: int, start_server: int
+) -> None:
     from engine.supervisor import supervise
 
     try:
@@ -78,13 +80,73 @@ def _spawn(sock: socket.socket, root: str, container_id: str, report_fd: int) ->
             os.setsid()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the supervisor reaps its children
             gc.enable()
-            os._exit(supervise(root, container_id, report_fd))
+            os._exit(supervise(root, container_id, report_fd, start_server))
         except BaseException:
             os._exit(1)
     os.close(report_fd)
 
 
-def _spawn_resolver(sock: socket.socket, root: str, report_fd: int) -> None:
+class _StartServer:
+    """The start server (engine.start_server), forked on the first supervisor request: it is
+    part of this fork server, which waits for it at exit (a caller that waits for us, like the
+    test suite's leak check, then finds neither running)."""
+
+    def __init__(self) -> None:
+        self.fd = -1  # our end of its listening socket: every supervisor inherits it
+        self.pid = 0
+        self.failed = False
+
+    def ensure(self) -> int:
+        """Our end of its socket; -1 when it cannot be forked (supervisors then start their
+        containers as before)."""
+        if self.fd < 0 and not self.failed:
+            self.fd, self.pid = _fork_start_server()
+            self.failed = self.fd < 0
+        return self.fd
+
+    def stop(self) -> None:
+        """Close our end: the server exits once the supervisors' copies are closed too and the
+        starts under way have ended (its connections time out: START_TIMEOUT_SECONDS)."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if self.pid:
+            with contextlib.suppress(ChildProcessError):  # SIGCHLD ignored: waits, then ECHILD
+                os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+def _fork_start_server() -> tuple[int, int]:
+    """Fork the start server from this image, so it shares the engine's modules: our end of
+    its listening socket and its pid, or (-1, 0)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        pid = raw_fork.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        return -1, 0
+    if pid == 0:
+        try:
+            os.setsid()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # it runs and reaps iptables
+            keep = {0, 1, 2, theirs.fileno()}
+            for name in os.listdir("/proc/self/fd"):  # the client's socket, a report pipe, ...
+                if int(name) not in keep:
+                    with contextlib.suppress(OSError):
+                        os.close(int(name))
+            gc.enable()
+            from engine.start_server import serve
+
+            serve(theirs)
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    theirs.close()
+    return ours.detach(), pid
+
+
+def _spawn_resolver(sock: socket.socket, root: str, report_fd: int, start_server: int) -> None:
     """Fork the data root's DNS resolver (engine.dns_server) from this image, so it shares the
     interpreter and the engine's modules with the supervisors instead of being a Python of its
     own (~9-12 MB private as `python -m engine.dns_server`, ~1-2 MB forked from here).
@@ -102,6 +164,8 @@ def _spawn_resolver(sock: socket.socket, root: str, report_fd: int) -> None:
     if pid == 0:
         try:
             sock.close()
+            if start_server >= 0:
+                os.close(start_server)  # the start server exits once no one holds it
             os.setsid()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             gc.enable()
@@ -202,8 +266,16 @@ def serve(sock: socket.socket) -> None:
     from engine import dns_control
 
     dns_control.FORK_FROM_SPAWNER = False  # no fork server of their own for our children
-    netlink_loaded = False
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
+    start_server = _StartServer()
+    try:
+        _serve_requests(sock, start_server)
+    finally:
+        start_server.stop()
+
+
+def _serve_requests(sock: socket.socket, start_server: _StartServer) -> None:
+    netlink_loaded = False
     sock.settimeout(WARM_AFTER_SECONDS)  # the wait is poll() in C: no objects per request
     while True:
         try:
@@ -240,9 +312,9 @@ def serve(sock: socket.socket) -> None:
             sock.settimeout(IDLE_SECONDS)
         if "d" in flags:
             _preload_resolver()
-            _spawn_resolver(sock, root, fds[0])
+            _spawn_resolver(sock, root, fds[0], start_server.fd)
         else:
-            _spawn(sock, root, container_id, fds[0])
+            _spawn(sock, root, container_id, fds[0], start_server.ensure())
 
 
 def main() -> None:
