@@ -12,7 +12,10 @@ command; every sample is put to a role through the process tree perf records (fo
   cli children   what the CLI runs (iptables-save/-restore)
   fork server    the supervisors' fork server (engine.supervisor_zygote)
   supervisors    its children: one per container (and the DNS resolver, forked from it too)
-  start helpers  a supervisor's children that never exec (engine.supervisor_launch)
+  start server   its child that makes every first start but the fork server's first one
+                 (engine.start_server: cgroup, network namespace, records)
+  start helpers  a supervisor's children that never exec (engine.supervisor_launch: the
+                 fork server's first start, restarts)
   containers     a supervisor's descendants that exec: init's set-up before its exec, then
                  the container's processes (docker-init, the command)
   kernel threads kworkers, RCU, softirq (network namespace clean-up, deferred frees)
@@ -41,11 +44,13 @@ from pathlib import Path
 
 from bench_up_down import BUSYBOX_SCRIPT, PYCOMPOSE, stack_yaml
 
+from engine.supervisor_zygote import START_SERVER_NAME
+
 SAMPLE_HZ = 4000
 _FORK = re.compile(r"PERF_RECORD_FORK\((\d+):\d+\):\((\d+):\d+\)")
 _COMM = re.compile(r"PERF_RECORD_COMM( exec)?: (.+):(\d+)/\d+")
-_ROLES = ("cli", "cli children", "fork server", "supervisors", "start helpers", "containers",
-          "kernel threads", "other", "idle")
+_ROLES = ("cli", "cli children", "fork server", "supervisors", "start server", "start helpers",
+          "containers", "kernel threads", "other", "idle")
 _KERNEL_THREAD = re.compile(r"^(kworker|rcu|ksoftirqd|migration|kthreadd|kdamond|khugepaged|"
                             r"kcompactd|jbd2|writeback|cpuhp|watchdog|irq/)")
 
@@ -95,7 +100,7 @@ class Tree:
         if depth == 1:
             return "fork server" if name.startswith("python") else "cli children"
         if depth == 2:
-            return "supervisors"
+            return "start server" if name == START_SERVER_NAME else "supervisors"
         if depth is not None:
             return "containers" if self._execd_below_supervisor(pid) else "start helpers"
         return _role_by_name(name)

@@ -42,6 +42,7 @@ from pathlib import Path
 from engine import raw_fork
 
 IDLE_SECONDS = 2.0
+START_SERVER_NAME = "pycompose-start"  # the start server's process name (15 bytes at most)
 WARM_AFTER_SECONDS = 0.05  # idle this long with the core loaded: load netlink too
 MAX_FDS = 1
 _FD_SIZE = 4  # a descriptor in SCM_RIGHTS is a C int
@@ -95,11 +96,14 @@ class _StartServer:
         self.fd = -1  # our end of its listening socket: every supervisor inherits it
         self.pid = 0
         self.failed = False
+        # Set by the first supervisor request: a lone start (a one-off `run`) is not held up
+        # by the server's fork and its first, cold start (~10 ms more than a helper's).
+        self.wanted = False
 
     def ensure(self) -> int:
-        """Our end of its socket; -1 when it cannot be forked (supervisors then start their
-        containers as before)."""
-        if self.fd < 0 and not self.failed:
+        """Our end of its socket, from the second supervisor request on; -1 before, or when it
+        cannot be forked (supervisors then start their containers as before)."""
+        if self.fd < 0 and self.wanted and not self.failed:
             self.fd, self.pid = _fork_start_server()
             self.failed = self.fd < 0
         return self.fd
@@ -129,6 +133,8 @@ def _fork_start_server() -> tuple[int, int]:
     if pid == 0:
         try:
             os.setsid()
+            with contextlib.suppress(OSError), open("/proc/self/comm", "w") as comm:
+                comm.write(START_SERVER_NAME)  # `ps`, `top` and perf name it
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # it runs and reaps iptables
             keep = {0, 1, 2, theirs.fileno()}
             for name in os.listdir("/proc/self/fd"):  # the client's socket, a report pipe, ...
@@ -315,6 +321,7 @@ def _serve_requests(sock: socket.socket, start_server: _StartServer) -> None:
             _spawn_resolver(sock, root, fds[0], start_server.fd)
         else:
             _spawn(sock, root, container_id, fds[0], start_server.ensure())
+            start_server.wanted = True
 
 
 def main() -> None:
