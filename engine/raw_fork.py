@@ -40,7 +40,12 @@ def fork() -> int:
 
 
 def can_fork_sibling() -> bool:
-    return _SYS_CLONE is not None and threading.active_count() == 1
+    return clone_known() and threading.active_count() == 1
+
+
+def clone_known() -> bool:
+    """Whether clone(2)'s number on this architecture is known (`fork_sibling`, `fork_into`)."""
+    return _SYS_CLONE is not None
 
 
 def fork_sibling() -> int:

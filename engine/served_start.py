@@ -9,7 +9,7 @@ import os
 import signal
 import socket
 
-from engine import runtime
+from engine import raw_fork, runtime
 from engine.json_messages import receive_message, send_message
 from engine.ports import PortReservations, published_from_json
 from engine.processes import wait_exit_code
@@ -24,6 +24,9 @@ def first_start_served(server_fd: int, root: str, container_id: str) -> FirstSta
     """The first start through the server whose listening socket's other end is `server_fd`
     (closed here, used or not). None when the server cannot take it (start it as before);
     HelperDied when the server went away with the start half-made (undo all of it)."""
+    if not raw_fork.clone_known():  # init is forked with a raw clone(2) (start_prepared)
+        os.close(server_fd)
+        return None
     connection = _connect(server_fd)
     if connection is None:
         return None
