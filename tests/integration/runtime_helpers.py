@@ -53,3 +53,18 @@ def wait_http(url: str, attempts: int = 50) -> bytes:
             last = exc
             time.sleep(0.1)
     raise AssertionError(f"{url} did not answer: {last}")
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids whose parent is `pid` (from /proc; a process gone meanwhile is skipped)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(raw.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found

@@ -16,23 +16,11 @@ from engine.cgroups import container_cgroup
 from engine.errors import EngineError
 from engine.supervisor_spawner import SPAWNER
 from netdriver import names
+from tests.integration.runtime_helpers import children_of
 
 
 def _uid() -> str:
     return uuid.uuid4().hex[:8]
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def _second_start(engine: Engine) -> None:
@@ -71,7 +59,7 @@ def test_init_runs_in_the_namespaces_and_cgroup_the_server_made(
     state = engine.start_container(info.id).state
     assert state.status is ContainerStatus.RUNNING and state.pid and state.supervisor_pid
     # init: the supervisor's only child, pid 1 of a pid namespace of its own
-    assert _children(state.supervisor_pid) == [state.pid]
+    assert children_of(state.supervisor_pid) == [state.pid]
     assert _status_field(state.pid, "NSpid").split()[-1] == "1"
     # in its own network namespace, wired to the bridge: eth0 with the recorded address
     assert os.readlink(f"/proc/{state.pid}/ns/net") != os.readlink("/proc/self/ns/net")
@@ -123,7 +111,7 @@ def test_the_start_server_goes_with_the_fork_server(engine_with_busybox: Engine)
     supervisor = engine.start_container(info.id).state.supervisor_pid
     fork_server = SPAWNER._pid
     assert fork_server is not None and supervisor is not None
-    servers = [pid for pid in _children(fork_server) if pid != supervisor]
+    servers = [pid for pid in children_of(fork_server) if pid != supervisor]
     assert len(servers) == 1, servers  # the start server (the first supervisor has exited)
     SPAWNER.close()  # waits for the fork server, which waits for its start server
     assert not Path(f"/proc/{servers[0]}").exists()

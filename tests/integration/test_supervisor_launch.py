@@ -7,24 +7,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
 
 from engine.api import ContainerStatus, Engine
-from tests.integration.runtime_helpers import output_of, private_kb, sh
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(raw.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
+from tests.integration.runtime_helpers import children_of, output_of, private_kb, sh
 
 
 def test_a_supervisor_started_through_the_helper_keeps_less_private_memory(
