@@ -1,7 +1,9 @@
-"""The start of a container runs in a throwaway child of its supervisor (engine.supervisor_launch):
-the supervisor keeps less private memory, and everything else looks as before: init is the
-supervisor's only child, the log and the exit code are recorded, and a container whose start
-leaves something behind in the process (here `stdin_open`) is started in the supervisor."""
+"""The start of a container runs outside its supervisor: in a throwaway child of it
+(engine.supervisor_launch: the fork server's first start, restarts) or in the start server
+(engine.start_server: the later first starts). The supervisor keeps less private memory, and
+everything else looks as before: init is the supervisor's only child, the log and the exit code
+are recorded, and a container whose start leaves something behind in the process (here
+`stdin_open`) is started in the supervisor."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from engine.api import ContainerStatus, Engine
 from tests.integration.runtime_helpers import children_of, output_of, private_kb, sh
 
 
-def test_a_supervisor_started_through_the_helper_keeps_less_private_memory(
+def test_a_supervisor_that_did_not_start_its_container_itself_keeps_less_private_memory(
     engine_with_busybox: Engine,
 ) -> None:
     engine = engine_with_busybox
@@ -35,9 +37,10 @@ def test_a_supervisor_started_through_the_helper_keeps_less_private_memory(
     assert helped_state.supervisor_pid and inside_state.supervisor_pid
     helped_kb = private_kb(helped_state.supervisor_pid)
     inside_kb = private_kb(inside_state.supervisor_pid)
-    # Measured ~1.9 MB against ~2.9 MB: the helper's work and the records' loading stay out.
+    # Measured ~1.9 MB against ~2.9 MB: the start's work and the records' loading stay out
+    # (here in the start server: the fork server's second request).
     assert helped_kb + 256 < inside_kb, (helped_kb, inside_kb)
-    # The helper is gone: the supervisor's only child is the container's init, as before.
+    # No helper left: the supervisor's only child is the container's init, as before.
     assert children_of(helped_state.supervisor_pid) == [helped_state.pid]
     assert engine.inspect(helped.id).status is ContainerStatus.RUNNING
     deadline = time.monotonic() + 10
