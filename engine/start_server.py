@@ -8,7 +8,7 @@ fault and a 4 kB copy, paid again by every container, on top of the helper's own
 (together about a third of the helper's CPU, the biggest share of `up`'s). This process pays
 those copies once: later starts find the pages already its own. The supervisor forks init
 itself (engine.runtime's `start_prepared`), so init is its child from birth. Measured on
-`up -d` of 50 services: -12% of the whole machine's CPU.
+`up -d` of 50 services (bench/bench_ab.py): -20% wall time, -23% of the machine's CPU.
 
 Forked from the fork server (engine.supervisor_zygote) on its second supervisor request (a
 lone start does better with a helper than with this server's fork and first, cold start), it
