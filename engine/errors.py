@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def error_text(exc: BaseException) -> str:
+    """An exception as one line for a record or a report: its message, else its class name."""
+    return str(exc).strip() or exc.__class__.__name__
+
+
 class EngineError(Exception):
     """Root of every error the engine raises."""
 

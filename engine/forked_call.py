@@ -17,7 +17,7 @@ import json
 import os
 from collections.abc import Callable
 
-from engine.errors import EngineError
+from engine.errors import EngineError, error_text
 from engine.processes import read_to_eof, wait_exit_code
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
@@ -48,7 +48,7 @@ def call_forked(step: Callable[[], Any]) -> Any:
             try:
                 payload: dict[str, Any] = {"result": step()}
             except BaseException as exc:  # every failure goes back to the parent, as text
-                payload = {"error": str(exc).strip() or exc.__class__.__name__}
+                payload = {"error": error_text(exc)}
             data = json.dumps(payload).encode()
             while data:
                 data = data[os.write(write_fd, data):]

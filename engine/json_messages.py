@@ -4,7 +4,9 @@ server of engine.start_server) talk. One message per packet, so no framing is ne
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import socket
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
@@ -13,6 +15,14 @@ if TYPE_CHECKING:
 
 MAX_MESSAGE = 65536
 MAX_FDS = 253  # SCM_RIGHTS' limit: stdout, stderr and one bound socket per published port
+
+
+def close_fds(fds: list[int]) -> None:
+    """Close descriptors that came with a message and were not taken (-1: none there)."""
+    for fd in fds:
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def send_message(

@@ -10,7 +10,8 @@ import signal
 import socket
 
 from engine import raw_fork, runtime
-from engine.json_messages import receive_message, send_message
+from engine.errors import error_text
+from engine.json_messages import close_fds, receive_message, send_message
 from engine.ports import PortReservations, published_from_json
 from engine.processes import wait_exit_code
 from engine.supervisor_launch import FirstStart, Handoff, HelperDied, LogTarget
@@ -34,7 +35,7 @@ def first_start_served(server_fd: int, root: str, container_id: str) -> FirstSta
         send_message(connection, {"root": root, "id": container_id, "pid": os.getpid()})
         reply, fds = receive_message(connection)
         if reply is None:
-            _close(fds)
+            close_fds(fds)
             raise HelperDied("the start server died")
         if reply.get("fallback"):
             return None
@@ -69,16 +70,16 @@ def _launch(connection: socket.socket, reply: dict[str, Any], fds: list[int]) ->
         started = runtime.start_prepared(prepared)
     except Exception as exc:
         reservations.close()
-        message = str(exc).strip() or exc.__class__.__name__
+        message = error_text(exc)
         send_message(connection, {"error": message})
         answer, extra = receive_message(connection)  # undone and recorded by the server
-        _close(extra)
+        close_fds(extra)
         return FirstStart(None, message if answer is None else str(answer["error"]), None, False)
     finally:
-        _close([netns_fd])
+        close_fds([netns_fd])
     send_message(connection, {"init": started.init_pid})
     answer, extra = receive_message(connection)
-    _close(extra)
+    close_fds(extra)
     if answer is None or "ok" not in answer:
         _stop(started)
         reservations.close()
@@ -96,15 +97,8 @@ def _launch(connection: socket.socket, reply: dict[str, Any], fds: list[int]) ->
 
 def _stop(started: runtime.StartedProcess) -> None:
     """Init runs but the start failed after all: it goes, before we report."""
-    _close([started.stdout_fd, started.stderr_fd])
+    close_fds([started.stdout_fd, started.stderr_fd])
     with contextlib.suppress(ProcessLookupError):
         os.kill(started.init_pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         wait_exit_code(started.init_pid)
-
-
-def _close(fds: list[int]) -> None:
-    for fd in fds:
-        if fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(fd)

@@ -31,14 +31,14 @@ A supervisor gone before its init runs (the connection closes) has what was made
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 from pathlib import Path
 
 from engine import runtime
 from engine import syscalls as sc
-from engine.json_messages import receive_message, send_message
+from engine.errors import error_text
+from engine.json_messages import close_fds, receive_message, send_message
 from engine.layout import Layout
 from engine.supervisor import Supervisor
 from engine.supervisor_launch import can_start_in_helper
@@ -79,13 +79,13 @@ def serve_supervisor(conn: socket.socket) -> None:
     conn.settimeout(START_TIMEOUT_SECONDS)
     with conn:
         request, fds = receive_message(conn)
-        _close(fds)
+        close_fds(fds)
         if request is None:
             return
         try:
             supervisor = Supervisor(Layout(Path(str(request["root"]))), str(request["id"]))
         except Exception as exc:  # its records are unreadable: nothing to undo or record
-            send_message(conn, {"error": _text(exc)})
+            send_message(conn, {"error": error_text(exc)})
             return
         supervisor.pid = int(request["pid"])  # records name the supervisor, not this process
         if not can_start_in_helper(supervisor.spec):
@@ -104,11 +104,11 @@ def _start(conn: socket.socket, supervisor: Supervisor) -> None:
         payload, fds = _prepared(supervisor, netns_fd)
         send_message(conn, payload, fds)
         outcome, extra = receive_message(conn)
-        _close(extra)
+        close_fds(extra)
     except OSError:
         outcome = None
     finally:
-        _close([netns_fd])
+        close_fds([netns_fd])
         supervisor.port_reservations.close()  # the supervisor holds the sockets now
     if outcome is None or "init" not in outcome:
         supervisor.undo_start()
@@ -147,14 +147,3 @@ def _prepared(supervisor: Supervisor, netns_fd: int) -> tuple[dict[str, Any], li
 def _reply(conn: socket.socket, payload: dict[str, Any]) -> None:
     with contextlib.suppress(OSError):  # a supervisor gone meanwhile: its init died with it
         send_message(conn, payload)
-
-
-def _text(exc: BaseException) -> str:
-    return str(exc).strip() or exc.__class__.__name__
-
-
-def _close(fds: list[int]) -> None:
-    for fd in fds:
-        if fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(fd)

@@ -22,6 +22,7 @@ from engine import syscalls as sc
 from engine.cgroups import container_cgroup
 from engine.containers import ContainerStatus, ContainerStore, now_rfc3339
 from engine.dns_control import ensure_resolver, nudge_resolver
+from engine.errors import error_text
 from engine.forked_call import call_forked
 from engine.hosts import write_hosts
 from engine.layout import Layout
@@ -281,7 +282,7 @@ class Supervisor:
 
     def start_failed(self, exc: Exception) -> str:
         """Record a failed first start; the message for the report."""
-        message = str(exc).strip() or exc.__class__.__name__
+        message = error_text(exc)
         self.store.update_state(
             self.container_id, status=ContainerStatus.CREATED, error=message, exit_code=127
         )

@@ -46,7 +46,8 @@ from dataclasses import dataclass
 
 from engine import raw_fork, runtime
 from engine import syscalls as sc
-from engine.json_messages import receive_message, send_message
+from engine.errors import error_text
+from engine.json_messages import close_fds, receive_message, send_message
 from engine.ports import PortReservations, published_from_json
 from engine.processes import wait_exit_code
 from engine.runtime_spec import RuntimeSpec
@@ -125,7 +126,7 @@ def start_in_helper(step: Callable[[], Handoff]) -> Handoff:
     except _NoFork:
         return step()  # cannot fork: a bigger supervisor beats a container that cannot start
     if "error" in payload:
-        _close(fds)
+        close_fds(fds)
         raise HelperFailed(payload["error"])
     return _handoff(payload, fds)
 
@@ -160,7 +161,7 @@ def first_start_in_helper(make: Callable[[], Launchable]) -> FirstStart | None:
     if payload.get("fallback"):
         return None
     if "error" in payload:
-        _close(fds)
+        close_fds(fds)
         return FirstStart(None, str(payload["error"]), None, False)
     path, max_size, max_file = payload["log"]
     return FirstStart(
@@ -193,7 +194,7 @@ def _in_helper(work: Callable[[], Message]) -> Message:
             try:
                 payload, fds = work()
             except BaseException as exc:  # every failure goes back to the parent, as text
-                payload, fds = {"error": str(exc).strip() or exc.__class__.__name__}, []
+                payload, fds = {"error": error_text(exc)}, []
             send_message(theirs, payload, fds)
             status = 0
         finally:
@@ -206,7 +207,7 @@ def _in_helper(work: Callable[[], Message]) -> Message:
         with contextlib.suppress(ChildProcessError):
             wait_exit_code(pid)  # gone: init (if any) is re-parented to us by now
     if message is None:
-        _close(fds)
+        close_fds(fds)
         raise HelperDied("the container's start-up helper died")
     return message, fds
 
@@ -247,8 +248,3 @@ def _handoff(payload: dict[str, Any], fds: list[int]) -> Handoff:
     return Handoff(
         started, list(payload["attached"]), dict(payload["addresses"]), reservations
     )
-
-
-def _close(fds: list[int]) -> None:
-    for fd in fds:
-        os.close(fd)
