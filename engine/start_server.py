@@ -85,11 +85,11 @@ def serve_supervisor(conn: socket.socket) -> None:
         try:
             supervisor = Supervisor(Layout(Path(str(request["root"]))), str(request["id"]))
         except Exception as exc:  # its records are unreadable: nothing to undo or record
-            send_message(conn, {"error": error_text(exc)})
+            _reply(conn, {"error": error_text(exc)})
             return
         supervisor.pid = int(request["pid"])  # records name the supervisor, not this process
         if not can_start_in_helper(supervisor.spec):
-            send_message(conn, {"fallback": True})
+            _reply(conn, {"fallback": True})
             return
         _start(conn, supervisor)
 
@@ -97,8 +97,8 @@ def serve_supervisor(conn: socket.socket) -> None:
 def _start(conn: socket.socket, supervisor: Supervisor) -> None:
     try:
         netns_fd = supervisor.prepare_start()
-    except Exception as exc:
-        send_message(conn, {"error": supervisor.start_failed(exc)})
+    except Exception as exc:  # undone by prepare_start itself
+        _reply(conn, {"error": supervisor.start_failed(exc)})
         return
     try:
         payload, fds = _prepared(supervisor, netns_fd)
