@@ -32,11 +32,11 @@ def first_start_served(server_fd: int, root: str, container_id: str) -> FirstSta
     if connection is None:
         return None
     with connection:
-        send_message(connection, {"root": root, "id": container_id, "pid": os.getpid()})
-        reply, fds = receive_message(connection)
-        if reply is None:
-            close_fds(fds)
-            raise HelperDied("the start server died")
+        try:
+            send_message(connection, {"root": root, "id": container_id, "pid": os.getpid()})
+        except OSError:  # gone before it had the request: nothing made, start as before
+            return None
+        reply, fds = _answer(connection)
         if reply.get("fallback"):
             return None
         if "error" in reply:
@@ -70,21 +70,21 @@ def _launch(connection: socket.socket, reply: dict[str, Any], fds: list[int]) ->
         started = runtime.start_prepared(prepared)
     except Exception as exc:
         reservations.close()
-        message = error_text(exc)
-        send_message(connection, {"error": message})
-        answer, extra = receive_message(connection)  # undone and recorded by the server
+        answer, extra = _exchange(connection, {"error": error_text(exc)})  # undone, recorded
         close_fds(extra)
-        return FirstStart(None, message if answer is None else str(answer["error"]), None, False)
+        return FirstStart(None, str(answer["error"]), None, False)
     finally:
         close_fds([netns_fd])
-    send_message(connection, {"init": started.init_pid})
-    answer, extra = receive_message(connection)
-    close_fds(extra)
-    if answer is None or "ok" not in answer:
+    try:
+        answer, extra = _exchange(connection, {"init": started.init_pid})
+    except HelperDied:
         _stop(started)
         reservations.close()
-        if answer is None:
-            raise HelperDied("the start server died")
+        raise
+    close_fds(extra)
+    if "ok" not in answer:
+        _stop(started)
+        reservations.close()
         return FirstStart(None, str(answer["error"]), None, False)
     log_path, max_size, max_file = reply["log"]
     handoff = Handoff(
@@ -93,6 +93,27 @@ def _launch(connection: socket.socket, reply: dict[str, Any], fds: list[int]) ->
     )
     return FirstStart(handoff, None, LogTarget(log_path, max_size, max_file),
                       bool(reply["healthcheck"]))
+
+
+def _exchange(
+    connection: socket.socket, payload: dict[str, Any]
+) -> tuple[dict[str, Any], list[int]]:
+    """Send, then `_answer`."""
+    try:
+        send_message(connection, payload)
+    except OSError as exc:
+        raise HelperDied("the start server died") from exc
+    return _answer(connection)
+
+
+def _answer(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    """The server's next answer; HelperDied when it went away instead (the start half-made:
+    the caller undoes all of it)."""
+    answer, fds = receive_message(connection)
+    if answer is None:
+        close_fds(fds)
+        raise HelperDied("the start server died")
+    return answer, fds
 
 
 def _stop(started: runtime.StartedProcess) -> None:
