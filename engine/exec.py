@@ -29,7 +29,7 @@ from engine import syscalls as sc
 from engine.cgroups import Cgroup
 from engine.errors import EngineError, InvalidStateError
 from engine.process_config import resolve_user
-from engine.processes import is_alive, read_to_eof, wait_exit_code
+from engine.processes import close_fds_except, is_alive, read_to_eof, wait_exit_code
 from engine.runtime_spec import ProcessSpec, RuntimeSpec
 
 # Join order matters: the mount namespace last (after it, host paths are gone); user namespaces
@@ -112,14 +112,6 @@ def _open_target(target: ExecTarget) -> _Opened:
             f"container {target.name} is not running ({exc.strerror})", subject=target.name
         ) from exc
     return _Opened(tuple(opened), root_fd)
-
-
-def _close_fds_except(keep: set[int]) -> None:
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd not in keep:
-            with contextlib.suppress(OSError):
-                os.close(fd)
 
 
 def _report_and_exit(err_fd: int, message: str, code: int) -> None:
@@ -207,7 +199,7 @@ def _joiner(
         # Only the process's own stdio may stay open: a copy of the caller's pipe ends held here
         # would keep the exec'd process's stdin from ever seeing EOF.
         keep = {0, 1, 2, err_fd, opened.root_fd, *(fd for fd, _ in opened.namespaces)}
-        _close_fds_except(keep)
+        close_fds_except(keep)
         if target.cgroup is not None:
             target.cgroup.join(os.getpid())
         for fd, nstype in opened.namespaces:

@@ -171,3 +171,14 @@ def read_to_eof(fd: int) -> bytes:
     while chunk := os.read(fd, 65536):
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def close_fds_except(keep: set[int]) -> None:
+    """Close every descriptor but `keep`: a process about to run something else (a container's
+    init or exec'd process, the start server) must not hold its parent's pipes and sockets
+    open."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)

@@ -42,7 +42,7 @@ from engine import syscalls as sc
 from engine.cgroups import Cgroup
 from engine.docker_init import init_process
 from engine.init_process import run_as_init
-from engine.processes import read_to_eof, wait_exit_code
+from engine.processes import close_fds_except, read_to_eof, wait_exit_code
 from engine.rlimits import rlimit_number
 from engine.rootfs import prepare_rootfs
 from engine.runtime_spec import ProcessSpec, Rlimit, RuntimeSpec
@@ -105,15 +105,6 @@ def _read_exactly(fd: int, size: int) -> bytes:
             break
         data += chunk
     return data
-
-
-def _close_fds_except(keep: set[int]) -> None:
-    """The container must not inherit the supervisor's pipes (it would hold them open)."""
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd not in keep:
-            with contextlib.suppress(OSError):
-                os.close(fd)
 
 
 def _apply_rlimits(rlimits: tuple[Rlimit, ...]) -> None:
@@ -259,7 +250,7 @@ def _exec_init(
         os.dup2(stdio[0] if stdio[0] >= 0 else null, 0)
         os.dup2(stdio[1] if stdio[1] >= 0 else null, 1)
         os.dup2(stdio[2] if stdio[2] >= 0 else null, 2)
-        _close_fds_except({0, 1, 2, err_fd, console_fd} - {-1})
+        close_fds_except({0, 1, 2, err_fd, console_fd} - {-1})
         socket.sethostname(spec.hostname)
         prepare_rootfs(spec)
         if console_fd >= 0:

@@ -140,7 +140,7 @@ class Supervisor:
         ``final``: this process exits right after (no restart follows), so the network is
         detached here rather than in a throwaway child: the pages it copies die with us a
         moment later anyway, and the fork (~2.5 ms of CPU per container) is saved."""
-        forwarded = bool(self.spec.ports) and self.spec.network_mode == "bridge"
+        forwarded = self._forwards_ports()
         networks = list(self.attached)
         if final and (forwarded or networks):
             with contextlib.suppress(Exception):
@@ -155,6 +155,10 @@ class Supervisor:
         self.attached = []
         self.cgroup.remove()
         runtime.release(self.spec)  # volumes with driver_opts: the last user unmounts
+
+    def _forwards_ports(self) -> bool:
+        """Published ports on a bridge: forwarding rules and a `ports` record to undo."""
+        return bool(self.spec.ports) and self.spec.network_mode == "bridge"
 
     def create_cgroup(self) -> None:
         limits = self.spec.resources
@@ -188,7 +192,7 @@ class Supervisor:
         and a fork (what `_release` does for a run that goes on) is unsafe there."""
         with contextlib.suppress(Exception):
             self._release(final=True)
-        if self.spec.ports and self.spec.network_mode == "bridge":
+        if self._forwards_ports():
             with contextlib.suppress(Exception):
                 self.store.update_state(self.container_id, ports=())
 

@@ -88,7 +88,7 @@ def _spawn(
 
 
 class _StartServer:
-    """The start server (engine.start_server), forked on the first supervisor request: it is
+    """The start server (engine.start_server), forked on the second supervisor request: it is
     part of this fork server, which waits for it at exit (a caller that waits for us, like the
     test suite's leak check, then finds neither running)."""
 
@@ -136,13 +136,11 @@ def _fork_start_server() -> tuple[int, int]:
             with contextlib.suppress(OSError), open("/proc/self/comm", "w") as comm:
                 comm.write(START_SERVER_NAME)  # `ps`, `top` and perf name it
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # it runs and reaps iptables
-            keep = {0, 1, 2, theirs.fileno()}
-            for name in os.listdir("/proc/self/fd"):  # the client's socket, a report pipe, ...
-                if int(name) not in keep:
-                    with contextlib.suppress(OSError):
-                        os.close(int(name))
-            gc.enable()
+            from engine.processes import close_fds_except
             from engine.start_server import serve
+
+            close_fds_except({0, 1, 2, theirs.fileno()})  # the client's socket, a report pipe
+            gc.enable()
 
             serve(theirs)
             os._exit(0)
