@@ -7,11 +7,12 @@ Process tree:
 The pause between unshare and fork is where the supervisor wires the network namespace
 (/proc/<stage1>/ns/net) before any container code runs.
 
-In a start-up helper (engine.supervisor_launch: restarts) the helper is stage1 itself
+In a start-up helper (engine.supervisor_launch: restarts, a fork server's first start) the
+helper is stage1 itself
 (`_start_in_place`): it makes and wires the network namespace, then forks init straight into
 the supervisor's children (CLONE_PARENT), one Python process less per start.
 
-A first start (the usual case) has its cgroup and wired network namespace made by the start
+Any other first start has its cgroup and wired network namespace made by the start
 server (engine.start_server, `make_network_namespace`), and the supervisor forks init itself
 into a new pid namespace (`start_prepared`): init joins the cgroup and the network namespace,
 makes its other namespaces and goes on as above. No stage1 at all.

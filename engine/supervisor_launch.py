@@ -23,10 +23,10 @@ supervisor (`Supervisor.pid`), never the short-lived helper.
 The first start goes further (`first_start_in_helper`): the helper also loads the container's
 records (the runtime spec, the store) and hands over only what the log pump needs, so the
 supervisor builds its own `Supervisor` object only once the container has exited, or at once
-when a healthcheck must run beside the pump. Restarts use `start_in_helper`. A supervisor
-forked by the fork server makes its first start through the start server instead
-(engine.start_server, engine.served_start: one process for all first starts, so the page
-copies are paid once), and comes here only when that server cannot take it.
+when a healthcheck must run beside the pump. Restarts use `start_in_helper`. From the fork
+server's second supervisor on, the first start goes through the start server instead
+(engine.start_server, engine.served_start: one process for those starts, so the page copies
+are paid once), and comes here only when that server cannot take it.
 
 Not used, the start running in the supervisor as before, when something made by the start
 must live in the supervisor itself: a resident stage1 (`pid: host`: its parent-death signal is
