@@ -766,8 +766,8 @@ class Orchestrator:
         parallel: int = DEFAULT_PARALLEL,
     ) -> None:
         self.check_services(services)
-        running = [c for c in self.containers(services) if c.status is ContainerStatus.RUNNING]
-        self._reverse_walk(running, lambda batch: self._stop_containers(batch, timeout), parallel)
+        active = [c for c in self.containers(services) if c.status.active]
+        self._reverse_walk(active, lambda batch: self._stop_containers(batch, timeout), parallel)
 
     def _stop_containers(
         self, infos: Sequence[ContainerInfo], timeout: float | None, quiet: bool = False,
@@ -776,7 +776,7 @@ class Orchestrator:
         """Stop the running ones together: all are signalled, then their grace periods overlap
         (engine.stop_containers), and the wait lends the walk's parallel slot to other services
         (scheduler.waiting), so 50 containers ignoring SIGTERM stop in ~one grace period."""
-        running = [i for i in infos if i.status is ContainerStatus.RUNNING]
+        running = [i for i in infos if i.status.active]
         if not running:
             return
         if not quiet:

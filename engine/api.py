@@ -89,7 +89,6 @@ def _debug(message: str, *args: object) -> None:
 
 DEFAULT_STOP_TIMEOUT = 10.0
 # States in which a supervisor owns the container (running, or waiting to restart it).
-_ACTIVE = (ContainerStatus.RUNNING, ContainerStatus.RESTARTING)
 SUPERVISOR_REPORT_TIMEOUT = 60.0
 # After SIGKILL the supervisor still records the exit and releases the container: bounded.
 SIGKILL_WAIT = 30.0
@@ -324,12 +323,12 @@ class Engine:
         """Trust /proc over the state file: a running container whose supervisor is gone
         (killed, machine rebooted) is reported exited and its leftovers are released."""
         state = self.containers.load_state(record.id)
-        if state.status in _ACTIVE and not is_alive(state.supervisor_pid, state.supervisor_start):
+        if state.status.active and not is_alive(state.supervisor_pid, state.supervisor_start):
             # Read again: a supervisor writes the exit and then ends, so one that did both
             # between the read above and the liveness check is gone with its exit recorded,
             # and must not be taken for a crashed one (`exited with code 255`).
             state = self.containers.load_state(record.id)
-        if state.status in _ACTIVE and not is_alive(state.supervisor_pid, state.supervisor_start):
+        if state.status.active and not is_alive(state.supervisor_pid, state.supervisor_start):
             if state.pid and is_alive(state.pid, state.pid_start):
                 signal_pid(state.pid, signal.SIGKILL)
             container_cgroup(record.id).remove()
@@ -462,7 +461,7 @@ class Engine:
 
     def start_container(self, name_or_id: str) -> ContainerInfo:
         info = self.inspect(name_or_id)
-        if info.status in _ACTIVE:
+        if info.status.active:
             return info
         runtime_spec = self._runtime_spec(info.record)
         runtime_spec.save(self.layout.container_dir(info.id) / "runtime.json")
@@ -520,7 +519,7 @@ class Engine:
         deadlines: dict[str, float] = {}
         dropped: dict[str, tuple[int, int | None, int]] = {}  # see engine.signal_delivery
         for info in infos:
-            if info.state.status not in _ACTIVE or info.id in states:
+            if not info.state.status.active or info.id in states:
                 continue
             grace = timeout if timeout is not None else info.record.spec.stop_timeout
             grace = DEFAULT_STOP_TIMEOUT if grace is None else grace
@@ -611,7 +610,7 @@ class Engine:
 
     def wait_container(self, name_or_id: str, timeout: float | None = None) -> int | None:
         info = self.inspect(name_or_id)
-        if info.status in _ACTIVE:
+        if info.status.active:
             self._wait_supervisor(info.state, timeout if timeout is not None else 1e9)
         return self.inspect(info.id).state.exit_code
 
@@ -626,7 +625,7 @@ class Engine:
         if removed_by_supervisor and not self.layout.container_dir(name_or_id).exists():
             return
         info = self.inspect(name_or_id)
-        if info.status in _ACTIVE:
+        if info.status.active:
             if not force:
                 raise InvalidStateError(
                     f"cannot remove container {info.name}: container is running: stop the "
@@ -675,7 +674,7 @@ class Engine:
             return iter(read_logs(info.log_path, tail, stamp))
 
         def running() -> bool:
-            return self._observe(info.record).status in _ACTIVE
+            return self._observe(info.record).status.active
 
         return self._follow_until_exit(info, running, tail, stamp)
 

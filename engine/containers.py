@@ -37,6 +37,11 @@ class ContainerStatus(enum.Enum):
     DEAD = "dead"
     RESTARTING = "restarting"  # exited; the supervisor restarts it after the back-off delay
 
+    @property
+    def active(self) -> bool:
+        """A supervisor owns it: running, or waiting to restart (what `stop` must end)."""
+        return self in (ContainerStatus.RUNNING, ContainerStatus.RESTARTING)
+
 
 class MountKind(enum.Enum):
     VOLUME = "volume"

@@ -358,14 +358,13 @@ def wait(
     is an error."""
     from compose.cli.session import orchestrator
     from compose.orchestrator import DownOptions
-    from engine.api import ContainerStatus
 
     orch = orchestrator(ctx, quiet=True)
     orch.check_services(tuple(services))
     infos = [
         c
         for c in orch.containers(tuple(services), include_oneoff=True)
-        if c.status in (ContainerStatus.RUNNING, ContainerStatus.RESTARTING)
+        if c.status.active
     ]
     if not infos:
         raise ComposeError(f'no containers for project "{orch.project.name}"')
@@ -378,7 +377,7 @@ def wait(
                 if current is None:  # removed meanwhile (`run --rm`, `down`): nothing to say
                     pending.remove(info)
                     continue
-                if current.status in (ContainerStatus.RUNNING, ContainerStatus.RESTARTING):
+                if current.status.active:
                     continue
                 code = current.state.exit_code or 0
                 print(f'container "{info.id}" exited with status code {code}', flush=True)

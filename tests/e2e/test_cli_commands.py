@@ -183,3 +183,21 @@ def test_run_publishes_only_what_it_is_asked_to(stack: Stack) -> None:
         except OSError:
             time.sleep(0.1)
     assert body == b"pong\n"
+
+
+def test_stop_ends_a_container_waiting_to_restart(stack: Stack) -> None:
+    """`restart: always` between two runs (state `restarting`): `stop` cancels the restart,
+    as Docker's does, and says so; the container stays exited."""
+    stack.write({"flaky": 'image: busybox\ncommand: ["sh", "-c", "exit 3"]\nrestart: always\n'})
+    stack.ok("up", "-d")
+    name = f"{stack.name}-flaky-1"
+    for _ in range(100):  # the back-off doubles from 100 ms: within a few runs it waits
+        if stack.states().get(name) == "restarting":
+            break
+        time.sleep(0.05)
+    assert stack.states()[name] == "restarting"
+    stopped = stack.ok("stop", "-t", "1")
+    assert f"Container {name}  Stopped" in stopped.stderr
+    assert stack.states()[name] == "exited"
+    time.sleep(1.0)  # longer than the back-off it was in: no restart came
+    assert stack.states()[name] == "exited"
