@@ -193,6 +193,35 @@ def _build(value: Any) -> dict[str, Any]:
     return out
 
 
+def _stop_signal(value: str) -> str:
+    from engine.errors import InvalidArgumentError
+    from engine.signal_names import signal_number
+
+    try:
+        signal_number(value)
+    except InvalidArgumentError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+_HEALTH_DURATIONS = ("interval", "timeout", "start_period", "start_interval")
+
+
+def _healthcheck(value: dict[str, Any]) -> dict[str, Any]:
+    """As `docker compose config` prints it: durations in Go's shape (`1m30s`), a string
+    test as CMD-SHELL. A malformed duration fails here, at load, naming its key."""
+    out = dict(value)
+    for key in _HEALTH_DURATIONS:
+        if key in out:
+            try:
+                out[key] = format_duration(parse_duration(out[key]))
+            except ValueError as exc:
+                raise NormalizeError(str(exc), suffix=f".{key}") from None
+    if isinstance(out.get("test"), str):
+        out["test"] = ["CMD-SHELL", out["test"]]
+    return out
+
+
 def normalize_service(
     name: str, svc: dict[str, Any] | None, base: Path, lookup: Lookup
 ) -> tuple[dict[str, Any], list[Problem]]:
@@ -234,6 +263,8 @@ def normalize_service(
     step("volumes", lambda v: _volumes(v, base))
     step("ulimits", _ulimits)
     step("stop_grace_period", lambda v: format_duration(parse_duration(v)))
+    step("stop_signal", _stop_signal)
+    step("healthcheck", _healthcheck)
     for key in _SIZES:
         step(key, lambda v: str(parse_byte_size(v)))
     for key in _BOOLS:

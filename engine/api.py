@@ -44,6 +44,7 @@ from engine.runtime_spec import (
     RuntimeSpec,
     TmpfsMount,
 )
+from engine.signal_names import signal_number
 from engine.volumes import Volume, VolumeStore, anonymous_volume_name
 from netdriver.api import Network, NetworkDriver, NetworkOptions
 from netdriver.debug_log import debug
@@ -117,17 +118,6 @@ class ContainerInfo:
     @property
     def status(self) -> ContainerStatus:
         return self.state.status
-
-
-def _signal_number(name: str | None) -> int:
-    if not name:
-        return signal.SIGTERM
-    text = name.upper()
-    if text.isdigit():
-        return int(text)
-    if not text.startswith("SIG"):
-        text = "SIG" + text
-    return int(signal.Signals[text])
 
 
 def _host_resolv_conf() -> str:
@@ -281,6 +271,13 @@ class Engine:
     # ---- containers ---------------------------------------------------------------------
     def create_container(self, spec: ContainerSpec) -> ContainerInfo:
         self.prepare_to_start()  # a start usually follows
+        if spec.stop_signal:
+            try:
+                signal_number(spec.stop_signal)  # `stop` of the record must be able to send it
+            except InvalidArgumentError as exc:
+                raise InvalidArgumentError(
+                    f"container {spec.name}: stop_signal: {exc}", subject=spec.name
+                ) from exc
         image = self.images.get(spec.image)
         if spec.volumes_from:
             spec = replace(spec, mounts=self._mounts_with_volumes_from(spec))
@@ -525,7 +522,7 @@ class Engine:
             grace = DEFAULT_STOP_TIMEOUT if grace is None else grace
             # Recorded before any signal: the supervisor's restart loop must not fight the stop.
             # The signal is counted in the same write (Docker's events: kill, die, stop).
-            number = _signal_number(info.record.spec.stop_signal)
+            number = signal_number(info.record.spec.stop_signal)
             state, send = self.containers.request_stop(info.id, number, remove=remove)
             if state.paused:
                 self.unpause_container(info.id)  # a frozen process cannot act on SIGTERM
@@ -593,7 +590,7 @@ class Engine:
         info = self.inspect(name_or_id)
         if info.status is not ContainerStatus.RUNNING or not info.state.pid:
             raise InvalidStateError(f"container {info.name} is not running", subject=info.name)
-        number = _signal_number(sig)
+        number = signal_number(sig)
         if number == signal.SIGKILL:
             # Docker counts `kill` as a manual stop: the restart policy must not undo it.
             self.containers.update_state(info.id, stop_requested=True)

@@ -30,7 +30,7 @@ def logs(
     orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
     chosen = tuple(services or ())
     orch.check_services(chosen)
-    count = None if tail == "all" else int(tail)
+    count = _tail_count(tail)
     infos = orch.containers(chosen)
     streams = {
         log_prefix(c): orch.engine.logs(c.id, follow=follow, tail=count, since=since)
@@ -39,6 +39,20 @@ def logs(
     print_logs(
         streams, prefix=not no_prefix, color=False if no_color else None, timestamps=timestamps
     )
+
+
+def _tail_count(text: str) -> int | None:
+    """Lines from the end, None for all: Docker's reading of `--tail` (a negative count is
+    all; anything that is not a number is refused, naming the flag)."""
+    if text == "all":
+        return None
+    try:
+        count = int(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a number or all", param_hint="--tail"
+        ) from None
+    return None if count < 0 else count
 
 
 def images(

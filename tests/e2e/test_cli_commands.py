@@ -29,6 +29,12 @@ def test_create_then_start_then_restart_kill_rm(stack: Stack) -> None:
     assert f"Container {stack.name}-web-1  Restarted" in restarted.stderr
     assert stack.ids() == before
     assert set(stack.states().values()) == {"running"}
+    bad = stack.cli("kill", "-s", "NOSUCH", "web")
+    assert bad.returncode == 1 and "invalid signal: NOSUCH" in bad.stderr
+    assert "Killing" not in bad.stderr and "Traceback" not in bad.stderr
+    bad = stack.cli("logs", "-n", "abc", "web")
+    assert bad.returncode == 2 and "--tail: 'abc' is not a number or all" in bad.stderr
+    assert set(stack.states().values()) == {"running"}
     stack.ok("kill", "-s", "SIGKILL", "web")
     assert stack.states()[f"{stack.name}-web-1"] == "exited"
     refused = stack.cli("rm", "web")  # not a terminal: needs -f

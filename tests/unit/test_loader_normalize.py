@@ -178,3 +178,15 @@ def test_format_duration() -> None:
     assert format_duration(90) == "1m30s"
     assert format_duration(10) == "10s"
     assert format_duration(3600) == "1h0m0s"
+
+
+def test_healthcheck_is_printed_as_docker_compose_config_does(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  a:\n    image: x\n    stop_signal: rtmin+3\n"
+        "    healthcheck: {test: curl -f localhost, interval: 90s, timeout: 1500ms}\n"
+    )
+    raw = load_project(LoadOptions(cwd=tmp_path, project_name="t")).raw["services"]["a"]
+    assert raw["healthcheck"] == {
+        "test": ["CMD-SHELL", "curl -f localhost"], "interval": "1m30s", "timeout": "1.5s",
+    }
+    assert raw["stop_signal"] == "rtmin+3"  # as written, like docker compose

@@ -121,3 +121,19 @@ def test_bad_port_is_problem_not_traceback(tmp_path: Path) -> None:
 def test_bad_mem_limit(tmp_path: Path) -> None:
     err = _load(tmp_path, "services:\n  a:\n    image: x\n    mem_limit: lots\n")
     assert "invalid size" in str(err)
+
+
+def test_bad_stop_signal_and_healthcheck_duration_fail_at_load_with_their_lines(
+    tmp_path: Path,
+) -> None:
+    err = _load(tmp_path, """services:
+  a:
+    image: x
+    stop_signal: SIGFOO
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 5x
+""")
+    text = str(err)
+    assert "compose.yaml:4: services.a.stop_signal: invalid signal: SIGFOO" in text
+    assert "compose.yaml:7: services.a.healthcheck.interval: invalid duration: '5x'" in text
