@@ -194,13 +194,11 @@ def _build(value: Any) -> dict[str, Any]:
 
 
 def _stop_signal(value: str) -> str:
-    from engine.errors import InvalidArgumentError
-    from engine.signal_names import signal_number
+    from engine import signal_problem
 
-    try:
-        signal_number(value)
-    except InvalidArgumentError as exc:
-        raise ValueError(str(exc)) from None
+    problem = signal_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 

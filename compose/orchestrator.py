@@ -830,13 +830,12 @@ class Orchestrator:
             raise _failure(outcome.failed, "restart")
 
     def kill(self, services: tuple[str, ...] = (), sig: str = "SIGKILL") -> None:
-        from engine.signal_names import signal_number
+        from engine import signal_problem
 
         self.check_services(services)
-        try:
-            signal_number(sig)  # before any container is reported as being killed
-        except EngineError as exc:
-            raise ComposeError(str(exc)) from exc
+        problem = signal_problem(sig)  # before any container is reported as being killed
+        if problem:
+            raise ComposeError(problem)
         running = [c for c in self.containers(services) if c.status is ContainerStatus.RUNNING]
 
         def one(info: ContainerInfo) -> None:

@@ -1,7 +1,7 @@
 """pycompose's built-in container engine. Callers outside the engine use `engine.api` only,
-plus `prewarm_supervisors`, `prewarm_network_attach`, `cache_dataclass_methods` and
-`sha256_hex` below, which are here (not in engine.api) because they must be callable before
-the caller pays for importing the rest of the engine."""
+plus `prewarm_supervisors`, `prewarm_network_attach`, `cache_dataclass_methods`, `sha256_hex`
+and `signal_problem` below, which are here (not in engine.api) because they must be callable
+before the caller pays for importing the rest of the engine (the loader checks `stop_signal`)."""
 
 
 def prewarm_supervisors() -> None:
@@ -39,3 +39,15 @@ def sha256_hex(data: bytes) -> str:
     from engine.small_sha256 import sha256
 
     return sha256(data).hexdigest()
+
+
+def signal_problem(name: str) -> str | None:
+    """Why `name` is not a signal the engine can send (`kill -s`, `stop_signal`), or None."""
+    from engine.errors import InvalidArgumentError
+    from engine.signal_names import signal_number
+
+    try:
+        signal_number(name)
+    except InvalidArgumentError as exc:
+        return str(exc)
+    return None
