@@ -6,6 +6,7 @@ and dies with that namespace, so nothing can leak into the host's mount table.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -255,6 +256,18 @@ def _mount_docker_init(spec: RuntimeSpec) -> None:
     _bind(spec.init_binary, target, read_only=True, recursive=False)
 
 
+def _make_working_dir(spec: RuntimeSpec) -> None:
+    """Docker (and runc) create a missing working directory, root's, 0755: `working_dir:
+    /app` works on an image without /app. After the mounts, so one inside a volume is made
+    there; before a read_only rootfs turns read-only. Where it cannot be made, the chdir
+    before exec reports it."""
+    cwd = spec.process.cwd
+    if not cwd or cwd == "/":
+        return
+    with contextlib.suppress(OSError):
+        os.makedirs(_resolve_in_root(spec.rootfs_dir, cwd), mode=0o755, exist_ok=True)
+
+
 def _root_flags(spec: RuntimeSpec) -> int:
     """rprivate, or rslave when a bind must keep receiving host mounts (bind.propagation)."""
     return propagation.root_flags([m.propagation for m in spec.mounts])
@@ -278,6 +291,7 @@ def prepare_rootfs(spec: RuntimeSpec) -> None:
     _mount_volumes(spec)
     _mount_etc_files(spec)
     _mount_docker_init(spec)
+    _make_working_dir(spec)
     _apply_sysctls(rootfs, spec)
     if not spec.privileged:
         _mask_paths(rootfs)

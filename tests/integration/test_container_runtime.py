@@ -134,6 +134,14 @@ def test_named_volume_data_outlives_the_container(engine_with_busybox: Engine) -
     assert engine.volumes.get("testvol").mountpoint.joinpath("f").read_text() == "kept\n"
 
 
+def test_a_missing_working_dir_is_made_as_docker_does(engine_with_busybox: Engine) -> None:
+    code, output = run_to_exit(
+        engine_with_busybox,
+        sh("workdir", "pwd; stat -c '%U %a' .", working_dir="/app/sub", user="nobody"),
+    )
+    assert (code, output.split()) == (0, ["/app/sub", "root", "755"])
+
+
 def test_bad_command_is_a_clear_start_error(engine_with_busybox: Engine) -> None:
     info = engine_with_busybox.create_container(
         ContainerSpec(name="nocmd", image="busybox", command=("/no/such/binary",))
