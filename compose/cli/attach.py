@@ -33,6 +33,9 @@ class AttachOptions:
     prefix: bool = True
     color: bool | None = None
     progress: str = "auto"  # the global --progress mode, for the stop view after Ctrl-C
+    # When `up` began (Unix seconds): only output from then on is shown, as docker compose
+    # attaches without the logs of earlier runs (a container's log keeps every run's lines).
+    since: float | None = None
 
 
 def _one_shots(orch: Orchestrator) -> set[str]:
@@ -87,7 +90,8 @@ def _stop_with_progress(orch: Orchestrator, options: AttachOptions) -> None:
 def attach(orch: Orchestrator, options: AttachOptions) -> int:
     """Follow the logs; return the exit code `up` should end with."""
     infos = attached_containers(orch, options)
-    streams = {log_prefix(c): orch.engine.logs(c.id, follow=True) for c in infos}
+    since = None if options.since is None else f"{options.since:.9f}"
+    streams = {log_prefix(c): orch.engine.logs(c.id, follow=True, since=since) for c in infos}
     by_prefix = {log_prefix(c): c for c in infos}
     print("Attaching to " + ", ".join(streams), file=sys.stderr, flush=True)
     abort = None

@@ -8,6 +8,7 @@ import contextlib
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -82,6 +83,7 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
     if request.force_recreate and request.no_recreate:
         raise ComposeError("--force-recreate and --no-recreate are incompatible")
     project = load_with(flags)
+    began = time.time()  # output from here on is this run's (AttachOptions.since)
     view = open_progress(flags)
     try:
         orch = Orchestrator(Engine(), project, view)
@@ -123,6 +125,7 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
                 prefix=not request.no_log_prefix,
                 color=False if request.no_color else None,
                 progress=flags.progress,
+                since=began,
             ),
         )
     finally:

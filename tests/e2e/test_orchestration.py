@@ -234,6 +234,12 @@ def test_abort_on_container_exit_and_attached_output(stack: Stack) -> None:
     assert result.returncode == 0, result.stderr
     assert re.search(r"^once-1 +\| done-once$", result.stdout, re.M), result.stdout
     assert "once-1 exited with code 0" in result.stdout
+    # Again: the same containers run again, and only this run's output is shown (their logs
+    # keep both runs' lines), as docker compose attaches without replaying history.
+    again = stack.cli("up", "--abort-on-container-exit", "-t", "0", "--no-color", timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert len(re.findall(r"^once-1 +\| done-once$", again.stdout, re.M)) == 1, again.stdout
+    assert stack.ok("logs", "once").stdout.count("done-once") == 2
 
 
 def test_run_rm_streams_output_returns_the_code_and_leaves_nothing(stack: Stack) -> None:
