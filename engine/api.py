@@ -10,6 +10,7 @@ import contextlib
 import functools
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -89,10 +90,13 @@ def _debug(message: str, *args: object) -> None:
 
 
 DEFAULT_STOP_TIMEOUT = 10.0
-# States in which a supervisor owns the container (running, or waiting to restart it).
 SUPERVISOR_REPORT_TIMEOUT = 60.0
 # After SIGKILL the supervisor still records the exit and releases the container: bounded.
 SIGKILL_WAIT = 30.0
+# A StdinOnce container's stdin, in its record's directory (Engine.open_stdin).
+STDIN_FIFO = "stdin"
+# A StdinOnce tty container's console socket, in its record's directory (Engine.open_console).
+CONSOLE_SOCKET = "console.sock"
 
 
 @dataclass(frozen=True)
@@ -420,6 +424,7 @@ class Engine:
                     _bind_source(spec, mount), mount.target, mount.read_only,
                     propagation=mount.propagation,
                 ))
+        attached = spec.stdin_open and spec.stdin_once
         return RuntimeSpec(
             container_id=record.id,
             hostname=hostname,
@@ -432,6 +437,8 @@ class Engine:
             hostname_file=str(directory / "hostname"),
             resolv_file=net_files.resolv_file,
             log_file=str(directory / f"{record.id}-json.log"),
+            stdin_fifo=str(directory / STDIN_FIFO) if attached else None,
+            console_socket=str(directory / CONSOLE_SOCKET) if attached and spec.tty else None,
             mounts=tuple(binds),
             tmpfs=tuple(tmpfs),
             volume_mounts=tuple(host_mounts),
@@ -455,6 +462,75 @@ class Engine:
         if other is None or other.status is not ContainerStatus.RUNNING:
             return None
         return other.state.pid
+
+    def open_stdin(self, name_or_id: str) -> int:
+        """The write end of a `stdin_once` container's stdin (Docker's attach with StdinOnce),
+        to take before starting it: what the caller writes is the container's input, and its
+        close (or death) is the container's EOF. Opened read-write, so neither side blocks in
+        open(2) and the container never sees an EOF before the caller is done."""
+        info = self.inspect(name_or_id)
+        if not (info.record.spec.stdin_open and info.record.spec.stdin_once):
+            raise InvalidStateError(
+                f"container {info.name} does not take an attached stdin", subject=info.name
+            )
+        path = self.layout.container_dir(info.id) / STDIN_FIFO
+        with contextlib.suppress(FileExistsError):
+            os.mkfifo(path, 0o600)
+        return os.open(path, os.O_RDWR | os.O_CLOEXEC)
+
+    def open_console(self, name_or_id: str) -> socket.socket:
+        """For a `stdin_once` tty container, before starting it: the socket its supervisor
+        sends the pty's master to (runc's --console-socket); `relay_console` then makes our
+        terminal the container's."""
+        info = self.inspect(name_or_id)
+        spec = info.record.spec
+        if not (spec.stdin_open and spec.stdin_once and spec.tty):
+            raise InvalidStateError(
+                f"container {info.name} does not take an attached terminal", subject=info.name
+            )
+        path = self.layout.container_dir(info.id) / CONSOLE_SOCKET
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        from engine.unix_paths import short_address
+
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            with short_address(str(path)) as address:
+                listener.bind(address)
+            listener.listen(1)
+        except BaseException:
+            listener.close()
+            raise
+        return listener
+
+    def relay_console(
+        self, listener: socket.socket, stdio: tuple[int, int] = (0, 1), timeout: float = 10.0
+    ) -> bool:
+        """Relay the started container's terminal to `stdio` (the caller puts its terminal in
+        raw mode) until the container's side closes; window size changes follow (SIGWINCH,
+        from the main thread). False when no terminal came (the container failed first)."""
+        from engine.exec import copy_window_size, relay_pty
+
+        listener.settimeout(timeout)
+        try:
+            conn, _address = listener.accept()
+            with conn:
+                _message, fds, _flags, _peer = socket.recv_fds(conn, 16, 1)
+        except OSError:
+            return False
+        finally:
+            listener.close()
+        if not fds:
+            return False
+        master = fds[0]
+        resize = signal.signal(signal.SIGWINCH, lambda *_: copy_window_size(stdio[0], master))
+        try:
+            copy_window_size(stdio[0], master)
+            relay_pty(master, stdio[0], stdio[1])
+        finally:
+            signal.signal(signal.SIGWINCH, resize)
+            os.close(master)
+        return True
 
     def start_container(self, name_or_id: str) -> ContainerInfo:
         info = self.inspect(name_or_id)

@@ -118,6 +118,9 @@ class ContainerSpec:
     init: bool = False
     tty: bool = False
     stdin_open: bool = False
+    # Docker's StdinOnce: stdin is what the attached client (`run`) writes into the record's
+    # stdin FIFO (Engine.open_stdin), and ends when the client closes it or goes away.
+    stdin_once: bool = False
     cpus: float | None = None
     cpu_shares: int | None = None
     cpu_quota: int | None = None

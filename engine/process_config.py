@@ -34,6 +34,8 @@ def resolve_args(
 
 def resolve_env(spec: ContainerSpec, image_env: tuple[str, ...], hostname: str) -> tuple[str, ...]:
     env: dict[str, str] = {"PATH": DEFAULT_PATH}
+    if spec.tty:
+        env["TERM"] = "xterm"  # Docker's default for a tty; the image's or the user's wins
     for item in image_env:
         key, _, value = item.partition("=")
         env[key] = value

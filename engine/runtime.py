@@ -402,12 +402,26 @@ class _Channels:
 
 def _open_channels(spec: RuntimeSpec) -> _Channels:
     channels = _output_channels(spec.tty)
-    if spec.stdin_open and not spec.tty:
+    if spec.stdin_fifo and not spec.tty:
+        channels.stdio = (_attached_stdin(spec.stdin_fifo), *channels.stdio[1:])
+    elif spec.stdin_open and not spec.tty:
         # Docker's `-i` when detached: stdin stays open and empty (reads block, no EOF).
         stdin_r, stdin_w = os.pipe()
         channels.stdio = (stdin_r, *channels.stdio[1:])
         _STDIN_KEEPERS[spec.container_id] = stdin_w
     return channels
+
+
+def _attached_stdin(fifo: str) -> int:
+    """The read end of the attached client's stdin (Docker's StdinOnce), or -1 (/dev/null).
+    Opened without blocking: a client already gone (no writer) is an immediate EOF for the
+    container, not a supervisor stuck in open(2)."""
+    try:
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return -1
+    os.set_blocking(fd, True)
+    return fd
 
 
 def _output_channels(tty: bool) -> _Channels:
@@ -422,9 +436,10 @@ def _output_channels(tty: bool) -> _Channels:
     return _Channels(err_r, err_w, out_r=out_r, errs_r=errs_r, stdio=(-1, out_w, errs_w))
 
 
-def _await_exec(channels: _Channels) -> int:
+def _await_exec(channels: _Channels, console_socket: str | None = None) -> int:
     """Wait until init has exec'd (the error pipe closes) or failed (it says why); the
-    container's output descriptor (a tty's master comes over the console socket)."""
+    container's output descriptor (a tty's master comes over the console socket), or -1 when
+    the master went on to the attached client's `console_socket`."""
     out_r = channels.out_r
     if channels.console is not None:
         _message, fds, _flags, _address = socket.recv_fds(channels.console, 16, 1)
@@ -435,7 +450,26 @@ def _await_exec(channels: _Channels) -> int:
         raise StartFailure(failure.strip())
     if out_r < 0:
         raise StartFailure("tty: the container's terminal was not set up")
-    return out_r
+    if console_socket and _hand_console(out_r, console_socket):
+        os.close(out_r)
+        channels.out_r = -1
+    return channels.out_r
+
+
+def _hand_console(master: int, path: str) -> bool:
+    """Send the pty's master to the attached client listening on `path`; False when it is
+    gone (the master is then logged, as a detached tty's)."""
+    from engine.unix_paths import short_address
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client, \
+                short_address(path) as address:
+            client.settimeout(5)
+            client.connect(address)
+            socket.send_fds(client, [b"M"], [master])
+    except OSError:
+        return False
+    return True
 
 
 def _close_all(fds: set[int]) -> None:
@@ -484,7 +518,7 @@ def _start(
         if not keep_stage1:
             wait_exit_code(pid)  # stage1 is gone: init is our child now
             os.write(adopted_w, b"P")
-        out_r = _await_exec(channels)
+        out_r = _await_exec(channels, spec.console_socket)
         return StartedProcess(
             init_pid, pid, stdout_fd=out_r, stderr_fd=channels.errs_r,
             stage1_resident=keep_stage1,
@@ -544,7 +578,7 @@ def _start_in_place(
         go_r = -1
         cgroup.join(init_pid)
         os.write(go_w, b"P")
-        out_r = _await_exec(channels)
+        out_r = _await_exec(channels, spec.console_socket)
         return StartedProcess(init_pid, init_pid, stdout_fd=out_r, stderr_fd=channels.errs_r,
                               stage1_resident=False)
     except BaseException:

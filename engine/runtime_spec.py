@@ -157,6 +157,10 @@ class RuntimeSpec:
     init_binary: str | None = None
     tty: bool = False
     stdin_open: bool = False  # without a tty: stdin is a pipe the supervisor keeps open
+    stdin_fifo: str | None = None  # stdin_once: the FIFO an attached client writes into
+    # tty with stdin_once: the attached client's unix socket, which gets the pty's master
+    # (runc's --console-socket); its terminal is the container's then, and nothing is logged.
+    console_socket: str | None = None
     shm_size: int | None = None
     oom_score_adj: int | None = None
     resources: Limits = field(default_factory=Limits)

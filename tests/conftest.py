@@ -103,12 +103,15 @@ def run_cli(
     root: Path,
     timeout: float = 120,
     env: dict[str, str] | None = None,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `pycompose` command as a user would type it."""
+    """Run the real `pycompose` command as a user would type it: `input` on its stdin, else
+    an empty one (an attached `run` reads the caller's stdin, as docker compose's does)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
     full_env["PYCOMPOSE_ROOT"] = str(root)
     full_env.update(env or {})
     return subprocess.run(
         [PYCOMPOSE, *args], cwd=cwd, env=full_env, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        timeout=timeout, check=False, input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
     )

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sys
-from collections.abc import Iterator
 
 import typer
 
 from compose import labels as L
+from compose.cli.terminal import raw_terminal
 from compose.errors import ComposeError
 
 
@@ -26,23 +25,6 @@ def parse_env(items: list[str]) -> dict[str, str]:
         elif key in os.environ:
             env[key] = os.environ[key]
     return env
-
-
-@contextlib.contextmanager
-def _raw_terminal(enabled: bool) -> Iterator[None]:
-    """Keys go to the container's pty unprocessed (Ctrl-C included); restored afterwards."""
-    if not enabled:
-        yield
-        return
-    import termios
-    import tty
-
-    saved = termios.tcgetattr(0)
-    tty.setraw(0)
-    try:
-        yield
-    finally:
-        termios.tcsetattr(0, termios.TCSADRAIN, saved)
 
 
 def exec_(
@@ -84,7 +66,7 @@ def exec_(
     use_tty = not no_tty and os.isatty(0) and os.isatty(1)
     try:
         sys.stdout.flush()
-        with _raw_terminal(use_tty):
+        with raw_terminal(use_tty):
             code = orch.engine.exec_attached(
                 running[0].id, command, env=overrides, workdir=workdir, user=user, tty=use_tty
             )

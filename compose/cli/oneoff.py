@@ -21,6 +21,7 @@ from compose.errors import ComposeError
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 
 if TYPE_CHECKING:
+    import socket
     from typing import Any
 
     from compose.orchestrator import Orchestrator
@@ -44,6 +45,9 @@ class RunRequest:
     labels: tuple[str, ...] = ()
     publish: tuple[str, ...] = ()
     service_ports: bool = False
+    # docker compose's -i (on by default): attached, the container's stdin is ours.
+    interactive: bool = True
+    no_tty: bool = False  # -T: no pty even when attached to a terminal
 
 
 def _env(items: tuple[str, ...]) -> dict[str, str]:
@@ -178,6 +182,13 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
         overrides["working_dir"] = request.workdir
     if request.user:
         overrides["user"] = request.user
+    attach_stdin = request.interactive and not request.detach
+    if attach_stdin:
+        overrides["stdin_open"] = overrides["stdin_once"] = True
+    # docker compose: a pty when attached to a terminal, unless -T.
+    use_tty = attach_stdin and not request.no_tty and os.isatty(0) and os.isatty(1)
+    if use_tty:
+        overrides["tty"] = True
     spec = dataclasses.replace(spec, **overrides)  # type: ignore[arg-type]
     spec = orch.name_anonymous_volumes(spec)
     for mount in spec.mounts:
@@ -186,20 +197,51 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     close_progress(orch)
     engine = orch.engine
     info = engine.create_container(spec)
+    console = engine.open_console(info.id) if use_tty else None
+    stdin = engine.open_stdin(info.id) if attach_stdin and not use_tty else -1
     try:
         engine.start_container(info.id)
     except BaseException:
+        if stdin >= 0:
+            os.close(stdin)
+        if console is not None:
+            console.close()
         if request.rm:
             engine.remove_container(info.id, force=True)
         raise
     if request.detach:
         print(info.name)
         return 0
+    if console is not None:
+        return _follow(orch, info.id, request.rm, console)
+    if stdin >= 0:
+        import threading
+
+        threading.Thread(target=_feed_stdin, args=(stdin,), daemon=True).start()
     return _follow(orch, info.id, request.rm)
 
 
-def _follow(orch: Orchestrator, container_id: str, remove: bool) -> int:
-    """Stream the one-off's output until it exits; Ctrl-C / SIGTERM stop it."""
+def _feed_stdin(target: int) -> None:
+    """Copy our stdin into the container's until ours ends; the close is its EOF (a process
+    killed meanwhile closes it too). Output comes back through the log, as with Docker."""
+    try:
+        source = sys.stdin.fileno() if sys.stdin is not None else -1
+        while source >= 0 and (data := os.read(source, 65536)):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(target, view) :]
+    except (OSError, ValueError):
+        pass  # our stdin is closed or unreadable: the container gets its EOF
+    finally:
+        os.close(target)
+
+
+def _follow(
+    orch: Orchestrator, container_id: str, remove: bool, console: socket.socket | None = None
+) -> int:
+    """Stream the one-off's output until it exits (or, with a `console`, relay its terminal
+    to ours, in raw mode: Ctrl-C goes to the container); SIGTERM (or Ctrl-C without a
+    terminal) stops it."""
     import gc
 
     # The fast path ran until here without the collector (compose.cli.fast_run); following
@@ -211,6 +253,12 @@ def _follow(orch: Orchestrator, container_id: str, remove: bool) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     code = 0
     try:
+        if console is not None:
+            from compose.cli.terminal import raw_terminal
+
+            sys.stdout.flush()
+            with raw_terminal(True):
+                engine.relay_console(console)
         for line in engine.logs(container_id, follow=True):
             stream = sys.stderr if line.stream == "stderr" else sys.stdout
             stream.write(line.text if line.text.endswith("\n") else line.text + "\n")

@@ -25,7 +25,14 @@ def run(
     workdir: str = typer.Option(None, "-w", "--workdir", help="Working directory inside"),
     user: str = typer.Option(None, "-u", "--user", help="Run as this user"),
     no_deps: bool = typer.Option(False, "--no-deps", help="Don't start linked services"),
-    no_tty: bool = typer.Option(False, "-T", "--no-TTY", help="Accepted: no TTY is allocated"),
+    no_tty: bool = typer.Option(
+        False, "-T", "--no-TTY",
+        help="Disable pseudo-TTY allocation (default: a TTY when stdin and stdout are terminals)",
+    ),
+    tty: bool = typer.Option(False, "-t", "--tty", help="A TTY when attached to one (default)"),
+    interactive: bool = typer.Option(
+        True, "-i", "--interactive", help="Attached, the container reads our stdin (default)"
+    ),
     label: list[str] = typer.Option(None, "-l", "--label", help="Add or override a label"),
     publish: list[str] = typer.Option(None, "-p", "--publish", help="Publish a port"),
     service_ports: bool = typer.Option(
@@ -33,7 +40,7 @@ def run(
     ),
 ) -> None:
     """Run a one-off command on a service."""
-    del no_tty
+    del tty
     request = RunRequest(
         service=service,
         command=tuple(command or ()),
@@ -49,6 +56,8 @@ def run(
         labels=tuple(label or ()),
         publish=tuple(publish or ()),
         service_ports=service_ports,
+        interactive=interactive,
+        no_tty=no_tty,
     )
     raise typer.Exit(execute(global_options(ctx), request))
 

@@ -4,6 +4,7 @@ SIGTERM stop it and `--rm` leaves nothing, exit codes and stderr passed through.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -27,8 +28,8 @@ class Project:
         self.name = f"oneoff{uuid.uuid4().hex[:8]}"
         (directory / "compose.yaml").write_text(STACK)
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return run_cli(["-p", self.name, *args], cwd=self.directory, root=self.root)
+    def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run_cli(["-p", self.name, *args], cwd=self.directory, root=self.root, input=input)
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
@@ -100,6 +101,58 @@ def test_exit_code_stdout_and_stderr_are_passed_through(project: Project) -> Non
     assert result.returncode == 7
     assert result.stdout == "out\n"
     assert "err\n" in result.stderr
+    assert project.containers() == []
+
+
+def test_stdin_is_the_containers_and_its_end_is_the_containers_eof(project: Project) -> None:
+    """docker compose's `run` is interactive by default: piped input reaches the command, and
+    the end of ours ends its (`cat` returns); several lines, read one at a time."""
+    result = project.cli("run", "--rm", "svc", "cat", input="hello\n" * 20000)
+    assert (result.returncode, result.stdout.count("hello\n")) == (0, 20000), result.stderr
+    result = project.cli(
+        "run", "--rm", "-T", "svc", "sh", "-c", 'read a; read b; echo "$b $a"; exit 4',
+        input="one\ntwo\n",
+    )
+    assert (result.returncode, result.stdout) == (4, "two one\n")
+    assert project.cli("run", "--rm", "svc", "cat").returncode == 0  # empty stdin: EOF at once
+    assert project.containers() == []
+
+
+def test_a_terminal_gets_a_pty_of_the_container(project: Project) -> None:
+    """On a terminal, `run` gives the command a pty (as docker compose does unless -T): it
+    sees /dev/pts/0, TERM and our window size, keys reach it, its exit code is ours."""
+    import pty
+    import struct
+    import termios
+    from fcntl import ioctl
+
+    master, slave = pty.openpty()
+    ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(project.root)
+    process = subprocess.Popen(
+        [PYCOMPOSE, "-p", project.name, "--progress", "quiet", "run", "--rm", "svc", "sh", "-c",
+         'read line; tty; echo "$TERM $(stty size) $line"; exit 6'],
+        cwd=project.directory, env=env, stdin=slave, stdout=slave, stderr=slave,
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        os.write(master, b"typed\r")
+        output = b""
+        deadline = time.monotonic() + 30
+        while process.poll() is None and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                with contextlib.suppress(OSError):
+                    output += os.read(master, 4096)
+        assert process.wait(timeout=10) == 6, output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    text = output.decode(errors="replace")
+    assert "/dev/pts/0" in text and "xterm 40 100 typed" in text, text
     assert project.containers() == []
 
 
