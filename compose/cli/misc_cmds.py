@@ -283,7 +283,8 @@ def events(
                         "service": service,
                         "attributes": attributes,
                     }
-                    print(json.dumps(record), flush=True)
+                    # Go marshals compose's event map: keys sorted, no spaces.
+                    print(json.dumps(record, sort_keys=True, separators=(",", ":")), flush=True)
                 else:
                     attrs = ", ".join(f"{k}={v}" for k, v in attributes.items())
                     stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -333,7 +334,7 @@ def ls(
         for row in rows:
             print(row["Name"])
     elif fmt == "json":
-        print(json.dumps(rows))
+        print(json.dumps(rows, separators=(",", ":")))  # as Go's json.Marshal writes it
     elif fmt == "table":
         table = [["NAME", "STATUS", "CONFIG FILES"]] + [
             [r["Name"], r["Status"], r["ConfigFiles"]] for r in rows

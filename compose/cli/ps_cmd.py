@@ -58,7 +58,7 @@ HEADERS = {
     "ExitCode": "EXIT CODE",
     "Publishers": "PUBLISHERS",
 }
-_FIELD = re.compile(r"\{\{\s*(json\s+)?\.(\w+)\s*\}\}")
+_FIELD = re.compile(r"\{\{\s*(json\s+)?\.(\w*)\s*\}\}")  # `.` alone: the whole row
 
 
 def state_word(info: ContainerInfo) -> str:
@@ -157,6 +157,8 @@ def _table(rows: list[dict[str, object]]) -> str:
 
 
 def _render_field(record: dict[str, object], name: str, as_json: bool) -> str:
+    if not name:  # `{{json .}}`, the usual way to get JSON lines
+        return json.dumps(record, separators=(",", ":"))
     if name not in record:
         raise typer.BadParameter(
             f"template: can't evaluate field {name} (fields: {', '.join(sorted(record))})",
@@ -172,6 +174,12 @@ def render_template(template: str, rows: list[dict[str, object]]) -> str:
     """The Go-template subset people put in scripts: `{{.Field}}`, `{{json .Field}}`, `\\t`,
     and a leading `table` for a header row and aligned columns."""
     text = template.replace("\\t", "\t").replace("\\n", "\n")
+    unsupported = _FIELD.sub("", text)
+    if "{{" in unsupported or "}}" in unsupported:
+        raise typer.BadParameter(
+            f"template: {template!r}: only {{{{.Field}}}}, {{{{json .Field}}}} and {{{{json .}}}} "
+            "are supported", param_hint="--format",
+        )
     is_table = text.startswith("table ")
     if is_table:
         text = text[len("table ") :]

@@ -85,7 +85,7 @@ def images(
             print(str(image_id).removeprefix("sha256:")[:12])
         return
     if fmt == "json":
-        print(json.dumps(rows))
+        print(json.dumps(rows, separators=(",", ":")))  # as Go's json.Marshal writes it
         return
     if fmt != "table":
         raise typer.BadParameter(f"unsupported format {fmt!r} (table, json)", param_hint="--format")

@@ -57,7 +57,7 @@ def ls(
         return
     if fmt == "json":
         for volume in volumes:
-            print(json.dumps(_document(volume)))
+            print(json.dumps(_document(volume), separators=(",", ":")))
         return
     print(f"{'DRIVER':<10}VOLUME NAME")
     for volume in volumes:

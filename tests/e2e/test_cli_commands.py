@@ -98,6 +98,8 @@ def test_events_json_reports_state_changes(stack: Stack) -> None:
     stack.ok("stop", "-t", "0")
     out, _ = watcher.communicate(timeout=30)
     events = [json.loads(line) for line in out.splitlines()]
+    # as docker compose prints them: Go's marshalling of a map, keys sorted, no spaces
+    assert all(line.startswith('{"action":"') and '", "' not in line for line in out.splitlines())
     actions = [e["action"] for e in events]
     assert actions[:2] == ["create", "start"], actions
     assert "die" in actions
