@@ -953,11 +953,13 @@ class Orchestrator:
     def down(self, options: DownOptions = DownOptions()) -> None:
         infos = self.containers(include_oneoff=True)
         known = set(self.project.all_service_names) | set(self.project.services)
+        # `-p NAME down` without a stack file: the project is what its labels say (docker
+        # compose rebuilds it from them), so none of its containers is an orphan.
         orphans = [
             c
             for c in infos
             if c.labels.get(L.SERVICE) not in known and c.labels.get(L.ONEOFF) != "True"
-        ]
+        ] if self.project.config_files else []
         if not options.remove_orphans:
             infos = [c for c in infos if c not in orphans]
             if orphans:

@@ -109,6 +109,11 @@ _Loader.add_constructor("!reset", lambda loader, node: None)
 _Loader.add_constructor("!override", lambda loader, node: None)
 
 
+# Values one file may expand to: aliases make a tree of a few lines grow exponentially (the
+# "billion laughs"); a real stack file has a few thousand values.
+MAX_VALUES = 200_000
+
+
 class _Builder:
     """Turns a composed node tree into values, recording key lines and rejecting duplicates."""
 
@@ -118,6 +123,7 @@ class _Builder:
         self.locations = Locations()
         self.problems: list[Problem] = []
         self._active: set[int] = set()
+        self._values = 0
 
     def build(self, node: Node, path: KeyPath) -> Any:
         if node.tag == "!reset":
@@ -128,6 +134,14 @@ class _Builder:
         return self._plain(node, path)
 
     def _plain(self, node: Node, path: KeyPath) -> Any:
+        self._values += 1
+        if self._values > MAX_VALUES:  # once over, every further value is None at once
+            if self._values == MAX_VALUES + 1:
+                self._problem(
+                    f"excessive aliasing: more than {MAX_VALUES} values once YAML aliases are "
+                    "expanded", node, path,
+                )
+            return None
         if isinstance(node, ScalarNode):
             if node.tag in ("!reset", "!override"):
                 if node.value == "":

@@ -16,10 +16,8 @@ def _apply(ctx: typer.Context, services: list[str] | None, pause: bool) -> None:
     orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
     chosen = tuple(services or ())
     orch.check_services(chosen)
-    targets = [
-        c for c in orch.containers(chosen)
-        if c.status is ContainerStatus.RUNNING and bool(getattr(c.state, "paused", False)) != pause
-    ]
+    # As docker's daemon: pausing a paused one (or unpausing a running one) is an error.
+    targets = [c for c in orch.containers(chosen) if c.status is ContainerStatus.RUNNING]
     for info in sorted(targets, key=lambda c: c.name):
         try:
             if pause:

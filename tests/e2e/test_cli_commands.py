@@ -209,3 +209,18 @@ def test_stop_ends_a_container_waiting_to_restart(stack: Stack) -> None:
     assert stack.states()[name] == "exited"
     time.sleep(1.0)  # longer than the back-off it was in: no restart came
     assert stack.states()[name] == "exited"
+
+
+def test_pause_and_unpause_refuse_the_wrong_state(stack: Stack) -> None:
+    """As docker's daemon: pausing a paused container (or unpausing a running one) is an
+    error naming it, not a silent success."""
+    stack.write({"db": SLEEPER})
+    stack.ok("up", "-d")
+    name = f"{stack.name}-db-1"
+    assert f"Container {name}  Paused" in stack.ok("pause").stderr
+    again = stack.cli("pause")
+    assert again.returncode == 1 and f"container {name} is already paused" in again.stderr
+    assert f"Container {name}  Unpaused" in stack.ok("unpause").stderr
+    again = stack.cli("unpause")
+    assert again.returncode == 1 and f"container {name} is not paused" in again.stderr
+    assert stack.states()[name] == "running"

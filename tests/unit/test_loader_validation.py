@@ -137,3 +137,11 @@ def test_bad_stop_signal_and_healthcheck_duration_fail_at_load_with_their_lines(
     text = str(err)
     assert "compose.yaml:4: services.a.stop_signal: invalid signal: SIGFOO" in text
     assert "compose.yaml:7: services.a.healthcheck.interval: invalid duration: '5x'" in text
+
+
+def test_an_alias_bomb_is_refused_not_expanded(tmp_path: Path) -> None:
+    """The "billion laughs": nine-fold aliases ten deep would expand to 3.5e9 values."""
+    lines = ["services:\n  a:\n    image: x\n", "x-a0: &a0 [" + ",".join(["lol"] * 9) + "]\n"]
+    lines += [f"x-a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 10)]
+    err = _load(tmp_path, "".join(lines))
+    assert "excessive aliasing" in str(err)
