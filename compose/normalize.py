@@ -202,6 +202,18 @@ def _stop_signal(value: str) -> str:
     return value
 
 
+def _restart(value: str | bool) -> str | bool:
+    if value is False:  # `restart: no` unquoted: YAML 1.1's false, compose-go's (1.2) "no"
+        return value
+    policy, _, retries = str(value).partition(":")
+    valid = policy in ("no", "always", "unless-stopped") and not retries
+    if not (valid or (policy == "on-failure" and (not retries or retries.isdigit()))):
+        raise ValueError(
+            f"invalid restart policy {value!r}: no, always, unless-stopped or on-failure[:N]"
+        )
+    return value
+
+
 _HEALTH_DURATIONS = ("interval", "timeout", "start_period", "start_interval")
 
 
@@ -262,6 +274,7 @@ def normalize_service(
     step("ulimits", _ulimits)
     step("stop_grace_period", lambda v: format_duration(parse_duration(v)))
     step("stop_signal", _stop_signal)
+    step("restart", _restart)
     step("healthcheck", _healthcheck)
     for key in _SIZES:
         step(key, lambda v: str(parse_byte_size(v)))

@@ -986,25 +986,29 @@ class Orchestrator:
         # iptables commit and kernel unregistering are waits), as docker compose's do.
         from concurrent.futures import ThreadPoolExecutor
 
+        failures: list[str] = []
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose-volumes") as pool:
             volumes = pool.submit(self._remove_volumes) if options.volumes else None
             if not orphans or options.remove_orphans:
-                self._remove_networks()
+                failures += self._remove_networks()
             if volumes is not None:
-                volumes.result()
+                failures += volumes.result()
         if options.rmi:
             self._remove_images(options.rmi)
+        if failures:  # each reported in place; the command fails, as docker compose's does
+            raise ComposeError("; ".join(failures))
 
-    def _remove_networks(self) -> None:
+    def _remove_networks(self) -> list[str]:
         networks = self.engine.networks.list_networks()
-        self._remove_project_objects(
+        failures = self._remove_project_objects(
             ResourceKind.NETWORK, [(n.name, n.labels) for n in networks], self.engine.remove_network
         )
         self.engine.sweep_network_orphans()
+        return failures
 
-    def _remove_volumes(self) -> None:
+    def _remove_volumes(self) -> list[str]:
         volumes = self.engine.volumes.list()
-        self._remove_project_objects(
+        return self._remove_project_objects(
             ResourceKind.VOLUME, [(v.name, v.labels) for v in volumes], self.engine.remove_volume
         )
 
@@ -1013,10 +1017,12 @@ class Orchestrator:
         kind: ResourceKind,
         objects: list[tuple[str, dict[str, str]]],
         remove: Callable[[str], None],
-    ) -> None:
+    ) -> list[str]:
         """Remove this project's networks or volumes (found by label); report each failure in
-        place and go on with the rest, like docker compose's down. Networks go in parallel:
-        each waits ~30 ms on the kernel to delete its bridge, and those waits overlap."""
+        place and go on with the rest, like docker compose's down; the failures' messages.
+        Networks go in parallel: each waits ~30 ms on the kernel to delete its bridge, and
+        those waits overlap."""
+        failures: list[str] = []
 
         def remove_one(name: str) -> None:
             self.report(Event(kind, name, Phase.REMOVING))
@@ -1024,6 +1030,7 @@ class Orchestrator:
                 remove(name)
             except (EngineError, NetworkError) as exc:
                 self.report(Event(kind, name, Phase.ERROR, str(exc)))
+                failures.append(f"failed to remove {kind.value.lower()} {name}: {exc}")
                 return
             self.report(Event(kind, name, Phase.REMOVED))
 
@@ -1033,6 +1040,7 @@ class Orchestrator:
         else:
             for name in ours:
                 remove_one(name)
+        return failures
 
     def _remove_images(self, mode: str) -> None:
         """`down --rmi all` removes every service's image; `local` only the images compose

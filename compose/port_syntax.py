@@ -42,8 +42,22 @@ def _check_ip(ip: str | None, text: str) -> None:
         raise _invalid(text, f"{ip!r} is not an IP address") from None
 
 
+_PROTOCOLS = ("tcp", "udp", "sctp")
+
+
 def parse_port(entry: Any) -> list[dict[str, Any]]:
-    """One `ports` item to one or more long-syntax mappings; ValueError when malformed."""
+    """One `ports` item to one or more long-syntax mappings; ValueError when malformed (a port
+    out of 1-65535 or an unknown protocol included: Docker refuses them at create)."""
+    items = _parse(entry)
+    for item in items:
+        if not 0 < item["target"] <= 65535:
+            raise ValueError(f"invalid container port {item['target']}: must be 1-65535")
+        if item["protocol"] not in _PROTOCOLS:
+            raise ValueError(f"invalid protocol {item['protocol']!r}: tcp, udp or sctp")
+    return items
+
+
+def _parse(entry: Any) -> list[dict[str, Any]]:
     if isinstance(entry, bool):
         raise ValueError(f"invalid port: {entry!r}")
     if isinstance(entry, int | float):

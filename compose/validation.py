@@ -255,6 +255,13 @@ def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
     return [*names, names[0]]
 
 
+def _negative(value: Any) -> bool:
+    try:
+        return not isinstance(value, bool) and float(value) < 0
+    except (TypeError, ValueError):
+        return False  # not a number: the schema or the runtime reports it
+
+
 def cross_problems(project: dict[str, Any], locations: Locations) -> list[Problem]:
     """Checks the schema cannot express: references between keys, exclusivity, cycles."""
     problems: list[Problem] = []
@@ -275,8 +282,17 @@ def cross_problems(project: dict[str, Any], locations: Locations) -> list[Proble
         if isinstance(vol_spec, dict):
             volume_problems(vol_name, vol_spec, add)
     edges: dict[str, list[str]] = {}
+    named: dict[str, str] = {}  # container_name -> the service that took it first
     for name, svc in services.items():
         base: KeyPath = ("services", name)
+        container_name = svc.get("container_name")
+        if container_name in named:
+            add(f'container name "{container_name}" is taken by service {named[container_name]} '
+                "too (it must be unique)", (*base, "container_name"))
+        elif container_name:
+            named[container_name] = name
+        if _negative(svc.get("cpus")):
+            add(f"must not be negative (got {svc['cpus']})", (*base, "cpus"))
         deps = svc.get("depends_on") or {}
         edges[name] = []
         for dep, spec in deps.items():

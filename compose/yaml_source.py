@@ -8,6 +8,7 @@ the Compose-specific tags `!reset` / `!override` must survive until the merge st
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -107,6 +108,40 @@ class _Loader(_BaseLoader):
 
 _Loader.add_constructor("!reset", lambda loader, node: None)
 _Loader.add_constructor("!override", lambda loader, node: None)
+
+# Plain scalars typed as YAML 1.2's core schema, as compose-go reads files. PyYAML is YAML 1.1:
+# there `restart: no` is false (refused: "must be a string"), `FOO: yes` in `environment`
+# becomes "true" instead of "yes", `- 22:22` in `ports` is the base-60 number 1342, and
+# `2020-01-01` a date. Null keeps PyYAML's resolver (the same in both).
+_CORE = {
+    "tag:yaml.org,2002:bool": (r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    "tag:yaml.org,2002:int": (r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789"),
+    "tag:yaml.org,2002:float": (
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        "-+.0123456789",
+    ),
+}
+_Loader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp) for tag, regexp in resolvers
+        if tag not in _CORE and tag != "tag:yaml.org,2002:timestamp"
+    ]
+    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+}
+for _tag, (_pattern, _firsts) in _CORE.items():
+    _Loader.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), list(_firsts))
+
+
+def _core_int(loader: _Loader, node: ScalarNode) -> int:
+    """1.2's ints: `017` is seventeen (1.1: octal fifteen); octal and hex only as 0o and 0x."""
+    text = loader.construct_scalar(node)
+    if text[:2] in ("0o", "0x"):
+        return int(text, 8 if text[1] == "o" else 16)
+    return int(text, 10)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _core_int)
 
 
 # Values one file may expand to: aliases make a tree of a few lines grow exponentially (the

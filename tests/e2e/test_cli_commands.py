@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
 from tests.e2e.test_orchestration import SLEEPER, Stack, root, stack  # noqa: F401
 
 TWO = {"db": SLEEPER, "web": SLEEPER + "depends_on: [db]\n"}
@@ -224,3 +225,41 @@ def test_pause_and_unpause_refuse_the_wrong_state(stack: Stack) -> None:
     again = stack.cli("unpause")
     assert again.returncode == 1 and f"container {name} is not paused" in again.stderr
     assert stack.states()[name] == "running"
+
+
+def test_down_by_project_name_alone_removes_it(stack: Stack, tmp_path: Path) -> None:
+    """`pycompose -p NAME down` from a directory without a stack file: docker compose finds the
+    project by its labels and removes it all (the containers are not orphans there)."""
+    stack.write({"db": SLEEPER})
+    stack.ok("up", "-d")
+    elsewhere = tmp_path / "empty"
+    elsewhere.mkdir()
+    result = run_cli(["-p", stack.name, "down", "-t", "0"], cwd=elsewhere, root=stack.root)
+    assert result.returncode == 0, result.stderr
+    assert "orphan" not in result.stderr
+    assert stack.rows() == []
+    from engine.api import Engine
+
+    assert not [n for n in Engine(stack.root).networks.list_networks() if stack.name in n.name]
+
+
+def test_down_fails_when_a_network_it_must_remove_is_in_use(stack: Stack, tmp_path: Path) -> None:
+    """Another project's container on our network: `down` reports it and exits non-zero (as
+    docker compose's does), the network stays for the other project."""
+    shared = f"{stack.name}-shared"
+    stack.write({"db": SLEEPER}, f"networks:\n  default:\n    name: {shared}\n")
+    stack.ok("up", "-d")
+    other = Stack(tmp_path / "other", stack.root)
+    other.directory.mkdir()
+    other.write(
+        {"app": SLEEPER}, f"networks:\n  default:\n    name: {shared}\n    external: true\n"
+    )
+    try:
+        other.ok("up", "-d")
+        result = stack.cli("down", "-t", "0")
+        assert result.returncode == 1
+        assert f"failed to remove network {shared}" in result.stderr
+        assert "active endpoints" in result.stderr
+    finally:
+        other.cli("down", "-t", "0")
+    stack.ok("down", "-t", "0")  # once the other project is gone, it goes

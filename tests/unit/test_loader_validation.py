@@ -145,3 +145,30 @@ def test_an_alias_bomb_is_refused_not_expanded(tmp_path: Path) -> None:
     lines += [f"x-a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 10)]
     err = _load(tmp_path, "".join(lines))
     assert "excessive aliasing" in str(err)
+
+
+def test_values_docker_refuses_at_create_fail_at_load_with_their_lines(tmp_path: Path) -> None:
+    err = _load(tmp_path, """services:
+  a:
+    image: x
+    restart: sometimes
+    ports: [80000]
+    cpus: -1
+    container_name: dup
+  b:
+    image: x
+    ports: ["8080:80/xyz"]
+    container_name: dup
+""")
+    text = str(err)
+    assert "compose.yaml:4: services.a.restart: invalid restart policy 'sometimes'" in text
+    assert "compose.yaml:5: services.a.ports[0]: invalid container port 80000" in text
+    assert "compose.yaml:6: services.a.cpus: must not be negative" in text
+    assert "compose.yaml:10: services.b.ports[0]: invalid protocol 'xyz'" in text
+    assert 'compose.yaml:11: services.b.container_name: container name "dup" is taken' in text
+
+
+@pytest.mark.parametrize("policy", ["no", "always", "unless-stopped", "on-failure", "on-failure:3"])
+def test_restart_policies_docker_knows_load(tmp_path: Path, policy: str) -> None:
+    (tmp_path / "compose.yaml").write_text(f"services:\n  a:\n    image: x\n    restart: {policy}\n")
+    load_project(LoadOptions(cwd=tmp_path, project_name="t"))

@@ -100,8 +100,8 @@ def test_condition_waits_gate_the_dependent() -> None:
         time.sleep(0.2)
         gate.set()
 
+    t0 = time.monotonic()  # before the opener's sleep begins: the gate opens >= 0.2 s after it
     threading.Thread(target=opener).start()
-    t0 = time.monotonic()
     outcome = walk({"db": (), "web": (Edge("db", C.HEALTHY),)}, rec.work, wait_for)
     assert outcome.ok
     assert waited == [("db", C.HEALTHY)]
