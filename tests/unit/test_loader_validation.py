@@ -170,5 +170,8 @@ def test_values_docker_refuses_at_create_fail_at_load_with_their_lines(tmp_path:
 
 @pytest.mark.parametrize("policy", ["no", "always", "unless-stopped", "on-failure", "on-failure:3"])
 def test_restart_policies_docker_knows_load(tmp_path: Path, policy: str) -> None:
-    (tmp_path / "compose.yaml").write_text(f"services:\n  a:\n    image: x\n    restart: {policy}\n")
-    load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+    (tmp_path / "compose.yaml").write_text(
+        f"services:\n  a:\n    image: x\n    restart: {policy}\n"
+    )
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+    assert project.raw["services"]["a"]["restart"] == policy
