@@ -478,6 +478,38 @@ class Engine:
             os.mkfifo(path, 0o600)
         return os.open(path, os.O_RDWR | os.O_CLOEXEC)
 
+    def open_archive(self, name_or_id: str, path: str) -> contextlib.AbstractContextManager[Any]:
+        """A tar stream (a binary file) of `path` in the container, read in a child chrooted
+        into it (engine.container_copy): Docker's `GET /containers/{id}/archive`."""
+        from engine.container_copy import open_archive
+
+        return open_archive(self._container_root(name_or_id), path)
+
+    def extract_into(
+        self, name_or_id: str, dest: str, feed: Callable[[Any], None], *,
+        rename: str | None = None, keep_owner: bool = False,
+    ) -> None:
+        """Unpack the tar stream `feed` writes into `dest` in the container (see
+        engine.container_copy.extract_into): Docker's `PUT /containers/{id}/archive`."""
+        from engine.container_copy import extract_into
+
+        extract_into(self._container_root(name_or_id), dest, feed, rename, keep_owner)
+
+    def _container_root(self, name_or_id: str) -> Any:
+        from engine.container_copy import ContainerRoot
+
+        info = self.inspect(name_or_id)
+        if info.status.active and info.state.pid and is_alive(info.state.pid, info.state.pid_start):
+            return ContainerRoot(info.state.pid)
+        directory = self.layout.container_dir(info.id)
+        for part in ("upper", "work", "rootfs"):
+            (directory / part).mkdir(exist_ok=True)
+        lowers = self.images.layer_paths(self.images.get(info.record.image_id))
+        return ContainerRoot(
+            None, tuple(str(p) for p in lowers), str(directory / "upper"), str(directory / "work"),
+            str(directory / "rootfs"),
+        )
+
     def open_console(self, name_or_id: str) -> socket.socket:
         """For a `stdin_once` tty container, before starting it: the socket its supervisor
         sends the pty's master to (runc's --console-socket); `relay_console` then makes our

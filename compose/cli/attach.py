@@ -75,6 +75,13 @@ class _Abort:
                     return
 
 
+def interrupted_stop(orch: Orchestrator, options: AttachOptions) -> None:
+    """Ctrl-C (or SIGTERM) on an attached `up`: stop the stack; a second Ctrl-C forces."""
+    print("Gracefully stopping... (press Ctrl+C again to force)", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _stop_with_progress(orch, options)
+
+
 def _stop_with_progress(orch: Orchestrator, options: AttachOptions) -> None:
     """Stop the stack with a fresh progress view ("[+] Stopping 2/2"): the `up` one is closed."""
     from compose.progress import make_progress, progress_mode
@@ -115,9 +122,7 @@ def attach(orch: Orchestrator, options: AttachOptions) -> int:
             on_end=ended,
         )
     except KeyboardInterrupt:
-        print("Gracefully stopping... (press Ctrl+C again to force)", file=sys.stderr, flush=True)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        _stop_with_progress(orch, options)
+        interrupted_stop(orch, options)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -1,20 +1,26 @@
-"""`cp`: copy files between a service container and the host.
+"""`cp`: copy files between a service container and the host, as docker compose's `cp`.
 
-A running container's filesystem (with its volumes and binds) is reached through
-/proc/<pid>/root; a stopped one's through its overlay dirs: read from the upper dir, then the
-image layers top-down, write into the upper dir. Container paths are resolved inside that root
-and may not climb out of it with `..`.
+Both ways go through tar streams the engine reads and writes in a child chrooted into the
+container (engine.container_copy: a container's symlinks cannot point a copy at host files),
+so `-` works as in docker: `cp svc:/path -` writes a tar to stdout, `cp - svc:/dir` unpacks
+one from stdin. The host side unpacks with tarfile's `tar` filter: nothing lands outside the
+destination.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
+import tarfile
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import typer
 
 from compose.errors import ComposeError
+
+STREAM = "-"
 
 
 def _split(arg: str) -> tuple[str | None, str]:
@@ -25,44 +31,58 @@ def _split(arg: str) -> tuple[str | None, str]:
     return None, arg
 
 
-def _inside(root: Path, path: str) -> Path:
-    parts = [p for p in PurePosixPath("/", path).parts[1:] if p not in ("", ".")]
-    if ".." in parts:
-        raise ComposeError(f"container path {path!r} may not contain '..'")
-    return root.joinpath(*parts)
+def _unpack(stream: BinaryIO, top: str, dest: Path, keep_owner: bool) -> None:
+    """Docker's rule on the host: into `dest` when it is a directory, else as `dest`."""
+    into, new = (dest, top) if dest.is_dir() else (dest.parent, dest.name)
+    if not into.is_dir():
+        raise ComposeError(f"no such directory: {into}")
+    with tarfile.open(fileobj=stream, mode="r|") as tar:
+        for member in tar:
+            if member.name == top or member.name.startswith(top + "/"):
+                member.name = new + member.name[len(top) :]
+            if not keep_owner:
+                member.uid, member.gid = os.getuid(), os.getgid()
+                member.uname = member.gname = ""
+            tar.extract(member, into, filter="tar")
 
 
-def _roots(engine: object, info: object) -> tuple[list[Path], Path]:
-    """(roots to read from, in order; root to write into)."""
-    from engine.api import ContainerInfo, ContainerStatus, Engine
+def _copy_out(engine: object, container: str, path: str, dest: str, keep_owner: bool) -> None:
+    from engine.api import Engine
 
-    assert isinstance(engine, Engine) and isinstance(info, ContainerInfo)
-    if info.status is ContainerStatus.RUNNING and info.state.pid:
-        root = Path(f"/proc/{info.state.pid}/root")
-        return [root], root
-    upper = engine.layout.container_dir(info.id) / "upper"
-    upper.mkdir(parents=True, exist_ok=True)
-    lowers = [Path(p) for p in engine.images.layer_paths(engine.images.get(info.record.image_id))]
-    return [upper, *lowers], upper
+    assert isinstance(engine, Engine)
+    with engine.open_archive(container, path) as stream:
+        if dest == STREAM:
+            shutil.copyfileobj(stream, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        else:
+            _unpack(stream, PurePosixPath("/", path).name or ".", Path(dest), keep_owner)
 
 
-def _copy(source: Path, dest: Path, archive: bool) -> None:
-    """Copy `source` to exactly `dest` (the caller decided whether it goes into a dir)."""
-    if source.is_dir():
-        shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
-    else:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, dest, follow_symlinks=False)
-    if not archive:
-        for path in [dest, *(dest.rglob("*") if dest.is_dir() else [])]:
-            if not path.is_symlink():
-                os.chown(path, os.getuid(), os.getgid())
+def _copy_in(engine: object, container: str, source: str, path: str, keep_owner: bool) -> None:
+    from engine.api import Engine
+
+    assert isinstance(engine, Engine)
+    if source == STREAM:  # a tar on stdin, unpacked into the directory `path`
+        engine.extract_into(
+            container, path, lambda out: shutil.copyfileobj(sys.stdin.buffer, out),
+            keep_owner=True,
+        )
+        return
+    local = Path(source)
+    if not local.exists() and not local.is_symlink():
+        raise ComposeError(f"no such file or directory: {source}")
+
+    def feed(out: BinaryIO) -> None:
+        with tarfile.open(fileobj=out, mode="w|") as tar:
+            tar.add(str(local), arcname=local.name)
+
+    engine.extract_into(container, path, feed, rename=local.name, keep_owner=keep_owner)
 
 
 def cp(
     ctx: typer.Context,
-    source: str = typer.Argument(..., help="SERVICE:SRC_PATH or a host path"),
-    dest: str = typer.Argument(..., help="DEST_PATH or SERVICE:DEST_PATH"),
+    source: str = typer.Argument(..., help="SERVICE:SRC_PATH, a host path, or - (a tar)"),
+    dest: str = typer.Argument(..., help="DEST_PATH, SERVICE:DEST_PATH, or - (a tar)"),
     index: int = typer.Option(None, "--index", help="Replica number (default 1)"),
     archive: bool = typer.Option(False, "-a", "--archive", help="Keep uid/gid"),
     all_: bool = typer.Option(False, "--all", help="Include one-off containers"),
@@ -85,21 +105,10 @@ def cp(
     if not infos:
         raise ComposeError(f"no container found for service {service}")
     info = infos[0]
-    reads, write = _roots(orch.engine, info)
     if src_service is not None:
-        found = next((p for r in reads if (p := _inside(r, src_path)).exists()), None)
-        if found is None:
-            raise ComposeError(f"could not find the file {src_path} in container {info.name}")
-        target = Path(dst_path)
-        _copy(found, target / found.name if target.is_dir() else target, archive)
+        _copy_out(orch.engine, info.id, src_path, dst_path, archive)
     else:
-        local = Path(src_path)
-        if not local.exists():
-            raise ComposeError(f"no such file or directory: {src_path}")
-        target = _inside(write, dst_path)
-        if dst_path.endswith("/") or any(_inside(r, dst_path).is_dir() for r in reads):
-            target = target / local.name
-        _copy(local, target, True)
+        _copy_in(orch.engine, info.id, src_path, dst_path, archive)
 
 
 def register(app: typer.Typer) -> None:

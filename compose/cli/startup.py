@@ -71,7 +71,7 @@ def interruptible() -> Iterator[threading.Event]:
 def execute(flags: GlobalOptions, request: UpRequest) -> int:
     """Create and start the services' containers; attached (no -d, --no-start or --wait), follow
     their output and return the exit code `attach` decides."""
-    from compose.cli.attach import AttachOptions
+    from compose.cli.attach import AttachOptions, interrupted_stop
     from compose.cli.attach import attach as follow
     from compose.cli.session import close_progress, load_with, open_progress
     from compose.orchestrator import Orchestrator, UpOptions
@@ -90,8 +90,23 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
         orch.image_report = lambda line: print(line, file=sys.stderr)  # build/pull output
         if request.exit_code_from:
             orch.check_services((request.exit_code_from,))
-        with interruptible() as cancel:
-            orch.up(
+        attached = not (request.detach or request.no_start or request.wait)
+        options = AttachOptions(
+            services=request.services,
+            attach=request.attach,
+            no_attach=request.no_attach,
+            abort_on_container_exit=request.abort_on_container_exit,
+            exit_code_from=request.exit_code_from,
+            timeout=request.timeout,
+            timestamps=request.timestamps,
+            prefix=not request.no_log_prefix,
+            color=False if request.no_color else None,
+            progress=flags.progress,
+            since=began,
+        )
+        try:
+            with interruptible() as cancel:
+                orch.up(
                 UpOptions(
                     services=request.services,
                     force_recreate=request.force_recreate,
@@ -109,24 +124,17 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
                 ),
                 cancel,
             )
+        except KeyboardInterrupt:
+            if not attached:
+                raise  # `up -d`: what started stays, as docker compose's
+            # Attached, docker compose stops the stack on Ctrl-C from the start, not only once
+            # it follows the logs: what already started is stopped.
+            close_progress(orch)
+            interrupted_stop(orch, options)
+            return 130
         close_progress(orch)
-        if request.detach or request.no_start or request.wait:
+        if not attached:
             return 0
-        return follow(
-            orch,
-            AttachOptions(
-                services=request.services,
-                attach=request.attach,
-                no_attach=request.no_attach,
-                abort_on_container_exit=request.abort_on_container_exit,
-                exit_code_from=request.exit_code_from,
-                timeout=request.timeout,
-                timestamps=request.timestamps,
-                prefix=not request.no_log_prefix,
-                color=False if request.no_color else None,
-                progress=flags.progress,
-                since=began,
-            ),
-        )
+        return follow(orch, options)
     finally:
         view.close()

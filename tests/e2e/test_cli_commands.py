@@ -5,9 +5,11 @@ top, images, events --json, cp, ls, wait, version."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
+import tarfile
 import time
 from pathlib import Path
 
@@ -124,8 +126,46 @@ def test_cp_both_ways_running_and_stopped(stack: Stack, tmp_path: Path) -> None:
     assert (tmp_path / "bb").stat().st_size > 100_000
     missing = stack.cli("cp", "db:/nope", str(tmp_path / "x"))
     assert missing.returncode == 1 and "could not find" in missing.stderr
-    escape = stack.cli("cp", "db:/../../etc/shadow", str(tmp_path / "y"))
-    assert escape.returncode == 1 and ".." in escape.stderr
+    # `..` climbs no further than the container's root, as in docker: its hostname file
+    stack.ok("cp", "db:/../../etc/hostname", str(tmp_path / "y"))
+    assert (tmp_path / "y").read_text() != Path("/etc/hostname").read_text()
+
+
+def test_cp_never_follows_a_containers_symlink_to_the_host_and_streams_tars(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """A container's absolute symlink resolves in the container (docker's chrootarchive):
+    `cp` cannot be made to read or write host files through it. `-` is a tar stream."""
+    host_dir = tmp_path / "hostdir"
+    host_dir.mkdir()
+    (host_dir / "secret").write_text("host secret\n")
+    link = f'ln -s {host_dir} /escape; touch /linked; sleep 300'
+    stack.write({"evil": f'image: busybox\ncommand: ["sh", "-c", "{link}"]\n'})
+    stack.ok("up", "-d")
+    for _ in range(100):
+        if stack.cli("exec", "-T", "evil", "test", "-e", "/linked").returncode == 0:
+            break
+        time.sleep(0.05)
+    stolen = stack.cli("cp", "evil:/escape/secret", str(tmp_path / "got"))
+    assert stolen.returncode == 1 and not (tmp_path / "got").exists()
+    (tmp_path / "payload").write_text("pwned\n")
+    stack.cli("cp", str(tmp_path / "payload"), "evil:/escape/")
+    assert sorted(p.name for p in host_dir.iterdir()) == ["secret"]
+    env = {**os.environ, "PYCOMPOSE_ROOT": str(stack.root)}
+    base = ["pycompose", "-p", stack.name]
+    out = subprocess.run([*base, "cp", "evil:/etc/hostname", "-"], cwd=stack.directory,
+                         env=env, capture_output=True, check=True, timeout=60).stdout
+    with tarfile.open(fileobj=io.BytesIO(out)) as tar:
+        assert tar.getnames() == ["hostname"]
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w") as tar:
+        item = tarfile.TarInfo("d/f")
+        item.size = 3
+        tar.addfile(item, io.BytesIO(b"hi\n"))
+    subprocess.run([*base, "cp", "-", "evil:/tmp"], cwd=stack.directory, env=env,
+                   input=packed.getvalue(), capture_output=True, check=True, timeout=60)
+    stack.ok("cp", "evil:/tmp/d/f", str(tmp_path / "f"))
+    assert (tmp_path / "f").read_text() == "hi\n"
 
 
 def test_wait_returns_the_exit_code(stack: Stack) -> None:

@@ -292,6 +292,40 @@ def test_interrupted_up_converges_on_rerun_and_down_leaves_nothing(stack: Stack,
     assert engine_leftovers(stack.root, stack.name) == []
 
 
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
+def test_interrupting_an_attached_up_while_it_starts_stops_what_started(
+    stack: Stack, how: str
+) -> None:
+    """docker compose stops the stack on Ctrl-C from the start of an attached `up`, not only
+    once it follows the logs: here while `web` waits for `db` to be healthy (it never is)."""
+    never_healthy = 'healthcheck: {test: ["CMD", "false"], interval: 1s, retries: 60}\n'
+    stack.write({
+        "db": SLEEPER + never_healthy,
+        "web": SLEEPER + "depends_on: {db: {condition: service_healthy}}\n",
+    })
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(stack.root)
+    process = subprocess.Popen(
+        ["pycompose", "-p", stack.name, "--progress", "plain", "up"], cwd=stack.directory,
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )
+    try:
+        for _ in range(200):  # until db runs (web waits for it to be healthy)
+            if stack.states().get(f"{stack.name}-db-1") == "running":
+                break
+            time.sleep(0.05)
+        process.send_signal(getattr(signal, how))
+        _out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err
+    assert "Gracefully stopping" in err
+    assert "running" not in stack.states().values(), stack.states()
+
+
 def test_down_after_partial_up_leaves_nothing(stack: Stack) -> None:
     stack.write(
         {

@@ -1,0 +1,170 @@
+"""`cp` between a container and the host, as tar streams (Docker's archive API), read and
+written by a child chrooted into the container's root.
+
+Why a chrooted child: the container owns its filesystem, symlinks included. Resolving a
+container path from the host (`/proc/<pid>/root/...`) follows an absolute symlink such as
+`/escape -> /etc` to the *host's* /etc: a container could make `cp` read or write any host
+file. Inside a chroot at the container's root every lookup stays in the container (docker's
+chrootarchive does the same). A running container's root is its init's (`/proc/<pid>/root`,
+with its volumes and binds); a stopped one's is its overlay, mounted for the child alone in a
+private mount namespace that dies with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import BinaryIO
+
+from engine import syscalls as sc
+from engine.errors import EngineError
+from engine.processes import read_to_eof, wait_exit_code
+
+_READY = b"+"  # the child's first byte on its report pipe: its path checked out, copying now
+
+
+class CopyError(EngineError):
+    """The path is missing in the container, or the copy failed there."""
+
+
+@dataclass(frozen=True)
+class ContainerRoot:
+    """Where a container's filesystem is: its running init, or its overlay's parts."""
+
+    init_pid: int | None
+    lower_dirs: tuple[str, ...] = ()
+    upper_dir: str = ""
+    work_dir: str = ""
+    mount_point: str = ""
+
+    def enter(self) -> None:
+        """In the child: chroot into the container's root."""
+        if self.init_pid is not None:
+            os.chroot(f"/proc/{self.init_pid}/root")
+            os.chdir("/")
+            return
+        sc.unshare(sc.CLONE_NEWNS)
+        sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
+        layers = f"lowerdir={':'.join(self.lower_dirs)},upperdir={self.upper_dir}"
+        sc.mount("overlay", self.mount_point, "overlay", 0, f"{layers},workdir={self.work_dir}")
+        os.chroot(self.mount_point)
+        os.chdir("/")
+
+
+@dataclass(frozen=True)
+class _Child:
+    pid: int
+    report: int
+
+    def started(self) -> None:
+        """Wait until the child's path checked out (CopyError when it did not)."""
+        first = os.read(self.report, 1)
+        if first != _READY:
+            self.finish(first)
+
+    def finish(self, head: bytes = b"") -> None:
+        """Wait for the child; CopyError with its message if it failed."""
+        message = (head + read_to_eof(self.report)).decode(errors="replace")
+        os.close(self.report)
+        if wait_exit_code(self.pid) != 0 or message:
+            raise CopyError(message.strip() or "copy failed")
+
+
+def _fork_into(root: ContainerRoot, work: Callable[[Callable[[], None]], None]) -> _Child:
+    """Run `work(ready)` in a forked child chrooted into `root`; `ready()` tells the parent
+    the path checked out, and a failure comes back as the child's message."""
+    report_r, report_w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child's coverage is not collected)
+        code = 0
+
+        def ready() -> None:
+            os.write(report_w, _READY)
+
+        try:
+            os.close(report_r)
+            root.enter()
+            work(ready)
+        except BaseException as exc:  # every failure becomes the parent's CopyError
+            os.write(report_w, (str(exc) or exc.__class__.__name__).encode(errors="replace"))
+            code = 1
+        os._exit(code)
+    os.close(report_w)
+    return _Child(pid, report_r)
+
+
+@contextlib.contextmanager
+def open_archive(root: ContainerRoot, path: str) -> Iterator[BinaryIO]:
+    """A tar stream of `path` in the container, named by its last component, symlinks kept
+    as symlinks: what `docker cp CONTAINER:PATH -` writes."""
+    read_fd, write_fd = os.pipe()
+
+    def work(ready: Callable[[], None]) -> None:
+        os.close(read_fd)
+        source = PurePosixPath("/", path)
+        if not os.path.lexists(source):
+            raise FileNotFoundError(f"could not find the file {path} in the container")
+        ready()
+        with os.fdopen(write_fd, "wb") as out, tarfile.open(fileobj=out, mode="w|") as tar:
+            tar.add(str(source), arcname=source.name or ".")
+
+    child = _fork_into(root, work)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as reader:
+        child.started()
+        try:
+            yield reader
+        except BaseException:
+            reader.close()  # the child stops at its next write; its complaint is not news
+            with contextlib.suppress(CopyError):
+                child.finish()
+            raise
+    child.finish()
+
+
+def extract_into(
+    root: ContainerRoot,
+    dest: str,
+    feed: Callable[[BinaryIO], None],
+    rename: str | None = None,
+    keep_owner: bool = False,
+) -> None:
+    """Unpack the tar stream `feed` writes into the container: into directory `dest`, or,
+    with `rename` (the stream's top name), as `dest` itself when that is not a directory
+    there (docker cp's rule). Owned by the container's root unless `keep_owner` (cp -a)."""
+    read_fd, write_fd = os.pipe()
+
+    def work(ready: Callable[[], None]) -> None:
+        os.close(write_fd)
+        target = PurePosixPath("/", dest)
+        into, old, new = str(target), "", ""
+        if rename is not None and not os.path.isdir(target):
+            into, old, new = str(target.parent), rename, target.name
+        if not os.path.isdir(into):
+            raise FileNotFoundError(f"no such directory in the container: {into}")
+        ready()
+        with os.fdopen(read_fd, "rb") as source, tarfile.open(fileobj=source, mode="r|") as tar:
+            for member in tar:
+                if old and (member.name == old or member.name.startswith(old + "/")):
+                    member.name = new + member.name[len(old) :]
+                if not keep_owner:
+                    member.uid = member.gid = 0
+                    member.uname = member.gname = ""
+                tar.extract(member, into, filter="tar")
+
+    child = _fork_into(root, work)
+    os.close(read_fd)
+    writer = os.fdopen(write_fd, "wb")
+    try:
+        child.started()
+        with contextlib.suppress(BrokenPipeError):  # the child failed: its message says why
+            feed(writer)
+            writer.close()
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            writer.close()
+    child.finish()
