@@ -351,6 +351,9 @@ class Orchestrator:
         self._warn(outcome)
         if not outcome.ok:
             raise _failure(outcome.failed)
+        if not options.no_start:
+            # Containers left running need the resolver too: one killed since comes back.
+            self.engine.ensure_name_resolution()
         if options.wait and not options.no_start:
             self.wait_running(
                 tuple(options.services) or tuple(wanted), options.wait_timeout, cancel

@@ -478,6 +478,15 @@ class Engine:
             os.mkfifo(path, 0o600)
         return os.open(path, os.O_RDWR | os.O_CLOEXEC)
 
+    def ensure_name_resolution(self) -> None:
+        """The data root's DNS resolver answers on every bridge with containers on it: started
+        with the first container there, and again here if it died (killed) since."""
+        from engine.dns_control import ensure_resolver
+
+        ensure_resolver(
+            self.layout, [network.gateway for network, live in self.networks.peek() if live]
+        )
+
     def open_archive(self, name_or_id: str, path: str) -> contextlib.AbstractContextManager[Any]:
         """A tar stream (a binary file) of `path` in the container, read in a child chrooted
         into it (engine.container_copy): Docker's `GET /containers/{id}/archive`."""

@@ -6,7 +6,9 @@ published port, a `network_mode: service:` sidecar, DNS seen from a probe, `ps` 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
 import subprocess
 import textwrap
@@ -332,3 +334,48 @@ def test_up_and_down_sweep_a_bridge_left_by_a_crash(tmp_path: Path, root: Path) 
         assert leftover.bridge not in {n for _, n in socket.if_nameindex()}
     finally:
         subprocess.run(["ip", "link", "del", leftover.bridge], check=False, capture_output=True)
+
+
+def _resolver_pids(root: Path) -> set[int]:
+    """Processes holding the root's resolver control socket (an abstract unix socket)."""
+    from engine.dns_control import control_address
+
+    name = "@" + control_address(root)[1:]
+    with open("/proc/net/unix", encoding="ascii", errors="replace") as table:
+        inodes = {f"socket:[{line.split()[6]}]" for line in table if line.split()[-1] == name}
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if any(str(fd.readlink()) in inodes for fd in (entry / "fd").iterdir()):
+                    pids.add(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def test_a_killed_resolver_comes_back_with_the_next_up(tmp_path: Path, root: Path) -> None:
+    """Service names resolve again after `up -d` on an unchanged stack (nothing restarts)."""
+    name = f"dns{uuid.uuid4().hex[:8]}"
+    (tmp_path / "compose.yaml").write_text(
+        'services:\n  web:\n    image: busybox\n    command: ["sleep", "300"]\n'
+        "    stop_grace_period: 0s\n"
+    )
+    try:
+        assert _cli(name, tmp_path, root, "up", "-d").returncode == 0
+        pids = _resolver_pids(root)
+        assert len(pids) == 1
+        os.kill(pids.pop(), signal.SIGKILL)
+        for _ in range(100):
+            if not resolver_running(root):
+                break
+            time.sleep(0.05)
+        assert not resolver_running(root)
+        again = _cli(name, tmp_path, root, "up", "-d")
+        assert again.returncode == 0 and "Recreate" not in again.stderr
+        assert resolver_running(root)
+        found = run_cli(["-p", name, "exec", "-T", "web", "nslookup", "web"], cwd=tmp_path,
+                        root=root)
+        assert found.returncode == 0 and "Address" in found.stdout, found.stdout + found.stderr
+    finally:
+        _cli(name, tmp_path, root, "down", "-t", "0")
