@@ -26,6 +26,7 @@ from engine.containers import (
     MountKind,
     MountSpec,
     NetworkAttachment,
+    now_rfc3339,
 )
 from engine.errors import (
     ContainerStartError,
@@ -342,8 +343,11 @@ class Engine:
                     self.networks.detach(network, record.id)
             with contextlib.suppress(Exception):
                 self.networks.unpublish_ports(record.id)
+            # Found dead now: that is when it finished, as far as anyone can tell (Docker too
+            # reports a time); its ports are gone with the forwarding rules.
             state = self.containers.update_state(
-                record.id, status=ContainerStatus.EXITED, exit_code=255, pid=None, addresses={}
+                record.id, status=ContainerStatus.EXITED, exit_code=255, pid=None, addresses={},
+                ports=(), finished_at=now_rfc3339(),
             )
         return state
 

@@ -293,6 +293,8 @@ def test_a_killed_supervisor_takes_its_container_with_it(engine_with_busybox: En
     assert wait_for(lambda: not is_alive(state.pid, state.pid_start), timeout=5)
     after = engine.inspect(info.id).state
     assert after.status is ContainerStatus.EXITED
+    # as `ps` shows it: exited 255 when it was found dead, not "Exited (255)  ago"
+    assert after.exit_code == 255 and after.finished_at and after.ports == ()
 
 
 def test_pid_host_keeps_stage1_and_still_works(engine_with_busybox: Engine) -> None:
