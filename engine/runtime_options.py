@@ -169,6 +169,9 @@ def check_ulimits(spec: ContainerSpec) -> tuple[Rlimit, ...]:
     return tuple(limits)
 
 
+MIN_MEMORY = 6 * 1024 * 1024
+
+
 def resources(spec: ContainerSpec, devices: tuple[DeviceNode, ...]) -> Limits:
     quota, period = spec.cpu_quota, spec.cpu_period
     if spec.cpus is not None:
@@ -182,6 +185,9 @@ def resources(spec: ContainerSpec, devices: tuple[DeviceNode, ...]) -> Limits:
                        ("mem_limit", spec.memory_limit), ("mem_reservation", spec.mem_reservation)):
         if value is not None and value < 0 and not (key == "pids_limit" and value == -1):
             raise _bad(spec, key, f"must not be negative: {value}")
+    for key, value in (("mem_limit", spec.memory_limit), ("mem_reservation", spec.mem_reservation)):
+        if value and value < MIN_MEMORY:  # Docker's floor: below it the process cannot start
+            raise _bad(spec, key, f"minimum memory allowed is 6MB (got {value} bytes)")
     if spec.memswap_limit not in (None, -1):
         if spec.memory_limit is None:
             raise _bad(spec, "memswap_limit", "needs mem_limit to be set as well")

@@ -150,6 +150,10 @@ def test_bad_cgroup_value_names_the_option_and_leaves_nothing(
     info = engine.create_container(sh("badcpus", "true", cpus=1000.0))
     with pytest.raises(InvalidArgumentError, match="cpus"):
         engine.start_container(info.id)
+    # Docker's floor: 1k would be OOM-killed before it ran anything
+    info = engine.create_container(sh("tinymem", "true", memory_limit=1024))
+    with pytest.raises(InvalidArgumentError, match="tinymem: mem_limit: minimum memory"):
+        engine.start_container(info.id)
 
 
 def test_ulimits_and_shm_size(engine_with_busybox: Engine) -> None:
