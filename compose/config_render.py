@@ -41,11 +41,14 @@ def _without_null_commands(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _sorted(value: Any) -> Any:
     """Mappings with sorted keys at every depth (lists keep their order): output that can be
-    diffed, like docker compose's (Go maps marshal sorted)."""
+    diffed, like docker compose's (Go maps marshal sorted). A literal `$` is written `$$`, as
+    docker compose writes it: the output reads back as the same project."""
     if isinstance(value, dict):
         return {key: _sorted(value[key]) for key in sorted(value, key=str)}
     if isinstance(value, list):
         return [_sorted(item) for item in value]
+    if isinstance(value, str):
+        return value.replace("$", "$$")
     return value
 
 

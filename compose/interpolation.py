@@ -27,8 +27,9 @@ class InterpolationError(ValueError):
     """A value could not be interpolated (bad syntax or a required variable missing)."""
 
 
-def interpolate(text: str, lookup: Lookup) -> str:
-    """Substitute every variable reference in `text`."""
+def interpolate(text: str, lookup: Lookup, unset: set[str] | None = None) -> str:
+    """Substitute every variable reference in `text`. `unset` collects the names referenced
+    without a default that have no value (docker compose warns about each)."""
     out: list[str] = []
     i = 0
     n = len(text)
@@ -46,12 +47,12 @@ def interpolate(text: str, lookup: Lookup) -> str:
             end = _closing_brace(text, i + 2)
             if end < 0:
                 raise InterpolationError(f"invalid interpolation format: {text!r}")
-            out.append(_braced(text[i + 2 : end], lookup, text))
+            out.append(_braced(text[i + 2 : end], lookup, text, unset))
             i = end + 1
             continue
         match = _NAME.match(text, i + 1)
         if match:
-            out.append(lookup(match.group(0)) or "")
+            out.append(_plain(match.group(0), lookup, unset))
             i = match.end()
             continue
         # A lone `$` (e.g. at the end, or before a non-name char) is kept as docker compose does.
@@ -80,27 +81,34 @@ def _closing_brace(text: str, start: int) -> int:
     return -1
 
 
-def _braced(body: str, lookup: Lookup, whole: str) -> str:
+def _plain(name: str, lookup: Lookup, unset: set[str] | None) -> str:
+    value = lookup(name)
+    if value is None and unset is not None:
+        unset.add(name)
+    return value or ""
+
+
+def _braced(body: str, lookup: Lookup, whole: str, unset: set[str] | None = None) -> str:
     match = _NAME.match(body)
     if not match:
         raise InterpolationError(f"invalid interpolation format: {whole!r}")
     name = match.group(0)
     rest = body[match.end() :]
     if not rest:
-        return lookup(name) or ""
+        return _plain(name, lookup, unset)
     op = next((o for o in _OPERATORS if rest.startswith(o)), None)
     if op is None:
         raise InterpolationError(f"invalid interpolation format: {whole!r}")
     arg = rest[len(op) :]
     value = lookup(name)
     if op == ":-":
-        return value if value else interpolate(arg, lookup)
+        return value if value else interpolate(arg, lookup, unset)
     if op == "-":
-        return value if value is not None else interpolate(arg, lookup)
+        return value if value is not None else interpolate(arg, lookup, unset)
     if op == ":+":
-        return interpolate(arg, lookup) if value else ""
+        return interpolate(arg, lookup, unset) if value else ""
     if op == "+":
-        return interpolate(arg, lookup) if value is not None else ""
+        return interpolate(arg, lookup, unset) if value is not None else ""
     if (op == ":?" and not value) or (op == "?" and value is None):
         message = interpolate(arg, lookup)
         raise InterpolationError(f"required variable {name} is missing a value: {message}")
@@ -108,15 +116,17 @@ def _braced(body: str, lookup: Lookup, whole: str) -> str:
 
 
 def interpolate_tree(
-    data: Any, lookup: Lookup, locations: Locations, path: KeyPath = ()
+    data: Any, lookup: Lookup, locations: Locations, path: KeyPath = (),
+    unset: set[str] | None = None,
 ) -> tuple[Any, list[Problem]]:
-    """Interpolate every string value (not keys) in a YAML tree; collect all problems."""
+    """Interpolate every string value (not keys) in a YAML tree; collect all problems (and in
+    `unset`, the names referenced without a default that have no value)."""
     problems: list[Problem] = []
 
     def walk(value: Any, p: KeyPath) -> Any:
         if isinstance(value, str):
             try:
-                return interpolate(value, lookup)
+                return interpolate(value, lookup, unset)
             except InterpolationError as exc:
                 loc = locations.find(p)
                 problems.append(

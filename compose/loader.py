@@ -66,7 +66,7 @@ class _Model:
 
 
 def _interpolated(
-    doc: Document, env: Mapping[str, str]
+    doc: Document, env: Mapping[str, str], unset: set[str] | None = None
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
     if doc.data is None:
         return None, []
@@ -74,7 +74,7 @@ def _interpolated(
         loc = doc.locations.find(())
         return None, [Problem("top-level object must be a mapping", doc.file,
                               loc.line if loc else None)]
-    data, problems = interpolate_tree(doc.data, chain_lookup(env), doc.locations)
+    data, problems = interpolate_tree(doc.data, chain_lookup(env), doc.locations, unset=unset)
     problems += schema_problems(strip_markers(data), doc.locations, doc.file)
     return data, problems
 
@@ -84,13 +84,15 @@ class _Loading:
 
     def __init__(self, reader: _Reader) -> None:
         self.reader = reader
+        self.unset: set[str] = set()  # variables referenced without a default, not set
+        self.obsolete_version: list[str] = []  # files with the `version` attribute
 
     def read_services(self, env: Mapping[str, str]) -> Any:
         def read(path: Path) -> dict[str, Any]:
             parsed: list[dict[str, Any]] = []
             problems: list[Problem] = []
             for doc in self.reader.documents(str(path)):
-                data, probs = _interpolated(doc, env)
+                data, probs = _interpolated(doc, env, self.unset)
                 problems += probs
                 if data is not None and not probs:
                     parsed.append(dict(data.get("services") or {}))
@@ -120,7 +122,9 @@ class _Loading:
                 problems.append(Problem("empty compose file", name))
                 continue
             for doc in docs:
-                parsed, probs = _interpolated(doc, env)
+                if isinstance(doc.data, dict) and "version" in doc.data:
+                    self.obsolete_version.append(name)
+                parsed, probs = _interpolated(doc, env, self.unset)
                 problems += probs
                 if parsed is None or probs:
                     continue
@@ -293,4 +297,21 @@ def load_project(options: LoadOptions) -> Project:
     config_files = tuple(Path(f) if f != STDIN else Path("-") for f in sources.files)
     all_profiles = sorted({p for svc in services.values() for p in svc.get("profiles") or []})
     return build_project(
-        raw, project_dir, config_files, tuple(services), env, tuple(all_profiles))
+        raw, project_dir, config_files, tuple(services), env, tuple(all_profiles),
+        warnings=_warnings(loading),
+    )
+
+
+def _warnings(loading: _Loading) -> tuple[str, ...]:
+    """What docker compose warns about while it loads, in its words."""
+    return (
+        *(
+            f"{absolute(name, Path.cwd())}: the attribute `version` is obsolete, it will be "
+            "ignored, please remove it to avoid potential confusion"
+            for name in dict.fromkeys(loading.obsolete_version) if name != STDIN
+        ),
+        *(
+            f'The "{name}" variable is not set. Defaulting to a blank string.'
+            for name in sorted(loading.unset)
+        ),
+    )

@@ -162,6 +162,9 @@ class Project:
     all_profiles: tuple[str, ...] = ()
     # The whole resolved project as `config` prints it (docker compose's shape).
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    # What loading it warns about (an unset variable, an obsolete `version`): the CLI prints
+    # them on every load, from the project cache too, as docker compose does.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,7 @@ def build_project(
     all_service_names: tuple[str, ...],
     environment: dict[str, str],
     all_profiles: tuple[str, ...] = (),
+    warnings: tuple[str, ...] = (),
 ) -> Project:
     networks = {
         key: NetworkDef(
@@ -172,4 +173,5 @@ def build_project(
         environment=environment,
         all_profiles=all_profiles,
         raw=raw,
+        warnings=warnings,
     )

@@ -57,6 +57,8 @@ class ContainerRoot:
 
 @dataclass(frozen=True)
 class _Child:
+    """A copy's chrooted child and the pipe it reports on (`_READY`, or why it failed)."""
+
     pid: int
     report: int
 

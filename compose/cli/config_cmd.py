@@ -28,9 +28,10 @@ def register(app: typer.Typer) -> None:
         if fmt not in ("yaml", "json"):
             raise ComposeError(f"unsupported format {fmt!r}", hint="use --format yaml or json")
         from compose import config_render
+        from compose.cli.session import warned
         from compose.project_cache import load_cached  # a hit is the same Project, pickled
 
-        project = load_cached(global_options(ctx).load_options())
+        project = warned(load_cached(global_options(ctx).load_options()))
         if quiet:
             return
         if services:

@@ -122,12 +122,12 @@ def execute(flags: GlobalOptions, request: RunRequest) -> int:
     from engine import prewarm_supervisors
 
     prewarm_supervisors()
-    from compose.cli.session import deferred_progress
+    from compose.cli.session import deferred_progress, warned
     from compose.orchestrator import Orchestrator
     from compose.project_cache import load_cached
     from engine.api import Engine
 
-    project = load_cached(flags.load_options())  # as session.load_with, minus the loader's cost
+    project = warned(load_cached(flags.load_options()))  # as session.load_with does
     view = deferred_progress(flags)
     try:
         return _run(Orchestrator(Engine(), project, view), flags, request)

@@ -40,7 +40,7 @@ def load_with(flags: GlobalOptions, allow_missing_file: bool = False) -> Project
 
     options = flags.load_options()
     try:
-        return load_cached(options)
+        return warned(load_cached(options))
     except ComposeFileNotFoundError:
         if not (allow_missing_file and options.project_name):
             raise
@@ -52,6 +52,13 @@ def load_with(flags: GlobalOptions, allow_missing_file: bool = False) -> Project
             networks={},
             volumes={},
         )
+
+
+def warned(project: Project) -> Project:
+    """`project`, once what loading it warns about is printed, in docker compose's shape."""
+    for warning in project.warnings:
+        print(f"WARN[0000] {warning}", file=sys.stderr)
+    return project
 
 
 def parallel(ctx: typer.Context) -> int:

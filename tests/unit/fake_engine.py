@@ -140,6 +140,9 @@ class FakeEngine:
     def prepare_to_start(self) -> None:
         self._log("prepare_to_start", "")
 
+    def ensure_name_resolution(self) -> None:
+        self._log("ensure_name_resolution", "")
+
     def create_container(self, spec: ContainerSpec) -> ContainerInfo:
         with self._lock:
             if any(c.record.name == spec.name for c in self._containers.values()):

@@ -71,3 +71,21 @@ def test_error_is_compose_error(stack: Path) -> None:
     assert result.exit_code != 0
     assert isinstance(result.exception, ComposeError)
     assert "compose.yaml:3" in str(result.exception)
+
+
+def test_config_output_reads_back_as_the_same_project(tmp_path: Path) -> None:
+    """A literal `$` is printed `$$`, as docker compose prints it: feeding `config`'s output
+    back gives the same values (`$HOME` stays literal for the container)."""
+    from compose.config_render import render_project
+    from compose.loader import load_project
+    from compose.model import LoadOptions
+
+    (tmp_path / "compose.yaml").write_text(
+        'services:\n  a:\n    image: x\n    command: echo $$HOME\n'
+    )
+    first = load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+    text = render_project(first)
+    assert "$$HOME" in text
+    (tmp_path / "compose.yaml").write_text(text)
+    again = load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+    assert again.raw["services"]["a"]["command"] == ["echo", "$HOME"]

@@ -190,3 +190,19 @@ def test_healthcheck_is_printed_as_docker_compose_config_does(tmp_path: Path) ->
         "test": ["CMD-SHELL", "curl -f localhost"], "interval": "1m30s", "timeout": "1.5s",
     }
     assert raw["stop_signal"] == "rtmin+3"  # as written, like docker compose
+
+
+def test_loading_warns_as_docker_compose_does(tmp_path: Path) -> None:
+    """An unset variable without a default, and the obsolete `version`: warnings, not errors
+    (each printed by the CLI as `WARN[0000] ...` on every load)."""
+    (tmp_path / "compose.yaml").write_text(
+        'version: "3.8"\nservices:\n  a:\n    image: x\n    environment:\n'
+        "      X: ${PYC_TEST_UNSET}\n      Y: ${PYC_TEST_UNSET_TOO:-d}\n      Z: $$HOME\n"
+    )
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="t", environ={}))
+    assert project.warnings == (
+        f"{tmp_path / 'compose.yaml'}: the attribute `version` is obsolete, it will be ignored, "
+        "please remove it to avoid potential confusion",
+        'The "PYC_TEST_UNSET" variable is not set. Defaulting to a blank string.',
+    )
+    assert project.raw["services"]["a"]["environment"] == {"X": "", "Y": "d", "Z": "$HOME"}
