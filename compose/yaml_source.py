@@ -109,13 +109,16 @@ class _Loader(_BaseLoader):
 _Loader.add_constructor("!reset", lambda loader, node: None)
 _Loader.add_constructor("!override", lambda loader, node: None)
 
-# Plain scalars typed as YAML 1.2's core schema, as compose-go reads files. PyYAML is YAML 1.1:
-# there `restart: no` is false (refused: "must be a string"), `FOO: yes` in `environment`
-# becomes "true" instead of "yes", `- 22:22` in `ports` is the base-60 number 1342, and
-# `2020-01-01` a date. Null keeps PyYAML's resolver (the same in both).
+# Plain scalars typed as compose-go's YAML library (go-yaml v3) types them: YAML 1.2's
+# booleans, Go's integer syntax (`0700` stays octal, as in YAML 1.1). PyYAML is YAML 1.1: there
+# `restart: no` is false (refused: "must be a string"), `FOO: yes` in `environment` becomes
+# "true" instead of "yes", `- 22:22` in `ports` is the base-60 number 1342, and `2020-01-01`
+# a date. Null keeps PyYAML's resolver (the same in both).
 _CORE = {
     "tag:yaml.org,2002:bool": (r"true|True|TRUE|false|False|FALSE", "tTfF"),
-    "tag:yaml.org,2002:int": (r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789"),
+    "tag:yaml.org,2002:int": (
+        r"[-+]?(?:0|[1-9][0-9_]*|0[0-7_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|0b[01_]+)", "-+0123456789"
+    ),
     "tag:yaml.org,2002:float": (
         r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
         r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
@@ -134,11 +137,13 @@ for _tag, (_pattern, _firsts) in _CORE.items():
 
 
 def _core_int(loader: _Loader, node: ScalarNode) -> int:
-    """1.2's ints: `017` is seventeen (1.1: octal fifteen); octal and hex only as 0o and 0x."""
-    text = loader.construct_scalar(node)
-    if text[:2] in ("0o", "0x"):
-        return int(text, 8 if text[1] == "o" else 16)
-    return int(text, 10)
+    """Go's `strconv.ParseInt(s, 0, 64)` after go-yaml drops underscores: 0x, 0o, 0b, and a
+    leading 0 for octal (`mode: 0700`)."""
+    text = loader.construct_scalar(node).replace("_", "")
+    digits = text.lstrip("+-")
+    if len(digits) > 1 and digits[0] == "0" and digits[1].isdigit():
+        return int(text, 8)
+    return int(text, 0)
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _core_int)

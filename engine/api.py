@@ -125,6 +125,21 @@ class ContainerInfo:
         return self.state.status
 
 
+def _log_time(value: str | None, flag: str, container: str) -> str | None:
+    """A `--since`/`--until` value as the log's own timestamps (engine.logs.normalize_since)."""
+    from engine.logs import normalize_since
+
+    if value is None:
+        return None
+    try:
+        return normalize_since(value)
+    except ValueError:
+        raise InvalidArgumentError(
+            f"invalid value for {flag}: {value!r} (a timestamp or a duration like 10m)",
+            subject=container,
+        ) from None
+
+
 def _host_resolv_conf() -> str:
     """Docker copies the host's resolv.conf minus loopback resolvers (unreachable inside)."""
     try:
@@ -554,7 +569,7 @@ class Engine:
         """Relay the started container's terminal to `stdio` (the caller puts its terminal in
         raw mode) until the container's side closes; window size changes follow (SIGWINCH,
         from the main thread). False when no terminal came (the container failed first)."""
-        from engine.exec import copy_window_size, relay_pty
+        from engine.exec import relay_terminal
 
         listener.settimeout(timeout)
         try:
@@ -567,14 +582,10 @@ class Engine:
             listener.close()
         if not fds:
             return False
-        master = fds[0]
-        resize = signal.signal(signal.SIGWINCH, lambda *_: copy_window_size(stdio[0], master))
         try:
-            copy_window_size(stdio[0], master)
-            relay_pty(master, stdio[0], stdio[1])
+            relay_terminal(fds[0], stdio[0], stdio[1])
         finally:
-            signal.signal(signal.SIGWINCH, resize)
-            os.close(master)
+            os.close(fds[0])
         return True
 
     def start_container(self, name_or_id: str) -> ContainerInfo:
@@ -774,27 +785,26 @@ class Engine:
         follow: bool = False,
         tail: int | None = None,
         since: str | None = None,
+        until: str | None = None,
     ) -> Iterator[LogLine]:
-        """`since`: RFC 3339, Unix seconds or a duration before now (`10m`), as Docker."""
-        from engine.logs import normalize_since, read_logs
+        """`since`, `until`: RFC 3339, Unix seconds or a duration before now (`10m`), as
+        Docker; following ends at `until`."""
+        from itertools import takewhile
+
+        from engine.logs import read_logs
 
         info = self.inspect(name_or_id)
-        stamp = None
-        if since is not None:
-            try:
-                stamp = normalize_since(since)
-            except ValueError:
-                raise InvalidArgumentError(
-                    f"invalid value for since: {since!r} (a timestamp or a duration like 10m)",
-                    subject=info.name,
-                ) from None
+        stamp = _log_time(since, "since", info.name)
+        end = _log_time(until, "until", info.name)
         if not follow:
-            return iter(read_logs(info.log_path, tail, stamp))
+            lines: Iterator[LogLine] = iter(read_logs(info.log_path, tail, stamp))
+        else:
 
-        def running() -> bool:
-            return self._observe(info.record).status.active
+            def running() -> bool:
+                return self._observe(info.record).status.active
 
-        return self._follow_until_exit(info, running, tail, stamp)
+            lines = self._follow_until_exit(info, running, tail, stamp)
+        return lines if end is None else takewhile(lambda line: line.time <= end, lines)
 
     @staticmethod
     def _follow_until_exit(
@@ -865,7 +875,7 @@ class Engine:
         return its exit code; raises `engine.exec.ExecError` if it could not be started.
         With `tty`, the process gets a pty of the container's own devpts, relayed to stdio
         (the caller puts its terminal in raw mode)."""
-        from engine.exec import copy_window_size, open_container_pty, relay_pty, start_exec
+        from engine.exec import copy_window_size, open_container_pty, relay_terminal, start_exec
 
         if tty:
             env = {"TERM": "xterm", **(env or {})}
@@ -878,7 +888,7 @@ class Engine:
             running = start_exec(target, spec, process, (slave, slave, slave), tty=True)
             os.close(slave)
             slave = -1
-            relay_pty(master, stdio[0], stdio[1])
+            relay_terminal(master, stdio[0], stdio[1])
             return running.wait()
         finally:
             os.close(master)

@@ -389,6 +389,21 @@ def copy_window_size(from_fd: int, to_fd: int) -> None:
         fcntl.ioctl(to_fd, termios.TIOCSWINSZ, size)
 
 
+def relay_terminal(master: int, stdin_fd: int, stdout_fd: int) -> None:
+    """`relay_pty` with the caller's window size, now and whenever it changes (SIGWINCH; only
+    the main thread may set the handler, elsewhere the size is copied once)."""
+    copy_window_size(stdin_fd, master)
+    try:
+        previous = signal.signal(signal.SIGWINCH, lambda *_: copy_window_size(stdin_fd, master))
+    except ValueError:  # not the main thread
+        relay_pty(master, stdin_fd, stdout_fd)
+        return
+    try:
+        relay_pty(master, stdin_fd, stdout_fd)
+    finally:
+        signal.signal(signal.SIGWINCH, previous)
+
+
 def relay_pty(master: int, stdin_fd: int, stdout_fd: int) -> None:
     """Copy the caller's input to the pty and the pty's output back until the process side
     closes it (EIO on the master once no slave is open)."""

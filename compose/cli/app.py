@@ -81,6 +81,13 @@ def _build_app(modules: tuple[str, ...]) -> "typer.Typer":
         context_settings={"help_option_names": ["-h", "--help"]},
     )
 
+    def _print_version(value: bool) -> None:
+        if value:
+            from compose import labels as L
+
+            print(f"Docker Compose version v{L.COMPOSE_VERSION}")
+            raise typer.Exit()
+
     @app.callback()
     def root(
         ctx: typer.Context,
@@ -99,6 +106,10 @@ def _build_app(modules: tuple[str, ...]) -> "typer.Typer":
         ),
         progress: str = typer.Option(
             None, "--progress", help="Set type of progress output (auto, tty, plain, json, quiet)"
+        ),
+        version: bool = typer.Option(
+            False, "-v", "--version", help="Show the Docker Compose version information",
+            callback=_print_version, is_eager=True,
         ),
     ) -> None:
         ctx.obj = make_global_options(

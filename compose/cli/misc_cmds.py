@@ -403,7 +403,7 @@ def version(
     if short:
         print(L.COMPOSE_VERSION)
     elif fmt == "json":
-        print(json.dumps({"version": f"v{L.COMPOSE_VERSION}"}))
+        print(json.dumps({"version": f"v{L.COMPOSE_VERSION}"}, separators=(",", ":")))
     else:
         print(f"Docker Compose version v{L.COMPOSE_VERSION}")
     sys.stdout.flush()

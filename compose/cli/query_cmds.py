@@ -23,6 +23,10 @@ def logs(
         None, "--since", help="Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or "
         "relative (e.g. 42m for 42 minutes)"
     ),
+    until: str = typer.Option(
+        None, "--until", help="Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or "
+        "relative (e.g. 42m for 42 minutes)"
+    ),
     no_prefix: bool = typer.Option(False, "--no-log-prefix"),
     no_color: bool = typer.Option(False, "--no-color"),
 ) -> None:
@@ -33,7 +37,9 @@ def logs(
     count = _tail_count(tail)
     infos = orch.containers(chosen)
     streams = {
-        log_prefix(c): orch.engine.logs(c.id, follow=follow, tail=count, since=since)
+        log_prefix(c): orch.engine.logs(
+            c.id, follow=follow, tail=count, since=since, until=until
+        )
         for c in infos
     }
     print_logs(

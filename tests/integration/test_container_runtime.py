@@ -232,3 +232,7 @@ def test_logs_since_through_the_cli(stack: Stack) -> None:  # noqa: F811
     assert "said-it" not in stack.ok("logs", "--since", "2999-01-01T00:00:00Z", "say").stdout
     bad = stack.cli("logs", "--since", "yesterday-ish", "say")
     assert bad.returncode != 0 and "since" in bad.stderr and "Traceback" not in bad.stderr
+    assert "said-it" in stack.ok("logs", "--until", "2999-01-01T00:00:00Z", "say").stdout
+    assert "said-it" not in stack.ok("logs", "--until", "1h", "say").stdout  # an hour ago
+    bad = stack.cli("logs", "--until", "soonish", "say")
+    assert bad.returncode != 0 and "until" in bad.stderr and "Traceback" not in bad.stderr

@@ -36,7 +36,7 @@ def test_option_tables_match_the_typer_declarations(
     typer_multiple: set[str] = set()
     for param in _click_params(path):
         spellings = [*param.opts, *param.secondary_opts]
-        if "--help" in spellings:
+        if "--help" in spellings or param.is_eager:  # --help, --version: Typer's, they exit
             continue
         (typer_flags if param.is_flag else typer_values).update(spellings)
         if param.multiple:
