@@ -56,9 +56,10 @@ TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, BinaryIO
 
     from engine.builder.build import BuildOptions, BuildResult
+    from engine.container_copy import ContainerRoot  # the module loads on the first `cp`
     from engine.content import Blob
     from engine.exec import ExecResult, ExecTarget  # the module loads on the first exec
     from engine.images import Image, ImageStore
@@ -506,7 +507,9 @@ class Engine:
             self.layout, [network.gateway for network, live in self.networks.peek() if live]
         )
 
-    def open_archive(self, name_or_id: str, path: str) -> contextlib.AbstractContextManager[Any]:
+    def open_archive(
+        self, name_or_id: str, path: str
+    ) -> contextlib.AbstractContextManager[BinaryIO]:
         """A tar stream (a binary file) of `path` in the container, read in a child chrooted
         into it (engine.container_copy): Docker's `GET /containers/{id}/archive`."""
         from engine.container_copy import open_archive
@@ -514,7 +517,7 @@ class Engine:
         return open_archive(self._container_root(name_or_id), path)
 
     def extract_into(
-        self, name_or_id: str, dest: str, feed: Callable[[Any], None], *,
+        self, name_or_id: str, dest: str, feed: Callable[[BinaryIO], None], *,
         rename: str | None = None, keep_owner: bool = False,
     ) -> None:
         """Unpack the tar stream `feed` writes into `dest` in the container (see
@@ -523,7 +526,8 @@ class Engine:
 
         extract_into(self._container_root(name_or_id), dest, feed, rename, keep_owner)
 
-    def _container_root(self, name_or_id: str) -> Any:
+    def _container_root(self, name_or_id: str) -> ContainerRoot:
+        """Where `cp` finds the container's files: its init's root, or its overlay's parts."""
         from engine.container_copy import ContainerRoot
 
         info = self.inspect(name_or_id)

@@ -107,23 +107,23 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
         try:
             with interruptible() as cancel:
                 orch.up(
-                UpOptions(
-                    services=request.services,
-                    force_recreate=request.force_recreate,
-                    no_recreate=request.no_recreate,
-                    no_start=request.no_start,
-                    no_deps=request.no_deps,
-                    remove_orphans=request.remove_orphans,
-                    timeout=request.timeout,
-                    scale=parse_scale(request.scale),
-                    wait=request.wait,
-                    wait_timeout=request.wait_timeout,
-                    parallel=parallel_limit(flags.parallel),
-                    build=request.build,
-                    pull=request.pull,
-                ),
-                cancel,
-            )
+                    UpOptions(
+                        services=request.services,
+                        force_recreate=request.force_recreate,
+                        no_recreate=request.no_recreate,
+                        no_start=request.no_start,
+                        no_deps=request.no_deps,
+                        remove_orphans=request.remove_orphans,
+                        timeout=request.timeout,
+                        scale=parse_scale(request.scale),
+                        wait=request.wait,
+                        wait_timeout=request.wait_timeout,
+                        parallel=parallel_limit(flags.parallel),
+                        build=request.build,
+                        pull=request.pull,
+                    ),
+                    cancel,
+                )
         except KeyboardInterrupt:
             if not attached:
                 raise  # `up -d`: what started stays, as docker compose's
