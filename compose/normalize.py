@@ -202,6 +202,16 @@ def _stop_signal(value: str) -> str:
     return value
 
 
+def _capabilities(value: list[Any]) -> list[Any]:
+    from engine import capability_problem
+
+    for position, name in enumerate(value):
+        problem = capability_problem(str(name))
+        if problem:
+            raise NormalizeError(problem, suffix=f"[{position}]")
+    return value
+
+
 def _restart(value: str | bool) -> str | bool:
     if value is False:  # `restart: no` unquoted: YAML 1.1's false, compose-go's (1.2) "no"
         return value
@@ -275,6 +285,8 @@ def normalize_service(
     step("stop_grace_period", lambda v: format_duration(parse_duration(v)))
     step("stop_signal", _stop_signal)
     step("restart", _restart)
+    step("cap_add", _capabilities)
+    step("cap_drop", _capabilities)
     step("healthcheck", _healthcheck)
     for key in _SIZES:
         step(key, lambda v: str(parse_byte_size(v)))

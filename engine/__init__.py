@@ -1,7 +1,8 @@
 """pycompose's built-in container engine. Callers outside the engine use `engine.api` only,
-plus `prewarm_supervisors`, `prewarm_network_attach`, `cache_dataclass_methods`, `sha256_hex`
-and `signal_problem` below, which are here (not in engine.api) because they must be callable
-before the caller pays for importing the rest of the engine (the loader checks `stop_signal`)."""
+plus `prewarm_supervisors`, `prewarm_network_attach`, `cache_dataclass_methods`, `sha256_hex`,
+`signal_problem` and `capability_problem` below, which are here (not in engine.api) because
+they must be callable before the caller pays for importing the rest of the engine (the loader
+checks `stop_signal` and `cap_add`)."""
 
 
 def prewarm_supervisors() -> None:
@@ -39,6 +40,13 @@ def sha256_hex(data: bytes) -> str:
     from engine.small_sha256 import sha256
 
     return sha256(data).hexdigest()
+
+
+def capability_problem(name: str) -> str | None:
+    """Why `name` is not a capability `cap_add`/`cap_drop` may name, or None."""
+    from engine.capabilities import canonical_name
+
+    return None if canonical_name(name) else f"unknown capability {name!r}"
 
 
 def signal_problem(name: str) -> str | None:

@@ -75,10 +75,16 @@ DOCKER_DEFAULT: tuple[str, ...] = (
 )
 
 
+def canonical_name(name: str) -> str | None:
+    """`cap_net_admin`, `NET_ADMIN`, `ALL` as Docker accepts them: the bare upper-case name,
+    or None when there is no such capability."""
+    text = name.strip().upper().removeprefix("CAP_")
+    return text if text == "ALL" or text in CAPABILITIES else None
+
+
 def _normalize(name: str, subject: str, key: str) -> str:
-    text = name.strip().upper()
-    text = text.removeprefix("CAP_")
-    if text != "ALL" and text not in CAPABILITIES:
+    text = canonical_name(name)
+    if text is None:
         raise InvalidArgumentError(
             f"{subject}: {key}: unknown capability {name!r}", subject=subject
         )

@@ -159,6 +159,7 @@ def test_values_docker_refuses_at_create_fail_at_load_with_their_lines(tmp_path:
     image: x
     ports: ["8080:80/xyz"]
     container_name: dup
+    cap_add: [NET_ADMIN, BOGUS]
 """)
     text = str(err)
     assert "compose.yaml:4: services.a.restart: invalid restart policy 'sometimes'" in text
@@ -166,6 +167,7 @@ def test_values_docker_refuses_at_create_fail_at_load_with_their_lines(tmp_path:
     assert "compose.yaml:6: services.a.cpus: must not be negative" in text
     assert "compose.yaml:10: services.b.ports[0]: invalid protocol 'xyz'" in text
     assert 'compose.yaml:11: services.b.container_name: container name "dup" is taken' in text
+    assert "compose.yaml:12: services.b.cap_add[1]: unknown capability 'BOGUS'" in text
 
 
 @pytest.mark.parametrize("policy", ["no", "always", "unless-stopped", "on-failure", "on-failure:3"])
