@@ -498,6 +498,12 @@ class Engine:
             os.mkfifo(path, 0o600)
         return os.open(path, os.O_RDWR | os.O_CLOEXEC)
 
+    def hold_attached(self, name_or_id: str) -> int:
+        """For a client that follows an `auto_remove` container and removes it itself (`run
+        --rm`): until the returned descriptor is closed (or the client dies), the supervisor
+        leaves the removal to it (engine.containers.ContainerStore.hold_attached)."""
+        return self.containers.hold_attached(self.inspect(name_or_id).id)
+
     def ensure_name_resolution(self) -> None:
         """The data root's DNS resolver answers on every bridge with containers on it: started
         with the first container there, and again here if it died (killed) since. A live one

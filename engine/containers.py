@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import fcntl
 import json
 import os
 import time
@@ -121,6 +122,9 @@ class ContainerSpec:
     # Docker's StdinOnce: stdin is what the attached client (`run`) writes into the record's
     # stdin FIFO (Engine.open_stdin), and ends when the client closes it or goes away.
     stdin_once: bool = False
+    # Docker's AutoRemove (`run --rm`): its supervisor removes it once it has exited for good
+    # and no attached client holds it (Engine.hold_attached); a client removes it itself.
+    auto_remove: bool = False
     cpus: float | None = None
     cpu_shares: int | None = None
     cpu_quota: int | None = None
@@ -523,6 +527,34 @@ class ContainerStore:
             self.save_state(container_id, state)
             return state
 
+    def hold_attached(self, container_id: str) -> int:
+        """A shared lock on the record's ATTACHED_LOCK, held by a client that removes the
+        container itself once it has read its output (`run --rm`); released with the
+        descriptor or the client's death. Returns the descriptor."""
+        fd = os.open(
+            self.layout.container_dir(container_id) / ATTACHED_LOCK,
+            os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600,
+        )
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        return fd
+
+    def remove_when_unattached(self, container_id: str) -> None:
+        """AutoRemove, in the supervisor once its container exited for good: wait until no
+        client holds the record (`hold_attached`), then remove it unless the client did."""
+        try:
+            fd = os.open(
+                self.layout.container_dir(container_id) / ATTACHED_LOCK,
+                os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600,
+            )
+        except FileNotFoundError:
+            return  # removed already
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if (self.layout.container_dir(container_id) / "config.json").exists():
+                self.delete(container_id, prune=False)
+        finally:
+            os.close(fd)
+
     def remove_after_exit(self, container_id: str, exit_code: int, **changes: Any) -> None:
         """`record_exit`, the stop counted and `delete`, with one write of the state (the kept
         one): what a supervisor asked to remove its container (`down`) does at the end."""
@@ -637,6 +669,7 @@ def _exited(state: ContainerState, exit_code: int, **changes: Any) -> ContainerS
         state, exit_code=exit_code, die_count=state.die_count + 1, recent_exit_codes=codes,
         **changes,
     )
+ATTACHED_LOCK = "attached.lock"  # in a record: shared-locked by an attached `run --rm` client
 REMOVED_DIR = "containers-removed"  # <id>.json: last state of a recently deleted container
 REMOVED_KEEP_SECONDS = 60.0
 _NEW = ".new-"  # containers/.new-<id>.<pid>-<start>: a create in progress

@@ -91,6 +91,7 @@ def container_document(
             "IpcMode": spec.ipc_mode or "private",
             "UsernsMode": "",
             "RestartPolicy": _restart_policy(spec.restart_policy),
+            "AutoRemove": spec.auto_remove,
             "Memory": spec.memory_limit or 0,
             "MemoryReservation": spec.mem_reservation or 0,
             "MemorySwap": spec.memswap_limit or 0,

@@ -300,6 +300,7 @@ def runtime_options(
         "init_binary": find_init_binary() if spec.init else None,
         "tty": spec.tty,
         "stdin_open": spec.stdin_open,
+        "auto_remove": spec.auto_remove,
         "shm_size": spec.shm_size,
         "oom_score_adj": spec.oom_score_adj,
         "resources": resources(spec, devices),

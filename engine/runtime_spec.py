@@ -158,6 +158,7 @@ class RuntimeSpec:
     tty: bool = False
     stdin_open: bool = False  # without a tty: stdin is a pipe the supervisor keeps open
     stdin_fifo: str | None = None  # stdin_once: the FIFO an attached client writes into
+    auto_remove: bool = False  # ContainerSpec.auto_remove
     # tty with stdin_once: the attached client's unix socket, which gets the pty's master
     # (runc's --console-socket); its terminal is the container's then, and nothing is logged.
     console_socket: str | None = None

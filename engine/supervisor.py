@@ -344,6 +344,8 @@ class Supervisor:
             if not restart or not self._wait_backoff(backoff.next_delay(time.monotonic() - began)):
                 if restart:
                     self._update(status=ContainerStatus.EXITED)
+                if self.spec.auto_remove:  # `run --rm`: gone once no attached client holds it
+                    self.store.remove_when_unattached(self.container_id)
                 return 0
             try:
                 started = self._launch(restart_count=state.restart_count + 1)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from compose.orchestrator import Orchestrator
+    from engine.api import ContainerInfo
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,9 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
         overrides["working_dir"] = request.workdir
     if request.user:
         overrides["user"] = request.user
+    if request.rm:  # Docker's AutoRemove, which allows no restart policy
+        overrides["auto_remove"] = True
+        overrides["restart_policy"] = "no"
     attach_stdin = request.interactive and not request.detach
     if attach_stdin:
         overrides["stdin_open"] = overrides["stdin_once"] = True
@@ -197,6 +201,9 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     close_progress(orch)
     engine = orch.engine
     info = engine.create_container(spec)
+    # Attached with --rm, we remove it once its output is read; its supervisor does only if
+    # we are gone first (killed), and with -d.
+    attached = engine.hold_attached(info.id) if request.rm and not request.detach else -1
     console = engine.open_console(info.id) if use_tty else None
     stdin = engine.open_stdin(info.id) if attach_stdin and not use_tty else -1
     try:
@@ -208,17 +215,17 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
             console.close()
         if request.rm:
             engine.remove_container(info.id, force=True)
+        if attached >= 0:
+            os.close(attached)
         raise
     if request.detach:
         print(info.name)
         return 0
-    if console is not None:
-        return _follow(orch, info.id, request.rm, console)
     if stdin >= 0:
         import threading
 
         threading.Thread(target=_feed_stdin, args=(stdin,), daemon=True).start()
-    return _follow(orch, info.id, request.rm)
+    return _follow(orch, info, request.rm, console, attached)
 
 
 def _feed_stdin(target: int) -> None:
@@ -237,11 +244,13 @@ def _feed_stdin(target: int) -> None:
 
 
 def _follow(
-    orch: Orchestrator, container_id: str, remove: bool, console: socket.socket | None = None
+    orch: Orchestrator, info: ContainerInfo, remove: bool, console: socket.socket | None,
+    attached: int,
 ) -> int:
     """Stream the one-off's output until it exits (or, with a `console`, relay its terminal
     to ours, in raw mode: Ctrl-C goes to the container); SIGTERM (or Ctrl-C without a
-    terminal) stops it."""
+    terminal) stops it. With `remove`, it is removed at the end: by us, or, when stopped, by
+    its supervisor, once we let go of it (`attached`: Engine.hold_attached)."""
     import gc
 
     # The fast path ran until here without the collector (compose.cli.fast_run); following
@@ -249,6 +258,7 @@ def _follow(
     gc.freeze()
     gc.enable()
     engine = orch.engine
+    container_id = info.id
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     code = 0
@@ -265,12 +275,17 @@ def _follow(
             stream.flush()
         code = engine.wait_container(container_id) or 0
     except KeyboardInterrupt:
+        if attached >= 0:  # its supervisor removes it as it ends: the stop waits for that
+            os.close(attached)
+            attached = -1
         engine.stop_container(container_id, 0)
         code = 130
     finally:
         signal.signal(signal.SIGTERM, previous)
         if remove:
-            info = engine.inspect(container_id)
-            engine.remove_container(container_id, force=True)
+            if engine.find_container(container_id) is not None:
+                engine.remove_container(container_id, force=True)
             orch.remove_anonymous_volumes(info)
+        if attached >= 0:
+            os.close(attached)
     return code

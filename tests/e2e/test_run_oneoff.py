@@ -156,6 +156,33 @@ def test_a_terminal_gets_a_pty_of_the_container(project: Project) -> None:
     assert project.containers() == []
 
 
+def _gone_within(project: Project, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if project.containers() == []:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_rm_removes_the_one_off_even_without_its_cli(project: Project) -> None:
+    """Docker's AutoRemove: `run -d --rm` is removed when it exits, and so is an attached
+    `run --rm` whose CLI was killed (its supervisor removes it once no client holds it)."""
+    detached = project.cli("run", "-d", "--rm", "svc", "sh", "-c", "sleep 0.3")
+    assert detached.returncode == 0, detached.stderr
+    assert _gone_within(project, 20)
+    process = project.popen("run", "--rm", "svc", "sh", "-c", "echo started; sleep 1")
+    try:
+        assert _first_line(process) == "started\n"
+        process.kill()
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert _gone_within(project, 20)
+
+
 def test_typer_path_runs_the_same_command(project: Project) -> None:
     """Combined short flags are not read by the fast path: Typer runs them, same result."""
     result = project.cli("run", "-dT", "svc", "sleep", "300")
