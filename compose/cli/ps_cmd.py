@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -90,7 +89,13 @@ def _status(info: ContainerInfo) -> str:
 
 def _command(info: ContainerInfo, trunc: bool) -> str:
     spec = info.record.spec
-    text = shlex.join([*(spec.entrypoint or ()), *(spec.command or ())])
+    return command_column((*(spec.entrypoint or ()), *(spec.command or ())), trunc)
+
+
+def command_column(argv: tuple[str, ...], trunc: bool) -> str:
+    """Docker's own rendering (daemon/list.go): an argument with a space in single quotes,
+    nothing else escaped; cut at 20 characters, then quoted as Go's %q does."""
+    text = " ".join(f"'{arg}'" if " " in arg else arg for arg in argv)
     if trunc and len(text) > 20:
         text = text[:19] + "…"
     return json.dumps(text, ensure_ascii=False)

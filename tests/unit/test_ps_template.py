@@ -30,3 +30,13 @@ def test_fields_tabs_and_json_fields() -> None:
 def test_unsupported_actions_are_refused(template: str) -> None:
     with pytest.raises(typer.BadParameter, match="only"):
         render_template(template, ROWS)
+
+
+def test_command_column_quotes_as_docker_does() -> None:
+    from compose.cli.ps_cmd import command_column
+
+    assert command_column(("sh", "-c", "echo $HOME"), trunc=False) == "\"sh -c 'echo $HOME'\""
+    assert command_column(("echo", "a$b"), trunc=False) == '"echo a$b"'
+    assert command_column(("sh", "-c", "for attempt in 1 2 3"), trunc=True) == (
+        "\"sh -c 'for attempt …\""
+    )
