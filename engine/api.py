@@ -542,6 +542,10 @@ class Engine:
         info = self.inspect(name_or_id)
         if info.status.active and info.state.pid and is_alive(info.state.pid, info.state.pid_start):
             return ContainerRoot(info.state.pid)
+        if info.status.active:  # between two runs: its overlay is about to be mounted again
+            raise InvalidStateError(
+                f"container {info.name} is restarting: copy once it runs", subject=info.name
+            )
         directory = self.layout.container_dir(info.id)
         for part in ("upper", "work", "rootfs"):
             (directory / part).mkdir(exist_ok=True)
