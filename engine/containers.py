@@ -538,20 +538,25 @@ class ContainerStore:
         fcntl.flock(fd, fcntl.LOCK_SH)
         return fd
 
-    def remove_when_unattached(self, container_id: str) -> None:
-        """AutoRemove, in the supervisor once its container exited for good: wait until no
-        client holds the record (`hold_attached`), then remove it unless the client did."""
+    def remove_if_unattached(self, container_id: str, *, wait: bool = False) -> bool:
+        """AutoRemove, once the container exited for good: remove the record unless a client
+        holds it (`hold_attached`: that client removes it itself) — with `wait`, once the
+        client is gone, if it did not. False when a client holds it and `wait` is off."""
         try:
             fd = os.open(
                 self.layout.container_dir(container_id) / ATTACHED_LOCK,
                 os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600,
             )
         except FileNotFoundError:
-            return  # removed already
+            return True  # removed already
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return False
             if (self.layout.container_dir(container_id) / "config.json").exists():
                 self.delete(container_id, prune=False)
+            return True
         finally:
             os.close(fd)
 

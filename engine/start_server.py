@@ -88,7 +88,9 @@ def serve_supervisor(conn: socket.socket) -> None:
             _reply(conn, {"error": error_text(exc)})
             return
         supervisor.pid = int(request["pid"])  # records name the supervisor, not this process
-        if not can_start_in_helper(supervisor.spec):
+        spec = supervisor.spec
+        # An attached client's stdin or terminal: runtime.start_prepared has neither.
+        if not can_start_in_helper(spec) or spec.stdin_fifo or spec.console_socket:
             _reply(conn, {"fallback": True})
             return
         _start(conn, supervisor)

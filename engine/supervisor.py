@@ -248,6 +248,19 @@ class Supervisor:
             monitor.stop()
         return exit_code
 
+    def _auto_remove(self) -> None:
+        """Docker's AutoRemove. An attached client (`run --rm`) removes the container itself
+        once it has read the output; a child waits for that client to go instead of us, since
+        the client waits for our exit: if it was killed, the child removes the container."""
+        if self.store.remove_if_unattached(self.container_id):
+            return
+        with contextlib.suppress(OSError):
+            if os.fork() == 0:
+                try:
+                    self.store.remove_if_unattached(self.container_id, wait=True)
+                finally:
+                    os._exit(0)
+
     def _stop_requested(self) -> bool:
         return self.store.load_state(self.container_id).stop_requested
 
@@ -345,7 +358,7 @@ class Supervisor:
                 if restart:
                     self._update(status=ContainerStatus.EXITED)
                 if self.spec.auto_remove:  # `run --rm`: gone once no attached client holds it
-                    self.store.remove_when_unattached(self.container_id)
+                    self._auto_remove()
                 return 0
             try:
                 started = self._launch(restart_count=state.restart_count + 1)

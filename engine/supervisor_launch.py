@@ -113,8 +113,10 @@ if TYPE_CHECKING:  # a type only: the class would cost `typing` at run time
 
 def can_start_in_helper(spec: RuntimeSpec) -> bool:
     """False when the start leaves something in the process that must outlive it (see the
-    module docstring)."""
-    return not (spec.pid_mode == "host" or spec.stdin_open or spec.volume_mounts)
+    module docstring). An open stdin needs its pipe's keeper here; an attached client's
+    stdin (a FIFO) or terminal (the console socket) does not."""
+    keeps_stdin = spec.stdin_open and not spec.tty and not spec.stdin_fifo
+    return not (spec.pid_mode == "host" or keeps_stdin or spec.volume_mounts)
 
 
 def start_in_helper(step: Callable[[], Handoff]) -> Handoff:
