@@ -212,9 +212,7 @@ def _capabilities(value: list[Any]) -> list[Any]:
     return value
 
 
-def _restart(value: str | bool) -> str | bool:
-    if value is False:  # `restart: no` unquoted: YAML 1.1's false, compose-go's (1.2) "no"
-        return value
+def _restart(value: str) -> str:
     policy, _, retries = str(value).partition(":")
     valid = policy in ("no", "always", "unless-stopped") and not retries
     if not (valid or (policy == "on-failure" and (not retries or retries.isdigit()))):

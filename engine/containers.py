@@ -531,10 +531,7 @@ class ContainerStore:
         """A shared lock on the record's ATTACHED_LOCK, held by a client that removes the
         container itself once it has read its output (`run --rm`); released with the
         descriptor or the client's death. Returns the descriptor."""
-        fd = os.open(
-            self.layout.container_dir(container_id) / ATTACHED_LOCK,
-            os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600,
-        )
+        fd = self._attached_lock(container_id)
         fcntl.flock(fd, fcntl.LOCK_SH)
         return fd
 
@@ -543,10 +540,7 @@ class ContainerStore:
         holds it (`hold_attached`: that client removes it itself) — with `wait`, once the
         client is gone, if it did not. False when a client holds it and `wait` is off."""
         try:
-            fd = os.open(
-                self.layout.container_dir(container_id) / ATTACHED_LOCK,
-                os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600,
-            )
+            fd = self._attached_lock(container_id)
         except FileNotFoundError:
             return True  # removed already
         try:
@@ -559,6 +553,10 @@ class ContainerStore:
             return True
         finally:
             os.close(fd)
+
+    def _attached_lock(self, container_id: str) -> int:
+        path = self.layout.container_dir(container_id) / ATTACHED_LOCK
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
     def remove_after_exit(self, container_id: str, exit_code: int, **changes: Any) -> None:
         """`record_exit`, the stop counted and `delete`, with one write of the state (the kept
@@ -674,6 +672,8 @@ def _exited(state: ContainerState, exit_code: int, **changes: Any) -> ContainerS
         state, exit_code=exit_code, die_count=state.die_count + 1, recent_exit_codes=codes,
         **changes,
     )
+
+
 ATTACHED_LOCK = "attached.lock"  # in a record: shared-locked by an attached `run --rm` client
 REMOVED_DIR = "containers-removed"  # <id>.json: last state of a recently deleted container
 REMOVED_KEEP_SECONDS = 60.0
