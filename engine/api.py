@@ -933,12 +933,14 @@ _LAZY: dict[str, tuple[str, str]] = {
     "remove_credentials": ("engine.registry.auth", "remove_credentials"),
     "save_credentials": ("engine.registry.auth", "save_credentials"),
     "save_images": ("engine.archive", "save_images"),
+    "unpack_tar": ("engine.container_copy", "unpack"),
 }
 
 if TYPE_CHECKING:
     # BuildOptions is imported for annotations at the top already.
     from engine.archive import load_archive, save_images  # noqa: F401
     from engine.builder.cache import BuildCache  # noqa: F401
+    from engine.container_copy import unpack as unpack_tar  # noqa: F401
     from engine.exec import ExecError  # noqa: F401
     from engine.references import parse_reference  # noqa: F401
     from engine.registry.auth import (  # noqa: F401

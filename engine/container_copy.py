@@ -128,6 +128,24 @@ def open_archive(root: ContainerRoot, path: str) -> Iterator[BinaryIO]:
     child.finish()
 
 
+def unpack(
+    stream: BinaryIO, into: str, rename: tuple[str, str] | None, owner: tuple[int, int] | None
+) -> None:
+    """A tar stream unpacked into directory `into` with tarfile's `tar` filter (nothing lands
+    outside it): the stream's top name `rename[0]` becomes `rename[1]` (docker cp's "as DEST"),
+    and everything is `owner`'s (uid, gid) unless None (cp -a). Both ends of `cp` use it: the
+    chrooted child in the container, the CLI on the host."""
+    old, new = rename or ("", "")
+    with tarfile.open(fileobj=stream, mode="r|") as tar:
+        for member in tar:
+            if old and (member.name == old or member.name.startswith(old + "/")):
+                member.name = new + member.name[len(old) :]
+            if owner is not None:
+                member.uid, member.gid = owner
+                member.uname = member.gname = ""
+            tar.extract(member, into, filter="tar")
+
+
 def extract_into(
     root: ContainerRoot,
     dest: str,
@@ -149,14 +167,8 @@ def extract_into(
         if not os.path.isdir(into):
             raise FileNotFoundError(f"no such directory in the container: {into}")
         ready()
-        with os.fdopen(read_fd, "rb") as source, tarfile.open(fileobj=source, mode="r|") as tar:
-            for member in tar:
-                if old and (member.name == old or member.name.startswith(old + "/")):
-                    member.name = new + member.name[len(old) :]
-                if not keep_owner:
-                    member.uid = member.gid = 0
-                    member.uname = member.gname = ""
-                tar.extract(member, into, filter="tar")
+        with os.fdopen(read_fd, "rb") as source:
+            unpack(source, into, (old, new) if old else None, None if keep_owner else (0, 0))
 
     child = _fork_into(root, work)
     os.close(read_fd)

@@ -33,17 +33,13 @@ def _split(arg: str) -> tuple[str | None, str]:
 
 def _unpack(stream: BinaryIO, top: str, dest: Path, keep_owner: bool) -> None:
     """Docker's rule on the host: into `dest` when it is a directory, else as `dest`."""
+    from engine.api import unpack_tar
+
     into, new = (dest, top) if dest.is_dir() else (dest.parent, dest.name)
     if not into.is_dir():
         raise ComposeError(f"no such directory: {into}")
-    with tarfile.open(fileobj=stream, mode="r|") as tar:
-        for member in tar:
-            if member.name == top or member.name.startswith(top + "/"):
-                member.name = new + member.name[len(top) :]
-            if not keep_owner:
-                member.uid, member.gid = os.getuid(), os.getgid()
-                member.uname = member.gname = ""
-            tar.extract(member, into, filter="tar")
+    owner = None if keep_owner else (os.getuid(), os.getgid())
+    unpack_tar(stream, str(into), (top, new), owner)
 
 
 def _copy_out(engine: object, container: str, path: str, dest: str, keep_owner: bool) -> None:
