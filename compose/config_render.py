@@ -85,3 +85,48 @@ def render_images(project: Project) -> str:
     for name, svc in project.services.items():
         lines.append(svc.image or f"{project.name}-{name}")
     return "".join(f"{line}\n" for line in lines)
+
+
+def render_networks(project: Project) -> str:
+    return "".join(f"{key}\n" for key in sorted(project.networks))
+
+
+def render_environment(project: Project) -> str:
+    """`config --environment`: what interpolation read from (the shell over `.env`)."""
+    return "".join(f"{key}={value}\n" for key, value in sorted(project.environment.items()))
+
+
+def render_variables(project: Project) -> str:
+    """`config --variables`: every variable the stack files refer to, as docker compose's
+    table (NAME, REQUIRED, DEFAULT VALUE, ALTERNATE VALUE), read from the files as written."""
+    from compose.interpolation import Reference, references
+    from compose.yaml_source import parse_documents
+
+    found: dict[str, Reference] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            for reference in references(value):
+                found.setdefault(reference.name, reference)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for path in project.config_files:
+        if str(path) == "-":
+            continue  # stdin was read once, by the load
+        for document in parse_documents(path.read_text(encoding="utf-8"), str(path)):
+            walk(document.data)
+    rows = [("NAME", "REQUIRED", "DEFAULT VALUE", "ALTERNATE VALUE")] + [
+        (r.name, str(r.required).lower(), r.default, r.alternate)
+        for r in sorted(found.values(), key=lambda r: r.name)
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "".join(
+        "".join(cell.ljust(width + 3) for cell, width in zip(row, widths, strict=False))
+        + row[3] + "\n"
+        for row in rows
+    )

@@ -123,6 +123,8 @@ def ensure_images(
     pull: str | None,
     report: Report = _ignore,
     no_cache: bool = False,
+    no_build: bool = False,
+    quiet_pull: bool = False,
 ) -> dict[str, str]:
     """Service → image id, building or pulling as flags and ``pull_policy`` say."""
     if pull is not None and pull not in ("always", "missing", "never", "policy"):
@@ -140,7 +142,7 @@ def ensure_images(
                 continue
             resolved[name] = done[wanted] = _ensure_one(
                 engine, project, service, build=build, pull=pull, report=report,
-                no_cache=no_cache,
+                no_cache=no_cache, no_build=no_build, quiet_pull=quiet_pull,
             )
         except ComposeError as exc:
             problems.append(str(exc))
@@ -152,7 +154,7 @@ def ensure_images(
 
 def _ensure_one(
     engine: Engine, project: Project, service: Service, *, build: bool, pull: str | None,
-    report: Report, no_cache: bool,
+    report: Report, no_cache: bool, no_build: bool = False, quiet_pull: bool = False,
 ) -> str:
     has_build = build_section(service) is not None
     if not service.image and not has_build:
@@ -161,10 +163,20 @@ def _ensure_one(
         )
     policy = pull_policy(service, pull if pull in PULL_POLICIES else None)
     wanted = image_name(project, service)
+    if no_build:
+        has_build = False  # --no-build: what is there, else pulled as the policy allows
+        if not service.image and engine.images.find(wanted) is None:
+            raise ComposeError(
+                f"service {service.name}: image {wanted} not found and --no-build was given",
+                hint="build it first (`pycompose build`)",
+            )
+        if policy == "build":
+            policy = "missing"
     if has_build and (build or policy == "build"):
         return build_service(engine, project, service, no_cache=no_cache, report=report)
+    pull_report = _ignore if quiet_pull else report
     if policy == "always" and service.image:
-        return pull_service(engine, service, report)
+        return pull_service(engine, service, pull_report)
     local = engine.images.find(wanted)
     if local is not None:
         return local.id
@@ -182,7 +194,7 @@ def _ensure_one(
             hint="pull it (`pycompose pull`, `up --pull missing`, or pull_policy: missing),"
             " import or load it; PYCOMPOSE_AUTO_PULL=1 pulls missing images like docker",
         )
-    return pull_service(engine, service, report)
+    return pull_service(engine, service, pull_report)
 
 
 def _implicit_pull_allowed(reference: str) -> bool:

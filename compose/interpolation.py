@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from compose.errors import Problem
 from compose.yaml_source import KeyPath, Locations, Override, Reset, format_key
@@ -59,6 +60,57 @@ def interpolate(text: str, lookup: Lookup, unset: set[str] | None = None) -> str
         out.append("$")
         i += 1
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One variable a value refers to, as `config --variables` lists it (compose-go's
+    Variable): its default (`:-`, `-`), its alternate value (`:+`, `+`), required (`:?`, `?`)."""
+
+    name: str
+    required: bool = False
+    default: str = ""
+    alternate: str = ""
+
+
+def references(text: str) -> list[Reference]:
+    """The variables `text` refers to, nested ones (in defaults) included; bad syntax yields
+    what could be read (loading reports the error)."""
+    found: list[Reference] = []
+    i = 0
+    while (i := text.find("$", i)) >= 0:
+        if text.startswith("$$", i):
+            i += 2
+        elif text.startswith("${", i):
+            end = _closing_brace(text, i + 2)
+            if end < 0:
+                return found
+            found += _braced_reference(text[i + 2 : end])
+            i = end + 1
+        elif match := _NAME.match(text, i + 1):
+            found.append(Reference(match.group(0)))
+            i = match.end()
+        else:
+            i += 1
+    return found
+
+
+def _braced_reference(body: str) -> list[Reference]:
+    match = _NAME.match(body)
+    if not match:
+        return []
+    rest = body[match.end() :]
+    op = next((o for o in _OPERATORS if rest.startswith(o)), None)
+    if op is None:
+        return [Reference(match.group(0))] if not rest else []
+    arg = rest[len(op) :]
+    reference = Reference(
+        match.group(0),
+        required="?" in op,
+        default=arg if "-" in op else "",
+        alternate=arg if "+" in op else "",
+    )
+    return [reference, *references(arg)]
 
 
 def _closing_brace(text: str, start: int) -> int:

@@ -79,7 +79,11 @@ class UpOptions:
     wait_timeout: float | None = None
     parallel: int = DEFAULT_PARALLEL
     build: bool = False  # --build: build every service that has a build section
+    no_build: bool = False  # --no-build: never build, even an image that is missing
     pull: str | None = None  # --pull always|missing|never: overrides services' pull_policy
+    quiet_pull: bool = False  # --quiet-pull: pull without progress lines
+    renew_anon_volumes: bool = False  # -V: a recreated container gets fresh anonymous volumes
+    always_recreate_deps: bool = False  # dependencies not named are recreated too
 
     @property
     def policy(self) -> RecreatePolicy:
@@ -87,6 +91,18 @@ class UpOptions:
             return RecreatePolicy.FORCE
         if self.no_recreate:
             return RecreatePolicy.NEVER
+        return RecreatePolicy.DIVERGED
+
+    def policy_for(self, service: str) -> RecreatePolicy:
+        """docker compose's two strategies: the services named on the command line (all of
+        them when none is) follow --force-recreate/--no-recreate; a dependency pulled in only
+        as one is recreated when it diverged, or always with --always-recreate-deps."""
+        if not self.services or service in self.services:
+            return self.policy
+        if self.no_recreate:
+            return RecreatePolicy.NEVER
+        if self.always_recreate_deps:
+            return RecreatePolicy.FORCE
         return RecreatePolicy.DIVERGED
 
 
@@ -100,6 +116,7 @@ class DownOptions:
     timeout: float | None = None
     rmi: str | None = None  # "local" | "all"
     parallel: int = DEFAULT_PARALLEL
+    services: tuple[str, ...] = ()  # `down SERVICE...`: these services' containers only
 
 
 @dataclass
@@ -325,7 +342,10 @@ class Orchestrator:
         current = [c for c in found if c.labels.get(L.ONEOFF, "False") != "True"]
         if self._will_start(wanted, options, current):
             self.engine.prepare_to_start()  # the supervisors' fork server boots meanwhile
-        images = self._resolve_images(wanted, build=options.build, pull=options.pull)
+        images = self._resolve_images(
+            wanted, build=options.build, pull=options.pull, no_build=options.no_build,
+            quiet_pull=options.quiet_pull,
+        )
         self._handle_orphans(options, found)
         self._ensure_networks(wanted)
         self._ensure_volumes(wanted)
@@ -368,7 +388,7 @@ class Orchestrator:
         `current`: the project's containers (no one-offs)."""
         if options.no_start:
             return False
-        if options.policy is RecreatePolicy.FORCE:
+        if options.policy is RecreatePolicy.FORCE or options.always_recreate_deps:
             return True
         scale = dict(options.scale)
         running: dict[str, int] = {}
@@ -389,15 +409,20 @@ class Orchestrator:
     image_report: Callable[[str], None] = staticmethod(lambda _line: None)
 
     def _resolve_images(
-        self, services: list[str], *, build: bool = False, pull: str | None = None
+        self, services: list[str], *, build: bool = False, pull: str | None = None,
+        no_build: bool = False, quiet_pull: bool = False,
     ) -> dict[str, str]:
         """Build, pull or find every image before creating anything (compose.image_policy)."""
         from compose.image_policy import ensure_images
 
         return ensure_images(
             self.engine, self.project, services, build=build, pull=pull,
-            report=self.image_report,
+            report=self.image_report, no_build=no_build, quiet_pull=quiet_pull,
         )
+
+    def remove_orphans(self, timeout: float | None = None) -> None:
+        """`run --remove-orphans` without dependencies to start."""
+        self._remove_containers(self.orphans(), timeout)
 
     def _handle_orphans(self, options: UpOptions, found: list[ContainerInfo]) -> None:
         orphans = self.orphans(found)
@@ -500,7 +525,7 @@ class Orchestrator:
         options = run.options
         service = self.project.services[name]
         image_id = run.images[name]
-        policy = options.policy
+        policy = options.policy_for(name)
         # A container sharing a recreated service's network namespace must follow it; one that
         # depends on a recreated service with `restart: true` is restarted (docker compose).
         if policy is not RecreatePolicy.NEVER and any(
@@ -532,9 +557,15 @@ class Orchestrator:
             if info.status is ContainerStatus.RUNNING:
                 with waiting():  # the grace period holds no parallel slot
                     self.engine.stop_container(info.id, options.timeout)
-            previous = info
-            self.engine.remove_container(info.id, force=True)
-            info = self._create(service, action.number, image_id, quiet=True, previous=previous)
+            # Docker's order: the new container takes the old one's volumes and name before
+            # the old one goes, so that some container always holds its anonymous volumes
+            # (a CLI killed in between leaves the old one for the next `up` to recreate).
+            old = info
+            info = self._create(
+                service, action.number, image_id, quiet=True,
+                previous=None if options.renew_anon_volumes else old, replacing=old.id,
+            )
+            self.engine.remove_container(old.id, force=True)
             self._event(info.name, Phase.RECREATED)
         elif action.kind is ActionKind.CREATE or info is None:
             info = self._create(service, action.number, image_id)
@@ -555,12 +586,15 @@ class Orchestrator:
         image_id: str,
         quiet: bool = False,
         previous: ContainerInfo | None = None,
+        replacing: str | None = None,
     ) -> ContainerInfo:
         spec = build_container_spec(self.project, service, number, image_id)
         spec = self.name_anonymous_volumes(spec, previous)
         if not quiet:
             self._event(spec.name, Phase.CREATING)
-        info = self.engine.create_container(spec)
+        info = self.engine.create_container(spec, replacing) if replacing else (
+            self.engine.create_container(spec)
+        )
         if not quiet:
             self._event(spec.name, Phase.CREATED)
         return info
@@ -955,6 +989,9 @@ class Orchestrator:
 
     def down(self, options: DownOptions = DownOptions()) -> None:
         infos = self.containers(include_oneoff=True)
+        if options.services:
+            self._down_services(options, infos)
+            return
         known = set(self.project.all_service_names) | set(self.project.services)
         # `-p NAME down` without a stack file: the project is what its labels say (docker
         # compose rebuilds it from them), so none of its containers is an orphan.
@@ -1001,6 +1038,70 @@ class Orchestrator:
         if failures:  # each reported in place; the command fails, as docker compose's does
             raise ComposeError("; ".join(failures))
 
+    def _down_services(self, options: DownOptions, infos: list[ContainerInfo]) -> None:
+        """`down SERVICE...` (docker compose 2.20): those services' containers (one-offs too),
+        then the networks and, with -v, the volumes they used that nothing left uses; one
+        still in use is reported as such and kept."""
+        self.check_services(options.services)
+        chosen = [c for c in infos if c.labels.get(L.SERVICE) in options.services]
+        if options.remove_orphans:
+            chosen += [c for c in self.orphans(infos) if c not in chosen]
+        self._reverse_walk(
+            chosen, lambda batch: self._remove_containers(batch, options.timeout),
+            options.parallel, "remove",
+        )
+        if options.volumes:  # docker removes a container's anonymous volumes with it (-v)
+            for info in chosen:
+                self.remove_anonymous_volumes(info)
+        left = self.engine.list_containers()  # any project's: a volume may be shared
+        services = [
+            self.project.services[n] for n in options.services if n in self.project.services
+        ]
+        networks = {
+            self.project.networks[a.name].name
+            for service in services if not service.network_mode
+            for a in service.networks
+            if a.name in self.project.networks and not self.project.networks[a.name].external
+        }
+        in_use = {a.network for c in left for a in c.record.spec.networks}
+        failures = self._remove_unused(ResourceKind.NETWORK, networks, in_use)
+        if options.volumes:
+            volumes = {
+                self.project.volumes[v.source].name
+                for service in services for v in service.volumes
+                if v.type.value == "volume" and v.source in self.project.volumes
+                and not self.project.volumes[v.source].external
+            }
+            mounted = {
+                m.source for c in left for m in c.record.spec.mounts
+                if m.kind is MountKind.VOLUME and m.source
+            }
+            failures += self._remove_unused(ResourceKind.VOLUME, volumes, mounted)
+        if options.rmi:
+            self._remove_images(options.rmi, options.services)
+        if failures:
+            raise ComposeError("; ".join(failures))
+
+    def _remove_unused(self, kind: ResourceKind, names: set[str], in_use: set[str]) -> list[str]:
+        """Remove the project's networks or volumes among `names` that exist and nothing in
+        `in_use` holds; warn about the rest, as docker compose's "Resource is still in use"."""
+        if kind is ResourceKind.NETWORK:
+            existing = {n.name: n.labels for n in self.engine.networks.list_networks()}
+            remove: Callable[[str], None] = self.engine.remove_network
+        else:
+            existing = {v.name: v.labels for v in self.engine.volumes.list()}
+            remove = self.engine.remove_volume
+        free: list[tuple[str, dict[str, str]]] = []
+        for name in sorted(names):
+            if name not in existing:
+                continue
+            if name in in_use:
+                message = f"{kind.value} {name}: Resource is still in use"
+                self.report(Event(kind, name, Phase.WARNING, message))
+            else:
+                free.append((name, existing[name]))
+        return self._remove_project_objects(kind, free, remove)
+
     def _remove_networks(self) -> list[str]:
         networks = self.engine.networks.list_networks()
         failures = self._remove_project_objects(
@@ -1045,9 +1146,10 @@ class Orchestrator:
                 remove_one(name)
         return failures
 
-    def _remove_images(self, mode: str) -> None:
-        """`down --rmi all` removes every service's image; `local` only the images compose
-        named itself (a `build` without `image:`, tagged `<project>-<service>`)."""
+    def _remove_images(self, mode: str, services: tuple[str, ...] = ()) -> None:
+        """`down --rmi all` removes every service's image (or the named services'); `local`
+        only the images compose named itself (a `build` without `image:`, tagged
+        `<project>-<service>`)."""
         from compose.image_policy import image_name
 
         if mode not in ("local", "all"):
@@ -1056,7 +1158,7 @@ class Orchestrator:
             {
                 image_name(self.project, s)
                 for s in self.project.services.values()
-                if mode == "all" or not s.image
+                if (mode == "all" or not s.image) and (not services or s.name in services)
             }
         )
         for reference in references:

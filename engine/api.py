@@ -290,7 +290,11 @@ class Engine:
             return []
 
     # ---- containers ---------------------------------------------------------------------
-    def create_container(self, spec: ContainerSpec) -> ContainerInfo:
+    def create_container(
+        self, spec: ContainerSpec, replacing: str | None = None
+    ) -> ContainerInfo:
+        """`replacing`: a stopped container whose name this one takes over before the caller
+        removes it (a recreate: ContainerStore.create)."""
         self.prepare_to_start()  # a start usually follows
         if spec.stop_signal:
             try:
@@ -305,7 +309,7 @@ class Engine:
         for mount in spec.mounts:
             if mount.kind is MountKind.VOLUME and mount.source:
                 self.volumes.ensure(mount.source)
-        record = self.containers.create(spec, image.id)
+        record = self.containers.create(spec, image.id, replacing)
         log_path = self.layout.container_dir(record.id) / f"{record.id}-json.log"
         return ContainerInfo(record=record, state=ContainerState(), log_path=log_path)  # as written
 
@@ -845,6 +849,7 @@ class Engine:
         env: dict[str, str] | None,
         workdir: str | None,
         user: str | None,
+        privileged: bool = False,
     ) -> tuple[ExecTarget, RuntimeSpec, ProcessSpec]:
         from engine.exec import ExecTarget, exec_process_for  # not on the CLI's start path
 
@@ -858,6 +863,10 @@ class Engine:
         process = exec_process_for(
             spec, info.state.pid, argv, env=env, workdir=workdir, user=user
         )
+        if privileged:  # Docker's `exec --privileged`: every capability, the rest unchanged
+            from engine.capabilities import resolve
+
+            spec = replace(spec, capabilities=resolve((), (), True, info.name))
         return target, spec, process
 
     def exec_in_container(
@@ -869,13 +878,35 @@ class Engine:
         workdir: str | None = None,
         user: str | None = None,
         stdin: bytes | None = None,
+        privileged: bool = False,
     ) -> ExecResult:
         """Run a command in a running container; stdout and stderr come back interleaved.
         A command that cannot be started reports Docker's 126/127 and the reason as output."""
         from engine.exec import run_exec
 
-        target, spec, process = self._exec_setup(name_or_id, argv, env, workdir, user)
+        target, spec, process = self._exec_setup(
+            name_or_id, argv, env, workdir, user, privileged
+        )
         return run_exec(target, spec, process, stdin)
+
+    def exec_detached(
+        self,
+        name_or_id: str,
+        argv: list[str] | tuple[str, ...],
+        *,
+        env: dict[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        privileged: bool = False,
+    ) -> None:
+        """`exec -d`: start a command in a running container and leave it running; raises
+        `engine.exec.ExecError` if it could not be started."""
+        from engine.exec import start_detached_exec
+
+        target, spec, process = self._exec_setup(
+            name_or_id, argv, env, workdir, user, privileged
+        )
+        start_detached_exec(target, spec, process)
 
     def exec_attached(
         self,
@@ -887,6 +918,7 @@ class Engine:
         user: str | None = None,
         stdio: tuple[int, int, int] = (0, 1, 2),
         tty: bool = False,
+        privileged: bool = False,
     ) -> int:
         """Run a command in a running container on the given fds (the CLI's own stdio) and
         return its exit code; raises `engine.exec.ExecError` if it could not be started.
@@ -896,7 +928,9 @@ class Engine:
 
         if tty:
             env = {"TERM": "xterm", **(env or {})}
-        target, spec, process = self._exec_setup(name_or_id, argv, env, workdir, user)
+        target, spec, process = self._exec_setup(
+            name_or_id, argv, env, workdir, user, privileged
+        )
         if not tty:
             return start_exec(target, spec, process, stdio).wait()
         master, slave = open_container_pty(target.init_pid)

@@ -291,10 +291,17 @@ class ContainerStore:
             return None  # orphaned by a crash between the entry and the record
         return container_id
 
-    def create(self, spec: ContainerSpec, image_id: str) -> ContainerRecord:
+    def create(
+        self, spec: ContainerSpec, image_id: str, replacing: str | None = None
+    ) -> ContainerRecord:
         """The record is built in a hidden temp dir named after its writer and renamed into
         place complete: a CLI killed half-way leaves only a temp dir the next caller sweeps
-        (its writer is dead), never a record without config.json."""
+        (its writer is dead), never a record without config.json.
+
+        `replacing`: the id of a container (stopped, about to be removed) whose name the new
+        one takes over, as Docker's recreate does (create under a temporary name, remove the
+        old, rename): until the old record is removed both exist, so a caller killed between
+        the two leaves the old record, and whatever it references, for the next one."""
         if not _is_name(spec.name):
             raise InvalidArgumentError(f"invalid container name {spec.name!r}", subject=spec.name)
         self._ensure_index()
@@ -302,12 +309,14 @@ class ContainerStore:
             if not self._swept_new:
                 self._sweep_locked(legacy=False)
             entry = self.names / spec.name
-            if self._indexed_id(spec.name) is not None:
+            holder = self._indexed_id(spec.name)
+            if holder is not None and holder != replacing:
                 raise AlreadyExistsError(
                     f'container name "{spec.name}" is already in use', subject=spec.name
                 )
-            with contextlib.suppress(FileNotFoundError):
-                entry.unlink()  # an orphaned entry: its name is free
+            if holder is None:
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()  # an orphaned entry: its name is free
             record = ContainerRecord(
                 id=os.urandom(32).hex(),  # as secrets.token_hex, without loading OpenSSL
                 name=spec.name,
@@ -320,10 +329,21 @@ class ContainerStore:
             # Only the record, fsynced (it must survive a power cut: it is the project's
             # database); no state.json until the first change (see load_state, save_state).
             write_json(building / "config.json", record, default=json_default)
-            # Entry before rename: a record in place always has its name entry (no duplicate
-            # names); a crash between the two leaves a dangling entry, which counts as free.
-            os.symlink(record.id, entry)
-            os.rename(building, self.layout.container_dir(record.id))
+            if holder is None:
+                # Entry before rename: a record in place always has its name entry (no
+                # duplicate names); a crash between the two leaves a dangling entry, which
+                # counts as free.
+                os.symlink(record.id, entry)
+                os.rename(building, self.layout.container_dir(record.id))
+            else:
+                # Record before entry: a crash between the two leaves the name with the old
+                # record (the new one is an extra replica the next `up` removes).
+                os.rename(building, self.layout.container_dir(record.id))
+                switching = entry.with_name(f".{spec.name}.{record.id[:12]}")
+                with contextlib.suppress(FileNotFoundError):
+                    switching.unlink()
+                os.symlink(record.id, switching)
+                os.replace(switching, entry)
         self._cache[record.id] = record
         return record
 

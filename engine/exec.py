@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import select
 import selectors
 import signal
 import struct
@@ -183,9 +184,11 @@ def _joiner(
     stdio: tuple[int, int, int],
     err_fd: int,
     tty: bool,
+    started_fd: int = -1,
 ) -> None:
     """Forked from the caller (single-threaded): enter the container, fork, mirror. Never
-    returns."""
+    returns. `started_fd` (close-on-exec) stays with the exec'd process alone: the caller
+    sees it close when that process exec'd or gave up (`start_detached_exec`)."""
     try:
         # Ctrl-C reaches the whole foreground process group: the exec'd process decides what it
         # means; the joiner must stay to report its exit status.
@@ -198,7 +201,7 @@ def _joiner(
                 os.set_inheritable(fd, True)
         # Only the process's own stdio may stay open: a copy of the caller's pipe ends held here
         # would keep the exec'd process's stdin from ever seeing EOF.
-        keep = {0, 1, 2, err_fd, opened.root_fd, *(fd for fd, _ in opened.namespaces)}
+        keep = {0, 1, 2, err_fd, started_fd, opened.root_fd, *(fd for fd, _ in opened.namespaces)}
         close_fds_except(keep)
         if target.cgroup is not None:
             target.cgroup.join(os.getpid())
@@ -213,6 +216,8 @@ def _joiner(
         pid = os.fork()
         if pid == 0:
             _exec_process(spec, process, err_fd, tty)
+        if started_fd >= 0:
+            os.close(started_fd)
         os._exit(wait_exit_code(pid))
     except BaseException as exc:
         _report_and_exit(err_fd, f"cannot enter container {target.name}: {exc}", _JOIN_FAILED)
@@ -250,6 +255,7 @@ def start_exec(
     process: ProcessSpec,
     stdio: tuple[int, int, int],
     tty: bool = False,
+    started_fd: int = -1,
 ) -> RunningExec:
     """Start `process` inside the container with the given stdin/stdout/stderr fds."""
     if not process.args:
@@ -266,10 +272,31 @@ def start_exec(
         raise
     if pid == 0:  # pragma: no cover - runs in the child
         os.close(err_r)
-        _joiner(target, opened, spec, process, stdio, err_w, tty)
+        _joiner(target, opened, spec, process, stdio, err_w, tty, started_fd)
     opened.close()
     os.close(err_w)
     return RunningExec(target, pid, err_r, process.args)
+
+
+def start_detached_exec(target: ExecTarget, spec: RuntimeSpec, process: ProcessSpec) -> None:
+    """`exec -d`: start the process on /dev/null and return once it runs its command (Docker
+    reports a command that cannot start even when detached); it goes on after we exit."""
+    null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    started_r, started_w = os.pipe2(os.O_CLOEXEC)
+    try:
+        running = start_exec(target, spec, process, (null, null, null), started_fd=started_w)
+    finally:
+        os.close(null)
+        os.close(started_w)
+    try:
+        read_to_eof(started_r)  # closed by its exec, or by its exit after a failure report
+    finally:
+        os.close(started_r)
+    readable, _, _ = select.select([running.err_fd], [], [], 0)
+    if readable:  # a report (it could not start) or the joiner gone: wait() says which
+        running.wait()
+        return
+    os.close(running.err_fd)  # the joiner stays to reap it; nothing waits for it here
 
 
 def run_exec(

@@ -35,7 +35,8 @@ COMMAND_MODULES = {
     "exec": "exec_cmd",
     "image": "image_cmds",
     **dict.fromkeys(
-        ("up", "down", "create", "stop", "start", "restart", "kill", "rm"), "lifecycle_cmds"
+        ("up", "down", "create", "stop", "start", "restart", "kill", "rm", "scale"),
+        "lifecycle_cmds",
     ),
     **dict.fromkeys(("top", "events", "ls", "wait", "version"), "misc_cmds"),
     **dict.fromkeys(("pause", "unpause"), "pause_cmds"),

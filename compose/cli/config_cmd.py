@@ -21,6 +21,13 @@ def register(app: typer.Typer) -> None:
         volumes: bool = typer.Option(False, "--volumes", help="Print the volume names"),
         profiles: bool = typer.Option(False, "--profiles", help="Print the profile names"),
         images: bool = typer.Option(False, "--images", help="Print the image names"),
+        networks: bool = typer.Option(False, "--networks", help="Print the network names"),
+        variables: bool = typer.Option(
+            False, "--variables", help="Print the variables the files use, with their defaults"
+        ),
+        environment: bool = typer.Option(
+            False, "--environment", help="Print the environment used for interpolation"
+        ),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="Only validate, print nothing"),
         output: str = typer.Option(None, "-o", "--output", help="Save to file"),
     ) -> None:
@@ -42,6 +49,12 @@ def register(app: typer.Typer) -> None:
             text = config_render.render_profiles(project)
         elif images:
             text = config_render.render_images(project)
+        elif networks:
+            text = config_render.render_networks(project)
+        elif variables:
+            text = config_render.render_variables(project)
+        elif environment:
+            text = config_render.render_environment(project)
         else:
             text = config_render.render_project(project, fmt)
         if output:

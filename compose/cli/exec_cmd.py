@@ -37,7 +37,10 @@ def exec_(
         "--no-TTY",
         help="Disable pseudo-TTY allocation (default: a TTY when stdin and stdout are terminals)",
     ),
-    detach: bool = typer.Option(False, "-d", "--detach", help="Not supported yet"),
+    detach: bool = typer.Option(False, "-d", "--detach", help="Run the command in the background"),
+    privileged: bool = typer.Option(
+        False, "--privileged", help="Give extended privileges (every capability) to the process"
+    ),
     env: list[str] = typer.Option(None, "-e", "--env", help="Set environment variables"),
     workdir: str = typer.Option(None, "-w", "--workdir", help="Working directory in the container"),
     user: str = typer.Option(None, "-u", "--user", help="Run as this user (name or uid[:gid])"),
@@ -47,8 +50,6 @@ def exec_(
     from compose.cli.session import orchestrator
     from engine.api import ContainerStatus, ExecError
 
-    if detach:
-        raise ComposeError("exec --detach is not supported yet")
     orch = orchestrator(ctx, quiet=True)
     orch.check_services((service,))
     running = [
@@ -60,6 +61,16 @@ def exec_(
         which = f" container #{index}" if index != 1 else ""
         raise ComposeError(f'service "{service}" is not running{which}')
     overrides = parse_env(env or [])
+    if detach:
+        try:
+            orch.engine.exec_detached(
+                running[0].id, command, env=overrides, workdir=workdir, user=user,
+                privileged=privileged,
+            )
+        except ExecError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            raise typer.Exit(exc.exit_code) from exc
+        return
     # Ctrl-C reaches the whole foreground process group, the exec'd process included: let it
     # decide, and report its real exit status (130 if SIGINT killed it).
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -68,7 +79,8 @@ def exec_(
         sys.stdout.flush()
         with raw_terminal(use_tty):
             code = orch.engine.exec_attached(
-                running[0].id, command, env=overrides, workdir=workdir, user=user, tty=use_tty
+                running[0].id, command, env=overrides, workdir=workdir, user=user, tty=use_tty,
+                privileged=privileged,
             )
     except ExecError as exc:
         print(f"Error: {exc}", file=sys.stderr)

@@ -3,8 +3,9 @@
 Importing Typer (and click) and building the command costs ~40 ms before `down` does anything,
 a tenth of a 50-service `down`. As for `run` (compose.cli.fast_run), the usual spellings are
 read here by a table of the options the Typer command declares (tests/unit/test_fast_down.py
-keeps them in step) and anything else — `--help`, an unknown or combined flag, a service name,
-a `--timeout` that is not a number — is left to the Typer app, so usage errors look as before.
+keeps them in step), options before, between or after the services as click allows; anything
+else — `--help`, an unknown or combined flag, `--`, a `--timeout` that is not a number — is
+left to the Typer app, so usage errors look as before.
 """
 
 from __future__ import annotations
@@ -42,17 +43,20 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, DownRequest] | None:
         given = _options(args, GLOBAL_OPTIONS)
         if not args or args.pop(0) != "down":
             return None
-        wanted = _options(args, DOWN_OPTIONS)
+        wanted: dict[str, object] = {}
+        services: list[str] = []
+        while args:
+            wanted.update(_options(args, DOWN_OPTIONS))  # none is `multiple`: the last wins
+            if args:
+                services.append(args.pop(0))
     except _Decline:
         return None
-    if args:
-        return None  # a service name or stray argument: Typer's usage error
     flags = global_flags(given)
     if flags is None:
         return None
     if not as_floats(wanted, ("timeout",)):
         return None
-    return flags, DownRequest(**wanted)
+    return flags, DownRequest(services=tuple(services), **wanted)  # type: ignore[arg-type]
 
 
 def fast_down(argv: Sequence[str]) -> int | None:

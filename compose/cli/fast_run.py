@@ -76,6 +76,9 @@ RUN_OPTIONS = OptionTable(
         "--label": "labels",
         "-p": "publish",
         "--publish": "publish",
+        "--cap-add": "cap_add",
+        "--cap-drop": "cap_drop",
+        "--pull": "pull",
     },
     flags={
         "-d": "detach",
@@ -89,8 +92,12 @@ RUN_OPTIONS = OptionTable(
         "-i": None,  # on by default: attached, stdin is the container's
         "--interactive": None,
         "--service-ports": "service_ports",
+        "--build": "build",
+        "--quiet-pull": "quiet_pull",
+        "--use-aliases": "use_aliases",
+        "--remove-orphans": "remove_orphans",
     },
-    multiple=frozenset({"env", "volumes", "labels", "publish"}),
+    multiple=frozenset({"env", "volumes", "labels", "publish", "cap_add", "cap_drop"}),
 )
 
 

@@ -57,6 +57,11 @@ UP_OPTIONS = OptionTable(
         "--no-log-prefix": "no_log_prefix",
         "--no-color": "no_color",
         "--build": "build",
+        "--no-build": "no_build",
+        "--quiet-pull": "quiet_pull",
+        "-V": "renew_anon_volumes",
+        "--renew-anon-volumes": "renew_anon_volumes",
+        "--always-recreate-deps": "always_recreate_deps",
     },
     multiple=frozenset({"scale", "attach", "no_attach"}),
 )

@@ -46,6 +46,15 @@ def up(
     timeout: float = typer.Option(None, "-t", "--timeout", help="Shutdown timeout in seconds"),
     build: bool = typer.Option(False, "--build", help="Build images before starting"),
     pull: str = typer.Option(None, "--pull", help="always|missing|never: pull before running"),
+    no_build: bool = typer.Option(False, "--no-build", help="Don't build images"),
+    quiet_pull: bool = typer.Option(False, "--quiet-pull", help="Pull without printing progress"),
+    renew_anon_volumes: bool = typer.Option(
+        False, "-V", "--renew-anon-volumes",
+        help="Recreate anonymous volumes instead of retrieving data from the previous containers",
+    ),
+    always_recreate_deps: bool = typer.Option(
+        False, "--always-recreate-deps", help="Recreate dependent containers"
+    ),
 ) -> None:
     """Create and start containers."""
     from compose.cli import startup
@@ -71,6 +80,10 @@ def up(
         timeout=timeout,
         build=build,
         pull=pull,
+        no_build=no_build,
+        quiet_pull=quiet_pull,
+        renew_anon_volumes=renew_anon_volumes,
+        always_recreate_deps=always_recreate_deps,
     )
     raise typer.Exit(startup.execute(global_options(ctx), request))
 
@@ -82,11 +95,20 @@ def create(
     no_recreate: bool = typer.Option(False, "--no-recreate"),
     remove_orphans: bool = typer.Option(False, "--remove-orphans"),
     scale: list[str] = typer.Option(None, "--scale", help="SERVICE=NUM replicas"),
+    build: bool = typer.Option(False, "--build", help="Build images before creating"),
+    no_build: bool = typer.Option(False, "--no-build", help="Don't build images"),
+    pull: str = typer.Option(None, "--pull", help="always|missing|never: pull before creating"),
+    quiet_pull: bool = typer.Option(False, "--quiet-pull", help="Pull without printing progress"),
 ) -> None:
     """Creates containers for a service."""
     from compose.orchestrator import UpOptions
 
+    if force_recreate and no_recreate:
+        raise ComposeError("--force-recreate and --no-recreate are incompatible")
+    if build and no_build:
+        raise ComposeError("--build and --no-build are incompatible")
     orch = orchestrator(ctx)
+    orch.image_report = lambda line: print(line, file=sys.stderr)  # build/pull output
     orch.create(
         UpOptions(
             services=tuple(services or ()),
@@ -95,12 +117,17 @@ def create(
             remove_orphans=remove_orphans,
             scale=parse_scale(scale),
             parallel=parallel(ctx),
+            build=build,
+            no_build=no_build,
+            pull=pull,
+            quiet_pull=quiet_pull,
         )
     )
 
 
 def down(
     ctx: typer.Context,
+    services: list[str] = typer.Argument(None, help="Only these services' containers"),
     volumes: bool = typer.Option(False, "-v", "--volumes", help="Remove named volumes"),
     remove_orphans: bool = typer.Option(False, "--remove-orphans"),
     rmi: str = typer.Option(None, "--rmi", help="Remove images used by services: local|all"),
@@ -112,7 +139,8 @@ def down(
     teardown.execute(
         global_options(ctx),
         teardown.DownRequest(
-            volumes=volumes, remove_orphans=remove_orphans, rmi=rmi, timeout=timeout
+            volumes=volumes, remove_orphans=remove_orphans, rmi=rmi, timeout=timeout,
+            services=tuple(services or ()),
         ),
     )
 
@@ -202,8 +230,31 @@ def rm(
     orch.remove(chosen, stop=stop_first, volumes=volumes)
 
 
+def scale(
+    ctx: typer.Context,
+    pairs: list[str] = typer.Argument(..., help="SERVICE=REPLICAS"),
+    no_deps: bool = typer.Option(False, "--no-deps", help="Don't start linked services"),
+) -> None:
+    """Scale services (as `up -d --scale`, for the services named)."""
+    from compose.orchestrator import UpOptions
+
+    counts = parse_scale(pairs)
+    orch = orchestrator(ctx)
+    with interruptible() as cancel:
+        orch.up(
+            UpOptions(
+                services=tuple(name for name, _ in counts),
+                scale=counts,
+                no_deps=no_deps,
+                parallel=parallel(ctx),
+            ),
+            cancel,
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.command()(up)
+    app.command()(scale)
     app.command()(down)
     app.command()(create)
     app.command()(stop)

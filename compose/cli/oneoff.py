@@ -49,6 +49,15 @@ class RunRequest:
     # docker compose's -i (on by default): attached, the container's stdin is ours.
     interactive: bool = True
     no_tty: bool = False  # -T: no pty even when attached to a terminal
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    build: bool = False  # --build: build the service's image first
+    pull: str | None = None  # --pull always|missing|never
+    quiet_pull: bool = False
+    # docker compose: a one-off answers to its container name only, not to the service name
+    # (a `run` next to `up` must not take a share of the service's traffic) unless asked.
+    use_aliases: bool = False
+    remove_orphans: bool = False
 
 
 def _env(items: tuple[str, ...]) -> dict[str, str]:
@@ -154,8 +163,15 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
         prewarm_network_attach()  # the fork server loads the attach path while we prepare
     deps = [n for n in orch.service_names((service,)) if n != service]
     if deps and not request.no_deps:
-        orch.up(UpOptions(services=tuple(deps), parallel=parallel_limit(flags.parallel)))
-    image_id = orch._resolve_images([service])[service]
+        orch.up(UpOptions(
+            services=tuple(deps), parallel=parallel_limit(flags.parallel),
+            remove_orphans=request.remove_orphans,
+        ))
+    elif request.remove_orphans:
+        orch.remove_orphans()
+    image_id = orch._resolve_images(
+        [service], build=request.build, pull=request.pull, quiet_pull=request.quiet_pull
+    )[service]
     orch.ensure_resources([service])
     spec = build_container_spec(orch.project, definition, 1, image_id)
     extra_labels = dict(item.partition("=")[::2] for item in request.labels)
@@ -179,6 +195,13 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
         overrides["entrypoint"] = tuple(shell_split(request.entrypoint) or ())
         if not request.command:
             overrides["command"] = None  # docker: --entrypoint resets the image's command too
+    if not request.use_aliases:
+        overrides["networks"] = tuple(
+            dataclasses.replace(a, aliases=()) for a in spec.networks
+        )
+    if request.cap_add or request.cap_drop:
+        overrides["cap_add"] = (*spec.cap_add, *request.cap_add)
+        overrides["cap_drop"] = (*spec.cap_drop, *request.cap_drop)
     if request.workdir:
         overrides["working_dir"] = request.workdir
     if request.user:

@@ -38,6 +38,17 @@ def run(
     service_ports: bool = typer.Option(
         False, "--service-ports", help="Publish the service's ports (dropped by default)"
     ),
+    cap_add: list[str] = typer.Option(None, "--cap-add", help="Add Linux capabilities"),
+    cap_drop: list[str] = typer.Option(None, "--cap-drop", help="Drop Linux capabilities"),
+    build: bool = typer.Option(False, "--build", help="Build the image before starting"),
+    pull: str = typer.Option(None, "--pull", help="always|missing|never: pull before running"),
+    quiet_pull: bool = typer.Option(False, "--quiet-pull", help="Pull without printing progress"),
+    use_aliases: bool = typer.Option(
+        False, "--use-aliases", help="Answer to the service's name and aliases on its networks"
+    ),
+    remove_orphans: bool = typer.Option(
+        False, "--remove-orphans", help="Remove containers for services not in the file"
+    ),
 ) -> None:
     """Run a one-off command on a service."""
     del tty
@@ -58,6 +69,13 @@ def run(
         service_ports=service_ports,
         interactive=interactive,
         no_tty=no_tty,
+        cap_add=tuple(cap_add or ()),
+        cap_drop=tuple(cap_drop or ()),
+        build=build,
+        pull=pull,
+        quiet_pull=quiet_pull,
+        use_aliases=use_aliases,
+        remove_orphans=remove_orphans,
     )
     raise typer.Exit(execute(global_options(ctx), request))
 

@@ -41,6 +41,10 @@ class UpRequest:
     timeout: float | None = None
     build: bool = False
     pull: str | None = None
+    no_build: bool = False
+    quiet_pull: bool = False
+    renew_anon_volumes: bool = False
+    always_recreate_deps: bool = False
 
 
 def parse_scale(values: Iterable[str] | None) -> tuple[tuple[str, int], ...]:
@@ -82,6 +86,10 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
         raise ComposeError("--abort-on-container-exit and --exit-code-from cannot be used with -d")
     if request.force_recreate and request.no_recreate:
         raise ComposeError("--force-recreate and --no-recreate are incompatible")
+    if request.always_recreate_deps and request.no_recreate:
+        raise ComposeError("--always-recreate-deps and --no-recreate are incompatible")
+    if request.build and request.no_build:
+        raise ComposeError("--build and --no-build are incompatible")
     project = load_with(flags)
     began = time.time()  # output from here on is this run's (AttachOptions.since)
     view = open_progress(flags)
@@ -121,6 +129,10 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
                         parallel=parallel_limit(flags.parallel),
                         build=request.build,
                         pull=request.pull,
+                        no_build=request.no_build,
+                        quiet_pull=request.quiet_pull,
+                        renew_anon_volumes=request.renew_anon_volumes,
+                        always_recreate_deps=request.always_recreate_deps,
                     ),
                     cancel,
                 )

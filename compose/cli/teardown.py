@@ -19,6 +19,7 @@ class DownRequest:
     remove_orphans: bool = False
     rmi: str | None = None
     timeout: float | None = None
+    services: tuple[str, ...] = ()
 
 
 def execute(flags: GlobalOptions, request: DownRequest) -> int:
@@ -40,6 +41,7 @@ def execute(flags: GlobalOptions, request: DownRequest) -> int:
                 timeout=request.timeout,
                 rmi=request.rmi,
                 parallel=parallel_limit(flags.parallel),
+                services=request.services,
             )
         )
     finally:

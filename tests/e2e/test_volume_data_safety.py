@@ -147,3 +147,37 @@ def test_anonymous_volume_data_follows_recreates_and_goes_with_v(stack: Stack) -
     stack.cli("up", "-d")
     stack.cli("down", "-v", "-t", "0")
     assert stack.volumes() - anonymous == set(), "down -v leaves volumes"
+
+
+class _Killed(BaseException):
+    """Stands for the CLI dying (kill -9) at one step of a recreate."""
+
+
+@pytest.mark.parametrize("dies_at", ["create_container", "remove_container"])
+def test_a_recreate_killed_half_way_loses_no_anonymous_data(stack: Stack, dies_at: str) -> None:
+    """The replacement takes over the old container's anonymous volume before the old one is
+    removed (Docker's order): the CLI dying at either step leaves the old container, and the
+    next `up` hands its volume on. Before, the old one went first, and a kill before the new
+    one was made left the data in a dangling volume that `volume prune` deletes."""
+    from compose.errors import ComposeError
+    from compose.loader import load_project
+    from compose.model import LoadOptions
+    from compose.orchestrator import Orchestrator, UpOptions
+    from engine.api import Engine
+
+    stack.cli("up", "-d")
+    stack.sh("echo anon > /anon/f")
+    stack.write(version="2")  # a config change: `up` recreates
+
+    def die(*_args: object, **_kwargs: object) -> None:
+        raise _Killed
+
+    dying = Engine(stack.root)
+    setattr(dying, dies_at, die)
+    project = load_project(LoadOptions(project_name=stack.name, cwd=stack.directory))
+    with pytest.raises((_Killed, ComposeError)):  # the scheduler reports a worker's end
+        Orchestrator(dying, project).up(UpOptions(timeout=0))
+    stack.cli("up", "-d")
+    assert stack.read("/anon/f") == "anon", "a kill between create and remove lost the data"
+    names = stack.cli("ps", "-a", "--format", "{{.Name}}").split()
+    assert names == [f"{stack.name}-db-1"], names

@@ -143,9 +143,14 @@ class FakeEngine:
     def ensure_name_resolution(self) -> None:
         self._log("ensure_name_resolution", "")
 
-    def create_container(self, spec: ContainerSpec) -> ContainerInfo:
+    def create_container(
+        self, spec: ContainerSpec, replacing: str | None = None
+    ) -> ContainerInfo:
         with self._lock:
-            if any(c.record.name == spec.name for c in self._containers.values()):
+            if any(
+                c.record.name == spec.name and c.record.id != replacing
+                for c in self._containers.values()
+            ):
                 raise AlreadyExistsError(f'container name "{spec.name}" is already in use')
             cid = f"{next(self._ids):064x}"
             record = ContainerRecord(cid, spec.name, now_rfc3339(), "sha256:x", spec)
