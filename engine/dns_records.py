@@ -1,11 +1,12 @@
 """What the embedded resolver answers (pure: no sockets, no files).
 
 One zone per network, keyed by the network's gateway address: a query that arrives on a
-gateway is answered from that network's endpoints only, which is what scopes names per
-network (a container on networks A and B asks A's gateway, its first network, and sees the
-names of A; B's names it reaches on B's gateway). Packets are parsed and built by dnslib,
-a small, maintained, pure-Python DNS library: hand-rolled DNS encoding (name compression,
-EDNS, truncation) is a classic source of bugs.
+gateway is answered from that network's endpoints, then from the other networks the asking
+container is on, which is what scopes names per container as Docker's embedded DNS does (a
+container on networks A and B asks A's gateway, its first network, and sees the names of A
+and of B, each with its address there; a container on A alone sees A's names only). Packets
+are parsed and built by dnslib, a small, maintained, pure-Python DNS library: hand-rolled DNS
+encoding (name compression, EDNS, truncation) is a classic source of bugs.
 """
 
 from __future__ import annotations
@@ -117,21 +118,39 @@ def parse(data: bytes) -> DNSRecord | None:
     return request
 
 
+def zones_of(zones: Mapping[str, Zone], owner: str | None, first: Zone) -> tuple[Zone, ...]:
+    """`first` (where the query arrived), then every other network `owner` is on."""
+    if not owner:
+        return (first,)
+    others = (z for z in zones.values() if z is not first and owner in z.owners.values())
+    return (first, *others)
+
+
 def answer(
-    zone: Zone, request: DNSRecord, links: Mapping[str, str] | None = None
+    zone: Zone | Sequence[Zone], request: DNSRecord, links: Mapping[str, str] | None = None
 ) -> bytes | None:
-    """The reply for a name the zone knows, or None: the caller forwards it upstream.
+    """The reply for a name the zone knows (the first of several that does: `zones_of`), or
+    None: the caller forwards it upstream.
 
     ``links`` are the asking container's `links` aliases (alias -> service or container
     name): they resolve for that container only, as Docker's embedded DNS does.
     """
+    q = request.q
+    qname = str(q.qname).lower().rstrip(".")
+    key = (links or {}).get(qname, qname)
+    target = _reverse_name(qname)
+    for one in (zone,) if isinstance(zone, Zone) else zone:
+        if key in one.names or (target is not None and target in one.reverse):
+            return _answer_from(one, request, key, target)
+    return None
+
+
+def _answer_from(zone: Zone, request: DNSRecord, key: str, target: str | None) -> bytes | None:
     import random  # here, like dnslib: only the resolver answers; the CLI imports this module
 
     from dnslib import AAAA, PTR, QTYPE, RR, A, DNSLabel
 
     q = request.q
-    qname = str(q.qname).lower().rstrip(".")
-    key = (links or {}).get(qname, qname)
     addresses = zone.names.get(key)
     if addresses is not None:
         reply = request.reply()
@@ -148,7 +167,6 @@ def answer(
         # Other types of a known name (AAAA on an IPv4-only network…): NOERROR without
         # answers, so clients do not go looking for the name elsewhere.
         return bytes(reply.pack())
-    target = _reverse_name(qname)
     if target is not None and target in zone.reverse and q.qtype in (QTYPE.PTR, QTYPE.ANY):
         reply = request.reply()
         reply.add_answer(

@@ -162,7 +162,10 @@ class Resolver:
         zone = self.zones.get(gateway)
         if request is None or zone is None:
             return
-        reply = records.answer(zone, request, self._links(zone, client[0]))
+        asking = client[0]
+        reply = records.answer(
+            self._zones_of(zone, asking), request, self._links(zone, asking)
+        )
         if reply is not None:
             with contextlib.suppress(OSError):
                 sock.sendto(records.fit_udp(reply, request), client)
@@ -219,7 +222,9 @@ class Resolver:
         request = records.parse(data)
         if request is None:
             return None
-        reply = records.answer(zone, request, self._links(zone, client_ip))
+        reply = records.answer(
+            self._zones_of(zone, client_ip), request, self._links(zone, client_ip)
+        )
         if reply is not None:
             return reply
         if "." not in str(request.q.qname).rstrip("."):
@@ -228,6 +233,10 @@ class Resolver:
         if zone.internal or not upstreams:
             return records.failure(request)
         return _forward_tcp(data, upstreams) or records.failure(request)
+
+    def _zones_of(self, zone: records.Zone, client_ip: str) -> tuple[records.Zone, ...]:
+        """Where the asking container's names live: this network's zone, then its others."""
+        return records.zones_of(self.zones, zone.owners.get(client_ip), zone)
 
     def _links(self, zone: records.Zone, client_ip: str) -> dict[str, str]:
         """The asking container's `links` aliases (alias -> name), from its own file."""

@@ -379,3 +379,53 @@ def test_a_killed_resolver_comes_back_with_the_next_up(tmp_path: Path, root: Pat
         assert found.returncode == 0 and "Address" in found.stdout, found.stdout + found.stderr
     finally:
         _cli(name, tmp_path, root, "down", "-t", "0")
+
+
+TWO_NETWORKS = """
+services:
+  both:
+    image: busybox
+    command: ["sleep", "300"]
+    stop_grace_period: 0s
+    networks: [n1, n2]
+  only1:
+    image: busybox
+    command: ["sleep", "300"]
+    stop_grace_period: 0s
+    networks: [n1]
+  only2:
+    image: busybox
+    command: ["sleep", "300"]
+    stop_grace_period: 0s
+    networks: [n2]
+networks:
+  n1: {}
+  n2: {}
+"""
+
+
+def test_a_container_on_two_networks_resolves_the_names_of_both(
+    tmp_path: Path, root: Path
+) -> None:
+    """Docker's embedded DNS: a container resolves every network it is on (its resolv.conf
+    names one gateway); one on a single network sees that network's names only."""
+    directory = tmp_path / "two"
+    directory.mkdir()
+    (directory / "compose.yaml").write_text(TWO_NETWORKS)
+    project = f"two{uuid.uuid4().hex[:8]}"
+
+    def lookup(service: str, name: str) -> subprocess.CompletedProcess[str]:
+        return _cli(project, directory, root, "exec", "-T", service, "nslookup", name)
+
+    try:
+        up = _cli(project, directory, root, "up", "-d")
+        assert up.returncode == 0, up.stderr
+        for name in ("only1", "only2"):
+            found = lookup("both", name)
+            assert found.returncode == 0 and re.search(r"Name:\s+" + name, found.stdout), (
+                name, found.stdout, found.stderr)
+        assert lookup("only1", "only2").returncode != 0  # no common network: no name
+        assert lookup("only2", "only1").returncode != 0
+    finally:
+        down = _cli(project, directory, root, "down", "-t", "0")
+        assert down.returncode == 0, down.stderr

@@ -139,3 +139,28 @@ def test_aaaa_records_and_ipv6_reverse_lookup() -> None:
     ptr_name = ".".join(reversed("fd000001000000000000000000000003")) + ".ip6.arpa"
     ptr = _ask(zone, ptr_name, "PTR")
     assert ptr is not None and str(ptr.rr[0].rdata) == "p-web-2."
+
+
+def test_a_container_on_two_networks_resolves_names_of_both_and_others_do_not() -> None:
+    """Docker's embedded DNS answers from every network the asking container is on, with
+    the address on that network; a container on one network sees that network's names."""
+    front = R.build_zone(_net("front", "172.30.0.1"), [
+        _ep("api", "172.30.0.2", "api", "p-api-1", "aaaaaaaaaaaa"),
+        _ep("web", "172.30.0.3", "web", "p-web-1", "bbbbbbbbbbbb"),
+    ])
+    back = R.build_zone(_net("back", "172.31.0.1"), [
+        _ep("api", "172.31.0.2", "api", "p-api-1", "aaaaaaaaaaaa"),
+        _ep("db", "172.31.0.3", "db", "p-db-1", "cccccccccccc"),
+    ])
+    zones = {z.gateway: z for z in (front, back)}
+    request = R.parse(DNSRecord.question("db", "A").pack())
+    assert request is not None
+    raw = R.answer(R.zones_of(zones, "api", front), request)  # api asks on front
+    assert raw is not None
+    assert [str(rr.rdata) for rr in DNSRecord.parse(raw).rr] == ["172.31.0.3"]
+    assert R.answer(R.zones_of(zones, "web", front), request) is None  # web is not on back
+    mine = R.parse(DNSRecord.question("api", "A").pack())
+    assert mine is not None
+    raw = R.answer(R.zones_of(zones, "api", front), mine)  # the arrival network's own first
+    assert raw is not None
+    assert [str(rr.rdata) for rr in DNSRecord.parse(raw).rr] == ["172.30.0.2"]
