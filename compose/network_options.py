@@ -136,3 +136,37 @@ def service_address_problems(
             continue  # reported with the network
         _address_problem(f"{network} (service {service})", key, str(text), subnet, (*path, key),
                          report)
+
+
+def differences(definition: Any, existing: Any) -> list[str]:
+    """How an existing network (netdriver's record) differs from its stack-file definition
+    (compose.model.NetworkDef), in what the file asks for explicitly: `up` refuses to go on
+    (as docker compose v1 did: "needs to be recreated") rather than start containers on a
+    network that is not what the file says, or, worse, recreate them to fail on it."""
+    found: list[str] = []
+
+    def same(asked: str | None, have: str | None, parse: Callable[[str], object]) -> bool:
+        try:
+            return asked is None or (have is not None and parse(asked) == parse(have))
+        except ValueError:
+            return False
+
+    def network(text: str) -> object:
+        return ipaddress.ip_network(text, strict=False)
+
+    v4 = next((s for s in definition.subnets if ":" not in s), None)
+    if not same(v4, existing.subnet, network):
+        found.append(f"subnet {existing.subnet} (the file asks {v4})")
+    if not same(definition.gateway, existing.gateway, ipaddress.ip_address):
+        found.append(f"gateway {existing.gateway} (the file asks {definition.gateway})")
+    if not same(definition.ip_range, existing.ip_range, network):
+        found.append(f"ip_range {existing.ip_range} (the file asks {definition.ip_range})")
+    if bool(definition.internal) != bool(existing.internal):
+        found.append(f"internal: {str(existing.internal).lower()} (the file asks "
+                     f"{str(definition.internal).lower()})")
+    if bool(definition.enable_ipv6) != bool(existing.subnet6):
+        found.append(f"enable_ipv6: {str(bool(existing.subnet6)).lower()} (the file asks "
+                     f"{str(bool(definition.enable_ipv6)).lower()})")
+    if definition.mtu is not None and definition.mtu != existing.mtu:
+        found.append(f"mtu {existing.mtu} (the file asks {definition.mtu})")
+    return found

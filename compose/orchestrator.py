@@ -47,6 +47,9 @@ TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
     from typing import TypeVar
 
+    from compose.model import NetworkDef
+    from engine.api import Network
+
     T = TypeVar("T")
 
 POLL_INTERVAL = 0.05
@@ -477,6 +480,7 @@ class Orchestrator:
                     )
                 continue
             if existing is not None:
+                self._check_unchanged(definition, existing)
                 continue
             if not swept:
                 self.engine.sweep_network_orphans()
@@ -497,6 +501,19 @@ class Orchestrator:
                 ),
             )
             self.report(Event(ResourceKind.NETWORK, definition.name, Phase.CREATED))
+
+    @staticmethod
+    def _check_unchanged(definition: NetworkDef, existing: Network) -> None:
+        from compose.network_options import differences
+
+        found = differences(definition, existing)
+        if found:
+            raise ComposeError(
+                f'network {definition.name} was created with another configuration than '
+                f'networks.{definition.key} asks for: {"; ".join(found)}',
+                hint="`pycompose down` removes it (and its containers); the next `up` "
+                "creates it as the file says",
+            )
 
     def _ensure_volumes(self, services: list[str]) -> None:
         keys = {
