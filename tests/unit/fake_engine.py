@@ -21,6 +21,7 @@ from typing import Any
 from engine.api import ContainerInfo, ContainerSpec, ContainerStatus
 from engine.containers import ContainerRecord, ContainerState, now_rfc3339
 from engine.errors import AlreadyExistsError, ContainerNotFoundError, ContainerStartError
+from netdriver.api import Network
 
 
 @dataclass
@@ -53,16 +54,11 @@ class FakeEngine:
 
     def __post_init__(self) -> None:
         self.networks_made: dict[str, dict[str, str]] = {}
+        self.network_records: dict[str, Network] = {}
         self.volumes_made: dict[str, dict[str, str]] = {}
         self.networks = SimpleNamespace(
-            find_network=lambda n: (
-                SimpleNamespace(name=n, labels=self.networks_made[n])
-                if n in self.networks_made
-                else None
-            ),
-            list_networks=lambda: [
-                SimpleNamespace(name=n, labels=labels) for n, labels in self.networks_made.items()
-            ],
+            find_network=self.network_records.get,
+            list_networks=lambda: list(self.network_records.values()),
         )
         self.volumes = SimpleNamespace(
             find=lambda n: (
@@ -118,12 +114,26 @@ class FakeEngine:
     def get_image(self, reference: str) -> Any:
         return SimpleNamespace(id="sha256:" + reference.encode().hex().ljust(64, "0")[:64])
 
-    def ensure_network(self, name: str, labels: dict[str, str] | None = None, **_: Any) -> Any:
+    def ensure_network(
+        self, name: str, labels: dict[str, str] | None = None, internal: bool = False,
+        subnet: str | None = None, gateway: str | None = None, options: Any = None,
+    ) -> Any:
+        """Recorded as the driver would (an address plan of its own when none is asked), so
+        that `up` can compare it with the file (compose.network_options.differences)."""
         self.networks_made[name] = dict(labels or {})
-        return SimpleNamespace(name=name)
+        record = Network(
+            id=f"{len(self.network_records):064x}", name=name, bridge="pcbrfake",
+            subnet=subnet or "172.31.0.0/16", gateway=gateway or "172.31.0.1",
+            internal=internal, labels=dict(labels or {}),
+            ip_range=getattr(options, "ip_range", None), mtu=getattr(options, "mtu", None),
+            subnet6="fd00::/64" if getattr(options, "enable_ipv6", False) else None,
+        )
+        self.network_records[name] = record
+        return record
 
     def remove_network(self, name: str) -> None:
         self.networks_made.pop(name, None)
+        self.network_records.pop(name, None)
 
     def sweep_network_orphans(self) -> list[str]:
         return []  # no kernel objects in the fake
