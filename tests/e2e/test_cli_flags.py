@@ -1,0 +1,141 @@
+"""docker compose v2 flags users reach for once a stack runs: `down SERVICE`, `up -V`,
+`--always-recreate-deps`, `scale`, `exec -d` / `--privileged`, a one-off's DNS names
+(`run --use-aliases`), `config --variables`.
+
+Each rule was read from docker compose v2 (cmd/compose/*.go, pkg/compose/*.go); the tests
+say which one they hold us to, observed as a user would (ids, files, DNS answers, CapEff).
+"""
+
+# ruff: noqa: F811  (the fixtures come from test_orchestration; pytest injects them by name)
+
+from __future__ import annotations
+
+import time
+
+from tests.e2e.test_orchestration import SLEEPER, Stack, root, stack  # noqa: F401
+
+WITH_DATA = SLEEPER + "volumes: [/anon, shared:/shared]\n"
+SHARED = "volumes:\n  shared: {}\n"
+
+
+def _volumes(stack: Stack) -> set[str]:
+    return set(stack.ok("volume", "ls", "-q").stdout.split())
+
+
+def test_down_of_one_service_leaves_the_rest_and_what_they_use(stack: Stack) -> None:
+    """compose 2.20 `down SERVICE`: its containers go (with -v its anonymous volumes); a
+    network or volume another container still uses stays, reported as in use."""
+    stack.write({"db": WITH_DATA, "web": SLEEPER + "volumes: [shared:/shared]\n"}, SHARED)
+    stack.ok("up", "-d")
+    before = _volumes(stack)
+    web = stack.ids()[f"{stack.name}-web-1"]
+    down = stack.ok("down", "-v", "-t", "0", "db")
+    assert list(stack.ids()) == [f"{stack.name}-web-1"]
+    assert stack.ids()[f"{stack.name}-web-1"] == web
+    assert "Resource is still in use" in down.stderr
+    left = _volumes(stack)
+    assert f"{stack.name}_shared" in left  # web still mounts it
+    assert len(before - left) == 1, (before, left)  # db's anonymous volume went with -v
+    assert stack.ok("exec", "-T", "web", "true").returncode == 0  # its network is there
+    assert stack.cli("down", "nosuch").returncode == 1
+
+
+def test_renew_anon_volumes_gives_a_recreated_container_fresh_ones(stack: Stack) -> None:
+    stack.write({"db": WITH_DATA}, SHARED)
+    stack.ok("up", "-d")
+    stack.ok("exec", "-T", "db", "sh", "-c", "echo x > /anon/f; echo y > /shared/f")
+    stack.ok("up", "-d", "--force-recreate")
+    assert stack.ok("exec", "-T", "db", "cat", "/anon/f").stdout == "x\n"
+    stack.ok("up", "-d", "--force-recreate", "-V")
+    assert stack.cli("exec", "-T", "db", "cat", "/anon/f").returncode != 0  # a fresh one
+    assert stack.ok("exec", "-T", "db", "cat", "/shared/f").stdout == "y\n"  # named: kept
+
+
+def test_force_recreate_of_a_service_recreates_its_dependencies_only_when_asked(
+    stack: Stack,
+) -> None:
+    """compose: the services named follow --force-recreate; a dependency pulled in follows
+    its own strategy (diverged), or force with --always-recreate-deps."""
+    stack.write({"db": SLEEPER, "web": SLEEPER + "depends_on: [db]\n"})
+    stack.ok("up", "-d")
+    first = stack.ids()
+    stack.ok("up", "-d", "--force-recreate", "web")
+    second = stack.ids()
+    db, web = f"{stack.name}-db-1", f"{stack.name}-web-1"
+    assert second[db] == first[db] and second[web] != first[web]
+    stack.ok("up", "-d", "--always-recreate-deps", "web")
+    third = stack.ids()
+    assert third[db] != second[db] and third[web] == second[web]
+    refused = stack.cli("up", "-d", "--always-recreate-deps", "--no-recreate")
+    assert refused.returncode == 1 and "incompatible" in refused.stderr
+
+
+def test_scale_adds_and_removes_replicas_of_the_services_named(stack: Stack) -> None:
+    stack.write({"db": SLEEPER, "web": SLEEPER})
+    stack.ok("up", "-d")
+    stack.ok("scale", "web=3")
+    assert sorted(stack.ids()) == sorted(
+        [f"{stack.name}-db-1", *(f"{stack.name}-web-{n}" for n in (1, 2, 3))]
+    )
+    stack.ok("scale", "web=1")
+    assert sorted(stack.ids()) == [f"{stack.name}-db-1", f"{stack.name}-web-1"]
+
+
+def test_exec_detached_and_privileged(stack: Stack) -> None:
+    stack.write({"db": SLEEPER})
+    stack.ok("up", "-d")
+    stack.ok("exec", "-d", "db", "sh", "-c", "sleep 1; echo late > /tmp/done")
+    assert stack.cli("exec", "-T", "db", "cat", "/tmp/done").returncode != 0  # not yet
+    for _ in range(50):  # bounded: the command ends after ~1 s
+        if stack.cli("exec", "-T", "db", "cat", "/tmp/done").returncode == 0:
+            break
+        time.sleep(0.1)
+    assert stack.ok("exec", "-T", "db", "cat", "/tmp/done").stdout == "late\n"
+    missing = stack.cli("exec", "-d", "db", "no-such-command")
+    assert missing.returncode == 127 and "executable file not found" in missing.stderr
+
+    def cap_eff(*flags: str) -> int:
+        out = stack.ok("exec", "-T", *flags, "db", "grep", "CapEff", "/proc/self/status")
+        return int(out.stdout.split()[1], 16)
+
+    plain, privileged = cap_eff(), cap_eff("--privileged")
+    assert plain & ~privileged == 0 and privileged & ~plain  # a superset
+    cap_sys_admin = 1 << 21
+    assert privileged & cap_sys_admin and not plain & cap_sys_admin
+
+
+def test_a_oneoff_answers_to_its_own_name_only_unless_use_aliases(stack: Stack) -> None:
+    """compose `run`: the one-off joins the service's networks without the service's name
+    and aliases (it must not take part of `db`'s traffic), unless --use-aliases."""
+    stack.write({"db": SLEEPER, "probe": SLEEPER})
+    stack.ok("up", "-d")
+
+    def answers(name: str) -> set[str]:
+        out = stack.cli("exec", "-T", "probe", "nslookup", name).stdout
+        return {line.split()[-1] for line in out.splitlines()[2:] if line.startswith("Address")}
+
+    service_only = answers("db")
+    assert len(service_only) == 1
+    oneoff = f"{stack.name}-quiet"
+    stack.ok("run", "-d", "--name", oneoff, "--no-deps", "db", "sleep", "300")
+    assert answers("db") == service_only
+    assert len(answers(oneoff)) == 1  # its container name resolves
+    stack.ok("run", "-d", "--name", f"{stack.name}-loud", "--use-aliases", "--no-deps", "db",
+             "sleep", "300")
+    assert len(answers("db")) == 2 and service_only < answers("db")
+
+
+def test_config_lists_the_variables_the_file_uses(stack: Stack) -> None:
+    (stack.directory / "compose.yaml").write_text(
+        "services:\n  web:\n    image: ${IMAGE:-busybox}\n"
+        "    command: echo ${GREETING:?say hi} $$HOME ${TAG+set} $PORT\n"
+    )
+    (stack.directory / ".env").write_text("GREETING=hi\n")
+    out = stack.cli("config", "--variables")
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()]
+    assert rows[0] == ["NAME", "REQUIRED", "DEFAULT", "VALUE", "ALTERNATE", "VALUE"]
+    assert rows[1:] == [
+        ["GREETING", "true"], ["IMAGE", "false", "busybox"], ["PORT", "false"],
+        ["TAG", "false", "set"],
+    ]
