@@ -36,6 +36,9 @@ class Phase(enum.Enum):
     SKIPPED = "Skipped"
     ERROR = "Error"
     WARNING = "Warning"
+    # docker compose's warning event for a network/volume `down` cannot remove: another
+    # container still uses it (shown in place, like a phase: ` Network x  Resource is ...`)
+    IN_USE = "Resource is still in use"
 
     @property
     def is_final(self) -> bool:
@@ -57,6 +60,7 @@ _FINAL = frozenset(
         Phase.KILLED,
         Phase.SKIPPED,
         Phase.ERROR,
+        Phase.IN_USE,
     }
 )
 

@@ -40,7 +40,9 @@ from engine.api import (
     EngineError,
     MountKind,
     NetworkError,
+    NetworkInUseError,
     NetworkOptions,
+    VolumeInUseError,
 )
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
@@ -481,6 +483,7 @@ class Orchestrator:
                 continue
             if existing is not None:
                 self._check_unchanged(definition, existing)
+                self._warn_if_foreign(ResourceKind.NETWORK, definition.name, existing.labels)
                 continue
             if not swept:
                 self.engine.sweep_network_orphans()
@@ -501,6 +504,22 @@ class Orchestrator:
                 ),
             )
             self.report(Event(ResourceKind.NETWORK, definition.name, Phase.CREATED))
+
+    def _warn_if_foreign(self, kind: ResourceKind, name: str, labels: Mapping[str, str]) -> None:
+        """docker compose's warnings for a network or volume that exists under the name the
+        file gives but belongs to another project (or to none): it is used as it is."""
+        owner = labels.get(L.PROJECT)
+        if owner == self.project.name:
+            return
+        what = kind.value.lower()
+        made = (
+            "was not created by Docker Compose" if owner is None
+            else f'was created for project "{owner}" (expected "{self.project.name}")'
+        )
+        self.report(Event(kind, name, Phase.WARNING, (
+            f'{what} "{name}" already exists but {made}. Use `external: true` to use an '
+            f"existing {what}"
+        )))
 
     @staticmethod
     def _check_unchanged(definition: NetworkDef, existing: Network) -> None:
@@ -528,7 +547,10 @@ class Orchestrator:
                 if self.engine.volumes.find(definition.name) is None:
                     raise ComposeError(f'external volume "{definition.name}" not found')
                 continue
-            if self.engine.volumes.find(definition.name) is None:
+            found = self.engine.volumes.find(definition.name)
+            if found is not None:
+                self._warn_if_foreign(ResourceKind.VOLUME, definition.name, found.labels)
+            else:
                 self.report(Event(ResourceKind.VOLUME, definition.name, Phase.CREATING))
                 self.engine.ensure_volume(
                     definition.name,
@@ -1113,8 +1135,7 @@ class Orchestrator:
             if name not in existing:
                 continue
             if name in in_use:
-                message = f"{kind.value} {name}: Resource is still in use"
-                self.report(Event(kind, name, Phase.WARNING, message))
+                self.report(Event(kind, name, Phase.IN_USE))
             else:
                 free.append((name, existing[name]))
         return self._remove_project_objects(kind, free, remove)
@@ -1149,6 +1170,10 @@ class Orchestrator:
             self.report(Event(kind, name, Phase.REMOVING))
             try:
                 remove(name)
+            except (NetworkInUseError, VolumeInUseError):
+                # docker compose: another project's container still uses it; not a failure
+                self.report(Event(kind, name, Phase.IN_USE))
+                return
             except (EngineError, NetworkError) as exc:
                 self.report(Event(kind, name, Phase.ERROR, str(exc)))
                 failures.append(f"failed to remove {kind.value.lower()} {name}: {exc}")

@@ -116,27 +116,19 @@ class Service:
 
     @property
     def ip(self) -> str:
-        """The container's IPv4 address on its first network."""
-        info = self.container
-        addresses = info.state.addresses
-        for attachment in info.record.spec.networks:
-            if attachment.network in addresses:
-                return addresses[attachment.network]
-        if addresses:
-            return next(iter(addresses.values()))
-        raise StackError(
-            f'service "{self.name}" has no network address (status: {info.status.value}, '
-            f"network_mode: {info.record.spec.network_mode})"
-        )
+        """The address the host reaches the container at: its IPv4 address on its first
+        network; 127.0.0.1 with `network_mode: host`; the joined container's address with
+        `network_mode: service:x` / `container:x` (they share one network namespace)."""
+        return _address(self.stack.engine, self.container, f'service "{self.name}"')
 
-    def port(self, container_port: int, protocol: str = "tcp") -> int:
-        """The host port published for `container_port` (like `docker compose port`)."""
+    def port(self, container_port: int | str, protocol: str = "tcp") -> int:
+        """The host port published for `container_port` (like `docker compose port`);
+        `8080`, `"8080"` and `"53/udp"` all work, as users write ports in YAML."""
+        number, protocol = _port_and_protocol(container_port, protocol)
         info = self.container
-        published = _published_port(info, container_port, protocol)
+        published = _published_port(info, number, protocol)
         if published is None:
-            raise StackError(
-                f'service "{self.name}" does not publish port {container_port}/{protocol}'
-            )
+            raise StackError(f'service "{self.name}" does not publish port {number}/{protocol}')
         return published
 
     def exec(
@@ -146,18 +138,23 @@ class Service:
         env: Mapping[str, str] | None = None,
         workdir: str | None = None,
         user: str | None = None,
-        stdin: bytes | None = None,
+        stdin: bytes | str | None = None,
     ) -> tuple[int, str]:
-        """Run a command in the container: (exit code, stdout and stderr interleaved)."""
+        """Run a command in the container: (exit code, stdout and stderr interleaved).
+        A str `stdin` is sent UTF-8 encoded (the output comes back as str too)."""
         if isinstance(argv, str):
             raise StackError("exec takes a list of arguments, e.g. ['sh', '-c', 'echo hi']")
+        if isinstance(stdin, str):
+            stdin = stdin.encode()
+        elif stdin is not None and not isinstance(stdin, bytes | bytearray | memoryview):
+            raise TypeError(f"exec stdin must be bytes or str, not {type(stdin).__name__}")
         result = self.stack.engine.exec_in_container(
             self.container.id,
             list(argv),
             env=dict(env or {}),
             workdir=workdir,
             user=user,
-            stdin=stdin,
+            stdin=bytes(stdin) if stdin is not None else None,
         )
         return result.exit_code, result.output
 
@@ -180,9 +177,10 @@ class Service:
                 raise self._not_ready(f"no log line matched /{regex.pattern}/ in {timeout}s", info)
             time.sleep(_POLL * 2)
 
-    def wait_for_port(self, port: int, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def wait_for_port(self, port: int | str, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until the container accepts TCP connections on `port` (from the host, over
-        its bridge: the host can reach containers directly)."""
+        its bridge: the host can reach containers directly; see `ip`)."""
+        port, _ = _port_and_protocol(port, "tcp")
         deadline = time.monotonic() + timeout
         last_error = "never tried"
         while True:
@@ -208,6 +206,47 @@ class Service:
         )
 
 
+def _port_and_protocol(port: int | str, protocol: str) -> tuple[int, str]:
+    """`8080` / `"8080"` / `"53/udp"` -> (number, protocol); anything else is a StackError
+    here rather than a lookup that silently finds nothing."""
+    text = str(port).strip()
+    number, _, given = text.partition("/")
+    if isinstance(port, bool) or not number.isdigit():
+        raise StackError(f"not a port number: {port!r} (use e.g. 8080 or '53/udp')")
+    return int(number), (given or protocol).lower()
+
+
+NETWORK_MODE_HOPS = 8  # container:a -> container:b -> ...: bounded, a cycle cannot hang
+
+
+def _address(engine: Engine, info: ContainerInfo, subject: str) -> str:
+    """Where the host reaches `info`, following `network_mode` (see `Service.ip`)."""
+    for _ in range(NETWORK_MODE_HOPS):
+        mode = info.record.spec.network_mode or "bridge"
+        if mode == "host":
+            return "127.0.0.1"
+        if not mode.startswith("container:"):
+            break
+        target = mode.removeprefix("container:")
+        found = engine.find_container(target)
+        if found is None:
+            raise StackError(
+                f"{subject} shares the network namespace of container {target}, "
+                "which does not exist"
+            )
+        info = found
+    addresses = info.state.addresses
+    for attachment in info.record.spec.networks:
+        if attachment.network in addresses:
+            return addresses[attachment.network]
+    if addresses:
+        return next(iter(addresses.values()))
+    raise StackError(
+        f"{subject} has no network address (status: {info.status.value}, "
+        f"network_mode: {info.record.spec.network_mode})"
+    )
+
+
 def _published_port(info: ContainerInfo, container_port: int, protocol: str) -> int | None:
     """The host port the engine published for `container_port` (recorded on the state)."""
     for published in getattr(info.state, "ports", None) or ():
@@ -225,18 +264,32 @@ def _tail_text(engine: Engine, info: ContainerInfo, lines: int = LOG_TAIL) -> st
     )
 
 
+def sigterm_as_interrupt(signum: int, frame: object) -> None:
+    """A SIGTERM handler that stops the program the way Ctrl-C does, so that `finally`
+    blocks and fixture teardown remove stacks (a CI job's timeout sends SIGTERM)."""
+    raise KeyboardInterrupt(f"terminated by signal {signum}")
+
+
 @contextlib.contextmanager
 def _sigint_deferred() -> Iterator[None]:
-    """Finish teardown even if Ctrl-C is pressed again; re-raise the interrupt afterwards."""
+    """Finish teardown even if Ctrl-C is pressed again (or SIGTERM arrives while it is treated
+    as Ctrl-C, see `sigterm_as_interrupt`); re-raise the interrupt afterwards."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     pressed: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: pressed.append(signum))
+    deferred = [signal.SIGINT]
+    if signal.getsignal(signal.SIGTERM) is sigterm_as_interrupt:
+        deferred.append(signal.SIGTERM)
+    previous = {
+        signum: signal.signal(signum, lambda signum, _frame: pressed.append(signum))
+        for signum in deferred
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if pressed:
         raise KeyboardInterrupt
 
@@ -244,25 +297,32 @@ def _sigint_deferred() -> Iterator[None]:
 class Stack:
     """A Compose project loaded from stack files, started and torn down from Python.
 
-    `env` is merged over the process environment for `${VAR}` interpolation; `root` is the
-    engine data root (default: PYCOMPOSE_ROOT, else /var/lib/pycompose)."""
+    `env` is merged over the process environment for `${VAR}` interpolation; `profiles` is a
+    profile name or a list of them; `root` is the engine data root (default: PYCOMPOSE_ROOT,
+    else /var/lib/pycompose). `up_timeout` and `down_timeout` are what `up()` and `down()`
+    (and so `with Stack(...)`) use when not given a timeout."""
 
     def __init__(
         self,
         files: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] = (),
         project_name: str | None = None,
         env: Mapping[str, str] | None = None,
-        profiles: Sequence[str] = (),
+        profiles: Sequence[str] | str = (),
         project_directory: str | os.PathLike[str] | None = None,
         *,
         root: str | os.PathLike[str] | None = None,
+        up_timeout: float = DEFAULT_TIMEOUT,
+        down_timeout: float | None = None,
     ) -> None:
         if isinstance(files, str | os.PathLike):
             files = [files]
         cwd = Path.cwd()
         self.files = tuple(str((cwd / Path(f)).absolute()) for f in files)
         self.env = {**os.environ, **(env or {})}
-        self.profiles = tuple(profiles or ())
+        # A lone string is one profile, not one profile per letter.
+        self.profiles = (profiles,) if isinstance(profiles, str) else tuple(profiles or ())
+        self.up_timeout = up_timeout
+        self.down_timeout = down_timeout
         self.project_directory = Path(project_directory).absolute() if project_directory else None
         self.root = Path(root) if root else None
         self._cwd = cwd
@@ -313,16 +373,56 @@ class Stack:
         return tuple(self.project.services)
 
     # ---- lifecycle ------------------------------------------------------------------------
-    def up(self, wait: bool = True, timeout: float = DEFAULT_TIMEOUT) -> Stack:
+    def up(self, wait: bool = True, timeout: float | None = None) -> Stack:
         """Create and start every service (like `pycompose up -d`); with `wait`, return only
-        once every container runs (and is healthy, where it has a healthcheck)."""
+        once every container runs (and is healthy, where it has a healthcheck). `timeout`
+        (default: the stack's `up_timeout`) bounds the wait for `depends_on` conditions and
+        then the wait for readiness. A failure carries the state and log tail of the services
+        that failed, read while they are still there."""
         from compose.orchestrator import UpOptions
 
+        timeout = self.up_timeout if timeout is None else timeout
         self._started = True
-        self._orchestrator().up(UpOptions())
+        cancel = threading.Event()
+        # A dependency that never turns healthy would otherwise keep `up` waiting forever.
+        timer = threading.Timer(timeout, cancel.set)
+        timer.daemon = True
+        timer.start()
+        try:
+            self._orchestrator().up(UpOptions(), cancel=cancel)
+        except ComposeError as exc:
+            raise self._up_failed(exc, timeout if cancel.is_set() else None) from exc
+        finally:
+            timer.cancel()
         if wait:
             self.wait_ready(timeout)
         return self
+
+    def _up_failed(self, exc: ComposeError, timed_out: float | None) -> ServiceNotReadyError:
+        """`up` itself failed (a dependency exited non-zero or never became healthy): say why,
+        with the state and log tail of every container that started but is not ready."""
+        infos = self._orchestrator().containers()
+        states = {info.name: _readiness(info) for info in infos}
+        culprits = sorted(
+            (
+                info for info in infos
+                if not states[info.name].ready and info.state.status.value != "created"
+            ),
+            key=lambda info: not states[info.name].failed,  # the ones that failed first
+        )
+        waited = f" (gave up waiting after {timed_out:g}s)" if timed_out is not None else ""
+        parts = [f"stack {self.project_name} did not start{waited}: {exc.message}"]
+        parts += [self._describe(info, states[info.name]) for info in culprits]
+        return ServiceNotReadyError(
+            "\n".join(parts),
+            hint=f"the stack is left up for inspection: remove it with `{self.down_command()}`",
+        )
+
+    def _describe(self, info: ContainerInfo, readiness: _Readiness) -> str:
+        service = info.labels.get(L.SERVICE, info.name)
+        return f'service "{service}" ({info.name}): {readiness.detail}\n' + _tail_text(
+            self.engine, info
+        )
 
     def wait_ready(self, timeout: float = DEFAULT_TIMEOUT, settle: float = SETTLE) -> None:
         """Wait until every container runs (healthy, if it has a healthcheck) or finished a
@@ -354,13 +454,7 @@ class Stack:
         timeout: float,
         failed: bool,
     ) -> ServiceNotReadyError:
-        parts = []
-        for info in infos:
-            service = info.labels.get(L.SERVICE, info.name)
-            parts.append(
-                f'service "{service}" ({info.name}): {states[info.name].detail}\n'
-                + _tail_text(self.engine, info)
-            )
+        parts = [self._describe(info, states[info.name]) for info in infos]
         head = "did not start" if failed else f"was not ready after {timeout:g}s"
         return ServiceNotReadyError(
             f"stack {self.project_name} {head}:\n" + "\n".join(parts),
@@ -369,9 +463,12 @@ class Stack:
 
     def down(self, volumes: bool = True, timeout: float | None = None) -> None:
         """Stop and remove the containers and networks (and named volumes unless told not to).
-        Safe to call twice and after a failed `up`; a second Ctrl-C waits for it to finish."""
+        Safe to call twice and after a failed `up`; a second Ctrl-C waits for it to finish.
+        `timeout` (default: the stack's `down_timeout`, else each service's
+        stop_grace_period) is the grace period before a container is killed."""
         from compose.orchestrator import DownOptions
 
+        timeout = self.down_timeout if timeout is None else timeout
         with _sigint_deferred():
             self._orchestrator().down(
                 DownOptions(volumes=volumes, remove_orphans=True, timeout=timeout)
@@ -413,6 +510,13 @@ class Stack:
     def service(self, name: str, index: int = 1) -> Service:
         if name not in self.project.services:
             known = ", ".join(sorted(self.project.services)) or "none"
+            if name in self.project.all_service_names:
+                active = ", ".join(self.profiles) or "none"
+                raise ServiceNotFoundError(
+                    f"service {name} is defined but not enabled: its profiles are not active "
+                    f"(active profiles: {active}; services: {known})",
+                    hint="start the stack with its profile, e.g. Stack(..., profiles=[...])",
+                )
             raise ServiceNotFoundError(f"no such service: {name} (services: {known})")
         return Service(self, name, index)
 

@@ -334,7 +334,7 @@ def cross_problems(project: dict[str, Any], locations: Locations) -> list[Proble
                     (*base, "network_mode"))
         for i, ref in enumerate(svc.get("volumes_from") or []):
             other = ref.split(":", 1)[0]
-            if not other.startswith("container:") and other not in services:
+            if not ref.startswith("container:") and other not in services:
                 add(f'service "{name}" mounts volumes from undefined service "{other}"',
                     (*base, "volumes_from", i))
     cycle = find_cycle(edges)

@@ -34,6 +34,7 @@ from engine.errors import (
     ImageInUseError,
     InvalidArgumentError,
     InvalidStateError,
+    VolumeInUseError,
 )
 from engine.layout import Layout, data_root_from_env
 from engine.ports import PortSpec
@@ -50,7 +51,7 @@ from engine.signal_names import signal_number
 from engine.volumes import Volume, VolumeStore, anonymous_volume_name
 from netdriver.api import Network, NetworkDriver, NetworkOptions
 from netdriver.debug_log import debug
-from netdriver.errors import NetworkError
+from netdriver.errors import NetworkError, NetworkInUseError
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 
@@ -81,9 +82,11 @@ __all__ = [
     "Network",
     "NetworkAttachment",
     "NetworkError",
+    "NetworkInUseError",
     "NetworkOptions",
     "PortSpec",
     "Volume",
+    "VolumeInUseError",
 ]
 
 
@@ -251,7 +254,7 @@ class Engine:
             if any(m.kind is MountKind.VOLUME and m.source == name for m in c.spec.mounts)
         ]
         if users:
-            raise InvalidStateError(
+            raise VolumeInUseError(
                 f"volume {name} is in use by container(s) {', '.join(users)}", subject=name
             )
         self.volumes.remove(name)

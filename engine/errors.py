@@ -71,3 +71,8 @@ class AmbiguousReferenceError(InvalidArgumentError):
 
 class ImageInUseError(InvalidStateError):
     """The image cannot be removed as asked (e.g. removing by id while several tags name it)."""
+
+
+class VolumeInUseError(InvalidStateError):
+    """A volume some container (running or not) still mounts: `down` reports it as in use and
+    goes on, as docker compose does with Docker's conflict."""

@@ -177,3 +177,13 @@ def test_restart_policies_docker_knows_load(tmp_path: Path, policy: str) -> None
     )
     project = load_project(LoadOptions(cwd=tmp_path, project_name="t"))
     assert project.raw["services"]["a"]["restart"] == policy
+
+
+def test_volumes_from_a_container_by_name_is_the_spec_s_container_form(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web:\n    image: x\n    volumes_from: ['container:legacy-data:ro']\n"
+    )
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+    assert project.services["web"].raw["volumes_from"] == ["container:legacy-data:ro"]
+    err = _load(tmp_path, "services:\n  web:\n    image: x\n    volumes_from: [ghost]\n")
+    assert 'mounts volumes from undefined service "ghost"' in str(err)
