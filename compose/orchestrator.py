@@ -191,8 +191,8 @@ def _batch_unrelated(
 def _failure(errors: Mapping[str, str], verb: str = "start") -> ServiceFailedError:
     lines = [f"service {name}: {reason}" for name, reason in sorted(errors.items())]
     return ServiceFailedError(
-        f"failed to {verb} "
-        + ("; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines)),
+        f"failed to {verb} {lines[0]}" if len(lines) == 1
+        else f"failed to {verb}:\n  " + "\n  ".join(lines),
         hint="see `pycompose logs SERVICE` for a container's output",
     )
 

@@ -95,8 +95,19 @@ def test_a_kept_stack_that_failed_to_start_is_one_stack_and_one_line(
     assert len(set(kept)) == 1, out
     # in the first test's report, and once in the summary at the end
     assert re.search(r"-+ pycompose: stack kept -+\npycompose: kept stack", out)
-    summary = out[out.rindex("= ERRORS =") :]
-    assert re.search(r"\npycompose: kept stack \S+ .*\n=+ short test summary", summary), out
+    assert _summary_kept(out) == kept[:1], out
+
+
+def _summary_kept(output: str) -> list[str]:
+    """The projects the terminal summary names (the lines right above the short summary)."""
+    before = re.split(r"\n=+ short test summary", output)[0].splitlines()
+    found = []
+    for line in reversed(before):
+        match = re.match(r"pycompose: kept stack (\S+) for inspection", line)
+        if not match:
+            break
+        found.append(match.group(1))
+    return found
 
 
 def test_setup_failure_reports_the_logs_read_before_teardown(
@@ -211,7 +222,9 @@ def test_sigterm_handler_is_installed_with_the_first_stack_and_restored(
 
 
 # ---- in a pytest subprocess -------------------------------------------------------------------
-def _subprocess_suite(tmp_path: Path, test_source: str, ini: str) -> tuple[Path, Path, dict[str, str]]:
+def _subprocess_suite(
+    tmp_path: Path, test_source: str, ini: str
+) -> tuple[Path, Path, dict[str, str]]:
     suite = tmp_path / "suite"
     suite.mkdir()
     (suite / "conftest.py").write_text(conftest_source(REPO))
@@ -242,8 +255,7 @@ def test_kept_stack_line_reaches_the_summary_under_xdist(tmp_path: Path) -> None
     kept = re.findall(r"^pycompose: kept stack (\S+) for inspection \(it failed to start\); "
                       r"remove it with: .* down -v$", done.stdout, re.MULTILINE)
     assert projects and set(kept) == projects, done.stdout
-    summary = done.stdout[done.stdout.rindex("= ERRORS =") :].split("\n= short test summary")[0]
-    assert all(f"\npycompose: kept stack {p} for" in summary for p in projects), done.stdout
+    assert set(_summary_kept(done.stdout)) == projects, done.stdout
 
 
 def test_sigterm_removes_the_stack_like_ctrl_c(tmp_path: Path) -> None:
