@@ -24,9 +24,23 @@ def container_name(project: Project, service: Service, number: int) -> str:
     return f"{project.name}-{service.name}-{number}"
 
 
+# What docker compose's ServiceHash leaves out (pkg/compose/hash.go): how the image is made
+# or fetched and how many replicas run or what starts first change no container; the image
+# itself is hashed by id.
+_NOT_HASHED = frozenset({"build", "pull_policy", "scale", "depends_on", "profiles"})
+
+
 def config_hash(service: Service, image_id: str) -> str:
     """What decides 'changed -> recreate': the normalized service plus the image it runs."""
-    payload = json.dumps({"service": service.raw, "image": image_id}, sort_keys=True, default=str)
+    raw = {k: v for k, v in service.raw.items() if k not in _NOT_HASHED}
+    deploy = raw.get("deploy")
+    if isinstance(deploy, dict) and "replicas" in deploy:
+        rest = {k: v for k, v in deploy.items() if k != "replicas"}
+        if rest:
+            raw["deploy"] = rest
+        else:
+            del raw["deploy"]
+    payload = json.dumps({"service": raw, "image": image_id}, sort_keys=True, default=str)
     return sha256_hex(payload.encode())
 
 

@@ -126,6 +126,26 @@ def test_changed_environment_recreates_only_that_service(tmp_path: Path) -> None
     assert engine.actions("stop") == ["conv-db-1"]
 
 
+def test_what_docker_compose_does_not_hash_recreates_nothing(tmp_path: Path) -> None:
+    """docker compose's ServiceHash leaves out build, pull_policy, scale/deploy.replicas,
+    depends_on and profiles: changing them keeps the containers (a new build shows as a new
+    image id instead); scaling up only adds a replica."""
+    engine = FakeEngine()
+    Orchestrator(engine, load(tmp_path, STACK)).up()  # type: ignore[arg-type]
+    before = ids(engine)
+    changed = STACK.replace(
+        "      worker:\n        image: busybox\n",
+        "      worker:\n        image: busybox\n        pull_policy: missing\n"
+        "        deploy: {replicas: 2}\n        build: {context: ., args: {V: '2'}}\n"
+        "        depends_on: [db]\n",
+    )
+    assert changed != STACK
+    Orchestrator(engine, load(tmp_path, changed)).up()  # type: ignore[arg-type]
+    after = ids(engine)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert set(after) - set(before) == {"conv-worker-2"}
+
+
 def test_restart_true_dependents_are_restarted_when_their_dependency_is_recreated(
     tmp_path: Path,
 ) -> None:
