@@ -404,7 +404,12 @@ class Engine:
         ]
 
     def _runtime_spec(self, record: ContainerRecord) -> RuntimeSpec:
-        from engine.process_config import resolve_args, resolve_env, resolve_user
+        from engine.process_config import (
+            home_directory,
+            resolve_args,
+            resolve_env,
+            resolve_user,
+        )
         from engine.runtime_options import resolve_groups, runtime_options, tmpfs_options
 
         spec = record.spec
@@ -421,7 +426,7 @@ class Engine:
         uid, gid = resolve_user(spec.user or image.config.user, lowers, f"container {spec.name}")
         process = ProcessSpec(
             args=resolve_args(spec, image.config.entrypoint, image.config.cmd),
-            env=resolve_env(spec, image.config.env, hostname),
+            env=resolve_env(spec, image.config.env, hostname, home_directory(uid, lowers)),
             cwd=spec.working_dir or image.config.working_dir or "/",
             uid=uid,
             gid=gid,

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from engine import syscalls as sc
 from engine.cgroups import Cgroup
 from engine.errors import EngineError, InvalidStateError
-from engine.process_config import resolve_user
+from engine.process_config import home_directory, resolve_user
 from engine.processes import close_fds_except, is_alive, read_to_eof, wait_exit_code
 from engine.runtime_spec import ProcessSpec, RuntimeSpec
 
@@ -371,12 +371,15 @@ def exec_process_for(
     A user name is looked up in the *running* container's /etc/passwd (through
     /proc/<init>/root), which is what the container itself would see."""
     merged = dict(item.split("=", 1) for item in spec.process.env if "=" in item)
-    merged.update(env or {})
     if user:
-        uid, gid = resolve_user(user, [f"/proc/{init_pid}/root"])
+        root = [f"/proc/{init_pid}/root"]
+        uid, gid = resolve_user(user, root)
         extra: tuple[int, ...] = ()
+        if merged.get("HOME") == home_directory(spec.process.uid, root):
+            merged["HOME"] = home_directory(uid, root)  # the exec user's, as runc sets it
     else:
         uid, gid, extra = spec.process.uid, spec.process.gid, spec.process.extra_gids
+    merged.update(env or {})
     return ProcessSpec(
         args=tuple(argv),
         env=tuple(f"{k}={v}" for k, v in merged.items()),

@@ -124,7 +124,7 @@ def container_document(
             "Tty": spec.tty,
             "OpenStdin": spec.stdin_open,
             "StdinOnce": spec.stdin_once,
-            "Env": list(resolve_env(spec, config.env if config else (), hostname)),
+            "Env": list(resolve_env(spec, config.env if config else (), hostname, home=None)),
             "Cmd": list(command) if command is not None else None,
             "Image": spec.image,
             "WorkingDir": spec.working_dir or (config.working_dir if config else ""),

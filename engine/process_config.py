@@ -32,7 +32,12 @@ def resolve_args(
     return args
 
 
-def resolve_env(spec: ContainerSpec, image_env: tuple[str, ...], hostname: str) -> tuple[str, ...]:
+def resolve_env(
+    spec: ContainerSpec, image_env: tuple[str, ...], hostname: str, home: str | None = "/root"
+) -> tuple[str, ...]:
+    """The process environment; `home` is HOME unless the image or the service set one (the
+    user's passwd home, as runc sets it: `home_directory`; None leaves it out, as Docker's
+    Config.Env does)."""
     env: dict[str, str] = {"PATH": DEFAULT_PATH}
     if spec.tty:
         env["TERM"] = "xterm"  # Docker's default for a tty; the image's or the user's wins
@@ -41,8 +46,28 @@ def resolve_env(spec: ContainerSpec, image_env: tuple[str, ...], hostname: str) 
         env[key] = value
     env["HOSTNAME"] = hostname
     env.update(spec.env)
-    env.setdefault("HOME", "/root")
+    if home is not None:
+        env.setdefault("HOME", home)
     return tuple(f"{k}={v}" for k, v in env.items())
+
+
+def home_directory(uid: int, rootfs_lowers: list[str]) -> str:
+    """The home of `uid` in the image's /etc/passwd, else "/" (runc's default for a user the
+    file does not list): `USER appuser` gets /home/appuser, `nobody` /nonexistent."""
+    passwd = next(
+        (f"{d}/etc/passwd" for d in rootfs_lowers if os.path.exists(f"{d}/etc/passwd")), None
+    )
+    if passwd is None:
+        return "/root" if uid == 0 else "/"
+    try:
+        with open(passwd, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                fields = line.rstrip("\n").split(":")
+                if len(fields) >= 6 and fields[2] == str(uid):
+                    return fields[5] or "/"
+    except OSError:
+        pass
+    return "/"
 
 
 def _lookup(path: str, name: str, field_count: int) -> list[str] | None:

@@ -139,3 +139,20 @@ def test_config_lists_the_variables_the_file_uses(stack: Stack) -> None:
         ["GREETING", "true"], ["IMAGE", "false", "busybox"], ["PORT", "false"],
         ["TAG", "false", "set"],
     ]
+
+
+def test_home_is_the_user_s_passwd_home(stack: Stack) -> None:
+    """runc sets HOME from the user's passwd entry unless the image or service sets it: a
+    tool writing ~/.cache as `nobody` must not be pointed at /root."""
+    stack.write({"db": SLEEPER + "user: nobody\n", "root": SLEEPER,
+                 "own": SLEEPER + "user: nobody\nenvironment: {HOME: /data}\n"})
+    stack.ok("up", "-d")
+
+    def home(service: str, *flags: str) -> str:
+        return stack.ok("exec", "-T", *flags, service, "sh", "-c", "echo $HOME").stdout.strip()
+
+    assert home("db") == "/nonexistent"
+    assert home("root") == "/root"
+    assert home("root", "-u", "nobody") == "/nonexistent"
+    assert home("own") == "/data"
+    assert home("own", "-u", "root") == "/data"  # set by the service: kept

@@ -361,3 +361,156 @@ def test_up_waits_for_healthy_and_reports_unhealthy_with_probe_output(
     assert "exit 1: probe says no" in message  # the last health check results
     assert "sick starting" in message  # and the log tail
     assert leftovers(root) == ([], [])
+
+
+# ---- failures the exploratory tests found -------------------------------------------------------
+MIGRATION = """
+services:
+  migrate:
+    image: busybox
+    command: [sh, -c, "echo migrating; echo table users is broken >&2; exit 1"]
+  app:
+    image: busybox
+    command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+"""
+
+
+def test_a_failed_dependency_is_reported_with_its_log_before_teardown(
+    root: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "compose.yaml").write_text(MIGRATION)
+    stack = Stack([tmp_path / "compose.yaml"], project_name=f"mg{secrets.token_hex(3)}",
+                  root=root, up_timeout=60)
+    with pytest.raises(ServiceNotReadyError) as caught, stack:
+        pass
+    message = str(caught.value)
+    assert "didn't complete successfully: exit 1" in message
+    assert 'service "migrate"' in message and "exited with code 1" in message
+    assert "table users is broken" in message  # the log, read before the stack went
+    assert leftovers(root) == ([], [])
+
+
+def test_plugin_tries_a_broken_stack_once_and_reports_its_logs(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "compose.yaml").write_text(MIGRATION)
+    (suite / "pytest.ini").write_text("[pytest]\ncompose_scope = module\n")
+    (suite / "test_app.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+
+            pytestmark = pytest.mark.compose("compose.yaml")
+
+            def test_one(compose_stack):
+                pass
+
+            def test_two(compose_stack):
+                pass
+            """
+        )
+    )
+    done = run_pytest([str(suite), "--compose-keep-on-failure"], cwd=suite, root=root)
+    try:
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "2 errors" in done.stdout
+        containers, _ = leftovers(root)
+        assert len(containers) == 1 and containers[0].endswith("-migrate-1")  # one attempt
+        assert re.search(r"pycompose logs \S+: migrate-1 -+\n(.*\n)*.*table users is broken",
+                         done.stdout), done.stdout
+        match = re.search(r"^pycompose: kept stack \S+ .*remove it with: (.* down -v)$",
+                          done.stdout, re.MULTILINE)
+        assert match, done.stdout
+        removed = subprocess.run(match.group(1), shell=True, cwd="/", capture_output=True,
+                                 text=True, timeout=120, check=False)
+        assert removed.returncode == 0, removed.stderr
+    finally:
+        for name in {c.rsplit("-", 2)[0] for c in leftovers(root)[0]}:
+            Stack([suite / "compose.yaml"], project_name=name, root=root).down()
+    assert leftovers(root) == ([], [])
+
+
+def _free_loopback_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_ip_and_wait_for_port_in_host_and_service_network_modes(
+    root: Path, tmp_path: Path
+) -> None:
+    port = _free_loopback_port()
+    httpd = "trap 'kill $$!; exit 0' TERM; httpd -f -p {} & wait"
+    (tmp_path / "compose.yaml").write_text(
+        textwrap.dedent(
+            f"""
+            services:
+              web:
+                image: busybox
+                command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
+              sidecar:
+                image: busybox
+                network_mode: service:web
+                command: [sh, -c, "{httpd.format(8081)}"]
+              hosted:
+                image: busybox
+                network_mode: host
+                command: [sh, -c, "{httpd.format(f'127.0.0.1:{port}')}"]
+            """
+        )
+    )
+    with Stack([tmp_path / "compose.yaml"], project_name=f"nm{secrets.token_hex(3)}",
+               root=root) as stack:
+        web_ip = stack.service("web").ip
+        assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", web_ip)
+        assert stack.service("sidecar").ip == web_ip
+        stack.service("sidecar").wait_for_port(8081, timeout=30)
+        assert stack.service("hosted").ip == "127.0.0.1"
+        stack.service("hosted").wait_for_port(port, timeout=30)
+    assert leftovers(root) == ([], [])
+
+
+def test_sigterm_during_a_test_still_removes_the_stack(
+    root: Path, tmp_path: Path
+) -> None:
+    suite = copy_example(tmp_path / "suite")
+    ready = tmp_path / "ready"
+    (suite / "test_slow.py").write_text(
+        textwrap.dedent(
+            f"""
+            import time
+            import pytest
+
+            @pytest.mark.compose("compose.yaml")
+            def test_slow(compose_stack):
+                open({str(ready)!r}, "w").close()
+                time.sleep(60)
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "PYTEST_"))}
+    env.update(PYCOMPOSE_ROOT=str(root))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(suite)],
+        cwd=suite, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        for _ in range(600):
+            if ready.exists():
+                break
+            time.sleep(0.1)
+        assert leftovers(root)[0], "the stack never came up"
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 2, output  # interrupted, like Ctrl-C
+    assert leftovers(root) == ([], [])
