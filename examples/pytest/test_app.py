@@ -1,7 +1,8 @@
 """Tests against a real, running stack: `compose_stack` starts compose.yaml (busybox httpd and
 a client) before the first test of this module and removes it after the last one.
 
-Run:  pytest examples/pytest       (needs root and the busybox image: see docs/pytest.md)
+Run:  pytest examples/pytest       (needs root and the busybox image: see the README,
+      section "Stacks as test fixtures: Python API and pytest plugin")
 """
 
 from __future__ import annotations
