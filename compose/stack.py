@@ -391,7 +391,11 @@ class Stack:
         try:
             self._orchestrator().up(UpOptions(), cancel=cancel)
         except ComposeError as exc:
-            raise self._up_failed(exc, timeout if cancel.is_set() else None) from exc
+            try:
+                failure = self._up_failed(exc, timeout if cancel.is_set() else None)
+            except Exception:  # reading the state failed too: the orchestrator's word stands
+                raise exc from None
+            raise failure from exc
         finally:
             timer.cancel()
         if wait:

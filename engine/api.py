@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from engine.container_copy import ContainerRoot  # the module loads on the first `cp`
     from engine.content import Blob
     from engine.exec import ExecResult, ExecTarget  # the module loads on the first exec
-    from engine.images import Image, ImageStore
+    from engine.images import Image, ImageConfig, ImageStore
     from engine.logs import LogLine
     from engine.registry.pull import Reporter as PullReport
 
@@ -195,6 +195,7 @@ class Engine:
         self.containers = ContainerStore(self.layout)
         self.volumes = VolumeStore(self.layout)
         self.networks = NetworkDriver(self.layout.networks)
+        self._image_configs: dict[str, ImageConfig | None] = {}  # for `command_of`
 
     @functools.cached_property
     def images(self) -> ImageStore:
@@ -373,6 +374,28 @@ class Engine:
                 ports=(), finished_at=now_rfc3339(),
             )
         return state
+
+    def command_of(self, info: ContainerInfo) -> tuple[str, ...]:
+        """What the container runs, with the image's ENTRYPOINT and CMD where the spec leaves
+        them to it (Docker's Path and Args, as `ps` shows them); () when nothing is known."""
+        from engine.process_config import resolve_args
+
+        spec = info.record.spec
+        entrypoint = cmd = None
+        if spec.entrypoint is None or spec.command is None:
+            image = self._image_configs.get(info.record.image_id)
+            if image is None:
+                try:
+                    image = self.images.get(info.record.image_id).config
+                except EngineError:
+                    image = None
+                self._image_configs[info.record.image_id] = image
+            if image is not None:
+                entrypoint, cmd = image.entrypoint, image.cmd
+        try:
+            return resolve_args(spec, entrypoint, cmd)
+        except InvalidArgumentError:
+            return ()
 
     def inspect(self, name_or_id: str) -> ContainerInfo:
         return self._info(self.containers.get(name_or_id))

@@ -87,9 +87,6 @@ def _status(info: ContainerInfo) -> str:
     return str(state.status.value).capitalize()
 
 
-def _command(info: ContainerInfo, trunc: bool) -> str:
-    spec = info.record.spec
-    return command_column((*(spec.entrypoint or ()), *(spec.command or ())), trunc)
 
 
 def command_column(argv: tuple[str, ...], trunc: bool) -> str:
@@ -111,14 +108,20 @@ def _mounts(info: ContainerInfo) -> list[str]:
     return [m.source or m.target for m in info.record.spec.mounts if m.kind.value != "tmpfs"]
 
 
-def row(info: ContainerInfo, trunc: bool = True) -> dict[str, object]:
-    """docker compose's ContainerSummary fields for one container."""
+def row(
+    info: ContainerInfo, trunc: bool = True, command: tuple[str, ...] | None = None
+) -> dict[str, object]:
+    """docker compose's ContainerSummary fields for one container; `command` is what it runs
+    (Engine.command_of: the image's ENTRYPOINT/CMD where the service leaves them)."""
+    if command is None:
+        spec = info.record.spec
+        command = (*(spec.entrypoint or ()), *(spec.command or ()))
     spec = info.record.spec
     state = state_word(info)
     ports = sorted(info.state.ports, key=lambda p: (p.target, p.protocol, p.host_ip))
     mounts = _mounts(info)
     return {
-        "Command": _command(info, trunc),
+        "Command": command_column(command, trunc),
         "CreatedAt": _created_at(info),
         "ExitCode": (info.state.exit_code or 0) if state in ("exited", "dead") else 0,
         "Health": (getattr(info.state, "health_status", None) or "") if state == RUNNING else "",
@@ -285,7 +288,7 @@ def ps(
         for name in dict.fromkeys(c.labels.get(L.SERVICE, "") for c in infos):
             print(name)
         return
-    rows = [row(c, trunc=not no_trunc) for c in infos]
+    rows = [row(c, not no_trunc, orch.engine.command_of(c)) for c in infos]
     if fmt == "json":
         for record in rows:  # one compact object per line, as Go's json.Marshal writes it
             print(json.dumps(record, separators=(",", ":")))

@@ -53,6 +53,10 @@ def test_up_build_stack(tmp_path: Path, busybox_tarball: Path) -> None:  # noqa:
         inspect = run_cli(["image", "inspect", "-f", ".Config.Labels", f"{project}-web"],
                           cwd=stack, root=root)
         assert '"org.example.stack": "build-demo"' in inspect.stdout
+        # `ps` shows the image's CMD for a service without `command:` (Docker's Path+Args)
+        ps = run_cli(["-p", project, "ps", "--no-trunc", "--format", "{{.Command}}", "web"],
+                     cwd=stack, root=root)
+        assert ps.stdout.strip() == "\"sh -c 'exec httpd -f -p $PORT -h /var/www'\"", ps.stdout
 
         # Unchanged: every step from the cache, same image; edited page: rebuild from COPY on.
         again = run_cli(["-p", project, "build", "web"], cwd=stack, root=root, timeout=300)
