@@ -39,6 +39,7 @@ from engine.api import (
     Engine,
     EngineError,
     MountKind,
+    MountSpec,
     NetworkError,
     NetworkInUseError,
     NetworkOptions,
@@ -954,7 +955,9 @@ class Orchestrator:
     ) -> ContainerSpec:
         """Give each anonymous volume (`volumes: [/data]`) a random 64-hex name, like Docker,
         labelled with the project and marked anonymous; a recreated container takes over its
-        predecessor's anonymous volumes so their data survives (docker compose does so)."""
+        predecessor's anonymous volumes so their data survives (docker compose does so). The
+        image's VOLUMEs that no mount covers get one too, as Docker makes them."""
+        spec = self._with_image_volumes(spec)
         if not any(m.kind is MountKind.VOLUME and not m.source for m in spec.mounts):
             return spec
         inherited: dict[str, str] = {}
@@ -973,6 +976,19 @@ class Orchestrator:
                 mount = dataclasses.replace(mount, source=name)
             mounts.append(mount)
         return dataclasses.replace(spec, mounts=tuple(mounts))
+
+    def _with_image_volumes(self, spec: ContainerSpec) -> ContainerSpec:
+        try:
+            declared = self.engine.images.get(spec.image).config.volumes
+        except EngineError:
+            return spec  # no such image: the create that follows says so
+        covered = {m.target.rstrip("/") or "/" for m in spec.mounts}
+        extra = tuple(
+            MountSpec(MountKind.VOLUME, target)
+            for target in dict.fromkeys(v.rstrip("/") or "/" for v in declared)
+            if target not in covered
+        )
+        return dataclasses.replace(spec, mounts=spec.mounts + extra) if extra else spec
 
     def _is_anonymous(self, volume_name: str) -> bool:
         volume = self.engine.volumes.find(volume_name)

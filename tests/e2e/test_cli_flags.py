@@ -156,3 +156,24 @@ def test_home_is_the_user_s_passwd_home(stack: Stack) -> None:
     assert home("root", "-u", "nobody") == "/nonexistent"
     assert home("own") == "/data"
     assert home("own", "-u", "root") == "/data"  # set by the service: kept
+
+
+def test_an_image_volume_gets_an_anonymous_volume_that_follows_recreates(stack: Stack) -> None:
+    """Docker makes an anonymous volume for each VOLUME of the image (filled from the image),
+    and docker compose hands it to the recreated container: a database image's data dir."""
+    (stack.directory / "Dockerfile").write_text(
+        "FROM busybox\nRUN mkdir -p /data && echo seed > /data/seed\nVOLUME /data\n"
+    )
+    stack.write({"db": SLEEPER.replace("image: busybox\n", "build: .\n")})
+    stack.ok("up", "-d", "--build")
+    assert stack.ok("exec", "-T", "db", "cat", "/data/seed").stdout == "seed\n"
+    stack.ok("exec", "-T", "db", "sh", "-c", "echo mine > /data/f")
+    mounts = stack.ok("container", "inspect", f"{stack.name}-db-1").stdout
+    assert '"Destination": "/data"' in mounts
+    before = _volumes(stack)
+    assert len(before) == 1
+    stack.ok("up", "-d", "--force-recreate")
+    assert stack.ok("exec", "-T", "db", "cat", "/data/f").stdout == "mine\n"
+    assert _volumes(stack) == before
+    stack.ok("down", "-v", "-t", "0")
+    assert _volumes(stack) == set()

@@ -71,7 +71,9 @@ class FakeEngine:
             ],
         )
         # every reference is "present locally" (image policy: found, neither built nor pulled)
-        self.images = SimpleNamespace(find=self.get_image, remove=lambda r: None)
+        self.images = SimpleNamespace(
+            find=self.get_image, get=self.get_image, remove=lambda r: None
+        )
 
     # ---- helpers ----------------------------------------------------------------------------
     def _log(self, action: str, name: str) -> None:
@@ -112,7 +114,10 @@ class FakeEngine:
 
     # ---- the Engine surface -----------------------------------------------------------------
     def get_image(self, reference: str) -> Any:
-        return SimpleNamespace(id="sha256:" + reference.encode().hex().ljust(64, "0")[:64])
+        return SimpleNamespace(
+            id="sha256:" + reference.encode().hex().ljust(64, "0")[:64],
+            config=SimpleNamespace(volumes=(), entrypoint=None, cmd=None),
+        )
 
     def ensure_network(
         self, name: str, labels: dict[str, str] | None = None, internal: bool = False,
