@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass
 
 from compose import labels as L
-from compose.cli.log_printer import print_logs
+from compose.cli.log_printer import LogPrinter
 from compose.cli.names import log_prefix
 from compose.model import DependencyCondition
 from compose.orchestrator import Orchestrator
@@ -82,6 +82,36 @@ def interrupted_stop(orch: Orchestrator, options: AttachOptions) -> None:
     _stop_with_progress(orch, options)
 
 
+def _stop_printing_meanwhile(
+    orch: Orchestrator, options: AttachOptions, printer: LogPrinter
+) -> None:
+    """Ctrl-C while following: stop the stack in the background and go on printing, so what
+    the containers say as they shut down is seen; a second Ctrl-C ends us at once."""
+    print("Gracefully stopping... (press Ctrl+C again to force)", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # here: only the main thread may
+    stopped = threading.Event()
+
+    def stop() -> None:
+        try:
+            _stop_with_progress(orch, options)
+        finally:
+            stopped.set()
+
+    threading.Thread(target=stop, daemon=True).start()
+    lingering = [0.0]
+
+    def give_up() -> bool:
+        # Once stopped, the last lines are a log poll away; a stream still open 2 s later
+        # belongs to a container that was not ours to stop.
+        if not stopped.is_set():
+            return False
+        lingering[0] += 0.1
+        return lingering[0] >= 2.0
+
+    printer.run(give_up)
+    stopped.wait()
+
+
 def _stop_with_progress(orch: Orchestrator, options: AttachOptions) -> None:
     """Stop the stack with a fresh progress view ("[+] Stopping 2/2"): the `up` one is closed."""
     from compose.progress import make_progress, progress_mode
@@ -111,18 +141,19 @@ def attach(orch: Orchestrator, options: AttachOptions) -> int:
         if info.status is ContainerStatus.EXITED:
             print(f"{name} exited with code {info.state.exit_code}", flush=True)
 
+    printer = LogPrinter(
+        streams,
+        prefix=options.prefix,
+        color=options.color,
+        timestamps=options.timestamps,
+        on_end=ended,
+    )
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        print_logs(
-            streams,
-            prefix=options.prefix,
-            color=options.color,
-            timestamps=options.timestamps,
-            on_end=ended,
-        )
+        printer.run()
     except KeyboardInterrupt:
-        interrupted_stop(orch, options)
+        _stop_printing_meanwhile(orch, options, printer)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)

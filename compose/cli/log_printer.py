@@ -24,6 +24,63 @@ def _pump(name: str, lines: Iterator[LogLine], out: queue.Queue[object]) -> None
         out.put((name, _DONE))
 
 
+class LogPrinter:
+    """Interleaves the streams until every one ends. `run` may be interrupted (Ctrl-C) and
+    called again: attached `up` goes on printing what the containers say while it stops them
+    (their shutdown messages), as docker compose's does."""
+
+    def __init__(
+        self,
+        streams: dict[str, Iterator[LogLine]],
+        *,
+        prefix: bool = True,
+        color: bool | None = None,
+        timestamps: bool = False,
+        on_end: Callable[[str], None] | None = None,
+    ) -> None:
+        self.prefix, self.timestamps, self.on_end = prefix, timestamps, on_end
+        self.color = sys.stdout.isatty() if color is None else color
+        # docker compose pads to the longest name plus one, then " | "
+        self.width = max((len(n) for n in streams), default=0) + 1
+        self.palette = {name: COLORS[i % len(COLORS)] for i, name in enumerate(sorted(streams))}
+        self.lines: queue.Queue[object] = queue.Queue(maxsize=10000)
+        for name, iterator in streams.items():
+            threading.Thread(target=_pump, args=(name, iterator, self.lines), daemon=True).start()
+        self.remaining = len(streams)
+
+    def run(self, give_up: Callable[[], bool] | None = None) -> None:
+        """Print until every stream ended, or, with `give_up`, until it says so while no line
+        comes (a stream that cannot end any more must not hold the caller forever)."""
+        while self.remaining:
+            try:
+                entry = self.lines.get(timeout=None if give_up is None else 0.1)
+            except queue.Empty:
+                if give_up is not None and give_up():
+                    return
+                continue
+            assert isinstance(entry, tuple)
+            name, item = entry
+            if item is _DONE:
+                self.remaining -= 1
+                if self.on_end is not None:
+                    self.on_end(name)
+                continue
+            assert hasattr(item, "text")
+            self._write(name, item)
+
+    def _write(self, name: str, item: LogLine) -> None:
+        text = item.text if item.text.endswith("\n") else item.text + "\n"
+        if self.timestamps:
+            text = f"{item.time} {text}"
+        if self.prefix:
+            head = f"{name:<{self.width}} | "
+            if self.color:
+                head = f"\033[{self.palette[name]}m{head}\033[0m"
+            text = head + text
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
 def print_logs(
     streams: dict[str, Iterator[LogLine]],
     *,
@@ -34,32 +91,6 @@ def print_logs(
 ) -> None:
     """Print until every stream ends (for followed streams: until every container stops);
     `on_end(name)` runs as each stream ends (`up` prints "web-1 exited with code 0" there)."""
-    if color is None:
-        color = sys.stdout.isatty()
-    # docker compose pads to the longest name plus one, then " | "
-    width = max((len(n) for n in streams), default=0) + 1
-    palette = {name: COLORS[i % len(COLORS)] for i, name in enumerate(sorted(streams))}
-    lines: queue.Queue[object] = queue.Queue(maxsize=10000)
-    for name, iterator in streams.items():
-        threading.Thread(target=_pump, args=(name, iterator, lines), daemon=True).start()
-    remaining = len(streams)
-    while remaining:
-        entry = lines.get()
-        assert isinstance(entry, tuple)
-        name, item = entry
-        if item is _DONE:
-            remaining -= 1
-            if on_end is not None:
-                on_end(name)
-            continue
-        assert hasattr(item, "text")
-        text = item.text if item.text.endswith("\n") else item.text + "\n"
-        if timestamps:
-            text = f"{item.time} {text}"
-        if prefix:
-            head = f"{name:<{width}} | "
-            if color:
-                head = f"\033[{palette[name]}m{head}\033[0m"
-            text = head + text
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    LogPrinter(
+        streams, prefix=prefix, color=color, timestamps=timestamps, on_end=on_end
+    ).run()

@@ -169,6 +169,7 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
         ))
     elif request.remove_orphans:
         orch.remove_orphans()
+    orch.image_report = lambda line: print(line, file=sys.stderr)  # a build shows, as in `up`
     image_id = orch._resolve_images(
         [service], build=request.build, pull=request.pull, quiet_pull=request.quiet_pull
     )[service]

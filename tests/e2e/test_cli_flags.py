@@ -177,3 +177,40 @@ def test_an_image_volume_gets_an_anonymous_volume_that_follows_recreates(stack: 
     assert _volumes(stack) == before
     stack.ok("down", "-v", "-t", "0")
     assert _volumes(stack) == set()
+
+
+def test_attached_up_shows_what_containers_say_while_they_stop(stack: Stack) -> None:
+    """docker compose keeps following the logs while Ctrl-C (or SIGTERM) stops the stack:
+    a service's shutdown messages are seen."""
+    import os
+    import signal
+    import subprocess
+    import threading
+
+    from tests.conftest import PYCOMPOSE
+
+    stack.write({"w": (
+        "image: busybox\ncommand: [sh, -c, \"echo started; trap 'echo shutting down; "
+        "sleep 0.3; echo bye; exit 0' TERM; while :; do sleep 0.1; done\"]\n"
+    )})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(stack.root)
+    with subprocess.Popen(
+        [PYCOMPOSE, "-p", stack.name, "--progress", "plain", "up"], cwd=stack.directory,
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    ) as up:
+        assert up.stdout is not None
+        guard = threading.Timer(60, up.kill)  # bounds the read below if nothing is printed
+        guard.start()
+        try:
+            first = up.stdout.readline()
+            assert "started" in first, first
+            up.send_signal(signal.SIGTERM)
+            out, err = up.communicate(timeout=30)
+        finally:
+            guard.cancel()
+    assert up.returncode == 130, err
+    assert "w-1  | shutting down" in out and "w-1  | bye" in out, out
+    assert "Gracefully stopping" in err
+    assert stack.states() == {f"{stack.name}-w-1": "exited"}
