@@ -139,7 +139,7 @@ class Builder:
 
     def build(self, options: BuildOptions) -> BuildResult:
         dockerfile = self._read_dockerfile(options)
-        context = BuildContext(options.context)
+        context = BuildContext(options.context, dockerfile=self._dockerfile_path(options))
         for tag in options.tags:
             parse_reference(tag)  # fail before any work on a bad -t
         stages_text = [i for i in dockerfile.instructions if i.keyword == "FROM"]
@@ -214,12 +214,19 @@ class Builder:
             self.report(f"Successfully tagged {parse_reference(tag).familiar()}")
         return BuildResult(image=image, steps=steps, cached_steps=cached)
 
+    @staticmethod
+    def _dockerfile_path(options: BuildOptions) -> Path | None:
+        """The Dockerfile on disk (None for dockerfile_inline)."""
+        if options.dockerfile_inline is not None:
+            return None
+        path = options.dockerfile or options.context / "Dockerfile"
+        return path if path.is_absolute() else options.context / path
+
     def _read_dockerfile(self, options: BuildOptions) -> Dockerfile:
         if options.dockerfile_inline is not None:
             return parse_dockerfile(options.dockerfile_inline, "Dockerfile")
-        path = options.dockerfile or options.context / "Dockerfile"
-        if not path.is_absolute():
-            path = options.context / path
+        path = self._dockerfile_path(options)
+        assert path is not None
         try:
             text = path.read_text()
         except FileNotFoundError:

@@ -18,13 +18,22 @@ _MAGIC = set("*?[")
 
 
 class BuildContext:
-    def __init__(self, root: Path, dockerfile_rel: str | None = None) -> None:
+    def __init__(
+        self, root: Path, dockerfile_rel: str | None = None, dockerfile: Path | None = None
+    ) -> None:
+        """`dockerfile`: the Dockerfile read from disk, whose own `<name>.dockerignore` beside
+        it wins over the context's `.dockerignore` (BuildKit's rule, docker compose's
+        default builder: one context can serve a dev and a prod Dockerfile)."""
         if not root.is_dir():
             raise InvalidArgumentError(
                 f"build context {root} is not a directory", subject=str(root)
             )
         self.root = root.resolve()
         ignore_file = self.root / ".dockerignore"
+        if dockerfile is not None:
+            own = dockerfile.with_name(dockerfile.name + ".dockerignore")
+            if own.is_file():
+                ignore_file = own
         self.ignore = DockerIgnore.from_text(
             ignore_file.read_text() if ignore_file.is_file() else ""
         )

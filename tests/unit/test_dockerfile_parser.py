@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine.builder.dockerignore import DockerIgnore
@@ -94,3 +96,20 @@ def test_dockerignore_semantics() -> None:
     assert ignore.ignored("docs/v1/draft.md") and not ignore.ignored("docs/v1/x/draft.md")
     assert not ignore.ignored("src/main.py")
     assert not DockerIgnore([]).ignored("anything")
+
+
+def test_a_dockerfile_s_own_ignore_file_wins_over_the_context_s(tmp_path: Path) -> None:
+    """BuildKit: `dev.Dockerfile.dockerignore` beside `dev.Dockerfile` replaces the context's
+    `.dockerignore` for that build (a secret ignored there must not reach the image)."""
+    from engine.builder.context import BuildContext
+
+    for name in ("a", "b", "sub/.secret"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    (tmp_path / ".dockerignore").write_text("b\n")
+    (tmp_path / "dev.Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "dev.Dockerfile.dockerignore").write_text("a\n**/.secret\n")
+    own = BuildContext(tmp_path, dockerfile=tmp_path / "dev.Dockerfile")
+    assert [p for p in ("a", "b", "sub/.secret") if own.resolve(p)] == ["b"]
+    shared = BuildContext(tmp_path, dockerfile=tmp_path / "Dockerfile")
+    assert [p for p in ("a", "b", "sub/.secret") if shared.resolve(p)] == ["a", "sub/.secret"]
