@@ -123,9 +123,9 @@ class NetworkDriver:
             # putting it on a bridge must be atomic host-wide, or two roots pick the same one.
             with host_subnet_lock():
                 records = self._store.load_all()
-                used = [IPv4Network(r.network.subnet) for r in records]
+                named = {IPv4Network(r.network.subnet): r.network.name for r in records}
                 host = host_links.host_networks() if subnet is None else []
-                net, gw = ipam.plan_network(subnet, gateway, used, host)
+                net, gw = ipam.plan_network(subnet, gateway, list(named), host, named)
                 net_id = os.urandom(32).hex()  # secrets would load OpenSSL here
                 network = _new_network(
                     net_id, name, net, gw, internal, dict(labels), options, records

@@ -103,11 +103,13 @@ def plan_network(
     gateway: str | None,
     used: Iterable[IPv4Network],
     host: Iterable[IPv4Network],
+    owners: Mapping[IPv4Network, str] | None = None,
 ) -> tuple[IPv4Network, IPv4Address]:
     """Decide (subnet, gateway) for a new network from the user's wishes and what is taken.
 
     An explicit subnet may overlap host routes (the user asked for it) but never another
-    pycompose network, since two bridges with one subnet break routing for both.
+    pycompose network, since two bridges with one subnet break routing for both. `owners`
+    names the networks of `used`, for the error.
     """
     used = list(used)
     if subnet is None:
@@ -120,8 +122,11 @@ def plan_network(
     else:
         net = parse_subnet(subnet)
         if overlaps_any(net, used):
+            clash = next((o for o in used if o != _DEFAULT_ROUTE and net.overlaps(o)), None)
+            other = (owners or {}).get(clash) if clash is not None else None
+            whose = f"network {other}'s subnet {clash}" if other else "another network's subnet"
             raise InvalidNetworkConfigError(
-                f"subnet {net} overlaps with another network's subnet", subject=str(net),
+                f"subnet {net} overlaps with {whose}", subject=str(net),
                 hint="pick a subnet that no other pycompose network uses",
             )
     if gateway is None:

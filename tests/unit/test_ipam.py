@@ -67,6 +67,9 @@ def test_plan_explicit_subnet_may_overlap_host_but_not_our_networks() -> None:
     assert ipam.plan_network("10.0.0.0/24", None, [], [N("10.0.0.0/8")])[0] == N("10.0.0.0/24")
     with pytest.raises(InvalidNetworkConfigError, match="overlaps"):
         ipam.plan_network("172.17.1.0/24", None, [N("172.17.0.0/16")], [])
+    named = {N("10.1.0.0/16"): "a_front", N("172.17.0.0/16"): "b_back"}
+    with pytest.raises(InvalidNetworkConfigError, match="network b_back's subnet 172.17.0.0/16"):
+        ipam.plan_network("172.17.1.0/24", None, list(named), [], named)
 
 
 @pytest.mark.parametrize(
