@@ -1089,7 +1089,7 @@ class Orchestrator:
             if volumes is not None:
                 failures += volumes.result()
         if options.rmi:
-            self._remove_images(options.rmi)
+            self._remove_images(options.rmi, used=infos)
         if failures:  # each reported in place; the command fails, as docker compose's does
             raise ComposeError("; ".join(failures))
 
@@ -1204,21 +1204,31 @@ class Orchestrator:
                 remove_one(name)
         return failures
 
-    def _remove_images(self, mode: str, services: tuple[str, ...] = ()) -> None:
+    def _remove_images(
+        self, mode: str, services: tuple[str, ...] = (), used: Sequence[ContainerInfo] = ()
+    ) -> None:
         """`down --rmi all` removes every service's image (or the named services'); `local`
         only the images compose named itself (a `build` without `image:`, tagged
-        `<project>-<service>`)."""
+        `<project>-<service>`). Without a stack file (`-p NAME down`), the services are what
+        the `used` containers' labels say, as docker compose rebuilds the project from them."""
         from compose.image_policy import image_name
 
         if mode not in ("local", "all"):
             raise ComposeError(f"invalid --rmi value {mode!r}: use local or all")
-        references = sorted(
-            {
-                image_name(self.project, s)
-                for s in self.project.services.values()
-                if (mode == "all" or not s.image) and (not services or s.name in services)
-            }
-        )
+        if self.project.config_files:
+            references = sorted(
+                {
+                    image_name(self.project, s)
+                    for s in self.project.services.values()
+                    if (mode == "all" or not s.image) and (not services or s.name in services)
+                }
+            )
+        else:
+            references = sorted({
+                c.record.spec.image for c in used
+                if mode == "all"
+                or c.record.spec.image == f"{self.project.name}-{c.labels.get(L.SERVICE)}"
+            })
         for reference in references:
             if self.engine.images.find(reference) is None:
                 continue

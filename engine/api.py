@@ -426,6 +426,20 @@ class Engine:
             if all(record.spec.labels.get(k) == v for k, v in wanted.items())
         ]
 
+    def _joined_hostname(self, spec: ContainerSpec) -> str | None:
+        """Docker: a container in another's network namespace (network_mode container:X)
+        takes X's hostname, as it shares X's hosts file."""
+        mode = spec.network_mode
+        if not mode.startswith(("container:", "service:")):
+            return None
+        other = self.containers.find(mode.split(":", 1)[1])
+        if other is None:
+            return None  # prepare_net_files reports it
+        try:
+            return (self.layout.container_dir(other.id) / "hostname").read_text().strip() or None
+        except OSError:
+            return None
+
     def _runtime_spec(self, record: ContainerRecord) -> RuntimeSpec:
         from engine.process_config import (
             home_directory,
@@ -441,7 +455,7 @@ class Engine:
         directory = self.layout.container_dir(record.id)
         for sub in ("upper", "work", "rootfs"):
             (directory / sub).mkdir(exist_ok=True)
-        hostname = spec.hostname or record.id[:12]
+        hostname = spec.hostname or self._joined_hostname(spec) or record.id[:12]
         (directory / "hostname").write_text(hostname + "\n")
         from engine.hosts import prepare_net_files  # with dns_records: ~4 ms `down` never needs
 

@@ -280,8 +280,12 @@ class RegistryClient:
                 f"denied: {detail or 'access forbidden'} ({what})", subject=self.domain
             )
         if status == 404:
+            _, manifests, reference = path.split("?")[0].partition("/manifests/")
+            named = repo
+            if manifests and reference:  # the tag or digest asked for, as docker names it
+                named += f"@{reference}" if ":" in reference else f":{reference}"
             raise ManifestNotFoundError(
-                f"{repo}: not found on {self.domain}: {detail or 'HTTP 404'}", subject=repo
+                f"{named}: not found on {self.domain}: {detail or 'HTTP 404'}", subject=repo
             )
         raise RegistryError(
             f"registry error: {what}: HTTP {status} {detail}".rstrip(), subject=repo

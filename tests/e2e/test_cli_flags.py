@@ -11,7 +11,9 @@ say which one they hold us to, observed as a user would (ids, files, DNS answers
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+from tests.conftest import run_cli
 from tests.e2e.test_orchestration import SLEEPER, Stack, root, stack  # noqa: F401
 
 WITH_DATA = SLEEPER + "volumes: [/anon, shared:/shared]\n"
@@ -214,3 +216,21 @@ def test_attached_up_shows_what_containers_say_while_they_stop(stack: Stack) -> 
     assert "w-1  | shutting down" in out and "w-1  | bye" in out, out
     assert "Gracefully stopping" in err
     assert stack.states() == {f"{stack.name}-w-1": "exited"}
+
+
+def test_down_rmi_without_the_stack_file_removes_the_project_s_images(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """`-p NAME down --rmi local` from anywhere: the project is what its containers' labels
+    say (docker compose rebuilds it from them), images included."""
+    (stack.directory / "Dockerfile").write_text("FROM busybox\n")
+    stack.write({"web": SLEEPER.replace("image: busybox\n", "build: .\n"), "db": SLEEPER})
+    stack.ok("up", "-d", "--build")
+    built = f"{stack.name}-web"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    down = run_cli(["-p", stack.name, "down", "-t", "0", "--rmi", "local"], cwd=elsewhere,
+                   root=stack.root)
+    assert down.returncode == 0, down.stderr
+    images = [line.split()[0] for line in stack.ok("image", "ls").stdout.splitlines()[1:]]
+    assert built not in images and "busybox" in images  # local only: busybox stays

@@ -38,7 +38,7 @@ services:
       back: {}
   side:
     image: busybox
-    command: ["sh", "-c", "ip -o -4 addr show; sleep 300"]
+    command: ["sh", "-c", "ip -o -4 addr show; echo host=$(hostname); sleep 300"]
     network_mode: "service:web"
     stop_grace_period: 0s
   probe:
@@ -119,6 +119,8 @@ def test_network_stack_end_to_end(tmp_path: Path, root: Path) -> None:
         # The sidecar lives in web-1's network namespace.
         side = _logs(first, directory, root, "side")
         assert re.search(r"eth0\s+inet", side) and re.search(r"eth1\s+inet", side), side
+        web_host = _cli(first, directory, root, "exec", "-T", "web", "hostname").stdout.strip()
+        assert f"host={web_host}\n" in side, (web_host, side)  # Docker: the joined one's
         bad = _cli(first, directory, root, "port", "web", "81")
         assert bad.returncode != 0 and "no port 81/tcp" in bad.stderr
     finally:

@@ -101,8 +101,8 @@ def test_pull_by_digest_and_missing_tag(
     image = pull_image(clean, f"{registry.domain}/bydigest/busybox@{digest}")
     assert image.manifest_digest == digest
     assert image.repo_tags == ()
-    with pytest.raises(NotFoundError, match="not found"):
-        pull_image(clean, f"{registry.domain}/bydigest/busybox:nope")
+    with pytest.raises(NotFoundError, match="bydigest/busybox:nope: not found"):
+        pull_image(clean, f"{registry.domain}/bydigest/busybox:nope")  # the tag is named
 
 
 def _docker_v2_image(store: ImageStore, client: RegistryClient, repo: str, busybox: Path) -> bytes:

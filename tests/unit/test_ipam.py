@@ -68,7 +68,8 @@ def test_plan_explicit_subnet_may_overlap_host_but_not_our_networks() -> None:
     with pytest.raises(InvalidNetworkConfigError, match="overlaps"):
         ipam.plan_network("172.17.1.0/24", None, [N("172.17.0.0/16")], [])
     named = {N("10.1.0.0/16"): "a_front", N("172.17.0.0/16"): "b_back"}
-    with pytest.raises(InvalidNetworkConfigError, match="network b_back's subnet 172.17.0.0/16"):
+    clash = r"network b_back's subnet 172\.17\.0\.0/16"
+    with pytest.raises(InvalidNetworkConfigError, match=clash):
         ipam.plan_network("172.17.1.0/24", None, list(named), [], named)
 
 
