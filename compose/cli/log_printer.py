@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 COLORS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
 _DONE = object()
+_ADDED = object()  # a stream joins (LogPrinter.add): counted before its first line
 
 
 def _pump(name: str, lines: Iterator[LogLine], out: queue.Queue[object]) -> None:
@@ -48,18 +49,26 @@ class LogPrinter:
             threading.Thread(target=_pump, args=(name, iterator, self.lines), daemon=True).start()
         self.remaining = len(streams)
 
-    def run(self, give_up: Callable[[], bool] | None = None) -> None:
+    def run(
+        self, give_up: Callable[[], bool] | None = None, linger: Callable[[], bool] | None = None
+    ) -> None:
         """Print until every stream ended, or, with `give_up`, until it says so while no line
-        comes (a stream that cannot end any more must not hold the caller forever)."""
-        while self.remaining:
+        comes (a stream that cannot end any more must not hold the caller forever). With
+        `linger`, every stream having ended is the end only once `linger()` says so too (a
+        restart's new run may be about to join: `add`)."""
+        polling = give_up is not None or linger is not None
+        while self.remaining or (linger is not None and linger()):
             try:
-                entry = self.lines.get(timeout=None if give_up is None else 0.1)
+                entry = self.lines.get(timeout=0.1 if polling else None)
             except queue.Empty:
                 if give_up is not None and give_up():
                     return
                 continue
             assert isinstance(entry, tuple)
             name, item = entry
+            if item is _ADDED:
+                self.remaining += 1
+                continue
             if item is _DONE:
                 self.remaining -= 1
                 if self.on_end is not None:
@@ -67,6 +76,12 @@ class LogPrinter:
                 continue
             assert hasattr(item, "text")
             self._write(name, item)
+
+    def add(self, name: str, lines: Iterator[LogLine]) -> None:
+        """Follow one more stream (a container that started again) from another thread; it
+        counts once `run` sees it, so a printer whose streams all ended is not revived."""
+        self.lines.put((name, _ADDED))
+        threading.Thread(target=_pump, args=(name, lines, self.lines), daemon=True).start()
 
     def _write(self, name: str, item: LogLine) -> None:
         text = item.text if item.text.endswith("\n") else item.text + "\n"

@@ -234,3 +234,38 @@ def test_down_rmi_without_the_stack_file_removes_the_project_s_images(
     assert down.returncode == 0, down.stderr
     images = [line.split()[0] for line in stack.ok("image", "ls").stdout.splitlines()[1:]]
     assert built not in images and "busybox" in images  # local only: busybox stays
+
+
+def test_logs_follow_goes_on_across_a_restart(stack: Stack) -> None:
+    """docker compose's `logs -f` re-attaches to a container that starts again: the lines of
+    its new run show up, and the command ends once everything stopped for good."""
+    import os
+    import subprocess
+    import threading
+
+    from tests.conftest import PYCOMPOSE
+
+    stack.write({"w": "image: busybox\ncommand: [sh, -c, 'echo run-$$RANDOM; sleep 300']\n"
+                      "stop_grace_period: 0s\n"})
+    stack.ok("up", "-d")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(stack.root)
+    with subprocess.Popen(
+        [PYCOMPOSE, "-p", stack.name, "logs", "-f", "--no-log-prefix"], cwd=stack.directory,
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    ) as follower:
+        assert follower.stdout is not None
+        guard = threading.Timer(60, follower.kill)  # bounds the reads below
+        guard.start()
+        try:
+            first = follower.stdout.readline()
+            stack.ok("restart", "w")
+            second = follower.stdout.readline()
+            stack.ok("stop", "w")
+            rest, _ = follower.communicate(timeout=30)
+        finally:
+            guard.cancel()
+    assert first.startswith("run-") and second.startswith("run-"), (first, second, rest)
+    assert first != second  # the new run's line, not the old one again
+    assert follower.returncode == 0
