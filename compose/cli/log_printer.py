@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from engine.api import LogLine
 
 COLORS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
@@ -96,16 +98,8 @@ class LogPrinter:
         sys.stdout.flush()
 
 
-def print_logs(
-    streams: dict[str, Iterator[LogLine]],
-    *,
-    prefix: bool = True,
-    color: bool | None = None,
-    timestamps: bool = False,
-    on_end: Callable[[str], None] | None = None,
-) -> None:
+def print_logs(streams: dict[str, Iterator[LogLine]], **options: Any) -> None:
     """Print until every stream ends (for followed streams: until every container stops);
-    `on_end(name)` runs as each stream ends (`up` prints "web-1 exited with code 0" there)."""
-    LogPrinter(
-        streams, prefix=prefix, color=color, timestamps=timestamps, on_end=on_end
-    ).run()
+    `options` as LogPrinter takes them (`on_end(name)` runs as each stream ends: `up`
+    prints "web-1 exited with code 0" there)."""
+    LogPrinter(streams, **options).run()

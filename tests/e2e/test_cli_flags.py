@@ -10,10 +10,16 @@ say which one they hold us to, observed as a user would (ids, files, DNS answers
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import PYCOMPOSE, run_cli
 from tests.e2e.test_orchestration import SLEEPER, Stack, root, stack  # noqa: F401
 
 WITH_DATA = SLEEPER + "volumes: [/anon, shared:/shared]\n"
@@ -22,6 +28,24 @@ SHARED = "volumes:\n  shared: {}\n"
 
 def _volumes(stack: Stack) -> set[str]:
     return set(stack.ok("volume", "ls", "-q").stdout.split())
+
+
+@contextlib.contextmanager
+def _running_cli(stack: Stack, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """`pycompose -p NAME ARGS` running beside the test, its output piped; killed after 60 s
+    at the latest, so that a read that never gets its line cannot hang the suite."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(stack.root)
+    with subprocess.Popen(
+        [PYCOMPOSE, "-p", stack.name, *args], cwd=stack.directory, env=env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as process:
+        guard = threading.Timer(60, process.kill)
+        guard.start()
+        try:
+            yield process
+        finally:
+            guard.cancel()
 
 
 def test_down_of_one_service_leaves_the_rest_and_what_they_use(stack: Stack) -> None:
@@ -184,34 +208,16 @@ def test_an_image_volume_gets_an_anonymous_volume_that_follows_recreates(stack: 
 def test_attached_up_shows_what_containers_say_while_they_stop(stack: Stack) -> None:
     """docker compose keeps following the logs while Ctrl-C (or SIGTERM) stops the stack:
     a service's shutdown messages are seen."""
-    import os
-    import signal
-    import subprocess
-    import threading
-
-    from tests.conftest import PYCOMPOSE
-
     stack.write({"w": (
         "image: busybox\ncommand: [sh, -c, \"echo started; trap 'echo shutting down; "
         "sleep 0.3; echo bye; exit 0' TERM; while :; do sleep 0.1; done\"]\n"
     )})
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
-    env["PYCOMPOSE_ROOT"] = str(stack.root)
-    with subprocess.Popen(
-        [PYCOMPOSE, "-p", stack.name, "--progress", "plain", "up"], cwd=stack.directory,
-        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    ) as up:
+    with _running_cli(stack, "--progress", "plain", "up") as up:
         assert up.stdout is not None
-        guard = threading.Timer(60, up.kill)  # bounds the read below if nothing is printed
-        guard.start()
-        try:
-            first = up.stdout.readline()
-            assert "started" in first, first
-            up.send_signal(signal.SIGTERM)
-            out, err = up.communicate(timeout=30)
-        finally:
-            guard.cancel()
+        first = up.stdout.readline()
+        assert "started" in first, first
+        up.send_signal(signal.SIGTERM)
+        out, err = up.communicate(timeout=30)
     assert up.returncode == 130, err
     assert "w-1  | shutting down" in out and "w-1  | bye" in out, out
     assert "Gracefully stopping" in err
@@ -239,33 +245,16 @@ def test_down_rmi_without_the_stack_file_removes_the_project_s_images(
 def test_logs_follow_goes_on_across_a_restart(stack: Stack) -> None:
     """docker compose's `logs -f` re-attaches to a container that starts again: the lines of
     its new run show up, and the command ends once everything stopped for good."""
-    import os
-    import subprocess
-    import threading
-
-    from tests.conftest import PYCOMPOSE
-
     stack.write({"w": "image: busybox\ncommand: [sh, -c, 'echo run-$$RANDOM; sleep 300']\n"
                       "stop_grace_period: 0s\n"})
     stack.ok("up", "-d")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
-    env["PYCOMPOSE_ROOT"] = str(stack.root)
-    with subprocess.Popen(
-        [PYCOMPOSE, "-p", stack.name, "logs", "-f", "--no-log-prefix"], cwd=stack.directory,
-        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    ) as follower:
+    with _running_cli(stack, "logs", "-f", "--no-log-prefix") as follower:
         assert follower.stdout is not None
-        guard = threading.Timer(60, follower.kill)  # bounds the reads below
-        guard.start()
-        try:
-            first = follower.stdout.readline()
-            stack.ok("restart", "w")
-            second = follower.stdout.readline()
-            stack.ok("stop", "w")
-            rest, _ = follower.communicate(timeout=30)
-        finally:
-            guard.cancel()
+        first = follower.stdout.readline()
+        stack.ok("restart", "w")
+        second = follower.stdout.readline()
+        stack.ok("stop", "w")
+        rest, _ = follower.communicate(timeout=30)
     assert first.startswith("run-") and second.startswith("run-"), (first, second, rest)
     assert first != second  # the new run's line, not the old one again
     assert follower.returncode == 0
