@@ -210,9 +210,19 @@ def rm(
                 subject=reference,
             )
         engine.images.remove(reference)
-        print(f"Untagged: {reference}")
+        for name in _untagged_names(reference, image.id, image.repo_tags):
+            print(f"Untagged: {name}")
         if engine.images.find(image.id) is None:
             print(f"Deleted: {image.id}")
+
+
+def _untagged_names(reference: str, image_id: str, tags: tuple[str, ...]) -> list[str]:
+    """What docker says it untagged: the name with its tag (`busybox:latest` for `busybox`),
+    or, removing by id, every tag the image had."""
+    if image_id.removeprefix("sha256:").startswith(reference.removeprefix("sha256:")):
+        return list(tags)
+    tagged = "@" in reference or ":" in reference.rsplit("/", 1)[-1]
+    return [reference if tagged else f"{reference}:latest"]
 
 
 @image_app.command("prune")
