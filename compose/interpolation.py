@@ -28,6 +28,113 @@ class InterpolationError(ValueError):
     """A value could not be interpolated (bad syntax or a required variable missing)."""
 
 
+# Values the schema allows as `boolean|string`, `integer|string` or `number|string` are cast
+# after interpolation, as compose-go's interpolateTypeCastMapping does: `disable: "${X:-false}"`
+# must be the boolean false, not the truthy string "false", and `cpus: two` must fail at load
+# (naming file, line and key), not at `up`. `*` is any key or index, `[]` any list index.
+_GO_INT = re.compile(r"[+-]?[0-9]+")
+_GO_FLOAT = re.compile(
+    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)",
+    re.IGNORECASE,
+)
+
+
+def _to_int(value: str) -> int:
+    if not _GO_INT.fullmatch(value):
+        raise InterpolationError(f'strconv.Atoi: parsing "{value}": invalid syntax')
+    return int(value)
+
+
+def _to_int64(value: str) -> int:
+    if not _GO_INT.fullmatch(value):
+        raise InterpolationError(f'strconv.ParseInt: parsing "{value}": invalid syntax')
+    return int(value)
+
+
+def _to_float(value: str) -> float:
+    if not _GO_FLOAT.fullmatch(value):
+        raise InterpolationError(f'strconv.ParseFloat: parsing "{value}": invalid syntax')
+    return float(value)
+
+
+def _to_bool(value: str) -> bool:
+    low = value.lower()
+    if low in ("true", "y", "yes", "on"):
+        return True
+    if low in ("false", "n", "no", "off"):
+        return False
+    raise InterpolationError(f"invalid boolean: {value}")
+
+
+_SERVICE_CASTS: dict[str, Callable[[str], Any]] = {
+    "configs.[].mode": _to_int,
+    "cpu_count": _to_int64,
+    "cpu_percent": _to_float,
+    "cpu_period": _to_int64,
+    "cpu_quota": _to_int64,
+    "cpu_rt_period": _to_int64,
+    "cpu_rt_runtime": _to_int64,
+    "cpus": _to_float,
+    "cpu_shares": _to_int64,
+    "init": _to_bool,
+    "deploy.replicas": _to_int,
+    "deploy.update_config.parallelism": _to_int,
+    "deploy.update_config.max_failure_ratio": _to_float,
+    "deploy.rollback_config.parallelism": _to_int,
+    "deploy.rollback_config.max_failure_ratio": _to_float,
+    "deploy.restart_policy.max_attempts": _to_int,
+    "deploy.placement.max_replicas_per_node": _to_int,
+    "healthcheck.retries": _to_int,
+    "healthcheck.disable": _to_bool,
+    "oom_kill_disable": _to_bool,
+    "oom_score_adj": _to_int64,
+    "pids_limit": _to_int64,
+    "ports.[].target": _to_int,
+    "privileged": _to_bool,
+    "read_only": _to_bool,
+    "scale": _to_int,
+    "secrets.[].mode": _to_int,
+    "stdin_open": _to_bool,
+    "tty": _to_bool,
+    "ulimits.*": _to_int,
+    "ulimits.*.hard": _to_int,
+    "ulimits.*.soft": _to_int,
+    "volumes.[].read_only": _to_bool,
+    "volumes.[].volume.nocopy": _to_bool,
+    # Not in compose-go's table, but typed there (NanoCPUs, int64, uint16): a string that is
+    # no number fails its load too.
+    "deploy.resources.limits.cpus": _to_float,
+    "deploy.resources.limits.pids": _to_int64,
+    "deploy.resources.reservations.cpus": _to_float,
+    "blkio_config.weight": _to_int,
+    "blkio_config.weight_device.[].weight": _to_int,
+}
+_CASTS: dict[tuple[str, ...], Callable[[str], Any]] = {
+    **{("services", "*", *k.split(".")): v for k, v in _SERVICE_CASTS.items()},
+    **{(section, "*", flag): _to_bool for section, flag in (
+        ("networks", "external"), ("networks", "internal"), ("networks", "attachable"),
+        ("networks", "enable_ipv6"), ("volumes", "external"), ("secrets", "external"),
+        ("configs", "external"),
+    )},
+}
+_CAST_LAST = {pattern[-1] for pattern in _CASTS} - {"*"}
+
+
+def _matches(path: KeyPath, pattern: tuple[str, ...]) -> bool:
+    return len(path) == len(pattern) and all(
+        want == "*" or (want == "[]" and isinstance(got, int)) or want == got
+        for got, want in zip(path, pattern, strict=True)
+    )
+
+
+def caster(path: KeyPath) -> Callable[[str], Any] | None:
+    """The cast compose-go applies to a string at `path`, if any."""
+    ulimit = len(path) == 4 and path[0] == "services" and path[2] == "ulimits"
+    if not path or (path[-1] not in _CAST_LAST and not ulimit):
+        return None
+    return next((cast for pattern, cast in _CASTS.items() if _matches(path, pattern)), None)
+
+
 def interpolate(text: str, lookup: Lookup, unset: set[str] | None = None) -> str:
     """Substitute every variable reference in `text`. `unset` collects the names referenced
     without a default that have no value (docker compose warns about each)."""
@@ -177,12 +284,16 @@ def interpolate_tree(
 
     def walk(value: Any, p: KeyPath) -> Any:
         if isinstance(value, str):
+            cast = None
             try:
-                return interpolate(value, lookup, unset)
+                text = interpolate(value, lookup, unset)
+                cast = caster(p)
+                return cast(text) if cast else text
             except InterpolationError as exc:
                 loc = locations.find(p)
+                message = str(exc) if not cast else f"failed to cast to expected type: {exc}"
                 problems.append(
-                    Problem(str(exc), loc.file if loc else None, loc.line if loc else None,
+                    Problem(message, loc.file if loc else None, loc.line if loc else None,
                             format_key(p) or None)
                 )
                 return value
