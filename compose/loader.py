@@ -133,7 +133,10 @@ class _Loading:
                 except ComposeFileError as exc:
                     problems += exc.problems
                     continue
-                for included in parsed.pop("_included", []):
+                included_models = parsed.pop("_included", [])
+                problems += _import_conflicts(
+                    parsed, included_models, project_dir, env, doc.locations, name)
+                for included in included_models:
                     data = merge_documents(data, included.data)
                     locations.update(included.locations)
                 data = merge_documents(data, parsed)
@@ -176,6 +179,54 @@ class _Loading:
         if isinstance(data.get("volumes"), dict):  # `o: bind` devices, as compose-go does
             data["volumes"] = resolve_bind_devices(data["volumes"], project_dir)
         return _Model(data, model.locations)
+
+
+_IMPORTED = ("services", "volumes", "networks", "secrets", "configs")
+
+
+def _comparable(
+    section: str, name: str, item: Any, project_dir: Path, env: Mapping[str, str]
+) -> Any:
+    """A definition of the including file in the shape an included project's has (normalized,
+    paths resolved), so that two identical definitions compare equal."""
+    item = strip_markers(item)
+    if section == "services":
+        return normalize_service(name, item, project_dir, chain_lookup(env))[0]
+    if section in ("configs", "secrets"):
+        return resolve_section_files({name: item}, project_dir)[name]
+    if section == "volumes" and isinstance(item, dict):
+        return resolve_bind_devices({name: item}, project_dir)[name]
+    return item
+
+
+def _import_conflicts(
+    parsed: dict[str, Any], included: list[_Model], project_dir: Path, env: Mapping[str, str],
+    locations: Locations, file: str,
+) -> list[Problem]:
+    """compose-go's importResources: a resource an included project defines may not be defined
+    again (differently) by the including file or by another include; it is not merged."""
+    problems: list[Problem] = []
+    for section in _IMPORTED:
+        value = parsed.get(section)
+        own: dict[str, Any] = value if isinstance(value, dict) else {}
+        seen: dict[str, Any] = {}
+        for model in included:
+            for name, item in (model.data.get(section) or {}).items():
+                if name in own:
+                    other = _comparable(section, name, own[name], project_dir, env)
+                    where = locations.find((section, name))
+                elif name in seen:
+                    other = seen[name]
+                    where = model.locations.find((section, name))
+                else:
+                    seen[name] = item
+                    continue
+                if other != item:
+                    problems.append(Problem(
+                        f"{section}.{name} conflicts with imported resource",
+                        where.file if where else file, where.line if where else None,
+                        f"{section}.{name}"))
+    return problems
 
 
 def _key_parts(key: str) -> tuple[str | int, ...]:

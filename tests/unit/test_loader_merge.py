@@ -200,3 +200,41 @@ def test_dotenv_and_env_file_flag(tmp_path: Path) -> None:
         "fromflag:2"
     assert _load(tmp_path, "compose.yaml", environ={"IMG": "shell"}).services["web"].image == \
         "shell:latest"
+
+
+def test_include_conflicts_with_a_redefined_resource(tmp_path: Path) -> None:
+    _write(tmp_path, {
+        "compose.yaml": "include:\n  - sub/compose.yaml\nservices:\n  db:\n    image: postgres:16\n"
+                        "  web:\n    image: nginx\nnetworks:\n  n: {driver: bridge}\n",
+        "sub/compose.yaml": "services:\n  db:\n    image: postgres\n  web:\n    image: nginx\n"
+                            "networks:\n  n: {}\n",
+    })
+    with pytest.raises(ComposeFileError) as info:
+        _load(tmp_path, "compose.yaml")
+    found = {(p.key, p.line, p.message) for p in info.value.problems}
+    assert found == {
+        ("services.db", 4, "services.db conflicts with imported resource"),
+        ("networks.n", 9, "networks.n conflicts with imported resource"),
+    }
+
+
+def test_include_identical_definition_is_no_conflict(tmp_path: Path) -> None:
+    _write(tmp_path, {
+        "compose.yaml": "include: [a/compose.yaml, b/compose.yaml]\n"
+                        "services:\n  web: {image: nginx, volumes: ['./d:/d']}\n",
+        "a/compose.yaml": "services:\n  web: {image: nginx, volumes: ['../d:/d']}\n",
+        "b/compose.yaml": "services:\n  web: {image: nginx, volumes: ['../d:/d']}\n"
+                          "  db: {image: postgres}\n",
+    })
+    project = _load(tmp_path, "compose.yaml")
+    assert sorted(project.services) == ["db", "web"]
+
+
+def test_two_includes_defining_one_service_differently_conflict(tmp_path: Path) -> None:
+    _write(tmp_path, {
+        "compose.yaml": "include: [a/compose.yaml, b/compose.yaml]\n",
+        "a/compose.yaml": "services:\n  web: {image: nginx}\n",
+        "b/compose.yaml": "services:\n  web: {image: httpd}\n",
+    })
+    with pytest.raises(ComposeFileError, match=r"services\.web conflicts with imported resource"):
+        _load(tmp_path, "compose.yaml")
