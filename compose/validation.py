@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -262,6 +262,50 @@ def _negative(value: Any) -> bool:
         return False  # not a number: the schema or the runtime reports it
 
 
+def _source(item: Any) -> str | None:
+    """The top-level name a service's `secrets`/`configs` entry refers to (either syntax)."""
+    if isinstance(item, dict):
+        return str(item["source"]) if item.get("source") is not None else None
+    return str(item) if item is not None else None
+
+
+def _mount_reference_problems(
+    name: str, svc: dict[str, Any], project: dict[str, Any], add: Callable[[str, KeyPath], None]
+) -> None:
+    """Secrets and configs (and build secrets) a service uses must be defined at the top level
+    (compose-go's checkConsistency): otherwise the container would start without them."""
+    value = svc.get("build")
+    build: dict[str, Any] = value if isinstance(value, dict) else {}
+    uses = (
+        (("build", "secrets"), build.get("secrets"), "secrets", "build secret"),
+        (("configs",), svc.get("configs"), "configs", "config"),
+        (("secrets",), svc.get("secrets"), "secrets", "secret"),
+    )
+    for key, items, section, kind in uses:
+        defined = project.get(section) or {}
+        for i, item in enumerate(items or []):
+            source = _source(item)
+            if source is not None and source not in defined:
+                add(f'service "{name}" refers to undefined {kind} {source}: invalid compose '
+                    "project", ("services", name, *key, i))
+
+
+def _definition_problems(project: dict[str, Any], add: Callable[[str, KeyPath], None]) -> None:
+    """A secret needs a `file` or an `environment`, a config also may have `content`: without
+    one there is nothing to mount."""
+    for section, kind, sources in (
+        ("secrets", "secret", ("file", "environment")),
+        ("configs", "config", ("file", "environment", "content")),
+    ):
+        for name, spec in (project.get(section) or {}).items():
+            spec = spec or {}
+            if spec.get("external") or any(spec.get(k) not in (None, "") for k in sources):
+                continue
+            wanted = ", ".join(f"`{k}`" for k in sources[:-1]) + f" or `{sources[-1]}`"
+            add(f'{kind} "{name}" must declare either {wanted}: invalid compose project',
+                (section, name))
+
+
 def cross_problems(project: dict[str, Any], locations: Locations) -> list[Problem]:
     """Checks the schema cannot express: references between keys, exclusivity, cycles."""
     problems: list[Problem] = []
@@ -337,6 +381,8 @@ def cross_problems(project: dict[str, Any], locations: Locations) -> list[Proble
             if not ref.startswith("container:") and other not in services:
                 add(f'service "{name}" mounts volumes from undefined service "{other}"',
                     (*base, "volumes_from", i))
+        _mount_reference_problems(name, svc, project, add)
+    _definition_problems(project, add)
     cycle = find_cycle(edges)
     if cycle:
         add(f"dependency cycle detected: {' -> '.join(cycle)}", ("services", cycle[0]))
