@@ -1,8 +1,10 @@
 """Merging stack files (and extends/include results) by the Compose specification's rules.
 
-Mappings merge key by key; most sequences are appended; some are merged by a key (volumes by
-target, secrets/configs by source); `environment`, `labels` and friends merge as mappings in
-either syntax; `command`/`entrypoint` are replaced. `!reset` removes a key and `!override`
+Mappings merge key by key; most sequences are appended (profiles and network aliases too);
+some are merged by a key (volumes by target, secrets/configs by where they are mounted);
+`environment`, `labels` and friends merge as mappings in either syntax; `command`/`entrypoint`
+are replaced. Duplicates left by appending are removed in compose.normalize (compose-go's
+EnforceUnicity). `!reset` removes a key and `!override`
 replaces it wholesale, at any depth.
 """
 
@@ -17,9 +19,9 @@ TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
     from typing import Any
 
-_REPLACE = {"command", "entrypoint", "healthcheck.test", "image", "profiles"}
+_REPLACE = {"command", "entrypoint", "healthcheck.test", "image"}
 _APPEND = {
-    "ports", "expose", "dns", "dns_search", "dns_opt", "tmpfs", "cap_add", "cap_drop",
+    "profiles", "ports", "expose", "dns", "dns_search", "dns_opt", "tmpfs", "cap_add", "cap_drop",
     "security_opt", "devices", "external_links", "links", "volumes_from", "group_add",
     "env_file", "label_file", "device_cgroup_rules", "post_start", "pre_stop",
     "build.cache_from", "build.cache_to", "build.tags", "build.platforms",
@@ -95,7 +97,7 @@ def networks_mapping(value: Any) -> dict[str, Any]:
     return {str(name): None for name in value or []}
 
 
-def _by_key(key: Callable[[Any], Any]) -> Callable[[list[Any], list[Any]], list[Any]]:
+def by_key(key: Callable[[Any], Any]) -> Callable[[list[Any], list[Any]], list[Any]]:
     """Sequence merge where an override item replaces the base item with the same key."""
 
     def merge(base: list[Any], over: list[Any]) -> list[Any]:
@@ -114,18 +116,30 @@ def _by_key(key: Callable[[Any], Any]) -> Callable[[list[Any], list[Any]], list[
     return merge
 
 
-def _source_key(item: Any) -> Any:
-    if isinstance(item, dict):
-        return item.get("source")
-    return str(item)
+def mount_key(default_dir: str) -> Callable[[Any], Any]:
+    """compose-go's mountIndexer: a service's `secrets`/`configs` entry is keyed by where it
+    is mounted (its target, else `<default_dir>/<source>`), so an override that mounts another
+    secret at the same path replaces the first one."""
+
+    def key(item: Any) -> Any:
+        if isinstance(item, dict):
+            if item.get("target") is not None:
+                return str(item["target"])
+            return f"{default_dir}/{item.get('source')}"
+        return f"{default_dir}/{item}"
+
+    return key
 
 
 def _merge_sequence(path: str, base: Any, over: Any) -> Any:
     if path == "volumes":
-        return _by_key(volume_target)(list(base), list(over))
-    if path in ("secrets", "configs"):
-        return _by_key(_source_key)(list(base), list(over))
-    if path in _APPEND:
+        return by_key(volume_target)(list(base), list(over))
+    if path == "secrets":
+        return by_key(mount_key("/run/secrets"))(list(base), list(over))
+    if path == "configs":
+        return by_key(mount_key(""))(list(base), list(over))
+    network_list = path.startswith("networks.") and path.endswith((".aliases", ".link_local_ips"))
+    if path in _APPEND or network_list:
         base_list = base if isinstance(base, list) else [base]
         over_list = over if isinstance(over, list) else [over]
         unique = path in ("dns", "expose")

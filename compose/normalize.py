@@ -14,7 +14,7 @@ from compose.byte_size import parse_byte_size
 from compose.dotenv import read_dotenv
 from compose.durations import format_duration, parse_duration
 from compose.errors import ComposeFileNotFoundError, Problem
-from compose.merge import depends_on_mapping, networks_mapping, to_mapping
+from compose.merge import by_key, depends_on_mapping, mount_key, networks_mapping, to_mapping
 from compose.paths import resolve_service_paths
 from compose.port_syntax import parse_port
 from compose.volume_syntax import parse_volume
@@ -29,6 +29,55 @@ _BOOLS = ("tty", "stdin_open", "privileged", "init", "read_only", "oom_kill_disa
 _INTS = ("scale", "cpu_shares", "cpu_count", "cpu_percent", "oom_score_adj", "mem_swappiness",
          "pids_limit", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime")
 _SIZES = ("mem_limit", "mem_reservation", "memswap_limit", "shm_size")
+
+
+def _key_value(item: Any) -> Any:
+    """compose-go's keyValueIndexer: `KEY=VALUE` entries by KEY, others by their value."""
+    return str(item).split("=", 1)[0]
+
+
+def _device_target(item: Any) -> Any:
+    """compose-go's deviceMappingIndexer: a device by its path in the container."""
+    if isinstance(item, dict):
+        return item.get("target")
+    parts = str(item).split(":")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _env_file_path(item: Any) -> Any:
+    return str(item.get("path")) if isinstance(item, dict) else str(item)
+
+
+# compose-go's EnforceUnicity (override/uncity.go): after merging (and within one file) a list
+# keeps one entry per key, a later one replacing an earlier one in place. Mappings in list
+# syntax (environment, labels, …), ports and volumes are de-duplicated where they are parsed.
+_UNIQUE: dict[str, Callable[[Any], Any]] = {
+    **{key: _key_value for key in (
+        "cap_add", "cap_drop", "dns", "dns_opt", "dns_search", "links", "profiles", "tmpfs",
+        "sysctls",
+    )},
+    "devices": _device_target,
+    "env_file": _env_file_path,
+    "expose": str,
+    "secrets": mount_key("/run/secrets"),
+    "configs": mount_key(""),
+}
+
+
+def unique(items: list[Any], key: Callable[[Any], Any]) -> list[Any]:
+    """One entry per key; a later entry replaces the earlier one at its position."""
+    return by_key(key)([], list(items))
+
+
+def _unique_lists(svc: dict[str, Any]) -> dict[str, Any]:
+    out = dict(svc)
+    for key, indexer in _UNIQUE.items():
+        if isinstance(out.get(key), list):
+            out[key] = unique(out[key], indexer)
+    build = out.get("build")
+    if isinstance(build, dict) and isinstance(build.get("tags"), list):
+        out["build"] = {**build, "tags": unique(build["tags"], _key_value)}
+    return out
 
 
 class NormalizeError(ValueError):
@@ -141,7 +190,9 @@ def _networks(value: Any) -> dict[str, Any]:
             continue
         item = dict(spec)
         if "aliases" in item and item["aliases"] is not None:
-            item["aliases"] = [str(a) for a in item["aliases"]]
+            item["aliases"] = unique([str(a) for a in item["aliases"]], _key_value)
+        if isinstance(item.get("link_local_ips"), list):
+            item["link_local_ips"] = unique(item["link_local_ips"], _key_value)
         if "priority" in item:
             item["priority"] = to_int(item["priority"])
         out[name] = item
@@ -245,7 +296,7 @@ def normalize_service(
 ) -> tuple[dict[str, Any], list[Problem]]:
     """One service in long syntax with absolute paths; env_file folded into environment."""
     problems: list[Problem] = []
-    svc = resolve_service_paths(dict(svc or {}), base)
+    svc = _unique_lists(resolve_service_paths(dict(svc or {}), base))
     out: dict[str, Any] = {}
 
     def step(key: str, fn: Callable[[Any], Any]) -> None:
