@@ -77,6 +77,35 @@ def parse_dotenv(
     return result
 
 
+def parse_raw_env(
+    text: str, file: str, lookup: Callable[[str], str | None] | None = None
+) -> dict[str, str | None]:
+    """The `raw` env_file format docker compose registers (`docker run --env-file`'s parser):
+    no interpolation and no quotes; a value is the rest of the line after the first `=`. A bare
+    `KEY` takes its value from the environment, or is left out."""
+    result: dict[str, str | None] = {}
+    problems: list[Problem] = []
+    for lineno, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
+        line = line.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        key, equals, value = line.partition("=")
+        if not key or any(c in key for c in " \t\n\v\f\r"):
+            reason = f"variable '{key}' contains whitespaces" if key else \
+                f"no variable name on line '{line}'"
+            problems.append(Problem(f"failed to parse env_file {file}: {reason}", file, lineno))
+        elif equals:
+            result[key] = value
+        elif lookup is not None and lookup(key) is not None:
+            result[key] = lookup(key)
+    if problems:
+        raise ComposeFileError(problems)
+    return result
+
+
+ENV_FILE_FORMATS = ("", "raw")
+
+
 def _closing_quote(body: str, quote: str) -> int:
     i = 0
     while i < len(body):
@@ -98,8 +127,10 @@ def read_dotenv(
     lookup: Callable[[str], str | None] | None = None,
     *,
     required: bool = True,
+    env_format: str = "",
 ) -> dict[str, str | None]:
-    """Read an env file from disk; a missing required file is a not-found error."""
+    """Read an env file from disk (`env_format` "raw": see parse_raw_env); a missing required
+    file is a not-found error."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -108,7 +139,8 @@ def read_dotenv(
         raise ComposeFileNotFoundError(f"env file {path} not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ComposeFileError([Problem(f"cannot read env file: {exc}", str(path))]) from None
-    return parse_dotenv(text, str(path), lookup)
+    parse = parse_raw_env if env_format == "raw" else parse_dotenv
+    return parse(text, str(path), lookup)
 
 
 def chain_lookup(*layers: Mapping[str, str | None]) -> Callable[[str], str | None]:

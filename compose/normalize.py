@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from compose.byte_size import parse_byte_size
-from compose.dotenv import read_dotenv
+from compose.dotenv import ENV_FILE_FORMATS, read_dotenv
 from compose.durations import format_duration, parse_duration
 from compose.errors import ComposeFileNotFoundError, Problem
 from compose.merge import by_key, depends_on_mapping, mount_key, networks_mapping, to_mapping
@@ -131,23 +131,30 @@ def shell_split(value: Any) -> list[str] | None:
     return [str(v) for v in value]
 
 
-def _env_files(value: Any) -> list[tuple[Path, bool]]:
+def _env_files(value: Any) -> list[tuple[Path, bool, str]]:
+    """(path, required, format) of each env_file; an unknown format is refused here, naming
+    the entry, rather than read as something it is not."""
     items = value if isinstance(value, list) else [value]
-    out: list[tuple[Path, bool]] = []
-    for item in items:
+    out: list[tuple[Path, bool, str]] = []
+    for position, item in enumerate(items):
         if isinstance(item, dict):
-            out.append((Path(item["path"]), to_bool(item.get("required", True))))
+            env_format = str(item.get("format") or "")
+            if env_format not in ENV_FILE_FORMATS:
+                raise NormalizeError(
+                    f'unsupported env_file format "{env_format}" (supported: raw, or none for '
+                    "the .env syntax)", suffix=f"[{position}].format")
+            out.append((Path(item["path"]), to_bool(item.get("required", True)), env_format))
         else:
-            out.append((Path(str(item)), True))
+            out.append((Path(str(item)), True, ""))
     return out
 
 
 def _environment(svc: dict[str, Any], lookup: Lookup) -> dict[str, str | None]:
     env: dict[str, str | None] = {}
     if "env_file" in svc:
-        for path, required in _env_files(svc["env_file"]):
+        for path, required, env_format in _env_files(svc["env_file"]):
             try:
-                values = read_dotenv(path, lookup, required=required)
+                values = read_dotenv(path, lookup, required=required, env_format=env_format)
             except ComposeFileNotFoundError:
                 raise ComposeFileNotFoundError(
                     f"env file {path} not found: stat {path}: no such file or directory"
@@ -318,7 +325,10 @@ def normalize_service(
     step("entrypoint", shell_split)
     try:
         env = _environment(svc, lookup)
-    except (NormalizeError, ValueError) as exc:
+    except NormalizeError as exc:
+        problems.append(Problem(str(exc), key=f"services.{name}.env_file{exc.suffix}"))
+        env = {}
+    except ValueError as exc:
         problems.append(Problem(str(exc), key=f"services.{name}.environment"))
         env = {}
     if env or "environment" in svc:
