@@ -23,6 +23,7 @@ import selectors
 import signal
 import struct
 import termios
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -296,7 +297,15 @@ def start_detached_exec(target: ExecTarget, spec: RuntimeSpec, process: ProcessS
     if readable:  # a report (it could not start) or the joiner gone: wait() says which
         running.wait()
         return
-    os.close(running.err_fd)  # the joiner stays to reap it; nothing waits for it here
+    os.close(running.err_fd)
+    # The joiner stays to reap the command; a long-lived caller (the Stack API) reaps the
+    # joiner in turn, so that no zombie is left behind it. A daemon thread: the CLI exits.
+    threading.Thread(target=_reap_quietly, args=(running.pid,), daemon=True).start()
+
+
+def _reap_quietly(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def run_exec(
