@@ -258,12 +258,37 @@ def _normalize_services(
     return services, problems
 
 
+_GO_BOOLS = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+             "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
+
+
+def _env_file_names(options: LoadOptions) -> tuple[str, ...]:
+    """`--env-file` files, else docker compose's `COMPOSE_ENV_FILES` (comma-separated)."""
+    if options.env_files:
+        return options.env_files
+    value = options.environ.get("COMPOSE_ENV_FILES") or ""
+    return tuple(name for name in value.split(",") if name)
+
+
+def _default_env_file_disabled(environ: Mapping[str, str]) -> bool:
+    """`COMPOSE_DISABLE_ENV_FILE`, read as Go's strconv.ParseBool reads it (compose-go does)."""
+    value = environ.get("COMPOSE_DISABLE_ENV_FILE")
+    if value is None:
+        return False
+    if value not in _GO_BOOLS:
+        raise ComposeError(
+            f'COMPOSE_DISABLE_ENV_FILE: strconv.ParseBool: parsing "{value}": invalid syntax',
+            hint="set it to true or false")
+    return _GO_BOOLS[value]
+
+
 def _dotenv(options: LoadOptions, directory: Path) -> dict[str, str]:
-    """`--env-file` files (later wins) or `<dir>/.env`; values usable for interpolation."""
+    """`--env-file`/`COMPOSE_ENV_FILES` files (later wins), else `<dir>/.env` unless
+    `COMPOSE_DISABLE_ENV_FILE` is true; values usable for interpolation."""
     environ = options.environ
     cwd = options.cwd.absolute()
-    paths = [Path(absolute(f, cwd)) for f in options.env_files]
-    if not paths and (directory / ".env").is_file():
+    paths = [Path(absolute(f, cwd)) for f in _env_file_names(options)]
+    if not paths and not _default_env_file_disabled(environ) and (directory / ".env").is_file():
         paths = [directory / ".env"]
     values: dict[str, str] = {}
     for path in paths:
@@ -321,7 +346,7 @@ def load_project(options: LoadOptions) -> Project:
         if options.project_directory else None
     sources = discover(options.files, env, cwd, project_dir_opt)
     project_dir = sources.directory
-    if project_dir != dot_dir and not options.env_files and project_dir_opt is None:
+    if project_dir != dot_dir and not _env_file_names(options) and project_dir_opt is None:
         dotenv = _dotenv(options, project_dir)
         env = {**dotenv, **options.environ}
     reader = _Reader()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from compose.errors import ComposeFileError, ComposeFileNotFoundError
+from compose.errors import ComposeError, ComposeFileError, ComposeFileNotFoundError
 from compose.loader import load_project
 from compose.model import LoadOptions, Project
 
@@ -200,6 +200,24 @@ def test_dotenv_and_env_file_flag(tmp_path: Path) -> None:
         "fromflag:2"
     assert _load(tmp_path, "compose.yaml", environ={"IMG": "shell"}).services["web"].image == \
         "shell:latest"
+
+
+def test_compose_env_files_and_disable_env_file(tmp_path: Path) -> None:
+    stack = "services:\n  web: {image: \"${IMG:-none}:${TAG:-latest}\"}\n"
+    _write(tmp_path, {"compose.yaml": stack,
+                      ".env": "IMG=fromdot\n", "a.env": "IMG=froma\nTAG=1\n",
+                      "b.env": "TAG=2\n"})
+
+    def image(environ: dict[str, str], **kw: object) -> str | None:
+        return _load(tmp_path, "compose.yaml", environ=environ, **kw).services["web"].image
+
+    assert image({"COMPOSE_ENV_FILES": "a.env,b.env"}) == "froma:2"
+    assert image({"COMPOSE_ENV_FILES": "a.env"}, env_files=("b.env",)) == "none:2"
+    assert image({"COMPOSE_DISABLE_ENV_FILE": "true"}) == "none:latest"
+    assert image({"COMPOSE_DISABLE_ENV_FILE": "0"}) == "fromdot:latest"
+    assert image({"COMPOSE_DISABLE_ENV_FILE": "1"}, env_files=("a.env",)) == "froma:1"
+    with pytest.raises(ComposeError, match="COMPOSE_DISABLE_ENV_FILE"):
+        image({"COMPOSE_DISABLE_ENV_FILE": "maybe"})
 
 
 def test_include_conflicts_with_a_redefined_resource(tmp_path: Path) -> None:
