@@ -5,10 +5,12 @@ JSON keeps `command`/`entrypoint` as null when unset (docker compose does); YAML
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import yaml
 
+from compose.errors import ServiceNotFoundError
 from compose.model import Project
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
@@ -55,6 +57,64 @@ def _sorted(value: Any) -> Any:
 def _stable(raw: dict[str, Any]) -> dict[str, Any]:
     """Top-level keys in docker compose's order (name, services, networks, …), the rest sorted."""
     return {key: _sorted(value) for key, value in raw.items()}
+
+
+def _with_dependencies(project: Project, names: list[str]) -> list[str]:
+    """`names` and everything they need started first (depends_on, links, network_mode,
+    volumes_from…), in the project's order, as compose-go's WithSelectedServices keeps them."""
+    from compose.graph import dependencies
+
+    wanted: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in wanted or name not in project.services:
+            continue
+        wanted.add(name)
+        todo += [dep.service for dep in dependencies(project.services[name])]
+    return [name for name in project.services if name in wanted]
+
+
+def _used_resources(services: dict[str, Any]) -> dict[str, set[str]]:
+    """Top-level names the (normalized) services refer to, as compose-go's
+    WithoutUnnecessaryResources collects them."""
+    used: dict[str, set[str]] = {"networks": set(), "volumes": set(), "secrets": set(),
+                                 "configs": set()}
+    for svc in services.values():
+        used["networks"].update(svc.get("networks") or {})
+        used["volumes"].update(
+            str(v["source"]) for v in svc.get("volumes") or []
+            if isinstance(v, dict) and v.get("type") == "volume" and v.get("source"))
+        build = svc.get("build") if isinstance(svc.get("build"), dict) else {}
+        for section, items in (("secrets", svc.get("secrets")), ("configs", svc.get("configs")),
+                               ("secrets", (build or {}).get("secrets"))):
+            used[section].update(
+                str(i.get("source")) if isinstance(i, dict) else str(i) for i in items or [])
+    return used
+
+
+def select_services(project: Project, names: list[str]) -> Project:
+    """`config SERVICE...`: the project restricted to those services and their dependencies,
+    without the networks, volumes, secrets and configs nothing left uses (docker compose)."""
+    for name in names:
+        if name not in project.services:
+            raise ServiceNotFoundError(f"no such service: {name}")
+    keep = _with_dependencies(project, names)
+    raw = dict(project.raw)
+    raw["services"] = {n: s for n, s in (project.raw.get("services") or {}).items() if n in keep}
+    used = _used_resources(raw["services"])
+    for section, names_used in used.items():
+        if section in raw:
+            raw[section] = {k: v for k, v in raw[section].items() if k in names_used}
+            if not raw[section]:
+                del raw[section]
+    return dataclasses.replace(
+        project,
+        services={n: s for n, s in project.services.items() if n in keep},
+        networks={k: v for k, v in project.networks.items() if k in used["networks"]},
+        volumes={k: v for k, v in project.volumes.items() if k in used["volumes"]},
+        raw=raw,
+    )
 
 
 def render_project(project: Project, fmt: str = "yaml") -> str:

@@ -89,3 +89,54 @@ def test_config_output_reads_back_as_the_same_project(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text(text)
     again = load_project(LoadOptions(cwd=tmp_path, project_name="t"))
     assert again.raw["services"]["a"]["command"] == ["echo", "$HOME"]
+
+
+SELECTION = """
+services:
+  web:
+    image: nginx
+    depends_on: [db]
+    networks: [front, back]
+  db:
+    image: postgres
+    volumes: [data:/data]
+    networks: [back]
+  other:
+    image: x
+    volumes: [other:/x]
+  tool:
+    image: t
+    profiles: [tools]
+    links: [db]
+networks:
+  front: {}
+  back: {}
+volumes:
+  data: {}
+  other: {}
+"""
+
+
+def test_config_services_restricts_to_them_and_their_dependencies(
+    stack: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYCOMPOSE_CACHE_DIR", "")
+    (stack / "compose.yaml").write_text(SELECTION)
+    out = yaml.safe_load(_run("-p", "demo", "config", "web"))
+    assert sorted(out["services"]) == ["db", "web"]
+    assert sorted(out["networks"]) == ["back", "front"]
+    assert list(out["volumes"]) == ["data"]
+    out = yaml.safe_load(_run("-p", "demo", "config", "db"))
+    assert list(out["services"]) == ["db"]
+    assert list(out["networks"]) == ["back"]
+    # a service of an inactive profile is enabled by naming it
+    out = yaml.safe_load(_run("-p", "demo", "config", "tool"))
+    assert sorted(out["services"]) == ["db", "tool"]
+    assert _run("-p", "demo", "config", "--images", "tool") == "postgres\nt\n"
+
+
+def test_config_unknown_service(stack: Path) -> None:
+    result = CliRunner().invoke(app, ["-p", "demo", "config", "nope"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ComposeError)
+    assert "no such service: nope" in str(result.exception)
