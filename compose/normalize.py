@@ -6,6 +6,7 @@ Service normalization is idempotent (included sub-projects are normalized twice)
 
 from __future__ import annotations
 
+import math
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -115,9 +116,26 @@ def env_value(value: Any) -> str | None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer() and "e" not in repr(value):
-        return repr(value)
+    if isinstance(value, float):
+        return go_float(value)
     return str(value)
+
+
+def go_float(value: float) -> str:
+    """A float as Go's fmt.Sprint prints it (compose-go stringifies YAML numbers so):
+    shortest digits, `1e3` as `1000`, `2.0` as `2`, exponent form below 1e-4 or from 1e21."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    import decimal  # rare: only YAML floats in environment-like mappings get here
+
+    text = repr(value)
+    number = decimal.Decimal(text)
+    if number == 0 or -4 <= number.adjusted() < 21:
+        return format(number.normalize(), "f") if number != 0 else text.replace(".0", "")
+    # Python's repr already uses the exponent form there, with Go's digits and sign.
+    return text
 
 
 def shell_split(value: Any) -> list[str] | None:
@@ -222,14 +240,33 @@ def _ports(value: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _volume_spec_problem(spec: str) -> str | None:
+    """What compose-go's ParseVolume refuses in a short-syntax volume: an empty section
+    (`:/x`, `a::b`) or a colon past `source:target:options` (`a:b:c:d`)."""
+    if len(spec) <= 2:
+        return None
+    parts = spec.split(":")
+    if len(parts[0]) == 1 and parts[0].isalpha():  # `C:`, a Windows drive, as compose-go
+        parts = [f"{parts[0]}:{parts[1]}", *parts[2:]]
+    for position, part in enumerate(parts):
+        if not part:
+            return f"invalid spec: {spec}: empty section between colons"
+        if 2 <= position < len(parts) - 1:
+            return f"invalid spec: {spec}: too many colons"
+    return None
+
+
 def _volumes(value: list[Any], base: Path) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     index: dict[str, int] = {}
-    for entry in value:
+    for position, entry in enumerate(value):
+        problem = _volume_spec_problem(entry) if isinstance(entry, str) else None
+        if problem:
+            raise NormalizeError(problem, suffix=f"[{position}]")
         try:
             item = parse_volume(entry, base)
         except (ValueError, TypeError) as exc:
-            raise NormalizeError(str(exc)) from None
+            raise NormalizeError(str(exc), suffix=f"[{position}]") from None
         target = str(item.get("target"))
         if target in index:
             out[index[target]] = item

@@ -206,3 +206,25 @@ def test_loading_warns_as_docker_compose_does(tmp_path: Path) -> None:
         'The "PYC_TEST_UNSET" variable is not set. Defaulting to a blank string.',
     )
     assert project.raw["services"]["a"]["environment"] == {"X": "", "Y": "d", "Z": "$HOME"}
+
+
+def test_short_volume_syntax_errors_as_compose_go(tmp_path: Path) -> None:
+    from compose.errors import ComposeFileError
+
+    for spec, message in (("data:/b:ro:d", "too many colons"),
+                          (":/x", "empty section between colons"),
+                          ("data::/x", "empty section between colons")):
+        (tmp_path / "compose.yaml").write_text(
+            f'services:\n  a:\n    image: x\n    volumes:\n      - /ok:/ok\n      - "{spec}"\n')
+        with pytest.raises(ComposeFileError) as info:
+            load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+        (problem,) = info.value.problems
+        assert (problem.key, problem.line) == ("services.a.volumes[1]", 6)
+        assert problem.message == f"invalid spec: {spec}: {message}"
+
+
+def test_float_environment_values_print_as_go() -> None:
+    from compose.normalize import env_value
+
+    assert [env_value(v) for v in (1e3, 2.0, 1.5, 1e-7, 1e21, 1e16)] == [
+        "1000", "2", "1.5", "1e-07", "1e+21", "10000000000000000"]
