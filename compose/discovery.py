@@ -29,6 +29,8 @@ class ConfigSources:
 
     files: tuple[str, ...]
     directory: Path
+    # docker compose's warnings about the choice ("Found multiple config files …").
+    warnings: tuple[str, ...] = ()
 
 
 def _absolute(name: str, cwd: Path) -> str:
@@ -81,6 +83,16 @@ def find_override_file(directory: Path) -> Path | None:
     return None
 
 
+def _several(directory: Path, names: tuple[str, ...]) -> tuple[str, ...]:
+    """compose-go's warning when a directory holds more than one file of the standard names:
+    the first wins, and the user should know the others are ignored."""
+    found = [str(directory / name) for name in names if (directory / name).is_file()]
+    if len(found) < 2:
+        return ()
+    return (f"Found multiple config files with supported names: {', '.join(found)}",
+            f"Using {found[0]}")
+
+
 def discover(
     files: tuple[str, ...],
     env: Mapping[str, str | None],
@@ -91,6 +103,7 @@ def discover(
     cwd = cwd.absolute()
     base = project_directory.absolute() if project_directory else cwd
     chosen: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
     if files:
         chosen = tuple(_absolute(f, cwd) for f in files)
     elif env.get("COMPOSE_FILE"):
@@ -106,6 +119,7 @@ def discover(
             )
         override = find_override_file(found.parent)
         chosen = (str(found),) + ((str(override),) if override else ())
+        warnings = _several(found.parent, DEFAULT_NAMES) + _several(found.parent, OVERRIDE_NAMES)
     _check_exists(chosen)
     chosen = tuple(_directory_to_file(f) for f in chosen)
     if project_directory:
@@ -113,4 +127,4 @@ def discover(
     else:
         first = next((f for f in chosen if f != STDIN), None)
         directory = Path(first).parent if first else cwd
-    return ConfigSources(chosen, Path(os.path.normpath(directory)))
+    return ConfigSources(chosen, Path(os.path.normpath(directory)), warnings)

@@ -374,7 +374,7 @@ def load_project(options: LoadOptions) -> Project:
     all_profiles = sorted({p for svc in services.values() for p in svc.get("profiles") or []})
     return build_project(
         raw, project_dir, config_files, tuple(services), env, tuple(all_profiles),
-        warnings=_warnings(loading),
+        warnings=(*sources.warnings, *_warnings(loading)),
     )
 
 

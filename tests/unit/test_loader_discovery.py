@@ -71,3 +71,25 @@ def test_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = load_project(LoadOptions(files=("-",), cwd=tmp_path, project_name="p"))
     assert project.services["web"].image == "nginx"
     assert project.working_dir == tmp_path
+
+
+def test_several_standard_names_warn_which_one_is_used(tmp_path: Path) -> None:
+    for name in ("compose.yaml", "docker-compose.yml", "compose.override.yml",
+                 "docker-compose.override.yaml"):
+        (tmp_path / name).write_text("services:\n  a: {image: x}\n")
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+    assert project.warnings[:4] == (
+        "Found multiple config files with supported names: "
+        f"{tmp_path / 'compose.yaml'}, {tmp_path / 'docker-compose.yml'}",
+        f"Using {tmp_path / 'compose.yaml'}",
+        "Found multiple config files with supported names: "
+        f"{tmp_path / 'compose.override.yml'}, {tmp_path / 'docker-compose.override.yaml'}",
+        f"Using {tmp_path / 'compose.override.yml'}",
+    )
+    assert discover((), {}, tmp_path, None).files == (
+        str(tmp_path / "compose.yaml"), str(tmp_path / "compose.override.yml"))
+
+
+def test_one_standard_name_no_warning(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  a: {image: x}\n")
+    assert load_project(LoadOptions(cwd=tmp_path, project_name="t")).warnings == ()
