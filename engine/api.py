@@ -300,6 +300,9 @@ class Engine:
         """`replacing`: a stopped container whose name this one takes over before the caller
         removes it (a recreate: ContainerStore.create)."""
         self.prepare_to_start()  # a start usually follows
+        image = self.images.get(spec.image)
+        if not spec.stop_signal and image.config.stop_signal:
+            spec = replace(spec, stop_signal=image.config.stop_signal)  # Docker: STOPSIGNAL
         if spec.stop_signal:
             try:
                 signal_number(spec.stop_signal)  # `stop` of the record must be able to send it
@@ -307,7 +310,6 @@ class Engine:
                 raise InvalidArgumentError(
                     f"container {spec.name}: stop_signal: {exc}", subject=spec.name
                 ) from exc
-        image = self.images.get(spec.image)
         if spec.volumes_from:
             spec = replace(spec, mounts=self._mounts_with_volumes_from(spec))
         for mount in spec.mounts:
@@ -794,6 +796,10 @@ class Engine:
             self.containers.update_state(info.id, stop_requested=True)
         self.containers.record_signal(info.id, number)
         signal_pid(info.state.pid, number)
+        if number == signal.SIGKILL and info.state.paused:
+            # A frozen task keeps SIGKILL pending: thaw it so that it dies, as Docker does.
+            container_cgroup(info.id).freeze(False)
+            self.containers.update_state(info.id, paused=False)
 
     @staticmethod
     def _wait_supervisor(state: ContainerState, timeout: float) -> bool:
@@ -901,6 +907,11 @@ class Engine:
         info = self.inspect(name_or_id)
         if info.status is not ContainerStatus.RUNNING or not info.state.pid:
             raise InvalidStateError(f"container {info.name} is not running", subject=info.name)
+        if info.state.paused:  # joining its frozen cgroup would freeze us with it
+            raise InvalidStateError(
+                f"container {info.name} is paused, unpause the container before exec",
+                subject=info.name,
+            )
         spec = RuntimeSpec.load(self.layout.container_dir(info.id) / "runtime.json")
         target = ExecTarget(
             info.name, info.state.pid, info.state.pid_start, container_cgroup(info.id)

@@ -208,7 +208,10 @@ class Cgroup:
             _write(mem / "memory.limit_in_bytes", limits.memory_bytes, "mem_limit")
             memsw = mem / "memory.memsw.limit_in_bytes"
             if memsw.exists():
-                swap = limits.memory_swap if limits.memory_swap is not None else limits.memory_bytes
+                swap = (  # Docker: without memswap_limit, as much swap as memory
+                    limits.memory_swap if limits.memory_swap is not None
+                    else 2 * limits.memory_bytes
+                )
                 _write(memsw, swap, "memswap_limit")
         elif limits.memory_swap is not None and limits.memory_swap != -1:
             raise LimitError("memswap_limit", limits.memory_swap, OSError(22, "needs mem_limit"))
@@ -245,7 +248,7 @@ class Cgroup:
             swap_file = path / "memory.swap.max"
             if swap_file.exists():
                 if limits.memory_swap is None:
-                    swap: int | str = 0
+                    swap: int | str = limits.memory_bytes  # Docker: as much swap as memory
                 elif limits.memory_swap == -1:
                     swap = "max"
                 else:

@@ -128,12 +128,13 @@ def _exec_process(spec: RuntimeSpec, process: ProcessSpec, err_fd: int, tty: boo
     The same restrictions as the container's init (capability bounding set, no_new_privs,
     seccomp, user) come from the runtime's own code: an exec must not be more privileged
     than the container it enters (Docker applies the container's profile to execs too)."""
-    from engine.runtime import restrict_process
+    from engine.runtime import apply_process_limits, restrict_process
 
     try:
         if tty:  # the pty on fds 0-2 becomes the controlling terminal of a new session
             os.setsid()
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        apply_process_limits(spec)
         restrict_process(spec, process)
         try:
             os.chdir(process.cwd or "/")
@@ -383,7 +384,7 @@ def exec_process_for(
     if user:
         root = [f"/proc/{init_pid}/root"]
         uid, gid = resolve_user(user, root)
-        extra: tuple[int, ...] = ()
+        extra = spec.process.extra_gids  # group_add stays (Docker adds HostConfig.GroupAdd)
         if merged.get("HOME") == home_directory(spec.process.uid, root):
             merged["HOME"] = home_directory(uid, root)  # the exec user's, as runc sets it
     else:

@@ -94,7 +94,7 @@ def container_document(
             "AutoRemove": spec.auto_remove,
             "Memory": spec.memory_limit or 0,
             "MemoryReservation": spec.mem_reservation or 0,
-            "MemorySwap": spec.memswap_limit or 0,
+            "MemorySwap": spec.memswap_limit or 2 * (spec.memory_limit or 0),  # Docker's
             "NanoCpus": int((spec.cpus or 0) * 1_000_000_000),
             "CpuShares": spec.cpu_shares or 0,
             "CpuQuota": spec.cpu_quota or 0,

@@ -132,6 +132,13 @@ def _apply_oom_score_adj(value: int | None) -> None:
         ) from exc
 
 
+def apply_process_limits(spec: RuntimeSpec) -> None:
+    """The container's `ulimits` and `oom_score_adj`, for its init and for every exec (as
+    runc's exec copies the container's process settings)."""
+    _apply_rlimits(spec.rlimits)
+    _apply_oom_score_adj(spec.oom_score_adj)
+
+
 def confine_process(spec: RuntimeSpec) -> None:
     """The first half of `restrict_process`, which a forked child inherits: the capability
     bounding set, no_new_privs and the seccomp filter (loaded while CAP_SYS_ADMIN is still
@@ -256,8 +263,7 @@ def _exec_init(
         prepare_rootfs(spec)
         if console_fd >= 0:
             _attach_console(console_fd)
-        _apply_rlimits(spec.rlimits)
-        _apply_oom_score_adj(spec.oom_score_adj)
+        apply_process_limits(spec)
         if spec.init and spec.init_binary:
             # Docker's way: tini (mounted by prepare_rootfs) is pid 1, confined like the command.
             exec_process(spec, init_process(spec.process, pid_1=spec.pid_mode != "host"))

@@ -45,6 +45,13 @@ def test_v2_limits_are_written_to_the_unified_files(tmp_path: Path) -> None:
     assert "+cpu" in (root / "cgroup.subtree_control").read_text()
 
 
+def test_v2_without_memswap_allows_as_much_swap_as_memory(tmp_path: Path) -> None:
+    """Docker: mem_limit alone means MemorySwap = 2 x memory (swap equal to the memory)."""
+    root = _fake_v2_root(tmp_path)
+    Cgroup("c1", CgroupVersion.V2, root).create(Limits(memory_bytes=64 << 20))
+    assert (root / "pycompose" / "c1" / "memory.swap.max").read_text() == str(64 << 20)
+
+
 def test_v2_freezer_uses_cgroup_freeze(tmp_path: Path) -> None:
     root = _fake_v2_root(tmp_path)
     cgroup = Cgroup("c1", CgroupVersion.V2, root)
