@@ -28,7 +28,7 @@ _APPEND = {
 }
 _MAPPING_LIKE = {
     "environment", "labels", "annotations", "sysctls", "build.args", "build.labels",
-    "deploy.labels", "extra_hosts", "build.extra_hosts", "build.additional_contexts",
+    "deploy.labels", "build.additional_contexts",
     "build.ssh",
 }
 
@@ -73,15 +73,20 @@ def to_mapping(value: Any, separator: str = "=") -> dict[str, Any]:
     return out
 
 
-def _extra_hosts_mapping(value: Any) -> dict[str, Any]:
+def extra_hosts_list(value: Any) -> list[str]:
+    """`extra_hosts` in either syntax as `host=ip` entries: a host may have several
+    addresses (compose-go's HostsList), so merging appends instead of replacing a host."""
     if isinstance(value, dict):
-        return dict(value)
-    out: dict[str, Any] = {}
-    for item in value or []:
+        return [
+            f"{host}={ip}" for host, ips in value.items()
+            for ip in (ips if isinstance(ips, list) else [ips])
+        ]
+    out: list[str] = []
+    for item in value if isinstance(value, list) else [value] if value else []:
         text = str(item)
         sep = "=" if "=" in text else ":"
-        key, _, val = text.partition(sep)
-        out[key] = val
+        host, _, ip = text.partition(sep)
+        out.append(f"{host}={ip}")
     return out
 
 
@@ -157,11 +162,12 @@ def merge_value(path: str, base: Any, over: Any) -> Any:
         return strip_markers(over) if not isinstance(over, dict) else merge_mapping(path, {}, over)
     if path in _REPLACE:
         return strip_markers(over)
+    if path in ("extra_hosts", "build.extra_hosts"):
+        return extra_hosts_list(base) + extra_hosts_list(strip_markers(over))
     if path in _MAPPING_LIKE:
-        conv = _extra_hosts_mapping if "extra_hosts" in path else to_mapping
         if isinstance(over, dict):
-            return merge_mapping(path, conv(base), over)
-        return merge_mapping(path, conv(base), conv(over))
+            return merge_mapping(path, to_mapping(base), over)
+        return merge_mapping(path, to_mapping(base), to_mapping(over))
     if path == "depends_on":
         return merge_mapping(path, depends_on_mapping(base), depends_on_mapping(over)
                              if not isinstance(over, dict) else over)

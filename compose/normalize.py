@@ -15,7 +15,14 @@ from compose.byte_size import parse_byte_size
 from compose.dotenv import ENV_FILE_FORMATS, read_dotenv
 from compose.durations import format_duration, parse_duration
 from compose.errors import ComposeFileNotFoundError, Problem
-from compose.merge import by_key, depends_on_mapping, mount_key, networks_mapping, to_mapping
+from compose.merge import (
+    by_key,
+    depends_on_mapping,
+    extra_hosts_list,
+    mount_key,
+    networks_mapping,
+    to_mapping,
+)
 from compose.paths import resolve_service_paths
 from compose.port_syntax import parse_port
 from compose.volume_syntax import parse_volume
@@ -285,6 +292,8 @@ def _build(value: Any) -> dict[str, Any]:
         out["args"] = {k: env_value(v) for k, v in to_mapping(out["args"]).items()}
     if "labels" in out:
         out["labels"] = {k: env_value(v) or "" for k, v in to_mapping(out["labels"]).items()}
+    if "extra_hosts" in out:
+        out["extra_hosts"] = sorted(set(extra_hosts_list(out["extra_hosts"])))
     return out
 
 
@@ -374,6 +383,8 @@ def normalize_service(
     step("labels", lambda v: {k: env_value(x) or "" for k, x in to_mapping(v).items()})
     step("annotations", lambda v: {k: env_value(x) or "" for k, x in to_mapping(v).items()})
     step("sysctls", lambda v: {k: env_value(x) for k, x in to_mapping(v).items()})
+    # compose-go prints a HostsList sorted, `host=ip`, one entry per address
+    step("extra_hosts", lambda v: sorted(set(extra_hosts_list(v))))
     step("ports", _ports)
     step("expose", lambda v: [str(x) for x in v])
     step("volumes", lambda v: _volumes(v, base))
