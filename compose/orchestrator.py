@@ -341,6 +341,7 @@ class Orchestrator:
                     f'"{service.container_name}": it cannot be scaled beyond 1 replica'
                 )
         check_static_addresses(self.project, wanted)  # before anything is made
+        self.warn_unsupported(wanted)
         nodes = {name: self._edges(name) for name in wanted}
         # One listing serves the whole plan (each reads every container's record and state):
         # removing orphans below touches no container of a wanted service.
@@ -425,6 +426,14 @@ class Orchestrator:
             self.engine, self.project, services, build=build, pull=pull,
             report=self.image_report, no_build=no_build, quiet_pull=quiet_pull,
         )
+
+    def warn_unsupported(self, services: Sequence[str]) -> None:
+        """Keys these services set that the engine ignores (compose.unsupported)."""
+        from compose.unsupported import unsupported_warnings
+
+        for name in services:
+            for text in unsupported_warnings(self.project.services[name]):
+                self.report(Event(ResourceKind.CONTAINER, name, Phase.WARNING, text))
 
     def remove_orphans(self, timeout: float | None = None) -> None:
         """`run --remove-orphans` without dependencies to start."""

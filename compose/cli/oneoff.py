@@ -161,6 +161,7 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
         from engine import prewarm_network_attach
 
         prewarm_network_attach()  # the fork server loads the attach path while we prepare
+    orch.warn_unsupported([service])
     deps = [n for n in orch.service_names((service,)) if n != service]
     if deps and not request.no_deps:
         orch.up(UpOptions(

@@ -1,0 +1,37 @@
+"""Service keys the Compose Specification defines that this engine does not act on.
+
+docker compose warns about what its engine cannot do (e.g. `build.secrets` on the classic
+builder) rather than fail; a key accepted and silently ignored would make a user believe a
+limit or hook is in place. `up` and `run` warn once per key and service.
+"""
+
+from __future__ import annotations
+
+from compose.model import Service
+
+# key -> what it would have done (the warning says it is ignored)
+UNSUPPORTED_SERVICE_KEYS = {
+    "mem_swappiness": "the memory cgroup's swappiness",
+    "cgroup_parent": "a parent cgroup",
+    "cgroup": "the host's cgroup namespace",
+    "uts": "the host's UTS namespace",
+    "cpu_rt_runtime": "a real-time CPU budget",
+    "cpu_rt_period": "a real-time CPU period",
+    "cpu_count": "a CPU count (Windows)",
+    "cpu_percent": "a CPU percentage (Windows)",
+    "device_cgroup_rules": "device cgroup rules",
+    "post_start": "a post-start hook",
+    "pre_stop": "a pre-stop hook",
+    "storage_opt": "storage driver options",
+    "isolation": "an isolation technology",
+}
+
+
+def unsupported_warnings(service: Service) -> list[str]:
+    """One warning per key of `service` that is set and not acted on."""
+    return [
+        f'service "{service.name}": {key} ({what}) is not supported by pycompose\'s engine '
+        "and is ignored"
+        for key, what in UNSUPPORTED_SERVICE_KEYS.items()
+        if service.raw.get(key) not in (None, [], {}, "")
+    ]
