@@ -300,6 +300,11 @@ class Engine:
         """`replacing`: a stopped container whose name this one takes over before the caller
         removes it (a recreate: ContainerStore.create)."""
         self.prepare_to_start()  # a start usually follows
+        if spec.working_dir and not spec.working_dir.startswith("/"):
+            raise InvalidArgumentError(
+                f"container {spec.name}: the working directory {spec.working_dir!r} is invalid,"
+                " it needs to be an absolute path", subject=spec.name,
+            )
         image = self.images.get(spec.image)
         if not spec.stop_signal and image.config.stop_signal:
             spec = replace(spec, stop_signal=image.config.stop_signal)  # Docker: STOPSIGNAL
@@ -459,7 +464,11 @@ class Engine:
             (directory / sub).mkdir(exist_ok=True)
         hostname = spec.hostname or self._joined_hostname(spec) or record.id[:12]
         (directory / "hostname").write_text(hostname + "\n")
-        from engine.hosts import prepare_net_files  # with dns_records: ~4 ms `down` never needs
+        # with dns_records: ~4 ms that `down` never needs
+        from engine.hosts import FQDN_FILE, prepare_net_files
+
+        if spec.domainname:  # Docker's hosts line: `addr host.domain host`
+            (directory / FQDN_FILE).write_text(f"{hostname}.{spec.domainname} {hostname}\n")
 
         net_files = prepare_net_files(self.layout, self.networks, record, hostname)
         uid, gid = resolve_user(spec.user or image.config.user, lowers, f"container {spec.name}")

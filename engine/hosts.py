@@ -38,6 +38,10 @@ DNS_UPSTREAMS_FILE = "dns-upstreams"
 HOST_GATEWAY = "host-gateway"
 
 
+# `host.domain host` when the container has a domainname (Docker's hosts line); absent else.
+FQDN_FILE = "fqdn"
+
+
 def render_hosts(
     own_hostname: str, own: list[Endpoint], peers: list[Endpoint], extra: Sequence[str] = ()
 ) -> str:
@@ -83,7 +87,9 @@ def write_hosts(layout: Layout, container_id: str, own: list[Endpoint]) -> None:
     except OSError:
         return
     extra = _read_lines(directory / EXTRA_HOSTS_FILE)
-    _rewrite_in_place(directory / "hosts", render_hosts(hostname, own, [], extra))
+    names = (directory / FQDN_FILE).read_text().strip() if (directory / FQDN_FILE).exists() \
+        else hostname
+    _rewrite_in_place(directory / "hosts", render_hosts(names, own, [], extra))
 
 
 # ---- preparing the files at start ----------------------------------------------------------

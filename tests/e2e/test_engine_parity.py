@@ -64,3 +64,17 @@ def test_mem_limit_alone_allows_as_much_swap_as_memory(stack: Stack) -> None:
     memsw = memory / "memory.memsw.limit_in_bytes"
     if memsw.exists():  # swap accounting on
         assert memsw.read_text().strip() == "104857600"
+
+
+def test_domainname_is_in_the_hosts_line_and_a_relative_working_dir_is_refused(
+    stack: Stack,
+) -> None:
+    stack.write({"d": SLEEPER + "hostname: myhost\ndomainname: example.org\n"})
+    stack.ok("up", "-d")
+    hosts = stack.ok("exec", "-T", "d", "cat", "/etc/hosts").stdout
+    assert any(line.split()[1:] == ["myhost.example.org", "myhost"]
+               for line in hosts.splitlines() if line and not line.startswith("#")), hosts
+    stack.write({"d": SLEEPER + "working_dir: relative/dir\n"})
+    refused = stack.cli("up", "-d")
+    assert refused.returncode == 1
+    assert "'relative/dir' is invalid, it needs to be an absolute path" in refused.stderr
