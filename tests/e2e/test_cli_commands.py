@@ -240,11 +240,13 @@ def test_stop_ends_a_container_waiting_to_restart(stack: Stack) -> None:
     stack.write({"flaky": 'image: busybox\ncommand: ["sh", "-c", "exit 3"]\nrestart: always\n'})
     stack.ok("up", "-d")
     name = f"{stack.name}-flaky-1"
-    for _ in range(100):  # the back-off doubles from 100 ms: within a few runs it waits
-        if stack.states().get(name) == "restarting":
+    seen = 0  # consecutive looks at it waiting: the back-off has grown long enough to stop in
+    for _ in range(200):  # the back-off doubles from 100 ms: within a few runs it waits
+        seen = seen + 1 if stack.states().get(name) == "restarting" else 0
+        if seen == 2:
             break
         time.sleep(0.05)
-    assert stack.states()[name] == "restarting"
+    assert seen == 2, stack.states()
     stopped = stack.ok("stop", "-t", "1")
     assert f"Container {name}  Stopped" in stopped.stderr
     assert stack.states()[name] == "exited"
