@@ -641,9 +641,7 @@ class Orchestrator:
         spec = self.name_anonymous_volumes(spec, previous)
         if not quiet:
             self._event(spec.name, Phase.CREATING)
-        info = self.engine.create_container(spec, replacing) if replacing else (
-            self.engine.create_container(spec)
-        )
+        info = self.engine.create_container(spec, replacing)
         if not quiet:
             self._event(spec.name, Phase.CREATED)
         return info

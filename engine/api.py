@@ -390,13 +390,13 @@ class Engine:
         spec = info.record.spec
         entrypoint = cmd = None
         if spec.entrypoint is None or spec.command is None:
-            image = self._image_configs.get(info.record.image_id)
-            if image is None:
+            if info.record.image_id not in self._image_configs:
                 try:
-                    image = self.images.get(info.record.image_id).config
+                    found: ImageConfig | None = self.images.get(info.record.image_id).config
                 except EngineError:
-                    image = None
-                self._image_configs[info.record.image_id] = image
+                    found = None  # removed since: `ps` shows what the spec says
+                self._image_configs[info.record.image_id] = found
+            image = self._image_configs[info.record.image_id]
             if image is not None:
                 entrypoint, cmd = image.entrypoint, image.cmd
         try:

@@ -162,6 +162,7 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
 
         prewarm_network_attach()  # the fork server loads the attach path while we prepare
     orch.warn_unsupported([service])
+    orch.image_report = lambda line: print(line, file=sys.stderr)  # builds show, as in `up`
     deps = [n for n in orch.service_names((service,)) if n != service]
     if deps and not request.no_deps:
         orch.up(UpOptions(
@@ -170,7 +171,6 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
         ))
     elif request.remove_orphans:
         orch.remove_orphans()
-    orch.image_report = lambda line: print(line, file=sys.stderr)  # a build shows, as in `up`
     image_id = orch._resolve_images(
         [service], build=request.build, pull=request.pull, quiet_pull=request.quiet_pull
     )[service]
