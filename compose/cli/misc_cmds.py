@@ -183,8 +183,15 @@ def _life(
     out: list[tuple[str, dict[str, str]]] = []
     last_start: int | None = None  # `restart` follows the start it made
     if starts and not was_running:
+        if old_started:
+            # A run seen ended at the last look: a stop counted since and not matched by a
+            # death since ended that run (the look fell between its `die` and its `stop`),
+            # so it comes before this start.
+            early = max(0, stops - len(dies))
+            out += [("stop", {})] * early
+            stops -= early
         out.append(("start", {}))
-        last_start = 0
+        last_start = len(out) - 1
         starts -= 1
     out += [("kill", attrs) for attrs in kills]
     if dies:

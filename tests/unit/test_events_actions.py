@@ -169,3 +169,34 @@ def test_exits_are_counted_by_the_store(tmp_path: Path) -> None:
     assert (state.die_count, state.recent_exit_codes, state.exit_code, state.status) == (
         2, [3, 0], 0, ContainerStatus.EXITED)
     assert store.load_state(record.id).restart_requests == 1
+
+
+def test_a_look_between_die_and_stop_of_a_restart_keeps_docker_s_order() -> None:
+    """`restart`: kill, die, stop, start, restart. A poll that saw the run die before its stop
+    was counted must still put the stop before the new start."""
+    died = ContainerState(
+        status=ContainerStatus.EXITED, started_at="t0", exit_code=137, die_count=1,
+        kill_count=1, recent_signals=[9], recent_exit_codes=[137],
+    )
+    again = ContainerState(
+        status=ContainerStatus.RUNNING, started_at="t1", exit_code=137, die_count=1,
+        kill_count=1, recent_signals=[9], recent_exit_codes=[137], stop_count=1,
+        restart_requests=1,
+    )
+    assert [a for a, _ in _actions({"c": _snap(died)}, {"c": _snap(again)})] == [
+        "stop", "start", "restart",
+    ]
+
+
+def test_started_and_stopped_again_between_two_polls_of_an_exited_one() -> None:
+    before = ContainerState(
+        status=ContainerStatus.EXITED, started_at="t0", exit_code=0, die_count=1,
+        recent_exit_codes=[0],
+    )
+    after = ContainerState(
+        status=ContainerStatus.EXITED, started_at="t1", exit_code=137, die_count=2,
+        kill_count=1, recent_signals=[9], recent_exit_codes=[0, 137], stop_count=1,
+    )
+    assert [a for a, _ in _actions({"c": _snap(before)}, {"c": _snap(after)})] == [
+        "start", "kill", "die", "stop",
+    ]
