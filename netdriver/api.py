@@ -225,10 +225,12 @@ class NetworkDriver:
                 if host_links.link_exists(bridge):
                     for port in host_links.bridge_ports(bridge):
                         host_links.delete_link(port)  # a veth whose container outlived the crash
-                    firewall.remove_network_rules(bridge)
                     host_links.delete_link(bridge)
                     removed.append(bridge)
                     _debug("swept orphan bridge %s (owner %s)", bridge, root)
+                # Also without a bridge: `remove_network` killed between deleting the bridge
+                # and committing the rules' removal leaves the rules behind.
+                firewall.remove_network_rules(bridge)
                 owners.release(bridge)
         with self._store.locked():  # endpoint files of networks whose record is gone
             self._eps.remove_unowned(self.list_networks())

@@ -655,6 +655,27 @@ def test_sweep_after_the_data_root_itself_is_gone(
         subprocess.run(["ip", "link", "del", net.bridge], check=False, capture_output=True)
 
 
+def test_sweep_removes_the_rules_of_a_network_whose_removal_was_killed_half_way(
+    netname: str, tmp_path: Path
+) -> None:
+    """`remove_network` killed after the bridge went but before the rules' removal was
+    committed: the claim is the only trace; the sweep must take the rules too (they stayed
+    for good, as an exploratory tester's kill -9 of `down` left them)."""
+    from netdriver import firewall
+
+    victim = NetworkDriver(tmp_path / "victim")
+    net = victim.ensure_network(netname)
+    try:
+        (tmp_path / "victim" / "networks" / f"{netname}.json").unlink()  # record deleted
+        subprocess.run(["ip", "link", "del", net.bridge], check=True)  # bridge deleted
+        assert f"pcnet:{net.bridge}" in "\n".join(firewall.all_tagged_rules())
+        NetworkDriver(tmp_path / "sweeper").sweep_orphans()
+        assert f"pcnet:{net.bridge}" not in "\n".join(firewall.all_tagged_rules())
+    finally:
+        subprocess.run(["ip", "link", "del", net.bridge], check=False, capture_output=True)
+        firewall.remove_network_rules(net.bridge)
+
+
 def test_host_link_requests_report_the_kernels_refusal_and_are_idempotent() -> None:
     """netdriver.host_links speaks rtnetlink itself (no pyroute2 in the CLI): a refusal is a
     NetlinkError with the kernel's reason, nothing half-made; deleting twice is fine."""
