@@ -73,3 +73,27 @@ def test_a_later_start_forgets_an_old_remove_request(engine_with_busybox: Engine
     engine.start_container(cid)
     assert engine.inspect(cid).state.remove_requested is False
     engine.remove_container(cid, force=True)
+
+
+def test_stop_with_remove_prunes_kept_states_older_than_a_minute(
+    engine_with_busybox: Engine,
+) -> None:
+    """The kept states of earlier removals are pruned during `down`'s stop (while the
+    supervisors stop), the fresh one of this stop kept."""
+    import os
+
+    from engine.containers import REMOVED_DIR, REMOVED_KEEP_SECONDS
+
+    engine = engine_with_busybox
+    removed = engine.layout.root / REMOVED_DIR
+    removed.mkdir(exist_ok=True)
+    stale = removed / f"{uuid.uuid4().hex}{uuid.uuid4().hex}.json"
+    stale.write_text("{}")
+    old = stale.stat().st_mtime - REMOVED_KEEP_SECONDS - 5
+    os.utime(stale, (old, old))
+    engine.containers._pruned_removed = 0.0  # no prune of this store yet
+    cid = _sleeper(engine)
+    engine.stop_containers([cid], timeout=10, count_stops=False, remove=True)
+    assert not stale.exists()
+    assert engine.removed_container_state(cid) is not None
+    engine.remove_container(cid, force=True, count_stop=True, removed_by_supervisor=True)
