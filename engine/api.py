@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 
     from engine.builder.build import BuildOptions, BuildResult
     from engine.container_copy import ContainerRoot  # the module loads on the first `cp`
+    from engine.container_stats import ResourceSample
     from engine.content import Blob
     from engine.exec import ExecResult, ExecTarget  # the module loads on the first exec
     from engine.images import Image, ImageConfig, ImageStore
@@ -441,6 +442,15 @@ class Engine:
             for record in self.containers.all()
             if all(record.spec.labels.get(k) == v for k, v in wanted.items())
         ]
+
+    def resource_sample(self, info: ContainerInfo) -> ResourceSample | None:
+        """The container's resource counters now (`stats`), None unless it runs (paused
+        counts as running, as in Docker)."""
+        from engine.container_stats import read_sample  # loads with the first `stats`
+
+        if info.status is not ContainerStatus.RUNNING or not info.state.pid:
+            return None
+        return read_sample(container_cgroup(info.id), info.state.pid)
 
     def _joined_hostname(self, spec: ContainerSpec) -> str | None:
         """Docker: a container in another's network namespace (network_mode container:X)

@@ -220,9 +220,9 @@ class Cgroup:
         if limits.oom_kill_disable:
             _write(mem / "memory.oom_control", 1, "oom_kill_disable")
         if limits.pids is not None:
-            pids_max = self._controller_dir("pids") / "pids.max"
+            pids_max = self.controller_dir("pids") / "pids.max"
             _write(pids_max, _pids_value(limits.pids), "pids_limit")
-        cpu = self._controller_dir("cpu")
+        cpu = self.controller_dir("cpu")
         if limits.cpu_shares is not None:
             _write(cpu / "cpu.shares", limits.cpu_shares, "cpu_shares")
         if limits.cpu_period is not None:
@@ -230,13 +230,13 @@ class Cgroup:
         if limits.cpu_quota is not None:
             _write(cpu / "cpu.cfs_quota_us", limits.cpu_quota, "cpu_quota")
         if limits.blkio_weight is not None:
-            blkio = self._controller_dir("blkio")
+            blkio = self.controller_dir("blkio")
             for name in ("blkio.weight", "blkio.bfq.weight"):
                 if (blkio / name).exists():
                     _write(blkio / name, limits.blkio_weight, "blkio_config.weight")
                     break
         if limits.device_rules:
-            devices = self._controller_dir("devices")
+            devices = self.controller_dir("devices")
             if devices.is_dir():
                 _write(devices / "devices.deny", "a", "devices")
                 _write_each(devices / "devices.allow", limits.device_rules, "devices")
@@ -300,7 +300,8 @@ class Cgroup:
         except OSError:
             return False
 
-    def _controller_dir(self, controller: str) -> Path:
+    def controller_dir(self, controller: str) -> Path:
+        """Where `controller`'s files of this cgroup are (one dir for all of them on v2)."""
         if self.version is CgroupVersion.V2:
             return self.root / self.parent / self.name
         return self.root / controller / self.parent / self.name

@@ -178,9 +178,12 @@ def _render_field(record: dict[str, object], name: str, as_json: bool) -> str:
     return str(value)
 
 
-def render_template(template: str, rows: list[dict[str, object]]) -> str:
+def render_template(
+    template: str, rows: list[dict[str, object]], headers: dict[str, str] = HEADERS
+) -> str:
     """The Go-template subset people put in scripts: `{{.Field}}`, `{{json .Field}}`, `\\t`,
-    and a leading `table` for a header row and aligned columns."""
+    and a leading `table` for a header row (`headers`: the command's column titles) and
+    aligned columns."""
     text = template.replace("\\t", "\t").replace("\\n", "\n")
     unsupported = _FIELD.sub("", text)
     if "{{" in unsupported or "}}" in unsupported:
@@ -197,7 +200,7 @@ def render_template(template: str, rows: list[dict[str, object]]) -> str:
 
     if not is_table:
         return "\n".join(fill(r) for r in rows)
-    header = _FIELD.sub(lambda m: HEADERS.get(m.group(2), m.group(2).upper()), text)
+    header = _FIELD.sub(lambda m: headers.get(m.group(2), m.group(2).upper()), text)
     cells = [header.split("\t")] + [fill(r).split("\t") for r in rows]
     width = max(len(c) for c in cells)
     return _aligned([c + [""] * (width - len(c)) for c in cells])
