@@ -1,5 +1,6 @@
 """Attached `up`: follow the containers' logs until they exit, with docker compose's
-`--abort-on-container-exit` / `--exit-code-from` rules and Ctrl-C to stop the stack."""
+`--abort-on-container-exit` / `--abort-on-container-failure` / `--exit-code-from` rules and
+Ctrl-C to stop the stack."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from compose import labels as L
 from compose.cli.log_printer import LogPrinter
 from compose.cli.names import log_prefix
+from compose.errors import ComposeError
 from compose.model import DependencyCondition
 from compose.orchestrator import Orchestrator
 from engine.api import ContainerInfo, ContainerStatus
@@ -21,12 +23,15 @@ POLL = 0.1
 @dataclass(frozen=True)
 class AttachOptions:
     """How an attached `up` follows logs and when it stops the stack (docker compose's
-    --attach, --abort-on-container-exit, --exit-code-from), gathered from the `up` flags."""
+    --attach, --attach-dependencies, --abort-on-container-exit/-failure, --exit-code-from),
+    gathered from the `up` flags."""
 
     services: tuple[str, ...] = ()  # what `up` was asked for (all when empty)
     attach: tuple[str, ...] = ()  # --attach: only these
     no_attach: tuple[str, ...] = ()  # --no-attach: all but these
+    attach_dependencies: bool = False  # the named services' dependencies' logs too
     abort_on_container_exit: bool = False
+    abort_on_container_failure: bool = False  # stop the stack on the first non-zero exit
     exit_code_from: str | None = None
     timeout: float | None = None
     timestamps: bool = False
@@ -48,27 +53,57 @@ def _one_shots(orch: Orchestrator) -> set[str]:
     }
 
 
+def attached_services(orch: Orchestrator, options: AttachOptions) -> set[str]:
+    """docker compose's choice: `--attach` as given; else the services `up` was asked for
+    (all when none), with their dependencies under `--attach-dependencies`, less those whose
+    `attach: false` opts out; then less `--no-attach`."""
+    if options.attach:
+        unknown = sorted(set(options.attach) - set(orch.project.services))
+        if unknown:
+            raise ComposeError(
+                f"cannot attach to services not included in up: {', '.join(unknown)}"
+            )
+        chosen = set(options.attach)
+    else:
+        names = orch.service_names(options.services, with_deps=options.attach_dependencies)
+        chosen = {n for n in names if orch.project.services[n].raw.get("attach") is not False}
+    return chosen - set(options.no_attach)
+
+
 def attached_containers(orch: Orchestrator, options: AttachOptions) -> list[ContainerInfo]:
-    infos = orch.containers(options.attach or options.services)
-    return [c for c in infos if c.labels.get(L.SERVICE) not in options.no_attach]
+    chosen = attached_services(orch, options)
+    return [c for c in orch.containers() if c.labels.get(L.SERVICE) in chosen]
+
+
+def _watched(
+    orch: Orchestrator, options: AttachOptions, attached: list[ContainerInfo]
+) -> list[ContainerInfo]:
+    """Whose exit aborts: the services named on the command line, else the attached ones
+    (docker compose's monitor), less those others wait on to complete."""
+    infos = orch.containers(options.services) if options.services else attached
+    expected = _one_shots(orch)
+    return [c for c in infos if c.labels.get(L.SERVICE) not in expected]
 
 
 class _Abort:
-    """Watches the attached containers; on the first unexpected exit, stops the stack."""
+    """Watches containers; on the first exit (the first failure with
+    `--abort-on-container-failure`), stops the stack."""
 
     def __init__(self, orch: Orchestrator, infos: list[ContainerInfo], options: AttachOptions):
         self.orch, self.infos, self.options = orch, infos, options
         self.first: ContainerInfo | None = None
         self.done = threading.Event()
-        self.expected = _one_shots(orch)
+
+    def _aborts(self, current: ContainerInfo) -> bool:
+        if current.status is ContainerStatus.RUNNING:
+            return False
+        return not self.options.abort_on_container_failure or bool(current.state.exit_code)
 
     def watch(self) -> None:
         while not self.done.wait(POLL):
             for info in self.infos:
-                if info.labels.get(L.SERVICE) in self.expected:
-                    continue
                 current = self.orch.engine.inspect(info.id)
-                if current.status is not ContainerStatus.RUNNING:
+                if self._aborts(current):
                     self.first = current
                     print("Aborting on container exit...", file=sys.stderr, flush=True)
                     _stop_with_progress(self.orch, self.options)
@@ -132,8 +167,10 @@ def attach(orch: Orchestrator, options: AttachOptions) -> int:
     by_prefix = {log_prefix(c): c for c in infos}
     print("Attaching to " + ", ".join(streams), file=sys.stderr, flush=True)
     abort = None
-    if options.abort_on_container_exit or options.exit_code_from:
-        abort = _Abort(orch, infos, options)
+    if options.abort_on_container_exit or options.abort_on_container_failure or (
+        options.exit_code_from
+    ):
+        abort = _Abort(orch, _watched(orch, options, infos), options)
         threading.Thread(target=abort.watch, daemon=True).start()
 
     def ended(name: str) -> None:

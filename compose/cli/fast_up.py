@@ -53,6 +53,8 @@ UP_OPTIONS = OptionTable(
         "--remove-orphans": "remove_orphans",
         "--wait": "wait",
         "--abort-on-container-exit": "abort_on_container_exit",
+        "--abort-on-container-failure": "abort_on_container_failure",
+        "--attach-dependencies": "attach_dependencies",
         "--timestamps": "timestamps",
         "--no-log-prefix": "no_log_prefix",
         "--no-color": "no_color",

@@ -35,11 +35,18 @@ def up(
     abort_on_container_exit: bool = typer.Option(
         False, "--abort-on-container-exit", help="Stop all containers if any container stops"
     ),
+    abort_on_container_failure: bool = typer.Option(
+        False, "--abort-on-container-failure",
+        help="Stop all containers if any container exited with failure",
+    ),
     exit_code_from: str = typer.Option(
         None, "--exit-code-from", help="Return the exit code of this service's container"
     ),
     attach: list[str] = typer.Option(None, "--attach", help="Attach to these services only"),
     no_attach: list[str] = typer.Option(None, "--no-attach", help="Don't attach to these"),
+    attach_dependencies: bool = typer.Option(
+        False, "--attach-dependencies", help="Attach to the log output of dependencies too"
+    ),
     timestamps: bool = typer.Option(False, "--timestamps", help="Show timestamps"),
     no_log_prefix: bool = typer.Option(False, "--no-log-prefix", help="No prefix in logs"),
     no_color: bool = typer.Option(False, "--no-color", help="Monochrome output"),
@@ -71,9 +78,11 @@ def up(
         wait=wait,
         wait_timeout=wait_timeout,
         abort_on_container_exit=abort_on_container_exit,
+        abort_on_container_failure=abort_on_container_failure,
         exit_code_from=exit_code_from,
         attach=tuple(attach or ()),
         no_attach=tuple(no_attach or ()),
+        attach_dependencies=attach_dependencies,
         timestamps=timestamps,
         no_log_prefix=no_log_prefix,
         no_color=no_color,

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from compose.cli.context import GlobalOptions
 from compose.errors import ComposeError
@@ -32,9 +32,11 @@ class UpRequest:
     wait: bool = False
     wait_timeout: float | None = None
     abort_on_container_exit: bool = False
+    abort_on_container_failure: bool = False
     exit_code_from: str | None = None
     attach: tuple[str, ...] = ()
     no_attach: tuple[str, ...] = ()
+    attach_dependencies: bool = False
     timestamps: bool = False
     no_log_prefix: bool = False
     no_color: bool = False
@@ -72,24 +74,54 @@ def interruptible() -> Iterator[threading.Event]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def checked(request: UpRequest) -> UpRequest:
+    """docker compose's flag rules (cmd/compose/up.go validateFlags), in its words:
+    `--exit-code-from` implies `--abort-on-container-exit`, `--wait` implies `-d`."""
+    if request.exit_code_from and not request.abort_on_container_failure:
+        request = replace(request, abort_on_container_exit=True)
+    if request.abort_on_container_exit and request.abort_on_container_failure:
+        raise ComposeError(
+            "--abort-on-container-failure cannot be combined with --abort-on-container-exit"
+        )
+    if request.wait:
+        if request.attach_dependencies or request.abort_on_container_exit or request.attach:
+            raise ComposeError(
+                "--wait cannot be combined with --abort-on-container-exit, --attach or "
+                "--attach-dependencies"
+            )
+        request = replace(request, detach=True)
+    if request.build and request.no_build:
+        raise ComposeError("--build and --no-build are incompatible")
+    if request.detach and (
+        request.attach_dependencies or request.abort_on_container_exit
+        or request.abort_on_container_failure or request.attach
+    ):
+        raise ComposeError(
+            "--detach cannot be combined with --abort-on-container-exit, "
+            "--abort-on-container-failure, --attach, --attach-dependencies or --watch"
+        )
+    if request.renew_anon_volumes and request.no_recreate:
+        raise ComposeError("--no-recreate and --renew-anon-volumes are incompatible")
+    if request.force_recreate and request.no_recreate:
+        raise ComposeError("--force-recreate and --no-recreate are incompatible")
+    if request.always_recreate_deps and request.no_recreate:
+        raise ComposeError("--always-recreate-deps and --no-recreate are incompatible")
+    if request.attach and request.attach_dependencies:
+        raise ComposeError("cannot combine --attach and --attach-dependencies")
+    return request
+
+
 def execute(flags: GlobalOptions, request: UpRequest) -> int:
     """Create and start the services' containers; attached (no -d, --no-start or --wait), follow
     their output and return the exit code `attach` decides."""
-    from compose.cli.attach import AttachOptions, interrupted_stop
+    from compose.cli.attach import AttachOptions, attached_services, interrupted_stop
     from compose.cli.attach import attach as follow
     from compose.cli.session import close_progress, load_with, open_progress
     from compose.orchestrator import Orchestrator, UpOptions
     from compose.scheduler import parallel_limit
     from engine.api import Engine
 
-    if request.detach and (request.abort_on_container_exit or request.exit_code_from):
-        raise ComposeError("--abort-on-container-exit and --exit-code-from cannot be used with -d")
-    if request.force_recreate and request.no_recreate:
-        raise ComposeError("--force-recreate and --no-recreate are incompatible")
-    if request.always_recreate_deps and request.no_recreate:
-        raise ComposeError("--always-recreate-deps and --no-recreate are incompatible")
-    if request.build and request.no_build:
-        raise ComposeError("--build and --no-build are incompatible")
+    request = checked(request)
     project = load_with(flags)
     began = time.time()  # output from here on is this run's (AttachOptions.since)
     view = open_progress(flags)
@@ -103,7 +135,9 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
             services=request.services,
             attach=request.attach,
             no_attach=request.no_attach,
+            attach_dependencies=request.attach_dependencies,
             abort_on_container_exit=request.abort_on_container_exit,
+            abort_on_container_failure=request.abort_on_container_failure,
             exit_code_from=request.exit_code_from,
             timeout=request.timeout,
             timestamps=request.timestamps,
@@ -112,6 +146,8 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
             progress=flags.progress,
             since=began,
         )
+        if attached:
+            attached_services(orch, options)  # a bad --attach fails before anything starts
         try:
             with interruptible() as cancel:
                 orch.up(
