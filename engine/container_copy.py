@@ -76,6 +76,16 @@ class _Child:
             raise CopyError(message.strip() or "copy failed")
 
 
+def _without_name_service() -> None:
+    """In the child, before its chroot: tarfile looks up no user or group names. Through
+    glibc's NSS a lookup reads the container's /etc/nsswitch.conf and loads the
+    `libnss_*.so` it names from the container's filesystem into this root process: code of
+    the container's choosing run outside it (docker cp's CVE-2019-14271). Archives carry
+    numeric owners, which is what Docker's `cp -a` keeps anyway."""
+    for lookup in ("pwd", "grp"):  # tarfile's own handles on the modules (typeshed omits them)
+        setattr(tarfile, lookup, None)
+
+
 def _fork_into(root: ContainerRoot, work: Callable[[Callable[[], None]], None]) -> _Child:
     """Run `work(ready)` in a forked child chrooted into `root`; `ready()` tells the parent
     the path checked out, and a failure comes back as the child's message."""
@@ -89,6 +99,7 @@ def _fork_into(root: ContainerRoot, work: Callable[[Callable[[], None]], None]) 
 
         try:
             os.close(report_r)
+            _without_name_service()
             root.enter()
             work(ready)
         except BaseException as exc:  # every failure becomes the parent's CopyError

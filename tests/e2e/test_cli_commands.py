@@ -168,6 +168,39 @@ def test_cp_never_follows_a_containers_symlink_to_the_host_and_streams_tars(
     assert (tmp_path / "f").read_text() == "hi\n"
 
 
+NSS_MODULE = """
+#include <stdio.h>
+__attribute__((constructor)) static void loaded(void) {
+    FILE *f = fopen("/loaded-by-cp", "w");
+    if (f) { fputs("ran in pycompose cp\\n", f); fclose(f); }
+}
+"""
+
+
+def test_cp_loads_no_name_service_module_of_the_container(stack: Stack, tmp_path: Path) -> None:
+    """docker cp's CVE-2019-14271: a tar writer chrooted in the container that looks up user
+    names loads the `libnss_*.so` the container's nsswitch.conf names, as root, outside the
+    container's isolation. The module here leaves a file when it is loaded."""
+    source = tmp_path / "evil.c"
+    source.write_text(NSS_MODULE)
+    module = tmp_path / "libnss_evil.so.2"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(module), str(source)], check=True)
+    conf = "printf 'passwd: evil\\ngroup: evil\\n' > /etc/nsswitch.conf"
+    script = f"mkdir -p /lib/x86_64-linux-gnu /lib64; {conf}; touch /ready; sleep 300"
+    stack.write({"evil": f'image: busybox\ncommand: ["sh", "-c", "{script}"]\n'})
+    stack.ok("up", "-d")
+    for _ in range(100):
+        if stack.cli("exec", "-T", "evil", "test", "-e", "/ready").returncode == 0:
+            break
+        time.sleep(0.05)
+    for libdir in ("/lib/x86_64-linux-gnu/", "/lib64/"):
+        stack.ok("cp", str(module), f"evil:{libdir}")
+    stack.ok("cp", "evil:/etc/hostname", str(tmp_path / "hostname"))  # tar of container files
+    stack.ok("cp", "-a", "evil:/etc/hostname", str(tmp_path / "hostname-a"))
+    stack.ok("cp", "-a", str(tmp_path / "hostname"), "evil:/tmp/")  # names from our tar
+    assert stack.cli("exec", "-T", "evil", "test", "-e", "/loaded-by-cp").returncode == 1
+
+
 def test_wait_returns_the_exit_code(stack: Stack) -> None:
     stack.write({"job": 'image: busybox\ncommand: ["sh", "-c", "sleep 2; exit 5"]\n'})
     stack.ok("up", "-d")
