@@ -604,6 +604,13 @@ class Engine:
 
         return open_archive(self._container_root(name_or_id), path)
 
+    def export_filesystem(self, name_or_id: str) -> contextlib.AbstractContextManager[BinaryIO]:
+        """A tar stream of the container's filesystem without its volumes, binds and kernel
+        filesystems: Docker's `GET /containers/{id}/export`."""
+        from engine.container_copy import open_filesystem
+
+        return open_filesystem(replace(self._container_root(name_or_id), filesystem_only=True))
+
     def extract_into(
         self, name_or_id: str, dest: str, feed: Callable[[BinaryIO], None], *,
         rename: str | None = None, keep_owner: bool = False,

@@ -40,9 +40,13 @@ class ContainerRoot:
     upper_dir: str = ""
     work_dir: str = ""
     mount_point: str = ""
+    filesystem_only: bool = False  # without its volumes, binds, /proc... (`export`)
 
     def enter(self) -> None:
         """In the child: chroot into the container's root."""
+        if self.init_pid is not None and self.filesystem_only:
+            self._enter_root_mount(self.init_pid)
+            return
         if self.init_pid is not None:
             os.chroot(f"/proc/{self.init_pid}/root")
             os.chdir("/")
@@ -52,6 +56,26 @@ class ContainerRoot:
         layers = f"lowerdir={':'.join(self.lower_dirs)},upperdir={self.upper_dir}"
         sc.mount("overlay", self.mount_point, "overlay", 0, f"{layers},workdir={self.work_dir}")
         os.chroot(self.mount_point)
+        os.chdir("/")
+
+
+    @staticmethod
+    def _enter_root_mount(init_pid: int) -> None:
+        """Into the running container's mount namespace, then chrooted at a detached copy of
+        its root mount alone (open_tree without AT_RECURSIVE): its overlay, with the mount
+        points of volumes and /proc as the empty directories they are there. Nothing is
+        mounted anywhere: the copy is gone when the child exits."""
+        namespace = os.open(f"/proc/{init_pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            sc.setns(namespace, sc.CLONE_NEWNS)
+        finally:
+            os.close(namespace)
+        tree = sc.open_tree("/", sc.OPEN_TREE_CLONE | os.O_CLOEXEC)
+        try:
+            os.fchdir(tree)
+            os.chroot(".")
+        finally:
+            os.close(tree)
         os.chdir("/")
 
 
@@ -125,7 +149,13 @@ def open_archive(root: ContainerRoot, path: str) -> Iterator[BinaryIO]:
         with os.fdopen(write_fd, "wb") as out, tarfile.open(fileobj=out, mode="w|") as tar:
             tar.add(str(source), arcname=source.name or ".")
 
-    child = _fork_into(root, work)
+    with _streamed(_fork_into(root, work), read_fd, write_fd) as reader:
+        yield reader
+
+
+@contextlib.contextmanager
+def _streamed(child: _Child, read_fd: int, write_fd: int) -> Iterator[BinaryIO]:
+    """The child's tar stream, read from our end of its pipe; its failure raised at the end."""
     os.close(write_fd)
     with os.fdopen(read_fd, "rb") as reader:
         child.started()
@@ -137,6 +167,23 @@ def open_archive(root: ContainerRoot, path: str) -> Iterator[BinaryIO]:
                 child.finish()
             raise
     child.finish()
+
+
+@contextlib.contextmanager
+def open_filesystem(root: ContainerRoot) -> Iterator[BinaryIO]:
+    """A tar stream of the container's whole filesystem, names relative to its root (what
+    `docker export` writes)."""
+    read_fd, write_fd = os.pipe()
+
+    def work(ready: Callable[[], None]) -> None:
+        os.close(read_fd)
+        ready()
+        with os.fdopen(write_fd, "wb") as out, tarfile.open(fileobj=out, mode="w|") as tar:
+            for name in sorted(os.listdir("/")):
+                tar.add(f"/{name}", arcname=name)
+
+    with _streamed(_fork_into(root, work), read_fd, write_fd) as reader:
+        yield reader
 
 
 def unpack(

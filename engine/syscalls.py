@@ -101,6 +101,21 @@ def umount(target: str, flags: int = 0) -> None:
     _check(_libc.umount2(_b(target), flags), f"umount {target}")
 
 
+# open_tree(2) (Linux 5.2): one number on every architecture, as every syscall since 5.1.
+_SYS_OPEN_TREE = 428
+OPEN_TREE_CLONE = 1  # a detached copy of the mount (its submounts only with AT_RECURSIVE)
+_AT_FDCWD = -100
+
+
+def open_tree(path: str, flags: int) -> int:
+    """A descriptor of a detached copy of the mount at `path`."""
+    fd = _libc.syscall(_SYS_OPEN_TREE, _AT_FDCWD, _b(path), flags)
+    if fd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"open_tree {path}: {os.strerror(err)}")
+    return int(fd)
+
+
 def pivot_root(new_root: str, put_old: str) -> None:
     number = _SYS_PIVOT_ROOT.get(os.uname().machine)
     if number is None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 MODULES = (
     "config_cmd", "lifecycle_cmds", "query_cmds", "image_cmds", "port_cmd", "exec_cmd",
     "build_cmds", "pause_cmds", "volume_cmds", "container_cmds", "cp_cmd", "misc_cmds", "run_cmd",
-    "stats_cmd",
+    "stats_cmd", "export_cmd",
 )
 # Command (or command group) name -> the compose.cli module whose `register` adds it
 # (tests/unit/test_cli_app_modules.py checks it against what each module registers).
@@ -34,6 +34,7 @@ COMMAND_MODULES = {
     "container": "container_cmds",
     "cp": "cp_cmd",
     "exec": "exec_cmd",
+    "export": "export_cmd",
     "image": "image_cmds",
     **dict.fromkeys(
         ("up", "down", "create", "stop", "start", "restart", "kill", "rm", "scale"),

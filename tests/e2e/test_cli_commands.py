@@ -201,6 +201,44 @@ def test_cp_loads_no_name_service_module_of_the_container(stack: Stack, tmp_path
     assert stack.cli("exec", "-T", "evil", "test", "-e", "/loaded-by-cp").returncode == 1
 
 
+def test_export_writes_the_containers_own_files_without_its_mounts(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """compose's `export`: the container's filesystem (image and its changes); volume and bind
+    mount points are there as the empty directories they are in it, their contents are not."""
+    (tmp_path / "bound").mkdir()
+    (tmp_path / "bound" / "host-file").write_text("host\n")
+    script = "echo inside > /made; echo vol > /data/in-volume; touch /ready; sleep 300"
+    stack.write(
+        {"app": f'image: busybox\ncommand: ["sh", "-c", "{script}"]\nstop_grace_period: 0s\n'
+                f"volumes: [data:/data, {tmp_path / 'bound'}:/bound]\n"},
+        "volumes:\n  data: {}\n",
+    )
+    stack.ok("up", "-d")
+    for _ in range(100):
+        if stack.cli("exec", "-T", "app", "test", "-e", "/ready").returncode == 0:
+            break
+        time.sleep(0.05)
+    out = tmp_path / "app.tar"
+    stack.ok("export", "app", "-o", str(out))
+    assert out.stat().st_mode & 0o777 == 0o600
+    with tarfile.open(out) as tar:
+        names = set(tar.getnames())
+        made = tar.extractfile("made")
+        assert made is not None and made.read() == b"inside\n"
+    assert {"bin/busybox", "data", "bound", "proc", "ready"} <= names
+    assert not {n for n in names if n.startswith(("data/", "bound/", "proc/", "sys/"))}
+    env = {**os.environ, "PYCOMPOSE_ROOT": str(stack.root)}
+    piped = subprocess.run(["pycompose", "-p", stack.name, "export", "app"], cwd=stack.directory,
+                           env=env, capture_output=True, check=True, timeout=60).stdout
+    with tarfile.open(fileobj=io.BytesIO(piped)) as tar:
+        assert set(tar.getnames()) == names
+    stack.ok("stop", "app")
+    stopped = stack.cli("export", "app", "-o", str(tmp_path / "none.tar"))
+    assert stopped.returncode == 1 and 'service "app" is not running' in stopped.stderr
+    assert not (tmp_path / "none.tar").exists()
+
+
 def test_wait_returns_the_exit_code(stack: Stack) -> None:
     stack.write({"job": 'image: busybox\ncommand: ["sh", "-c", "sleep 2; exit 5"]\n'})
     stack.ok("up", "-d")
