@@ -52,7 +52,11 @@ READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysr
 
 
 def _inside(rootfs: str, target: str) -> str:
-    return os.path.join(rootfs, target.lstrip("/"))
+    """Where `target` is for the container: resolved in its root (see `_resolve_in_root`).
+    The mounts and files made here, before pivot_root, are made through host paths: joined
+    plainly, an image's `/data -> /etc` would make a volume's mount point, a tmpfs or /proc
+    land on the host's /etc, and fill an empty volume with the host's files."""
+    return _resolve_in_root(rootfs, target)
 
 
 def _ensure_mountpoint(path: str, is_dir: bool) -> None:
@@ -214,8 +218,9 @@ def _mount_etc_files(spec: RuntimeSpec) -> None:
         (spec.hostname_file, "/etc/hostname"),
         (spec.resolv_file, "/etc/resolv.conf"),
     ):
-        path = _inside(spec.rootfs_dir, target)
-        if os.path.islink(path):
+        directory, name = os.path.split(target)
+        path = os.path.join(_inside(spec.rootfs_dir, directory), name)
+        if os.path.islink(path):  # the image's own link is replaced by the file
             os.unlink(path)
         _ensure_mountpoint(path, is_dir=False)
         _bind(source, path, read_only=False, recursive=False)
