@@ -47,6 +47,10 @@ MASKED_PATHS = (
     "/proc/scsi",
     "/sys/firmware",
 )
+# `privileged`: every device node of the host's /dev is made in the container's too (containerd's
+# HostDevices, which Docker uses), except under these directories (the container has its own
+# pts, shm and mqueue; fd is a link) and /dev/console.
+HOST_DEV_SKIPPED_DIRS = frozenset({"pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev"})
 V1_CGROUP_MOUNTS = ("blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids")
 READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 
@@ -99,8 +103,55 @@ def _mount_dev(rootfs: str, spec: RuntimeSpec | None = None) -> None:
     mqueue = os.path.join(dev, "mqueue")
     os.makedirs(mqueue)
     sc.mount("mqueue", mqueue, "mqueue", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
+    if spec is not None and spec.privileged:
+        _make_host_devices(dev)
     for device in spec.devices if spec is not None else ():
         _make_device(rootfs, device)
+
+
+def host_devices(root: str = "/dev") -> list[tuple[str, os.stat_result]]:
+    """The host's device nodes as containerd's HostDevices finds them: (path relative to
+    `root`, its lstat), character and block devices only (links, FIFOs and files are left
+    out), walking subdirectories but not HOST_DEV_SKIPPED_DIRS, without /dev/console."""
+    found: list[tuple[str, os.stat_result]] = []
+    pending = [""]
+    while pending:
+        relative = pending.pop()
+        try:
+            with os.scandir(os.path.join(root, relative)) as listing:
+                entries = list(listing)
+        except OSError:  # gone meanwhile, or unreadable: as containerd, nothing from it
+            continue
+        for entry in entries:
+            path = os.path.join(relative, entry.name)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in HOST_DEV_SKIPPED_DIRS:
+                        pending.append(path)
+                    continue
+                if entry.name == "console":
+                    continue
+                info = os.lstat(entry.path)
+            except OSError:
+                continue
+            if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+                found.append((path, info))
+    return sorted(found)
+
+
+def _make_host_devices(dev: str) -> None:
+    """Docker's `privileged`: the host's device nodes in the container's /dev (same type,
+    numbers, mode and owner, as runc makes them). A path the container has already (its
+    default nodes, the ptmx link) keeps what it has, as runc's EEXIST does."""
+    for relative, info in host_devices():
+        node = os.path.join(dev, relative)
+        if os.path.lexists(node):
+            continue
+        os.makedirs(os.path.dirname(node), mode=0o755, exist_ok=True)
+        mode = stat.S_IMODE(info.st_mode)
+        os.mknod(node, mode | stat.S_IFMT(info.st_mode), info.st_rdev)
+        os.chmod(node, mode)  # past the umask
+        os.chown(node, info.st_uid, info.st_gid)
 
 
 def _make_device(rootfs: str, device: DeviceNode) -> None:
