@@ -405,7 +405,20 @@ class Engine:
             return ()
 
     def inspect(self, name_or_id: str) -> ContainerInfo:
-        return self._info(self.containers.get(name_or_id))
+        return self._with_live_oom(self._info(self.containers.get(name_or_id)))
+
+    @staticmethod
+    def _with_live_oom(info: ContainerInfo) -> ContainerInfo:
+        """Docker's OOMKilled turns true as soon as the kernel OOM-kills any process of the
+        running container (containerd's OOM event: its cgroup's oom_kill counter), pid 1 or
+        not, and whether or not the container goes on; the supervisor records the same
+        counter when the run ends. Asked here, not in `ps`'s listing: one file read."""
+        state = info.state
+        if state.status is not ContainerStatus.RUNNING or state.oom_killed:
+            return info
+        if not container_cgroup(info.id).oom_killed():
+            return info
+        return replace(info, state=replace(state, oom_killed=True))
 
     def inspect_document(self, name_or_id: str) -> dict[str, Any]:
         """The container as `docker inspect` shows it (see engine.inspect_document)."""

@@ -310,7 +310,9 @@ class Cgroup:
             _write_raw(path / "cgroup.procs", str(pid))
 
     def oom_killed(self) -> bool:
-        """Whether the kernel OOM-killed a process of this cgroup (Docker's OOMKilled)."""
+        """Whether the kernel OOM-killed any process of this cgroup, pid 1 or not (Docker's
+        OOMKilled): the oom_kill counter of v2's memory.events (this cgroup and below) or of
+        v1's memory.oom_control (kernels since 4.13 have it)."""
         mem = self.memory_dir()
         name = "memory.events" if self.version is CgroupVersion.V2 else "memory.oom_control"
         try:

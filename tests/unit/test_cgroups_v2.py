@@ -84,3 +84,28 @@ def test_v1_blkio_weight_goes_to_the_file_the_kernel_has(tmp_path: Path) -> None
     (bare / "blkio").mkdir(parents=True)
     Cgroup("c1", CgroupVersion.V1, bare).create(Limits(blkio_weight=300))
     assert sorted(p.name for p in (bare / "blkio" / "pycompose" / "c1").iterdir()) == []
+
+
+def test_oom_killed_reads_the_oom_kill_counter_of_either_version(tmp_path: Path) -> None:
+    """Any process of the cgroup OOM-killed counts (Docker's OOMKilled), not only pid 1: the
+    kernel's per-cgroup counter. An `oom` line alone (the cgroup hit its limit, reclaim
+    coped) is no kill."""
+    root = _fake_v2_root(tmp_path)
+    events = root / "pycompose" / "c1" / "memory.events"
+    cgroup = Cgroup("c1", CgroupVersion.V2, root)
+    assert not cgroup.oom_killed()  # no memory.events: no memory controller, no kill known
+    events.write_text("low 0\nhigh 0\nmax 12\noom 1\noom_kill 0\noom_group_kill 0\n")
+    assert not cgroup.oom_killed()
+    events.write_text("low 0\nhigh 0\nmax 40\noom 3\noom_kill 2\noom_group_kill 0\n")
+    assert cgroup.oom_killed()
+
+    v1_root = tmp_path / "v1"
+    control = v1_root / "memory" / "pycompose" / "c1" / "memory.oom_control"
+    control.parent.mkdir(parents=True)
+    v1 = Cgroup("c1", CgroupVersion.V1, v1_root)
+    control.write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 0\n")
+    assert not v1.oom_killed()
+    control.write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
+    assert v1.oom_killed()
+    control.write_text("oom_kill_disable 0\nunder_oom 0\n")  # before 4.13: no counter
+    assert not v1.oom_killed()
