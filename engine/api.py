@@ -45,7 +45,6 @@ from engine.runtime_spec import (
     NetworkRequest,
     ProcessSpec,
     RuntimeSpec,
-    TmpfsMount,
 )
 from engine.signal_names import signal_number
 from engine.volumes import Volume, VolumeStore, anonymous_volume_name
@@ -467,7 +466,7 @@ class Engine:
             resolve_env,
             resolve_user,
         )
-        from engine.runtime_options import resolve_groups, runtime_options, tmpfs_options
+        from engine.runtime_options import resolve_groups, runtime_options, tmpfs_mount
 
         spec = record.spec
         image = self.images.get(record.image_id)
@@ -496,11 +495,11 @@ class Engine:
         options = runtime_options(
             spec, lowers, self.images.config_document(image), self._running_init_pid
         )
-        binds, tmpfs = [], [TmpfsMount(t, tmpfs_options(spec, t)) for t in spec.tmpfs]
+        binds, tmpfs = [], [tmpfs_mount(spec, t) for t in spec.tmpfs]
         host_mounts = []
         for mount in spec.mounts:
             if mount.kind is MountKind.TMPFS:
-                tmpfs.append(TmpfsMount(mount.target, tmpfs_options(spec, mount.target)))
+                tmpfs.append(tmpfs_mount(spec, mount.target, mount.read_only))
             elif mount.kind is MountKind.VOLUME:
                 name = mount.source or anonymous_volume_name(record.id, mount.target)
                 volume = self.volumes.ensure(name)

@@ -73,8 +73,12 @@ class LimitError(OSError):
     """The kernel refused one limit; `key` names the Compose option it came from."""
 
     def __init__(self, key: str, value: object, cause: OSError) -> None:
-        super().__init__(cause.errno, f"{key}: the kernel refused {value!r}: {cause.strerror}")
+        self.message = f"{key}: the kernel refused {value!r}: {cause.strerror}"
+        super().__init__(cause.errno, self.message)
         self.key = key
+
+    def __str__(self) -> str:  # the key and the kernel's word, without OSError's "[Errno N]"
+        return self.message
 
 
 _VERSIONS: dict[Path, CgroupVersion] = {}
@@ -461,6 +465,24 @@ def _mounted_v1(root: Path) -> tuple[str, ...]:
         if root == CGROUP_ROOT and found:
             _MOUNTED[root] = found
     return found
+
+
+def available_cpuset(kind: str, root: Path = CGROUP_ROOT) -> str | None:
+    """The CPUs (`kind` "cpus") or memory nodes ("mems") containers may be given, as the
+    kernel lists them ("0-3,6"): the root cpuset's effective ones, as Docker's sysinfo reads
+    them; None when the host does not say."""
+    if detect_version(root) is CgroupVersion.V2:
+        candidates = [root / f"cpuset.{kind}.effective"]
+    else:
+        base = root / "cpuset"
+        candidates = [base / f"cpuset.effective_{kind}", base / f"cpuset.{kind}"]
+    candidates.append(Path(f"/sys/devices/system/{'cpu' if kind == 'cpus' else 'node'}/online"))
+    for path in candidates:
+        try:
+            return path.read_text().strip()
+        except OSError:
+            continue
+    return None
 
 
 def container_cgroup(container_id: str) -> Cgroup:

@@ -177,7 +177,20 @@ def _apply_sysctls(rootfs: str, spec: RuntimeSpec) -> None:
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(str(value))
         except OSError as exc:
-            raise OSError(exc.errno, f"sysctls: {key}={value}: {exc.strerror}") from None
+            label = "sysctls: " + key if key in spec.sysctls else "domainname"
+            raise OSError(f"{label}={value}: {_sysctl_problem(exc, value)}") from None
+
+
+def _sysctl_problem(exc: OSError, value: str) -> str:
+    """Why the kernel refused a sysctl write, in words (one line, for the start's error)."""
+    if exc.errno == errno.ENOENT:
+        return ("no such sysctl in the container's namespaces (unknown to this kernel, or "
+                "not one a namespace of the container's own has)")
+    if exc.errno in (errno.EINVAL, errno.ERANGE):
+        return f"the kernel refused the value {value!r} ({exc.strerror})"
+    if exc.errno in (errno.EPERM, errno.EACCES, errno.EROFS):
+        return f"not settable from a container ({exc.strerror})"
+    return str(exc.strerror)
 
 
 def _mount_proc_sys(rootfs: str, privileged: bool = False) -> None:
@@ -256,7 +269,11 @@ def _mount_volumes(spec: RuntimeSpec) -> None:
     for tmpfs in spec.tmpfs:
         target = _inside(spec.rootfs_dir, tmpfs.target)
         os.makedirs(target, exist_ok=True)
-        sc.mount("tmpfs", target, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, tmpfs.options)
+        try:
+            sc.mount("tmpfs", target, "tmpfs", tmpfs.flags, tmpfs.options)
+        except OSError as exc:  # the values were checked: what is left is the kernel's say
+            raise OSError(f"tmpfs {tmpfs.target}: the kernel refused the options "
+                          f"{tmpfs.options!r}: {exc.strerror}") from None
 
 
 def _mount_etc_files(spec: RuntimeSpec) -> None:

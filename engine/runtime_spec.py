@@ -49,10 +49,11 @@ class VolumeMount:
 @dataclass(frozen=True)
 class TmpfsMount:
     """A tmpfs mounted afresh at every start (its content never outlives a run); `options` is
-    the final mount data (mode, size) handed to mount(2)."""
+    the final mount data (mode, size) handed to mount(2), `flags` its mount flags."""
 
     target: str
     options: str = "mode=1777"
+    flags: int = 8 | 2 | 4  # mount(2) flags: MS_NOEXEC | MS_NOSUID | MS_NODEV, Docker's
 
 
 @dataclass(frozen=True)

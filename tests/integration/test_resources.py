@@ -143,7 +143,8 @@ def test_bad_cgroup_value_names_the_option_and_leaves_nothing(
 ) -> None:
     engine = engine_with_busybox
     info = engine.create_container(sh("badset", "true", cpuset_cpus="99"))
-    with pytest.raises(ContainerStartError, match="cpuset"):
+    with pytest.raises(InvalidArgumentError, match="badset: cpuset: requested CPUs are not "
+                       "available - requested 99, available: "):
         engine.start_container(info.id)
     cgroup = container_cgroup(info.id)
     assert not any(path.exists() for path in cgroup.dirs())
