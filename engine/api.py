@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from engine.cgroups import container_cgroup
+from engine.cgroups import container_cgroup, swappiness_supported
 from engine.containers import (
     ContainerRecord,
     ContainerSpec,
@@ -86,6 +86,7 @@ __all__ = [
     "PortSpec",
     "Volume",
     "VolumeInUseError",
+    "swappiness_supported",
 ]
 
 
@@ -316,6 +317,9 @@ class Engine:
                 ) from exc
         if spec.volumes_from:
             spec = replace(spec, mounts=self._mounts_with_volumes_from(spec))
+        if spec.mem_swappiness is not None and not swappiness_supported():
+            # Docker on cgroup v2: "Memory swappiness discarded" (null in inspect).
+            spec = replace(spec, mem_swappiness=None)
         for mount in spec.mounts:
             if mount.kind is MountKind.VOLUME and mount.source:
                 self.volumes.ensure(mount.source)
@@ -363,7 +367,7 @@ class Engine:
         if state.status.active and not is_alive(state.supervisor_pid, state.supervisor_start):
             if state.pid and is_alive(state.pid, state.pid_start):
                 signal_pid(state.pid, signal.SIGKILL)
-            container_cgroup(record.id).remove()
+            container_cgroup(record.id, record.spec.cgroup_parent).remove()
             from engine.volume_mounts import release_container
 
             with contextlib.suppress(OSError):
@@ -415,7 +419,7 @@ class Engine:
         state = info.state
         if state.status is not ContainerStatus.RUNNING or state.oom_killed:
             return info
-        if not container_cgroup(info.id).oom_killed():
+        if not container_cgroup(info.id, info.record.spec.cgroup_parent).oom_killed():
             return info
         return replace(info, state=replace(state, oom_killed=True))
 
@@ -795,7 +799,7 @@ class Engine:
             raise InvalidStateError(f"container {info.name} is not running", subject=info.name)
         if info.state.paused:
             raise InvalidStateError(f"container {info.name} is already paused", subject=info.name)
-        container_cgroup(info.id).freeze(True)
+        container_cgroup(info.id, info.record.spec.cgroup_parent).freeze(True)
         self.containers.update_state(info.id, paused=True)
         return self.inspect(info.id)
 
@@ -803,7 +807,7 @@ class Engine:
         info = self.inspect(name_or_id)
         if not info.state.paused:
             raise InvalidStateError(f"container {info.name} is not paused", subject=info.name)
-        container_cgroup(info.id).freeze(False)
+        container_cgroup(info.id, info.record.spec.cgroup_parent).freeze(False)
         self.containers.update_state(info.id, paused=False)
         return self.inspect(info.id)
 
@@ -819,7 +823,7 @@ class Engine:
         signal_pid(info.state.pid, number)
         if number == signal.SIGKILL and info.state.paused:
             # A frozen task keeps SIGKILL pending: thaw it so that it dies, as Docker does.
-            container_cgroup(info.id).freeze(False)
+            container_cgroup(info.id, info.record.spec.cgroup_parent).freeze(False)
             self.containers.update_state(info.id, paused=False)
 
     @staticmethod
@@ -858,7 +862,7 @@ class Engine:
             count_stop = False  # counted by that stop
         self.containers.delete(info.id, count_stop=count_stop)
         # Normally gone with its supervisor; one that died half-way may have left it.
-        container_cgroup(info.id).remove()
+        container_cgroup(info.id, info.record.spec.cgroup_parent).remove()
 
     def commit_container(self, name_or_id: str) -> Blob:
         """The stopped container's filesystem changes as a new layer blob (see engine.commit)."""
@@ -935,7 +939,8 @@ class Engine:
             )
         spec = RuntimeSpec.load(self.layout.container_dir(info.id) / "runtime.json")
         target = ExecTarget(
-            info.name, info.state.pid, info.state.pid_start, container_cgroup(info.id)
+            info.name, info.state.pid, info.state.pid_start,
+            container_cgroup(info.id, info.record.spec.cgroup_parent),
         )
         process = exec_process_for(
             spec, info.state.pid, argv, env=env, workdir=workdir, user=user

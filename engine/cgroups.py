@@ -10,6 +10,7 @@ import contextlib
 import enum
 import functools
 import os
+import posixpath
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,7 @@ class Limits:
     cpuset_cpus: str | None = None
     cpuset_mems: str | None = None
     blkio_weight: int | None = None
+    memory_swappiness: int | None = None  # v1 only (v2 has no such knob)
     # v1 devices cgroup rules ("c 1:3 rwm"); empty = do not restrict (privileged).
     device_rules: tuple[str, ...] = ()
 
@@ -110,7 +112,9 @@ class Cgroup:
     name: str
     version: CgroupVersion
     root: Path = CGROUP_ROOT
-    parent: str = PARENT  # the engine's dir above every container's (tests use their own)
+    # The dir above the container's, relative to the hierarchy's root: the engine's own, or
+    # a `cgroup_parent` (any depth, as "a/b"); tests use their own.
+    parent: str = PARENT
 
     def dirs(self) -> list[Path]:
         return list(self._dirs)
@@ -171,10 +175,11 @@ class Cgroup:
             (own / f"cpuset.{name}").read_text().strip() for name in ("cpus", "mems")
         ):
             return  # inherited at mkdir: the parent has clone_children set (below)
-        for path, cpus, mems in (
-            (base / self.parent, None, None),
-            (base / self.parent / self.name, limits.cpuset_cpus, limits.cpuset_mems),
-        ):
+        levels: list[tuple[Path, str | None, str | None]] = [
+            (base / level, None, None) for level in _levels(self.parent)
+        ]
+        levels.append((own, limits.cpuset_cpus, limits.cpuset_mems))
+        for path, cpus, mems in levels:
             parent = path.parent
             for name, wanted, key in (("cpus", cpus, "cpuset"), ("mems", mems, "cpuset_mems")):
                 current = (path / f"cpuset.{name}").read_text().strip()
@@ -185,15 +190,20 @@ class Cgroup:
                     _write(path / f"cpuset.{name}", value, key)
         # From now on the kernel copies the parent's cpus and mems into each new container's
         # dir at mkdir (v1 `cgroup.clone_children`): the next creates only read them back.
-        with contextlib.suppress(OSError):
-            _write(base / self.parent / "cgroup.clone_children", 1, "cpuset")
+        # Only in the engine's own parent: a `cgroup_parent`'s settings are its owner's.
+        if self.parent == PARENT:
+            with contextlib.suppress(OSError):
+                _write(base / self.parent / "cgroup.clone_children", 1, "cpuset")
 
     def _enable_v2_controllers(self) -> None:
-        parent = self.root / self.parent
-        parent.mkdir(exist_ok=True)
+        """The controllers the container needs, enabled for the children of every level from
+        the root down to its parent (v2 hands a controller down one level at a time)."""
+        levels = [self.root / level for level in _levels(self.parent)]
+        for level in levels:
+            level.mkdir(exist_ok=True)
         available = (self.root / "cgroup.controllers").read_text().split()
         wanted = [c for c in ("memory", "pids", "cpu", "cpuset", "io") if c in available]
-        for level in (self.root, parent):
+        for level in (self.root, *levels):
             control = level / "cgroup.subtree_control"
             enabled = control.read_text().split()
             missing = [c for c in wanted if c not in enabled]
@@ -223,6 +233,8 @@ class Cgroup:
             _write(mem / "memory.soft_limit_in_bytes", limits.memory_reservation, "mem_reservation")
         if limits.oom_kill_disable:
             _write(mem / "memory.oom_control", 1, "oom_kill_disable")
+        if limits.memory_swappiness is not None:
+            _write(mem / "memory.swappiness", limits.memory_swappiness, "mem_swappiness")
         if limits.pids is not None:
             pids_max = self._controller_dir("pids") / "pids.max"
             _write(pids_max, _pids_value(limits.pids), "pids_limit")
@@ -352,8 +364,9 @@ class Cgroup:
             # The last container leaves the machine as found: an empty parent goes too. Other
             # containers' dirs (or a creator's, see _make_dirs) make the kernel refuse: fine.
             # Asked only when no child is listed: a refused rmdir still queues on the kernel's
-            # global cgroup mutex, behind every other container's removal.
-            if not _has_child_groups(path.parent):
+            # global cgroup mutex, behind every other container's removal. A `cgroup_parent`
+            # stays, as Docker leaves it: it is its owner's, and may carry their limits.
+            if self.parent == PARENT and not _has_child_groups(path.parent):
                 with contextlib.suppress(OSError):
                     os.rmdir(path.parent)
 
@@ -467,6 +480,12 @@ def _mounted_v1(root: Path) -> tuple[str, ...]:
     return found
 
 
+def swappiness_supported(root: Path = CGROUP_ROOT) -> bool:
+    """Whether containers can be given a memory swappiness: v1's memory.swappiness; cgroup v2
+    has no such file (Docker discards the setting there, with a warning)."""
+    return detect_version(root) is CgroupVersion.V1
+
+
 def available_cpuset(kind: str, root: Path = CGROUP_ROOT) -> str | None:
     """The CPUs (`kind` "cpus") or memory nodes ("mems") containers may be given, as the
     kernel lists them ("0-3,6"): the root cpuset's effective ones, as Docker's sysinfo reads
@@ -485,5 +504,22 @@ def available_cpuset(kind: str, root: Path = CGROUP_ROOT) -> str | None:
     return None
 
 
-def container_cgroup(container_id: str) -> Cgroup:
-    return Cgroup(name=container_id[:64], version=detect_version())
+def parent_path(cgroup_parent: str | None) -> str:
+    """A `cgroup_parent` as a path below the hierarchy's root, as Docker's cgroupfs driver
+    takes it ("/a/b", "a/b/" -> "a/b"; ".." cannot climb above the root); the engine's own
+    parent when none is given."""
+    if not cgroup_parent or not cgroup_parent.strip("/"):
+        return PARENT
+    return posixpath.normpath("/" + cgroup_parent).lstrip("/") or PARENT
+
+
+def _levels(parent: str) -> list[str]:
+    """"a/b" -> ["a", "a/b"]: each dir from the root down to the parent."""
+    parts = parent.split("/")
+    return ["/".join(parts[: index + 1]) for index in range(len(parts))]
+
+
+def container_cgroup(container_id: str, cgroup_parent: str | None = None) -> Cgroup:
+    return Cgroup(
+        name=container_id[:64], version=detect_version(), parent=parent_path(cgroup_parent)
+    )

@@ -193,7 +193,7 @@ def _sysctl_problem(exc: OSError, value: str) -> str:
     return str(exc.strerror)
 
 
-def _mount_proc_sys(rootfs: str, privileged: bool = False) -> None:
+def _mount_proc_sys(rootfs: str, privileged: bool = False, spec: RuntimeSpec | None = None) -> None:
     proc = _inside(rootfs, "/proc")
     os.makedirs(proc, exist_ok=True)
     sc.mount("proc", proc, "proc", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
@@ -201,20 +201,36 @@ def _mount_proc_sys(rootfs: str, privileged: bool = False) -> None:
     os.makedirs(sys_dir, exist_ok=True)
     flags = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC | (0 if privileged else sc.MS_RDONLY)
     sc.mount("sysfs", sys_dir, "sysfs", flags)
-    _mount_cgroups(rootfs, read_only=not privileged)
+    _mount_cgroups(rootfs, read_only=not privileged, own=_own_cgroup(spec))
 
 
-def _mount_cgroups(rootfs: str, read_only: bool) -> None:
+def _own_cgroup(spec: RuntimeSpec | None) -> str | None:
+    """With `cgroup: host`, the container's cgroup below each hierarchy's root ("a/b/<id>"):
+    a cgroup mount there would show the host's whole tree, so that dir is bound instead, as
+    runc does outside a cgroup namespace. None in a cgroup namespace of its own."""
+    if spec is None or spec.cgroupns_mode != "host":
+        return None
+    from engine.cgroups import container_cgroup
+
+    cgroup = container_cgroup(spec.container_id, spec.cgroup_parent)
+    return f"{cgroup.parent}/{cgroup.name}"
+
+
+def _mount_cgroups(rootfs: str, read_only: bool, own: str | None = None) -> None:
     """/sys/fs/cgroup as Docker shows it: the container's own cgroup (the cgroup namespace makes
-    it the root), read-only. v2: one cgroup2 mount; v1: a tmpfs with one mount per controller
-    the host mounts at /sys/fs/cgroup."""
+    it the root; `own` is bound where the container shares the host's), read-only. v2: one
+    cgroup2 mount; v1: a tmpfs with one mount per controller the host mounts at
+    /sys/fs/cgroup."""
     target = _inside(rootfs, "/sys/fs/cgroup")
     if not os.path.isdir(target):
         return
     base = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
     ro = sc.MS_RDONLY if read_only else 0
     if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
-        sc.mount("cgroup2", target, "cgroup2", base | ro)
+        if own is not None:
+            _bind(f"/sys/fs/cgroup/{own}", target, read_only)
+        else:
+            sc.mount("cgroup2", target, "cgroup2", base | ro)
         return
     sc.mount("tmpfs", target, "tmpfs", base, "mode=755")
     for controller in V1_CGROUP_MOUNTS:
@@ -223,7 +239,10 @@ def _mount_cgroups(rootfs: str, read_only: bool) -> None:
         path = os.path.join(target, controller)
         os.makedirs(path, exist_ok=True)
         try:
-            sc.mount("cgroup", path, "cgroup", base | ro, controller)
+            if own is not None:
+                _bind(f"/sys/fs/cgroup/{controller}/{own}", path, read_only)
+            else:
+                sc.mount("cgroup", path, "cgroup", base | ro, controller)
         except OSError:
             os.rmdir(path)  # a controller the kernel will not mount here: leave it out
     if read_only:
@@ -354,7 +373,7 @@ def prepare_rootfs(spec: RuntimeSpec) -> None:
     sc.mount(None, "/", None, _root_flags(spec))
     _mount_overlay(spec)
     rootfs = spec.rootfs_dir
-    _mount_proc_sys(rootfs, spec.privileged)
+    _mount_proc_sys(rootfs, spec.privileged, spec)
     _mount_dev(rootfs, spec)
     _mount_volumes(spec)
     _mount_etc_files(spec)

@@ -209,6 +209,37 @@ def check_cpuset(spec: ContainerSpec) -> None:
                        f"available: {listed}")
 
 
+# Docker's device cgroup rule (opts.ValidateDeviceCgroupRule): type, major:minor, access.
+_DEVICE_CGROUP_RULE = re.compile(r"([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})")
+
+
+def device_cgroup_rules(spec: ContainerSpec) -> tuple[str, ...]:
+    """`device_cgroup_rules`, checked as Docker checks them; the devices cgroup's own syntax
+    on v1, and what the v2 device filter reads (engine.device_filter_bpf)."""
+    for rule in spec.device_cgroup_rules:
+        if not _DEVICE_CGROUP_RULE.fullmatch(rule):
+            raise _bad(spec, "device_cgroup_rules", f"invalid device cgroup rule format: "
+                       f"{rule!r} (TYPE MAJOR:MINOR ACCESS, as 'c 1:3 rwm' or 'b 8:* r')")
+    return tuple(spec.device_cgroup_rules)
+
+
+def namespace_sharing(spec: ContainerSpec) -> dict[str, Any]:
+    """`uts` and `cgroup` (host | private), and where the container's cgroup goes."""
+    uts = spec.uts_mode or "private"
+    if uts not in ("private", "host"):
+        raise _bad(spec, "uts", f"invalid UTS mode {uts!r} (host)")
+    if uts == "host":
+        for key, value in (("hostname", spec.hostname), ("domainname", spec.domainname)):
+            if value:  # they would rename the host
+                raise _bad(spec, key, f"conflicting options: {key} and the UTS mode (uts: host "
+                           "shares the host's)")
+    cgroupns = spec.cgroupns_mode or "private"
+    if cgroupns not in ("private", "host"):
+        raise _bad(spec, "cgroup", f"invalid cgroup namespace mode {cgroupns!r} (host or "
+                   "private)")
+    return {"uts_mode": uts, "cgroupns_mode": cgroupns, "cgroup_parent": spec.cgroup_parent}
+
+
 def check_ulimits(spec: ContainerSpec) -> tuple[Rlimit, ...]:
     limits = []
     for name, (soft, hard) in spec.ulimits.items():
@@ -246,11 +277,14 @@ def resources(spec: ContainerSpec, devices: tuple[DeviceNode, ...]) -> Limits:
     ):
         raise _bad(spec, "mem_reservation", "must be lower than mem_limit")
     check_cpuset(spec)
+    if spec.mem_swappiness is not None and not 0 <= spec.mem_swappiness <= 100:
+        raise _bad(spec, "mem_swappiness", f"invalid value: {spec.mem_swappiness}, valid "
+                   "memory swappiness range is 0-100")
     rules: tuple[str, ...] = ()
-    if not spec.privileged:
+    if not spec.privileged:  # Docker: a privileged container's devices cgroup allows all
         rules = DEFAULT_DEVICE_RULES + tuple(
             f"{d.kind} {d.major}:{d.minor} {d.permissions}" for d in devices
-        )
+        ) + device_cgroup_rules(spec)
     return Limits(
         memory_bytes=spec.memory_limit,
         pids=spec.pids_limit,
@@ -263,6 +297,7 @@ def resources(spec: ContainerSpec, devices: tuple[DeviceNode, ...]) -> Limits:
         cpuset_cpus=spec.cpuset_cpus,
         cpuset_mems=spec.cpuset_mems,
         blkio_weight=spec.blkio_weight,
+        memory_swappiness=spec.mem_swappiness,
         device_rules=rules,
     )
 
@@ -359,6 +394,7 @@ def runtime_options(
         "log_max_size": spec.log_max_size,
         "log_max_file": spec.log_max_file or 1,
         **namespace_modes(spec, find_running_pid),
+        **namespace_sharing(spec),
     }
 
 

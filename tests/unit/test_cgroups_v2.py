@@ -109,3 +109,42 @@ def test_oom_killed_reads_the_oom_kill_counter_of_either_version(tmp_path: Path)
     assert v1.oom_killed()
     control.write_text("oom_kill_disable 0\nunder_oom 0\n")  # before 4.13: no counter
     assert not v1.oom_killed()
+
+
+def test_a_cgroup_parent_is_a_path_below_the_root() -> None:
+    from engine.cgroups import PARENT, parent_path
+
+    assert parent_path(None) == PARENT and parent_path("") == PARENT and parent_path("/") == PARENT
+    assert parent_path("/apps/web/") == "apps/web"
+    assert parent_path("apps") == "apps"
+    assert parent_path("../../etc") == "etc"  # cannot climb above the hierarchy's root
+    assert parent_path("a/./b/../c") == "a/c"
+
+
+def test_v2_cgroup_parent_gets_the_controllers_at_every_level_and_is_left(tmp_path: Path) -> None:
+    """v2 hands controllers down one level at a time: each dir from the root to a nested
+    `cgroup_parent` enables them for its children. Removing the container leaves the
+    parent, as Docker does (it is its owner's); the engine's own empty parent goes."""
+    from engine.cgroups import container_cgroup, parent_path
+
+    root = _fake_v2_root(tmp_path)
+    for level in (root / "apps", root / "apps" / "web"):  # what the kernel makes at mkdir
+        level.mkdir()
+        (level / "cgroup.subtree_control").write_text("")
+    cgroup = Cgroup("c9", CgroupVersion.V2, root, parent=parent_path("/apps/web"))
+    cgroup.create(Limits(pids=10))
+    assert (root / "apps" / "web" / "c9" / "pids.max").read_text() == "10"
+    for level in (root, root / "apps", root / "apps" / "web"):
+        assert "+pids" in (level / "cgroup.subtree_control").read_text(), level
+    assert cgroup.memory_dir() == root / "apps" / "web" / "c9"
+    cgroup.remove()  # a plain directory stands in: files inside keep rmdir from working
+    assert container_cgroup("x" * 64, "/apps/web").parent == "apps/web"
+    assert container_cgroup("x" * 64).parent == "pycompose"
+
+
+def test_v1_swappiness_goes_to_the_memory_cgroup(tmp_path: Path) -> None:
+    root = tmp_path / "v1"
+    memory = root / "memory" / "pycompose" / "c1"
+    memory.mkdir(parents=True)
+    Cgroup("c1", CgroupVersion.V1, root).create(Limits(memory_swappiness=10))
+    assert (memory / "memory.swappiness").read_text() == "10"

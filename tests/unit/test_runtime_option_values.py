@@ -90,3 +90,81 @@ def test_sysctls_need_a_namespace_of_the_containers_own() -> None:
     with pytest.raises(InvalidArgumentError, match=r"net\.ipv4\.ip_forward cannot be set "
                        "with network_mode: host"):
         check_sysctls(_spec(sysctls={"net.ipv4.ip_forward": "1"}, network_mode="host"))
+
+
+def test_device_cgroup_rules_are_checked_and_follow_the_default_list() -> None:
+    from engine.cgroups import DEFAULT_DEVICE_RULES
+    from engine.device_filter_bpf import DeviceRule
+    from engine.runtime_options import resources
+
+    spec = _spec(device_cgroup_rules=("c 10:237 rwm", "b 8:* r", "a *:* m"))
+    rules = resources(spec, ()).device_rules
+    assert rules == (*DEFAULT_DEVICE_RULES, "c 10:237 rwm", "b 8:* r", "a *:* m")
+    for rule in rules:  # the v2 device filter reads the same lines
+        DeviceRule.parse(rule)
+    privileged = _spec(device_cgroup_rules=("c 10:237 rwm",), privileged=True)
+    assert resources(privileged, ()).device_rules == ()  # Docker: privileged allows all
+    for bad in ("c 10:237", "x 1:1 r", "c 1:1 rwx", "c a:1 r", "c 1:1  r"):
+        with pytest.raises(InvalidArgumentError, match="device_cgroup_rules: invalid device "
+                           "cgroup rule format"):
+            resources(_spec(device_cgroup_rules=(bad,)), ())
+
+
+def test_mem_swappiness_range() -> None:
+    from engine.runtime_options import resources
+
+    assert resources(_spec(mem_swappiness=0), ()).memory_swappiness == 0
+    assert resources(_spec(mem_swappiness=100), ()).memory_swappiness == 100
+    with pytest.raises(InvalidArgumentError, match="valid memory swappiness range is 0-100"):
+        resources(_spec(mem_swappiness=101), ())
+
+
+def test_uts_and_cgroup_namespace_modes() -> None:
+    from engine.runtime_options import namespace_sharing
+
+    assert namespace_sharing(_spec()) == {
+        "uts_mode": "private", "cgroupns_mode": "private", "cgroup_parent": None}
+    assert namespace_sharing(_spec(uts_mode="host", cgroupns_mode="host",
+                                   cgroup_parent="a")) == {
+        "uts_mode": "host", "cgroupns_mode": "host", "cgroup_parent": "a"}
+    with pytest.raises(InvalidArgumentError, match="c: hostname: conflicting options: "
+                       "hostname and the UTS mode"):
+        namespace_sharing(_spec(uts_mode="host", hostname="web"))
+    with pytest.raises(InvalidArgumentError, match="domainname: conflicting options"):
+        namespace_sharing(_spec(uts_mode="host", domainname="example.org"))
+    with pytest.raises(InvalidArgumentError, match="uts: invalid UTS mode 'container:x'"):
+        namespace_sharing(_spec(uts_mode="container:x"))
+    with pytest.raises(InvalidArgumentError, match="cgroup: invalid cgroup namespace mode"):
+        namespace_sharing(_spec(cgroupns_mode="shared"))
+
+
+def test_host_uts_and_cgroup_namespaces_are_not_unshared() -> None:
+    from engine.runtime import namespace_flags
+    from engine.runtime_spec import ProcessSpec, RuntimeSpec
+
+    def flags(**extra: object) -> int:
+        return namespace_flags(RuntimeSpec(  # type: ignore[arg-type]
+            "id", "h", (), "u", "w", "r", ProcessSpec(("true",), ()), "", "", "", "", **extra))
+
+    default = flags()
+    assert default & sc.CLONE_NEWUTS and default & sc.CLONE_NEWCGROUP
+    assert not flags(uts_mode="host") & sc.CLONE_NEWUTS
+    assert flags(uts_mode="host") & sc.CLONE_NEWCGROUP
+    assert not flags(cgroupns_mode="host") & sc.CLONE_NEWCGROUP
+
+
+def test_inspect_shows_the_keys_as_docker_does() -> None:
+    from engine.containers import ContainerRecord, ContainerState
+    from engine.inspect_document import container_document
+
+    def host_config(spec: ContainerSpec) -> dict[str, object]:
+        record = ContainerRecord("0" * 64, "c", "2024-01-01T00:00:00Z", "sha256:0", spec)
+        document = container_document(record, ContainerState(), None, {})
+        return document["HostConfig"]  # type: ignore[no-any-return]
+
+    keys = ("MemorySwappiness", "CgroupParent", "DeviceCgroupRules", "UTSMode", "CgroupnsMode")
+    plain = host_config(_spec())
+    assert [plain[k] for k in keys] == [None, "", None, "", "private"]
+    set_ = host_config(_spec(mem_swappiness=10, cgroup_parent="/apps", uts_mode="host",
+                             device_cgroup_rules=("c 1:1 r",), cgroupns_mode="host"))
+    assert [set_[k] for k in keys] == [10, "/apps", ["c 1:1 r"], "host", "host"]
