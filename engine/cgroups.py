@@ -115,6 +115,9 @@ class Cgroup:
     # The dir above the container's, relative to the hierarchy's root: the engine's own, or
     # a `cgroup_parent` (any depth, as "a/b"); tests use their own.
     parent: str = PARENT
+    # The engine's own parent (True) is set up for quick creates and removed when empty; a
+    # `cgroup_parent` is its owner's, and may carry their settings: left as it is found.
+    own_parent: bool = True
 
     def dirs(self) -> list[Path]:
         return list(self._dirs)
@@ -191,7 +194,7 @@ class Cgroup:
         # From now on the kernel copies the parent's cpus and mems into each new container's
         # dir at mkdir (v1 `cgroup.clone_children`): the next creates only read them back.
         # Only in the engine's own parent: a `cgroup_parent`'s settings are its owner's.
-        if self.parent == PARENT:
+        if self.own_parent:
             with contextlib.suppress(OSError):
                 _write(base / self.parent / "cgroup.clone_children", 1, "cpuset")
 
@@ -366,7 +369,7 @@ class Cgroup:
             # Asked only when no child is listed: a refused rmdir still queues on the kernel's
             # global cgroup mutex, behind every other container's removal. A `cgroup_parent`
             # stays, as Docker leaves it: it is its owner's, and may carry their limits.
-            if self.parent == PARENT and not _has_child_groups(path.parent):
+            if self.own_parent and not _has_child_groups(path.parent):
                 with contextlib.suppress(OSError):
                     os.rmdir(path.parent)
 
@@ -520,6 +523,6 @@ def _levels(parent: str) -> list[str]:
 
 
 def container_cgroup(container_id: str, cgroup_parent: str | None = None) -> Cgroup:
-    return Cgroup(
-        name=container_id[:64], version=detect_version(), parent=parent_path(cgroup_parent)
-    )
+    parent = parent_path(cgroup_parent)
+    return Cgroup(name=container_id[:64], version=detect_version(), parent=parent,
+                  own_parent=parent == PARENT)

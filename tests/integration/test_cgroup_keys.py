@@ -123,7 +123,7 @@ def test_device_cgroup_rules_on_the_v2_device_filter(tmp_path: Path) -> None:
     assert limits.device_rules == (*DEFAULT_DEVICE_RULES, "c 10:237 r")
     top = f"pctest-{uuid.uuid4().hex[:10]}"
     cgroup = Cgroup(f"v2rules-{uuid.uuid4().hex[:8]}", CgroupVersion.V2, mount,
-                    parent=f"{top}/nested")
+                    parent=f"{top}/nested", own_parent=False)
     try:
         cgroup.create(Limits(device_rules=limits.device_rules))
         assert cgroup.dirs()[0].parent == mount / top / "nested"

@@ -131,15 +131,17 @@ def test_v2_cgroup_parent_gets_the_controllers_at_every_level_and_is_left(tmp_pa
     for level in (root / "apps", root / "apps" / "web"):  # what the kernel makes at mkdir
         level.mkdir()
         (level / "cgroup.subtree_control").write_text("")
-    cgroup = Cgroup("c9", CgroupVersion.V2, root, parent=parent_path("/apps/web"))
+    cgroup = Cgroup("c9", CgroupVersion.V2, root, parent=parent_path("/apps/web"),
+                    own_parent=False)
     cgroup.create(Limits(pids=10))
     assert (root / "apps" / "web" / "c9" / "pids.max").read_text() == "10"
     for level in (root, root / "apps", root / "apps" / "web"):
         assert "+pids" in (level / "cgroup.subtree_control").read_text(), level
     assert cgroup.memory_dir() == root / "apps" / "web" / "c9"
-    cgroup.remove()  # a plain directory stands in: files inside keep rmdir from working
+    assert not container_cgroup("x" * 64, "/apps/web").own_parent
     assert container_cgroup("x" * 64, "/apps/web").parent == "apps/web"
     assert container_cgroup("x" * 64).parent == "pycompose"
+    assert container_cgroup("x" * 64).own_parent
 
 
 def test_v1_swappiness_goes_to_the_memory_cgroup(tmp_path: Path) -> None:
