@@ -144,6 +144,27 @@ def _network_options(service: Service) -> dict[str, object]:
     }
 
 
+def _cgroup_options(service: Service) -> dict[str, object]:
+    """Keys the engine passes on to its cgroups and namespaces as they are."""
+    raw = service.raw
+    swappiness = raw.get("mem_swappiness")
+    if swappiness is not None:
+        try:
+            swappiness = int(swappiness)
+        except (TypeError, ValueError):
+            raise ComposeError(
+                f"service {service.name}: mem_swappiness: not an integer: {swappiness!r}"
+            ) from None
+    rules = raw.get("device_cgroup_rules") or ()
+    return {
+        "mem_swappiness": None if swappiness == -1 else swappiness,  # -1: Docker's "unset"
+        "cgroup_parent": str(raw["cgroup_parent"]) if raw.get("cgroup_parent") else None,
+        "device_cgroup_rules": tuple(str(rule) for rule in rules),
+        "uts_mode": str(raw["uts"]) if raw.get("uts") else None,
+        "cgroupns_mode": str(raw["cgroup"]) if raw.get("cgroup") else None,
+    }
+
+
 def build_container_spec(
     project: Project, service: Service, number: int, image_id: str
 ) -> ContainerSpec:
@@ -186,5 +207,6 @@ def build_container_spec(
         stop_signal=service.stop_signal,
         stop_timeout=service.stop_grace_period,
         **_network_options(service),  # type: ignore[arg-type]
+        **_cgroup_options(service),  # type: ignore[arg-type]
         **runtime_options(service, project),
     )

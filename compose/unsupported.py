@@ -11,15 +11,10 @@ from compose.model import Service
 
 # key -> what it would have done (the warning says it is ignored)
 UNSUPPORTED_SERVICE_KEYS = {
-    "mem_swappiness": "the memory cgroup's swappiness",
-    "cgroup_parent": "a parent cgroup",
-    "cgroup": "the host's cgroup namespace",
-    "uts": "the host's UTS namespace",
     "cpu_rt_runtime": "a real-time CPU budget",
     "cpu_rt_period": "a real-time CPU period",
     "cpu_count": "a CPU count (Windows)",
     "cpu_percent": "a CPU percentage (Windows)",
-    "device_cgroup_rules": "device cgroup rules",
     "post_start": "a post-start hook",
     "pre_stop": "a pre-stop hook",
     "storage_opt": "storage driver options",
@@ -29,9 +24,18 @@ UNSUPPORTED_SERVICE_KEYS = {
 
 def unsupported_warnings(service: Service) -> list[str]:
     """One warning per key of `service` that is set and not acted on."""
-    return [
+    warnings = [
         f'service "{service.name}": {key} ({what}) is not supported by pycompose\'s engine '
         "and is ignored"
         for key, what in UNSUPPORTED_SERVICE_KEYS.items()
         if service.raw.get(key) not in (None, [], {}, "")
     ]
+    if service.raw.get("mem_swappiness") not in (None, -1, "-1"):
+        from engine.api import swappiness_supported
+
+        if not swappiness_supported():  # Docker discards it on cgroup v2 too, and warns
+            warnings.append(
+                f'service "{service.name}": mem_swappiness (the memory cgroup\'s swappiness) '
+                "is ignored: cgroup v2 has no memory swappiness"
+            )
+    return warnings

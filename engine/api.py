@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from engine.cgroups import container_cgroup
+from engine.cgroups import container_cgroup, swappiness_supported
 from engine.containers import (
     ContainerRecord,
     ContainerSpec,
@@ -45,7 +45,6 @@ from engine.runtime_spec import (
     NetworkRequest,
     ProcessSpec,
     RuntimeSpec,
-    TmpfsMount,
 )
 from engine.signal_names import signal_number
 from engine.volumes import Volume, VolumeStore, anonymous_volume_name
@@ -89,6 +88,7 @@ __all__ = [
     "PortSpec",
     "Volume",
     "VolumeInUseError",
+    "swappiness_supported",
 ]
 
 
@@ -327,6 +327,9 @@ class Engine:
                 ) from exc
         if spec.volumes_from:
             spec = replace(spec, mounts=self._mounts_with_volumes_from(spec))
+        if spec.mem_swappiness is not None and not swappiness_supported():
+            # Docker on cgroup v2: "Memory swappiness discarded" (null in inspect).
+            spec = replace(spec, mem_swappiness=None)
         for mount in spec.mounts:
             if mount.kind is MountKind.VOLUME and mount.source:
                 self.volumes.ensure(mount.source)
@@ -374,7 +377,7 @@ class Engine:
         if state.status.active and not is_alive(state.supervisor_pid, state.supervisor_start):
             if state.pid and is_alive(state.pid, state.pid_start):
                 signal_pid(state.pid, signal.SIGKILL)
-            container_cgroup(record.id).remove()
+            container_cgroup(record.id, record.spec.cgroup_parent).remove()
             from engine.volume_mounts import release_container
 
             with contextlib.suppress(OSError):
@@ -415,7 +418,20 @@ class Engine:
             return ()
 
     def inspect(self, name_or_id: str) -> ContainerInfo:
-        return self._info(self.containers.get(name_or_id))
+        return self._with_live_oom(self._info(self.containers.get(name_or_id)))
+
+    @staticmethod
+    def _with_live_oom(info: ContainerInfo) -> ContainerInfo:
+        """Docker's OOMKilled turns true as soon as the kernel OOM-kills any process of the
+        running container (containerd's OOM event: its cgroup's oom_kill counter), pid 1 or
+        not, and whether or not the container goes on; the supervisor records the same
+        counter when the run ends. Asked here, not in `ps`'s listing: one file read."""
+        state = info.state
+        if state.status is not ContainerStatus.RUNNING or state.oom_killed:
+            return info
+        if not container_cgroup(info.id, info.record.spec.cgroup_parent).oom_killed():
+            return info
+        return replace(info, state=replace(state, oom_killed=True))
 
     def inspect_document(self, name_or_id: str) -> dict[str, Any]:
         """The container as `docker inspect` shows it (see engine.inspect_document)."""
@@ -473,7 +489,7 @@ class Engine:
             resolve_env,
             resolve_user,
         )
-        from engine.runtime_options import resolve_groups, runtime_options, tmpfs_options
+        from engine.runtime_options import resolve_groups, runtime_options, tmpfs_mount
 
         spec = record.spec
         image = self.images.get(record.image_id)
@@ -502,11 +518,11 @@ class Engine:
         options = runtime_options(
             spec, lowers, self.images.config_document(image), self._running_init_pid
         )
-        binds, tmpfs = [], [TmpfsMount(t, tmpfs_options(spec, t)) for t in spec.tmpfs]
+        binds, tmpfs = [], [tmpfs_mount(spec, t) for t in spec.tmpfs]
         host_mounts = []
         for mount in spec.mounts:
             if mount.kind is MountKind.TMPFS:
-                tmpfs.append(TmpfsMount(mount.target, tmpfs_options(spec, mount.target)))
+                tmpfs.append(tmpfs_mount(spec, mount.target, mount.read_only))
             elif mount.kind is MountKind.VOLUME:
                 name = mount.source or anonymous_volume_name(record.id, mount.target)
                 volume = self.volumes.ensure(name)
@@ -814,7 +830,7 @@ class Engine:
             raise InvalidStateError(f"container {info.name} is not running", subject=info.name)
         if info.state.paused:
             raise InvalidStateError(f"container {info.name} is already paused", subject=info.name)
-        container_cgroup(info.id).freeze(True)
+        container_cgroup(info.id, info.record.spec.cgroup_parent).freeze(True)
         self.containers.update_state(info.id, paused=True)
         return self.inspect(info.id)
 
@@ -822,7 +838,7 @@ class Engine:
         info = self.inspect(name_or_id)
         if not info.state.paused:
             raise InvalidStateError(f"container {info.name} is not paused", subject=info.name)
-        container_cgroup(info.id).freeze(False)
+        container_cgroup(info.id, info.record.spec.cgroup_parent).freeze(False)
         self.containers.update_state(info.id, paused=False)
         return self.inspect(info.id)
 
@@ -838,7 +854,7 @@ class Engine:
         signal_pid(info.state.pid, number)
         if number == signal.SIGKILL and info.state.paused:
             # A frozen task keeps SIGKILL pending: thaw it so that it dies, as Docker does.
-            container_cgroup(info.id).freeze(False)
+            container_cgroup(info.id, info.record.spec.cgroup_parent).freeze(False)
             self.containers.update_state(info.id, paused=False)
 
     @staticmethod
@@ -877,7 +893,7 @@ class Engine:
             count_stop = False  # counted by that stop
         self.containers.delete(info.id, count_stop=count_stop)
         # Normally gone with its supervisor; one that died half-way may have left it.
-        container_cgroup(info.id).remove()
+        container_cgroup(info.id, info.record.spec.cgroup_parent).remove()
 
     def commit_container(self, name_or_id: str) -> Blob:
         """The stopped container's filesystem changes as a new layer blob (see engine.commit)."""
@@ -954,7 +970,8 @@ class Engine:
             )
         spec = RuntimeSpec.load(self.layout.container_dir(info.id) / "runtime.json")
         target = ExecTarget(
-            info.name, info.state.pid, info.state.pid_start, container_cgroup(info.id)
+            info.name, info.state.pid, info.state.pid_start,
+            container_cgroup(info.id, info.record.spec.cgroup_parent),
         )
         process = exec_process_for(
             spec, info.state.pid, argv, env=env, workdir=workdir, user=user

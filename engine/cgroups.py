@@ -10,6 +10,7 @@ import contextlib
 import enum
 import functools
 import os
+import posixpath
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,7 @@ class Limits:
     cpuset_cpus: str | None = None
     cpuset_mems: str | None = None
     blkio_weight: int | None = None
+    memory_swappiness: int | None = None  # v1 only (v2 has no such knob)
     # v1 devices cgroup rules ("c 1:3 rwm"); empty = do not restrict (privileged).
     device_rules: tuple[str, ...] = ()
 
@@ -73,8 +75,12 @@ class LimitError(OSError):
     """The kernel refused one limit; `key` names the Compose option it came from."""
 
     def __init__(self, key: str, value: object, cause: OSError) -> None:
-        super().__init__(cause.errno, f"{key}: the kernel refused {value!r}: {cause.strerror}")
+        self.message = f"{key}: the kernel refused {value!r}: {cause.strerror}"
+        super().__init__(cause.errno, self.message)
         self.key = key
+
+    def __str__(self) -> str:  # the key and the kernel's word, without OSError's "[Errno N]"
+        return self.message
 
 
 _VERSIONS: dict[Path, CgroupVersion] = {}
@@ -106,7 +112,12 @@ class Cgroup:
     name: str
     version: CgroupVersion
     root: Path = CGROUP_ROOT
-    parent: str = PARENT  # the engine's dir above every container's (tests use their own)
+    # The dir above the container's, relative to the hierarchy's root: the engine's own, or
+    # a `cgroup_parent` (any depth, as "a/b"); tests use their own.
+    parent: str = PARENT
+    # The engine's own parent (True) is set up for quick creates and removed when empty; a
+    # `cgroup_parent` is its owner's, and may carry their settings: left as it is found.
+    own_parent: bool = True
 
     def dirs(self) -> list[Path]:
         return list(self._dirs)
@@ -167,10 +178,11 @@ class Cgroup:
             (own / f"cpuset.{name}").read_text().strip() for name in ("cpus", "mems")
         ):
             return  # inherited at mkdir: the parent has clone_children set (below)
-        for path, cpus, mems in (
-            (base / self.parent, None, None),
-            (base / self.parent / self.name, limits.cpuset_cpus, limits.cpuset_mems),
-        ):
+        levels: list[tuple[Path, str | None, str | None]] = [
+            (base / level, None, None) for level in _levels(self.parent)
+        ]
+        levels.append((own, limits.cpuset_cpus, limits.cpuset_mems))
+        for path, cpus, mems in levels:
             parent = path.parent
             for name, wanted, key in (("cpus", cpus, "cpuset"), ("mems", mems, "cpuset_mems")):
                 current = (path / f"cpuset.{name}").read_text().strip()
@@ -181,15 +193,20 @@ class Cgroup:
                     _write(path / f"cpuset.{name}", value, key)
         # From now on the kernel copies the parent's cpus and mems into each new container's
         # dir at mkdir (v1 `cgroup.clone_children`): the next creates only read them back.
-        with contextlib.suppress(OSError):
-            _write(base / self.parent / "cgroup.clone_children", 1, "cpuset")
+        # Only in the engine's own parent: a `cgroup_parent`'s settings are its owner's.
+        if self.own_parent:
+            with contextlib.suppress(OSError):
+                _write(base / self.parent / "cgroup.clone_children", 1, "cpuset")
 
     def _enable_v2_controllers(self) -> None:
-        parent = self.root / self.parent
-        parent.mkdir(exist_ok=True)
+        """The controllers the container needs, enabled for the children of every level from
+        the root down to its parent (v2 hands a controller down one level at a time)."""
+        levels = [self.root / level for level in _levels(self.parent)]
+        for level in levels:
+            level.mkdir(exist_ok=True)
         available = (self.root / "cgroup.controllers").read_text().split()
         wanted = [c for c in ("memory", "pids", "cpu", "cpuset", "io") if c in available]
-        for level in (self.root, parent):
+        for level in (self.root, *levels):
             control = level / "cgroup.subtree_control"
             enabled = control.read_text().split()
             missing = [c for c in wanted if c not in enabled]
@@ -219,6 +236,8 @@ class Cgroup:
             _write(mem / "memory.soft_limit_in_bytes", limits.memory_reservation, "mem_reservation")
         if limits.oom_kill_disable:
             _write(mem / "memory.oom_control", 1, "oom_kill_disable")
+        if limits.memory_swappiness is not None:
+            _write(mem / "memory.swappiness", limits.memory_swappiness, "mem_swappiness")
         if limits.pids is not None:
             pids_max = self.controller_dir("pids") / "pids.max"
             _write(pids_max, _pids_value(limits.pids), "pids_limit")
@@ -311,7 +330,9 @@ class Cgroup:
             _write_raw(path / "cgroup.procs", str(pid))
 
     def oom_killed(self) -> bool:
-        """Whether the kernel OOM-killed a process of this cgroup (Docker's OOMKilled)."""
+        """Whether the kernel OOM-killed any process of this cgroup, pid 1 or not (Docker's
+        OOMKilled): the oom_kill counter of v2's memory.events (this cgroup and below) or of
+        v1's memory.oom_control (kernels since 4.13 have it)."""
         mem = self.memory_dir()
         name = "memory.events" if self.version is CgroupVersion.V2 else "memory.oom_control"
         try:
@@ -347,8 +368,9 @@ class Cgroup:
             # The last container leaves the machine as found: an empty parent goes too. Other
             # containers' dirs (or a creator's, see _make_dirs) make the kernel refuse: fine.
             # Asked only when no child is listed: a refused rmdir still queues on the kernel's
-            # global cgroup mutex, behind every other container's removal.
-            if not _has_child_groups(path.parent):
+            # global cgroup mutex, behind every other container's removal. A `cgroup_parent`
+            # stays, as Docker leaves it: it is its owner's, and may carry their limits.
+            if self.own_parent and not _has_child_groups(path.parent):
                 with contextlib.suppress(OSError):
                     os.rmdir(path.parent)
 
@@ -462,5 +484,46 @@ def _mounted_v1(root: Path) -> tuple[str, ...]:
     return found
 
 
-def container_cgroup(container_id: str) -> Cgroup:
-    return Cgroup(name=container_id[:64], version=detect_version())
+def swappiness_supported(root: Path = CGROUP_ROOT) -> bool:
+    """Whether containers can be given a memory swappiness: v1's memory.swappiness; cgroup v2
+    has no such file (Docker discards the setting there, with a warning)."""
+    return detect_version(root) is CgroupVersion.V1
+
+
+def available_cpuset(kind: str, root: Path = CGROUP_ROOT) -> str | None:
+    """The CPUs (`kind` "cpus") or memory nodes ("mems") containers may be given, as the
+    kernel lists them ("0-3,6"): the root cpuset's effective ones, as Docker's sysinfo reads
+    them; None when the host does not say."""
+    if detect_version(root) is CgroupVersion.V2:
+        candidates = [root / f"cpuset.{kind}.effective"]
+    else:
+        base = root / "cpuset"
+        candidates = [base / f"cpuset.effective_{kind}", base / f"cpuset.{kind}"]
+    candidates.append(Path(f"/sys/devices/system/{'cpu' if kind == 'cpus' else 'node'}/online"))
+    for path in candidates:
+        try:
+            return path.read_text().strip()
+        except OSError:
+            continue
+    return None
+
+
+def parent_path(cgroup_parent: str | None) -> str:
+    """A `cgroup_parent` as a path below the hierarchy's root, as Docker's cgroupfs driver
+    takes it ("/a/b", "a/b/" -> "a/b"; ".." cannot climb above the root); the engine's own
+    parent when none is given."""
+    if not cgroup_parent or not cgroup_parent.strip("/"):
+        return PARENT
+    return posixpath.normpath("/" + cgroup_parent).lstrip("/") or PARENT
+
+
+def _levels(parent: str) -> list[str]:
+    """"a/b" -> ["a", "a/b"]: each dir from the root down to the parent."""
+    parts = parent.split("/")
+    return ["/".join(parts[: index + 1]) for index in range(len(parts))]
+
+
+def container_cgroup(container_id: str, cgroup_parent: str | None = None) -> Cgroup:
+    parent = parent_path(cgroup_parent)
+    return Cgroup(name=container_id[:64], version=detect_version(), parent=parent,
+                  own_parent=parent == PARENT)

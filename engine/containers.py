@@ -144,6 +144,11 @@ class ContainerSpec:
     ipc_mode: str | None = None  # None/"private"/"shareable" | "host" | "container:NAME"
     # "NAME[:ro|:rw]": mount what container NAME mounts (resolved into `mounts` at create).
     volumes_from: tuple[str, ...] = ()
+    mem_swappiness: int | None = None  # 0-100 (v1 memory.swappiness; v2 has none: None)
+    cgroup_parent: str | None = None  # the container's cgroup goes under it (default ours)
+    device_cgroup_rules: tuple[str, ...] = ()  # "c 1:3 rwm" more devices allowed
+    uts_mode: str | None = None  # None/"private" | "host"
+    cgroupns_mode: str | None = None  # None/"private" | "host"
 
 
 @dataclass(frozen=True)
@@ -214,7 +219,8 @@ def _spec_from_dict(raw: dict[str, Any]) -> ContainerSpec:
     raw["ports"] = tuple(port_spec_from_json(p) for p in raw.get("ports", ()))
     for key in ("dns", "dns_search", "dns_opt", "extra_hosts", "links"):
         raw[key] = tuple(raw.get(key, ()))
-    for key in ("cap_add", "cap_drop", "security_opt", "group_add", "devices", "volumes_from"):
+    for key in ("cap_add", "cap_drop", "security_opt", "group_add", "devices", "volumes_from",
+                "device_cgroup_rules"):
         raw[key] = tuple(raw.get(key, ()))
     raw["ulimits"] = {k: (int(v[0]), int(v[1])) for k, v in (raw.get("ulimits") or {}).items()}
     if raw.get("healthcheck"):

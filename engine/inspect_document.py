@@ -89,6 +89,9 @@ def container_document(
             "NetworkMode": spec.network_mode,
             "PidMode": spec.pid_mode or "",
             "IpcMode": spec.ipc_mode or "private",
+            "UTSMode": "host" if spec.uts_mode == "host" else "",
+            "CgroupnsMode": "host" if spec.cgroupns_mode == "host" else "private",
+            "CgroupParent": spec.cgroup_parent or "",
             "UsernsMode": "",
             "RestartPolicy": _restart_policy(spec.restart_policy),
             "AutoRemove": spec.auto_remove,
@@ -102,6 +105,7 @@ def container_document(
             "CpusetCpus": spec.cpuset_cpus or "",
             "CpusetMems": spec.cpuset_mems or "",
             "PidsLimit": spec.pids_limit,
+            "MemorySwappiness": spec.mem_swappiness,  # None (null) unless set, and on v2
             "OomKillDisable": spec.oom_kill_disable,
             "OomScoreAdj": spec.oom_score_adj or 0,
             "BlkioWeight": spec.blkio_weight or 0,
@@ -111,6 +115,7 @@ def container_document(
             "Ulimits": [{"Name": n, "Soft": s, "Hard": h} for n, (s, h) in spec.ulimits.items()]
             or None,
             "Devices": list(spec.devices) or None,
+            "DeviceCgroupRules": list(spec.device_cgroup_rules) or None,
             "VolumesFrom": list(spec.volumes_from) or None,
         },
         "Mounts": mounts,

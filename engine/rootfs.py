@@ -47,6 +47,10 @@ MASKED_PATHS = (
     "/proc/scsi",
     "/sys/firmware",
 )
+# `privileged`: every device node of the host's /dev is made in the container's too (containerd's
+# HostDevices, which Docker uses), except under these directories (the container has its own
+# pts, shm and mqueue; fd is a link) and /dev/console.
+HOST_DEV_SKIPPED_DIRS = frozenset({"pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev"})
 V1_CGROUP_MOUNTS = ("blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids")
 READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 
@@ -103,8 +107,55 @@ def _mount_dev(rootfs: str, spec: RuntimeSpec | None = None) -> None:
     mqueue = os.path.join(dev, "mqueue")
     os.makedirs(mqueue)
     sc.mount("mqueue", mqueue, "mqueue", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
+    if spec is not None and spec.privileged:
+        _make_host_devices(dev)
     for device in spec.devices if spec is not None else ():
         _make_device(rootfs, device)
+
+
+def host_devices(root: str = "/dev") -> list[tuple[str, os.stat_result]]:
+    """The host's device nodes as containerd's HostDevices finds them: (path relative to
+    `root`, its lstat), character and block devices only (links, FIFOs and files are left
+    out), walking subdirectories but not HOST_DEV_SKIPPED_DIRS, without /dev/console."""
+    found: list[tuple[str, os.stat_result]] = []
+    pending = [""]
+    while pending:
+        relative = pending.pop()
+        try:
+            with os.scandir(os.path.join(root, relative)) as listing:
+                entries = list(listing)
+        except OSError:  # gone meanwhile, or unreadable: as containerd, nothing from it
+            continue
+        for entry in entries:
+            path = os.path.join(relative, entry.name)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in HOST_DEV_SKIPPED_DIRS:
+                        pending.append(path)
+                    continue
+                if entry.name == "console":
+                    continue
+                info = os.lstat(entry.path)
+            except OSError:
+                continue
+            if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+                found.append((path, info))
+    return sorted(found)
+
+
+def _make_host_devices(dev: str) -> None:
+    """Docker's `privileged`: the host's device nodes in the container's /dev (same type,
+    numbers, mode and owner, as runc makes them). A path the container has already (its
+    default nodes, the ptmx link) keeps what it has, as runc's EEXIST does."""
+    for relative, info in host_devices():
+        node = os.path.join(dev, relative)
+        if os.path.lexists(node):
+            continue
+        os.makedirs(os.path.dirname(node), mode=0o755, exist_ok=True)
+        mode = stat.S_IMODE(info.st_mode)
+        os.mknod(node, mode | stat.S_IFMT(info.st_mode), info.st_rdev)
+        os.chmod(node, mode)  # past the umask
+        os.chown(node, info.st_uid, info.st_gid)
 
 
 def _make_device(rootfs: str, device: DeviceNode) -> None:
@@ -130,10 +181,23 @@ def _apply_sysctls(rootfs: str, spec: RuntimeSpec) -> None:
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(str(value))
         except OSError as exc:
-            raise OSError(exc.errno, f"sysctls: {key}={value}: {exc.strerror}") from None
+            label = "sysctls: " + key if key in spec.sysctls else "domainname"
+            raise OSError(f"{label}={value}: {_sysctl_problem(exc, value)}") from None
 
 
-def _mount_proc_sys(rootfs: str, privileged: bool = False) -> None:
+def _sysctl_problem(exc: OSError, value: str) -> str:
+    """Why the kernel refused a sysctl write, in words (one line, for the start's error)."""
+    if exc.errno == errno.ENOENT:
+        return ("no such sysctl in the container's namespaces (unknown to this kernel, or "
+                "not one a namespace of the container's own has)")
+    if exc.errno in (errno.EINVAL, errno.ERANGE):
+        return f"the kernel refused the value {value!r} ({exc.strerror})"
+    if exc.errno in (errno.EPERM, errno.EACCES, errno.EROFS):
+        return f"not settable from a container ({exc.strerror})"
+    return str(exc.strerror)
+
+
+def _mount_proc_sys(rootfs: str, privileged: bool = False, spec: RuntimeSpec | None = None) -> None:
     proc = _inside(rootfs, "/proc")
     os.makedirs(proc, exist_ok=True)
     sc.mount("proc", proc, "proc", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
@@ -141,20 +205,36 @@ def _mount_proc_sys(rootfs: str, privileged: bool = False) -> None:
     os.makedirs(sys_dir, exist_ok=True)
     flags = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC | (0 if privileged else sc.MS_RDONLY)
     sc.mount("sysfs", sys_dir, "sysfs", flags)
-    _mount_cgroups(rootfs, read_only=not privileged)
+    _mount_cgroups(rootfs, read_only=not privileged, own=_own_cgroup(spec))
 
 
-def _mount_cgroups(rootfs: str, read_only: bool) -> None:
+def _own_cgroup(spec: RuntimeSpec | None) -> str | None:
+    """With `cgroup: host`, the container's cgroup below each hierarchy's root ("a/b/<id>"):
+    a cgroup mount there would show the host's whole tree, so that dir is bound instead, as
+    runc does outside a cgroup namespace. None in a cgroup namespace of its own."""
+    if spec is None or spec.cgroupns_mode != "host":
+        return None
+    from engine.cgroups import container_cgroup
+
+    cgroup = container_cgroup(spec.container_id, spec.cgroup_parent)
+    return f"{cgroup.parent}/{cgroup.name}"
+
+
+def _mount_cgroups(rootfs: str, read_only: bool, own: str | None = None) -> None:
     """/sys/fs/cgroup as Docker shows it: the container's own cgroup (the cgroup namespace makes
-    it the root), read-only. v2: one cgroup2 mount; v1: a tmpfs with one mount per controller
-    the host mounts at /sys/fs/cgroup."""
+    it the root; `own` is bound where the container shares the host's), read-only. v2: one
+    cgroup2 mount; v1: a tmpfs with one mount per controller the host mounts at
+    /sys/fs/cgroup."""
     target = _inside(rootfs, "/sys/fs/cgroup")
     if not os.path.isdir(target):
         return
     base = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
     ro = sc.MS_RDONLY if read_only else 0
     if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
-        sc.mount("cgroup2", target, "cgroup2", base | ro)
+        if own is not None:
+            _bind(f"/sys/fs/cgroup/{own}", target, read_only)
+        else:
+            sc.mount("cgroup2", target, "cgroup2", base | ro)
         return
     sc.mount("tmpfs", target, "tmpfs", base, "mode=755")
     for controller in V1_CGROUP_MOUNTS:
@@ -163,7 +243,10 @@ def _mount_cgroups(rootfs: str, read_only: bool) -> None:
         path = os.path.join(target, controller)
         os.makedirs(path, exist_ok=True)
         try:
-            sc.mount("cgroup", path, "cgroup", base | ro, controller)
+            if own is not None:
+                _bind(f"/sys/fs/cgroup/{controller}/{own}", path, read_only)
+            else:
+                sc.mount("cgroup", path, "cgroup", base | ro, controller)
         except OSError:
             os.rmdir(path)  # a controller the kernel will not mount here: leave it out
     if read_only:
@@ -209,7 +292,11 @@ def _mount_volumes(spec: RuntimeSpec) -> None:
     for tmpfs in spec.tmpfs:
         target = _inside(spec.rootfs_dir, tmpfs.target)
         os.makedirs(target, exist_ok=True)
-        sc.mount("tmpfs", target, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV, tmpfs.options)
+        try:
+            sc.mount("tmpfs", target, "tmpfs", tmpfs.flags, tmpfs.options)
+        except OSError as exc:  # the values were checked: what is left is the kernel's say
+            raise OSError(f"tmpfs {tmpfs.target}: the kernel refused the options "
+                          f"{tmpfs.options!r}: {exc.strerror}") from None
 
 
 def _mount_etc_files(spec: RuntimeSpec) -> None:
@@ -291,7 +378,7 @@ def prepare_rootfs(spec: RuntimeSpec) -> None:
     sc.mount(None, "/", None, _root_flags(spec))
     _mount_overlay(spec)
     rootfs = spec.rootfs_dir
-    _mount_proc_sys(rootfs, spec.privileged)
+    _mount_proc_sys(rootfs, spec.privileged, spec)
     _mount_dev(rootfs, spec)
     _mount_volumes(spec)
     _mount_etc_files(spec)

@@ -93,6 +93,10 @@ def namespace_flags(spec: RuntimeSpec) -> int:
         flags &= ~sc.CLONE_NEWPID
     if spec.ipc_mode == "host" or spec.join_ipc_pid is not None:
         flags &= ~sc.CLONE_NEWIPC
+    if spec.uts_mode == "host":  # Docker's `uts: host`: the host's hostname, none set
+        flags &= ~sc.CLONE_NEWUTS
+    if spec.cgroupns_mode == "host":
+        flags &= ~sc.CLONE_NEWCGROUP
     if spec.network_mode != "host" and spec.join_netns_pid is None:
         flags |= sc.CLONE_NEWNET
     return flags
@@ -259,7 +263,8 @@ def _exec_init(
         os.dup2(stdio[1] if stdio[1] >= 0 else null, 1)
         os.dup2(stdio[2] if stdio[2] >= 0 else null, 2)
         close_fds_except({0, 1, 2, err_fd, console_fd} - {-1})
-        socket.sethostname(spec.hostname)
+        if spec.uts_mode != "host":
+            socket.sethostname(spec.hostname)
         prepare_rootfs(spec)
         if console_fd >= 0:
             _attach_console(console_fd)

@@ -8,16 +8,18 @@ so bad input fails with an error naming the container and the option, and nothin
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Callable
 
 from engine import capabilities
-from engine.cgroups import CPU_PERIOD_DEFAULT, DEFAULT_DEVICE_RULES, Limits
+from engine import syscalls as sc
+from engine.cgroups import CPU_PERIOD_DEFAULT, DEFAULT_DEVICE_RULES, Limits, available_cpuset
 from engine.containers import ContainerSpec
 from engine.docker_init import find_init_binary
 from engine.errors import InvalidArgumentError
 from engine.rlimits import check_ulimit
-from engine.runtime_spec import DeviceNode, HealthcheckConfig, Rlimit
+from engine.runtime_spec import DeviceNode, HealthcheckConfig, Rlimit, TmpfsMount
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
@@ -84,8 +86,18 @@ def parse_security_opt(spec: ContainerSpec) -> tuple[bool, bool]:
 
 
 def check_sysctls(spec: ContainerSpec) -> dict[str, str]:
+    """Docker's (and runc's) rules: only namespaced sysctls, and only in a namespace of the
+    container's own. A key the host does not have at all is refused here too; a net.* key
+    can only be looked up in the container's network namespace (per-interface ones, as
+    net.ipv4.conf.eth0.*, exist only there): its absence is reported at start."""
     for key in spec.sysctls:
-        namespaced = key in IPC_SYSCTLS or key.startswith("fs.mqueue.")
+        ipc = key in IPC_SYSCTLS or key.startswith("fs.mqueue.")
+        if ipc and spec.ipc_mode == "host":
+            raise _bad(spec, "sysctls", f"{key} cannot be set with ipc: host (it would change "
+                       "the host's IPC namespace)")
+        if ipc and not os.path.exists("/proc/sys/" + key.replace(".", "/")):
+            raise _bad(spec, "sysctls", f"{key}: no such sysctl on this kernel")
+        namespaced = ipc
         if key.startswith("net."):
             if spec.network_mode == "host":
                 raise _bad(
@@ -161,6 +173,73 @@ def parse_devices(spec: ContainerSpec) -> tuple[DeviceNode, ...]:
     return tuple(nodes)
 
 
+def parse_cpu_list(text: str) -> set[int] | None:
+    """Docker's cpuset list ("0-2,4", parsers.ParseUintList): the numbers; None if malformed."""
+    numbers: set[int] = set()
+    if not text:
+        return numbers
+    for part in text.split(","):
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            return None
+        first, last = int(low), int(high) if dash else int(low)
+        if first > last:
+            return None
+        numbers.update(range(first, last + 1))
+    return numbers
+
+
+def check_cpuset(spec: ContainerSpec) -> None:
+    """Docker's check at create: the requested CPUs and memory nodes exist and are the
+    host's to give (else the kernel's bare ERANGE or EINVAL at the cgroup write)."""
+    for key, value, kind, what in (
+        ("cpuset", spec.cpuset_cpus, "cpus", "CPU"),
+        ("cpuset_mems", spec.cpuset_mems, "mems", "memory node"),
+    ):
+        if value is None:
+            continue
+        wanted = parse_cpu_list(value.strip())
+        if wanted is None:
+            raise _bad(spec, key, f"invalid value {value!r}: a list of {what} numbers and "
+                       "ranges is expected, as 0-2,4")
+        listed = available_cpuset(kind)
+        available = parse_cpu_list(listed) if listed is not None else None
+        if available is not None and not wanted <= available:
+            raise _bad(spec, key, f"requested {what}s are not available - requested {value}, "
+                       f"available: {listed}")
+
+
+# Docker's device cgroup rule (opts.ValidateDeviceCgroupRule): type, major:minor, access.
+_DEVICE_CGROUP_RULE = re.compile(r"([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})")
+
+
+def device_cgroup_rules(spec: ContainerSpec) -> tuple[str, ...]:
+    """`device_cgroup_rules`, checked as Docker checks them; the devices cgroup's own syntax
+    on v1, and what the v2 device filter reads (engine.device_filter_bpf)."""
+    for rule in spec.device_cgroup_rules:
+        if not _DEVICE_CGROUP_RULE.fullmatch(rule):
+            raise _bad(spec, "device_cgroup_rules", f"invalid device cgroup rule format: "
+                       f"{rule!r} (TYPE MAJOR:MINOR ACCESS, as 'c 1:3 rwm' or 'b 8:* r')")
+    return tuple(spec.device_cgroup_rules)
+
+
+def namespace_sharing(spec: ContainerSpec) -> dict[str, Any]:
+    """`uts` and `cgroup` (host | private), and where the container's cgroup goes."""
+    uts = spec.uts_mode or "private"
+    if uts not in ("private", "host"):
+        raise _bad(spec, "uts", f"invalid UTS mode {uts!r} (host)")
+    if uts == "host":
+        for key, value in (("hostname", spec.hostname), ("domainname", spec.domainname)):
+            if value:  # they would rename the host
+                raise _bad(spec, key, f"conflicting options: {key} and the UTS mode (uts: host "
+                           "shares the host's)")
+    cgroupns = spec.cgroupns_mode or "private"
+    if cgroupns not in ("private", "host"):
+        raise _bad(spec, "cgroup", f"invalid cgroup namespace mode {cgroupns!r} (host or "
+                   "private)")
+    return {"uts_mode": uts, "cgroupns_mode": cgroupns, "cgroup_parent": spec.cgroup_parent}
+
+
 def check_ulimits(spec: ContainerSpec) -> tuple[Rlimit, ...]:
     limits = []
     for name, (soft, hard) in spec.ulimits.items():
@@ -197,11 +276,15 @@ def resources(spec: ContainerSpec, devices: tuple[DeviceNode, ...]) -> Limits:
         spec.mem_reservation > spec.memory_limit
     ):
         raise _bad(spec, "mem_reservation", "must be lower than mem_limit")
+    check_cpuset(spec)
+    if spec.mem_swappiness is not None and not 0 <= spec.mem_swappiness <= 100:
+        raise _bad(spec, "mem_swappiness", f"invalid value: {spec.mem_swappiness}, valid "
+                   "memory swappiness range is 0-100")
     rules: tuple[str, ...] = ()
-    if not spec.privileged:
+    if not spec.privileged:  # Docker: a privileged container's devices cgroup allows all
         rules = DEFAULT_DEVICE_RULES + tuple(
             f"{d.kind} {d.major}:{d.minor} {d.permissions}" for d in devices
-        )
+        ) + device_cgroup_rules(spec)
     return Limits(
         memory_bytes=spec.memory_limit,
         pids=spec.pids_limit,
@@ -214,6 +297,7 @@ def resources(spec: ContainerSpec, devices: tuple[DeviceNode, ...]) -> Limits:
         cpuset_cpus=spec.cpuset_cpus,
         cpuset_mems=spec.cpuset_mems,
         blkio_weight=spec.blkio_weight,
+        memory_swappiness=spec.mem_swappiness,
         device_rules=rules,
     )
 
@@ -310,13 +394,76 @@ def runtime_options(
         "log_max_size": spec.log_max_size,
         "log_max_file": spec.log_max_file or 1,
         **namespace_modes(spec, find_running_pid),
+        **namespace_sharing(spec),
     }
 
 
-def tmpfs_options(spec: ContainerSpec, target: str) -> str:
-    """Docker's tmpfs defaults (nosuid,nodev are mount flags here) plus the requested ones."""
+# tmpfs option words that are mount flags (moby/sys/mount's parseOptions): word -> (flag,
+# set it?). Later words win (`rw` after `ro`), as Docker's MergeTmpfsOptions.
+_MOUNT_FLAG_WORDS = {
+    "defaults": (0, False),
+    "ro": (sc.MS_RDONLY, True), "rw": (sc.MS_RDONLY, False),
+    "nosuid": (sc.MS_NOSUID, True), "suid": (sc.MS_NOSUID, False),
+    "nodev": (sc.MS_NODEV, True), "dev": (sc.MS_NODEV, False),
+    "noexec": (sc.MS_NOEXEC, True), "exec": (sc.MS_NOEXEC, False),
+    "sync": (sc.MS_SYNCHRONOUS, True), "async": (sc.MS_SYNCHRONOUS, False),
+    "dirsync": (sc.MS_DIRSYNC, True),
+    "mand": (sc.MS_MANDLOCK, True), "nomand": (sc.MS_MANDLOCK, False),
+    "noatime": (sc.MS_NOATIME, True), "atime": (sc.MS_NOATIME, False),
+    "nodiratime": (sc.MS_NODIRATIME, True), "diratime": (sc.MS_NODIRATIME, False),
+    "relatime": (sc.MS_RELATIME, True), "norelatime": (sc.MS_RELATIME, False),
+    "strictatime": (sc.MS_STRICTATIME, True), "nostrictatime": (sc.MS_STRICTATIME, False),
+}
+# Propagation words Docker accepts there too; a tmpfs is private here whatever they say.
+_PROPAGATION_WORDS = frozenset(
+    {"private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable",
+     "runbindable"}
+)
+# Docker's defaults for every tmpfs (HostConfig.Tmpfs and tmpfs mounts alike).
+TMPFS_DEFAULT_FLAGS = sc.MS_NOEXEC | sc.MS_NOSUID | sc.MS_NODEV
+_KERNEL_SIZE = re.compile(r"(0x[0-9a-f]+|[0-9]+)[kmgtpe]?", re.IGNORECASE)  # memparse
+
+
+def _tmpfs_value_problem(key: str, value: str) -> str | None:
+    """What tmpfs would refuse in `key=value`, said plainly; None when it is fine."""
+    if key in ("size", "nr_blocks", "nr_inodes"):
+        if _KERNEL_SIZE.fullmatch(value) or (key == "size" and re.fullmatch(r"[0-9]+%", value)):
+            return None
+        what = "a number of bytes" if key == "size" else "a number"
+        extra = ", or a percentage of the memory" if key == "size" else ""
+        return (f"invalid {key} {value!r}: it must be {what}, with an optional k, m or g "
+                f"suffix{extra}")
+    if key == "mode":
+        return None if re.fullmatch(r"[0-7]{1,4}", value) else (
+            f"invalid mode {value!r}: it must be octal, as 1777")
+    if key in ("uid", "gid"):
+        return None if value.isdigit() else f"invalid {key} {value!r}: it must be a number"
+    if key == "mpol":
+        return None if value else "invalid mpol: empty"
+    return f"invalid tmpfs option {key!r} (size, mode, uid, gid, nr_inodes, nr_blocks, mpol)"
+
+
+def tmpfs_mount(spec: ContainerSpec, target: str, read_only: bool = False) -> TmpfsMount:
+    """A tmpfs as Docker mounts it: noexec,nosuid,nodev unless the options say otherwise,
+    their flag words as mount flags, the rest as the data tmpfs reads (mode 1777 unless
+    given). Every value tmpfs would refuse is refused here, naming the mount and the option,
+    before anything is made. `read_only`: a tmpfs mount's own (Docker's `ro` for it)."""
     extra = spec.tmpfs.get(target) or spec.mount_options.get(target) or ""
-    options = [o for o in extra.split(",") if o]
-    if not any(o.startswith("mode=") for o in options):
-        options.append("mode=1777")
-    return ",".join(options)
+    flags = TMPFS_DEFAULT_FLAGS | (sc.MS_RDONLY if read_only else 0)
+    data: list[str] = []
+    for option in (o.strip() for o in extra.split(",")):
+        if not option or option in _PROPAGATION_WORDS:
+            continue
+        if option in _MOUNT_FLAG_WORDS:
+            flag, on = _MOUNT_FLAG_WORDS[option]
+            flags = flags | flag if on else flags & ~flag
+            continue
+        key, sep, value = option.partition("=")
+        problem = _tmpfs_value_problem(key, value) if sep else (
+            f"invalid tmpfs option {option!r}")
+        if problem:
+            raise _bad(spec, "tmpfs", f"{target}: {problem}")
+        data.append(option)
+    if not any(o.startswith("mode=") for o in data):
+        data.append("mode=1777")
+    return TmpfsMount(target, ",".join(data), flags)

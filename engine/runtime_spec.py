@@ -49,10 +49,11 @@ class VolumeMount:
 @dataclass(frozen=True)
 class TmpfsMount:
     """A tmpfs mounted afresh at every start (its content never outlives a run); `options` is
-    the final mount data (mode, size) handed to mount(2)."""
+    the final mount data (mode, size) handed to mount(2), `flags` its mount flags."""
 
     target: str
     options: str = "mode=1777"
+    flags: int = 8 | 2 | 4  # mount(2) flags: MS_NOEXEC | MS_NOSUID | MS_NODEV, Docker's
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,9 @@ class RuntimeSpec:
     log_max_size: int | None = None
     log_max_file: int = 1
     pid_mode: str = "private"  # private | host
+    uts_mode: str = "private"  # private | host (the host's hostname: none is set)
+    cgroupns_mode: str = "private"  # private | host
+    cgroup_parent: str | None = None  # the container's cgroup's parent (None: the engine's)
     ipc_mode: str = "private"  # private | host (container:X is resolved to join_ipc_pid)
     join_ipc_pid: int | None = None
     # Networking: published ports, and the pid whose netns to join (network_mode container:).

@@ -55,7 +55,7 @@ class Supervisor:
         self.container_id = container_id
         self.store = ContainerStore(layout)
         self.spec = RuntimeSpec.load(layout.container_dir(container_id) / "runtime.json")
-        self.cgroup = container_cgroup(container_id)
+        self.cgroup = container_cgroup(container_id, self.spec.cgroup_parent)
         self.driver = NetworkDriver(layout.networks)
         self.attached: list[str] = []
         self.addresses: dict[str, str] = {}

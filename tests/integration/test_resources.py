@@ -143,7 +143,8 @@ def test_bad_cgroup_value_names_the_option_and_leaves_nothing(
 ) -> None:
     engine = engine_with_busybox
     info = engine.create_container(sh("badset", "true", cpuset_cpus="99"))
-    with pytest.raises(ContainerStartError, match="cpuset"):
+    with pytest.raises(InvalidArgumentError, match="badset: cpuset: requested CPUs are not "
+                       "available - requested 99, available: "):
         engine.start_container(info.id)
     cgroup = container_cgroup(info.id)
     assert not any(path.exists() for path in cgroup.dirs())
@@ -268,3 +269,40 @@ def test_v2_device_filter_detaches(tmp_path: Path) -> None:
     finally:
         cgroup.remove()
     assert not cgroup.dirs()[0].exists()
+
+
+def test_oom_kill_of_a_child_process_is_reported(engine_with_busybox: Engine) -> None:
+    """Docker's OOMKilled is about the container's cgroup, not its pid 1: a child killed by
+    the OOM killer makes it true at once, while the container goes on, and it stays true
+    once the container has exited on its own with status 0."""
+    engine = engine_with_busybox
+    script = (
+        "sh -c 'x=a; while true; do x=$x$x$x$x; done'; echo child=$?; "
+        "while [ ! -e /tmp/done ]; do sleep 0.05; done; echo parent-exits"
+    )
+    info = engine.create_container(sh("oomchild", script, memory_limit=16 * 1024 * 1024))
+    engine.start_container(info.id)
+    try:
+        deadline = time.monotonic() + 60
+        while "child=" not in output_of(engine, info.id) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "child=137" in output_of(engine, info.id)
+        state = engine.inspect(info.id).state
+        assert state.status.value == "running" and state.oom_killed is True
+        assert engine.inspect_document(info.id)["State"]["OOMKilled"] is True
+        engine.exec_in_container(info.id, ["touch", "/tmp/done"])
+        assert engine.wait_container(info.id, timeout=30) == 0
+        assert engine.inspect(info.id).state.oom_killed is True
+    finally:
+        engine.stop_container(info.id, timeout=0)
+
+
+def test_no_oom_no_oomkilled(engine_with_busybox: Engine) -> None:
+    engine = engine_with_busybox
+    info = engine.create_container(sh("nooom", "sleep 30", memory_limit=16 * 1024 * 1024))
+    engine.start_container(info.id)
+    try:
+        assert engine.inspect(info.id).state.oom_killed is False
+    finally:
+        engine.stop_container(info.id, timeout=0)
+    assert engine.inspect(info.id).state.oom_killed is False

@@ -224,3 +224,49 @@ def test_init_and_its_command_are_confined_alike(engine_with_busybox: Engine) ->
     assert code == 0, out
     assert status_field(out, "CapEff") == "0000000000000000"
     assert status_field(out, "Seccomp") == "2"
+
+
+def _host_device(path: str) -> str:
+    """`major:minor mode uid:gid` of a host device node, as the script below prints it."""
+    info = os.lstat(path)
+    return (f"{os.major(info.st_rdev):x}:{os.minor(info.st_rdev):x} "
+            f"{info.st_mode & 0o7777:o} {info.st_uid}:{info.st_gid}")
+
+
+# Host device nodes Docker's default set leaves out (present on this machine and on CI's).
+HOST_ONLY_DEVICES = [
+    path for path in ("/dev/loop-control", "/dev/kmsg", "/dev/net/tun", "/dev/cpu/0/cpuid")
+    if os.path.exists(path)
+]
+DEVICE_SCRIPT = (
+    "for d in " + " ".join(HOST_ONLY_DEVICES) + "; do "
+    "if [ -e $d ]; then echo \"$d $(stat -c '%t:%T %a %u:%g' $d)\"; else echo \"$d absent\"; "
+    "fi; done; "
+    # Opening needs the devices cgroup's leave: mknod alone is allowed to everyone.
+    "mknod /tmp/lc c 10 237 && { ( : < /tmp/lc ); echo open=$?; }; "
+    "grep -E ' /sys (sysfs|cgroup)' /proc/mounts | cut -d' ' -f2,4 | cut -d, -f1; "
+    "wc -c < /proc/timer_list"
+)
+
+
+def test_privileged_has_the_hosts_devices_and_an_unmasked_view(engine_with_busybox: Engine) -> None:
+    """Docker's `privileged`: a node for every host device (type, numbers, mode, owner), the
+    devices cgroup allowing all, /sys read-write, no masked paths."""
+    assert HOST_ONLY_DEVICES, "this machine has none of the devices the test looks for"
+    code, out = run_to_exit(engine_with_busybox, sh("privdev", DEVICE_SCRIPT, privileged=True))
+    assert code == 0, out
+    for path in HOST_ONLY_DEVICES:
+        assert f"{path} {_host_device(path)}" in out.splitlines(), out
+    assert "open=0" in out
+    assert "/sys rw" in out.splitlines()
+    assert int(out.split()[-1]) > 0  # /proc/timer_list readable, not masked
+
+
+def test_unprivileged_has_only_the_default_devices(engine_with_busybox: Engine) -> None:
+    code, out = run_to_exit(engine_with_busybox, sh("nodev", DEVICE_SCRIPT))
+    assert code == 0, out
+    for path in HOST_ONLY_DEVICES:
+        assert f"{path} absent" in out.splitlines(), out
+    assert "open=0" not in out and "open=1" in out
+    assert "/sys ro" in out.splitlines()
+    assert out.split()[-1] == "0"

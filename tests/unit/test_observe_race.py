@@ -49,7 +49,7 @@ def test_a_supervisor_that_died_without_a_word_is_reported_crashed(
 ) -> None:
     container_id = _running(engine)
     monkeypatch.setattr(api, "is_alive", lambda pid, start: False)
-    monkeypatch.setattr(api, "container_cgroup", lambda cid: _NoCgroup())
+    monkeypatch.setattr(api, "container_cgroup", lambda cid, parent=None: _NoCgroup())
     state = engine.inspect(container_id).state
     assert (state.status, state.exit_code) == (ContainerStatus.EXITED, 255)
 

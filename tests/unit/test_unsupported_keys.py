@@ -5,29 +5,74 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
+import engine.api
+from compose.container_spec import build_container_spec
 from compose.events import Event, Phase
 from compose.loader import load_project
 from compose.model import LoadOptions
 from compose.orchestrator import Orchestrator
+from compose.unsupported import UNSUPPORTED_SERVICE_KEYS
 from tests.unit.fake_engine import FakeEngine
 
+STACK = """
+    name: unsup
+    services:
+      a:
+        image: busybox
+        mem_swappiness: 0
+        uts: host
+        cgroup: host
+        cgroup_parent: apps/web
+        device_cgroup_rules: ['c 10:237 rwm']
+        post_start: [{command: touch /tmp/x}]
+        storage_opt: {size: 1G}
+      b:
+        image: busybox
+"""
 
-def test_up_warns_once_per_ignored_key_and_service(tmp_path: Path) -> None:
-    (tmp_path / "compose.yaml").write_text(textwrap.dedent("""
-        name: unsup
-        services:
-          a:
-            image: busybox
-            mem_swappiness: 0
-            uts: host
-            post_start: [{command: touch /tmp/x}]
-          b:
-            image: busybox
-    """))
+
+def _warnings(tmp_path: Path) -> list[str]:
+    (tmp_path / "compose.yaml").write_text(textwrap.dedent(STACK))
     events: list[Event] = []
     project = load_project(LoadOptions(cwd=tmp_path, environ={}))
     Orchestrator(FakeEngine(), project, events.append).up()  # type: ignore[arg-type]
-    warnings = [e.detail for e in events if e.phase is Phase.WARNING]
-    assert len(warnings) == 3, warnings
+    return [e.detail for e in events if e.phase is Phase.WARNING]
+
+
+def test_up_warns_once_per_ignored_key_and_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine.api, "swappiness_supported", lambda: True)  # cgroup v1
+    warnings = _warnings(tmp_path)
+    assert len(warnings) == 2, warnings
     assert all(w.startswith('service "a": ') and w.endswith("is ignored") for w in warnings)
-    assert any("mem_swappiness" in w for w in warnings)
+    assert any("post_start" in w for w in warnings) and any("storage_opt" in w for w in warnings)
+
+
+def test_mem_swappiness_is_warned_about_on_cgroup_v2_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Docker discards a memory swappiness on cgroup v2 (it has no such knob), with a
+    warning; on v1 it is the memory cgroup's memory.swappiness."""
+    monkeypatch.setattr(engine.api, "swappiness_supported", lambda: False)
+    warnings = _warnings(tmp_path)
+    assert len(warnings) == 3, warnings
+    assert any(w.startswith('service "a": mem_swappiness') and "cgroup v2" in w
+               for w in warnings)
+
+
+def test_the_cgroup_and_namespace_keys_reach_the_engine(tmp_path: Path) -> None:
+    for key in ("mem_swappiness", "cgroup_parent", "cgroup", "uts", "device_cgroup_rules"):
+        assert key not in UNSUPPORTED_SERVICE_KEYS
+    (tmp_path / "compose.yaml").write_text(textwrap.dedent(STACK))
+    project = load_project(LoadOptions(cwd=tmp_path, environ={}))
+    spec = build_container_spec(project, project.services["a"], 1, "sha256:0")
+    assert spec.mem_swappiness == 0
+    assert spec.cgroup_parent == "apps/web"
+    assert spec.device_cgroup_rules == ("c 10:237 rwm",)
+    assert spec.uts_mode == "host" and spec.cgroupns_mode == "host"
+    plain = build_container_spec(project, project.services["b"], 1, "sha256:0")
+    assert (plain.mem_swappiness, plain.cgroup_parent, plain.device_cgroup_rules,
+            plain.uts_mode, plain.cgroupns_mode) == (None, None, (), None, None)

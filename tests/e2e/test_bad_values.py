@@ -1,0 +1,67 @@
+"""Values the kernel would refuse are refused with words naming the service and the key, not
+with the kernel's bare errno text, and a failed `up` leaves nothing behind: no cgroup, no
+mount, no process; the container stays created, as Docker leaves one whose start failed."""
+
+# ruff: noqa: F811  (the fixtures come from test_orchestration; pytest injects them by name)
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_orchestration import SLEEPER, Stack, root, stack  # noqa: F401
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _leftovers(container_id: str) -> list[str]:
+    """Kernel objects that still name the container: cgroup dirs and mounts."""
+    found = [str(path) for path in CGROUP_ROOT.glob(f"**/{container_id}")]
+    found += [line for line in Path("/proc/self/mountinfo").read_text().splitlines()
+              if container_id in line and "/rootfs" in line]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("cpuset: '63'", "cpuset: requested CPUs are not available - requested 63, available:"),
+        ("cpuset: '1-0'", "cpuset: invalid value '1-0'"),
+        ("tmpfs: ['/scratch:size=-5']", "tmpfs: /scratch: invalid size '-5'"),
+        ("tmpfs: ['/scratch:size=12q']", "tmpfs: /scratch: invalid size '12q'"),
+        ("tmpfs: ['/scratch:colour=red']", "tmpfs: /scratch: invalid tmpfs option 'colour'"),
+        ("sysctls: {net.ipv4.no_such_knob: '1'}",
+         "sysctls: net.ipv4.no_such_knob=1: no such sysctl in the container's namespaces"),
+        ("sysctls: {net.ipv4.ip_forward: 'many'}",
+         "sysctls: net.ipv4.ip_forward=many: the kernel refused the value 'many'"),
+        ("sysctls: {kernel.pid_max: '100'}",
+         "sysctls: kernel.pid_max is not a namespaced sysctl"),
+        ("sysctls: {kernel.msgmax: '100'}\nipc: host",
+         "sysctls: kernel.msgmax cannot be set with ipc: host"),
+    ],
+)
+def test_a_refused_value_names_the_service_and_key_and_leaves_nothing(
+    stack: Stack, body: str, expected: str
+) -> None:
+    stack.write({"bad": SLEEPER + body + "\n"})
+    result = stack.cli("up", "-d")
+    assert result.returncode != 0
+    assert "failed to start service bad:" in result.stderr, result.stderr
+    assert expected in result.stderr, result.stderr
+    assert "[Errno" not in result.stderr, result.stderr
+    assert stack.states() == {f"{stack.name}-bad-1": "created"}
+    container_id = stack.ok("ps", "-a", "-q", "--no-trunc").stdout.strip()
+    assert _leftovers(container_id) == []
+
+
+def test_tmpfs_flags_are_mount_flags_and_noexec_is_the_default(stack: Stack) -> None:
+    """Docker mounts every tmpfs noexec,nosuid,nodev unless told otherwise; its flag words
+    (rw, exec, ...) are mount flags, not tmpfs data (which refused `rw`)."""
+    stack.write({"t": SLEEPER + "tmpfs: ['/plain', '/run:rw,exec,size=65536k']\n"})
+    stack.ok("up", "-d")
+    mounts = stack.ok("exec", "-T", "t", "cat", "/proc/mounts").stdout.splitlines()
+    options = {line.split()[1]: line.split()[3].split(",") for line in mounts}
+    assert {"rw", "nosuid", "nodev", "noexec"} <= set(options["/plain"])
+    assert {"rw", "nosuid", "nodev", "size=65536k"} <= set(options["/run"])
+    assert "noexec" not in options["/run"]
