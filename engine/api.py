@@ -466,7 +466,9 @@ class Engine:
 
         if info.status is not ContainerStatus.RUNNING or not info.state.pid:
             return None
-        return read_sample(container_cgroup(info.id), info.state.pid)
+        return read_sample(
+            container_cgroup(info.id, info.record.spec.cgroup_parent), info.state.pid
+        )
 
     def _joined_hostname(self, spec: ContainerSpec) -> str | None:
         """Docker: a container in another's network namespace (network_mode container:X)
