@@ -179,3 +179,7 @@ class LoadOptions:
     # The process environment to interpolate from; explicit so that tests need not patch os.environ.
     environ: dict[str, str] = field(default_factory=dict)
     cwd: Path = Path(".")
+    # `config --no-interpolate`: `${VAR}` stays as written (docker compose's model, unresolved).
+    interpolate: bool = True
+    # `config --no-consistency`: references to undefined services, networks, volumes… allowed.
+    consistency: bool = True

@@ -258,3 +258,31 @@ def test_logs_follow_goes_on_across_a_restart(stack: Stack) -> None:
     assert first.startswith("run-") and second.startswith("run-"), (first, second, rest)
     assert first != second  # the new run's line, not the old one again
     assert follower.returncode == 0
+
+
+def _config_hash_labels(stack: Stack) -> dict[str, str]:
+    hashes = {}
+    for row in stack.rows():
+        labels = dict(item.split("=", 1) for item in str(row["Labels"]).split(",") if item)
+        hashes[labels["com.docker.compose.service"]] = labels["com.docker.compose.config-hash"]
+    return hashes
+
+
+def test_config_hash_is_the_label_up_gives_and_tells_whether_up_would_recreate(
+    stack: Stack,
+) -> None:
+    """`config --hash '*'` prints `service hash` lines (docker compose's runHash); ours equal
+    the config-hash label of the containers `up` makes from the same file, so a differing
+    line is a service the next `up` recreates."""
+    stack.write({"web": SLEEPER, "db": SLEEPER})
+    stack.ok("up", "-d")
+    printed = dict(
+        line.split() for line in stack.ok("config", "--hash", "*").stdout.splitlines())
+    assert list(printed) == ["db", "web"]
+    assert printed == _config_hash_labels(stack)
+    stack.write({"web": SLEEPER + "environment: {LEVEL: '2'}\n", "db": SLEEPER})
+    changed = stack.ok("config", "--hash", "web,db").stdout.splitlines()
+    assert changed[0] == f"db {printed['db']}"
+    assert changed[1] != f"web {printed['web']}"
+    stack.ok("up", "-d")
+    assert _config_hash_labels(stack)["web"] == changed[1].split()[1]
