@@ -189,12 +189,18 @@ def _batch_unrelated(
         by_service[batch].extend(by_service.pop(name))
 
 
-def _failure(errors: Mapping[str, str], verb: str = "start") -> ServiceFailedError:
+def _failure(
+    errors: Mapping[str, str], verb: str = "start", ran: Sequence[str] = ()
+) -> ServiceFailedError:
+    """`ran`: the services whose containers ran and then failed (exited, unhealthy): only
+    then do their logs say more. A container refused at create or start (a relative
+    working_dir, an unknown user, a missing device) wrote nothing: no hint to look there."""
     lines = [f"service {name}: {reason}" for name, reason in sorted(errors.items())]
     return ServiceFailedError(
         f"failed to {verb} {lines[0]}" if len(lines) == 1
         else f"failed to {verb}:\n  " + "\n  ".join(lines),
-        hint="see `pycompose logs SERVICE` for a container's output",
+        hint=f"see `pycompose logs {' '.join(ran)}` for the output of what failed"
+        if ran else None,
     )
 
 
@@ -377,7 +383,7 @@ class Orchestrator:
         )
         self._warn(outcome)
         if not outcome.ok:
-            raise _failure(outcome.failed)
+            raise _failure(outcome.failed, ran=outcome.unmet)
         if not options.no_start:
             # Containers left running need the resolver too: one killed since comes back.
             self.engine.ensure_name_resolution()
@@ -765,7 +771,7 @@ class Orchestrator:
                 self._event(info.name, Phase.ERROR, str(exc))
                 problems[info.labels.get(L.SERVICE, info.name)] = str(exc)
         if problems:
-            raise _failure(problems, "wait for")
+            raise _failure(problems, "wait for", ran=sorted(problems))
 
     # ---- start / stop / restart / kill / rm / down ----------------------------------------
     def create(self, options: UpOptions) -> list[ContainerInfo]:
@@ -803,7 +809,7 @@ class Orchestrator:
         )
         self._warn(outcome)
         if not outcome.ok:
-            raise _failure(outcome.failed)
+            raise _failure(outcome.failed, ran=outcome.unmet)
 
     def _reverse_walk(
         self,
@@ -911,7 +917,7 @@ class Orchestrator:
         )
         self._warn(outcome)
         if not outcome.ok:
-            raise _failure(outcome.failed, "restart")
+            raise _failure(outcome.failed, "restart", ran=outcome.unmet)
 
     def kill(self, services: tuple[str, ...] = (), sig: str = "SIGKILL") -> None:
         from engine import signal_problem
