@@ -20,8 +20,6 @@ UNSUPPORTED_SERVICE_KEYS = {
     "cpu_count": "a CPU count (Windows)",
     "cpu_percent": "a CPU percentage (Windows)",
     "device_cgroup_rules": "device cgroup rules",
-    "post_start": "a post-start hook",
-    "pre_stop": "a pre-stop hook",
     "storage_opt": "storage driver options",
     "isolation": "an isolation technology",
 }

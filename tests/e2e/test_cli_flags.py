@@ -286,3 +286,37 @@ def test_config_hash_is_the_label_up_gives_and_tells_whether_up_would_recreate(
     assert changed[1] != f"web {printed['web']}"
     stack.ok("up", "-d")
     assert _config_hash_labels(stack)["web"] == changed[1].split()[1]
+
+
+HOOKED = SLEEPER + """\
+volumes: [data:/data]
+post_start:
+  - command: [sh, -c, "echo started-as-$(id -u) >> /data/log"]
+    user: root
+pre_stop:
+  - command: sh -c 'echo stopping-$$MSG >> /data/log'
+    environment: {MSG: bye}
+"""
+
+
+def test_post_start_and_pre_stop_hooks_run_in_the_container(stack: Stack) -> None:
+    """Compose 2.30 lifecycle hooks (pkg/compose/hook.go): post_start is exec'd after the
+    container starts (`up`, `start`), pre_stop before it is stopped (`stop`, `down`), with
+    their own user and environment; a hook that fails fails the command."""
+    stack.write({"web": HOOKED}, "volumes:\n  data: {}\n")
+    up = stack.ok("up", "-d")
+    assert "not supported" not in up.stderr
+    assert stack.ok("exec", "-T", "web", "cat", "/data/log").stdout == "started-as-0\n"
+    stack.ok("stop")
+    stack.ok("start")
+    assert stack.ok("exec", "-T", "web", "cat", "/data/log").stdout == (
+        "started-as-0\nstopping-bye\nstarted-as-0\n")
+    stack.ok("down")  # the volume stays: a one-off reads what pre_stop wrote
+    stack.write({"web": HOOKED, "reader": "image: busybox\nvolumes: [data:/data]\n"},
+                "volumes:\n  data: {}\n")
+    read = stack.ok("run", "--rm", "--no-deps", "reader", "cat", "/data/log")
+    assert read.stdout.splitlines()[-1] == "stopping-bye"
+    stack.write({"web": SLEEPER + "post_start: [{command: [sh, -c, 'exit 3']}]\n"})
+    failed = stack.cli("up", "-d")
+    assert failed.returncode == 1
+    assert "web hook exited with status 3" in failed.stderr

@@ -20,7 +20,7 @@ def test_up_warns_once_per_ignored_key_and_service(tmp_path: Path) -> None:
             image: busybox
             mem_swappiness: 0
             uts: host
-            post_start: [{command: touch /tmp/x}]
+            storage_opt: {size: 1G}
           b:
             image: busybox
     """))
