@@ -645,10 +645,15 @@ class Orchestrator:
         replacing: str | None = None,
     ) -> ContainerInfo:
         spec = build_container_spec(self.project, service, number, image_id)
-        spec = self.name_anonymous_volumes(spec, previous)
+        made: list[str] = []
+        spec = self.name_anonymous_volumes(spec, previous, made)
         if not quiet:
             self._event(spec.name, Phase.CREATING)
-        info = self.engine.create_container(spec, replacing)
+        try:
+            info = self.engine.create_container(spec, replacing)
+        except BaseException:
+            self.release_fresh_volumes(made)
+            raise
         if not quiet:
             self._event(spec.name, Phase.CREATED)
         return info
@@ -983,12 +988,15 @@ class Orchestrator:
         return gone
 
     def name_anonymous_volumes(
-        self, spec: ContainerSpec, previous: ContainerInfo | None = None
+        self, spec: ContainerSpec, previous: ContainerInfo | None = None,
+        made: list[str] | None = None,
     ) -> ContainerSpec:
         """Give each anonymous volume (`volumes: [/data]`) a random 64-hex name, like Docker,
         labelled with the project and marked anonymous; a recreated container takes over its
         predecessor's anonymous volumes so their data survives (docker compose does so). The
-        image's VOLUMEs that no mount covers get one too, as Docker makes them."""
+        image's VOLUMEs that no mount covers get one too, as Docker makes them. `made` gets
+        the names of the volumes made here (not inherited): if the create fails they are
+        nobody's (`release_fresh_volumes`)."""
         spec = self._with_image_volumes(spec)
         if not any(m.kind is MountKind.VOLUME and not m.source for m in spec.mounts):
             return spec
@@ -1005,9 +1013,22 @@ class Orchestrator:
                 self.engine.ensure_volume(
                     name, {L.PROJECT: self.project.name, ANONYMOUS_VOLUME: "True"}
                 )
+                if made is not None and mount.target not in inherited:
+                    made.append(name)
                 mount = dataclasses.replace(mount, source=name)
             mounts.append(mount)
         return dataclasses.replace(spec, mounts=tuple(mounts))
+
+    def release_fresh_volumes(self, names: Sequence[str]) -> None:
+        """Remove the anonymous volumes a failed create made (`name_anonymous_volumes`'s
+        `made`), e.g. the loser of two concurrent `up`s whose container name was taken: they
+        are new, empty and named at random, so no data is lost; one a container mounts after
+        all (the engine refuses) stays."""
+        for name in names:
+            try:
+                self.engine.remove_volume(name)
+            except EngineError:
+                continue
 
     def _with_image_volumes(self, spec: ContainerSpec) -> ContainerSpec:
         try:

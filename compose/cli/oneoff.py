@@ -219,13 +219,18 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     if use_tty:
         overrides["tty"] = True
     spec = dataclasses.replace(spec, **overrides)  # type: ignore[arg-type]
-    spec = orch.name_anonymous_volumes(spec)
+    made: list[str] = []
+    spec = orch.name_anonymous_volumes(spec, made=made)
     for mount in spec.mounts:
         if mount.kind.value == "volume" and mount.source:
             orch.engine.ensure_volume(mount.source, {L.PROJECT: orch.project.name})
     close_progress(orch)
     engine = orch.engine
-    info = engine.create_container(spec)
+    try:
+        info = engine.create_container(spec)
+    except BaseException:
+        orch.release_fresh_volumes(made)
+        raise
     # Attached with --rm, we remove it once its output is read; its supervisor does only if
     # we are gone first (killed), and with -d.
     attached = engine.hold_attached(info.id) if request.rm and not request.detach else -1
