@@ -11,6 +11,8 @@ from compose.errors import ComposeError, ServiceNotFoundError
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
+    from typing import Any
+
     from compose.model import LoadOptions, Project
 
 
@@ -75,6 +77,9 @@ def register(app: typer.Typer) -> None:
             False, "--no-interpolate", help="Don't interpolate environment variables"),
         no_normalize: bool = typer.Option(
             False, "--no-normalize", help="Don't normalize compose model"),
+        resolve_image_digests: bool = typer.Option(
+            False, "--resolve-image-digests",
+            help="Pin image tags to the digests they were pulled with"),
         no_consistency: bool = typer.Option(
             False, "--no-consistency",
             help="Don't check model consistency - warning: may produce invalid Compose output"),
@@ -104,6 +109,8 @@ def register(app: typer.Typer) -> None:
         if not flags.all_resources:  # docker compose's default since --all-resources exists
             full = config_render.without_unused_resources(full)
             project = config_render.without_unused_resources(project)
+        pins = _pinned(project) if resolve_image_digests else {}
+        project = _with_images(project, pins)
         if quiet:
             return
         if hash_of:
@@ -124,7 +131,7 @@ def register(app: typer.Typer) -> None:
             text = config_render.render_environment(project)
         elif no_normalize or no_interpolate:
             text = _as_merged(
-                dataclasses.replace(options, interpolate=not no_interpolate), project, fmt)
+                dataclasses.replace(options, interpolate=not no_interpolate), project, fmt, pins)
         else:
             text = config_render.render_project(project, fmt, escape=not no_interpolate)
         if output:
@@ -138,7 +145,31 @@ def register(app: typer.Typer) -> None:
             typer.echo(text, nl=False)
 
 
-def _as_merged(options: LoadOptions, project: Project, fmt: str) -> str:
+def _pinned(project: Project) -> dict[str, str]:
+    """`--resolve-image-digests`: service -> `name:tag@digest` (compose.image_digests)."""
+    from compose.image_digests import pinned_images
+    from engine.api import Engine
+
+    return pinned_images(Engine(), project)
+
+
+def _pin(services: dict[str, Any], pins: dict[str, str]) -> dict[str, Any]:
+    return {name: ({**svc, "image": pins[name]} if name in pins and isinstance(svc, dict)
+                   else svc) for name, svc in services.items()}
+
+
+def _with_images(project: Project, pins: dict[str, str]) -> Project:
+    import dataclasses
+
+    if not pins:
+        return project
+    services = _pin(project.raw.get("services") or {}, pins)
+    return dataclasses.replace(project, raw={**project.raw, "services": services})
+
+
+def _as_merged(
+    options: LoadOptions, project: Project, fmt: str, pins: dict[str, str]
+) -> str:
     """`config --no-normalize` / `--no-interpolate`: the merged model (short syntax and
     relative paths as written; `${VAR}` too with `--no-interpolate`, and then no `$$`) of the
     services and resources `project` kept. `project` was loaded first, so the files are valid:
@@ -153,4 +184,5 @@ def _as_merged(options: LoadOptions, project: Project, fmt: str) -> str:
             model[section] = {k: v for k, v in model[section].items() if k in kept}
             if not model[section] and section != "services":
                 del model[section]
+    model["services"] = _pin(model.get("services") or {}, pins)
     return config_render.render_model(model, fmt, escape=options.interpolate)
