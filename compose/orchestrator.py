@@ -610,7 +610,7 @@ class Orchestrator:
         if action.kind is ActionKind.RECREATE and info is not None:
             self._event(info.name, Phase.RECREATE)
             if info.status is ContainerStatus.RUNNING:
-                self._run_hooks(info, "pre_stop")
+                self.run_lifecycle_hooks(info, "pre_stop")
                 with waiting():  # the grace period holds no parallel slot
                     self.engine.stop_container(info.id, options.timeout)
             # Docker's order: the new container takes the old one's volumes and name before
@@ -665,26 +665,30 @@ class Orchestrator:
         self._event(info.name, Phase.STARTING)
         try:
             self.engine.start_container(info.id)
-            self._run_hooks(info, "post_start")
+            self.run_lifecycle_hooks(info, "post_start")
         except (EngineError, ComposeError) as exc:
             self._event(info.name, Phase.ERROR, str(exc))
             raise
         self._event(info.name, Phase.STARTED)
 
-    def _has_hooks(self, info: ContainerInfo, which: str) -> bool:
+    def has_lifecycle_hooks(self, info: ContainerInfo, which: str) -> bool:
+        """Whether the container's service has `which` ("post_start" or "pre_stop") hooks."""
         service = self.project.services.get(info.labels.get(L.SERVICE, ""))
         return bool(getattr(service, which, ())) if service is not None else False
 
-    def _run_hooks(self, info: ContainerInfo, which: str) -> None:
+    def run_lifecycle_hooks(
+        self, info: ContainerInfo, which: str, skip_if_gone: bool | None = None
+    ) -> None:
         """The container's service's `post_start` or `pre_stop` hooks (compose.lifecycle_hooks);
-        nothing for an orphan or a service without them."""
-        if not self._has_hooks(info, which):
+        nothing for an orphan or a service without them. `skip_if_gone` (default: for
+        pre_stop): a container no longer running is no error."""
+        if not self.has_lifecycle_hooks(info, which):
             return
         from compose.lifecycle_hooks import run_hooks
 
         service = self.project.services[info.labels[L.SERVICE]]
         run_hooks(self.engine, info, service, getattr(service, which),
-                  skip_if_gone=which == "pre_stop")
+                  skip_if_gone=which == "pre_stop" if skip_if_gone is None else skip_if_gone)
 
     # ---- conditions -----------------------------------------------------------------------
     def wait_condition(
@@ -894,8 +898,8 @@ class Orchestrator:
         if not quiet:
             for info in running:
                 self._event(info.name, Phase.STOPPING)
-        hooked = [i for i in running if self._has_hooks(i, "pre_stop")]
-        self._each(hooked, lambda info: self._run_hooks(info, "pre_stop"))
+        hooked = [i for i in running if self.has_lifecycle_hooks(i, "pre_stop")]
+        self._each(hooked, lambda info: self.run_lifecycle_hooks(info, "pre_stop"))
         with waiting():
             self.engine.stop_containers(running, timeout, count_stops=count_stops, remove=remove)
         if not quiet:

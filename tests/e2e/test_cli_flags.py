@@ -320,3 +320,20 @@ def test_post_start_and_pre_stop_hooks_run_in_the_container(stack: Stack) -> Non
     failed = stack.cli("up", "-d")
     assert failed.returncode == 1
     assert "web hook exited with status 3" in failed.stderr
+
+
+def test_a_one_off_run_gets_its_post_start_hooks_too(stack: Stack) -> None:
+    """docker compose's `run` runs post_start once the one-off started (run.go): beside an
+    attached one-off's output, before `run -d` returns."""
+    stack.write({
+        "job": "image: busybox\nvolumes: [data:/data]\n"
+               "post_start: [{command: [touch, /data/hooked]}]\n",
+        "reader": "image: busybox\nvolumes: [data:/data]\n",
+    }, "volumes:\n  data: {}\n")
+    wait_for_hook = (
+        "for i in $(seq 100); do [ -e /data/hooked ] && rm /data/hooked && echo HOOKED && exit 0;"
+        " sleep 0.1; done; echo NEVER")
+    attached = stack.ok("run", "--rm", "job", "sh", "-c", wait_for_hook)
+    assert attached.stdout.strip() == "HOOKED", attached.stderr
+    stack.ok("run", "-d", "job", "sleep", "300")
+    assert stack.ok("run", "--rm", "reader", "ls", "/data").stdout.split() == ["hooked"]
