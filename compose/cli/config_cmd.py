@@ -133,7 +133,7 @@ def register(app: typer.Typer) -> None:
             text = _as_merged(
                 dataclasses.replace(options, interpolate=not no_interpolate), project, fmt, pins)
         else:
-            text = config_render.render_project(project, fmt, escape=not no_interpolate)
+            text = config_render.render_project(project, fmt)
         if output:
             if not text:
                 return
