@@ -41,22 +41,23 @@ def _without_null_commands(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _sorted(value: Any) -> Any:
+def _sorted(value: Any, escape: bool = True) -> Any:
     """Mappings with sorted keys at every depth (lists keep their order): output that can be
     diffed, like docker compose's (Go maps marshal sorted). A literal `$` is written `$$`, as
-    docker compose writes it: the output reads back as the same project."""
+    docker compose writes it: the output reads back as the same project. Not escaped
+    (`escape=False`) when nothing was interpolated: `${VAR}` is printed as written."""
     if isinstance(value, dict):
-        return {key: _sorted(value[key]) for key in sorted(value, key=str)}
+        return {key: _sorted(value[key], escape) for key in sorted(value, key=str)}
     if isinstance(value, list):
-        return [_sorted(item) for item in value]
-    if isinstance(value, str):
+        return [_sorted(item, escape) for item in value]
+    if isinstance(value, str) and escape:
         return value.replace("$", "$$")
     return value
 
 
-def _stable(raw: dict[str, Any]) -> dict[str, Any]:
+def _stable(raw: dict[str, Any], escape: bool = True) -> dict[str, Any]:
     """Top-level keys in docker compose's order (name, services, networks, …), the rest sorted."""
-    return {key: _sorted(value) for key, value in raw.items()}
+    return {key: _sorted(value, escape) for key, value in raw.items()}
 
 
 def _with_dependencies(project: Project, names: list[str]) -> list[str]:
@@ -117,12 +118,25 @@ def select_services(project: Project, names: list[str]) -> Project:
     )
 
 
-def render_project(project: Project, fmt: str = "yaml") -> str:
-    """The whole project in `yaml` or `json`."""
+def without_unused_resources(project: Project) -> Project:
+    """The project without the networks, volumes, secrets and configs no service uses:
+    what docker compose loads unless `--all-resources` is given (compose-go's
+    WithoutUnnecessaryResources, applied by every command since Compose v2.27)."""
+    return select_services(project, list(project.services))
+
+
+def render_project(project: Project, fmt: str = "yaml", escape: bool = True) -> str:
+    """The whole project in `yaml` or `json`; `escape=False`: `$` printed as is (the project
+    was loaded without interpolation)."""
+    return render_model(project.raw, fmt, escape)
+
+
+def render_model(raw: dict[str, Any], fmt: str = "yaml", escape: bool = True) -> str:
+    """A model (normalized or as merged, `config --no-normalize`) in `yaml` or `json`."""
     if fmt == "json":
-        return json.dumps(_stable(project.raw), indent=2) + "\n"
+        return json.dumps(_stable(raw, escape), indent=2) + "\n"
     return yaml.dump(
-        _stable(_without_null_commands(project.raw)), Dumper=_Dumper, sort_keys=False,
+        _stable(_without_null_commands(raw), escape), Dumper=_Dumper, sort_keys=False,
         default_flow_style=False, allow_unicode=True,
     )
 

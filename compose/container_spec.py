@@ -73,9 +73,9 @@ def _networks(project: Project, service: Service) -> tuple[NetworkAttachment, ..
                 f"service {service.name} refers to undefined network {attachment.name}: invalid "
                 "compose project"
             )
+        # Docker registers the service name and the aliases (the engine adds the container
+        # name and short id), not `hostname:`: it names the container to itself only.
         aliases = (service.name, *attachment.aliases)
-        if service.hostname:
-            aliases = (*aliases, service.hostname)
         attachments.append(NetworkAttachment(
             definition.name, aliases, attachment.ipv4_address, attachment.ipv6_address
         ))

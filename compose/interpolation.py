@@ -91,6 +91,8 @@ _SERVICE_CASTS: dict[str, Callable[[str], Any]] = {
     "pids_limit": _to_int64,
     "ports.[].target": _to_int,
     "privileged": _to_bool,
+    "post_start.[].privileged": _to_bool,
+    "pre_stop.[].privileged": _to_bool,
     "read_only": _to_bool,
     "scale": _to_int,
     "secrets.[].mode": _to_int,

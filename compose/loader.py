@@ -66,15 +66,21 @@ class _Model:
 
 
 def _interpolated(
-    doc: Document, env: Mapping[str, str], unset: set[str] | None = None
+    doc: Document, env: Mapping[str, str], unset: set[str] | None = None,
+    interpolate: bool = True,
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The document's data interpolated (unless `interpolate` is False) and schema-checked."""
     if doc.data is None:
         return None, []
     if not isinstance(doc.data, dict):
         loc = doc.locations.find(())
         return None, [Problem("top-level object must be a mapping", doc.file,
                               loc.line if loc else None)]
-    data, problems = interpolate_tree(doc.data, chain_lookup(env), doc.locations, unset=unset)
+    data: Any = doc.data
+    problems: list[Problem] = []
+    if interpolate:
+        data, problems = interpolate_tree(
+            doc.data, chain_lookup(env), doc.locations, unset=unset)
     problems += schema_problems(strip_markers(data), doc.locations, doc.file)
     return data, problems
 
@@ -82,8 +88,9 @@ def _interpolated(
 class _Loading:
     """One load: the reader cache, the environment, the include stack."""
 
-    def __init__(self, reader: _Reader) -> None:
+    def __init__(self, reader: _Reader, interpolate: bool = True) -> None:
         self.reader = reader
+        self.interpolate = interpolate
         self.unset: set[str] = set()  # variables referenced without a default, not set
         self.obsolete_version: list[str] = []  # files with the `version` attribute
 
@@ -92,7 +99,7 @@ class _Loading:
             parsed: list[dict[str, Any]] = []
             problems: list[Problem] = []
             for doc in self.reader.documents(str(path)):
-                data, probs = _interpolated(doc, env, self.unset)
+                data, probs = _interpolated(doc, env, self.unset, self.interpolate)
                 problems += probs
                 if data is not None and not probs:
                     parsed.append(dict(data.get("services") or {}))
@@ -124,7 +131,7 @@ class _Loading:
             for doc in docs:
                 if isinstance(doc.data, dict) and "version" in doc.data:
                     self.obsolete_version.append(name)
-                parsed, probs = _interpolated(doc, env, self.unset)
+                parsed, probs = _interpolated(doc, env, self.unset, self.interpolate)
                 problems += probs
                 if parsed is None or probs:
                     continue
@@ -333,8 +340,22 @@ def _active(services: dict[str, Any], profiles: set[str]) -> dict[str, Any]:
     return {n: s for n, s in services.items() if on(s)}
 
 
-def load_project(options: LoadOptions) -> Project:
-    """Load, validate and normalize the project the options describe."""
+@dataclass
+class _Merged:
+    """One load up to the merged model: what normalization and the typed model start from."""
+
+    name: str
+    project_dir: Path
+    env: dict[str, str]
+    files: tuple[str, ...]
+    model: _Model
+    loading: _Loading
+    warnings: tuple[str, ...]
+
+
+def _merged(options: LoadOptions) -> _Merged:
+    """Environment, file discovery, project name, then every file read, interpolated,
+    validated, extended, included and merged."""
     cwd = options.cwd.absolute()
     first_dir = options.project_directory
     if first_dir is None and options.files and options.files[0] != STDIN:
@@ -353,13 +374,34 @@ def load_project(options: LoadOptions) -> Project:
     docs = [doc for f in sources.files for doc in reader.documents(f)]
     name = _project_name(options, env, docs, project_dir)
     env["COMPOSE_PROJECT_NAME"] = name
-    loading = _Loading(reader)
+    loading = _Loading(reader, options.interpolate)
     model = loading.model(sources.files, project_dir, env, ())
-    services, problems = _normalize_services(model.data, project_dir, env, model.locations)
-    profiles = set(options.profiles) or {
+    return _Merged(name, project_dir, env, tuple(sources.files), model, loading,
+                   tuple(sources.warnings))
+
+
+def _profiles(options: LoadOptions, env: Mapping[str, str]) -> set[str]:
+    return set(options.profiles) or {
         p.strip() for p in env.get("COMPOSE_PROFILES", "").split(",") if p.strip()
     }
-    active = _active(services, profiles)
+
+
+def load_model(options: LoadOptions) -> dict[str, Any]:
+    """`config --no-normalize`: the merged model of the active services as the files say it
+    (short syntax kept, relative paths kept, nothing added), with the project name."""
+    merged = _merged(options)
+    data = strip_markers(merged.model.data)
+    services = data.get("services") or {}
+    return {"name": merged.name, **data,
+            "services": _active(services, _profiles(options, merged.env))}
+
+
+def load_project(options: LoadOptions) -> Project:
+    """Load, validate and normalize the project the options describe."""
+    merged = _merged(options)
+    name, project_dir, env, model = merged.name, merged.project_dir, merged.env, merged.model
+    services, problems = _normalize_services(model.data, project_dir, env, model.locations)
+    active = _active(services, _profiles(options, env))
     data = dict(model.data)
     for section in ("configs", "secrets"):
         if isinstance(data.get(section), dict):
@@ -367,14 +409,14 @@ def load_project(options: LoadOptions) -> Project:
     if isinstance(data.get("volumes"), dict):  # `o: bind` devices, as compose-go does
         data["volumes"] = resolve_bind_devices(data["volumes"], project_dir)
     raw = normalize_project(data, name, active)
-    problems += cross_problems(raw, model.locations)
+    problems += cross_problems(raw, model.locations, options.consistency)
     if problems:
         raise ComposeFileError(problems)
-    config_files = tuple(Path(f) if f != STDIN else Path("-") for f in sources.files)
+    config_files = tuple(Path(f) if f != STDIN else Path("-") for f in merged.files)
     all_profiles = sorted({p for svc in services.values() for p in svc.get("profiles") or []})
     return build_project(
         raw, project_dir, config_files, tuple(services), env, tuple(all_profiles),
-        warnings=(*sources.warnings, *_warnings(loading)),
+        warnings=(*merged.warnings, *_warnings(merged.loading)),
     )
 
 

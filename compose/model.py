@@ -74,6 +74,18 @@ class PortMapping:
 
 
 @dataclass(frozen=True)
+class Hook:
+    """A `post_start` / `pre_stop` entry: a command exec'd in the running container (docker
+    compose runs it like `exec`; user, working_dir default to the container's)."""
+
+    command: tuple[str, ...]
+    user: str | None = None
+    privileged: bool = False
+    working_dir: str | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Service:
     """A service with the fields orchestration reads typed; `raw` keeps the whole normalized
     mapping, for everything else and for the config hash that decides recreation."""
@@ -101,6 +113,8 @@ class Service:
     tty: bool = False
     stdin_open: bool = False
     scale: int = 1
+    post_start: tuple[Hook, ...] = ()
+    pre_stop: tuple[Hook, ...] = ()
     # The normalized mapping exactly as `config` prints it; the config hash is taken over it.
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -179,3 +193,7 @@ class LoadOptions:
     # The process environment to interpolate from; explicit so that tests need not patch os.environ.
     environ: dict[str, str] = field(default_factory=dict)
     cwd: Path = Path(".")
+    # `config --no-interpolate`: `${VAR}` stays as written (docker compose's model, unresolved).
+    interpolate: bool = True
+    # `config --no-consistency`: references to undefined services, networks, volumes… allowed.
+    consistency: bool = True

@@ -13,6 +13,7 @@ from compose.durations import parse_duration
 from compose.model import (
     DependencyCondition,
     DependsOn,
+    Hook,
     MountType,
     NetworkDef,
     PortMapping,
@@ -98,7 +99,24 @@ def build_service(name: str, raw: dict[str, Any]) -> Service:
         tty=bool(raw.get("tty", False)),
         stdin_open=bool(raw.get("stdin_open", False)),
         scale=int(scale),
+        post_start=_hooks(raw.get("post_start")),
+        pre_stop=_hooks(raw.get("pre_stop")),
         raw=raw,
+    )
+
+
+def _hooks(entries: list[dict[str, Any]] | None) -> tuple[Hook, ...]:
+    """Normalized hook entries (compose.normalize) as typed Hooks."""
+    return tuple(
+        Hook(
+            command=tuple(entry["command"]),
+            user=entry.get("user"),
+            privileged=bool(entry.get("privileged", False)),
+            working_dir=entry.get("working_dir"),
+            environment={k: v for k, v in (entry.get("environment") or {}).items()
+                         if v is not None},
+        )
+        for entry in entries or ()
     )
 
 

@@ -344,6 +344,27 @@ def _healthcheck(value: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _hooks(value: list[Any]) -> list[dict[str, Any]]:
+    """`post_start` / `pre_stop` in long form: the command as a list (a string is split as a
+    shell would), the environment as a mapping, privileged a bool (compose-go's ServiceHook)."""
+    out = []
+    for i, entry in enumerate(value):
+        hook = dict(entry)
+        try:
+            hook["command"] = shell_split(entry["command"]) or []
+            if "environment" in hook:
+                hook["environment"] = {
+                    k: env_value(x) for k, x in to_mapping(hook["environment"]).items()}
+            if "privileged" in hook:
+                hook["privileged"] = to_bool(hook["privileged"])
+        except ValueError as exc:
+            raise NormalizeError(str(exc), f"[{i}]") from None
+        if not hook["command"]:
+            raise NormalizeError("a hook needs a command", f"[{i}].command")
+        out.append(hook)
+    return out
+
+
 def normalize_service(
     name: str, svc: dict[str, Any] | None, base: Path, lookup: Lookup
 ) -> tuple[dict[str, Any], list[Problem]]:
@@ -395,6 +416,8 @@ def normalize_service(
     step("cap_add", _capabilities)
     step("cap_drop", _capabilities)
     step("healthcheck", _healthcheck)
+    step("post_start", _hooks)
+    step("pre_stop", _hooks)
     for key in _SIZES:
         step(key, lambda v: str(parse_byte_size(v)))
     for key in _BOOLS:

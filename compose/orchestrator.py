@@ -189,12 +189,18 @@ def _batch_unrelated(
         by_service[batch].extend(by_service.pop(name))
 
 
-def _failure(errors: Mapping[str, str], verb: str = "start") -> ServiceFailedError:
+def _failure(
+    errors: Mapping[str, str], verb: str = "start", ran: Sequence[str] = ()
+) -> ServiceFailedError:
+    """`ran`: the services whose containers ran and then failed (exited, unhealthy): only
+    then do their logs say more. A container refused at create or start (a relative
+    working_dir, an unknown user, a missing device) wrote nothing: no hint to look there."""
     lines = [f"service {name}: {reason}" for name, reason in sorted(errors.items())]
     return ServiceFailedError(
         f"failed to {verb} {lines[0]}" if len(lines) == 1
         else f"failed to {verb}:\n  " + "\n  ".join(lines),
-        hint="see `pycompose logs SERVICE` for a container's output",
+        hint=f"see `pycompose logs {' '.join(ran)}` for the output of what failed"
+        if ran else None,
     )
 
 
@@ -377,7 +383,7 @@ class Orchestrator:
         )
         self._warn(outcome)
         if not outcome.ok:
-            raise _failure(outcome.failed)
+            raise _failure(outcome.failed, ran=outcome.unmet)
         if not options.no_start:
             # Containers left running need the resolver too: one killed since comes back.
             self.engine.ensure_name_resolution()
@@ -604,6 +610,7 @@ class Orchestrator:
         if action.kind is ActionKind.RECREATE and info is not None:
             self._event(info.name, Phase.RECREATE)
             if info.status is ContainerStatus.RUNNING:
+                self.run_lifecycle_hooks(info, "pre_stop")
                 with waiting():  # the grace period holds no parallel slot
                     self.engine.stop_container(info.id, options.timeout)
             # Docker's order: the new container takes the old one's volumes and name before
@@ -638,10 +645,15 @@ class Orchestrator:
         replacing: str | None = None,
     ) -> ContainerInfo:
         spec = build_container_spec(self.project, service, number, image_id)
-        spec = self.name_anonymous_volumes(spec, previous)
+        made: list[str] = []
+        spec = self.name_anonymous_volumes(spec, previous, made)
         if not quiet:
             self._event(spec.name, Phase.CREATING)
-        info = self.engine.create_container(spec, replacing)
+        try:
+            info = self.engine.create_container(spec, replacing)
+        except BaseException:
+            self.release_fresh_volumes(made)
+            raise
         if not quiet:
             self._event(spec.name, Phase.CREATED)
         return info
@@ -653,10 +665,30 @@ class Orchestrator:
         self._event(info.name, Phase.STARTING)
         try:
             self.engine.start_container(info.id)
-        except EngineError as exc:
+            self.run_lifecycle_hooks(info, "post_start")
+        except (EngineError, ComposeError) as exc:
             self._event(info.name, Phase.ERROR, str(exc))
             raise
         self._event(info.name, Phase.STARTED)
+
+    def has_lifecycle_hooks(self, info: ContainerInfo, which: str) -> bool:
+        """Whether the container's service has `which` ("post_start" or "pre_stop") hooks."""
+        service = self.project.services.get(info.labels.get(L.SERVICE, ""))
+        return bool(getattr(service, which, ())) if service is not None else False
+
+    def run_lifecycle_hooks(
+        self, info: ContainerInfo, which: str, skip_if_gone: bool | None = None
+    ) -> None:
+        """The container's service's `post_start` or `pre_stop` hooks (compose.lifecycle_hooks);
+        nothing for an orphan or a service without them. `skip_if_gone` (default: for
+        pre_stop): a container no longer running is no error."""
+        if not self.has_lifecycle_hooks(info, which):
+            return
+        from compose.lifecycle_hooks import run_hooks
+
+        service = self.project.services[info.labels[L.SERVICE]]
+        run_hooks(self.engine, info, service, getattr(service, which),
+                  skip_if_gone=which == "pre_stop" if skip_if_gone is None else skip_if_gone)
 
     # ---- conditions -----------------------------------------------------------------------
     def wait_condition(
@@ -765,7 +797,7 @@ class Orchestrator:
                 self._event(info.name, Phase.ERROR, str(exc))
                 problems[info.labels.get(L.SERVICE, info.name)] = str(exc)
         if problems:
-            raise _failure(problems, "wait for")
+            raise _failure(problems, "wait for", ran=sorted(problems))
 
     # ---- start / stop / restart / kill / rm / down ----------------------------------------
     def create(self, options: UpOptions) -> list[ContainerInfo]:
@@ -803,7 +835,7 @@ class Orchestrator:
         )
         self._warn(outcome)
         if not outcome.ok:
-            raise _failure(outcome.failed)
+            raise _failure(outcome.failed, ran=outcome.unmet)
 
     def _reverse_walk(
         self,
@@ -866,6 +898,8 @@ class Orchestrator:
         if not quiet:
             for info in running:
                 self._event(info.name, Phase.STOPPING)
+        hooked = [i for i in running if self.has_lifecycle_hooks(i, "pre_stop")]
+        self._each(hooked, lambda info: self.run_lifecycle_hooks(info, "pre_stop"))
         with waiting():
             self.engine.stop_containers(running, timeout, count_stops=count_stops, remove=remove)
         if not quiet:
@@ -911,7 +945,7 @@ class Orchestrator:
         )
         self._warn(outcome)
         if not outcome.ok:
-            raise _failure(outcome.failed, "restart")
+            raise _failure(outcome.failed, "restart", ran=outcome.unmet)
 
     def kill(self, services: tuple[str, ...] = (), sig: str = "SIGKILL") -> None:
         from engine import signal_problem
@@ -958,12 +992,15 @@ class Orchestrator:
         return gone
 
     def name_anonymous_volumes(
-        self, spec: ContainerSpec, previous: ContainerInfo | None = None
+        self, spec: ContainerSpec, previous: ContainerInfo | None = None,
+        made: list[str] | None = None,
     ) -> ContainerSpec:
         """Give each anonymous volume (`volumes: [/data]`) a random 64-hex name, like Docker,
         labelled with the project and marked anonymous; a recreated container takes over its
         predecessor's anonymous volumes so their data survives (docker compose does so). The
-        image's VOLUMEs that no mount covers get one too, as Docker makes them."""
+        image's VOLUMEs that no mount covers get one too, as Docker makes them. `made` gets
+        the names of the volumes made here (not inherited): if the create fails they are
+        nobody's (`release_fresh_volumes`)."""
         spec = self._with_image_volumes(spec)
         if not any(m.kind is MountKind.VOLUME and not m.source for m in spec.mounts):
             return spec
@@ -980,9 +1017,22 @@ class Orchestrator:
                 self.engine.ensure_volume(
                     name, {L.PROJECT: self.project.name, ANONYMOUS_VOLUME: "True"}
                 )
+                if made is not None and mount.target not in inherited:
+                    made.append(name)
                 mount = dataclasses.replace(mount, source=name)
             mounts.append(mount)
         return dataclasses.replace(spec, mounts=tuple(mounts))
+
+    def release_fresh_volumes(self, names: Sequence[str]) -> None:
+        """Remove the anonymous volumes a failed create made (`name_anonymous_volumes`'s
+        `made`), e.g. the loser of two concurrent `up`s whose container name was taken: they
+        are new, empty and named at random, so no data is lost; one a container mounts after
+        all (the engine refuses) stays."""
+        for name in names:
+            try:
+                self.engine.remove_volume(name)
+            except EngineError:
+                continue
 
     def _with_image_volumes(self, spec: ContainerSpec) -> ContainerSpec:
         try:

@@ -98,6 +98,8 @@ def _key(options: LoadOptions) -> str:
         options.profiles,
         str(options.cwd.absolute()),
         sorted(item for item in options.environ.items() if item[0] not in VOLATILE),
+        options.interpolate,
+        options.consistency,
     )
     return sha256_hex(
         _code_fingerprint() + b"\0" + repr(given).encode("utf-8", "surrogateescape")

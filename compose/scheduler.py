@@ -54,6 +54,10 @@ class Outcome:
     states: Mapping[str, NodeState]
     reasons: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    # Nodes whose work was done but that never met a condition a dependent waited for
+    # (exited, unhealthy): their containers ran, so their output may say why. A node whose
+    # work failed (a container refused at create or start) ran nothing worth reading.
+    unmet: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -205,7 +209,9 @@ class _Walk:
                 self.cancel.set()  # interrupted: start nothing more, let running work finish
                 self._skip_pending("interrupted")
                 raise
-        return Outcome(dict(self.states), dict(self.reasons), tuple(self.warnings))
+        unmet = sorted({name for (name, _c), error in self.conditions.items() if error})
+        return Outcome(
+            dict(self.states), dict(self.reasons), tuple(self.warnings), tuple(unmet))
 
     def _loop(self) -> None:
         self._dispatch()

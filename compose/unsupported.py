@@ -15,8 +15,6 @@ UNSUPPORTED_SERVICE_KEYS = {
     "cpu_rt_period": "a real-time CPU period",
     "cpu_count": "a CPU count (Windows)",
     "cpu_percent": "a CPU percentage (Windows)",
-    "post_start": "a post-start hook",
-    "pre_stop": "a pre-stop hook",
     "storage_opt": "storage driver options",
     "isolation": "an isolation technology",
 }

@@ -306,14 +306,23 @@ def _definition_problems(project: dict[str, Any], add: Callable[[str, KeyPath], 
                 (section, name))
 
 
-def cross_problems(project: dict[str, Any], locations: Locations) -> list[Problem]:
-    """Checks the schema cannot express: references between keys, exclusivity, cycles."""
+def cross_problems(
+    project: dict[str, Any], locations: Locations, consistency: bool = True
+) -> list[Problem]:
+    """Checks the schema cannot express: references between keys, exclusivity, cycles.
+    `consistency=False` (`config --no-consistency`) skips what compose-go's checkConsistency
+    checks: references to undefined services, networks, volumes, secrets and configs, a
+    service without image or build, and container name unicity."""
     problems: list[Problem] = []
 
     def add(message: str, path: KeyPath) -> None:
         loc = locations.find(path)
         problems.append(Problem(message, loc.file if loc else None, loc.line if loc else None,
                                 format_key(path)))
+
+    def dangling(message: str, path: KeyPath) -> None:
+        if consistency:
+            add(message, path)
 
     services: dict[str, Any] = project.get("services") or {}
     networks = set((project.get("networks") or {}).keys()) | {"default"}
@@ -331,8 +340,8 @@ def cross_problems(project: dict[str, Any], locations: Locations) -> list[Proble
         base: KeyPath = ("services", name)
         container_name = svc.get("container_name")
         if container_name in named:
-            add(f'container name "{container_name}" is taken by service {named[container_name]} '
-                "too (it must be unique)", (*base, "container_name"))
+            dangling(f'container name "{container_name}" is taken by service '
+                     f'{named[container_name]} too (it must be unique)', (*base, "container_name"))
         elif container_name:
             named[container_name] = name
         if _negative(svc.get("cpus")):
@@ -343,19 +352,19 @@ def cross_problems(project: dict[str, Any], locations: Locations) -> list[Proble
             if dep not in services:
                 if (spec or {}).get("required", True) is False:
                     continue
-                add(f'service "{name}" depends on undefined service "{dep}": invalid compose '
+                dangling(f'service "{name}" depends on undefined service "{dep}": invalid compose '
                     "project", (*base, "depends_on", dep))
             else:
                 edges[name].append(dep)
         if not svc.get("image") and not svc.get("build"):
-            add(f'service "{name}" has neither an image nor a build context specified: '
+            dangling(f'service "{name}" has neither an image nor a build context specified: '
                 "invalid compose project", base)
         if svc.get("network_mode") and svc.get("networks"):
             add(f"service {name} declares mutually exclusive `network_mode` and `networks`",
                 (*base, "network_mode"))
         for net in svc.get("networks") or {}:
             if net not in networks:
-                add(f'service "{name}" refers to undefined network {net}: invalid compose '
+                dangling(f'service "{name}" refers to undefined network {net}: invalid compose '
                     "project", (*base, "networks", net))
             elif not (net_specs.get(net) or {}).get("external"):
                 service_address_problems(
@@ -363,7 +372,7 @@ def cross_problems(project: dict[str, Any], locations: Locations) -> list[Proble
                     add)
         for i, vol in enumerate(svc.get("volumes") or []):
             if vol.get("type") == "volume" and vol.get("source") and vol["source"] not in volumes:
-                add(f'service "{name}" refers to undefined volume {vol["source"]}: invalid '
+                dangling(f'service "{name}" refers to undefined volume {vol["source"]}: invalid '
                     "compose project", (*base, "volumes", i))
         userns = svc.get("userns_mode")
         if userns not in (None, "", "host"):
@@ -374,14 +383,14 @@ def cross_problems(project: dict[str, Any], locations: Locations) -> list[Proble
         if mode.startswith("service:"):
             other = mode.split(":", 1)[1]
             if other not in services:
-                add(f'service "{name}" uses network_mode of undefined service "{other}"',
+                dangling(f'service "{name}" uses network_mode of undefined service "{other}"',
                     (*base, "network_mode"))
         for i, ref in enumerate(svc.get("volumes_from") or []):
             other = ref.split(":", 1)[0]
             if not ref.startswith("container:") and other not in services:
-                add(f'service "{name}" mounts volumes from undefined service "{other}"',
+                dangling(f'service "{name}" mounts volumes from undefined service "{other}"',
                     (*base, "volumes_from", i))
-        _mount_reference_problems(name, svc, project, add)
+        _mount_reference_problems(name, svc, project, dangling)
     _definition_problems(project, add)
     cycle = find_cycle(edges)
     if cycle:

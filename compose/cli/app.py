@@ -111,6 +111,9 @@ def _build_app(modules: tuple[str, ...]) -> "typer.Typer":
         progress: str = typer.Option(
             None, "--progress", help="Set type of progress output (auto, tty, plain, json, quiet)"
         ),
+        all_resources: bool = typer.Option(
+            False, "--all-resources", help="Include all resources, even those not used by services"
+        ),
         version: bool = typer.Option(
             False, "-v", "--version", help="Show the Docker Compose version information",
             callback=_print_version, is_eager=True,
@@ -125,6 +128,7 @@ def _build_app(modules: tuple[str, ...]) -> "typer.Typer":
             debug=debug,
             parallel=parallel,
             progress=progress,
+            all_resources=all_resources,
         )
 
     for module in modules:

@@ -11,6 +11,8 @@ from compose.errors import ComposeError, ServiceNotFoundError
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
+    from typing import Any
+
     from compose.model import LoadOptions, Project
 
 
@@ -32,6 +34,23 @@ def _with_named_services_enabled(
     return load_cached(dataclasses.replace(options, profiles=(*options.profiles, "*")))
 
 
+def _print_hashes(project: Project, selection: str) -> str:
+    """`config --hash`: `service hash` lines; a warning for a service whose image is not here
+    (its hash would change once the image is pulled or built)."""
+    import sys
+
+    from compose.service_hashes import service_hashes
+    from engine.api import Engine
+
+    lines = []
+    for entry in service_hashes(Engine(), project, selection):
+        if entry.image_id is None:
+            print(f"WARN[0000] service {entry.service}: its image is not present: the hash "
+                  "will differ once it is pulled or built", file=sys.stderr)
+        lines.append(f"{entry.service} {entry.hash}\n")
+    return "".join(lines)
+
+
 def register(app: typer.Typer) -> None:
     """Add the `config` command to the app."""
 
@@ -50,6 +69,20 @@ def register(app: typer.Typer) -> None:
         environment: bool = typer.Option(
             False, "--environment", help="Print the environment used for interpolation"
         ),
+        hash_of: str = typer.Option(
+            None, "--hash", metavar="SERVICE[,SERVICE...]|*",
+            help="Print the services' config hash, one per line (equal to a container's "
+            "com.docker.compose.config-hash label: `up` leaves that container alone)"),
+        no_interpolate: bool = typer.Option(
+            False, "--no-interpolate", help="Don't interpolate environment variables"),
+        no_normalize: bool = typer.Option(
+            False, "--no-normalize", help="Don't normalize compose model"),
+        resolve_image_digests: bool = typer.Option(
+            False, "--resolve-image-digests",
+            help="Pin image tags to the digests they were pulled with"),
+        no_consistency: bool = typer.Option(
+            False, "--no-consistency",
+            help="Don't check model consistency - warning: may produce invalid Compose output"),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="Only validate, print nothing"),
         output: str = typer.Option(None, "-o", "--output", help="Save to file"),
         names: list[str] = typer.Argument(
@@ -58,21 +91,31 @@ def register(app: typer.Typer) -> None:
             "profile included)"),
     ) -> None:
         """Parse, resolve and render the compose file in canonical format."""
+        import dataclasses
+
         if fmt not in ("yaml", "json"):
             raise ComposeError(f"unsupported format {fmt!r}", hint="use --format yaml or json")
         from compose import config_render
         from compose.cli.session import warned
         from compose.project_cache import load_cached  # a hit is the same Project, pickled
 
-        options = global_options(ctx).load_options()
+        flags = global_options(ctx)
+        options = dataclasses.replace(flags.load_options(), consistency=not no_consistency)
         project = warned(load_cached(options))
         full = project
         if names:
             full = _with_named_services_enabled(project, options, names)
             project = config_render.select_services(full, list(names))
+        if not flags.all_resources:  # docker compose's default since --all-resources exists
+            full = config_render.without_unused_resources(full)
+            project = config_render.without_unused_resources(project)
+        pins = _pinned(project) if resolve_image_digests else {}
+        project = _with_images(project, pins)
         if quiet:
             return
-        if services:  # these three list the whole project, as docker compose's do
+        if hash_of:
+            text = _print_hashes(full, hash_of)
+        elif services:  # these three list the whole project, as docker compose's do
             text = config_render.render_services(full)
         elif volumes:
             text = config_render.render_volumes(full)
@@ -86,12 +129,60 @@ def register(app: typer.Typer) -> None:
             text = config_render.render_variables(project)
         elif environment:
             text = config_render.render_environment(project)
+        elif no_normalize or no_interpolate:
+            text = _as_merged(
+                dataclasses.replace(options, interpolate=not no_interpolate), project, fmt, pins)
         else:
             text = config_render.render_project(project, fmt)
         if output:
+            if not text:
+                return
             try:
                 Path(output).write_text(text, encoding="utf-8")
             except OSError as exc:
                 raise ComposeError(f"cannot write {output}: {exc}") from None
         else:
             typer.echo(text, nl=False)
+
+
+def _pinned(project: Project) -> dict[str, str]:
+    """`--resolve-image-digests`: service -> `name:tag@digest` (compose.image_digests)."""
+    from compose.image_digests import pinned_images
+    from engine.api import Engine
+
+    return pinned_images(Engine(), project)
+
+
+def _pin(services: dict[str, Any], pins: dict[str, str]) -> dict[str, Any]:
+    return {name: ({**svc, "image": pins[name]} if name in pins and isinstance(svc, dict)
+                   else svc) for name, svc in services.items()}
+
+
+def _with_images(project: Project, pins: dict[str, str]) -> Project:
+    import dataclasses
+
+    if not pins:
+        return project
+    services = _pin(project.raw.get("services") or {}, pins)
+    return dataclasses.replace(project, raw={**project.raw, "services": services})
+
+
+def _as_merged(
+    options: LoadOptions, project: Project, fmt: str, pins: dict[str, str]
+) -> str:
+    """`config --no-normalize` / `--no-interpolate`: the merged model (short syntax and
+    relative paths as written; `${VAR}` too with `--no-interpolate`, and then no `$$`) of the
+    services and resources `project` kept. `project` was loaded first, so the files are valid:
+    a value that is a variable cannot be checked nor normalized before it is substituted."""
+    from compose import config_render
+    from compose.loader import load_model
+
+    model = load_model(options)
+    for section in ("services", "networks", "volumes", "secrets", "configs"):
+        kept = project.raw.get(section) or {}
+        if isinstance(model.get(section), dict):
+            model[section] = {k: v for k, v in model[section].items() if k in kept}
+            if not model[section] and section != "services":
+                del model[section]
+    model["services"] = _pin(model.get("services") or {}, pins)
+    return config_render.render_model(model, fmt, escape=options.interpolate)

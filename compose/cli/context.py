@@ -29,6 +29,8 @@ class GlobalOptions:
     parallel: int | str | None = None
     # --progress: auto | tty | plain | json | quiet
     progress: str = "auto"
+    # --all-resources: keep the networks, volumes, secrets and configs no service uses
+    all_resources: bool = False
 
     def load_options(self) -> LoadOptions:
         from compose.model import LoadOptions
@@ -53,6 +55,7 @@ def make_global_options(
     debug: bool = False,
     parallel: int | None = None,
     progress: str | None = None,
+    all_resources: bool = False,
 ) -> GlobalOptions:
     """The global flags as given, completed from the environment the way docker compose does
     (PYCOMPOSE_DEBUG, COMPOSE_PARALLEL_LIMIT, COMPOSE_PROGRESS): shared by the Typer callback
@@ -66,6 +69,7 @@ def make_global_options(
         debug=debug or bool(os.environ.get("PYCOMPOSE_DEBUG")),
         parallel=parallel if parallel is not None else os.environ.get("COMPOSE_PARALLEL_LIMIT"),
         progress=progress or os.environ.get("COMPOSE_PROGRESS") or "auto",
+        all_resources=all_resources,
     )
 
 

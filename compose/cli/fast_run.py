@@ -56,7 +56,7 @@ GLOBAL_OPTIONS = OptionTable(
         "--parallel": "parallel",
         "--progress": "progress",
     },
-    flags={"--debug": "debug"},
+    flags={"--debug": "debug", "--all-resources": "all_resources"},
     multiple=frozenset({"files", "env_files", "profiles"}),
 )
 
@@ -212,6 +212,7 @@ def global_flags(given: dict[str, Any]) -> GlobalOptions | None:
         debug=bool(given.get("debug", False)),
         parallel=int(str(parallel)) if parallel is not None else None,
         progress=given.get("progress"),
+        all_resources=bool(given.get("all_resources", False)),
     )
 
 

@@ -219,13 +219,18 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     if use_tty:
         overrides["tty"] = True
     spec = dataclasses.replace(spec, **overrides)  # type: ignore[arg-type]
-    spec = orch.name_anonymous_volumes(spec)
+    made: list[str] = []
+    spec = orch.name_anonymous_volumes(spec, made=made)
     for mount in spec.mounts:
         if mount.kind.value == "volume" and mount.source:
             orch.engine.ensure_volume(mount.source, {L.PROJECT: orch.project.name})
     close_progress(orch)
     engine = orch.engine
-    info = engine.create_container(spec)
+    try:
+        info = engine.create_container(spec)
+    except BaseException:
+        orch.release_fresh_volumes(made)
+        raise
     # Attached with --rm, we remove it once its output is read; its supervisor does only if
     # we are gone first (killed), and with -d.
     attached = engine.hold_attached(info.id) if request.rm and not request.detach else -1
@@ -244,13 +249,33 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
             os.close(attached)
         raise
     if request.detach:
+        orch.run_lifecycle_hooks(info, "post_start")  # a failure is the command's, as in up
         print(info.name)
         return 0
+    if orch.has_lifecycle_hooks(info, "post_start"):
+        _post_start_beside(orch, info)
     if stdin >= 0:
         import threading
 
         threading.Thread(target=_feed_stdin, args=(stdin,), daemon=True).start()
     return _follow(orch, info, request.rm, console, attached)
+
+
+def _post_start_beside(orch: Orchestrator, info: ContainerInfo) -> None:
+    """An attached one-off's post_start hooks run beside its output, as docker compose runs
+    them once the container started: a short command may be gone before they can (no error);
+    a hook that fails is a warning, the one-off goes on."""
+    import threading
+
+    def run() -> None:
+        from engine.api import EngineError
+
+        try:
+            orch.run_lifecycle_hooks(info, "post_start", skip_if_gone=True)
+        except (ComposeError, EngineError) as exc:
+            print(f"WARN[0000] {exc}", file=sys.stderr)
+
+    threading.Thread(target=run, daemon=True).start()
 
 
 def _feed_stdin(target: int) -> None:

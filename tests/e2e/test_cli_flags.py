@@ -258,3 +258,82 @@ def test_logs_follow_goes_on_across_a_restart(stack: Stack) -> None:
     assert first.startswith("run-") and second.startswith("run-"), (first, second, rest)
     assert first != second  # the new run's line, not the old one again
     assert follower.returncode == 0
+
+
+def _config_hash_labels(stack: Stack) -> dict[str, str]:
+    hashes = {}
+    for row in stack.rows():
+        labels = dict(item.split("=", 1) for item in str(row["Labels"]).split(",") if item)
+        hashes[labels["com.docker.compose.service"]] = labels["com.docker.compose.config-hash"]
+    return hashes
+
+
+def test_config_hash_is_the_label_up_gives_and_tells_whether_up_would_recreate(
+    stack: Stack,
+) -> None:
+    """`config --hash '*'` prints `service hash` lines (docker compose's runHash); ours equal
+    the config-hash label of the containers `up` makes from the same file, so a differing
+    line is a service the next `up` recreates."""
+    stack.write({"web": SLEEPER, "db": SLEEPER})
+    stack.ok("up", "-d")
+    printed = dict(
+        line.split() for line in stack.ok("config", "--hash", "*").stdout.splitlines())
+    assert list(printed) == ["db", "web"]
+    assert printed == _config_hash_labels(stack)
+    stack.write({"web": SLEEPER + "environment: {LEVEL: '2'}\n", "db": SLEEPER})
+    changed = stack.ok("config", "--hash", "web,db").stdout.splitlines()
+    assert changed[0] == f"db {printed['db']}"
+    assert changed[1] != f"web {printed['web']}"
+    stack.ok("up", "-d")
+    assert _config_hash_labels(stack)["web"] == changed[1].split()[1]
+
+
+HOOKED = SLEEPER + """\
+volumes: [data:/data]
+post_start:
+  - command: [sh, -c, "echo started-as-$(id -u) >> /data/log"]
+    user: root
+pre_stop:
+  - command: sh -c 'echo stopping-$$MSG >> /data/log'
+    environment: {MSG: bye}
+"""
+
+
+def test_post_start_and_pre_stop_hooks_run_in_the_container(stack: Stack) -> None:
+    """Compose 2.30 lifecycle hooks (pkg/compose/hook.go): post_start is exec'd after the
+    container starts (`up`, `start`), pre_stop before it is stopped (`stop`, `down`), with
+    their own user and environment; a hook that fails fails the command."""
+    stack.write({"web": HOOKED}, "volumes:\n  data: {}\n")
+    up = stack.ok("up", "-d")
+    assert "not supported" not in up.stderr
+    assert stack.ok("exec", "-T", "web", "cat", "/data/log").stdout == "started-as-0\n"
+    stack.ok("stop")
+    stack.ok("start")
+    assert stack.ok("exec", "-T", "web", "cat", "/data/log").stdout == (
+        "started-as-0\nstopping-bye\nstarted-as-0\n")
+    stack.ok("down")  # the volume stays: a one-off reads what pre_stop wrote
+    stack.write({"web": HOOKED, "reader": "image: busybox\nvolumes: [data:/data]\n"},
+                "volumes:\n  data: {}\n")
+    read = stack.ok("run", "--rm", "--no-deps", "reader", "cat", "/data/log")
+    assert read.stdout.splitlines()[-1] == "stopping-bye"
+    stack.write({"web": SLEEPER + "post_start: [{command: [sh, -c, 'exit 3']}]\n"})
+    failed = stack.cli("up", "-d")
+    assert failed.returncode == 1
+    assert "web hook exited with status 3" in failed.stderr
+
+
+def test_a_one_off_run_gets_its_post_start_hooks_too(stack: Stack) -> None:
+    """docker compose's `run` runs post_start once the one-off started (run.go): beside an
+    attached one-off's output, before `run -d` returns."""
+    stack.write({
+        "job": "image: busybox\nvolumes: [data:/data]\n"
+               "post_start: [{command: [touch, /data/hooked]}]\n",
+        "reader": "image: busybox\nvolumes: [data:/data]\n",
+    }, "volumes:\n  data: {}\n")
+    wait_for_hook = (
+        "for i in $(seq 100); do [ -e /data/hooked ] && rm /data/hooked && echo HOOKED && exit 0;"
+        " sleep 0.1; done; echo NEVER")
+    attached = stack.ok("run", "--rm", "job", "sh", "-c", wait_for_hook)
+    assert attached.stdout.strip() == "HOOKED", attached.stderr
+    stack.ok("run", "-d", "job", "sleep", "300")
+    assert stack.ok("run", "--rm", "reader", "ls", "/data").stdout.split() == ["hooked"]

@@ -431,3 +431,46 @@ def test_a_container_on_two_networks_resolves_the_names_of_both(
     finally:
         down = _cli(project, directory, root, "down", "-t", "0")
         assert down.returncode == 0, down.stderr
+
+
+HOSTNAMED = """
+services:
+  web:
+    image: busybox
+    command: ["sleep", "300"]
+    stop_grace_period: 0s
+    hostname: custom-s9-host
+  probe:
+    image: busybox
+    command: ["sleep", "300"]
+    stop_grace_period: 0s
+"""
+
+
+def test_a_custom_hostname_names_the_container_to_itself_only(
+    tmp_path: Path, root: Path
+) -> None:
+    """Docker's embedded DNS answers the service name, the container name, the aliases and
+    the short id, not `hostname:` (other containers cannot resolve it; the container itself
+    has it in /etc/hosts)."""
+    directory = tmp_path / "hostnamed"
+    directory.mkdir()
+    (directory / "compose.yaml").write_text(HOSTNAMED)
+    project = f"hn{uuid.uuid4().hex[:8]}"
+
+    def lookup(service: str, name: str) -> subprocess.CompletedProcess[str]:
+        return _cli(project, directory, root, "exec", "-T", service, "nslookup", name)
+
+    try:
+        up = _cli(project, directory, root, "up", "-d")
+        assert up.returncode == 0, up.stderr
+        assert lookup("probe", "web").returncode == 0
+        assert lookup("probe", f"{project}-web-1").returncode == 0
+        hidden = lookup("probe", "custom-s9-host")
+        assert hidden.returncode != 0, hidden.stdout
+        own = _cli(project, directory, root, "exec", "-T", "web", "sh", "-c",
+                   "hostname; grep -c custom-s9-host /etc/hosts")
+        assert own.stdout.split() == ["custom-s9-host", "1"], own.stdout
+    finally:
+        down = _cli(project, directory, root, "down", "-t", "0")
+        assert down.returncode == 0, down.stderr

@@ -202,10 +202,29 @@ def test_a_failing_dependency_is_named_and_independent_services_start(stack: Sta
     assert result.returncode == 1
     assert "service app: dependency init failed" in result.stderr
     assert 'service "init" didn\'t complete successfully: exit 3' in result.stderr
+    assert "hint: see `pycompose logs init`" in result.stderr  # it ran: its output says why
     assert "Traceback" not in result.stderr
     states = stack.states()
     assert f"{stack.name}-app-1" not in states
     assert states[f"{stack.name}-lone-1"] == "running"
+
+
+@pytest.mark.parametrize(
+    ("bad", "commands"),
+    [("working_dir: relative\n", [("up", "-d")]),
+     ("user: nosuchuser\n", [("up", "-d"), ("start", "web")])],
+    ids=["create", "start"])
+def test_a_container_refused_at_create_or_start_gets_no_hint_to_read_its_logs(
+    stack: Stack, bad: str, commands: list[tuple[str, ...]]
+) -> None:
+    """A service whose settings the engine refuses never ran: it has no output, so the
+    error must not send the user to `logs` (it names the setting instead)."""
+    stack.write({"web": SLEEPER + bad, "app": SLEEPER + "depends_on: [web]\n"})
+    for args in commands:
+        result = stack.cli(*args)
+        assert result.returncode == 1
+        assert "service web: container" in result.stderr, result.stderr
+        assert "hint:" not in result.stderr and "logs" not in result.stderr, result.stderr
 
 
 def test_exit_code_from_passes_the_code_through_and_stops_the_rest(stack: Stack) -> None:

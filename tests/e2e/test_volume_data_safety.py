@@ -181,3 +181,35 @@ def test_a_recreate_killed_half_way_loses_no_anonymous_data(stack: Stack, dies_a
     assert stack.read("/anon/f") == "anon", "a kill between create and remove lost the data"
     names = stack.cli("ps", "-a", "--format", "{{.Name}}").split()
     assert names == [f"{stack.name}-db-1"], names
+
+
+RACE = "services:\n" + "".join(
+    f"  s{i}:\n    image: busybox\n    command: [sleep, '300']\n    stop_grace_period: 0s\n"
+    "    volumes: [/anon]\n" for i in range(6))
+
+
+def test_two_concurrent_ups_leave_one_anonymous_volume_per_container(stack: Stack) -> None:
+    """The loser of two `up`s racing for the same container names fails its creates; the
+    anonymous volumes it made for them are removed again (they are new and nobody's), so
+    every anonymous volume left belongs to a container."""
+    import subprocess
+
+    from tests.conftest import PYCOMPOSE
+
+    (stack.directory / "compose.yaml").write_text(RACE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(stack.root)
+    for _round in range(3):  # bounded: a race that does not happen in one may in the next
+        racers = [
+            subprocess.Popen([PYCOMPOSE, "-p", stack.name, "up", "-d"], cwd=stack.directory,
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+            for _ in range(2)
+        ]
+        # each may lose some names to the other: between them, every container is made once
+        errors = [racer.communicate(timeout=120)[1] for racer in racers]
+        containers = stack.cli("ps", "-a", "-q").split()
+        assert len(containers) == 6, errors
+        assert len(stack.volumes()) == 6, (errors, stack.volumes())
+        stack.cli("down", "-v", "-t", "0")
+        assert stack.volumes() == set()

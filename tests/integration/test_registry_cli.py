@@ -86,3 +86,42 @@ def test_login_push_pull_and_service_commands(
     done = run_cli(["pull"], cwd=project, root=tmp_path / "fresh2", env=env)
     assert done.returncode == 1
     assert "service app: failed to pull" in done.stderr and "requires a login" in done.stderr
+
+
+def test_config_resolve_image_digests_pins_the_pulled_digest(
+    tmp_path: Path, busybox_tarball: Path  # noqa: F811
+) -> None:
+    """docker compose's `config --resolve-image-digests` prints `name:tag@sha256:…`; ours
+    pins to the digest the image was pulled with (no registry round trip for `config`), and
+    refuses an image that was only imported (it has no registry digest)."""
+    import re
+
+    import yaml
+
+    server = RegistryServer(tmp_path / "reg")
+    try:
+        remote = f"{server.domain}/pin/busybox:1"
+        root = tmp_path / "root"
+        assert run_cli(["image", "import", str(busybox_tarball), "busybox"], cwd=tmp_path,
+                       root=root).returncode == 0
+        assert run_cli(["image", "tag", "busybox", remote], cwd=tmp_path,
+                       root=root).returncode == 0
+        pushed = run_cli(["image", "push", remote], cwd=tmp_path, root=root)
+        assert pushed.returncode == 0, pushed.stderr
+        digest = re.search(r"digest: (sha256:[0-9a-f]{64})", pushed.stderr)
+        assert digest is not None, pushed.stderr
+        project = tmp_path / "proj"
+        project.mkdir()
+        (project / "compose.yaml").write_text(f"services:\n  app:\n    image: {remote}\n")
+        fresh = tmp_path / "fresh"
+        assert run_cli(["pull"], cwd=project, root=fresh).returncode == 0
+        out = run_cli(["config", "--resolve-image-digests"], cwd=project, root=fresh)
+        assert out.returncode == 0, out.stderr
+        image = yaml.safe_load(out.stdout)["services"]["app"]["image"]
+        assert image == f"{remote}@{digest.group(1)}"
+        (project / "compose.yaml").write_text("services:\n  app:\n    image: busybox\n")
+        refused = run_cli(["config", "--resolve-image-digests"], cwd=project, root=root)
+        assert refused.returncode == 1
+        assert "service app: image busybox has no registry digest" in refused.stderr
+    finally:
+        server.close()

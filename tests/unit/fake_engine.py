@@ -20,7 +20,13 @@ from typing import Any
 
 from engine.api import ContainerInfo, ContainerSpec, ContainerStatus
 from engine.containers import ContainerRecord, ContainerState, now_rfc3339
-from engine.errors import AlreadyExistsError, ContainerNotFoundError, ContainerStartError
+from engine.errors import (
+    AlreadyExistsError,
+    ContainerNotFoundError,
+    ContainerStartError,
+    InvalidStateError,
+)
+from engine.exec import ExecResult
 from netdriver.api import Network
 
 
@@ -32,6 +38,7 @@ class Script:
     exit_code: int = 0
     health: str | None = "healthy"  # reported while running (None: no healthcheck)
     healthy_after: float = 0.0  # "starting" until then
+    exec_code: int = 0  # what every exec in its containers exits with (lifecycle hooks)
 
 
 @dataclass
@@ -200,6 +207,18 @@ class FakeEngine:
             with self._lock:
                 self.concurrent_starts -= 1
         return self._info(c)
+
+    def exec_in_container(
+        self, name_or_id: str, argv: list[str] | tuple[str, ...], *,
+        env: dict[str, str] | None = None, workdir: str | None = None,
+        user: str | None = None, stdin: bytes | None = None, privileged: bool = False,
+    ) -> ExecResult:
+        """Logged as `exec <argv…>` (with `user=…` when given) on the timeline."""
+        c = self._get(name_or_id)
+        if self._observe(c).status is not ContainerStatus.RUNNING:
+            raise InvalidStateError(f"container {c.record.name} is not running")
+        self._log(" ".join(["exec", *argv, *([f"user={user}"] if user else [])]), c.record.name)
+        return ExecResult(self._script(c.record).exec_code, "hook said no\n")
 
     def stop_container(self, name_or_id: str, timeout: float | None = None) -> ContainerInfo:
         c = self._get(name_or_id)

@@ -102,7 +102,10 @@ def test_case(
     monkeypatch.chdir(workdir)
     for key, value in case.get("env", {}).items():
         monkeypatch.setenv(key, value)
-    result = CliRunner().invoke(app, [*case["args"], "config", "--format", "json"])
+    # The expectations come from compose-go's loader tests, which keep every resource: docker
+    # compose's CLI (v2.27+) leaves out the ones no service uses unless --all-resources.
+    result = CliRunner().invoke(
+        app, ["--all-resources", *case["args"], "config", "--format", "json"])
     if not case["valid"]:
         assert result.exit_code != 0, result.output
         if case.get("error_contains"):

@@ -140,3 +140,105 @@ def test_config_unknown_service(stack: Path) -> None:
     assert result.exit_code != 0
     assert isinstance(result.exception, ComposeError)
     assert "no such service: nope" in str(result.exception)
+
+
+FLAGS = """
+services:
+  web:
+    image: busybox
+    ports: ["${PORT:-8080}:80"]
+    command: echo $$HOME
+    networks: [front]
+    volumes: [data:/data]
+networks:
+  front: {}
+  unused: {}
+volumes:
+  data: {}
+  spare: {}
+"""
+
+
+def test_unused_networks_and_volumes_are_left_out_unless_all_resources(
+    stack: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compose v2.27+ (WithoutUnnecessaryResources unless --all-resources)."""
+    monkeypatch.setenv("PYCOMPOSE_CACHE_DIR", "")
+    (stack / "compose.yaml").write_text(FLAGS)
+    out = yaml.safe_load(_run("-p", "demo", "config"))
+    assert list(out["networks"]) == ["front"]
+    assert list(out["volumes"]) == ["data"]
+    assert _run("-p", "demo", "config", "--volumes") == "data\n"
+    assert _run("-p", "demo", "config", "--networks") == "front\n"
+    out = yaml.safe_load(_run("-p", "demo", "--all-resources", "config"))
+    assert sorted(out["networks"]) == ["front", "unused"]
+    assert sorted(out["volumes"]) == ["data", "spare"]
+    assert _run("-p", "demo", "--all-resources", "config", "--volumes") == "data\nspare\n"
+
+
+def test_no_interpolate_prints_variables_as_written(
+    stack: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYCOMPOSE_CACHE_DIR", "")
+    monkeypatch.setenv("PORT", "9999")
+    (stack / "compose.yaml").write_text(FLAGS)
+    text = _run("-p", "demo", "config", "--no-interpolate")
+    out = yaml.safe_load(text)
+    assert out["services"]["web"]["ports"] == ["${PORT:-8080}:80"]
+    assert out["services"]["web"]["command"] == "echo $$HOME"  # not escaped a second time
+    assert list(out["volumes"]) == ["data"]
+    assert "9999" not in text
+    # without the flag, substituted
+    assert yaml.safe_load(_run("-p", "demo", "config"))["services"]["web"]["ports"][0][
+        "published"] == "9999"
+
+
+def test_no_normalize_keeps_short_syntax(stack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYCOMPOSE_CACHE_DIR", "")
+    monkeypatch.delenv("PORT", raising=False)
+    (stack / "compose.yaml").write_text(FLAGS)
+    out = json.loads(_run("-p", "demo", "config", "--no-normalize", "--format", "json"))
+    assert out["services"]["web"]["ports"] == ["8080:80"]
+    assert out["services"]["web"]["volumes"] == ["data:/data"]
+    assert out["services"]["web"]["command"] == "echo $$HOME"
+    assert out["networks"] == {"front": {}}
+
+
+def test_no_consistency_prints_a_project_with_dangling_references(
+    stack: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYCOMPOSE_CACHE_DIR", "")
+    (stack / "compose.yaml").write_text(
+        "services:\n  web:\n    image: x\n    networks: [nowhere]\n    depends_on: [ghost]\n")
+    result = CliRunner().invoke(app, ["-p", "demo", "config"])
+    assert result.exit_code != 0
+    assert "undefined network nowhere" in str(result.exception)
+    out = yaml.safe_load(_run("-p", "demo", "config", "--no-consistency"))
+    assert list(out["services"]["web"]["networks"]) == ["nowhere"]
+    assert list(out["services"]["web"]["depends_on"]) == ["ghost"]
+
+
+def test_output_writes_the_file(stack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYCOMPOSE_CACHE_DIR", "")
+    assert _run("-p", "demo", "config", "-o", str(stack / "out.yaml")) == ""
+    assert yaml.safe_load((stack / "out.yaml").read_text())["name"] == "demo"
+
+
+def test_hash_prints_a_sorted_line_per_service_and_follows_the_config(
+    stack: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    monkeypatch.setenv("PYCOMPOSE_CACHE_DIR", "")
+    monkeypatch.setenv("PYCOMPOSE_ROOT", str(tmp_path_factory.mktemp("root")))
+    (stack / "compose.yaml").write_text(
+        "services:\n  web:\n    image: x\n  db:\n    image: y\n")
+    lines = _run("-p", "demo", "config", "--hash", "*").splitlines()
+    assert [line.split()[0] for line in lines] == ["db", "web"]
+    assert all(len(line.split()[1]) == 64 for line in lines)
+    web = _run("-p", "demo", "config", "--hash", "web")
+    assert web == lines[1] + "\n"
+    (stack / "compose.yaml").write_text(
+        "services:\n  web:\n    image: x\n    environment: {A: '1'}\n  db:\n    image: y\n")
+    assert _run("-p", "demo", "config", "--hash", "web") != web
+    assert _run("-p", "demo", "config", "--hash", "db") == lines[0] + "\n"
+    result = CliRunner().invoke(app, ["-p", "demo", "config", "--hash", "web,nope"])
+    assert "no such service: nope" in str(result.exception)

@@ -189,3 +189,23 @@ def test_parallel_limit_parsing() -> None:
         parallel_limit(0)
     with pytest.raises(ComposeError, match="expected an integer"):
         parallel_limit("many")
+
+
+def test_outcome_names_the_nodes_that_ran_but_missed_a_condition_not_the_ones_that_failed() -> None:
+    """`unmet` decides whether pointing at `logs` helps: a node whose condition failed ran
+    (its output may say why); one whose work failed (refused at create) ran nothing."""
+    rec = Recorder(fail={"bad"})
+
+    def healthy_fails(name: str, _cond: C, _cancel: threading.Event) -> None:
+        raise DependencyError(f"{name} is unhealthy")
+
+    outcome = walk(
+        {"bad": (), "sick": (), "a": (Edge("bad"),), "b": (Edge("sick", C.HEALTHY),)},
+        rec.work, healthy_fails,
+    )
+    assert outcome.failed == {
+        "bad": "bad exploded", "a": "dependency bad failed: bad exploded",
+        "b": "dependency sick failed: sick is unhealthy"}
+    assert outcome.unmet == ("sick",)
+    only_refused = walk({"bad": (), "a": (Edge("bad"),)}, rec.work, healthy_fails)
+    assert only_refused.unmet == ()

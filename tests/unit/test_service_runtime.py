@@ -108,6 +108,18 @@ def test_bad_value_names_service_and_key(tmp_path: Path) -> None:
         build_container_spec(project, project.services["app"], 1, "sha256:x")
 
 
+def test_hostname_is_not_a_dns_name_on_the_networks(tmp_path: Path) -> None:
+    """Docker's DNS answers the service name and aliases (plus container name and short id),
+    never `hostname:`."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: busybox\n    hostname: box\n"
+        "    networks: {default: {aliases: [other]}}\n")
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="proj"))
+    spec = build_container_spec(project, project.services["app"], 1, "sha256:x")
+    assert spec.hostname == "box"
+    assert [a.aliases for a in spec.networks] == [("app", "other")]
+
+
 @pytest.mark.parametrize(
     ("policy", "retries", "code", "so_far", "stop", "expected"),
     [

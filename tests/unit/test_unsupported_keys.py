@@ -26,7 +26,7 @@ STACK = """
         cgroup: host
         cgroup_parent: apps/web
         device_cgroup_rules: ['c 10:237 rwm']
-        post_start: [{command: touch /tmp/x}]
+        isolation: process
         storage_opt: {size: 1G}
       b:
         image: busybox
@@ -48,7 +48,7 @@ def test_up_warns_once_per_ignored_key_and_service(
     warnings = _warnings(tmp_path)
     assert len(warnings) == 2, warnings
     assert all(w.startswith('service "a": ') and w.endswith("is ignored") for w in warnings)
-    assert any("post_start" in w for w in warnings) and any("storage_opt" in w for w in warnings)
+    assert any("isolation" in w for w in warnings) and any("storage_opt" in w for w in warnings)
 
 
 def test_mem_swappiness_is_warned_about_on_cgroup_v2_only(
