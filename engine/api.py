@@ -848,8 +848,9 @@ class Engine:
         # Normally gone with its supervisor; one that died half-way may have left it.
         container_cgroup(info.id).remove()
 
-    def commit_container(self, name_or_id: str) -> Blob:
-        """The stopped container's filesystem changes as a new layer blob (see engine.commit)."""
+    def commit_container(self, name_or_id: str, mount_stubs: tuple[str, ...] = ()) -> Blob:
+        """The stopped container's filesystem changes as a new layer blob (see engine.commit);
+        `mount_stubs`: mount points made only for this run, left out while still empty."""
         from engine.commit import commit_upper
 
         info = self.inspect(name_or_id)
@@ -857,7 +858,9 @@ class Engine:
             raise InvalidStateError(
                 f"container {info.name} is running: stop it before committing", subject=info.name
             )
-        return commit_upper(self.layout.container_dir(info.id) / "upper", self.images.content)
+        return commit_upper(
+            self.layout.container_dir(info.id) / "upper", self.images.content, mount_stubs
+        )
 
     def logs(
         self,
