@@ -1024,6 +1024,7 @@ class Engine:
 _LAZY: dict[str, tuple[str, str]] = {
     "BuildCache": ("engine.builder.cache", "BuildCache"),
     "BuildOptions": ("engine.builder.build", "BuildOptions"),
+    "BuildSecret": ("engine.builder.secrets", "BuildSecret"),
     "Image": ("engine.images", "Image"),
     "LogLine": ("engine.logs", "LogLine"),
     "Credentials": ("engine.registry.auth", "Credentials"),
@@ -1042,6 +1043,7 @@ if TYPE_CHECKING:
     # BuildOptions is imported for annotations at the top already.
     from engine.archive import load_archive, save_images  # noqa: F401
     from engine.builder.cache import BuildCache  # noqa: F401
+    from engine.builder.secrets import BuildSecret  # noqa: F401
     from engine.container_copy import unpack as unpack_tar  # noqa: F401
     from engine.exec import ExecError  # noqa: F401
     from engine.references import parse_reference  # noqa: F401

@@ -28,7 +28,7 @@ from engine.builder.context import BuildContext, hash_tree
 from engine.builder.errors import BuildError, DockerfileError
 from engine.builder.heredoc import parse_marker, raw_words
 from engine.builder.layers import LayerBuilder, MergedView
-from engine.builder.mount_staging import Entries, MountStaging
+from engine.builder.mount_staging import Entries, MountStaging, sweep_stale
 from engine.builder.parser import Dockerfile, Instruction, parse_dockerfile
 from engine.builder.run_mounts import MountType, RunMount, parse_mount
 from engine.builder.run_step import PIPES_DIR, RunCommand, mount_stubs, run_command
@@ -150,6 +150,7 @@ class Builder:
             parse_reference(tag)  # fail before any work on a bad -t
         for secret in options.secrets:
             secret.check()
+        sweep_stale(self.engine.layout.root)
         stages_text = [i for i in dockerfile.instructions if i.keyword == "FROM"]
         names = [self._stage_name(i, dockerfile) for i in stages_text]
         if options.target is not None and options.target not in names:
