@@ -19,7 +19,7 @@ import tarfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -373,11 +373,7 @@ class Builder:
         for text in triggers:
             self.report(f" ---> Running ONBUILD trigger: {text}")
             parsed = parse_dockerfile(f"FROM scratch\n{text}\n", self.dockerfile.file)
-            trigger = parsed.instructions[1]
-            trigger = Instruction(
-                keyword=trigger.keyword, args=trigger.args, line=instruction.line,
-                flags=trigger.flags, exec_form=trigger.exec_form, original=text,
-            )
+            trigger = replace(parsed.instructions[1], line=instruction.line, original=text)
             self._execute(stage, trigger)
         self._save(stage)  # deterministic: the same doc gives the same manifest every build
 

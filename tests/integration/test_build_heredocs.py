@@ -93,3 +93,16 @@ def test_heredoc_mistakes_name_file_and_line(engine_with_busybox: Engine,
     with pytest.raises(DockerfileError,
                        match=r"Dockerfile:2: COPY cannot accept a heredoc as a destination"):
         _build(engine_with_busybox, ctx, "FROM busybox\nCOPY /x <<EOF\nbody\nEOF\n")
+
+
+def test_onbuild_trigger_with_a_heredoc_and_a_mount(engine_with_busybox: Engine,
+                                                    tmp_path: Path) -> None:
+    engine = engine_with_busybox
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    _build(engine, parent, "FROM busybox\nONBUILD RUN --mount=type=tmpfs,target=/t <<EOF\n"
+           "grep -c ' /t tmpfs ' /proc/mounts > /ob\nEOF\n", tags=("ob-heredoc:1",))
+    child = tmp_path / "child"
+    child.mkdir()
+    _build(engine, child, "FROM ob-heredoc:1\n", tags=("ob-heredoc-child:1",))
+    assert _run(engine, "ob-heredoc-child:1", "cat", "/ob") == (0, "1\n")
