@@ -814,8 +814,9 @@ class Builder:
                 if secret is None:
                     if mount.required:
                         raise BuildError(
-                            f"{self.dockerfile.file}:{instruction.line}: secret {mount.id}"
-                            " not found (pass it with --secret id=…, or build.secrets)",
+                            f"{self.dockerfile.file}:{instruction.line}: RUN"
+                            f" --mount=type=secret: secret {mount.id} not found (pass it with"
+                            " --secret id=…, or a service's build.secrets)",
                             subject=mount.id,
                         )
                     continue

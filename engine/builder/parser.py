@@ -182,16 +182,18 @@ def _logical_line(lines: list[str], index: int, escape: str) -> tuple[str, int]:
 
 
 def _read_heredocs(
-    lines: list[str], index: int, markers: list[Heredoc], file: str, start: int
+    lines: list[str], index: int, markers: list[Heredoc], where: tuple[str, int, str]
 ) -> tuple[tuple[Heredoc, ...], int]:
     """The bodies of `markers`, one after the other, from line `index` on."""
+    file, start, keyword = where
     bodies: list[Heredoc] = []
     for marker in markers:
         content: list[str] = []
         while True:
             if index >= len(lines):
                 raise DockerfileError(
-                    file, start, f"unterminated heredoc: no line {marker.name!r} ends it"
+                    file, start, f"{keyword}: unterminated heredoc: no line {marker.name!r}"
+                    " ends it"
                 )
             line = lines[index]
             index += 1
@@ -245,7 +247,7 @@ def parse_dockerfile(text: str, file: str = "Dockerfile") -> Dockerfile:
         heredocs: tuple[Heredoc, ...] = ()
         markers = _heredoc_markers(keyword, rest)
         if markers:
-            heredocs, index = _read_heredocs(lines, index, markers, file, start)
+            heredocs, index = _read_heredocs(lines, index, markers, (file, start, keyword))
         exec_form = _json_list(rest) if keyword in (
             "RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"
         ) else None

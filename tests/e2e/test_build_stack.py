@@ -158,5 +158,5 @@ def test_build_secrets_from_the_stack_and_the_command_line(
     missing = run_cli(["image", "build", "--no-cache", "--secret", "id=cli,env=UNSET_HERE", "."],
                       cwd=stack, root=root, timeout=300)
     assert missing.returncode == 1
-    assert "Dockerfile:2: secret cli not found" in missing.stderr
+    assert "Dockerfile:2: RUN --mount=type=secret: secret cli not found" in missing.stderr
     assert "Traceback" not in missing.stderr

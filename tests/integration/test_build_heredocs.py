@@ -88,7 +88,7 @@ def test_heredoc_mistakes_name_file_and_line(engine_with_busybox: Engine,
                                              tmp_path: Path) -> None:
     ctx = tmp_path / "ctx"
     ctx.mkdir()
-    with pytest.raises(DockerfileError, match=r"Dockerfile:3: unterminated heredoc"):
+    with pytest.raises(DockerfileError, match=r"Dockerfile:3: RUN: unterminated heredoc"):
         _build(engine_with_busybox, ctx, "FROM busybox\n\nRUN <<EOF\necho never ends\n")
     with pytest.raises(DockerfileError,
                        match=r"Dockerfile:2: COPY cannot accept a heredoc as a destination"):

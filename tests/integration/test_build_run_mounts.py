@@ -147,7 +147,8 @@ def test_secrets_as_files_and_env_never_reach_the_image(
     again, _ = _build(engine, ctx, dockerfile, tags=("secrets:1",), secrets=secrets)
     assert again.cached_steps == again.steps and again.image.id == first.image.id
     required = "FROM busybox\nRUN --mount=type=secret,id=absent,required true\n"
-    with pytest.raises(BuildError, match=r"Dockerfile:2: secret absent not found"):
+    with pytest.raises(BuildError,
+                       match=r"Dockerfile:2: RUN --mount=type=secret: secret absent not found"):
         _build(engine, ctx, required, secrets=secrets)
     with pytest.raises(BuildError, match=r"secret gone: cannot read"):
         _build(engine, ctx, "FROM busybox\n",

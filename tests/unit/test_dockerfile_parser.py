@@ -51,7 +51,7 @@ def test_escape_directive_backtick() -> None:
         ("FROM busybox\nENV\n", "Dockerfile:2: ENV requires at least one argument"),
         ("# escape=x\nFROM a\n", "Dockerfile:1: invalid escape token"),
         ("", "Dockerfile:1: the Dockerfile is empty"),
-        ("FROM a\nRUN <<EOF\necho\n", "Dockerfile:2: unterminated heredoc"),
+        ("FROM a\nRUN <<EOF\necho\n", "Dockerfile:2: RUN: unterminated heredoc"),
         ("# escape=`\n# escape=\\\nFROM a\n", "Dockerfile:2: only one escape parser directive"),
         ("FROM a\nRUN --mount=type=cache,target=/c --bogus x\n",
          "Dockerfile:2: unknown flag: --bogus for RUN"),
