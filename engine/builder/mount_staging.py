@@ -99,8 +99,10 @@ class MountStaging:
 
     def cache(self, mount: RunMount, seed: Entries | None, seed_id: str) -> MountSpec:
         """The persistent cache dir of `mount.id` (made on first use, from `seed` when the
-        mount names a ``from``), locked as its sharing mode says."""
-        key = hashlib.sha256(f"{mount.id}\0{seed_id}".encode()).hexdigest()[:32]
+        mount names a ``from``), locked as its sharing mode says. As in BuildKit, a different
+        base (``from``, or the ``mode``/``uid``/``gid`` it is made with) is another cache."""
+        base_id = f"{seed_id}\0{mount.mode}:{mount.uid}:{mount.gid}"
+        key = hashlib.sha256(f"{mount.id}\0{base_id}".encode()).hexdigest()[:32]
         base = self.data_root / "builder" / "cache-mounts"
         base.mkdir(parents=True, exist_ok=True)
         directory = base / key

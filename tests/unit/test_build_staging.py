@@ -54,3 +54,21 @@ def test_mount_points_the_image_lacked_are_dropped_while_empty(tmp_path: Path) -
     remove_mount_stubs(upper, stubs)
     assert not (upper / "run").exists()
     assert (upper / "etc" / "app" / "written-by-the-command").read_text() == "kept"
+
+
+def test_cache_mount_dirs_by_id_base_and_sharing(tmp_path: Path) -> None:
+    shared = parse_mount("type=cache,target=/c,id=pkgs", str, "/")
+    private = parse_mount("type=cache,target=/c,id=pkgs,sharing=private", str, "/")
+    other_mode = parse_mount("type=cache,target=/c,id=pkgs,mode=0700", str, "/")
+    with MountStaging(tmp_path) as first, MountStaging(tmp_path) as second:
+        a = first.cache(shared, None, "")
+        Path(a.source, "kept").write_text("between builds")
+        assert second.cache(shared, None, "").source == a.source  # shared: the same dir
+        held = first.cache(private, None, "")
+        busy = second.cache(private, None, "")
+        assert busy.source != held.source and not Path(busy.source, "kept").exists()
+        made = second.cache(other_mode, None, "")
+        assert made.source != a.source and os.stat(made.source).st_mode & 0o777 == 0o700
+    with MountStaging(tmp_path) as later:
+        assert Path(later.cache(shared, None, "").source, "kept").read_text() == "between builds"
+        assert later.cache(private, None, "").source == held.source  # free again: reused
