@@ -56,9 +56,12 @@ def pull_policy(service: Service, override: str | None = None) -> str:
 
 
 def build_options(
-    project: Project, service: Service, *, no_cache: bool = False, pull: bool = False
+    project: Project, service: Service, *, no_cache: bool = False, pull: bool = False,
+    secrets: tuple[Any, ...] = (), report: Report = _ignore,
 ) -> Any:
-    """BuildOptions for a service's ``build:`` section (engine imported lazily)."""
+    """BuildOptions for a service's ``build:`` section (engine imported lazily); `secrets`
+    (the CLI's ``--secret``) win over ``build.secrets`` of the same id."""
+    from compose.build_secrets import service_build_secrets
     from engine.api import BuildOptions
 
     section = build_section(service) or {}
@@ -79,18 +82,26 @@ def build_options(
         no_cache=no_cache or bool(section.get("no_cache")),
         network="none" if section.get("network") == "none" else "host",
         pull=pull or bool(section.get("pull")),
+        secrets=_merged_secrets(service_build_secrets(project, service, report), secrets),
     )
+
+
+def _merged_secrets(defined: tuple[Any, ...], given: tuple[Any, ...]) -> tuple[Any, ...]:
+    by_id = {s.id: s for s in defined}
+    by_id.update({s.id: s for s in given})
+    return tuple(by_id.values())
 
 
 def build_service(
     engine: Engine, project: Project, service: Service, *, no_cache: bool = False,
-    pull: bool = False, report: Report = _ignore,
+    pull: bool = False, report: Report = _ignore, secrets: tuple[Any, ...] = (),
 ) -> str:
     if build_section(service) is None:
         raise ComposeError(f"service {service.name} has no build section")
     report(f"[+] Building {service.name}")
     try:
-        options = build_options(project, service, no_cache=no_cache, pull=pull)
+        options = build_options(project, service, no_cache=no_cache, pull=pull,
+                                secrets=secrets, report=report)
         result = engine.build_image(options, report)
     except EngineError as exc:
         raise ComposeError(

@@ -897,8 +897,9 @@ class Engine:
         # Normally gone with its supervisor; one that died half-way may have left it.
         container_cgroup(info.id, info.record.spec.cgroup_parent).remove()
 
-    def commit_container(self, name_or_id: str) -> Blob:
-        """The stopped container's filesystem changes as a new layer blob (see engine.commit)."""
+    def commit_container(self, name_or_id: str, mount_stubs: tuple[str, ...] = ()) -> Blob:
+        """The stopped container's filesystem changes as a new layer blob (see engine.commit);
+        `mount_stubs`: mount points made only for this run, left out while still empty."""
         from engine.commit import commit_upper
 
         info = self.inspect(name_or_id)
@@ -906,7 +907,9 @@ class Engine:
             raise InvalidStateError(
                 f"container {info.name} is running: stop it before committing", subject=info.name
             )
-        return commit_upper(self.layout.container_dir(info.id) / "upper", self.images.content)
+        return commit_upper(
+            self.layout.container_dir(info.id) / "upper", self.images.content, mount_stubs
+        )
 
     def logs(
         self,
@@ -1071,6 +1074,7 @@ class Engine:
 _LAZY: dict[str, tuple[str, str]] = {
     "BuildCache": ("engine.builder.cache", "BuildCache"),
     "BuildOptions": ("engine.builder.build", "BuildOptions"),
+    "BuildSecret": ("engine.builder.secrets", "BuildSecret"),
     "Image": ("engine.images", "Image"),
     "LogLine": ("engine.logs", "LogLine"),
     "Credentials": ("engine.registry.auth", "Credentials"),
@@ -1089,6 +1093,7 @@ if TYPE_CHECKING:
     # BuildOptions is imported for annotations at the top already.
     from engine.archive import load_archive, save_images  # noqa: F401
     from engine.builder.cache import BuildCache  # noqa: F401
+    from engine.builder.secrets import BuildSecret  # noqa: F401
     from engine.container_copy import unpack as unpack_tar  # noqa: F401
     from engine.exec import ExecError  # noqa: F401
     from engine.references import parse_reference  # noqa: F401

@@ -112,8 +112,26 @@ def write_layer(upper: Path, writer_target: tarfile.TarFile) -> int:
     return count
 
 
-def commit_upper(upper: Path, content: ContentStore) -> Blob:
+def remove_mount_stubs(upper: Path, stubs: tuple[str, ...]) -> None:
+    """Drop the mount points the runtime made for paths the image lacked (a build step's
+    ``RUN --mount`` targets), deepest first and only while still empty: BuildKit leaves them
+    out of the layer too, so ``/run/secrets`` does not appear in an image because a step
+    read a secret. What the command itself wrote there stays."""
+    for rel in sorted(stubs, key=lambda r: r.count("/"), reverse=True):
+        path = upper / rel.strip("/")
+        try:
+            st = os.lstat(path)
+            if stat.S_ISDIR(st.st_mode):
+                os.rmdir(path)  # fails, as wanted, when the command left files in it
+            elif stat.S_ISREG(st.st_mode) and st.st_size == 0:
+                os.unlink(path)
+        except OSError:
+            continue
+
+
+def commit_upper(upper: Path, content: ContentStore, mount_stubs: tuple[str, ...] = ()) -> Blob:
     """Write the diff in ``upper`` as an uncompressed layer blob; returns its descriptor."""
+    remove_mount_stubs(upper, mount_stubs)
     with content.writer() as writer:
         sink: Any = writer  # tarfile only needs .write()
         with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as archive:

@@ -30,19 +30,28 @@ def build(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use cache"),
     pull: bool = typer.Option(False, "--pull", help="Always pull newer base images"),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Don't print anything"),
+    secret: list[str] = typer.Option(
+        None, "--secret", help="Secret for RUN --mount=type=secret: id=x,src=path | id=x,env=VAR"
+    ),
 ) -> None:
     """Build or rebuild services (those with a `build:` section)."""
+    import os
+    from pathlib import Path
+
+    from compose.build_secrets import parse_secret_flag
     from compose.image_policy import build_section, build_service
     from engine.api import Engine
 
     project, chosen = _services(ctx, services)
+    given = [parse_secret_flag(s, dict(os.environ), Path.cwd()) for s in secret or ()]
     engine = Engine()
     for name in chosen:
         service = project.services[name]
         if build_section(service) is None:
             continue
         build_service(engine, project, service, no_cache=no_cache, pull=pull,
-                      report=(lambda _l: None) if quiet else _report)
+                      report=(lambda _l: None) if quiet else _report,
+                      secrets=tuple(s for s in given if s is not None))
 
 
 def pull(

@@ -354,8 +354,14 @@ def build(
     network: str = typer.Option("host", "--network", help="RUN network: host or none"),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only the image id"),
     pull: bool = typer.Option(False, "--pull", help="Pull base images from their registry"),
+    secret: list[str] = typer.Option(
+        None, "--secret", help="Secret for RUN --mount=type=secret: id=x,src=path | id=x,env=VAR"
+    ),
 ) -> None:
     """Build an image from a Dockerfile (like docker build)."""
+    import os
+
+    from compose.build_secrets import parse_secret_flag
     from engine.api import BuildOptions
 
     if network not in ("host", "none", "default"):
@@ -375,6 +381,8 @@ def build(
         no_cache=no_cache,
         network="host" if network == "default" else network,
         pull=pull,
+        secrets=tuple(s for s in (parse_secret_flag(text, dict(os.environ), Path.cwd())
+                                  for text in secret or ()) if s is not None),
     )
     result = _engine().build_image(
         options, (lambda _l: None) if quiet else (lambda line: print(line, file=sys.stderr))

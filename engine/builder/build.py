@@ -19,17 +19,22 @@ import tarfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.builder.cache import BuildCache, step_key
 from engine.builder.context import BuildContext, hash_tree
 from engine.builder.errors import BuildError, DockerfileError
+from engine.builder.heredoc import parse_marker, raw_words
 from engine.builder.layers import LayerBuilder, MergedView
+from engine.builder.mount_staging import Entries, MountStaging, sweep_stale
 from engine.builder.parser import Dockerfile, Instruction, parse_dockerfile
-from engine.builder.words import key_values, word, words
-from engine.containers import ContainerSpec
+from engine.builder.run_mounts import MountType, RunMount, parse_mount
+from engine.builder.run_step import PIPES_DIR, RunCommand, mount_stubs, run_command
+from engine.builder.secrets import BuildSecret
+from engine.builder.words import heredoc_text, key_values, word, words
+from engine.containers import ContainerSpec, MountSpec
 from engine.errors import EngineError, InvalidArgumentError
 from engine.image_layout import (
     CONFIG_MEDIA_TYPE,
@@ -76,6 +81,7 @@ class BuildOptions:
     no_cache: bool = False
     network: str = "host"  # RUN steps: host (default, like buildah's rootful default) or none
     pull: bool = False  # pull base images from their registry first (never implicitly)
+    secrets: tuple[BuildSecret, ...] = ()  # what RUN --mount=type=secret may read
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,9 @@ class Builder:
         context = BuildContext(options.context, dockerfile=self._dockerfile_path(options))
         for tag in options.tags:
             parse_reference(tag)  # fail before any work on a bad -t
+        for secret in options.secrets:
+            secret.check()
+        sweep_stale(self.engine.layout.root)
         stages_text = [i for i in dockerfile.instructions if i.keyword == "FROM"]
         names = [self._stage_name(i, dockerfile) for i in stages_text]
         if options.target is not None and options.target not in names:
@@ -364,11 +373,7 @@ class Builder:
         for text in triggers:
             self.report(f" ---> Running ONBUILD trigger: {text}")
             parsed = parse_dockerfile(f"FROM scratch\n{text}\n", self.dockerfile.file)
-            trigger = parsed.instructions[1]
-            trigger = Instruction(
-                keyword=trigger.keyword, args=trigger.args, line=instruction.line,
-                flags=trigger.flags, exec_form=trigger.exec_form, original=text,
-            )
+            trigger = replace(parsed.instructions[1], line=instruction.line, original=text)
             self._execute(stage, trigger)
         self._save(stage)  # deterministic: the same doc gives the same manifest every build
 
@@ -550,17 +555,20 @@ class Builder:
     def _copy(self, stage: _Stage, instruction: Instruction) -> bool:
         kw, flags, esc = instruction.keyword, instruction.flags, self.dockerfile.escape
         env = stage.subst_env()
+        inline: list[tuple[str, bytes]] = []
         if instruction.exec_form is not None:
             items = [word(i, env, esc) for i in instruction.exec_form]
+        elif instruction.heredocs:
+            items, inline = self._copy_items_with_heredocs(instruction, env)
         else:
             items = words(instruction.args, env, esc)
-        if len(items) < 2:
+        if not items or len(items) + len(inline) < 2:
             raise self._err(instruction, f"{kw} requires at least two arguments")
         *sources, dest_text = items
         if kw == "ADD" and any(re.match(r"^[a-z]+://", s) for s in sources):
             raise self._err(instruction, "ADD from a URL is not supported; use RUN wget/curl")
         workdir = stage.config.get("WorkingDir") or "/"
-        dest_is_dir = dest_text.endswith("/") or len(sources) > 1
+        dest_is_dir = dest_text.endswith("/") or len(sources) + len(inline) > 1
         dest = posixpath.normpath(posixpath.join(workdir, dest_text)).strip("/")
         view = self._view(stage)
         uid = gid = None
@@ -603,12 +611,16 @@ class Builder:
                     host = self.context.path(rel)
                     extract = kw == "ADD" and host.is_file() and _is_tar(host)
                     plan.append((rel, list(self.context.walk(rel)), extract))
-        if len(plan) > 1:
+        if len(plan) + len(inline) > 1:
             dest_is_dir = True
         inputs = hash_tree([e for _, entries, _ in plan for e in entries])
+        shown = [*(f"<<{name}" for name, _ in inline), *sources]
         created_by = (f"{kw} {'--from=' + source_id + ' ' if from_ref else ''}"
-                      f"{' '.join(sources)} {dest_text}")
-        key = step_key(stage.manifest, created_by, inputs, f"{uid}:{gid}:{mode}", dest)
+                      f"{' '.join(shown)} {dest_text}")
+        inline_key = [json.dumps([[n, d.decode("utf-8", "surrogateescape")] for n, d in inline])
+                      ] if inline else []
+        key = step_key(stage.manifest, created_by, inputs, f"{uid}:{gid}:{mode}", dest,
+                       *inline_key)
         if self._cached(stage, key):
             return True
         layer = LayerBuilder(self.store.content)
@@ -632,11 +644,44 @@ class Builder:
                 target = dest
                 self._parents(layer, view, dest, include_self=False)
             layer.add_path(top, target, uid=uid, gid=gid, mode=mode)
+        for name, data in inline:
+            inside = dest_is_dir or view.is_dir(dest)
+            target = posixpath.join(dest, name) if inside else dest
+            self._parents(layer, view, target, include_self=False)
+            layer.add_file(target, data, mode=0o644 if mode is None else mode,
+                           uid=uid or 0, gid=gid or 0, mtime=int(time.time()))
         blob = layer.commit()
         self._add_layer(stage, blob.digest, blob.size)
         self._history(stage, created_by, empty=False)
         self._finish(stage, key)
         return False
+
+    def _copy_items_with_heredocs(self, instruction: Instruction, env: dict[str, str]
+                                  ) -> tuple[list[str], list[tuple[str, bytes]]]:
+        """COPY/ADD words with ``<<NAME`` sources taken out as (file name, content): the
+        markers are recognised on the raw words, so a quoted ``"<<x"`` stays a file name."""
+        bodies = {h.name: h for h in instruction.heredocs}
+        items: list[str] = []
+        inline: list[tuple[str, bytes]] = []
+        raw = raw_words(instruction.args)
+        if raw and parse_marker(raw[-1]) is not None:
+            raise self._err(instruction, f"{instruction.keyword} cannot accept a heredoc as a"
+                            " destination")
+        for text in raw:
+            marker = parse_marker(text)
+            if marker is None:
+                items.extend(words(text, env, self.dockerfile.escape))
+                continue
+            heredoc = bodies[marker.name]
+            content = heredoc.chomped
+            if heredoc.expand:
+                try:
+                    content = heredoc_text(content, env)
+                except InvalidArgumentError as exc:
+                    raise self._err(instruction, f"heredoc {marker.name}: {exc.message}"
+                                    ) from exc
+            inline.append((marker.name, content.encode()))
+        return items, inline
 
     def _from_source(self, ref: str, instruction: Instruction) -> tuple[MergedView, str]:
         for candidate in self._stages:
@@ -669,21 +714,123 @@ class Builder:
     # ------------------------------------------------------------------ RUN
 
     def _run(self, stage: _Stage, instruction: Instruction) -> bool:
-        args = self._exec_or_shell(stage, instruction)
+        shell = stage.config.get("Shell") or list(DEFAULT_SHELL)
+        command = run_command(instruction, shell)
+        args = list(command.argv)
         image_env = stage.env()
         build_env = {k: v for k, v in stage.args.items() if v is not None and k not in image_env}
-        network = instruction.flags.get("network", self.options.network)
-        if network == "default":
-            network = self.options.network
-        if network not in ("host", "none"):
-            raise self._err(instruction, f"RUN --network={network}: use host, none or default")
+        network = self._run_network(instruction)
+        mounts = self._run_mounts(stage, instruction)
+        sources = [self._mount_source(m, instruction) for m in mounts]
         prefix = f"|{len(build_env)} " + " ".join(f"{k}={v}" for k, v in sorted(build_env.items()))
         created_by = (prefix + " " if build_env else "") + (
             " ".join(args) if instruction.exec_form is None else json.dumps(args)
         )
-        key = step_key(stage.manifest, "RUN", created_by, network)
+        # Heredoc bodies and bind-mounted content change the step; a cache mount's content
+        # and a secret's value do not (only how they are mounted does).
+        extra = [json.dumps([h.content for h in instruction.heredocs])] if (
+            instruction.heredocs) else []
+        extra += [f"{m.describe()}|{digest}" for m, (_, digest) in zip(mounts, sources,
+                                                                       strict=True)]
+        key = step_key(stage.manifest, "RUN", created_by, network, *extra)
         if self._cached(stage, key):
             return True
+        with MountStaging(self.engine.layout.root) as staging:
+            specs, tmpfs, secret_env = self._stage_mounts(staging, mounts, sources, instruction)
+            if command.script is not None:
+                specs.append(staging.script_dir(PIPES_DIR, command.script.name,
+                                                command.script.chomped))
+            stubs = mount_stubs(self._view(stage), [m.target for m in mounts if m.target])
+            blob = self._run_container(stage, instruction, command, {**build_env, **secret_env},
+                                       network, specs, tmpfs, stubs)
+        self._add_layer(stage, blob.digest, blob.size)
+        self._history(stage, created_by, empty=False)
+        self._finish(stage, key)
+        return False
+
+    def _run_network(self, instruction: Instruction) -> str:
+        """RUN --network: default (the build's: host unless `--network none`), none, host."""
+        network = instruction.flags.get("network", self.options.network)
+        if network == "default":
+            network = self.options.network
+        if network not in ("host", "none"):
+            raise self._err(instruction, f"RUN --network={network}: use default, none or host")
+        security = instruction.flags.get("security", "sandbox")
+        if security != "sandbox":
+            raise self._err(instruction, f"RUN --security={security} is not supported"
+                            " (only sandbox: build steps never run privileged)")
+        return network
+
+    def _run_mounts(self, stage: _Stage, instruction: Instruction) -> list[RunMount]:
+        env, esc = stage.subst_env(), self.dockerfile.escape
+        workdir = stage.config.get("WorkingDir") or "/"
+        out = []
+        for value in instruction.mounts:
+            try:
+                out.append(parse_mount(value, lambda text: word(text, env, esc), workdir))
+            except InvalidArgumentError as exc:
+                raise self._err(instruction, f"RUN --mount={value}: {exc.message}") from exc
+        targets = [m.target for m in out if m.target]
+        if len(set(targets)) != len(targets):
+            raise self._err(instruction, "RUN --mount: two mounts have the same target")
+        return out
+
+    def _mount_source(self, mount: RunMount, instruction: Instruction
+                      ) -> tuple[Entries | None, str]:
+        """What a bind (or a cache's `from`) shows, and the digest that keys it."""
+        if mount.type is MountType.BIND or (mount.type is MountType.CACHE and mount.from_):
+            rel = posixpath.normpath("/" + mount.source).strip("/") or "."
+            if mount.from_:
+                view, source_id = self._from_source(mount.from_, instruction)
+                entries = list(view.walk(rel))
+                digest = f"{source_id}:{rel}"
+            else:
+                found = self.context.resolve(rel) if rel != "." else ["."]
+                entries = list(self.context.walk(rel)) if rel in found else []
+                digest = hash_tree(entries) if entries else ""
+            if not entries:
+                where = mount.from_ or "the build context"
+                raise self._err(instruction, f"RUN --mount: {mount.source or '/'} not found"
+                                f" in {where}")
+            return entries, digest
+        return None, ""
+
+    def _stage_mounts(self, staging: MountStaging, mounts: list[RunMount],
+                      sources: list[tuple[Entries | None, str]], instruction: Instruction,
+                      ) -> tuple[list[MountSpec], dict[str, str], dict[str, str]]:
+        specs: list[MountSpec] = []
+        tmpfs: dict[str, str] = {}
+        env: dict[str, str] = {}
+        for mount, (entries, digest) in zip(mounts, sources, strict=True):
+            if mount.type is MountType.BIND:
+                assert entries is not None
+                specs.append(staging.bind(mount, entries))
+            elif mount.type is MountType.CACHE:
+                specs.append(staging.cache(mount, entries, digest))
+            elif mount.type is MountType.TMPFS:
+                tmpfs[mount.target] = f"size={mount.size}" if mount.size else ""
+            else:
+                secret = next((s for s in self.options.secrets if s.id == mount.id), None)
+                if secret is None:
+                    if mount.required:
+                        raise BuildError(
+                            f"{self.dockerfile.file}:{instruction.line}: RUN"
+                            f" --mount=type=secret: secret {mount.id} not found (pass it with"
+                            " --secret id=…, or a service's build.secrets)",
+                            subject=mount.id,
+                        )
+                    continue
+                value = secret.read()
+                if mount.target:
+                    specs.append(staging.secret_file(mount, value))
+                if mount.env:
+                    env[mount.env] = value.decode("utf-8", "replace")
+        specs.sort(key=lambda m: m.target.count("/"))  # a mount inside another comes after it
+        return specs, tmpfs, env
+
+    def _run_container(self, stage: _Stage, instruction: Instruction, command: RunCommand,
+                       env: dict[str, str], network: str, mounts: list[MountSpec],
+                       tmpfs: dict[str, str], stubs: tuple[str, ...]) -> Any:
         before = [e.digest for e in self.store.index.read()]
         self.store.add_manifest(self.store.content.read_bytes(stage.manifest))
         name = f"pycompose-build-{uuid.uuid4().hex[:12]}"
@@ -692,13 +839,15 @@ class Builder:
             spec = ContainerSpec(
                 name=name,
                 image=stage.manifest,
-                command=tuple(args),
+                command=command.argv,
                 entrypoint=(),
-                env=build_env,
+                env=env,
                 labels={BUILD_LABEL: "true"},
                 working_dir=stage.config.get("WorkingDir") or None,
                 user=stage.config.get("User") or None,
                 network_mode=network,
+                mounts=tuple(mounts),
+                tmpfs=tmpfs,
             )
             info = self.engine.create_container(spec)
             self.engine.start_container(info.id)
@@ -706,21 +855,18 @@ class Builder:
                 self.report(line.text.rstrip("\n"))
             code = self.engine.wait_container(info.id)
             if code != 0:
+                shown = instruction.original if instruction.heredocs else " ".join(command.argv)
                 raise BuildError(
                     f"{self.dockerfile.file}:{instruction.line}: the command"
-                    f" '{' '.join(args)}' returned a non-zero code: {code}",
+                    f" '{shown}' returned a non-zero code: {code}",
                     subject=instruction.original,
                 )
-            blob = self.engine.commit_container(info.id)
+            return self.engine.commit_container(info.id, stubs)
         finally:
             if info is not None:
                 self.engine.remove_container(info.id, force=True)
             if stage.manifest not in before:
                 self.store.drop_dangling(stage.manifest)
-        self._add_layer(stage, blob.digest, blob.size)
-        self._history(stage, created_by, empty=False)
-        self._finish(stage, key)
-        return False
 
 
 def _is_tar(path: Path) -> bool:

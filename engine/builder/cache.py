@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 from engine.image_layout import write_file_atomic
@@ -24,6 +25,7 @@ def step_key(parent: str, *parts: str) -> str:
 class BuildCache:
     def __init__(self, root: Path) -> None:
         self.dir = root / "builder" / "cache"
+        self.mounts_dir = root / "builder" / "cache-mounts"  # RUN --mount=type=cache dirs
 
     def get(self, key: str) -> str | None:
         with contextlib.suppress(OSError):
@@ -46,9 +48,12 @@ class BuildCache:
         return out
 
     def clear(self) -> int:
+        """Forget every step and empty every cache mount (`image prune -a`, as `docker
+        builder prune -a` does); returns the number of steps forgotten."""
         count = 0
         if self.dir.is_dir():
             for entry in self.dir.iterdir():
                 entry.unlink(missing_ok=True)
                 count += 1
+        shutil.rmtree(self.mounts_dir, ignore_errors=True)
         return count

@@ -155,6 +155,15 @@ class LayerBuilder:
         self._members.append((info, source if info.isreg() else None, None))
         self._names.add(rel)
 
+    def add_file(self, rel: str, data: bytes, *, mode: int = 0o644, uid: int = 0, gid: int = 0,
+                 mtime: int = 0) -> None:
+        """A regular file with this content (COPY <<EOF)."""
+        info = tarfile.TarInfo(normalize_member_name(rel))
+        info.size = len(data)
+        info.mode = mode
+        info.uid, info.gid, info.mtime = uid, gid, mtime
+        self.add_member(info, data)
+
     def add_member(self, info: tarfile.TarInfo, data: bytes | None = None) -> None:
         import io
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine.builder.errors import DockerfileError
+from engine.builder.heredoc import HEREDOC_KEYWORDS, Heredoc, is_terminator, markers_in
 
 INSTRUCTIONS = frozenset(
     {
@@ -25,18 +26,21 @@ FLAGS: dict[str, frozenset[str]] = {
     "FROM": frozenset({"platform"}),
     "COPY": frozenset({"from", "chown", "chmod", "link", "parents", "exclude"}),
     "ADD": frozenset({"chown", "chmod", "link", "checksum", "keep-git-dir", "exclude"}),
-    "RUN": frozenset({"network", "security"}),
+    "RUN": frozenset({"network", "security", "mount"}),
     "HEALTHCHECK": frozenset(
         {"interval", "timeout", "start-period", "start-interval", "retries"}
     ),
 }
-_DIRECTIVE_RE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9_]*)\s*=\s*(.+?)\s*$")
+_DIRECTIVE_RE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+DIRECTIVES = frozenset({"syntax", "escape", "check"})  # `syntax` and `check` are ignored
 _FLAG_RE = re.compile(r"^--([a-z][a-z0-9-]*)(?:=(.*))?$")
 
 
 @dataclass(frozen=True)
 class Instruction:
-    """One instruction: ``args`` is the text after the flags; ``exec_form`` the JSON list."""
+    """One instruction: ``args`` is the text after the flags; ``exec_form`` the JSON list;
+    ``mounts`` the raw values of ``RUN --mount`` (repeatable); ``heredocs`` the bodies of the
+    ``<<EOF`` markers on the line, in order."""
 
     keyword: str
     args: str
@@ -44,6 +48,8 @@ class Instruction:
     flags: dict[str, str] = field(default_factory=dict)
     exec_form: tuple[str, ...] | None = None
     original: str = ""
+    mounts: tuple[str, ...] = ()
+    heredocs: tuple[Heredoc, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,33 @@ def _json_list(text: str) -> tuple[str, ...] | None:
     return None
 
 
-def _split_flags(keyword: str, rest: str, file: str, line: int) -> tuple[dict[str, str], str]:
+def _flag_token(rest: str) -> tuple[str, str]:
+    """The first blank-separated token of `rest` with its quotes removed (BuildKit's flag
+    lexer: ``--mount="type=bind,target=/a b"`` is one flag), and what follows it."""
+    out: list[str] = []
+    pos = 0
+    while pos < len(rest) and rest[pos] not in " \t":
+        char = rest[pos]
+        if char in "'\"":
+            end = rest.find(char, pos + 1)
+            end = len(rest) if end < 0 else end
+            out.append(rest[pos + 1 : end])
+            pos = end + 1
+            continue
+        out.append(char)
+        pos += 1
+    return "".join(out), rest[pos:].lstrip()
+
+
+def _split_flags(
+    keyword: str, rest: str, file: str, line: int
+) -> tuple[dict[str, str], tuple[str, ...], str]:
+    """Leading ``--name=value`` flags: single ones in a dict, the repeatable ``--mount`` in
+    order of appearance."""
     flags: dict[str, str] = {}
+    mounts: list[str] = []
     while rest.startswith("--"):
-        token, _, remainder = rest.partition(" ")
+        token, remainder = _flag_token(rest)
         if token == "--":
             break
         match = _FLAG_RE.match(token)
@@ -79,22 +108,38 @@ def _split_flags(keyword: str, rest: str, file: str, line: int) -> tuple[dict[st
         if match is None or match[1] not in allowed:
             name = token.split("=", 1)[0]
             raise DockerfileError(file, line, f"unknown flag: {name} for {keyword}")
-        if match[1] in ("exclude", "parents", "keep-git-dir", "checksum", "security"):
+        if match[1] in ("exclude", "parents", "keep-git-dir", "checksum"):
             raise DockerfileError(file, line, f"{keyword} {token.split('=')[0]} is not supported")
-        flags[match[1]] = match[2] if match[2] is not None else "true"
-        rest = remainder.lstrip()
-    return flags, rest
+        value = match[2] if match[2] is not None else "true"
+        if match[1] == "mount":
+            mounts.append(value)
+        else:
+            flags[match[1]] = value
+        rest = remainder
+    return flags, tuple(mounts), rest
 
 
-def parse_dockerfile(text: str, file: str = "Dockerfile") -> Dockerfile:
-    lines = text.splitlines()
+def _physical_lines(text: str) -> list[str]:
+    """Lines with their endings kept (heredoc bodies are taken verbatim); only \\n ends a
+    line, as in BuildKit (str.splitlines would also split on form feeds and the like)."""
+    text = text.removeprefix("\ufeff")
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    if not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _directives(lines: list[str], file: str) -> tuple[str, int]:
+    """The escape character and the index of the first line after the parser directives.
+    Only known directives count; an unknown one, a comment, a blank line or an instruction
+    ends them (the Dockerfile reference)."""
     escape = "\\"
-    index = 0
-    # Parser directives: only at the very top, before any comment, blank line or instruction.
     seen: set[str] = set()
+    index = 0
     while index < len(lines):
         match = _DIRECTIVE_RE.match(lines[index].strip())
-        if match is None:
+        if match is None or match[1].lower() not in DIRECTIVES:
             break
         name = match[1].lower()
         if name in seen:
@@ -107,50 +152,112 @@ def parse_dockerfile(text: str, file: str = "Dockerfile") -> Dockerfile:
                 )
             escape = match[2]
         index += 1
+    return escape, index
+
+
+def _is_blank_or_comment(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")
+
+
+def _logical_line(lines: list[str], index: int, escape: str) -> tuple[str, int]:
+    """The instruction starting at `index` with its continuation lines joined, and the index
+    of the line after it. Comment and blank lines inside a continuation are dropped."""
+    parts: list[str] = []
+    current = lines[index].rstrip()
+    while True:
+        if current.endswith(escape) and not current.endswith(escape * 2):
+            parts.append(current[: -len(escape)])
+            index += 1
+            while index < len(lines) and _is_blank_or_comment(lines[index]):
+                index += 1
+            if index >= len(lines):
+                break
+            current = lines[index].rstrip()
+            continue
+        parts.append(current)
+        index += 1
+        break
+    return "".join(parts).strip(), index
+
+
+def _read_heredocs(
+    lines: list[str], index: int, markers: list[Heredoc], where: tuple[str, int, str]
+) -> tuple[tuple[Heredoc, ...], int]:
+    """The bodies of `markers`, one after the other, from line `index` on."""
+    file, start, keyword = where
+    bodies: list[Heredoc] = []
+    for marker in markers:
+        content: list[str] = []
+        while True:
+            if index >= len(lines):
+                raise DockerfileError(
+                    file, start, f"{keyword}: unterminated heredoc: no line {marker.name!r}"
+                    " ends it"
+                )
+            line = lines[index]
+            index += 1
+            if is_terminator(line, marker):
+                break
+            content.append(line)
+        bodies.append(replace(marker, content="".join(content)))
+    return tuple(bodies), index
+
+
+def _heredoc_markers(keyword: str, rest: str) -> list[Heredoc]:
+    """Markers on a line that may carry heredocs: RUN/COPY/ADD in shell form, also as an
+    ONBUILD trigger."""
+    if keyword == "ONBUILD":
+        keyword, _, rest = rest.partition(" ")
+        keyword = keyword.upper()
+        _flags_text, rest = _strip_flag_text(rest.strip())
+    if keyword not in HEREDOC_KEYWORDS or _json_list(rest) is not None or "<<" not in rest:
+        return []
+    return markers_in(rest)
+
+
+def _strip_flag_text(rest: str) -> tuple[str, str]:
+    flags = []
+    while rest.startswith("--"):
+        token, rest = _flag_token(rest)
+        flags.append(token)
+    return " ".join(flags), rest
+
+
+def parse_dockerfile(text: str, file: str = "Dockerfile") -> Dockerfile:
+    lines = _physical_lines(text)
+    escape, index = _directives(lines, file)
     instructions: list[Instruction] = []
     while index < len(lines):
-        raw = lines[index]
-        stripped = raw.strip()
-        if not stripped or stripped.startswith("#"):
+        if _is_blank_or_comment(lines[index]):
             index += 1
             continue
         start = index + 1
-        parts: list[str] = []
-        current = raw.rstrip()
-        while True:
-            if current.endswith(escape) and not current.endswith(escape * 2):
-                parts.append(current[: -len(escape)])
-                index += 1
-                while index < len(lines) and (
-                    lines[index].strip().startswith("#") or not lines[index].strip()
-                ):
-                    index += 1  # comments and empty lines inside a continuation are dropped
-                if index >= len(lines):
-                    break
-                current = lines[index].rstrip()
-                continue
-            parts.append(current)
-            index += 1
-            break
-        logical = "".join(parts).strip()
+        logical, index = _logical_line(lines, index, escape)
         keyword_text, _, rest = logical.partition(" ")
         keyword = keyword_text.upper()
+        if "\t" in keyword_text:
+            keyword_text, _, more = keyword_text.partition("\t")
+            keyword = keyword_text.upper()
+            rest = more + " " + rest
         if keyword not in INSTRUCTIONS:
             raise DockerfileError(file, start, f"unknown instruction: {keyword_text}")
         rest = rest.strip()
-        if "\t" in keyword_text:
-            keyword, _, more = keyword.partition("\t")
-            rest = (more + " " + rest).strip()
-        flags, rest = _split_flags(keyword, rest, file, start)
-        if rest.startswith("<<"):
-            raise DockerfileError(file, start, "heredocs (<<EOF) are not supported")
+        flags, mounts, rest = _split_flags(keyword, rest, file, start)
+        heredocs: tuple[Heredoc, ...] = ()
+        markers = _heredoc_markers(keyword, rest)
+        if markers:
+            heredocs, index = _read_heredocs(lines, index, markers, (file, start, keyword))
         exec_form = _json_list(rest) if keyword in (
             "RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"
         ) else None
-        if keyword == "HEALTHCHECK":
-            exec_form = None
         if not rest and keyword not in ("RUN", "CMD", "ENTRYPOINT"):
             raise DockerfileError(file, start, f"{keyword} requires at least one argument")
+        if keyword == "ONBUILD" and heredocs:
+            # The trigger is stored as text and parsed again in the child build: keep the
+            # bodies with it.
+            rest += "".join("\n" + h.content + h.name for h in heredocs)
+            heredocs = ()
         instructions.append(
             Instruction(
                 keyword=keyword,
@@ -159,6 +266,8 @@ def parse_dockerfile(text: str, file: str = "Dockerfile") -> Dockerfile:
                 flags=flags,
                 exec_form=exec_form,
                 original=logical,
+                mounts=mounts,
+                heredocs=heredocs,
             )
         )
     if not instructions:

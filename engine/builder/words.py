@@ -13,11 +13,14 @@ from engine.errors import InvalidArgumentError
 
 
 class _Lexer:
-    def __init__(self, text: str, env: Mapping[str, str], escape: str) -> None:
+    def __init__(
+        self, text: str, env: Mapping[str, str], escape: str, quotes: bool = True
+    ) -> None:
         self.text = text
         self.pos = 0
         self.env = env
         self.escape = escape
+        self.quotes = quotes  # False: quotes are ordinary characters (heredoc bodies)
 
     def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
@@ -42,13 +45,13 @@ class _Lexer:
             if char == self.escape:
                 nxt = self.take()
                 current.append(nxt)
-            elif char == "'":
+            elif char == "'" and self.quotes:
                 end = self.text.find("'", self.pos)
                 if end < 0:
                     raise InvalidArgumentError(f"unexpected end of statement: {self.text!r}")
                 current.append(self.text[self.pos : end])
                 self.pos = end + 1
-            elif char == '"':
+            elif char == '"' and self.quotes:
                 current.append(self.double_quoted())
             elif char == "$":
                 value = self.dollar()
@@ -143,6 +146,13 @@ def words(text: str, env: Mapping[str, str], escape: str = "\\") -> list[str]:
 
 def word(text: str, env: Mapping[str, str], escape: str = "\\") -> str:
     return "".join(_Lexer(text, env, escape).run(split=False))
+
+
+def heredoc_text(text: str, env: Mapping[str, str]) -> str:
+    """A COPY heredoc body with ``$VAR`` expanded and backslash escapes applied, quotes left
+    as they are (BuildKit's lexer with SkipProcessQuotes; always ``\\``, whatever the
+    escape directive says)."""
+    return "".join(_Lexer(text, env, "\\", quotes=False).run(split=False))
 
 
 def key_values(text: str, env: Mapping[str, str], escape: str = "\\") -> list[tuple[str, str]]:

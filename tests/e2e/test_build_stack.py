@@ -98,3 +98,65 @@ def test_build_errors_are_clear(tmp_path: Path, busybox_tarball: Path) -> None: 
     result = run_cli(["up", "-d"], cwd=never, root=root)
     assert result.returncode == 1
     assert "service app: image not-here:1 not found and pull_policy is never" in result.stderr
+
+
+def test_build_secrets_from_the_stack_and_the_command_line(
+    tmp_path: Path, busybox_tarball: Path  # noqa: F811
+) -> None:
+    """`build.secrets` (a file and an environment variable) and `--secret` reach
+    `RUN --mount=type=secret` and never the image; heredocs and a cache mount build."""
+    root = tmp_path / "root"
+    stack = tmp_path / "secrets"
+    stack.mkdir()
+    (stack / "token.txt").write_text("tok-123456")
+    (stack / "Dockerfile").write_text(
+        "# syntax=docker/dockerfile:1\n"
+        "FROM busybox\n"
+        "RUN --mount=type=secret,id=token --mount=type=secret,id=api,env=API \\\n"
+        "    --mount=type=cache,target=/var/cache/app <<EOF\n"
+        "wc -c < /run/secrets/token > /lengths\n"
+        'echo "${#API}" >> /lengths\n'
+        "EOF\n"
+        "COPY <<EOF /note.txt\n"
+        "built\n"
+        "EOF\n"
+    )
+    (stack / "compose.yaml").write_text(
+        "services:\n"
+        "  app:\n"
+        "    build:\n"
+        "      context: .\n"
+        "      secrets: [token, {source: api_source, target: api}]\n"
+        "    command: cat /lengths /note.txt\n"
+        "secrets:\n"
+        "  token: {file: ./token.txt}\n"
+        "  api_source: {environment: API_VALUE}\n"
+    )
+    project = f"s{os.getpid()}"
+    run_cli(["image", "import", str(busybox_tarball), "busybox"], cwd=stack, root=root)
+    built = run_cli(["-p", project, "build"], cwd=stack, root=root, timeout=300,
+                    env={"API_VALUE": "api-secret-value"})
+    assert built.returncode == 0, built.stderr
+    try:
+        up = run_cli(["-p", project, "up"], cwd=stack, root=root, timeout=120)
+        assert up.returncode == 0, up.stderr
+        assert "10" in up.stdout and "16" in up.stdout and "built" in up.stdout, up.stdout
+    finally:
+        run_cli(["-p", project, "down"], cwd=stack, root=root)
+    saved = run_cli(["image", "save", "-o", str(tmp_path / "img.tar"), f"{project}-app"],
+                    cwd=stack, root=root)
+    assert saved.returncode == 0, saved.stderr
+    assert b"tok-123456" not in (tmp_path / "img.tar").read_bytes()
+    assert b"api-secret-value" not in (tmp_path / "img.tar").read_bytes()
+    (stack / "Dockerfile").write_text(
+        "FROM busybox\nRUN --mount=type=secret,id=cli,required wc -c < /run/secrets/cli > /n\n"
+    )
+    cli = run_cli(["image", "build", "-t", "clisecret", "--secret", "id=cli,env=CLI_SECRET",
+                   "."], cwd=stack, root=root, timeout=300, env={"CLI_SECRET": "abc"})
+    assert cli.returncode == 0, cli.stderr
+    # (a cached step needs no secret, as in BuildKit: --no-cache makes it run)
+    missing = run_cli(["image", "build", "--no-cache", "--secret", "id=cli,env=UNSET_HERE", "."],
+                      cwd=stack, root=root, timeout=300)
+    assert missing.returncode == 1
+    assert "Dockerfile:2: RUN --mount=type=secret: secret cli not found" in missing.stderr
+    assert "Traceback" not in missing.stderr
