@@ -55,12 +55,32 @@ def pull_policy(service: Service, override: str | None = None) -> str:
     return text
 
 
+def build_args(
+    project: Project, section: dict[str, Any], given: dict[str, str | None] | None = None
+) -> dict[str, str]:
+    """The build args passed to the builder, as docker compose resolves them: `given` (the
+    CLI's `--build-arg`) over the section's `args`; one without a value takes the project's
+    environment (the shell, `.env`), and one still without a value is not passed at all, so
+    the Dockerfile's `ARG NAME=default` applies (passing "" would override it)."""
+    merged: dict[str, Any] = dict(section.get("args") or {})
+    merged.update(given or {})
+    resolved = {}
+    for key, value in merged.items():
+        if value is None:
+            value = project.environment.get(key)
+        if value is not None:
+            resolved[str(key)] = str(value)
+    return resolved
+
+
 def build_options(
     project: Project, service: Service, *, no_cache: bool = False, pull: bool = False,
     secrets: tuple[Any, ...] = (), report: Report = _ignore,
+    extra_args: dict[str, str | None] | None = None,
 ) -> Any:
     """BuildOptions for a service's ``build:`` section (engine imported lazily); `secrets`
-    (the CLI's ``--secret``) win over ``build.secrets`` of the same id."""
+    (the CLI's ``--secret``) win over ``build.secrets`` of the same id, `extra_args` (its
+    ``--build-arg``) over ``build.args``."""
     from compose.build_secrets import service_build_secrets
     from engine.api import BuildOptions
 
@@ -69,7 +89,7 @@ def build_options(
     if not context.is_absolute():
         context = project.working_dir / context
     dockerfile = section.get("dockerfile")
-    args = {k: ("" if v is None else str(v)) for k, v in (section.get("args") or {}).items()}
+    args = build_args(project, section, extra_args)
     tags = (image_name(project, service), *(str(t) for t in section.get("tags") or ()))
     return BuildOptions(
         context=context,
@@ -95,13 +115,14 @@ def _merged_secrets(defined: tuple[Any, ...], given: tuple[Any, ...]) -> tuple[A
 def build_service(
     engine: Engine, project: Project, service: Service, *, no_cache: bool = False,
     pull: bool = False, report: Report = _ignore, secrets: tuple[Any, ...] = (),
+    extra_args: dict[str, str | None] | None = None,
 ) -> str:
     if build_section(service) is None:
         raise ComposeError(f"service {service.name} has no build section")
     report(f"[+] Building {service.name}")
     try:
         options = build_options(project, service, no_cache=no_cache, pull=pull,
-                                secrets=secrets, report=report)
+                                secrets=secrets, report=report, extra_args=extra_args)
         result = engine.build_image(options, report)
     except EngineError as exc:
         raise ComposeError(

@@ -33,6 +33,13 @@ def build(
     secret: list[str] = typer.Option(
         None, "--secret", help="Secret for RUN --mount=type=secret: id=x,src=path | id=x,env=VAR"
     ),
+    build_arg: list[str] = typer.Option(
+        None, "--build-arg", help="Set build-time variables: KEY=VALUE, or KEY (from the env)"
+    ),
+    push: bool = typer.Option(False, "--push", help="Push service images once built"),
+    with_dependencies: bool = typer.Option(
+        False, "--with-dependencies", help="Also build the services' dependencies"
+    ),
 ) -> None:
     """Build or rebuild services (those with a `build:` section)."""
     import os
@@ -43,15 +50,52 @@ def build(
     from engine.api import Engine
 
     project, chosen = _services(ctx, services)
+    if with_dependencies:
+        chosen = _with_dependencies(project, chosen)
     given = [parse_secret_flag(s, dict(os.environ), Path.cwd()) for s in secret or ()]
+    args = _build_args(build_arg or [])
     engine = Engine()
+    built = []
     for name in chosen:
         service = project.services[name]
         if build_section(service) is None:
             continue
         build_service(engine, project, service, no_cache=no_cache, pull=pull,
                       report=(lambda _l: None) if quiet else _report,
-                      secrets=tuple(s for s in given if s is not None))
+                      secrets=tuple(s for s in given if s is not None), extra_args=args)
+        built.append(name)
+    if push:
+        _push(engine, project, built, ignore_failures=False, quiet=quiet)
+
+
+def _build_args(values: list[str]) -> dict[str, str | None]:
+    """`--build-arg KEY=VALUE`; a bare `KEY` takes its value from the environment, and is not
+    passed when it has none there (docker compose's MappingWithEquals)."""
+    args: dict[str, str | None] = {}
+    for value in values:
+        key, sep, given = value.partition("=")
+        if not key:
+            raise ComposeError(f"invalid --build-arg {value!r}: expected KEY=VALUE or KEY")
+        args[key] = given if sep else None
+    return args
+
+
+def _with_dependencies(project: Project, chosen: list[str]) -> list[str]:
+    """The services and everything they depend on, dependencies first."""
+    from compose.graph import dependencies
+
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in ordered or name not in project.services:
+            return
+        for dep in dependencies(project.services[name]):
+            visit(dep.service)
+        ordered.append(name)
+
+    for name in chosen:
+        visit(name)
+    return ordered
 
 
 def pull(
@@ -90,11 +134,19 @@ def push(
     quiet: bool = typer.Option(False, "-q", "--quiet"),
 ) -> None:
     """Push service images (services with an `image:` name)."""
+    from engine.api import Engine
+
+    project, chosen = _services(ctx, services)
+    _push(Engine(), project, chosen, ignore_failures=ignore_push_failures, quiet=quiet)
+
+
+def _push(
+    engine: object, project: Project, chosen: list[str], *, ignore_failures: bool, quiet: bool
+) -> None:
     from compose.cli.image_cmds import progress_printer
     from engine.api import Engine, EngineError
 
-    project, chosen = _services(ctx, services)
-    engine = Engine()
+    assert isinstance(engine, Engine)
     for name in chosen:
         service = project.services[name]
         if not service.image:
@@ -102,7 +154,7 @@ def push(
         try:
             engine.push_image(service.image, None, None if quiet else progress_printer())
         except EngineError as exc:
-            if not ignore_push_failures:
+            if not ignore_failures:
                 raise ComposeError(f"service {name}: failed to push {service.image}: {exc}",
                                    hint=exc.hint) from exc
             _report(f"WARN[0000] service {name}: {exc}")

@@ -125,3 +125,47 @@ def test_config_resolve_image_digests_pins_the_pulled_digest(
         assert "service app: image busybox has no registry digest" in refused.stderr
     finally:
         server.close()
+
+
+def test_build_args_dependencies_and_push(
+    tmp_path: Path, busybox_tarball: Path  # noqa: F811
+) -> None:
+    """docker compose's `build --build-arg K=V|K --with-dependencies --push`: the CLI's args win
+    over `build.args`; one without a value anywhere is not passed (the Dockerfile's default
+    applies); dependencies are built first; the images go to the registry."""
+    server = RegistryServer(tmp_path / "reg")
+    try:
+        root = tmp_path / "root"
+        assert run_cli(["image", "import", str(busybox_tarball), "busybox"], cwd=tmp_path,
+                       root=root).returncode == 0
+        project = tmp_path / "proj"
+        for name in ("app", "base"):
+            (project / name).mkdir(parents=True)
+            (project / name / "Dockerfile").write_text(
+                "FROM busybox\nARG FOO=foo-default\nARG BAR=bar-default\n"
+                'RUN echo "$FOO $BAR" > /args\n'
+            )
+        (project / "compose.yaml").write_text(
+            f"services:\n"
+            f"  app:\n    build: {{context: app, args: [FOO, BAR]}}\n"
+            f"    image: {server.domain}/b/app:1\n    depends_on: [base]\n"
+            f"  base:\n    build: base\n    image: {server.domain}/b/base:1\n"
+        )
+        env = {"BAR": "bar-from-env"}
+        done = run_cli(["build", "--build-arg", "FOO=foo-cli", "--with-dependencies", "--push",
+                        "app"], cwd=project, root=root, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.index("Building base") < done.stderr.index("Building app")
+        args = run_cli(["run", "--rm", "--no-deps", "app", "cat", "/args"], cwd=project, root=root)
+        assert args.stdout.strip() == "foo-cli bar-from-env", args.stderr
+        plain = run_cli(["build", "app"], cwd=project, root=root, timeout=300)
+        assert plain.returncode == 0, plain.stderr
+        args = run_cli(["run", "--rm", "--no-deps", "app", "cat", "/args"], cwd=project, root=root)
+        assert args.stdout.strip() == "foo-default bar-default", args.stderr
+        fresh = tmp_path / "fresh"
+        for image in (f"{server.domain}/b/app:1", f"{server.domain}/b/base:1"):
+            pulled = run_cli(["image", "pull", image], cwd=tmp_path, root=fresh)
+            assert pulled.returncode == 0, pulled.stderr
+        run_cli(["down"], cwd=project, root=root)
+    finally:
+        server.close()
