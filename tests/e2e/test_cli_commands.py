@@ -110,6 +110,14 @@ def test_events_json_reports_state_changes(stack: Stack) -> None:
     assert events[0]["attributes"]["name"] == f"{stack.name}-db-1"
 
 
+def _wait_for_file(stack: Stack, service: str, path: str) -> None:
+    """Until the service's container has made `path` (its command's set-up is done); ~5 s."""
+    for _ in range(100):
+        if stack.cli("exec", "-T", service, "test", "-e", path).returncode == 0:
+            return
+        time.sleep(0.05)
+
+
 def test_cp_both_ways_running_and_stopped(stack: Stack, tmp_path: Path) -> None:
     stack.write({"db": SLEEPER})
     stack.ok("up", "-d")
@@ -142,10 +150,7 @@ def test_cp_never_follows_a_containers_symlink_to_the_host_and_streams_tars(
     link = f'ln -s {host_dir} /escape; touch /linked; sleep 300'
     stack.write({"evil": f'image: busybox\ncommand: ["sh", "-c", "{link}"]\n'})
     stack.ok("up", "-d")
-    for _ in range(100):
-        if stack.cli("exec", "-T", "evil", "test", "-e", "/linked").returncode == 0:
-            break
-        time.sleep(0.05)
+    _wait_for_file(stack, "evil", "/linked")
     stolen = stack.cli("cp", "evil:/escape/secret", str(tmp_path / "got"))
     assert stolen.returncode == 1 and not (tmp_path / "got").exists()
     (tmp_path / "payload").write_text("pwned\n")
@@ -189,10 +194,7 @@ def test_cp_loads_no_name_service_module_of_the_container(stack: Stack, tmp_path
     script = f"mkdir -p /lib/x86_64-linux-gnu /lib64; {conf}; touch /ready; sleep 300"
     stack.write({"evil": f'image: busybox\ncommand: ["sh", "-c", "{script}"]\n'})
     stack.ok("up", "-d")
-    for _ in range(100):
-        if stack.cli("exec", "-T", "evil", "test", "-e", "/ready").returncode == 0:
-            break
-        time.sleep(0.05)
+    _wait_for_file(stack, "evil", "/ready")
     for libdir in ("/lib/x86_64-linux-gnu/", "/lib64/"):
         stack.ok("cp", str(module), f"evil:{libdir}")
     stack.ok("cp", "evil:/etc/hostname", str(tmp_path / "hostname"))  # tar of container files
@@ -215,10 +217,7 @@ def test_export_writes_the_containers_own_files_without_its_mounts(
         "volumes:\n  data: {}\n",
     )
     stack.ok("up", "-d")
-    for _ in range(100):
-        if stack.cli("exec", "-T", "app", "test", "-e", "/ready").returncode == 0:
-            break
-        time.sleep(0.05)
+    _wait_for_file(stack, "app", "/ready")
     out = tmp_path / "app.tar"
     stack.ok("export", "app", "-o", str(out))
     assert out.stat().st_mode & 0o777 == 0o600
