@@ -1024,6 +1024,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Image": ("engine.images", "Image"),
     "LogLine": ("engine.logs", "LogLine"),
     "Credentials": ("engine.registry.auth", "Credentials"),
+    "DockerIgnore": ("engine.builder.dockerignore", "DockerIgnore"),
     "ExecError": ("engine.exec", "ExecError"),
     "RegistryClient": ("engine.registry.client", "RegistryClient"),
     "is_loopback_registry": ("engine.registry.client", "is_loopback_registry"),
@@ -1039,6 +1040,7 @@ if TYPE_CHECKING:
     # BuildOptions is imported for annotations at the top already.
     from engine.archive import load_archive, save_images  # noqa: F401
     from engine.builder.cache import BuildCache  # noqa: F401
+    from engine.builder.dockerignore import DockerIgnore  # noqa: F401
     from engine.container_copy import unpack as unpack_tar  # noqa: F401
     from engine.exec import ExecError  # noqa: F401
     from engine.references import parse_reference  # noqa: F401

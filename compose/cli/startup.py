@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from compose.cli.context import GlobalOptions
 from compose.errors import ComposeError
 
+WATCH_STOP_SECONDS = 10.0  # `up --watch` ending: how long a batch being applied may finish
+
 
 @dataclass(frozen=True)
 class UpRequest:
@@ -45,6 +47,7 @@ class UpRequest:
     quiet_pull: bool = False
     renew_anon_volumes: bool = False
     always_recreate_deps: bool = False
+    watch: bool = False  # -w/--watch: attached, and the services' develop.watch rules followed
 
 
 def parse_scale(values: Iterable[str] | None) -> tuple[tuple[str, int], ...]:
@@ -90,6 +93,13 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
         raise ComposeError("--always-recreate-deps and --no-recreate are incompatible")
     if request.build and request.no_build:
         raise ComposeError("--build and --no-build are incompatible")
+    if request.watch and (request.detach or request.wait):
+        raise ComposeError(
+            "--detach cannot be combined with --abort-on-container-exit, "
+            "--abort-on-container-failure, --attach, --attach-dependencies or --watch"
+        )
+    if request.watch and request.no_build:
+        raise ComposeError("--no-build and --watch are incompatible")
     project = load_with(flags)
     began = time.time()  # output from here on is this run's (AttachOptions.since)
     view = open_progress(flags)
@@ -99,6 +109,12 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
         if request.exit_code_from:
             orch.check_services((request.exit_code_from,))
         attached = not (request.detach or request.no_start or request.wait)
+        session = None
+        if request.watch and attached:
+            from compose.cli.watch_cmd import open_session
+            from compose.watch import WatchOptions
+
+            session = open_session(orch, WatchOptions(services=request.services))
         options = AttachOptions(
             services=request.services,
             attach=request.attach,
@@ -147,6 +163,15 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
         close_progress(orch)
         if not attached:
             return 0
-        return follow(orch, options)
+        if session is None:
+            return follow(orch, options)
+        from compose.cli.watch_cmd import run_in_background
+
+        watcher, stop_watching = run_in_background(session)
+        try:
+            return follow(orch, options)
+        finally:
+            stop_watching.set()
+            watcher.join(timeout=WATCH_STOP_SECONDS)
     finally:
         view.close()
