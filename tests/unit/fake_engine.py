@@ -53,6 +53,8 @@ class FakeEngine:
     max_concurrent_starts: int = 0
 
     def __post_init__(self) -> None:
+        self.execs: list[tuple[str, tuple[str, ...], dict[str, Any]]] = []
+        self.extracted: list[tuple[str, str, dict[str, bytes | None]]] = []
         self.networks_made: dict[str, dict[str, str]] = {}
         self.network_records: dict[str, Network] = {}
         self.volumes_made: dict[str, dict[str, str]] = {}
@@ -255,6 +257,46 @@ class FakeEngine:
                 return info.state.exit_code
             time.sleep(0.01)
         return None
+
+    def exec_in_container(
+        self,
+        name_or_id: str,
+        argv: list[str] | tuple[str, ...],
+        *,
+        env: dict[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        stdin: bytes | None = None,
+        privileged: bool = False,
+    ) -> Any:
+        """Recorded in `execs` (container name, argv, options); exits 0 with no output."""
+        c = self._get(name_or_id)
+        self.execs.append((c.record.name, tuple(argv), {
+            "env": env, "workdir": workdir, "user": user, "privileged": privileged,
+        }))
+        self._log("exec", c.record.name)
+        return SimpleNamespace(exit_code=0, output="")
+
+    def extract_into(
+        self, name_or_id: str, dest: str, feed: Any, *,
+        rename: str | None = None, keep_owner: bool = False,
+    ) -> None:
+        """The tar `feed` writes, kept in `extracted` as (container name, dest, member names
+        with their file contents: None for a directory)."""
+        import io
+        import tarfile
+
+        c = self._get(name_or_id)
+        buffer = io.BytesIO()
+        feed(buffer)
+        buffer.seek(0)
+        members: dict[str, bytes | None] = {}
+        with tarfile.open(fileobj=buffer, mode="r|") as tar:
+            for member in tar:
+                data = tar.extractfile(member) if member.isfile() else None
+                members[member.name] = data.read() if data is not None else None
+        self.extracted.append((c.record.name, dest, members))
+        self._log("extract", c.record.name)
 
     # ---- for assertions ---------------------------------------------------------------------
     def first(self, action: str, name: str) -> float:
