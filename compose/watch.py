@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from compose.orchestrator import Orchestrator
+    from engine.api import ContainerInfo
 
 NOT_CONFIGURED = (
     "none of the selected services is configured for watch, consider setting a 'develop' "
@@ -91,6 +92,8 @@ class WatchSession:
         self.options = options
         self.log = log
         self.warn = warn
+        # Called with the containers a rebuild made (`up --watch` follows their output).
+        self.recreated: Callable[[list[ContainerInfo]], None] = lambda _infos: None
         self.matchers: list[RuleMatcher] = []
         self.paths: list[str] = []
         project = orch.project
@@ -133,8 +136,9 @@ class WatchSession:
         self.log(f"Rebuilding service(s) {go_quoted_list(services)} after changes were "
                  "detected...")
         before = {info.record.image_id for info in self.orch.containers(tuple(services))}
-        self.orch.up(UpOptions(services=tuple(services), build=True, force_recreate=True,
-                               no_deps=True))
+        made = self.orch.up(UpOptions(services=tuple(services), build=True,
+                                      force_recreate=True, no_deps=True))
+        self.recreated(made)
         self.log(f"service(s) {go_quoted_list(services)} successfully built")
         if self.options.prune:
             self._prune(before)

@@ -165,11 +165,16 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
             return 0
         if session is None:
             return follow(orch, options)
+        from compose.cli.attach import WatchLink
         from compose.cli.watch_cmd import run_in_background
 
         watcher, stop_watching = run_in_background(session)
+        link = WatchLink(
+            active=lambda: watcher.is_alive(),
+            subscribe=lambda joined: setattr(session, "recreated", joined),
+        )
         try:
-            return follow(orch, options)
+            return follow(orch, options, link)
         finally:
             stop_watching.set()
             watcher.join(timeout=WATCH_STOP_SECONDS)

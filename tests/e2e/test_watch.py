@@ -181,19 +181,40 @@ def test_watch_rebuild_recreates_the_container_with_the_new_image(
         stack.close()
 
 
-def test_up_watch_follows_logs_and_syncs(tmp_path: Path, busybox_tarball: Path) -> None:  # noqa: F811
-    stack = _stack(tmp_path, busybox_tarball, SYNC_STACK.replace(
-        LOOP, "echo app is up; " + LOOP))
+UP_WATCH_STACK = f"""
+services:
+  app:
+    build: ./ctx
+    command: ["sh", "-c", "echo running $$(cat /version.txt); {LOOP}"]
+    develop:
+      watch:
+        - path: ./src
+          action: sync
+          target: /app
+        - path: ./ctx
+          action: rebuild
+"""
+
+
+def test_up_watch_follows_the_rebuilt_containers_output(
+    tmp_path: Path, busybox_tarball: Path  # noqa: F811
+) -> None:
+    stack = _stack(tmp_path, busybox_tarball, UP_WATCH_STACK)
+    stack.write("ctx/Dockerfile", "FROM busybox\nCOPY version.txt /version.txt\n")
+    stack.write("ctx/version.txt", "v1\n")
     (stack.dir / "src").mkdir()
-    (stack.dir / "conf").mkdir()
     try:
         stack.start("up", "--watch")
+        wait_for(lambda: "app-1  | running v1" in stack.output(), "the first run's output")
         stack.write("src/page.html", "<p>edited</p>\n")
         wait_for(lambda: stack.in_container("cat", "/app/page.html").returncode == 0,
                  "page.html in the container")
-        wait_for(lambda: "app is up" in stack.output(), "the service's log line")
+        stack.write("ctx/version.txt", "v2\n")
+        wait_for(lambda: "app-1  | running v2" in stack.output(),
+                 "the recreated container's output", 120)
         assert stack.stop(signal.SIGINT) == 130
         assert stack.state()["Running"] is False  # attached `up` stops what it started
+        assert "Watch disabled" in stack.output()
     finally:
         stack.close()
 
