@@ -116,6 +116,7 @@ class WatchSession:
                     self.paths.append(rule.path)
         if not self.matchers:
             raise ComposeError(NOT_CONFIGURED)
+        self.watched_roots()  # a path that cannot be watched is refused before the up
 
     # ---- applying a batch ----------------------------------------------------------------
     def _running(self, service: str) -> list[str]:
@@ -223,13 +224,14 @@ class WatchSession:
 
     # ---- the loop -------------------------------------------------------------------------
     def watched_roots(self) -> list[str]:
-        """What to hand the watcher: each rule's path, or its nearest existing parent when it
-        does not exist yet (its creation is a change too)."""
+        """What to hand the watcher: each rule's path, or its directory when the path does not
+        exist yet (its creation is a change too; a missing directory is an error, rather than
+        watching some far ancestor, the whole disk at worst)."""
         roots: list[str] = []
         for path in self.paths:
-            root = path
-            while not os.path.exists(root) and os.path.dirname(root) != root:
-                root = os.path.dirname(root)
+            root = path if os.path.exists(path) else os.path.dirname(path)
+            if not os.path.isdir(root) and not os.path.exists(path):
+                raise ComposeError(f"cannot watch {path}: neither it nor its directory exists")
             if root not in roots:
                 roots.append(root)
         return roots
