@@ -41,6 +41,7 @@ _INITIAL_SYNC_SKIPPED = frozenset((
     "docker-compose.override.yml",
 ))
 WATCH_STEP_MS = 50  # watchfiles groups events this close together before yielding them
+LARGE_BATCH = 1000  # more changed files than this in one batch: compose's warning
 WATCH_POLL_MS = 100  # how often the loop wakes without events: the stop flag and the debounce
 
 
@@ -189,6 +190,11 @@ class WatchSession:
         """Apply a batch; what fails is reported and the watch goes on (as compose's)."""
         from engine.api import EngineError
 
+        if len(paths) > LARGE_BATCH:
+            self.warn(f"Very large batch of file changes detected: {len(paths)} files. This may "
+                      "impact performance.")
+            self.log("Large batch of file changes detected. If you just switched branches, this "
+                     "is expected.")
         work = plan_batch(paths, self.matchers)
         try:
             self.apply(work)

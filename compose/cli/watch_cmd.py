@@ -76,7 +76,7 @@ def stopped_by_signals(stop: threading.Event) -> Iterator[None]:
 
 
 def execute(flags: GlobalOptions, options: WatchOptions, no_up: bool) -> int:
-    from compose.cli.session import close_progress, load_with, open_progress
+    from compose.cli.session import load_with, open_progress
     from compose.cli.startup import interruptible
     from compose.orchestrator import Orchestrator, UpOptions
     from compose.scheduler import parallel_limit
@@ -87,18 +87,17 @@ def execute(flags: GlobalOptions, options: WatchOptions, no_up: bool) -> int:
     orch = Orchestrator(Engine(), project, view)
     if not options.quiet:
         orch.image_report = lambda line: print(line, file=sys.stderr)  # build output
-    session = open_session(orch, options)  # its errors before anything starts
-    if not no_up:
-        try:
+    try:
+        session = open_session(orch, options)  # its errors before anything starts
+        if not no_up:
             with interruptible() as cancel:
                 orch.up(
                     UpOptions(services=options.services, build=True,
                               parallel=parallel_limit(flags.parallel), quiet_pull=options.quiet),
                     cancel,
                 )
-        finally:
-            view.close()
-    close_progress(orch)
+    finally:
+        view.close()
     stop = threading.Event()
     with stopped_by_signals(stop):
         session.initial_sync()

@@ -174,3 +174,12 @@ def test_a_path_yet_to_be_made_is_watched_through_its_directory(tmp_path: Path) 
     s = Session(tmp_path, stack, up=False)
     assert s.session.watched_roots() == [
         str(tmp_path / "src"), str(tmp_path / "conf"), str(tmp_path / "missing")]
+
+
+def test_a_very_large_batch_is_announced(tmp_path: Path) -> None:
+    s = Session(tmp_path)
+    s.session.handle([str(tmp_path / "elsewhere" / str(n)) for n in range(1001)])
+    assert s.warnings == ["Very large batch of file changes detected: 1001 files. This may "
+                          "impact performance."]
+    assert s.lines == ["Large batch of file changes detected. If you just switched branches, "
+                       "this is expected."]
