@@ -20,6 +20,7 @@ from compose.develop import WatchAction, WatchRule, watch_rules
 from compose.errors import ComposeError
 from compose.model import MountType, Service
 from compose.watch_batch import Debouncer, ServiceWork, plan_batch
+from compose.watch_events import watch_roots
 from compose.watch_paths import PathMapping, RootedPatterns, RuleMatcher, read_dockerignore
 from compose.watch_sync import sync_into
 
@@ -40,9 +41,7 @@ _INITIAL_SYNC_SKIPPED = frozenset((
     "compose.override.yaml", "compose.override.yml", "docker-compose.override.yaml",
     "docker-compose.override.yml",
 ))
-WATCH_STEP_MS = 50  # watchfiles groups events this close together before yielding them
 LARGE_BATCH = 1000  # more changed files than this in one batch: compose's warning
-WATCH_POLL_MS = 100  # how often the loop wakes without events: the stop flag and the debounce
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ class WatchSession:
                     self.paths.append(rule.path)
         if not self.matchers:
             raise ComposeError(NOT_CONFIGURED)
-        self.watched_roots()  # a path that cannot be watched is refused before the up
+        watch_roots(self.paths)  # a path that cannot be watched is refused before the up
 
     # ---- applying a batch ----------------------------------------------------------------
     def _running(self, service: str) -> list[str]:
@@ -229,35 +228,24 @@ class WatchSession:
         return found
 
     # ---- the loop -------------------------------------------------------------------------
-    def watched_roots(self) -> list[str]:
-        """What to hand the watcher: each rule's path, or its directory when the path does not
-        exist yet (its creation is a change too; a missing directory is an error, rather than
-        watching some far ancestor, the whole disk at worst)."""
-        roots: list[str] = []
-        for path in self.paths:
-            root = path if os.path.exists(path) else os.path.dirname(path)
-            if not os.path.isdir(root) and not os.path.exists(path):
-                raise ComposeError(f"cannot watch {path}: neither it nor its directory exists")
-            if root not in roots:
-                roots.append(root)
-        return roots
-
     def run(self, stop: threading.Event) -> None:
-        """Watch until `stop` is set; each batch is applied before the next is read."""
-        import watchfiles
+        """Watch until `stop` is set; each batch is applied before the next is read. A failed
+        watcher ends the watch: WatchFailed."""
+        from compose.watch_events import POLL_MS, FileEvents
 
+        events = FileEvents(self.paths, stop)
+        events.start()
         debouncer = Debouncer()
         self.log("Watch enabled")
-        changes_seen = watchfiles.watch(
-            *self.watched_roots(), watch_filter=None, debounce=WATCH_POLL_MS * 4,
-            step=WATCH_STEP_MS, stop_event=stop, rust_timeout=WATCH_POLL_MS,
-            yield_on_timeout=True, raise_interrupt=False, ignore_permission_denied=True,
-        )
-        for changes in changes_seen:
-            now = time.monotonic()
-            debouncer.add({path for _change, path in changes}, now)
-            batch = debouncer.take(now)
-            if batch and not stop.is_set():
-                self.handle(batch)
+        try:
+            while not stop.is_set():
+                wait = debouncer.wait_time(time.monotonic())
+                timeout = POLL_MS / 1000 if wait is None else min(wait, POLL_MS / 1000)
+                debouncer.add(events.next_changes(timeout), time.monotonic())
+                batch = debouncer.take(time.monotonic())
+                if batch and not stop.is_set():
+                    self.handle(batch)
+        finally:
+            stop.set()
+            events.join(timeout=2 * POLL_MS / 1000 + 1)
         self.log("Watch disabled")
-

@@ -48,8 +48,13 @@ def run_in_background(session: WatchSession) -> tuple[threading.Thread, threadin
     stop = threading.Event()
 
     def work() -> None:
-        session.initial_sync()
-        session.run(stop)
+        from compose.errors import ComposeError
+
+        try:
+            session.initial_sync()
+            session.run(stop)
+        except ComposeError as exc:  # the log output goes on; the watch says why it ended
+            warn(exc.message)
 
     thread = threading.Thread(target=work, name="watch", daemon=True)
     thread.start()
