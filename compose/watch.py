@@ -5,8 +5,8 @@ One batch (compose.watch_batch: changes debounced over a quiet period) is applie
 order: services to rebuild are built and recreated first, then files are synced into each
 running container of their service, then sync+restart services are restarted, then the
 sync+exec hooks run in every container. A failure is reported and the watch goes on: the next
-save gets another try. File events come from `watchfiles` (inotify, in Rust), imported only
-here so that no other command pays for it.
+save gets another try. File events come from compose.watch_events (`watchfiles`), imported
+only when the watch starts so that no other command pays for it.
 """
 
 from __future__ import annotations
@@ -100,8 +100,9 @@ class WatchSession:
         orch.check_services(options.services)
         for name in orch.service_names(options.services, with_deps=True):
             service = project.services[name]
-            build_ignore = _build_ignore(service)
-            for rule in watch_rules(service):
+            rules = watch_rules(service)
+            build_ignore = _build_ignore(service) if rules else None
+            for rule in rules:
                 if rule.action is WatchAction.REBUILD and not service.raw.get("build"):
                     raise ComposeError(
                         f'can\'t watch service "{name}" with action rebuild without a build '
