@@ -42,6 +42,13 @@ def _without_nested(mappings: list[PathMapping]) -> list[PathMapping]:
     ]
 
 
+def _numeric_owner(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Owners by number only: a host user's name must not pick a different uid by that name
+    in the container (Docker's archive copies numeric ids)."""
+    member.uname = member.gname = ""
+    return member
+
+
 def tar_feed(mappings: list[PathMapping]) -> Callable[[BinaryIO], None]:
     """What writes the tar of `mappings` (host files under their container paths)."""
 
@@ -50,7 +57,8 @@ def tar_feed(mappings: list[PathMapping]) -> Callable[[BinaryIO], None]:
             for mapping in mappings:
                 assert mapping.container_path is not None
                 try:
-                    tar.add(mapping.host_path, arcname=_arcname(mapping.container_path))
+                    tar.add(mapping.host_path, arcname=_arcname(mapping.container_path),
+                            filter=_numeric_owner)
                 except FileNotFoundError:
                     continue  # removed since the batch closed: the next batch removes it
 
@@ -79,7 +87,9 @@ def sync_into(engine: Engine, container: str, mappings: list[PathMapping]) -> No
         from engine.api import EngineError
 
         try:
-            engine.extract_into(container, "/", tar_feed(present))
+            # The host files' owners are kept, as Docker's copy into a container (compose's
+            # sync) keeps them for a container without `user:`.
+            engine.extract_into(container, "/", tar_feed(present), keep_owner=True)
         except (EngineError, OSError) as exc:
             raise SyncError(f"copying files to {container}: {exc}") from exc
 

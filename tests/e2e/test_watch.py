@@ -116,6 +116,11 @@ def test_watch_syncs_deletes_ignores_and_restarts(tmp_path: Path,
                  == "hello from the host\n", "hello.txt in the container")
         assert 'Syncing service "app" after 1 changes were detected' in stack.output()
 
+        stack.write("src/owned.txt", "owned\n")
+        os.chown(stack.dir / "src" / "owned.txt", 1234, 2345)  # after the write: one event
+        wait_for(lambda: stack.in_container("stat", "-c", "%u:%g", "/app/owned.txt").stdout
+                 == "1234:2345\n", "owned.txt with its owner kept in the container")
+
         stack.write("src/scratch.tmp", "ignored\n")
         stack.write("src/nested/after.txt", "after\n")
         wait_for(lambda: stack.in_container("cat", "/app/nested/after.txt").returncode == 0,

@@ -179,3 +179,21 @@ def test_a_very_large_batch_is_announced(tmp_path: Path) -> None:
                           "impact performance."]
     assert s.lines == ["Large batch of file changes detected. If you just switched branches, "
                        "this is expected."]
+
+
+def test_synced_files_keep_their_owner_by_number(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from compose.watch_paths import PathMapping
+    from compose.watch_sync import tar_feed
+
+    source = tmp_path / "a.txt"
+    source.write_text("a")
+    buffer = io.BytesIO()
+    tar_feed([PathMapping(str(source), "/app/a.txt")])(buffer)
+    buffer.seek(0)
+    with tarfile.open(fileobj=buffer) as tar:
+        member = tar.getmember("app/a.txt")
+    assert (member.uid, member.gid) == (source.stat().st_uid, source.stat().st_gid)
+    assert member.uname == member.gname == ""
