@@ -98,9 +98,12 @@ def test_a_batch_asks_each_service_once() -> None:
         RuleMatcher(_rule(service="img", path="/src/deps", action=WatchAction.REBUILD,
                           target=None), None),
         RuleMatcher(_rule(service="other", path="/other"), None),
+        RuleMatcher(_rule(service="cfg", path="/src/deps", action=WatchAction.RESTART,
+                          target=None), None),
     ]
     work = plan_batch(["/src/a", "/src/deps/req.txt", "/hooks/x", "/hooks/y"], matchers)
-    assert set(work) == {"web", "api", "img"}
+    assert set(work) == {"web", "api", "img", "cfg"}
+    assert work["cfg"].restart and not work["cfg"].syncs
     assert [m.container_path for m in work["web"].syncs] == ["/app/a", "/app/deps/req.txt"]
     assert not work["web"].restart and not work["web"].rebuild
     assert work["api"].restart
