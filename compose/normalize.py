@@ -349,20 +349,27 @@ def _string_list(value: Any) -> list[str]:
 
 
 def _watch_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """One rule in compose-go's shape: empty and false fields left out (`omitempty`)."""
     out = dict(rule)
     for key in ("ignore", "include"):
         if key in out:
             out[key] = _string_list(out[key])
-    if "initial_sync" in out:
-        out["initial_sync"] = to_bool(out["initial_sync"])
+            if not out[key]:
+                del out[key]
+    if "initial_sync" in out and not to_bool(out["initial_sync"]):
+        del out["initial_sync"]
+    elif "initial_sync" in out:
+        out["initial_sync"] = True
     hook = out.get("exec")
     if isinstance(hook, dict):
         hook = {**hook, "command": shell_split(hook.get("command"))}
         if "environment" in hook:
             env = to_mapping(hook["environment"])
             hook["environment"] = {k: env_value(v) for k, v in env.items()}
-        if "privileged" in hook:
-            hook["privileged"] = to_bool(hook["privileged"])
+        if "privileged" in hook and not to_bool(hook["privileged"]):
+            del hook["privileged"]
+        elif "privileged" in hook:
+            hook["privileged"] = True
         out["exec"] = hook
     return out
 

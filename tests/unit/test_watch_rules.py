@@ -67,7 +67,8 @@ def test_config_prints_the_normalized_rules(tmp_path: Path) -> None:
             image: busybox
             develop:
               watch:
-                - {path: ./src, action: sync+restart, target: /app, ignore: node_modules/}
+                - {path: ./src, action: sync+restart, target: /app, ignore: node_modules/,
+                   initial_sync: false, include: []}
     """)
     printed = yaml.safe_load(render_project(project))
     assert printed["services"]["web"]["develop"] == {"watch": [{
