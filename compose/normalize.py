@@ -365,6 +365,51 @@ def _hooks(value: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _string_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else [str(x) for x in value]
+
+
+def _watch_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """One rule in compose-go's shape: empty and false fields left out (`omitempty`)."""
+    out = dict(rule)
+    for key in ("ignore", "include"):
+        if key in out:
+            out[key] = _string_list(out[key])
+            if not out[key]:
+                del out[key]
+    if "initial_sync" in out and not to_bool(out["initial_sync"]):
+        del out["initial_sync"]
+    elif "initial_sync" in out:
+        out["initial_sync"] = True
+    hook = out.get("exec")
+    if isinstance(hook, dict):
+        hook = {**hook, "command": shell_split(hook.get("command"))}
+        if "environment" in hook:
+            env = to_mapping(hook["environment"])
+            hook["environment"] = {k: env_value(v) for k, v in env.items()}
+        if "privileged" in hook and not to_bool(hook["privileged"]):
+            del hook["privileged"]
+        elif "privileged" in hook:
+            hook["privileged"] = True
+        out["exec"] = hook
+    return out
+
+
+def _develop(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`develop.watch` rules as `docker compose config` prints them: `ignore`/`include` as
+    lists, `exec.command` as an argv, `exec.environment` as a mapping (paths were made
+    absolute by compose.paths)."""
+    if not value or "watch" not in value:
+        return value
+    rules = []
+    for position, rule in enumerate(value["watch"] or []):
+        try:
+            rules.append(_watch_rule(rule))
+        except ValueError as exc:
+            raise NormalizeError(str(exc), suffix=f".watch[{position}]") from None
+    return {**value, "watch": rules}
+
+
 def normalize_service(
     name: str, svc: dict[str, Any] | None, base: Path, lookup: Lookup
 ) -> tuple[dict[str, Any], list[Problem]]:
@@ -418,6 +463,7 @@ def normalize_service(
     step("healthcheck", _healthcheck)
     step("post_start", _hooks)
     step("pre_stop", _hooks)
+    step("develop", _develop)
     for key in _SIZES:
         step(key, lambda v: str(parse_byte_size(v)))
     for key in _BOOLS:

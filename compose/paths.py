@@ -84,11 +84,24 @@ def _volumes(value: Any, base: Path) -> Any:
     return out
 
 
+def _develop(value: Any, base: Path) -> Any:
+    """`develop.watch[].path` absolute (compose-go resolves it against the project dir)."""
+    if not isinstance(value, dict) or not isinstance(value.get("watch"), list):
+        return value
+    rules = [
+        {**rule, "path": absolute(rule["path"], base)}
+        if isinstance(rule, dict) and isinstance(rule.get("path"), str) else rule
+        for rule in value["watch"]
+    ]
+    return {**value, "watch": rules}
+
+
 def resolve_service_paths(service: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Copy of `service` with build context, env_file, bind sources, extends.file absolute."""
+    """Copy of `service` with build context, env_file, bind sources, extends.file and
+    develop.watch paths absolute."""
     out = dict(service)
     for key, fix in (("build", _build), ("env_file", _env_file), ("label_file", _env_file),
-                     ("volumes", _volumes)):
+                     ("volumes", _volumes), ("develop", _develop)):
         if key in out and not isinstance(out[key], Reset):
             value, kind = _unwrap(out[key])
             out[key] = _rewrap(fix(value, base), kind)

@@ -290,6 +290,28 @@ def _mount_reference_problems(
                     "project", ("services", name, *key, i))
 
 
+def _watch_problems(
+    name: str, svc: dict[str, Any], add: Callable[[str, KeyPath], None]
+) -> None:
+    """What the schema cannot say about `develop.watch`: a sync action needs the `target` to
+    copy to (compose-go's check), a sync+exec one the command to run (docker compose refuses
+    it when `watch` starts; here the file is refused when it loads)."""
+    from compose.develop import SYNC_ACTIONS
+
+    develop = svc.get("develop")
+    rules = develop.get("watch") if isinstance(develop, dict) else None
+    for i, rule in enumerate(rules or []):
+        if not isinstance(rule, dict):
+            continue
+        action = rule.get("action")
+        where: KeyPath = ("services", name, "develop", "watch", i)
+        if action in SYNC_ACTIONS and not rule.get("target"):
+            add(f"target is required for non-rebuild actions (action {action})", where)
+        if action == "sync+exec" and not (rule.get("exec") or {}).get("command"):
+            add(f'can\'t watch with action "sync+exec" on service {name} without a command',
+                where)
+
+
 def _definition_problems(project: dict[str, Any], add: Callable[[str, KeyPath], None]) -> None:
     """A secret needs a `file` or an `environment`, a config also may have `content`: without
     one there is nothing to mount."""
@@ -391,6 +413,7 @@ def cross_problems(
                 dangling(f'service "{name}" mounts volumes from undefined service "{other}"',
                     (*base, "volumes_from", i))
         _mount_reference_problems(name, svc, project, dangling)
+        _watch_problems(name, svc, add)
     _definition_problems(project, add)
     cycle = find_cycle(edges)
     if cycle:

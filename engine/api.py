@@ -1078,6 +1078,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Image": ("engine.images", "Image"),
     "LogLine": ("engine.logs", "LogLine"),
     "Credentials": ("engine.registry.auth", "Credentials"),
+    "DockerIgnore": ("engine.builder.dockerignore", "DockerIgnore"),
     "ExecError": ("engine.exec", "ExecError"),
     "RegistryClient": ("engine.registry.client", "RegistryClient"),
     "is_loopback_registry": ("engine.registry.client", "is_loopback_registry"),
@@ -1093,6 +1094,7 @@ if TYPE_CHECKING:
     # BuildOptions is imported for annotations at the top already.
     from engine.archive import load_archive, save_images  # noqa: F401
     from engine.builder.cache import BuildCache  # noqa: F401
+    from engine.builder.dockerignore import DockerIgnore  # noqa: F401
     from engine.builder.secrets import BuildSecret  # noqa: F401
     from engine.container_copy import unpack as unpack_tar  # noqa: F401
     from engine.exec import ExecError  # noqa: F401

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 MODULES = (
     "config_cmd", "lifecycle_cmds", "query_cmds", "image_cmds", "port_cmd", "exec_cmd",
     "build_cmds", "pause_cmds", "volume_cmds", "container_cmds", "cp_cmd", "misc_cmds", "run_cmd",
-    "stats_cmd", "export_cmd",
+    "stats_cmd", "export_cmd", "watch_cmd",
 )
 # Command (or command group) name -> the compose.cli module whose `register` adds it
 # (tests/unit/test_cli_app_modules.py checks it against what each module registers).
@@ -47,6 +47,7 @@ COMMAND_MODULES = {
     "run": "run_cmd",
     "stats": "stats_cmd",
     "volume": "volume_cmds",
+    "watch": "watch_cmd",
 }
 
 

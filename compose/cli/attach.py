@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from compose import labels as L
@@ -15,7 +16,7 @@ from compose.cli.names import log_prefix
 from compose.errors import ComposeError
 from compose.model import DependencyCondition
 from compose.orchestrator import Orchestrator
-from engine.api import ContainerInfo, ContainerStatus
+from engine.api import ContainerInfo, ContainerStatus, EngineError
 
 POLL = 0.1
 
@@ -41,6 +42,16 @@ class AttachOptions:
     # When `up` began (Unix seconds): only output from then on is shown, as docker compose
     # attaches without the logs of earlier runs (a container's log keeps every run's lines).
     since: float | None = None
+
+
+@dataclass(frozen=True)
+class WatchLink:
+    """`up --watch`: the output goes on while the watch runs (`active`), even once every
+    container exited, and the containers a rebuild recreates join it (`subscribe` hands the
+    watch the function to call with them)."""
+
+    active: Callable[[], bool]
+    subscribe: Callable[[Callable[[list[ContainerInfo]], None]], None]
 
 
 def _one_shots(orch: Orchestrator) -> set[str]:
@@ -159,7 +170,7 @@ def _stop_with_progress(orch: Orchestrator, options: AttachOptions) -> None:
         view.close()
 
 
-def attach(orch: Orchestrator, options: AttachOptions) -> int:
+def attach(orch: Orchestrator, options: AttachOptions, watch: WatchLink | None = None) -> int:
     """Follow the logs; return the exit code `up` should end with."""
     infos = attached_containers(orch, options)
     since = None if options.since is None else f"{options.since:.9f}"
@@ -174,7 +185,10 @@ def attach(orch: Orchestrator, options: AttachOptions) -> int:
         threading.Thread(target=abort.watch, daemon=True).start()
 
     def ended(name: str) -> None:
-        info = orch.engine.inspect(by_prefix[name].id)
+        try:
+            info = orch.engine.inspect(by_prefix[name].id)
+        except EngineError:  # `up --watch`: recreated by a rebuild and removed meanwhile
+            return
         if info.status is ContainerStatus.EXITED:
             print(f"{name} exited with code {info.state.exit_code}", flush=True)
 
@@ -185,10 +199,22 @@ def attach(orch: Orchestrator, options: AttachOptions) -> int:
         timestamps=options.timestamps,
         on_end=ended,
     )
+    linger = None
+    if watch is not None:
+        linger = watch.active
+
+        def joined(new: list[ContainerInfo]) -> None:
+            for info in new:
+                if info.labels.get(L.SERVICE) in options.no_attach:
+                    continue
+                by_prefix[log_prefix(info)] = info
+                printer.add(log_prefix(info), orch.engine.logs(info.id, follow=True))
+
+        watch.subscribe(joined)
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        printer.run()
+        printer.run(linger=linger)
     except KeyboardInterrupt:
         _stop_printing_meanwhile(orch, options, printer)
         return 130

@@ -64,6 +64,8 @@ UP_OPTIONS = OptionTable(
         "-V": "renew_anon_volumes",
         "--renew-anon-volumes": "renew_anon_volumes",
         "--always-recreate-deps": "always_recreate_deps",
+        "-w": "watch",
+        "--watch": "watch",
     },
     multiple=frozenset({"scale", "attach", "no_attach"}),
 )

@@ -62,6 +62,10 @@ def up(
     always_recreate_deps: bool = typer.Option(
         False, "--always-recreate-deps", help="Recreate dependent containers"
     ),
+    watch: bool = typer.Option(
+        False, "-w", "--watch",
+        help="Watch source code and rebuild/refresh containers when files are updated",
+    ),
 ) -> None:
     """Create and start containers."""
     from compose.cli import startup
@@ -93,6 +97,7 @@ def up(
         quiet_pull=quiet_pull,
         renew_anon_volumes=renew_anon_volumes,
         always_recreate_deps=always_recreate_deps,
+        watch=watch,
     )
     raise typer.Exit(startup.execute(global_options(ctx), request))
 

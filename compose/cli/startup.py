@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from compose.cli.context import GlobalOptions
 from compose.errors import ComposeError
 
+WATCH_STOP_SECONDS = 10.0  # `up --watch` ending: how long a batch being applied may finish
+
 
 @dataclass(frozen=True)
 class UpRequest:
@@ -47,6 +49,7 @@ class UpRequest:
     quiet_pull: bool = False
     renew_anon_volumes: bool = False
     always_recreate_deps: bool = False
+    watch: bool = False  # -w/--watch: attached, and the services' develop.watch rules followed
 
 
 def parse_scale(values: Iterable[str] | None) -> tuple[tuple[str, int], ...]:
@@ -94,7 +97,7 @@ def checked(request: UpRequest) -> UpRequest:
         raise ComposeError("--build and --no-build are incompatible")
     if request.detach and (
         request.attach_dependencies or request.abort_on_container_exit
-        or request.abort_on_container_failure or request.attach
+        or request.abort_on_container_failure or request.attach or request.watch
     ):
         raise ComposeError(
             "--detach cannot be combined with --abort-on-container-exit, "
@@ -106,6 +109,8 @@ def checked(request: UpRequest) -> UpRequest:
         raise ComposeError("--force-recreate and --no-recreate are incompatible")
     if request.always_recreate_deps and request.no_recreate:
         raise ComposeError("--always-recreate-deps and --no-recreate are incompatible")
+    if request.no_build and request.watch:
+        raise ComposeError("--no-build and --watch are incompatible")
     if request.attach and request.attach_dependencies:
         raise ComposeError("cannot combine --attach and --attach-dependencies")
     return request
@@ -131,6 +136,12 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
         if request.exit_code_from:
             orch.check_services((request.exit_code_from,))
         attached = not (request.detach or request.no_start or request.wait)
+        session = None
+        if request.watch and attached:
+            from compose.cli.watch_cmd import open_session
+            from compose.watch import WatchOptions
+
+            session = open_session(orch, WatchOptions(services=request.services))
         options = AttachOptions(
             services=request.services,
             attach=request.attach,
@@ -183,6 +194,20 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
         close_progress(orch)
         if not attached:
             return 0
-        return follow(orch, options)
+        if session is None:
+            return follow(orch, options)
+        from compose.cli.attach import WatchLink
+        from compose.cli.watch_cmd import run_in_background
+
+        watcher, stop_watching = run_in_background(session)
+        link = WatchLink(
+            active=lambda: watcher.is_alive(),
+            subscribe=lambda joined: setattr(session, "recreated", joined),
+        )
+        try:
+            return follow(orch, options, link)
+        finally:
+            stop_watching.set()
+            watcher.join(timeout=WATCH_STOP_SECONDS)
     finally:
         view.close()

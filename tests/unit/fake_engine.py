@@ -60,6 +60,8 @@ class FakeEngine:
     max_concurrent_starts: int = 0
 
     def __post_init__(self) -> None:
+        self.execs: list[tuple[str, tuple[str, ...], dict[str, Any]]] = []
+        self.extracted: list[tuple[str, str, dict[str, bytes | None]]] = []
         self.networks_made: dict[str, dict[str, str]] = {}
         self.network_records: dict[str, Network] = {}
         self.volumes_made: dict[str, dict[str, str]] = {}
@@ -213,12 +215,17 @@ class FakeEngine:
         env: dict[str, str] | None = None, workdir: str | None = None,
         user: str | None = None, stdin: bytes | None = None, privileged: bool = False,
     ) -> ExecResult:
-        """Logged as `exec <argv…>` (with `user=…` when given) on the timeline."""
+        """Logged as `exec <argv…>` (with `user=…` when given) on the timeline and recorded
+        in `execs` (container name, argv, options); exits with the script's `exec_code`."""
         c = self._get(name_or_id)
         if self._observe(c).status is not ContainerStatus.RUNNING:
             raise InvalidStateError(f"container {c.record.name} is not running")
+        self.execs.append((c.record.name, tuple(argv), {
+            "env": env, "workdir": workdir, "user": user, "privileged": privileged,
+        }))
         self._log(" ".join(["exec", *argv, *([f"user={user}"] if user else [])]), c.record.name)
-        return ExecResult(self._script(c.record).exec_code, "hook said no\n")
+        code = self._script(c.record).exec_code
+        return ExecResult(code, "hook said no\n" if code else "")
 
     def stop_container(self, name_or_id: str, timeout: float | None = None) -> ContainerInfo:
         c = self._get(name_or_id)
@@ -274,6 +281,27 @@ class FakeEngine:
                 return info.state.exit_code
             time.sleep(0.01)
         return None
+
+    def extract_into(
+        self, name_or_id: str, dest: str, feed: Any, *,
+        rename: str | None = None, keep_owner: bool = False,
+    ) -> None:
+        """The tar `feed` writes, kept in `extracted` as (container name, dest, member names
+        with their file contents: None for a directory)."""
+        import io
+        import tarfile
+
+        c = self._get(name_or_id)
+        buffer = io.BytesIO()
+        feed(buffer)
+        buffer.seek(0)
+        members: dict[str, bytes | None] = {}
+        with tarfile.open(fileobj=buffer, mode="r|") as tar:
+            for member in tar:
+                data = tar.extractfile(member) if member.isfile() else None
+                members[member.name] = data.read() if data is not None else None
+        self.extracted.append((c.record.name, dest, members))
+        self._log("extract", c.record.name)
 
     # ---- for assertions ---------------------------------------------------------------------
     def first(self, action: str, name: str) -> float:
