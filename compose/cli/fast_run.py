@@ -65,6 +65,7 @@ RUN_OPTIONS = OptionTable(
         "--name": "name",
         "-e": "env",
         "--env": "env",
+        "--env-from-file": "env_from_file",
         "-v": "volumes",
         "--volume": "volumes",
         "--entrypoint": "entrypoint",
@@ -97,7 +98,9 @@ RUN_OPTIONS = OptionTable(
         "--use-aliases": "use_aliases",
         "--remove-orphans": "remove_orphans",
     },
-    multiple=frozenset({"env", "volumes", "labels", "publish", "cap_add", "cap_drop"}),
+    multiple=frozenset(
+        {"env", "env_from_file", "volumes", "labels", "publish", "cap_add", "cap_drop"}
+    ),
 )
 
 

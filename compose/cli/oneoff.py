@@ -38,6 +38,7 @@ class RunRequest:
     name: str | None = None
     rm: bool = False
     env: tuple[str, ...] = ()
+    env_from_file: tuple[str, ...] = ()  # --env-from-file: env files for this one-off
     volumes: tuple[str, ...] = ()
     entrypoint: str | None = None
     workdir: str | None = None
@@ -71,6 +72,19 @@ def _env(items: tuple[str, ...]) -> dict[str, str]:
             env[key] = value
         elif key in os.environ:
             env[key] = os.environ[key]
+    return env
+
+
+def _run_env(request: RunRequest) -> dict[str, str]:
+    """docker compose's `run` environment: `-e` values, then each `--env-from-file` file
+    adds what `-e` did not set (its `${VAR}` read from the `-e` values)."""
+    from compose.dotenv import read_dotenv
+
+    env = _env(request.env)
+    for name in request.env_from_file:
+        for key, value in read_dotenv(Path(name), env.get).items():
+            if key not in env and value is not None:
+                env[key] = value
     return env
 
 
@@ -181,7 +195,7 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     overrides: dict[str, object] = {
         "name": request.name or f"{orch.project.name}-{service}-run-{os.urandom(6).hex()}",
         "labels": {**spec.labels, **extra_labels, L.ONEOFF: "True"},
-        "env": {**spec.env, **_env(request.env)},
+        "env": {**spec.env, **_run_env(request)},
         "mounts": spec.mounts + _mounts(request.volumes, volumes, orch.project.working_dir),
     }
     if hasattr(spec, "ports"):  # docker: a one-off publishes only what it is asked to

@@ -20,6 +20,9 @@ def run(
     name: str = typer.Option(None, "--name", help="Assign a name to the container"),
     rm: bool = typer.Option(False, "--rm", help="Remove the container when it exits"),
     env: list[str] = typer.Option(None, "-e", "--env", help="Set environment variables"),
+    env_from_file: list[str] = typer.Option(
+        None, "--env-from-file", help="Set environment variables from a file"
+    ),
     volume: list[str] = typer.Option(None, "-v", "--volume", help="Bind mount a volume"),
     entrypoint: str = typer.Option(None, "--entrypoint", help="Override the entrypoint"),
     workdir: str = typer.Option(None, "-w", "--workdir", help="Working directory inside"),
@@ -59,6 +62,7 @@ def run(
         name=name,
         rm=rm,
         env=tuple(env or ()),
+        env_from_file=tuple(env_from_file or ()),
         volumes=tuple(volume or ()),
         entrypoint=entrypoint,
         workdir=workdir,

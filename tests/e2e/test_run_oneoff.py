@@ -200,3 +200,15 @@ def test_errors_are_one_line_with_the_right_exit_code(project: Project) -> None:
     assert usage.returncode == 2
     assert "Missing argument" in usage.stderr
     assert project.containers() == []
+
+
+def test_env_from_file_fills_what_e_does_not_set(project: Project) -> None:
+    """docker compose's `run --env-from-file`: each file adds the variables `-e` did not set,
+    with the env-file syntax (`${VAR}` of earlier lines); a missing file is an error."""
+    (project.directory / "one.env").write_text("A=from-file\nB=${A}-b\nC=file\n")
+    done = project.cli("run", "--rm", "--env-from-file", "one.env", "-e", "C=cli", "svc",
+                       "sh", "-c", 'echo "$A $B $C"')
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "from-file from-file-b cli"
+    missing = project.cli("run", "--rm", "--env-from-file", "nope.env", "svc", "true")
+    assert missing.returncode == 1 and "env file nope.env not found" in missing.stderr
