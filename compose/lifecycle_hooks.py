@@ -10,6 +10,8 @@ itself or is killed, nor on `restart`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from compose.errors import ComposeError
 from compose.model import Hook, Service
 from engine.api import ContainerInfo, Engine, EngineError
@@ -20,9 +22,11 @@ class HookFailedError(ComposeError):
 
 
 def run_hooks(engine: Engine, info: ContainerInfo, service: Service, hooks: tuple[Hook, ...],
-              *, skip_if_gone: bool = False) -> None:
+              *, skip_if_gone: bool = False,
+              output: Callable[[str], None] | None = None) -> None:
     """Run `hooks` in `info`'s container one after the other; the first failure raises.
-    `skip_if_gone` (pre_stop): a container no longer running is not an error."""
+    `skip_if_gone` (pre_stop): a container no longer running is not an error. `output`: where
+    each line a hook printed goes (docker compose shows them when attached: `web-1 -> | …`)."""
     for hook in hooks:
         try:
             result = engine.exec_in_container(
@@ -33,9 +37,12 @@ def run_hooks(engine: Engine, info: ContainerInfo, service: Service, hooks: tupl
             if skip_if_gone:
                 return
             raise
+        if output is not None:
+            for line in result.output.splitlines():
+                output(line)
         if result.exit_code != 0:
-            output = result.output.strip()
+            printed = result.output.strip()
             raise HookFailedError(
                 f"{service.name} hook exited with status {result.exit_code}",
-                hint=f"its output: {output[-500:]}" if output else None,
+                hint=f"its output: {printed[-500:]}" if printed else None,
             )

@@ -420,6 +420,9 @@ class Orchestrator:
 
     # Build/pull output lines (the CLI points this at stderr).
     image_report: Callable[[str], None] = staticmethod(lambda _line: None)
+    # (container name without the project, line) of what a hook printed; None: not shown
+    # (docker compose shows it only when attached).
+    hook_output: Callable[[str, str], None] | None = None
 
     def _resolve_images(
         self, services: list[str], *, build: bool = False, pull: str | None = None,
@@ -687,8 +690,11 @@ class Orchestrator:
         from compose.lifecycle_hooks import run_hooks
 
         service = self.project.services[info.labels[L.SERVICE]]
+        show = self.hook_output
+        source = info.name.removeprefix(f"{self.project.name}-")
         run_hooks(self.engine, info, service, getattr(service, which),
-                  skip_if_gone=which == "pre_stop" if skip_if_gone is None else skip_if_gone)
+                  skip_if_gone=which == "pre_stop" if skip_if_gone is None else skip_if_gone,
+                  output=None if show is None else (lambda line: show(source, line)))
 
     # ---- conditions -----------------------------------------------------------------------
     def wait_condition(

@@ -77,6 +77,11 @@ def interruptible() -> Iterator[threading.Event]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _print_hook_line(source: str, line: str) -> None:
+    """A lifecycle hook's output in an attached `up`, as docker compose prints it."""
+    print(f"{source} -> | {line}", flush=True)
+
+
 def checked(request: UpRequest) -> UpRequest:
     """docker compose's flag rules (cmd/compose/up.go validateFlags), in its words:
     `--exit-code-from` implies `--abort-on-container-exit`, `--wait` implies `-d`."""
@@ -159,6 +164,7 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
         )
         if attached:
             attached_services(orch, options)  # a bad --attach fails before anything starts
+            orch.hook_output = _print_hook_line
         try:
             with interruptible() as cancel:
                 orch.up(

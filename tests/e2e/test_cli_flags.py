@@ -337,3 +337,17 @@ def test_a_one_off_run_gets_its_post_start_hooks_too(stack: Stack) -> None:
     assert attached.stdout.strip() == "HOOKED", attached.stderr
     stack.ok("run", "-d", "job", "sleep", "300")
     assert stack.ok("run", "--rm", "reader", "ls", "/data").stdout.split() == ["hooked"]
+
+
+def test_an_attached_up_prints_what_a_post_start_hook_says(stack: Stack) -> None:
+    """docker compose (pkg/compose/hook.go) shows a hook's output when attached, as
+    `<container without project> ->` lines; `up -d` shows none."""
+    hooked = (
+        'image: busybox\ncommand: ["sh", "-c", "sleep 1"]\n'
+        "post_start: [{command: [sh, -c, 'echo said-by-hook']}]\n"
+    )
+    stack.write({"app": hooked})
+    attached = stack.ok("up", "--no-color")
+    assert "app-1 -> | said-by-hook" in attached.stdout, attached.stdout
+    detached = stack.ok("up", "-d", "--force-recreate")
+    assert "said-by-hook" not in detached.stdout + detached.stderr
