@@ -325,6 +325,9 @@ class Engine:
                 raise InvalidArgumentError(
                     f"container {spec.name}: stop_signal: {exc}", subject=spec.name
                 ) from exc
+        from engine.runtime_options import check_at_create  # as start_container imports it
+
+        check_at_create(spec)
         if spec.volumes_from:
             spec = replace(spec, mounts=self._mounts_with_volumes_from(spec))
         if spec.mem_swappiness is not None and not swappiness_supported():

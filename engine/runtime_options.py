@@ -15,7 +15,7 @@ from collections.abc import Callable
 from engine import capabilities
 from engine import syscalls as sc
 from engine.cgroups import CPU_PERIOD_DEFAULT, DEFAULT_DEVICE_RULES, Limits, available_cpuset
-from engine.containers import ContainerSpec
+from engine.containers import ContainerSpec, MountKind
 from engine.docker_init import find_init_binary
 from engine.errors import InvalidArgumentError
 from engine.rlimits import check_ulimit
@@ -353,6 +353,28 @@ def namespace_modes(
     elif ipc_mode not in ("private", "host"):
         raise _bad(spec, "ipc", f"unsupported ipc mode {ipc_mode!r}")
     return {"pid_mode": pid_mode, "ipc_mode": ipc_mode, "join_ipc_pid": join}
+
+
+def check_at_create(spec: ContainerSpec) -> None:
+    """What Docker refuses at create (its verifyContainerSettings): values that depend only on
+    the spec and the host, so a bad one leaves no container behind, as with `docker create`.
+    The start checks them again (and what needs a running peer or a device)."""
+    parse_security_opt(spec)
+    parse_restart_policy(spec)
+    check_sysctls(spec)
+    check_ulimits(spec)
+    check_cpuset(spec)
+    device_cgroup_rules(spec)
+    capabilities.resolve(spec.cap_add, spec.cap_drop, spec.privileged, f"container {spec.name}")
+    if spec.oom_score_adj is not None and not -1000 <= spec.oom_score_adj <= 1000:
+        raise _bad(spec, "oom_score_adj", "must be between -1000 and 1000")
+    if spec.shm_size is not None and spec.shm_size <= 0:
+        raise _bad(spec, "shm_size", "must be positive")
+    for target in spec.tmpfs:
+        tmpfs_mount(spec, target)
+    for mount in spec.mounts:
+        if mount.kind is MountKind.TMPFS:
+            tmpfs_mount(spec, mount.target, mount.read_only)
 
 
 def runtime_options(
