@@ -212,3 +212,18 @@ def test_env_from_file_fills_what_e_does_not_set(project: Project) -> None:
     assert done.stdout.strip() == "from-file from-file-b cli"
     missing = project.cli("run", "--rm", "--env-from-file", "nope.env", "svc", "true")
     assert missing.returncode == 1 and "env file nope.env not found" in missing.stderr
+
+
+def test_a_run_with_the_project_cached_loads_no_yaml(project: Project) -> None:
+    """A `run --rm` of an unchanged project takes it from the project cache: the loader's
+    modules (yaml, jsonschema: ~25 ms) stay unloaded however the run is given its
+    environment (a lazy import once put them back on every run)."""
+    traced = {"PYTHONPROFILEIMPORTTIME": "1"}  # the cache key holds the environment: twice
+    for _ in range(2):
+        done = run_cli(["-p", project.name, "run", "--rm", "-e", "X=1", "svc", "true"],
+                       cwd=project.directory, root=project.root, env=traced)
+        assert done.returncode == 0, done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "compose.cli.oneoff" in imported  # the trace is there
+    assert not imported & {"yaml", "jsonschema", "compose.loader", "compose.dotenv"}
