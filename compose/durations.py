@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_PART = r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)"  # compiled on first use (re caches it)
 _SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -19,7 +19,7 @@ def parse_duration(value: int | float | str) -> float:
         return float(text)
     pos = 0
     total = 0.0
-    for match in _PART.finditer(text):
+    for match in re.finditer(_PART, text):
         if match.start() != pos:
             break
         total += float(match.group(1)) * _SECONDS[match.group(2)]

@@ -12,7 +12,8 @@ import re
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
     from typing import Any
-_SHORT = re.compile(
+# Compiled on first use (re caches it): at import it cost every command ~0.4 ms.
+_SHORT = (
     r"^(?:(?:(?P<ip>\[[^\]]+\]|[^:\[\]]*):)?(?P<published>[^:]*):)?(?P<target>[^:/]+)"
     r"(?:/(?P<protocol>[a-z]+))?$"
 )
@@ -65,7 +66,7 @@ def _parse(entry: Any) -> list[dict[str, Any]]:
     if isinstance(entry, dict):
         return [_long(entry)]
     text = str(entry).strip()
-    match = _SHORT.match(text)
+    match = re.match(_SHORT, text)
     if not match:
         raise _invalid(text)
     try:

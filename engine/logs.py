@@ -114,7 +114,7 @@ def _parse(raw: str) -> LogLine | None:
     return LogLine(stream=obj["stream"], time=obj["time"], text=obj["log"])
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATION = r"(\d+(?:\.\d+)?)(ms|s|m|h)"  # compiled on first use (re caches it)
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -126,7 +126,7 @@ def normalize_since(value: str, now: float | None = None) -> str:
     current = time.time() if now is None else now
     if re.fullmatch(r"\d+(\.\d+)?", text):
         seconds = float(text)
-    elif (parts := _DURATION.findall(text)) and "".join(a + u for a, u in parts) == text:
+    elif (parts := re.findall(_DURATION, text)) and "".join(a + u for a, u in parts) == text:
         seconds = current - sum(float(a) * _UNIT[u] for a, u in parts)
     else:
         stamp = text.replace("Z", "+00:00")

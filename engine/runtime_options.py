@@ -210,14 +210,15 @@ def check_cpuset(spec: ContainerSpec) -> None:
 
 
 # Docker's device cgroup rule (opts.ValidateDeviceCgroupRule): type, major:minor, access.
-_DEVICE_CGROUP_RULE = re.compile(r"([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})")
+# Patterns compiled on first use (re caches them): compiling at import cost every `run`.
+_DEVICE_CGROUP_RULE = r"([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})"
 
 
 def device_cgroup_rules(spec: ContainerSpec) -> tuple[str, ...]:
     """`device_cgroup_rules`, checked as Docker checks them; the devices cgroup's own syntax
     on v1, and what the v2 device filter reads (engine.device_filter_bpf)."""
     for rule in spec.device_cgroup_rules:
-        if not _DEVICE_CGROUP_RULE.fullmatch(rule):
+        if not re.fullmatch(_DEVICE_CGROUP_RULE, rule):
             raise _bad(spec, "device_cgroup_rules", f"invalid device cgroup rule format: "
                        f"{rule!r} (TYPE MAJOR:MINOR ACCESS, as 'c 1:3 rwm' or 'b 8:* r')")
     return tuple(spec.device_cgroup_rules)
@@ -443,13 +444,13 @@ _PROPAGATION_WORDS = frozenset(
 )
 # Docker's defaults for every tmpfs (HostConfig.Tmpfs and tmpfs mounts alike).
 TMPFS_DEFAULT_FLAGS = sc.MS_NOEXEC | sc.MS_NOSUID | sc.MS_NODEV
-_KERNEL_SIZE = re.compile(r"(0x[0-9a-f]+|[0-9]+)[kmgtpe]?", re.IGNORECASE)  # memparse
+_KERNEL_SIZE = r"(?i)(0x[0-9a-f]+|[0-9]+)[kmgtpe]?"  # memparse (compiled on first use)
 
 
 def _tmpfs_value_problem(key: str, value: str) -> str | None:
     """What tmpfs would refuse in `key=value`, said plainly; None when it is fine."""
     if key in ("size", "nr_blocks", "nr_inodes"):
-        if _KERNEL_SIZE.fullmatch(value) or (key == "size" and re.fullmatch(r"[0-9]+%", value)):
+        if re.fullmatch(_KERNEL_SIZE, value) or (key == "size" and re.fullmatch(r"[0-9]+%", value)):
             return None
         what = "a number of bytes" if key == "size" else "a number"
         extra = ", or a percentage of the memory" if key == "size" else ""
