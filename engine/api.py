@@ -421,14 +421,15 @@ class Engine:
             return ()
 
     def inspect(self, name_or_id: str) -> ContainerInfo:
-        return self._with_live_oom(self._info(self.containers.get(name_or_id)))
+        return self.with_live_oom(self._info(self.containers.get(name_or_id)))
 
     @staticmethod
-    def _with_live_oom(info: ContainerInfo) -> ContainerInfo:
+    def with_live_oom(info: ContainerInfo) -> ContainerInfo:
         """Docker's OOMKilled turns true as soon as the kernel OOM-kills any process of the
         running container (containerd's OOM event: its cgroup's oom_kill counter), pid 1 or
         not, and whether or not the container goes on; the supervisor records the same
-        counter when the run ends. Asked here, not in `ps`'s listing: one file read."""
+        counter when the run ends. Asked here and by `events`, not in `ps`'s listing: one
+        file read."""
         state = info.state
         if state.status is not ContainerStatus.RUNNING or state.oom_killed:
             return info

@@ -116,11 +116,12 @@ def _snapshot(orch: object) -> Snapshot:
     from compose.orchestrator import Orchestrator
 
     assert isinstance(orch, Orchestrator)
+    infos = [orch.engine.with_live_oom(c) for c in orch.containers()]  # no one-offs, as compose
     return {
         c.id: (
             c.status.value, getattr(c.state, "health_status", None), c.state.started_at, c
         )
-        for c in orch.containers()  # docker compose leaves one-offs out of `events`
+        for c in infos
     }
 
 
@@ -212,6 +213,20 @@ def _life(
     return out
 
 
+def _with_oom(
+    steps: list[tuple[str, dict[str, str]]], then: tuple[str, object, object] | None,
+    state: object,
+) -> list[tuple[str, dict[str, str]]]:
+    """Docker's `oom` when the kernel OOM-killed a process of the container since the last look
+    (its OOMKilled turned true): before the `die` it caused, or on its own when the container
+    went on (a child was killed)."""
+    old_state = None if then is None else then[2]
+    if not getattr(state, "oom_killed", False) or getattr(old_state, "oom_killed", False):
+        return steps
+    at = next((i for i, (action, _) in enumerate(steps) if action == "die"), len(steps))
+    return [*steps[:at], ("oom", {}), *steps[at:]]
+
+
 def _changes(
     before: Snapshot, after: Snapshot, removed: Callable[[str], object | None] = lambda _: None
 ) -> Iterator[Change]:
@@ -225,7 +240,8 @@ def _changes(
         if old is None:
             yield "create", info, {}
         then = None if old is None else (old[0], old[2], getattr(old[3], "state", None))
-        for action, attrs in _life(then, (status, started, state)):
+        steps = _with_oom(_life(then, (status, started, state)), then, state)
+        for action, attrs in steps:
             yield action, info, attrs
         # Docker reports health changes only: `starting` is where every run begins
         if health and health != "starting" and (old is None or old[1] != health):
@@ -237,9 +253,9 @@ def _changes(
             if final is not None:
                 now = (getattr(final, "status", status), getattr(final, "started_at", started))
                 final_status = getattr(now[0], "value", now[0])
-                for action, attrs in _life(
-                    (status, started, old_state), (str(final_status), now[1], final)
-                ):
+                then = (status, started, old_state)
+                steps = _life(then, (str(final_status), now[1], final))
+                for action, attrs in _with_oom(steps, then, final):
                     yield action, info, attrs
             elif status == "running":
                 yield "die", info, {}

@@ -89,3 +89,29 @@ def test_up_warns_about_orphans_in_docker_compose_words(stack: Stack) -> None:
     cleaned = stack.ok("up", "-d", "--remove-orphans")
     assert "orphan" not in cleaned.stderr
     assert set(stack.states()) == {f"{stack.name}-web-1"}
+
+
+def test_an_oom_kill_is_an_oom_event(stack: Stack) -> None:
+    """Docker's `oom`: a child killed by the kernel for the memory limit while pid 1 goes on
+    is `oom` alone; pid 1 killed so is `oom` then `die` (exit code 137)."""
+    child = (  # `tail /dev/zero` buffers its input without end: the kernel kills it
+        'image: busybox\ncommand: ["sh", "-c", "sleep 1; tail /dev/zero; sleep 300"]\n'
+        "mem_limit: 16m\nmemswap_limit: 16m\nstop_grace_period: 0s\n"
+    )
+    pid1 = 'image: busybox\ncommand: ["sh", "-c", "sleep 1; exec tail /dev/zero"]\n'
+    stack.write({"child": child, "pid1": pid1 + "mem_limit: 16m\nmemswap_limit: 16m\n"})
+    watcher = _watch(stack, 10)
+    time.sleep(1.5)  # the watcher has taken its first look
+    stack.ok("up", "-d")
+    _wait_exited(stack, f"{stack.name}-pid1-1")
+    out, _ = watcher.communicate(timeout=60)
+    events = [json.loads(line) for line in out.splitlines()]
+
+    def actions(service: str) -> list[str]:
+        return [e["action"] for e in events if e["service"] == service]
+
+    assert actions("child") == ["create", "start", "oom"], events
+    assert actions("pid1") == ["create", "start", "oom", "die"], events
+    die = next(e for e in events if e["service"] == "pid1" and e["action"] == "die")
+    assert die["attributes"]["exitCode"] == "137"
+    stack.ok("down", "-t", "0")

@@ -210,6 +210,10 @@ class FakeEngine:
                 self.concurrent_starts -= 1
         return self._info(c)
 
+    @staticmethod
+    def with_live_oom(info: ContainerInfo) -> ContainerInfo:
+        return info
+
     def exec_in_container(
         self, name_or_id: str, argv: list[str] | tuple[str, ...], *,
         env: dict[str, str] | None = None, workdir: str | None = None,

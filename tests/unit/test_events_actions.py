@@ -200,3 +200,17 @@ def test_started_and_stopped_again_between_two_polls_of_an_exited_one() -> None:
     assert [a for a, _ in _actions({"c": _snap(before)}, {"c": _snap(after)})] == [
         "start", "kill", "die", "stop",
     ]
+
+
+def test_an_oom_kill_of_pid_1_is_oom_then_die() -> None:
+    oomed = ContainerState(status=ContainerStatus.EXITED, started_at="t0", exit_code=137,
+                           die_count=1, recent_exit_codes=[137], oom_killed=True)
+    assert _actions({"c": _snap(RUNNING)}, {"c": _snap(oomed)}) == [
+        ("oom", {}), ("die", {"exitCode": "137"}),
+    ]
+
+
+def test_a_childs_oom_kill_is_oom_alone_and_reported_once() -> None:
+    survived = ContainerState(status=ContainerStatus.RUNNING, started_at="t0", oom_killed=True)
+    assert _actions({"c": _snap(RUNNING)}, {"c": _snap(survived)}) == [("oom", {})]
+    assert _actions({"c": _snap(survived)}, {"c": _snap(survived)}) == []
