@@ -473,8 +473,11 @@ class Orchestrator:
         self._ensure_networks(services, sweep_first=False)
         self._ensure_volumes(services)
 
+    # The global --all-resources: `up` makes the networks and volumes no service uses too.
+    all_resources: bool = False
+
     def _used_networks(self, services: list[str]) -> list[str]:
-        keys: list[str] = []
+        keys: list[str] = list(self.project.networks) if self.all_resources else []
         for name in services:
             service = self.project.services[name]
             if service.network_mode:
@@ -559,7 +562,7 @@ class Orchestrator:
             for name in services
             for v in self.project.services[name].volumes
             if v.source and v.type.value == "volume"
-        }
+        } | (set(self.project.volumes) if self.all_resources else set())
         for key in sorted(keys):
             definition = self.project.volumes[key]
             if definition.external:

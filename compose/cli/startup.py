@@ -138,6 +138,7 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
     try:
         orch = Orchestrator(Engine(), project, view)
         orch.image_report = lambda line: print(line, file=sys.stderr)  # build/pull output
+        orch.all_resources = flags.all_resources
         if request.exit_code_from:
             orch.check_services((request.exit_code_from,))
         attached = not (request.detach or request.no_start or request.wait)
