@@ -98,27 +98,53 @@ def _watched(
 
 class _Abort:
     """Watches containers; on the first exit (the first failure with
-    `--abort-on-container-failure`), stops the stack."""
+    `--abort-on-container-failure`), stops the stack. A poller (`watch`) and a last look
+    when the logs end (`check`): a stack whose every attached container exited before the
+    poller saw one still aborts with the right exit code (it returned 0 for a failed test)."""
 
     def __init__(self, orch: Orchestrator, infos: list[ContainerInfo], options: AttachOptions):
         self.orch, self.infos, self.options = orch, infos, options
         self.first: ContainerInfo | None = None
         self.done = threading.Event()
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
 
     def _aborts(self, current: ContainerInfo) -> bool:
         if current.status is ContainerStatus.RUNNING:
             return False
         return not self.options.abort_on_container_failure or bool(current.state.exit_code)
 
+    def check(self) -> bool:
+        """One look: the first container (by its finish) that ends the stack, if any; the
+        stop happens once, whoever looks first, and a later look waits for it."""
+        found = []
+        for info in self.infos:
+            try:
+                current = self.orch.engine.inspect(info.id)
+            except EngineError:  # removed meanwhile (a recreate by `up --watch`)
+                continue
+            if self._aborts(current):
+                found.append(current)
+        if not found:
+            return False
+        with self._lock:
+            ours = self.first is None
+            if ours:
+                self.first = min(found, key=lambda c: c.state.finished_at or "")
+        if not ours:
+            self._stopped.wait()
+            return True
+        try:
+            print("Aborting on container exit...", file=sys.stderr, flush=True)
+            _stop_with_progress(self.orch, self.options)
+        finally:
+            self._stopped.set()
+        return True
+
     def watch(self) -> None:
         while not self.done.wait(POLL):
-            for info in self.infos:
-                current = self.orch.engine.inspect(info.id)
-                if self._aborts(current):
-                    self.first = current
-                    print("Aborting on container exit...", file=sys.stderr, flush=True)
-                    _stop_with_progress(self.orch, self.options)
-                    return
+            if self.check():
+                return
 
 
 def interrupted_stop(orch: Orchestrator, options: AttachOptions) -> None:
@@ -170,6 +196,29 @@ def _stop_with_progress(orch: Orchestrator, options: AttachOptions) -> None:
         view.close()
 
 
+def _monitored_ended(
+    orch: Orchestrator, options: AttachOptions, attached: list[ContainerInfo]
+) -> Callable[[], bool] | None:
+    """docker compose's monitor: an attached `up` ends once the services it was asked for
+    (else the attached ones) have exited, though it still follows others (`--attach-
+    dependencies`: a database that runs on). None when those are the followed streams."""
+    monitored = orch.containers(options.services) if options.services else attached
+    ids = {c.id for c in monitored}
+    if ids == {c.id for c in attached} or not ids:
+        return None
+
+    def ended() -> bool:
+        for container_id in ids:
+            try:
+                if orch.engine.inspect(container_id).status is ContainerStatus.RUNNING:
+                    return False
+            except EngineError:
+                continue
+        return True
+
+    return ended
+
+
 def attach(orch: Orchestrator, options: AttachOptions, watch: WatchLink | None = None) -> int:
     """Follow the logs; return the exit code `up` should end with."""
     infos = attached_containers(orch, options)
@@ -214,7 +263,7 @@ def attach(orch: Orchestrator, options: AttachOptions, watch: WatchLink | None =
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        printer.run(linger=linger)
+        printer.run(give_up=_monitored_ended(orch, options, infos), linger=linger)
     except KeyboardInterrupt:
         _stop_printing_meanwhile(orch, options, printer)
         return 130
@@ -222,6 +271,8 @@ def attach(orch: Orchestrator, options: AttachOptions, watch: WatchLink | None =
         signal.signal(signal.SIGTERM, previous)
         if abort is not None:
             abort.done.set()
+    if abort is not None and abort.first is None:
+        abort.check()  # the last look, in case every stream ended before the poller's
     if options.exit_code_from:
         chosen = orch.containers((options.exit_code_from,))
         codes = [orch.engine.inspect(c.id).state.exit_code for c in chosen]

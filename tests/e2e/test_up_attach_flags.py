@@ -66,3 +66,34 @@ def test_flag_combinations_docker_compose_refuses(stack: Stack) -> None:
         result = stack.cli("up", *flags, timeout=60)
         assert result.returncode != 0 and message in result.stderr, (flags, result.stderr)
     assert stack.states() == {}  # refused before anything was made
+
+
+def test_a_lone_failing_container_aborts_with_its_exit_code(stack: Stack) -> None:
+    """The first exit ends the stack and gives `up` its code even when no other container
+    is left running (every stream ended before a poller saw the exit: `up` returned 0, a CI
+    job's failed tests passed). Three times: it was a race."""
+    stack.write({"t": 'image: busybox\ncommand: ["sh", "-c", "echo testing; exit 4"]\n'})
+    for flag, code in (("--abort-on-container-exit", 4), ("--abort-on-container-failure", 4),
+                       ("--abort-on-container-exit", 4)):
+        result = stack.cli("up", flag, "--no-color", timeout=60)
+        assert result.returncode == code, (flag, result.stdout, result.stderr)
+        assert "Aborting on container exit" in result.stderr
+
+
+def test_attached_dependencies_do_not_hold_up_once_the_named_service_ended(
+    stack: Stack,
+) -> None:
+    """docker compose's monitor watches the services named: `up --attach-dependencies bad`
+    follows db's output too, but returns once `bad` has exited (db, not asked for, runs on)."""
+    db = 'image: busybox\ncommand: ["sh", "-c", "echo db-up; exec sleep 300"]\n'
+    db += "stop_grace_period: 0s\n"
+    bad = 'image: busybox\ncommand: ["sh", "-c", "sleep 1; exit 3"]\ndepends_on: [db]\n'
+    stack.write({"db": db, "bad": bad})
+    result = stack.cli("up", "--attach-dependencies", "--abort-on-container-exit", "bad",
+                       "--no-color", timeout=60)
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    assert "db-up" in result.stdout
+    plain = stack.cli("up", "--attach-dependencies", "bad", "--no-color", timeout=60)
+    assert plain.returncode == 0, (plain.stdout, plain.stderr)
+    assert stack.states()[f"{stack.name}-db-1"] == "running"
+    stack.ok("down", "-t", "0")
