@@ -4,8 +4,8 @@ docker compose (pkg/compose/hook.go) runs each hook with the engine's exec, in o
 container started (`up`, `start`) and before it is stopped (`stop`, `down`, a recreate or a
 scale-down); a hook that exits non-zero fails the command with "<service> hook exited with
 status N". A pre_stop hook on a container that is already gone, stopped or paused is skipped
-(Docker ignores its not-found and conflict errors). Hooks do not run for a container that stops by
-itself or is killed, nor on `restart`.
+(Docker ignores its not-found and conflict errors). `restart` runs pre_stop before and post_start
+after (restart.go). Hooks do not run for a container that stops by itself or is killed.
 """
 
 from __future__ import annotations

@@ -935,16 +935,19 @@ class Orchestrator:
         def one(info: ContainerInfo) -> None:
             self.engine.restart_container(info.id, timeout)  # stopped already: starts it
             self._event(info.name, Phase.RESTARTED)
+            self.run_lifecycle_hooks(info, "post_start")
 
         def work(name: str) -> None:
             infos = by_service.get(name, [])
+            running = [i for i in infos if i.status is ContainerStatus.RUNNING]
             for info in infos:
                 self._event(info.name, Phase.RESTARTING)
             try:
+                # docker compose's restart.go: pre_stop before the restart, post_start after
+                self._each([i for i in running if self.has_lifecycle_hooks(i, "pre_stop")],
+                           lambda info: self.run_lifecycle_hooks(info, "pre_stop"))
                 with waiting():  # every replica's grace period at once, not one slot each
-                    self.engine.stop_containers(
-                        [i for i in infos if i.status is ContainerStatus.RUNNING], timeout
-                    )
+                    self.engine.stop_containers(running, timeout)
                 self._each(infos, one)
             except (EngineError, NetworkError) as exc:
                 raise ComposeError(str(exc)) from exc

@@ -311,6 +311,9 @@ def test_post_start_and_pre_stop_hooks_run_in_the_container(stack: Stack) -> Non
     stack.ok("start")
     assert stack.ok("exec", "-T", "web", "cat", "/data/log").stdout == (
         "started-as-0\nstopping-bye\nstarted-as-0\n")
+    stack.ok("restart")  # restart.go: pre_stop before, post_start after
+    assert stack.ok("exec", "-T", "web", "cat", "/data/log").stdout == (
+        "started-as-0\nstopping-bye\nstarted-as-0\nstopping-bye\nstarted-as-0\n")
     stack.ok("down")  # the volume stays: a one-off reads what pre_stop wrote
     stack.write({"web": HOOKED, "reader": "image: busybox\nvolumes: [data:/data]\n"},
                 "volumes:\n  data: {}\n")
