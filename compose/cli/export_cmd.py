@@ -49,9 +49,16 @@ def _write_file(stream: object, output: str) -> None:
     from typing import BinaryIO, cast
 
     source = cast(BinaryIO, stream)
+    if output.endswith("/") or os.path.isdir(output):
+        raise ComposeError(
+            f"failed to export container: invalid output path: {output!r} is a directory"
+        )
     directory = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(directory):
-        raise ComposeError(f"failed to export container: directory {directory} does not exist")
+        raise ComposeError(
+            f"failed to export container: invalid output path: directory {directory!r} does "
+            "not exist"
+        )
     temp = os.path.join(directory, f".{os.path.basename(output)}.{os.getpid()}.tmp")
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)

@@ -232,6 +232,12 @@ def test_export_writes_the_containers_own_files_without_its_mounts(
                            env=env, capture_output=True, check=True, timeout=60).stdout
     with tarfile.open(fileobj=io.BytesIO(piped)) as tar:
         assert set(tar.getnames()) == names
+    for bad in (str(tmp_path), f"{tmp_path}/", str(tmp_path / "no" / "such.tar")):
+        refused = stack.cli("export", "app", "-o", bad)
+        assert refused.returncode == 1, refused.stderr
+        assert "failed to export container: invalid output path" in refused.stderr
+        assert "internal error" not in refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     stack.ok("stop", "app")
     stopped = stack.cli("export", "app", "-o", str(tmp_path / "none.tar"))
     assert stopped.returncode == 1 and 'service "app" is not running' in stopped.stderr
