@@ -448,7 +448,8 @@ def normalize_service(
     step("depends_on", _depends_on)
     step("labels", lambda v: {k: env_value(x) or "" for k, x in to_mapping(v).items()})
     step("annotations", lambda v: {k: env_value(x) or "" for k, x in to_mapping(v).items()})
-    step("sysctls", lambda v: {k: env_value(x) for k, x in to_mapping(v).items()})
+    # compose-go's Mapping: a list entry without `=` is the empty string (not "None" later)
+    step("sysctls", lambda v: {k: env_value(x) or "" for k, x in to_mapping(v).items()})
     # compose-go prints a HostsList sorted, `host=ip`, one entry per address
     step("extra_hosts", lambda v: sorted(set(extra_hosts_list(v))))
     step("ports", _ports)
