@@ -40,5 +40,6 @@ def test_numbers_and_booleans_of_the_core_schema(tmp_path: Path) -> None:
 
 def test_a_sysctl_listed_without_a_value_is_the_empty_string(tmp_path: Path) -> None:
     """compose-go's Mapping: `- key` without `=` is "" (it reached the kernel as "None")."""
-    raw = _service(tmp_path, "    sysctls:\n      - net.ipv4.ip_forward\n      - net.core.somaxconn=1024\n")
+    body = "    sysctls:\n      - net.ipv4.ip_forward\n      - net.core.somaxconn=1024\n"
+    raw = _service(tmp_path, body)
     assert raw["sysctls"] == {"net.ipv4.ip_forward": "", "net.core.somaxconn": "1024"}
