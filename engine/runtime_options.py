@@ -471,6 +471,8 @@ def tmpfs_mount(spec: ContainerSpec, target: str, read_only: bool = False) -> Tm
     their flag words as mount flags, the rest as the data tmpfs reads (mode 1777 unless
     given). Every value tmpfs would refuse is refused here, naming the mount and the option,
     before anything is made. `read_only`: a tmpfs mount's own (Docker's `ro` for it)."""
+    if not target.startswith("/"):  # Docker: "invalid mount path: 'x' mount path must be absolute"
+        raise _bad(spec, "tmpfs", f"invalid mount path: {target!r} mount path must be absolute")
     extra = spec.tmpfs.get(target) or spec.mount_options.get(target) or ""
     flags = TMPFS_DEFAULT_FLAGS | (sc.MS_RDONLY if read_only else 0)
     data: list[str] = []

@@ -33,6 +33,8 @@ def _leftovers(container_id: str) -> list[str]:
         ("tmpfs: ['/scratch:size=-5']", "tmpfs: /scratch: invalid size '-5'"),
         ("tmpfs: ['/scratch:size=12q']", "tmpfs: /scratch: invalid size '12q'"),
         ("tmpfs: ['/scratch:colour=red']", "tmpfs: /scratch: invalid tmpfs option 'colour'"),
+        ("tmpfs: ['relative']",
+         "tmpfs: invalid mount path: 'relative' mount path must be absolute"),
         ("sysctls: {net.ipv4.no_such_knob: '1'}",
          "sysctls: net.ipv4.no_such_knob=1: no such sysctl in the container's namespaces"),
         ("sysctls: {net.ipv4.ip_forward: 'many'}",
