@@ -618,13 +618,13 @@ class Engine:
         )
 
     def open_archive(
-        self, name_or_id: str, path: str
+        self, name_or_id: str, path: str, follow_link: bool = False
     ) -> contextlib.AbstractContextManager[BinaryIO]:
         """A tar stream (a binary file) of `path` in the container, read in a child chrooted
         into it (engine.container_copy): Docker's `GET /containers/{id}/archive`."""
         from engine.container_copy import open_archive
 
-        return open_archive(self._container_root(name_or_id), path)
+        return open_archive(self._container_root(name_or_id), path, follow_link)
 
     def export_filesystem(self, name_or_id: str) -> contextlib.AbstractContextManager[BinaryIO]:
         """A tar stream of the container's filesystem without its volumes, binds and kernel

@@ -110,6 +110,14 @@ def _without_name_service() -> None:
         setattr(tarfile, lookup, None)
 
 
+def _message(exc: BaseException) -> str:
+    """What a copy's failure says: an OSError in words with its path (`Read-only file system:
+    /x`), not Python's `[Errno 30] ...`."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc) or exc.__class__.__name__
+
+
 def _fork_into(root: ContainerRoot, work: Callable[[Callable[[], None]], None]) -> _Child:
     """Run `work(ready)` in a forked child chrooted into `root`; `ready()` tells the parent
     the path checked out, and a failure comes back as the child's message."""
@@ -127,7 +135,7 @@ def _fork_into(root: ContainerRoot, work: Callable[[Callable[[], None]], None]) 
             root.enter()
             work(ready)
         except BaseException as exc:  # every failure becomes the parent's CopyError
-            os.write(report_w, (str(exc) or exc.__class__.__name__).encode(errors="replace"))
+            os.write(report_w, _message(exc).encode(errors="replace"))
             code = 1
         os._exit(code)
     os.close(report_w)
@@ -135,9 +143,10 @@ def _fork_into(root: ContainerRoot, work: Callable[[Callable[[], None]], None]) 
 
 
 @contextlib.contextmanager
-def open_archive(root: ContainerRoot, path: str) -> Iterator[BinaryIO]:
+def open_archive(root: ContainerRoot, path: str, follow_link: bool = False) -> Iterator[BinaryIO]:
     """A tar stream of `path` in the container, named by its last component, symlinks kept
-    as symlinks: what `docker cp CONTAINER:PATH -` writes."""
+    as symlinks: what `docker cp CONTAINER:PATH -` writes. `follow_link` (cp -L): a symlink at
+    `path` is replaced by what it points to (resolved in the chroot: inside the container)."""
     read_fd, write_fd = os.pipe()
 
     def work(ready: Callable[[], None]) -> None:
@@ -145,9 +154,12 @@ def open_archive(root: ContainerRoot, path: str) -> Iterator[BinaryIO]:
         source = PurePosixPath("/", path)
         if not os.path.lexists(source):
             raise FileNotFoundError(f"could not find the file {path} in the container")
+        target = os.path.realpath(source) if follow_link else str(source)
+        if not os.path.lexists(target):
+            raise FileNotFoundError(f"could not find the file {path} in the container")
         ready()
         with os.fdopen(write_fd, "wb") as out, tarfile.open(fileobj=out, mode="w|") as tar:
-            tar.add(str(source), arcname=source.name or ".")
+            tar.add(target, arcname=source.name or ".")
 
     with _streamed(_fork_into(root, work), read_fd, write_fd) as reader:
         yield reader

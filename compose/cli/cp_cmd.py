@@ -31,10 +31,13 @@ def _split(arg: str) -> tuple[str | None, str]:
     return None, arg
 
 
-def _unpack(stream: BinaryIO, top: str, dest: Path, keep_owner: bool) -> None:
-    """Docker's rule on the host: into `dest` when it is a directory, else as `dest`."""
+def _unpack(stream: BinaryIO, top: str, dest: Path, keep_owner: bool, as_dir: bool) -> None:
+    """Docker's rule on the host: into `dest` when it is a directory, else as `dest`; a
+    destination written with a trailing `/` must be an existing directory."""
     from engine.api import unpack_tar
 
+    if as_dir and not dest.is_dir():
+        raise ComposeError(f"the destination directory must exist: {dest}")
     into, new = (dest, top) if dest.is_dir() else (dest.parent, dest.name)
     if not into.is_dir():
         raise ComposeError(f"no such directory: {into}")
@@ -42,19 +45,24 @@ def _unpack(stream: BinaryIO, top: str, dest: Path, keep_owner: bool) -> None:
     unpack_tar(stream, str(into), (top, new), owner)
 
 
-def _copy_out(engine: object, container: str, path: str, dest: str, keep_owner: bool) -> None:
+def _copy_out(
+    engine: object, container: str, path: str, dest: str, keep_owner: bool, follow: bool
+) -> None:
     from engine.api import Engine
 
     assert isinstance(engine, Engine)
-    with engine.open_archive(container, path) as stream:
+    with engine.open_archive(container, path, follow_link=follow) as stream:
         if dest == STREAM:
             shutil.copyfileobj(stream, sys.stdout.buffer)
             sys.stdout.buffer.flush()
         else:
-            _unpack(stream, PurePosixPath("/", path).name or ".", Path(dest), keep_owner)
+            top = PurePosixPath("/", path).name or "."
+            _unpack(stream, top, Path(dest), keep_owner, as_dir=dest.endswith("/"))
 
 
-def _copy_in(engine: object, container: str, source: str, path: str, keep_owner: bool) -> None:
+def _copy_in(
+    engine: object, container: str, source: str, path: str, keep_owner: bool, follow: bool
+) -> None:
     from engine.api import Engine
 
     assert isinstance(engine, Engine)
@@ -70,9 +78,11 @@ def _copy_in(engine: object, container: str, source: str, path: str, keep_owner:
 
     def feed(out: BinaryIO) -> None:
         with tarfile.open(fileobj=out, mode="w|") as tar:
-            tar.add(str(local), arcname=local.name)
+            tar.add(str(local.resolve() if follow else local), arcname=local.name)
 
-    engine.extract_into(container, path, feed, rename=local.name, keep_owner=keep_owner)
+    # `DIR/` must be an existing directory there (no rename: copied into it), as docker's
+    rename = None if path.endswith("/") else local.name
+    engine.extract_into(container, path, feed, rename=rename, keep_owner=keep_owner)
 
 
 def cp(
@@ -82,6 +92,9 @@ def cp(
     index: int = typer.Option(None, "--index", help="Replica number (default 1)"),
     archive: bool = typer.Option(False, "-a", "--archive", help="Keep uid/gid"),
     all_: bool = typer.Option(False, "--all", help="Include one-off containers"),
+    follow_link: bool = typer.Option(
+        False, "-L", "--follow-link", help="Always follow symbol link in SRC_PATH"
+    ),
 ) -> None:
     """Copy files/folders between a service container and the local filesystem."""
     from compose import labels as L
@@ -102,9 +115,9 @@ def cp(
         raise ComposeError(f"no container found for service {service}")
     info = infos[0]
     if src_service is not None:
-        _copy_out(orch.engine, info.id, src_path, dst_path, archive)
+        _copy_out(orch.engine, info.id, src_path, dst_path, archive, follow_link)
     else:
-        _copy_in(orch.engine, info.id, src_path, dst_path, archive)
+        _copy_in(orch.engine, info.id, src_path, dst_path, archive, follow_link)
 
 
 def register(app: typer.Typer) -> None:

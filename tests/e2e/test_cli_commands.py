@@ -244,6 +244,39 @@ def test_export_writes_the_containers_own_files_without_its_mounts(
     assert not (tmp_path / "none.tar").exists()
 
 
+def test_cp_trailing_slash_follow_link_and_read_only_as_docker(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """docker cp's rules: a DEST ending in `/` must be an existing directory (both ways);
+    `-L` copies what a symlink points to (resolved in the container); a read-only rootfs
+    is refused in words (no `[Errno 30]`)."""
+    script = "echo target > /real; ln -s /real /link; touch /ready; sleep 300"
+    stack.write({
+        "app": f'image: busybox\ncommand: ["sh", "-c", "{script}"]\nstop_grace_period: 0s\n',
+        "ro": SLEEPER + "read_only: true\n",
+    })
+    stack.ok("up", "-d")
+    _wait_for_file(stack, "app", "/ready")
+    (tmp_path / "in.txt").write_text("hi\n")
+    into_missing = stack.cli("cp", str(tmp_path / "in.txt"), "app:/nodir/")
+    assert into_missing.returncode == 1 and "/nodir" in into_missing.stderr
+    assert stack.cli("exec", "-T", "app", "test", "-e", "/nodir").returncode == 1
+    out_missing = stack.cli("cp", "app:/real", f"{tmp_path}/nodir/")
+    assert out_missing.returncode == 1
+    assert "the destination directory must exist" in out_missing.stderr
+    assert not (tmp_path / "nodir").exists()
+    stack.ok("cp", str(tmp_path / "in.txt"), "app:/tmp/")
+    assert stack.ok("exec", "-T", "app", "cat", "/tmp/in.txt").stdout == "hi\n"
+    stack.ok("cp", "app:/link", str(tmp_path / "as-link"))
+    assert (tmp_path / "as-link").is_symlink()
+    stack.ok("cp", "-L", "app:/link", str(tmp_path / "as-file"))
+    assert not (tmp_path / "as-file").is_symlink()
+    assert (tmp_path / "as-file").read_text() == "target\n"
+    refused = stack.cli("cp", str(tmp_path / "in.txt"), "ro:/x.txt")
+    assert refused.returncode == 1 and "Read-only file system" in refused.stderr
+    assert "[Errno" not in refused.stderr
+
+
 def test_wait_returns_the_exit_code(stack: Stack) -> None:
     stack.write({"job": 'image: busybox\ncommand: ["sh", "-c", "sleep 2; exit 5"]\n'})
     stack.ok("up", "-d")
