@@ -470,8 +470,10 @@ class Engine:
 
         if info.status is not ContainerStatus.RUNNING or not info.state.pid:
             return None
+        spec = info.record.spec
         return read_sample(
-            container_cgroup(info.id, info.record.spec.cgroup_parent), info.state.pid
+            container_cgroup(info.id, spec.cgroup_parent), info.state.pid,
+            own_network=spec.network_mode != "host",  # Docker has no network stats for it
         )
 
     def _joined_hostname(self, spec: ContainerSpec) -> str | None:

@@ -49,10 +49,11 @@ class ResourceSample:
         return self.memory_usage / self.memory_limit * 100.0 if self.memory_limit else 0.0
 
 
-def read_sample(cgroup: Cgroup, pid: int) -> ResourceSample:
+def read_sample(cgroup: Cgroup, pid: int, own_network: bool = True) -> ResourceSample:
     """The counters now. Files a kernel lacks read as zero (e.g. no blkio controller mounted):
-    a missing counter is not a reason to show nothing."""
-    rx, tx = _net_bytes(pid)
+    a missing counter is not a reason to show nothing. Without `own_network` (the host's
+    network namespace) no network counters: they would be the host's."""
+    rx, tx = _net_bytes(pid) if own_network else (0, 0)
     read, written = _block_bytes(cgroup)
     host_memory = _host_memory()
     limit = _memory_limit(cgroup)

@@ -51,23 +51,24 @@ def stats_row(
     info: ContainerInfo, before: ResourceSample | None, after: ResourceSample | None,
     no_trunc: bool,
 ) -> dict[str, object]:
-    """One container's fields, named as docker's `--format` names them."""
+    """One container's fields, named as docker's `--format` names them, in the sorted order
+    docker's `{{json .}}` prints them."""
     short = info.id if no_trunc else info.id[:12]
     row: dict[str, object] = {"ID": short, "Container": info.name, "Name": info.name}
     if after is None:  # not running: docker's zero reading
-        return row | {
+        return dict(sorted((row | {
             "CPUPerc": "0.00%", "MemUsage": "0B / 0B", "MemPerc": "0.00%",
             "NetIO": "0B / 0B", "BlockIO": "0B / 0B", "PIDs": "0",
-        }
+        }).items()))
     cpu = after.cpu_percent_since(before) if before is not None else 0.0
-    return row | {
+    return dict(sorted((row | {
         "CPUPerc": f"{cpu:.2f}%",
         "MemUsage": f"{binary_size(after.memory_usage)} / {binary_size(after.memory_limit)}",
         "MemPerc": f"{after.memory_percent():.2f}%",
         "NetIO": f"{human_size(after.net_rx)} / {human_size(after.net_tx)}",
         "BlockIO": f"{human_size(after.block_read)} / {human_size(after.block_write)}",
         "PIDs": str(after.pids),
-    }
+    }).items()))
 
 
 def render(rows: list[dict[str, object]], fmt: str) -> str:

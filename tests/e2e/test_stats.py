@@ -72,3 +72,14 @@ def test_stats_table_has_dockers_columns(stack: Stack) -> None:
     assert bad.returncode != 0 and "can't evaluate field Nope" in bad.stderr
     unknown = stack.cli("stats", "--no-stream", "nosuch")
     assert unknown.returncode != 0 and "no such service: nosuch" in unknown.stderr
+
+
+def test_stats_of_a_host_network_container_has_no_network_io(stack: Stack) -> None:
+    """Docker reports no network counters for a container in the host's network namespace
+    (they would be the host's); `{{json .}}` has the keys in the order `--format json` has."""
+    stack.write({"h": SLEEPER + "network_mode: host\n"})
+    stack.ok("up", "-d")
+    rows = _rows(stack)
+    assert rows[f"{stack.name}-h-1"]["NetIO"] == "0B / 0B"
+    templated = stack.ok("stats", "--no-stream", "--format", "{{json .}}").stdout
+    assert list(json.loads(templated.splitlines()[0])) == sorted(rows[f"{stack.name}-h-1"])
