@@ -662,8 +662,29 @@ class Engine:
         lowers = self.images.layer_paths(self.images.get(info.record.image_id))
         return ContainerRoot(
             None, tuple(str(p) for p in lowers), str(directory / "upper"), str(directory / "work"),
-            str(directory / "rootfs"),
+            str(directory / "rootfs"), binds=self._stopped_binds(info.record),
         )
+
+    def _stopped_binds(self, record: ContainerRecord) -> tuple[tuple[str, str, bool], ...]:
+        """A stopped container's volumes and binds as (host source, target, read-only), for a
+        copy to see them where its processes will (Docker's archive API mounts them too): a
+        file copied to a volume's path went under the mount point, hidden from the next run.
+        Volumes of a driver that mounts at start (tmpfs, devices) hold nothing while stopped."""
+        from engine.volume_mounts import plan as plan_volume
+
+        binds = []
+        for mount in record.spec.mounts:
+            if mount.kind is MountKind.VOLUME:
+                name = mount.source or anonymous_volume_name(record.id, mount.target)
+                volume = self.volumes.find(name)
+                if volume is None:
+                    continue
+                plan = plan_volume(volume.name, volume.mountpoint, volume.options)
+                if plan.host_mount is None:
+                    binds.append((plan.source, mount.target, mount.read_only or plan.read_only))
+            elif mount.kind is MountKind.BIND and mount.source and os.path.exists(mount.source):
+                binds.append((mount.source, mount.target, mount.read_only))
+        return tuple(binds)
 
     def open_console(self, name_or_id: str) -> socket.socket:
         """For a `stdin_once` tty container, before starting it: the socket its supervisor

@@ -23,6 +23,7 @@ from typing import BinaryIO
 from engine import syscalls as sc
 from engine.errors import EngineError
 from engine.processes import read_to_eof, wait_exit_code
+from engine.root_paths import resolve_in_root
 
 _READY = b"+"  # the child's first byte on its report pipe: its path checked out, copying now
 
@@ -41,6 +42,8 @@ class ContainerRoot:
     work_dir: str = ""
     mount_point: str = ""
     filesystem_only: bool = False  # without its volumes, binds, /proc... (`export`)
+    # A stopped container's volumes and binds: (host source, target, read-only)
+    binds: tuple[tuple[str, str, bool], ...] = ()
 
     def enter(self) -> None:
         """In the child: chroot into the container's root."""
@@ -55,8 +58,24 @@ class ContainerRoot:
         sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
         layers = f"lowerdir={':'.join(self.lower_dirs)},upperdir={self.upper_dir}"
         sc.mount("overlay", self.mount_point, "overlay", 0, f"{layers},workdir={self.work_dir}")
+        if not self.filesystem_only:
+            self._mount_binds()
         os.chroot(self.mount_point)
         os.chdir("/")
+
+    def _mount_binds(self) -> None:
+        """The volumes and binds over the overlay, at their targets resolved inside it (an
+        image's symlink must not send a mount to the host); private to this child."""
+        for source, target, read_only in self.binds:
+            where = resolve_in_root(self.mount_point, target)
+            if os.path.isdir(source):
+                os.makedirs(where, exist_ok=True)
+            elif not os.path.exists(where):
+                os.makedirs(os.path.dirname(where), exist_ok=True)
+                open(where, "a").close()
+            sc.mount(source, where, None, sc.MS_BIND | sc.MS_REC)
+            if read_only:
+                sc.mount(None, where, None, sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY | sc.MS_REC)
 
 
     @staticmethod

@@ -16,6 +16,7 @@ from pathlib import Path
 from engine import mount_propagation as propagation
 from engine import syscalls as sc
 from engine.docker_init import CONTAINER_PATH
+from engine.root_paths import resolve_in_root
 from engine.runtime_spec import DeviceNode, RuntimeSpec
 
 # Docker's default device nodes: (name, major, minor).
@@ -60,7 +61,7 @@ def _inside(rootfs: str, target: str) -> str:
     The mounts and files made here, before pivot_root, are made through host paths: joined
     plainly, an image's `/data -> /etc` would make a volume's mount point, a tmpfs or /proc
     land on the host's /etc, and fill an empty volume with the host's files."""
-    return _resolve_in_root(rootfs, target)
+    return resolve_in_root(rootfs, target)
 
 
 def _ensure_mountpoint(path: str, is_dir: bool) -> None:
@@ -313,37 +314,12 @@ def _mount_etc_files(spec: RuntimeSpec) -> None:
         _bind(source, path, read_only=False, recursive=False)
 
 
-def _resolve_in_root(rootfs: str, path: str) -> str:
-    """`path` as the container will resolve it, symlinks included, without ever leaving
-    `rootfs` (runc's securejoin): an image's absolute link such as /sbin -> /usr/sbin must not
-    make us create a mount point on the host."""
-    pending = [p for p in path.split("/") if p]
-    resolved: list[str] = []
-    for _hop in range(256):
-        if not pending:
-            return os.path.join(rootfs, *resolved)
-        part = pending.pop(0)
-        if part in (".", ".."):
-            if part == ".." and resolved:
-                resolved.pop()
-            continue
-        candidate = os.path.join(rootfs, *resolved, part)
-        if os.path.islink(candidate):
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                resolved = []
-            pending = [p for p in target.split("/") if p] + pending
-        else:
-            resolved.append(part)
-    raise OSError(errno.ELOOP, f"{path}: too many levels of symbolic links in the image")
-
-
 def _mount_docker_init(spec: RuntimeSpec) -> None:
     """`init: true` with the host's tini: read-only at /sbin/docker-init, as Docker does; the
     mount point is made in the writable layer (before a read_only rootfs turns read-only)."""
     if not (spec.init and spec.init_binary):
         return
-    target = _resolve_in_root(spec.rootfs_dir, CONTAINER_PATH)
+    target = resolve_in_root(spec.rootfs_dir, CONTAINER_PATH)
     _ensure_mountpoint(target, is_dir=False)
     _bind(spec.init_binary, target, read_only=True, recursive=False)
 
@@ -357,7 +333,7 @@ def _make_working_dir(spec: RuntimeSpec) -> None:
     if not cwd or cwd == "/":
         return
     with contextlib.suppress(OSError):
-        os.makedirs(_resolve_in_root(spec.rootfs_dir, cwd), mode=0o755, exist_ok=True)
+        os.makedirs(resolve_in_root(spec.rootfs_dir, cwd), mode=0o755, exist_ok=True)
 
 
 def _root_flags(spec: RuntimeSpec) -> int:

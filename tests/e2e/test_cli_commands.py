@@ -277,6 +277,29 @@ def test_cp_trailing_slash_follow_link_and_read_only_as_docker(
     assert "[Errno" not in refused.stderr
 
 
+def test_cp_to_and_from_a_stopped_containers_volume_and_bind(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """A stopped container's volumes and binds are where its processes will see them (Docker's
+    archive API mounts them): a file copied to a volume's path landed under the mount point,
+    hidden from the next run, while `cp` said it was done."""
+    bound = tmp_path / "bound"
+    bound.mkdir()
+    stack.write({"s": SLEEPER + f"volumes: [v:/v, {bound}:/b]\n"}, "volumes:\n  v: {}\n")
+    stack.ok("up", "-d")
+    stack.ok("exec", "-T", "s", "sh", "-c", "echo before > /v/first")
+    stack.ok("stop")
+    (tmp_path / "second").write_text("copied while stopped\n")
+    stack.ok("cp", str(tmp_path / "second"), "s:/v/second")
+    stack.ok("cp", str(tmp_path / "second"), "s:/b/third")
+    assert (bound / "third").read_text() == "copied while stopped\n"
+    stack.ok("cp", "s:/v/first", str(tmp_path / "first"))
+    assert (tmp_path / "first").read_text() == "before\n"
+    stack.ok("start")
+    seen = stack.ok("exec", "-T", "s", "cat", "/v/second", "/b/third").stdout
+    assert seen == "copied while stopped\n" * 2
+
+
 def test_wait_returns_the_exit_code(stack: Stack) -> None:
     stack.write({"job": 'image: busybox\ncommand: ["sh", "-c", "sleep 2; exit 5"]\n'})
     stack.ok("up", "-d")

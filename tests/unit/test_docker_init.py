@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine import docker_init
-from engine.rootfs import _resolve_in_root
+from engine.root_paths import resolve_in_root
 from engine.runtime_spec import ProcessSpec
 
 
@@ -65,13 +65,13 @@ def test_mount_point_follows_image_links_inside_the_rootfs(tmp_path: Path) -> No
     root = tmp_path / "rootfs"
     (root / "usr" / "sbin").mkdir(parents=True)
     (root / "sbin").symlink_to("/usr/sbin")  # absolute: would mean the host's /usr/sbin
-    assert _resolve_in_root(str(root), "/sbin/docker-init") == str(root / "usr/sbin/docker-init")
+    assert resolve_in_root(str(root), "/sbin/docker-init") == str(root / "usr/sbin/docker-init")
     (root / "usr" / "sbin").rmdir()
     (root / "usr" / "sbin").symlink_to("../../../../../etc")  # climbing out stops at the root
-    assert _resolve_in_root(str(root), "/sbin/docker-init") == str(root / "etc/docker-init")
+    assert resolve_in_root(str(root), "/sbin/docker-init") == str(root / "etc/docker-init")
 
 
 def test_a_link_loop_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "sbin").symlink_to("sbin")
     with pytest.raises(OSError, match="too many levels"):
-        _resolve_in_root(str(tmp_path), "/sbin/docker-init")
+        resolve_in_root(str(tmp_path), "/sbin/docker-init")
