@@ -13,9 +13,11 @@ the snapshot needs anyway; compression belongs to ``push``, where bytes cross a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -379,6 +381,12 @@ class ImageStore:
         paths.reverse()
         return paths
 
+    def layer_sizes(self, image: Image) -> tuple[int, ...]:
+        """Each layer's content size, bottom layer first: the bytes of its files, as Docker's
+        `history` shows a layer (its diff's size on disk), not its tar's (headers and the
+        end-of-archive padding made a step that changed nothing 10.2kB)."""
+        return tuple(_content_size(path) for path in reversed(self.layer_paths(image)))
+
     # ----------------------------------------------------------------- registry, archives, build
 
     def add_manifest(
@@ -642,3 +650,13 @@ def _json(data: bytes) -> dict[str, Any]:
         raise InvalidArgumentError("blob is not a JSON object")
     return value
 
+
+def _content_size(root: Path) -> int:
+    total = 0
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            with contextlib.suppress(OSError):
+                info = os.lstat(os.path.join(directory, name))
+                if stat.S_ISREG(info.st_mode):
+                    total += info.st_size
+    return total

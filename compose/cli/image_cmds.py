@@ -154,16 +154,15 @@ def history(image: str = typer.Argument(...), no_trunc: bool = typer.Option(Fals
     engine = _engine()
     img = engine.get_image(image)
     doc = engine.images.config_document(img)
-    layers = list(engine.images.manifest(img).get("layers", []))
+    layers = list(engine.images.layer_sizes(img))
     rows = [["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]]
     entries = doc.get("history") or []
     sizes: list[int] = []
     for entry in entries:
-        sizes.append(0 if entry.get("empty_layer") else int(layers.pop(0)["size"]) if layers
-                     else 0)
+        sizes.append(0 if entry.get("empty_layer") else layers.pop(0) if layers else 0)
     for index, entry in enumerate(reversed(entries)):
         ident = img.short_id if index == 0 else "<missing>"
-        created_by = str(entry.get("created_by", ""))
+        created_by = str(entry.get("created_by", "")).replace("\t", " ")  # as docker's
         if not no_trunc and len(created_by) > 45:
             created_by = created_by[:44] + "…"
         if quiet:

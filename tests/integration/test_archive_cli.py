@@ -35,6 +35,9 @@ def test_image_commands(tmp_path: Path, busybox_tarball: Path) -> None:  # noqa:
     assert len(doc["RootFS"]["Layers"]) == 2
     code, out, _ = cli("image", "history", "app:1")
     assert code == 0 and "echo hi > /hi" in out and "HEALTHCHECK" in out
+    # a layer's size is its files' (Docker's diff size), not its tar's: `hi\n` is 3 bytes
+    step = next(line for line in out.splitlines() if "echo hi > /hi" in line)
+    assert step.split()[-1] == "3B", out
     assert cli("image", "tag", "app:1", "app:2")[0] == 0
     archive = tmp_path / "app.tar"
     assert cli("image", "save", "-o", str(archive), "app:1", "busybox")[0] == 0
