@@ -116,9 +116,14 @@ def remove_mount_stubs(upper: Path, stubs: tuple[str, ...]) -> None:
     """Drop the mount points the runtime made for paths the image lacked (a build step's
     ``RUN --mount`` targets), deepest first and only while still empty: BuildKit leaves them
     out of the layer too, so ``/run/secrets`` does not appear in an image because a step
-    read a secret. What the command itself wrote there stays."""
+    read a secret. What the command itself wrote there stays, and so does a stub the
+    command moved away: when a directory on the way is now a link (to anywhere, the host's
+    files included), nothing is removed through it."""
     for rel in sorted(stubs, key=lambda r: r.count("/"), reverse=True):
-        path = upper / rel.strip("/")
+        parts = [p for p in rel.split("/") if p]
+        if not _plain_directories(upper, parts[:-1]):
+            continue
+        path = upper.joinpath(*parts)
         try:
             st = os.lstat(path)
             if stat.S_ISDIR(st.st_mode):
@@ -127,6 +132,17 @@ def remove_mount_stubs(upper: Path, stubs: tuple[str, ...]) -> None:
                 os.unlink(path)
         except OSError:
             continue
+
+
+def _plain_directories(upper: Path, parts: list[str]) -> bool:
+    """Is every prefix of `parts` under `upper` a directory itself (no link among them)?"""
+    for n in range(1, len(parts) + 1):
+        try:
+            if not stat.S_ISDIR(os.lstat(upper.joinpath(*parts[:n])).st_mode):
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def commit_upper(upper: Path, content: ContentStore, mount_stubs: tuple[str, ...] = ()) -> Blob:

@@ -57,7 +57,7 @@ READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysr
 
 
 def _inside(rootfs: str, target: str) -> str:
-    """Where `target` is for the container: resolved in its root (see `_resolve_in_root`).
+    """Where `target` is for the container: resolved in its root (`engine.root_paths`).
     The mounts and files made here, before pivot_root, are made through host paths: joined
     plainly, an image's `/data -> /etc` would make a volume's mount point, a tmpfs or /proc
     land on the host's /etc, and fill an empty volume with the host's files."""

@@ -608,9 +608,10 @@ class Builder:
                         subject=pattern,
                     )
                 for rel in matches:
-                    host = self.context.path(rel)
+                    entries = list(self.context.walk(rel))
+                    host = entries[0][1]
                     extract = kw == "ADD" and host.is_file() and _is_tar(host)
-                    plan.append((rel, list(self.context.walk(rel)), extract))
+                    plan.append((rel, entries, extract))
         if len(plan) + len(inline) > 1:
             dest_is_dir = True
         inputs = hash_tree([e for _, entries, _ in plan for e in entries])
@@ -785,8 +786,7 @@ class Builder:
                 entries = list(view.walk(rel))
                 digest = f"{source_id}:{rel}"
             else:
-                found = self.context.resolve(rel) if rel != "." else ["."]
-                entries = list(self.context.walk(rel)) if rel in found else []
+                entries = list(self.context.walk(rel))
                 digest = hash_tree(entries) if entries else ""
             if not entries:
                 where = mount.from_ or "the build context"

@@ -2,8 +2,9 @@
 
 ``MergedView`` answers "what is at this path in the image" from the unpacked snapshot dirs
 (top first) without mounting anything: the first layer that has the path wins, a whiteout
-(0/0 char device) hides it, an opaque directory stops the search downwards. COPY --from and
-"does the destination dir exist" use it.
+(0/0 char device) hides it, an opaque directory stops the search downwards. COPY --from,
+``RUN --mount=…,from=`` and "does the destination dir exist" use it; it never follows a link
+on the host: the image's links are resolved inside the image (`MergedView.resolve`).
 
 ``LayerBuilder`` streams a tar straight into the content store's verified writer; members
 are added in the caller's (sorted) order with numeric owners, so equal inputs give equal
@@ -12,6 +13,7 @@ layers (and therefore stable image ids).
 
 from __future__ import annotations
 
+import enum
 import os
 import posixpath
 import stat
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from engine.content import Blob, ContentStore
+from engine.root_paths import resolve_relative
 from engine.snapshots import OVERLAY_OPAQUE_XATTR, normalize_member_name
 
 
@@ -46,24 +49,43 @@ class MergedView:
         self.lowers = lowers
 
     def lookup(self, rel: str) -> Path | None:
+        """The real path of `rel` in the topmost layer that has it, None when the union has
+        nothing there. Never through a link: in a layer, a link (or file, or whiteout) where
+        `rel` needs a directory hides what is below it, as in overlayfs; `resolve` is what
+        follows the image's links."""
         rel = rel.strip("/")
         if rel in ("", "."):
             return self.lowers[0] if self.lowers else None
         parts = rel.split("/")
         for layer in self.lowers:
-            blocked = False
+            blocked = missing = False
             for n in range(1, len(parts)):
                 ancestor = layer.joinpath(*parts[:n])
-                if _is_whiteout(ancestor) or (ancestor.exists() and not ancestor.is_dir()):
+                try:
+                    mode = os.lstat(ancestor).st_mode
+                except FileNotFoundError:
+                    missing = True
+                    break
+                if not stat.S_ISDIR(mode):
                     return None
-                if ancestor.is_dir() and _is_opaque(ancestor):
+                if _is_opaque(ancestor):
                     blocked = True
             candidate = layer.joinpath(*parts)
-            if os.path.lexists(candidate):
+            if not missing and os.path.lexists(candidate):
                 return None if _is_whiteout(candidate) else candidate
             if blocked:
                 return None
         return None
+
+    def resolve(self, rel: str) -> str:
+        """`rel` as a process in a container of the image reaches it: the image's links
+        followed inside the image, never to the host (`engine.root_paths`); "" for the root.
+        OSError on a link loop."""
+        return resolve_relative(rel, self._read_link)
+
+    def _read_link(self, rel: str) -> str | None:
+        found = self.lookup(rel)
+        return os.readlink(found) if found is not None and os.path.islink(found) else None
 
     def is_dir(self, rel: str) -> bool:
         found = self.lookup(rel)
@@ -71,13 +93,15 @@ class MergedView:
 
     def listdir(self, rel: str) -> list[str]:
         rel = rel.strip("/")
+        parts = [p for p in rel.split("/") if p not in ("", ".")]
         names: set[str] = set()
         hidden: set[str] = set()
         for layer in self.lowers:
-            directory = layer / rel if rel not in ("", ".") else layer
-            if not directory.is_dir() or directory.is_symlink():
-                if os.path.lexists(directory):
-                    break
+            directory = layer.joinpath(*parts)
+            kind = _directory_kind(layer, parts)
+            if kind is _Kind.OTHER:
+                break
+            if kind is _Kind.MISSING:
                 continue
             for entry in os.listdir(directory):
                 if entry in hidden or entry in names:
@@ -91,14 +115,43 @@ class MergedView:
         return sorted(names)
 
     def walk(self, rel: str) -> Iterator[tuple[str, Path]]:
-        """(relative path, real path) of ``rel`` and everything below it, parents first."""
-        found = self.lookup(rel)
+        """(path, real path) of ``rel`` and everything below it, parents first, named below
+        ``rel``: ``rel`` is found through the image's links (`resolve`), a link below it is
+        an entry of its own. Nothing when ``rel`` leads nowhere."""
+        name = rel.strip("/")
+        try:
+            real = self.resolve(name)
+        except OSError:
+            return
+        yield from self._walk(name, real)
+
+    def _walk(self, name: str, real: str) -> Iterator[tuple[str, Path]]:
+        found = self.lookup(real)
         if found is None:
             return
-        yield rel.strip("/"), found
+        yield name, found
         if found.is_dir() and not found.is_symlink():
-            for name in self.listdir(rel):
-                yield from self.walk(posixpath.join(rel.strip("/"), name))
+            for child in self.listdir(real):
+                yield from self._walk(posixpath.join(name, child), posixpath.join(real, child))
+
+
+class _Kind(enum.Enum):
+    """What one layer has at a path, its parents looked at without following links."""
+
+    MISSING = "missing"
+    DIRECTORY = "directory"
+    OTHER = "other"  # a file, link or whiteout: hides lower layers' entries below it
+
+
+def _directory_kind(layer: Path, parts: list[str]) -> _Kind:
+    for n in range(1, len(parts) + 1):
+        try:
+            mode = os.lstat(layer.joinpath(*parts[:n])).st_mode
+        except FileNotFoundError:
+            return _Kind.MISSING
+        if not stat.S_ISDIR(mode):
+            return _Kind.OTHER
+    return _Kind.DIRECTORY
 
 
 class LayerBuilder:

@@ -3,7 +3,8 @@
 Everything a step stages lives in one private temp dir removed when the step ends (also on
 failure): copies of bind sources (so a ``.dockerignore``d file is not visible and an ``rw``
 bind never writes into the user's context or a stage's layers; read-only ones are hard links
-where possible), secret files (on a tmpfs when the host has ``/dev/shm``, never in the data
+where possible; a link in the tree stays a link, resolved by the step's container in its own
+root), secret files (on a tmpfs when the host has ``/dev/shm``, never in the data
 root's layers or cache), and heredoc scripts. Cache mounts are the exception: they live under
 ``<data root>/builder/cache-mounts/`` and outlast the build, outside any layer; ``locked``
 ones are held under an exclusive lock for the step, a busy ``private`` one is replaced by a
@@ -25,6 +26,7 @@ from typing import IO
 
 from engine.builder.run_mounts import RunMount, Sharing
 from engine.containers import MountKind, MountSpec
+from engine.errors import InvalidArgumentError
 from engine.processes import is_alive, start_time
 
 Entries = list[tuple[str, Path]]  # (path relative to the source root, host path), parents first
@@ -82,10 +84,15 @@ class MountStaging:
     # ------------------------------------------------------------------ bind
 
     def bind(self, mount: RunMount, entries: Entries) -> MountSpec:
-        """`entries` (a source tree or one file) copied aside and bound at the target."""
+        """`entries` (a source tree or one file) copied aside and bound at the target. The
+        source is found through its links by the caller, inside its own root: a link staged
+        here would be followed by the bind mount, on the host."""
         scratch = self._scratch()
         top_rel, top = entries[0]
-        if not top.is_dir() or top.is_symlink():
+        if top.is_symlink():
+            raise InvalidArgumentError(f"bind source {top_rel} is a symbolic link: resolve it"
+                                       " inside its root first", subject=top_rel)
+        if not top.is_dir():
             staged = scratch / "file"
             _place(top, staged, link=mount.read_only)
             return MountSpec(MountKind.BIND, mount.target, str(staged), read_only=mount.read_only)

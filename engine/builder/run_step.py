@@ -34,10 +34,15 @@ def run_command(instruction: Instruction, shell: list[str]) -> RunCommand:
 
 def mount_stubs(view: MergedView, targets: list[str]) -> tuple[str, ...]:
     """The paths the runtime creates as mount points because the image lacks them: the
-    first missing component of each target and everything below it."""
+    first missing component of each target and everything below it, where the runtime
+    makes them (the target resolved through the image's links, inside the image)."""
     stubs: list[str] = []
     for target in targets:
-        parts = [p for p in target.split("/") if p]
+        try:
+            resolved = view.resolve(target)
+        except OSError:  # a link loop: the runtime refuses the mount, the step fails
+            continue
+        parts = [p for p in resolved.split("/") if p]
         for n in range(1, len(parts) + 1):
             rel = "/".join(parts[:n])
             if view.lookup(rel) is None:

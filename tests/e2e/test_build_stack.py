@@ -160,3 +160,40 @@ def test_build_secrets_from_the_stack_and_the_command_line(
     assert missing.returncode == 1
     assert "Dockerfile:2: RUN --mount=type=secret: secret cli not found" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_a_context_link_to_a_host_dir_reaches_no_host_file(
+    tmp_path: Path, busybox_tarball: Path  # noqa: F811
+) -> None:
+    """The tester's report: `ln -sfn /some/host/dir ctxlink` in the context, then a build
+    binding it `rw` read and overwrote the host's file, and COPY copied it into the image.
+    Now the link is resolved inside the context, as BuildKit does: there is no such path
+    in the context, so the build fails, clearly, and the host's files stay as they were."""
+    root = tmp_path / "root"
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "file").write_text("original\n")
+    stack = tmp_path / "linked"
+    stack.mkdir()
+    (stack / "ctxlink").symlink_to(victim)
+    (stack / "compose.yaml").write_text(
+        f"services:\n  b:\n    build: .\n    image: b{os.getpid()}img\n"
+    )
+    run_cli(["image", "import", str(busybox_tarball), "busybox"], cwd=stack, root=root)
+    attempts = (
+        ("RUN --mount=type=bind,source=ctxlink,target=/x,rw sh -c"
+         ' "cat /x/file; echo OVERWRITTEN > /x/file; touch /x/newfile"',
+         "Dockerfile:2: RUN --mount: ctxlink not found in the build context"),
+        ("COPY ctxlink/file /copied",
+         "Dockerfile:2: COPY failed: file not found in build context or excluded by"
+         " .dockerignore: ctxlink/file"),
+    )
+    for step, message in attempts:
+        (stack / "Dockerfile").write_text(f"FROM busybox\n{step}\n")
+        built = run_cli(["build", "--no-cache"], cwd=stack, root=root, timeout=300)
+        assert built.returncode == 1, built.stderr
+        assert message in built.stderr
+        assert "original" not in built.stdout + built.stderr
+        assert "Traceback" not in built.stderr
+        assert (victim / "file").read_text() == "original\n"
+        assert sorted(p.name for p in victim.iterdir()) == ["file"]
