@@ -586,7 +586,7 @@ class Builder:
         from_ref = flags.get("from")
         source_id = "context"
         if from_ref:
-            source_view, source_id = self._from_source(from_ref, instruction)
+            source_view, source_id = self._from_source(from_ref, f"COPY --from={from_ref}")
             for pattern in sources:
                 rel = posixpath.normpath("/" + pattern).strip("/")
                 entries = list(source_view.walk(rel))
@@ -684,14 +684,16 @@ class Builder:
             inline.append((marker.name, content.encode()))
         return items, inline
 
-    def _from_source(self, ref: str, instruction: Instruction) -> tuple[MergedView, str]:
+    def _from_source(self, ref: str, asker: str) -> tuple[MergedView, str]:
+        """The stage or image `ref` names; `asker` (``COPY --from=…``, ``RUN --mount=…``)
+        starts the error when there is none."""
         for candidate in self._stages:
             if candidate.name == ref.lower() or (ref.isdigit() and candidate.index == int(ref)):
                 return self._view(candidate), candidate.manifest
         image = self.store.find(ref)
         if image is None:
             raise BuildError(
-                f"COPY --from={ref}: no build stage or image of that name", subject=ref,
+                f"{asker}: no build stage or image of that name", subject=ref,
                 hint="import or pull the image, or name an earlier stage (FROM … AS name)",
             )
         return MergedView(self.store.layer_paths(image)), image.manifest_digest
@@ -782,7 +784,8 @@ class Builder:
         if mount.type is MountType.BIND or (mount.type is MountType.CACHE and mount.from_):
             rel = posixpath.normpath("/" + mount.source).strip("/") or "."
             if mount.from_:
-                view, source_id = self._from_source(mount.from_, instruction)
+                asker = f"RUN --mount=type={mount.type.value},from={mount.from_}"
+                view, source_id = self._from_source(mount.from_, asker)
                 entries = list(view.walk(rel))
                 digest = f"{source_id}:{rel}"
             else:

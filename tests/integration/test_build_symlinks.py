@@ -204,3 +204,13 @@ def test_a_step_replacing_a_mount_point_dir_by_a_link_removes_nothing_on_the_hos
     assert (victim / "sub" / "token").is_file()
     assert _run(engine, "stublink:1", "readlink", "/stubdir") == (0, f"{victim}\n")
 
+
+def test_a_missing_bind_stage_names_the_run_mount(
+    engine_with_busybox: Engine, tmp_path: Path
+) -> None:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    with pytest.raises(BuildError, match=r"Dockerfile:2: RUN --mount=type=bind,"
+                       r"from=nosuchstage: no build stage or image of that name"):
+        _build(engine_with_busybox, ctx,
+               "FROM busybox\nRUN --mount=type=bind,from=nosuchstage,target=/x true\n")
