@@ -58,6 +58,10 @@ def _mounts(project: Project, service: Service) -> tuple[MountSpec, ...]:
             source = definition.name
         mounts.append(MountSpec(_MOUNT_KINDS[volume.type], volume.target, source, volume.read_only,
                                 volume.create_host_path, volume.propagation))
+    if service.raw.get("secrets") or service.raw.get("configs"):
+        from compose.secret_files import bind_mounts  # only stacks that use them load it
+
+        mounts.extend(bind_mounts(project, service, (m.target for m in mounts)))
     return tuple(mounts)
 
 

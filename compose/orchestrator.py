@@ -347,6 +347,7 @@ class Orchestrator:
                     f'"{service.container_name}": it cannot be scaled beyond 1 replica'
                 )
         check_static_addresses(self.project, wanted)  # before anything is made
+        self.check_service_files(wanted)
         self.warn_unsupported(wanted)
         nodes = {name: self._edges(name) for name in wanted}
         # One listing serves the whole plan (each reads every container's record and state):
@@ -441,8 +442,33 @@ class Orchestrator:
         from compose.unsupported import unsupported_warnings
 
         for name in services:
-            for text in unsupported_warnings(self.project.services[name]):
+            service = self.project.services[name]
+            texts = unsupported_warnings(service)
+            if service.raw.get("secrets") or service.raw.get("configs"):
+                from compose.secret_files import ignored_option_warnings
+
+                texts += ignored_option_warnings(self.project, service)
+            for text in texts:
                 self.report(Event(ResourceKind.CONTAINER, name, Phase.WARNING, text))
+
+    def check_service_files(self, services: Sequence[str]) -> None:
+        """The services' secrets and configs are all there (files, variables), before anything
+        is made (compose.secret_files)."""
+        if any(self.project.services[n].raw.get(k) for n in services
+               for k in ("secrets", "configs")):
+            from compose.secret_files import check
+
+            check(self.project, services)
+
+    def inject_service_files(self, info: ContainerInfo, service: Service | None = None) -> None:
+        """Copy the environment and inline secrets/configs of the container's service into
+        it (not running), as docker compose does at create and before each start."""
+        service = service or self.project.services.get(info.labels.get(L.SERVICE, ""))
+        if service is None or not (service.raw.get("secrets") or service.raw.get("configs")):
+            return
+        from compose.secret_files import inject
+
+        inject(self.engine, info.id, self.project, service)
 
     def remove_orphans(self, timeout: float | None = None) -> None:
         """`run --remove-orphans` without dependencies to start."""
@@ -613,6 +639,7 @@ class Orchestrator:
         self, service: Service, action: Action, image_id: str, restart: bool, options: UpOptions
     ) -> None:
         info = action.container
+        created = action.kind in (ActionKind.RECREATE, ActionKind.CREATE) or info is None
         if action.kind is ActionKind.RECREATE and info is not None:
             self._event(info.name, Phase.RECREATE)
             if info.status is ContainerStatus.RUNNING:
@@ -639,7 +666,7 @@ class Orchestrator:
             self._event(info.name, Phase.RESTARTED)
             return
         if not options.no_start:
-            self._start(info)
+            self._start(info, created)
 
     def _create(
         self,
@@ -660,16 +687,25 @@ class Orchestrator:
         except BaseException:
             self.release_fresh_volumes(made)
             raise
+        try:
+            self.inject_service_files(info, service)
+        except BaseException:
+            self.engine.remove_container(info.id, force=True)
+            self.release_fresh_volumes(made)
+            raise
         if not quiet:
             self._event(spec.name, Phase.CREATED)
         return info
 
-    def _start(self, info: ContainerInfo) -> None:
+    def _start(self, info: ContainerInfo, created: bool = False) -> None:
+        """`created`: just made by `_create`, which copied its secrets/configs in already."""
         if info.status is ContainerStatus.RUNNING:
             self._event(info.name, Phase.RUNNING)
             return
         self._event(info.name, Phase.STARTING)
         try:
+            if not created and not info.status.active:
+                self.inject_service_files(info)  # docker compose's startService: fresh content
             self.engine.start_container(info.id)
             self.run_lifecycle_hooks(info, "post_start")
         except (EngineError, ComposeError) as exc:

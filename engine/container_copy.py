@@ -249,6 +249,7 @@ def extract_into(
 
     def work(ready: Callable[[], None]) -> None:
         os.close(write_fd)
+        os.umask(0o022)  # directories it makes are 0755, as Docker's, whatever the CLI's umask
         target = PurePosixPath("/", dest)
         into, old, new = str(target), "", ""
         if rename is not None and not os.path.isdir(target):

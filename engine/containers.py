@@ -331,7 +331,9 @@ class ContainerStore:
                 spec=spec,
             )
             building = self.layout.containers / f"{_NEW}{record.id}.{_writer_tag()}"
-            building.mkdir(parents=True)
+            # root's alone, as Docker's (0710): the writable layer under it holds what the
+            # container writes, secrets copied in among it, readable only through the container
+            building.mkdir(mode=0o700, parents=True)
             # Only the record, fsynced (it must survive a power cut: it is the project's
             # database); no state.json until the first change (see load_state, save_state).
             write_json(building / "config.json", record, default=json_default)

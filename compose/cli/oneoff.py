@@ -177,6 +177,7 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
         from engine import prewarm_network_attach
 
         prewarm_network_attach()  # the fork server loads the attach path while we prepare
+    orch.check_service_files([service])  # before anything is made
     orch.warn_unsupported([service])
     orch.image_report = lambda line: print(line, file=sys.stderr)  # builds show, as in `up`
     deps = [n for n in orch.service_names((service,)) if n != service]
@@ -245,6 +246,12 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     try:
         info = engine.create_container(spec)
     except BaseException:
+        orch.release_fresh_volumes(made)
+        raise
+    try:
+        orch.inject_service_files(info, definition)  # docker compose: right after the create
+    except BaseException:
+        engine.remove_container(info.id, force=True)
         orch.release_fresh_volumes(made)
         raise
     # Attached with --rm, we remove it once its output is read; its supervisor does only if

@@ -62,6 +62,8 @@ class FakeEngine:
     def __post_init__(self) -> None:
         self.execs: list[tuple[str, tuple[str, ...], dict[str, Any]]] = []
         self.extracted: list[tuple[str, str, dict[str, bytes | None]]] = []
+        # (container name, member name, mode, uid, gid, keep_owner) of every member extracted
+        self.extracted_headers: list[tuple[str, str, int, int, int, bool]] = []
         self.networks_made: dict[str, dict[str, str]] = {}
         self.network_records: dict[str, Network] = {}
         self.volumes_made: dict[str, dict[str, str]] = {}
@@ -291,7 +293,8 @@ class FakeEngine:
         rename: str | None = None, keep_owner: bool = False,
     ) -> None:
         """The tar `feed` writes, kept in `extracted` as (container name, dest, member names
-        with their file contents: None for a directory)."""
+        with their file contents: None for a directory), their owners and modes in
+        `extracted_headers`."""
         import io
         import tarfile
 
@@ -304,6 +307,9 @@ class FakeEngine:
             for member in tar:
                 data = tar.extractfile(member) if member.isfile() else None
                 members[member.name] = data.read() if data is not None else None
+                self.extracted_headers.append(
+                    (c.record.name, member.name, member.mode, member.uid, member.gid, keep_owner)
+                )
         self.extracted.append((c.record.name, dest, members))
         self._log("extract", c.record.name)
 
