@@ -571,6 +571,10 @@ class Builder:
         dest_is_dir = dest_text.endswith("/") or len(sources) + len(inline) > 1
         dest = posixpath.normpath(posixpath.join(workdir, dest_text)).strip("/")
         view = self._view(stage)
+        try:  # BuildKit resolves the destination in the image: `/bin/` on a merged-usr image
+            dest = view.resolve(dest).strip("/")  # is usr/bin (a layer dir replaced the link)
+        except OSError as exc:
+            raise self._err(instruction, f"{kw} failed: {dest_text}: {exc.strerror}") from exc
         uid = gid = None
         if "chown" in flags:
             lowers = [str(p) for p in view.lowers]

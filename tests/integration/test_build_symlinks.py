@@ -214,3 +214,25 @@ def test_a_missing_bind_stage_names_the_run_mount(
                        r"from=nosuchstage: no build stage or image of that name"):
         _build(engine_with_busybox, ctx,
                "FROM busybox\nRUN --mount=type=bind,from=nosuchstage,target=/x true\n")
+
+
+def test_a_copy_destination_through_an_image_link_keeps_the_link(
+    engine_with_busybox: Engine, tmp_path: Path
+) -> None:
+    """BuildKit resolves COPY's destination in the image: on a merged-usr image `COPY x /bin/`
+    lands in usr/bin and /bin stays the link (a layer dir in its place hid every binary)."""
+    engine = engine_with_busybox
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "f").write_text("hello\n")
+    dockerfile = (
+        "FROM busybox\n"
+        "RUN mkdir -p /usr/local/realbin && echo kept > /usr/local/realbin/keep"
+        " && ln -s usr/local/realbin /lbin\n"
+        "COPY f /lbin/\n"
+        "COPY f /lbin/renamed\n"
+    )
+    _build(engine, ctx, dockerfile, tags=("copydestlink:1",))
+    code, out = _run(engine, "copydestlink:1", "sh", "-c",
+                     "readlink /lbin; cat /usr/local/realbin/keep /lbin/f /lbin/renamed")
+    assert (code, out.splitlines()) == (0, ["usr/local/realbin", "kept", "hello", "hello"])
