@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from engine.containers import ContainerSpec
 from engine.errors import InvalidArgumentError
+from engine.root_paths import resolve_in_root
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -51,12 +53,22 @@ def resolve_env(
     return tuple(f"{k}={v}" for k, v in env.items())
 
 
+def image_file(layers: list[str], path: str) -> str | None:
+    """The topmost layer's regular file at `path`, found with each layer's links resolved
+    inside that layer: `f"{layer}/etc/passwd"` followed an image's `/etc -> /etc` link to the
+    host's own passwd and group (names and homes of the host's users came out)."""
+    for layer in layers:
+        with contextlib.suppress(OSError):
+            found = resolve_in_root(layer, path)
+            if os.path.isfile(found) and not os.path.islink(found):
+                return found
+    return None
+
+
 def home_directory(uid: int, rootfs_lowers: list[str]) -> str:
     """The home of `uid` in the image's /etc/passwd, else "/" (runc's default for a user the
     file does not list): `USER appuser` gets /home/appuser, `nobody` /nonexistent."""
-    passwd = next(
-        (f"{d}/etc/passwd" for d in rootfs_lowers if os.path.exists(f"{d}/etc/passwd")), None
-    )
+    passwd = image_file(rootfs_lowers, "/etc/passwd")
     if passwd is None:
         return "/root" if uid == 0 else "/"
     try:
@@ -91,14 +103,8 @@ def resolve_user(
     if not user:
         return 0, 0
     name, _, group = user.partition(":")
-    passwd = next(
-        (f"{d}/etc/passwd" for d in rootfs_lowers if os.path.exists(f"{d}/etc/passwd")),
-        "/nonexistent",
-    )
-    groups = next(
-        (f"{d}/etc/group" for d in rootfs_lowers if os.path.exists(f"{d}/etc/group")),
-        "/nonexistent",
-    )
+    passwd = image_file(rootfs_lowers, "/etc/passwd") or "/nonexistent"
+    groups = image_file(rootfs_lowers, "/etc/group") or "/nonexistent"
     if name.isdigit():
         uid = int(name)
         entry = None

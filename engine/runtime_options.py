@@ -18,6 +18,7 @@ from engine.cgroups import CPU_PERIOD_DEFAULT, DEFAULT_DEVICE_RULES, Limits, ava
 from engine.containers import ContainerSpec, MountKind
 from engine.docker_init import find_init_binary
 from engine.errors import InvalidArgumentError
+from engine.process_config import image_file
 from engine.rlimits import check_ulimit
 from engine.runtime_spec import DeviceNode, HealthcheckConfig, Rlimit, TmpfsMount
 
@@ -117,9 +118,7 @@ def check_sysctls(spec: ContainerSpec) -> dict[str, str]:
 def resolve_groups(spec: ContainerSpec, lowers: list[str]) -> tuple[int, ...]:
     if not spec.group_add:
         return ()
-    group_file = next(
-        (f"{d}/etc/group" for d in lowers if os.path.exists(f"{d}/etc/group")), None
-    )
+    group_file = image_file(lowers, "/etc/group")
     table: dict[str, int] = {}
     if group_file:
         with open(group_file, encoding="utf-8") as handle:
