@@ -520,6 +520,7 @@ class Orchestrator:
         swept = sweep_first
         if sweep_first:
             self.engine.sweep_network_orphans()  # repair what a crashed `up`/`down` left
+            self.engine.sweep_cgroup_orphans()  # and what killed supervisors left
         for key in self._used_networks(services):
             definition = self.project.networks[key]
             existing = self.engine.networks.find_network(definition.name)

@@ -303,6 +303,17 @@ class Engine:
             _debug("network sweep failed: %s", exc)
             return []
 
+    def sweep_cgroup_orphans(self) -> list[str]:
+        """Remove container cgroups a killed supervisor left (engine.cgroup_sweep); best
+        effort, as the network sweep."""
+        from engine.cgroup_sweep import sweep_orphan_cgroups
+
+        try:
+            return sweep_orphan_cgroups()
+        except OSError as exc:
+            _debug("cgroup sweep failed: %s", exc)
+            return []
+
     # ---- containers ---------------------------------------------------------------------
     def create_container(
         self, spec: ContainerSpec, replacing: str | None = None

@@ -151,6 +151,9 @@ class FakeEngine:
         self.networks_made.pop(name, None)
         self.network_records.pop(name, None)
 
+    def sweep_cgroup_orphans(self) -> list[str]:
+        return []  # no kernel objects in the fake
+
     def sweep_network_orphans(self) -> list[str]:
         return []  # no kernel objects in the fake
 
