@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from engine.images import Image, ImageConfig, ImageStore
     from engine.logs import LogLine
     from engine.registry.pull import Reporter as PullReport
+    from engine.volume_mounts import VolumePlan
 
 __all__ = [
     "ContainerInfo",
@@ -543,11 +544,8 @@ class Engine:
             if mount.kind is MountKind.TMPFS:
                 tmpfs.append(tmpfs_mount(spec, mount.target, mount.read_only))
             elif mount.kind is MountKind.VOLUME:
-                name = mount.source or anonymous_volume_name(record.id, mount.target)
-                volume = self.volumes.ensure(name)
-                from engine.volume_mounts import plan as plan_volume
-
-                plan = plan_volume(volume.name, volume.mountpoint, volume.options)
+                plan = self._volume_plan(record.id, mount, create=True)
+                assert plan is not None  # made when missing
                 binds.append(BindMount(
                     plan.source, mount.target, mount.read_only or plan.read_only, populate=True
                 ))
@@ -681,21 +679,29 @@ class Engine:
         copy to see them where its processes will (Docker's archive API mounts them too): a
         file copied to a volume's path went under the mount point, hidden from the next run.
         Volumes of a driver that mounts at start (tmpfs, devices) hold nothing while stopped."""
-        from engine.volume_mounts import plan as plan_volume
-
         binds = []
         for mount in record.spec.mounts:
             if mount.kind is MountKind.VOLUME:
-                name = mount.source or anonymous_volume_name(record.id, mount.target)
-                volume = self.volumes.find(name)
-                if volume is None:
-                    continue
-                plan = plan_volume(volume.name, volume.mountpoint, volume.options)
-                if plan.host_mount is None:
+                plan = self._volume_plan(record.id, mount, create=False)
+                if plan is not None and plan.host_mount is None:
                     binds.append((plan.source, mount.target, mount.read_only or plan.read_only))
             elif mount.kind is MountKind.BIND and mount.source and os.path.exists(mount.source):
                 binds.append((mount.source, mount.target, mount.read_only))
         return tuple(binds)
+
+    def _volume_plan(
+        self, container_id: str, mount: MountSpec, *, create: bool
+    ) -> VolumePlan | None:
+        """Where a container's volume mount comes from (its named or anonymous volume, through
+        its driver options); a start makes a missing volume, a copy into a stopped container
+        does not (None)."""
+        from engine.volume_mounts import plan as plan_volume
+
+        name = mount.source or anonymous_volume_name(container_id, mount.target)
+        volume = self.volumes.ensure(name) if create else self.volumes.find(name)
+        if volume is None:
+            return None
+        return plan_volume(volume.name, volume.mountpoint, volume.options)
 
     def open_console(self, name_or_id: str) -> socket.socket:
         """For a `stdin_once` tty container, before starting it: the socket its supervisor

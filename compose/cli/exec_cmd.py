@@ -9,22 +9,9 @@ import sys
 import typer
 
 from compose import labels as L
+from compose.cli.oneoff import env_flags
 from compose.cli.terminal import raw_terminal
 from compose.errors import ComposeError
-
-
-def parse_env(items: list[str]) -> dict[str, str]:
-    """`-e KEY=VALUE`, or `-e KEY` to pass the caller's value along (Docker's rule)."""
-    env: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not key:
-            raise typer.BadParameter(f"invalid environment variable {item!r}", param_hint="-e")
-        if sep:
-            env[key] = value
-        elif key in os.environ:
-            env[key] = os.environ[key]
-    return env
 
 
 def exec_(
@@ -60,7 +47,7 @@ def exec_(
     if not running:
         which = f" container #{index}" if index != 1 else ""
         raise ComposeError(f'service "{service}" is not running{which}')
-    overrides = parse_env(env or [])
+    overrides = env_flags(env or [])
     if detach:
         try:
             orch.engine.exec_detached(

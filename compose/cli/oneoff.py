@@ -22,6 +22,7 @@ TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 
 if TYPE_CHECKING:
     import socket
+    from collections.abc import Sequence
     from typing import Any
 
     from compose.orchestrator import Orchestrator
@@ -61,8 +62,9 @@ class RunRequest:
     remove_orphans: bool = False
 
 
-def _env(items: tuple[str, ...]) -> dict[str, str]:
-    """`-e KEY=VALUE`, or `-e KEY` to pass the caller's value along (Docker's rule)."""
+def env_flags(items: Sequence[str]) -> dict[str, str]:
+    """`-e KEY=VALUE`, or `-e KEY` to pass the caller's value along (Docker's rule); `run` and
+    `exec` read their `-e` flags alike."""
     env: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -78,7 +80,7 @@ def _env(items: tuple[str, ...]) -> dict[str, str]:
 def _run_env(request: RunRequest) -> dict[str, str]:
     """docker compose's `run` environment: `-e` values, then each `--env-from-file` file
     adds what `-e` did not set (its `${VAR}` read from the `-e` values)."""
-    env = _env(request.env)
+    env = env_flags(request.env)
     if not request.env_from_file:
         return env
     from compose.dotenv import read_dotenv  # (it loads yaml: ~25 ms a `run` need not pay)
