@@ -451,7 +451,28 @@ def supervise(root: str, container_id: str, report_fd: int, start_server_fd: int
                 return served
         return first_start_in_helper(make)
 
-    return _run_lean(make, report_fd, first_start)
+    try:
+        return _run_lean(make, report_fd, first_start)
+    except Exception as exc:
+        _record_crash(Layout(Path(root)), container_id, exc)
+        raise
+
+
+SUPERVISOR_ERROR_LOG = "supervisor-error.log"
+
+
+def _record_crash(layout: Layout, container_id: str, exc: Exception) -> None:
+    """A supervisor's stderr is /dev/null (it outlives the CLI): without this, one that fails
+    leaves a container `exited (255)` and no word why. The traceback goes beside the log, the
+    message into the state (`container inspect`'s State.Error)."""
+    import traceback
+
+    with contextlib.suppress(Exception):
+        text = "".join(traceback.format_exception(exc))
+        (layout.container_dir(container_id) / SUPERVISOR_ERROR_LOG).write_text(text)
+        ContainerStore(layout).update_state(
+            container_id, error=f"supervisor failed: {type(exc).__name__}: {exc}"
+        )
 
 
 def main(argv: list[str]) -> int:
