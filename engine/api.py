@@ -490,8 +490,11 @@ class Engine:
 
     def _joined_hostname(self, spec: ContainerSpec) -> str | None:
         """Docker: a container in another's network namespace (network_mode container:X)
-        takes X's hostname, as it shares X's hosts file."""
+        takes X's hostname, as it shares X's hosts file; one in the host's takes the host's
+        (`hostname`, /etc/hostname and $HOSTNAME all say the machine's name)."""
         mode = spec.network_mode
+        if mode == "host":
+            return os.uname().nodename
         if not mode.startswith(("container:", "service:")):
             return None
         other = self.containers.find(mode.split(":", 1)[1])

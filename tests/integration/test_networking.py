@@ -227,6 +227,15 @@ def test_host_mode_sees_the_host_interfaces(engine_with_busybox: Engine) -> None
     assert "lo" in seen and len(seen & host_links) >= 2, (seen, host_links)
 
 
+def test_host_mode_takes_the_hosts_name(engine_with_busybox: Engine) -> None:
+    """Docker: a container on the host's network is named as the host, in all three places
+    a program looks (not its short id)."""
+    code, out = run(engine_with_busybox, f"hn-{_uid()}",
+                    'hostname; cat /etc/hostname; echo "$HOSTNAME"', network_mode="host")
+    assert code == 0, out
+    assert out.split() == [socket.gethostname()] * 3
+
+
 def test_none_mode_has_only_loopback_and_it_is_up(engine_with_busybox: Engine) -> None:
     code, out = run(
         engine_with_busybox, f"n-{_uid()}", "ls /sys/class/net; ping -c 1 -W 1 127.0.0.1",
