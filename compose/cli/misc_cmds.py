@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import typer
 
+from compose.cli import list_format
 from compose.errors import ComposeError
 
 EVENT_POLL = 0.2
@@ -321,13 +323,18 @@ def events(
 def ls(
     all_: bool = typer.Option(False, "-a", "--all", help="Show all stopped Compose projects"),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only display project names"),
-    fmt: str = typer.Option("table", "--format", help="table or json"),
-    filters: list[str] = typer.Option(None, "--filter", help="name=VALUE"),
+    fmt: str = typer.Option(
+        "table", "--format", help="Format the output. Values: [table | json] (or '{{json .}}')"
+    ),
+    filters: list[str] = typer.Option(
+        None, "--filter", help="Filter output based on conditions provided (name=REGEXP)"
+    ),
 ) -> None:
     """List running compose projects (from the labels of this host's containers)."""
     from compose import labels as L
     from engine.api import Engine
 
+    wanted = _name_filters(filters or [])
     projects: dict[str, dict[str, object]] = {}
     for info in Engine().list_containers():
         name = info.labels.get(L.PROJECT)
@@ -341,14 +348,13 @@ def ls(
         assert isinstance(files, set)
         if info.labels.get(L.CONFIG_FILES):
             files.add(info.labels[L.CONFIG_FILES])
-    wanted = [f.partition("=")[2] for f in filters or () if f.startswith("name=")]
-    rows = []
+    rows: list[dict[str, object]] = []
     for name in sorted(projects):
         counts = projects[name]["counts"]
         assert isinstance(counts, dict)
         if not all_ and not counts.get("running"):
             continue
-        if wanted and not any(w in name for w in wanted):
+        if wanted and not any(_matches(w, name) for w in wanted):
             continue
         status = ", ".join(f"{s}({n})" for s, n in sorted(counts.items()))
         files = ",".join(sorted(projects[name]["files"]))  # type: ignore[call-overload]
@@ -356,15 +362,35 @@ def ls(
     if quiet:
         for row in rows:
             print(row["Name"])
-    elif fmt == "json":
-        print(json.dumps(rows, separators=(",", ":")))  # as Go's json.Marshal writes it
-    elif fmt == "table":
-        table = [["NAME", "STATUS", "CONFIG FILES"]] + [
-            [r["Name"], r["Status"], r["ConfigFiles"]] for r in rows
-        ]
-        print(_table(table))
-    else:
-        raise ComposeError(f"unsupported format {fmt!r} (table, json)")
+        return
+    cells = [[str(r["Name"]), str(r["Status"]), str(r["ConfigFiles"])] for r in rows]
+    try:
+        text = list_format.render_list(rows, fmt, ("NAME", "STATUS", "CONFIG FILES"), cells)
+    except list_format.FormatError as exc:
+        raise ComposeError(str(exc)) from None
+    print(text, end="")
+
+
+def _name_filters(filters: list[str]) -> list[str]:
+    """`ls --filter name=X` (`name` is the only key compose accepts)."""
+    wanted = []
+    for item in filters:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ComposeError("bad format of filter (expected name=value)")
+        if key != "name":
+            raise ComposeError(f"invalid filter '{key}'")
+        wanted.append(value)
+    return wanted
+
+
+def _matches(pattern: str, name: str) -> bool:
+    """moby's filters.Match: a regular expression searched in the name; one that does not
+    compile matches nothing."""
+    try:
+        return re.search(pattern, name) is not None
+    except re.error:
+        return False
 
 
 # ---- wait ------------------------------------------------------------------------------------
