@@ -77,6 +77,10 @@ def register(app: typer.Typer) -> None:
             False, "--no-interpolate", help="Don't interpolate environment variables"),
         no_normalize: bool = typer.Option(
             False, "--no-normalize", help="Don't normalize compose model"),
+        no_path_resolution: bool = typer.Option(
+            False, "--no-path-resolution", help="Don't resolve file paths"),
+        no_env_resolution: bool = typer.Option(
+            False, "--no-env-resolution", help="Don't resolve service env files"),
         resolve_image_digests: bool = typer.Option(
             False, "--resolve-image-digests",
             help="Pin image tags to the digests they were pulled with"),
@@ -100,7 +104,10 @@ def register(app: typer.Typer) -> None:
         from compose.project_cache import load_cached  # a hit is the same Project, pickled
 
         flags = global_options(ctx)
-        options = dataclasses.replace(flags.load_options(), consistency=not no_consistency)
+        options = dataclasses.replace(
+            flags.load_options(), consistency=not no_consistency,
+            resolve_paths=not no_path_resolution, resolve_env=not no_env_resolution,
+        )
         project = warned(load_cached(options))
         full = project
         if names:
