@@ -1,0 +1,96 @@
+"""What scripts read from the query commands, through the CLI on a running stack: Go-template
+`--format` of `ps`/`volume ls`, compose's list formats of `ls`/`images`, `ls --filter`,
+`images -q`, `logs --index`, as docker compose v2 prints them."""
+
+# ruff: noqa: F811  (the fixtures come from test_orchestration; pytest injects them by name)
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.e2e.test_orchestration import SLEEPER, Stack, root, stack  # noqa: F401
+
+TALKER = 'image: busybox\ncommand: ["sh", "-c", "hostname; sleep 300"]\nstop_grace_period: 0s\n'
+
+
+def test_ps_go_templates_scripts_write(stack: Stack) -> None:
+    stack.write({"db": SLEEPER, "web": SLEEPER})
+    stack.ok("up", "-d")
+    stack.ok("stop", "db")
+    db, web = f"{stack.name}-db-1", f"{stack.name}-web-1"
+    out = stack.ok(
+        "ps", "-a", "--format",
+        '{{.Service}}\\t{{if eq .State "running"}}up{{else}}down {{.ExitCode}}{{end}}'
+        '\\t{{.Label "com.docker.compose.service" | upper}}',
+    ).stdout
+    assert out.splitlines() == ["db\tdown 137\tDB", "web\tup\tWEB"]
+    table = stack.ok("ps", "-a", "--format", "table {{.Name}}\\t{{.State}}").stdout
+    width = len(web) + 3  # docker's tabwriter: widest cell plus 3
+    assert table.splitlines() == [
+        "NAME".ljust(width) + "STATE", db.ljust(width) + "exited", web.ljust(width) + "running",
+    ]
+    bad = stack.cli("ps", "--format", "{{.Nope}}")
+    assert bad.returncode == 2 and "can't evaluate field Nope" in bad.stderr
+
+
+def test_ls_and_images_print_compose_s_list_formats(stack: Stack) -> None:
+    stack.write({"db": SLEEPER})
+    stack.ok("up", "-d")
+    lines = stack.ok("ls", "--filter", f"name=^{stack.name}$", "--format", "{{json .}}").stdout
+    assert [json.loads(line)["Name"] for line in lines.splitlines()] == [stack.name]
+    assert stack.ok("ls", "-q", "--filter", f"name={stack.name[4:]}").stdout.split() == [
+        stack.name
+    ]
+    table = stack.ok("ls", "--filter", f"name=^{stack.name}$").stdout.splitlines()
+    assert table[0] == "NAME".ljust(20) + "STATUS".ljust(20) + "CONFIG FILES"
+    assert table[1].startswith(stack.name.ljust(20) + "running(1)".ljust(20))
+    refused = stack.cli("ls", "--filter", "status=running")
+    assert refused.returncode == 1 and "invalid filter 'status'" in refused.stderr
+    unparsed = stack.cli("ls", "--format", "yaml")
+    assert unparsed.returncode == 1
+    assert 'format value "yaml" could not be parsed: parsing failed' in unparsed.stderr
+
+    (image,) = json.loads(stack.ok("images", "--format", "json").stdout)
+    assert list(image)[:6] == ["ID", "ContainerName", "Repository", "Tag", "Platform", "Size"]
+    assert image["ContainerName"] == f"{stack.name}-db-1"
+    assert (image["Repository"], image["Tag"]) == ("busybox", "latest")
+    (quiet,) = stack.ok("images", "-q").stdout.split()
+    assert re.fullmatch(r"[0-9a-f]{64}", quiet) and image["ID"] == f"sha256:{quiet}"
+    header, row = stack.ok("images").stdout.splitlines()
+    assert header.split("   ")[0].strip() == "CONTAINER"
+    assert [c for c in re.split(r"\s{3,}", header)] == [
+        "CONTAINER", "REPOSITORY", "TAG", "PLATFORM", "IMAGE ID", "SIZE", "CREATED",
+    ]
+    assert row.startswith(f"{stack.name}-db-1".ljust(20) + "busybox".ljust(20) + "latest")
+    assert row.endswith(" ago") or row.endswith("N/A")
+
+
+def test_logs_index_shows_one_replica(stack: Stack) -> None:
+    stack.write({"web": TALKER + "deploy:\n  replicas: 2\n"})
+    stack.ok("up", "-d")
+    second = stack.ok("exec", "-T", "--index", "2", "web", "hostname").stdout.strip()
+    for _ in range(50):
+        out = stack.ok("logs", "--no-log-prefix", "--index", "2", "web").stdout
+        if out:
+            break
+    assert out.splitlines() == [second]
+    assert len(stack.ok("logs", "--no-log-prefix", "web").stdout.splitlines()) == 2
+    refused = stack.cli("logs", "--index", "2")
+    assert refused.returncode == 1
+    assert "--index requires one service to be selected" in refused.stderr
+
+
+def test_volume_ls_filters_and_templates(stack: Stack) -> None:
+    stack.write({"db": SLEEPER + "volumes: [data:/data]\n"}, "volumes:\n  data: {}\n")
+    stack.ok("up", "-d")
+    mine = f"label=com.docker.compose.project={stack.name}"
+    names = stack.ok("volume", "ls", "--filter", mine, "--format", "{{.Name}}").stdout
+    assert names.split() == [f"{stack.name}_data"]
+    (doc,) = [
+        json.loads(line)
+        for line in stack.ok("volume", "ls", "-f", mine, "--format", "json").stdout.splitlines()
+    ]
+    assert doc["Name"] == f"{stack.name}_data" and doc["Driver"] == "local"
+    assert f"com.docker.compose.project={stack.name}" in doc["Labels"]
+    assert stack.ok("volume", "ls", "-q", "-f", mine, "-f", "dangling=true").stdout == ""
