@@ -83,15 +83,9 @@ def container_processes(init_pid: int) -> list[list[str]]:
     return rows
 
 
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "   ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows
-    )
-
-
 def top(ctx: typer.Context, services: list[str] = typer.Argument(None)) -> None:
     """Display the running processes."""
+    from compose.cli.go_template import tabwriter
     from compose.cli.session import orchestrator
     from engine.api import ContainerStatus
 
@@ -99,12 +93,15 @@ def top(ctx: typer.Context, services: list[str] = typer.Argument(None)) -> None:
     chosen = tuple(services or ())
     orch.check_services(chosen)
     header = ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
-    blocks = []
-    for info in orch.containers(chosen):
+    for info in sorted(orch.containers(chosen), key=lambda c: c.name):
         if info.status is not ContainerStatus.RUNNING or not info.state.pid:
             continue
-        blocks.append(f"{info.name}\n{_table([header, *container_processes(info.state.pid)])}\n")
-    print("\n".join(blocks), end="")
+        # compose 2.29's psPrinter: each process's cells tab-ended (so CMD is padded too),
+        # then an empty line, through tabwriter(min width 5, padding 3)
+        lines = ["\t".join(header), *("\t".join(r) + "\t" for r in
+                                       container_processes(info.state.pid)), ""]
+        table = tabwriter("\n".join(lines), min_width=5)
+        print(f"{info.name}\n{table}")
 
 
 # ---- events ----------------------------------------------------------------------------------

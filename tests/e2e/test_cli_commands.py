@@ -75,7 +75,7 @@ def test_top_images_ls_version(stack: Stack) -> None:
     top = stack.ok("top").stdout.splitlines()
     assert top[0] == f"{stack.name}-db-1"
     assert top[1].split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
-    assert top[2].split()[0] == "root" and top[2].endswith("sleep 300")
+    assert top[2].split()[0] == "root" and top[2].rstrip().endswith("sleep 300")
     images = stack.ok("images").stdout.splitlines()
     assert images[1].split()[:3] == [f"{stack.name}-db-1", "busybox", "latest"]
     listed = json.loads(stack.ok("ls", "--format", "json").stdout)

@@ -66,6 +66,20 @@ def test_ls_and_images_print_compose_s_list_formats(stack: Stack) -> None:
     assert row.endswith(" ago") or row.endswith("N/A")
 
 
+def test_top_prints_compose_s_blocks(stack: Stack) -> None:
+    """compose 2.29's top: per container (sorted) its name, a tabwriter table whose columns
+    are at least 5 wide (CMD cells padded too: each ends with a tab), and an empty line."""
+    stack.write({"web": SLEEPER, "db": SLEEPER})
+    stack.ok("up", "-d")
+    lines = stack.ok("top").stdout.split("\n")
+    assert lines[0] == f"{stack.name}-db-1" and lines[4] == f"{stack.name}-web-1"
+    header, process = lines[1], lines[2]
+    assert header.startswith("UID    PID") and "   C    STIME   " in header
+    assert header.endswith("CMD") and process.startswith("root   ")
+    assert process.endswith("sleep 300   ")
+    assert lines[3] == "" and lines[7:] == ["", ""]
+
+
 def test_logs_index_shows_one_replica(stack: Stack) -> None:
     stack.write({"web": TALKER + "deploy:\n  replicas: 2\n"})
     stack.ok("up", "-d")
