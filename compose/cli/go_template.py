@@ -11,6 +11,7 @@ structs docker formats: a field that is not there is an error, as it is for a st
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -354,6 +355,7 @@ class _Scope:
     root: object
     methods: Mapping[str, Method]
     header: bool
+    lenient: bool = False  # a missing map key is nil (inspect documents are maps)
 
 
 def _field(scope: _Scope, node: Field, args: list[object]) -> object:
@@ -367,6 +369,8 @@ def _field(scope: _Scope, node: Field, args: list[object]) -> object:
             value = value[name]
         elif name in scope.methods:
             value = scope.methods[name](value)
+        elif isinstance(value, dict) and scope.lenient:
+            value = None
         elif isinstance(value, dict):
             raise TemplateError(
                 f"can't evaluate field {name} (fields: {', '.join(sorted(value))})"
@@ -445,22 +449,29 @@ def _block(scope: _Scope, node: Block, out: list[str]) -> None:
         if not isinstance(items, list | tuple):
             raise TemplateError(f"range can't iterate over {go_text(value)}")
         for item in items:
-            _execute(_Scope(item, scope.root, scope.methods, scope.header), node.body, out)
+            _execute(dataclasses.replace(scope, dot=item), node.body, out)
     elif not truthy(value):
         _execute(scope, node.otherwise, out)
     elif node.kind == "with":
-        _execute(_Scope(value, scope.root, scope.methods, scope.header), node.body, out)
+        _execute(dataclasses.replace(scope, dot=value), node.body, out)
     else:
         _execute(scope, node.body, out)
 
 
 def execute(
     nodes: list[object], row: object, methods: Mapping[str, Method] | None = None,
-    header: bool = False,
+    header: bool = False, lenient: bool = False,
 ) -> str:
     out: list[str] = []
-    _execute(_Scope(row, row, methods or {}, header), nodes, out)
+    _execute(_Scope(row, row, methods or {}, header, lenient), nodes, out)
     return "".join(out)
+
+
+def render_documents(template: str, documents: Sequence[object]) -> str:
+    """`inspect --format`: each document through the template, one per line (as `docker
+    inspect -f`); the documents are JSON maps, so a key they lack is `<no value>`."""
+    nodes = parse(template)
+    return "\n".join(execute(nodes, doc, lenient=True) for doc in documents)
 
 
 # ---- docker's formatter ----------------------------------------------------------------------

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import typer
 
 from compose import labels as L
+from compose.cli.inspect_format import FORMAT_HELP, print_documents
 from compose.errors import ComposeError
 
 if TYPE_CHECKING:
@@ -145,10 +145,13 @@ def ls(
 
 
 @volume_app.command("inspect")
-def inspect(names: list[str] = typer.Argument(..., help="Volume names")) -> None:
+def inspect(
+    names: list[str] = typer.Argument(..., help="Volume names"),
+    fmt: str = typer.Option(None, "-f", "--format", help=FORMAT_HELP),
+) -> None:
     """Show volumes as Docker-shaped JSON."""
     engine = _engine()
-    print(json.dumps([_document(engine.volumes.get(n)) for n in names], indent=4))
+    print_documents([_document(engine.volumes.get(n)) for n in names], fmt)
 
 
 @volume_app.command("rm")

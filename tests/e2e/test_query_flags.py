@@ -108,3 +108,26 @@ def test_volume_ls_filters_and_templates(stack: Stack) -> None:
     assert doc["Name"] == f"{stack.name}_data" and doc["Driver"] == "local"
     assert f"com.docker.compose.project={stack.name}" in doc["Labels"]
     assert stack.ok("volume", "ls", "-q", "-f", mine, "-f", "dangling=true").stdout == ""
+
+
+def test_inspect_format_and_image_ls_format(stack: Stack) -> None:
+    stack.write({"db": SLEEPER})
+    stack.ok("up", "-d")
+    db = f"{stack.name}-db-1"
+    status = stack.ok(
+        "container", "inspect", "-f",
+        '{{.State.Status}} {{index .Config.Labels "com.docker.compose.service"}}', db,
+    ).stdout
+    assert status == "running db\n"
+    assert stack.ok("image", "inspect", "-f", "{{.Os}} {{index .RepoTags 0}}", "busybox").stdout \
+        == "linux busybox:latest\n"
+    bad = stack.cli("container", "inspect", "-f", "{{.State.Status", db)
+    assert bad.returncode == 2 and "unclosed action" in bad.stderr
+    assert stack.ok("image", "ls", "--format", "{{.Repository}}:{{.Tag}}").stdout.split() == [
+        "busybox:latest"
+    ]
+    listed = stack.ok("image", "ls", "--format", "json").stdout.splitlines()
+    (row,) = [json.loads(line) for line in listed]
+    assert (row["Repository"], row["Tag"], len(row["ID"])) == ("busybox", "latest", 12)
+    header = stack.ok("image", "ls").stdout.splitlines()[0]
+    assert header == "REPOSITORY   TAG       IMAGE ID       CREATED       SIZE"

@@ -111,3 +111,18 @@ def test_tabwriter_pads_to_ten_and_leaves_the_last_cell() -> None:
 def test_what_go_refuses_is_refused(template: str, error: str) -> None:
     with pytest.raises(TemplateError, match=error.replace("{", r"\{").replace("}", r"\}")):
         lines(template)
+
+
+def test_inspect_documents_are_maps_a_missing_key_is_no_value() -> None:
+    from compose.cli.go_template import render_documents
+
+    docs: list[dict[str, object]] = [
+        {"State": {"Status": "running"}, "Config": {"Labels": {"a": "1"}, "Cmd": ["sh"]}},
+        {"State": {"Status": "exited"}, "Config": {"Labels": {}, "Cmd": None}},
+    ]
+    text = render_documents(
+        '{{.State.Status}} {{index .Config.Labels "a"}} {{json .Config.Cmd}} {{.Nope}}', docs
+    )
+    assert text.split("\n") == [
+        'running 1 ["sh"] <no value>', "exited <no value> null <no value>",
+    ]
