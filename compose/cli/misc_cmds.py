@@ -329,33 +329,31 @@ def ls(
 ) -> None:
     """List running compose projects (from the labels of this host's containers)."""
     from compose import labels as L
+    from compose.cli.ps_cmd import state_word
     from engine.api import Engine
 
     wanted = _name_filters(filters or [])
-    projects: dict[str, dict[str, object]] = {}
-    for info in Engine().list_containers():
+    counts: dict[str, dict[str, int]] = {}
+    files: dict[str, list[str]] = {}
+    for info in sorted(Engine().list_containers(), key=lambda c: c.name):
         name = info.labels.get(L.PROJECT)
-        if not name:
+        # as compose: without -a only what docker lists without --all (running ones) counts
+        if not name or not (all_ or info.state.status.value in ("running", "restarting")):
             continue
-        entry = projects.setdefault(name, {"counts": {}, "files": set()})
-        counts = entry["counts"]
-        assert isinstance(counts, dict)
-        counts[info.status.value] = counts.get(info.status.value, 0) + 1
-        files = entry["files"]
-        assert isinstance(files, set)
-        if info.labels.get(L.CONFIG_FILES):
-            files.add(info.labels[L.CONFIG_FILES])
-    rows: list[dict[str, object]] = []
-    for name in sorted(projects):
-        counts = projects[name]["counts"]
-        assert isinstance(counts, dict)
-        if not all_ and not counts.get("running"):
-            continue
-        if wanted and not any(_matches(w, name) for w in wanted):
-            continue
-        status = ", ".join(f"{s}({n})" for s, n in sorted(counts.items()))
-        files = ",".join(sorted(projects[name]["files"]))  # type: ignore[call-overload]
-        rows.append({"Name": name, "Status": status, "ConfigFiles": files})
+        state = state_word(info)
+        counts.setdefault(name, {})[state] = counts.get(name, {}).get(state, 0) + 1
+        for path in info.labels.get(L.CONFIG_FILES, "").split(","):
+            if path and path not in files.setdefault(name, []):
+                files[name].append(path)
+    rows: list[dict[str, object]] = [
+        {
+            "Name": name,
+            "Status": ", ".join(f"{s}({n})" for s, n in sorted(counts[name].items())),
+            "ConfigFiles": ",".join(files.get(name, [])),
+        }
+        for name in sorted(counts)
+        if not wanted or any(_matches(w, name) for w in wanted)
+    ]
     if quiet:
         for row in rows:
             print(row["Name"])

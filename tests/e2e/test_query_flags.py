@@ -80,6 +80,20 @@ def test_top_prints_compose_s_blocks(stack: Stack) -> None:
     assert lines[3] == "" and lines[7:] == ["", ""]
 
 
+def test_ls_counts_only_running_containers_unless_all(stack: Stack) -> None:
+    """compose lists projects from docker's container list: without -a only running ones."""
+    stack.write({"db": SLEEPER, "web": SLEEPER})
+    stack.ok("up", "-d")
+    stack.ok("stop", "web")
+    mine = ("--filter", f"name=^{stack.name}$", "--format", "json")
+    assert json.loads(stack.ok("ls", *mine).stdout)[0]["Status"] == "running(1)"
+    assert json.loads(stack.ok("ls", "-a", *mine).stdout)[0]["Status"] == (
+        "exited(1), running(1)"
+    )
+    stack.ok("stop", "db")
+    assert json.loads(stack.ok("ls", *mine).stdout) == []
+
+
 def test_logs_index_shows_one_replica(stack: Stack) -> None:
     stack.write({"web": TALKER + "deploy:\n  replicas: 2\n"})
     stack.ok("up", "-d")
