@@ -145,3 +145,18 @@ def test_inspect_format_and_image_ls_format(stack: Stack) -> None:
     assert (row["Repository"], row["Tag"], len(row["ID"])) == ("busybox", "latest", 12)
     header = stack.ok("image", "ls").stdout.splitlines()[0]
     assert header == "REPOSITORY   TAG       IMAGE ID       CREATED       SIZE"
+
+
+def test_port_and_publishers_template(stack: Stack) -> None:
+    stack.write({"web": SLEEPER + 'ports: ["127.0.0.1::80"]\n'})
+    stack.ok("up", "-d")
+    address = stack.ok("port", "web", "80").stdout.strip()
+    host, _, published = address.rpartition(":")
+    assert host == "127.0.0.1" and published.isdigit()
+    listed = stack.ok(
+        "ps", "--format", "{{range .Publishers}}{{.URL}}:{{.PublishedPort}}{{end}}"
+    ).stdout
+    assert listed == f"{address}\n"
+    missing = stack.cli("port", "web", "81")
+    assert missing.returncode == 1
+    assert f"no port 81/tcp for container {stack.name}-web-1: {published}/tcp" in missing.stderr
