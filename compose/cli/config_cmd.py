@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
         import dataclasses
 
         if fmt not in ("yaml", "json"):
-            raise ComposeError(f"unsupported format {fmt!r}", hint="use --format yaml or json")
+            raise ComposeError(f'unsupported format "{fmt}"', hint="use --format yaml or json")
         from compose import config_render
         from compose.cli.session import warned
         from compose.project_cache import load_cached  # a hit is the same Project, pickled

@@ -261,6 +261,12 @@ def _changes(
             yield "destroy", info, {}
 
 
+def rfc3339_nano(moment: datetime) -> str:
+    """Go's JSON of a time.Time in UTC: RFC 3339, the fraction's trailing zeros dropped."""
+    fraction = f"{moment.microsecond:06d}".rstrip("0")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
+
+
 def events(
     ctx: typer.Context,
     services: list[str] = typer.Argument(None),
@@ -298,7 +304,7 @@ def events(
                 attributes.update(extra)  # exitCode of die, signal of kill
                 if as_json:
                     record = {
-                        "time": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                        "time": rfc3339_nano(now),
                         "type": "container",
                         "action": action,
                         "id": info.id,
@@ -310,7 +316,8 @@ def events(
                 else:
                     attrs = ", ".join(f"{k}={v}" for k, v in attributes.items())
                     stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-                    print(f"{stamp} container {action} {info.id} ({attrs})", flush=True)
+                    # compose's Event.String() ends in a newline and is printed with Println
+                    print(f"{stamp} container {action} {info.id} ({attrs})\n", flush=True)
             before = after
     except KeyboardInterrupt:
         return

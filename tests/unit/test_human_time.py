@@ -24,3 +24,12 @@ HOUR = 3600.0
 ])
 def test_go_units_wording(seconds: float, text: str) -> None:
     assert human_duration(seconds) == text
+
+
+def test_event_times_are_go_s_rfc3339_nano() -> None:
+    from datetime import UTC, datetime
+
+    from compose.cli.misc_cmds import rfc3339_nano
+
+    assert rfc3339_nano(datetime(2026, 1, 2, 3, 4, 5, 120000, UTC)) == "2026-01-02T03:04:05.12Z"
+    assert rfc3339_nano(datetime(2026, 1, 2, 3, 4, 5, 0, UTC)) == "2026-01-02T03:04:05Z"
