@@ -84,6 +84,9 @@ def register(app: typer.Typer) -> None:
         resolve_image_digests: bool = typer.Option(
             False, "--resolve-image-digests",
             help="Pin image tags to the digests they were pulled with"),
+        lock_image_digests: bool = typer.Option(
+            False, "--lock-image-digests",
+            help="Produces an override file with image digests"),
         no_consistency: bool = typer.Option(
             False, "--no-consistency",
             help="Don't check model consistency - warning: may produce invalid Compose output"),
@@ -116,7 +119,7 @@ def register(app: typer.Typer) -> None:
         if not flags.all_resources:  # docker compose's default since --all-resources exists
             full = config_render.without_unused_resources(full)
             project = config_render.without_unused_resources(project)
-        pins = _pinned(project) if resolve_image_digests else {}
+        pins = _pinned(project) if resolve_image_digests or lock_image_digests else {}
         project = _with_images(project, pins)
         if quiet:
             return
@@ -136,6 +139,8 @@ def register(app: typer.Typer) -> None:
             text = config_render.render_variables(project)
         elif environment:
             text = config_render.render_environment(project)
+        elif lock_image_digests:
+            text = config_render.render_model(_locked(project), fmt)
         elif no_normalize or no_interpolate:
             text = _as_merged(
                 dataclasses.replace(options, interpolate=not no_interpolate), project, fmt, pins)
@@ -158,6 +163,19 @@ def _pinned(project: Project) -> dict[str, str]:
     from engine.api import Engine
 
     return pinned_images(Engine(), project)
+
+
+def _locked(project: Project) -> dict[str, Any]:
+    """`--lock-image-digests`: an override file of the services' pinned images (and their
+    `type: image` volumes), nothing else, as compose's imagesOnly leaves the project."""
+    services: dict[str, Any] = {}
+    for name, svc in (project.raw.get("services") or {}).items():
+        entry: dict[str, Any] = {"image": svc["image"]} if svc.get("image") else {}
+        volumes = [v for v in svc.get("volumes") or [] if v.get("type") == "image"]
+        if volumes:
+            entry["volumes"] = volumes
+        services[name] = entry
+    return {"services": services}
 
 
 def _pin(services: dict[str, Any], pins: dict[str, str]) -> dict[str, Any]:

@@ -100,3 +100,27 @@ def test_an_env_file_that_is_missing_is_no_error_without_env_resolution(stack: P
     (stack / "app.env").unlink()
     assert CliRunner().invoke(app, ["-p", "demo", "config"]).exit_code != 0
     assert _web(_config("--no-env-resolution"))["env_file"]
+
+
+def test_lock_image_digests_prints_an_override_of_pinned_images_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    digest = "sha256:" + "b" * 64
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  web: {image: busybox, ports: ['8080:80'], environment: {A: '1'}}\n"
+        "  built: {build: .}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    for name in ("COMPOSE_PROJECT_NAME", "COMPOSE_FILE", "COMPOSE_PROFILES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(
+        "compose.cli.config_cmd._pinned", lambda project: {"web": f"busybox:latest@{digest}"}
+    )
+    assert _config("--lock-image-digests") == {
+        "services": {"web": {"image": f"busybox:latest@{digest}"}, "built": {}},
+    }
+    result = CliRunner().invoke(app, ["-p", "demo", "config", "--lock-image-digests",
+                                      "--format", "json"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith('{\n  "services": {')
