@@ -62,8 +62,8 @@ def test_ps_flags(stack: Stack) -> None:
     assert [json.loads(line)["Service"] for line in exited] == ["once"]
     filtered = stack.ok("ps", "--filter", "status=running", "-q").stdout.split()
     assert len(filtered) == 2 and all(len(i) == 64 for i in filtered)
-    bad = stack.cli("ps", "--filter", "status=sleeping")
-    assert bad.returncode == 2 and "invalid status" in bad.stderr
+    # compose filters by state without checking the value: an unknown one matches nothing
+    assert stack.ok("ps", "--filter", "status=sleeping", "-q").stdout == ""
     table = stack.ok("ps").stdout.splitlines()
     assert table[0].split()[:4] == ["NAME", "IMAGE", "COMMAND", "SERVICE"]
     assert len(table) == 3
