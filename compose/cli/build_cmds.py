@@ -59,6 +59,9 @@ def build(
     sbom: str = typer.Option(
         None, "--sbom", help="Add a SBOM attestation (only false is supported)"
     ),
+    print_bake: bool = typer.Option(
+        False, "--print", help="Print equivalent bake file (nothing is built)"
+    ),
 ) -> None:
     """Build or rebuild services (those with a `build:` section)."""
     import os
@@ -75,6 +78,15 @@ def build(
         chosen = _with_dependencies(project, chosen)
     given = [parse_secret_flag(s, dict(os.environ), Path.cwd()) for s in secret or ()]
     args = _build_args(build_arg or [])
+    if print_bake:
+        import json
+
+        from compose.bake_file import bake_file
+
+        definition = bake_file(project, chosen, args=args, pull=pull, no_cache=no_cache,
+                               push=push)
+        print(json.dumps(definition, indent=2, ensure_ascii=False))
+        return
     engine = Engine()
     built = []
     for name in chosen:
