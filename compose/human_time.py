@@ -32,7 +32,11 @@ def human_duration(seconds: float) -> str:
         return f"{hours} hours"
     if hours < 24 * 7 * 2:
         return f"{hours // 24} days"
-    return f"{hours // (24 * 7)} weeks"
+    if hours < 24 * 30 * 2:
+        return f"{hours // (24 * 7)} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // (24 * 30)} months"
+    return f"{int(seconds // 3600) // (24 * 365)} years"
 
 
 def since(text: str | None, now: datetime | None = None) -> str:

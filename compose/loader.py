@@ -246,13 +246,15 @@ def _key_parts(key: str) -> tuple[str | int, ...]:
 
 def _normalize_services(
     data: dict[str, Any], project_dir: Path, env: Mapping[str, str],
-    locations: Locations | None = None,
+    locations: Locations | None = None, *, resolve_paths: bool = True, resolve_env: bool = True,
 ) -> tuple[dict[str, Any], list[Problem]]:
     services: dict[str, Any] = {}
     problems: list[Problem] = []
     lookup = chain_lookup(env)
     for name, svc in (data.get("services") or {}).items():
-        services[name], probs = normalize_service(name, svc, project_dir, lookup)
+        services[name], probs = normalize_service(
+            name, svc, project_dir, lookup, resolve_paths=resolve_paths, resolve_env=resolve_env
+        )
         for problem in probs:
             # normalize_service names the key; the side table knows where it was written.
             prefix = f"services.{name}."
@@ -400,13 +402,16 @@ def load_project(options: LoadOptions) -> Project:
     """Load, validate and normalize the project the options describe."""
     merged = _merged(options)
     name, project_dir, env, model = merged.name, merged.project_dir, merged.env, merged.model
-    services, problems = _normalize_services(model.data, project_dir, env, model.locations)
+    services, problems = _normalize_services(
+        model.data, project_dir, env, model.locations,
+        resolve_paths=options.resolve_paths, resolve_env=options.resolve_env,
+    )
     active = _active(services, _profiles(options, env))
     data = dict(model.data)
     for section in ("configs", "secrets"):
-        if isinstance(data.get(section), dict):
+        if isinstance(data.get(section), dict) and options.resolve_paths:
             data[section] = resolve_section_files(data[section], project_dir)
-    if isinstance(data.get("volumes"), dict):  # `o: bind` devices, as compose-go does
+    if isinstance(data.get("volumes"), dict) and options.resolve_paths:  # `o: bind` devices
         data["volumes"] = resolve_bind_devices(data["volumes"], project_dir)
     raw = normalize_project(data, name, active)
     problems += cross_problems(raw, model.locations, options.consistency)

@@ -197,3 +197,7 @@ class LoadOptions:
     interpolate: bool = True
     # `config --no-consistency`: references to undefined services, networks, volumes… allowed.
     consistency: bool = True
+    # `config --no-path-resolution`: relative paths stay as written (compose-go's ResolvePaths).
+    resolve_paths: bool = True
+    # `config --no-env-resolution`: env_file kept, not read; bare `environment` keys unset.
+    resolve_env: bool = True

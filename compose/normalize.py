@@ -192,6 +192,21 @@ def _environment(svc: dict[str, Any], lookup: Lookup) -> dict[str, str | None]:
     return env
 
 
+def _unresolved_environment(
+    svc: dict[str, Any], out: dict[str, Any]
+) -> dict[str, str | None]:
+    """`--no-env-resolution`: `environment` as written (a bare key stays unset) and the
+    env_file entries kept in `out`, in compose-go's long form, their files not read."""
+    if "env_file" in svc:
+        items = svc["env_file"] if isinstance(svc["env_file"], list) else [svc["env_file"]]
+        written = [str(i["path"]) if isinstance(i, dict) else str(i) for i in items]
+        out["env_file"] = [
+            {"path": path, "required": required, **({"format": fmt} if fmt else {})}
+            for path, (_, required, fmt) in zip(written, _env_files(svc["env_file"]), strict=True)
+        ]
+    return {k: env_value(v) for k, v in to_mapping(svc.get("environment") or {}).items()}
+
+
 def _ulimits(value: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, limit in value.items():
@@ -263,7 +278,7 @@ def _volume_spec_problem(spec: str) -> str | None:
     return None
 
 
-def _volumes(value: list[Any], base: Path) -> list[dict[str, Any]]:
+def _volumes(value: list[Any], base: Path | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     for position, entry in enumerate(value):
@@ -411,11 +426,14 @@ def _develop(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def normalize_service(
-    name: str, svc: dict[str, Any] | None, base: Path, lookup: Lookup
+    name: str, svc: dict[str, Any] | None, base: Path, lookup: Lookup, *,
+    resolve_paths: bool = True, resolve_env: bool = True,
 ) -> tuple[dict[str, Any], list[Problem]]:
-    """One service in long syntax with absolute paths; env_file folded into environment."""
+    """One service in long syntax with absolute paths; env_file folded into environment.
+    `config --no-path-resolution` / `--no-env-resolution` turn those two off."""
     problems: list[Problem] = []
-    svc = _unique_lists(resolve_service_paths(dict(svc or {}), base))
+    svc = dict(svc or {})
+    svc = _unique_lists(resolve_service_paths(svc, base) if resolve_paths else svc)
     out: dict[str, Any] = {}
 
     def step(key: str, fn: Callable[[Any], Any]) -> None:
@@ -436,7 +454,7 @@ def normalize_service(
     step("command", shell_split)
     step("entrypoint", shell_split)
     try:
-        env = _environment(svc, lookup)
+        env = _environment(svc, lookup) if resolve_env else _unresolved_environment(svc, out)
     except NormalizeError as exc:
         problems.append(Problem(str(exc), key=f"services.{name}.env_file{exc.suffix}"))
         env = {}
@@ -454,7 +472,7 @@ def normalize_service(
     step("extra_hosts", lambda v: sorted(set(extra_hosts_list(v))))
     step("ports", _ports)
     step("expose", lambda v: [str(x) for x in v])
-    step("volumes", lambda v: _volumes(v, base))
+    step("volumes", lambda v: _volumes(v, base if resolve_paths else None))
     step("ulimits", _ulimits)
     step("stop_grace_period", lambda v: format_duration(parse_duration(v)))
     step("stop_signal", _stop_signal)

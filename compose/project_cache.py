@@ -100,6 +100,8 @@ def _key(options: LoadOptions) -> str:
         sorted(item for item in options.environ.items() if item[0] not in VOLATILE),
         options.interpolate,
         options.consistency,
+        options.resolve_paths,
+        options.resolve_env,
     )
     return sha256_hex(
         _code_fingerprint() + b"\0" + repr(given).encode("utf-8", "surrogateescape")

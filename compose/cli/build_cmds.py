@@ -10,6 +10,9 @@ from compose.cli.session import load
 from compose.errors import ComposeError
 from compose.model import Project
 
+PULL_POLICIES = ("missing", "always", "if_not_present")
+MISSING = ("missing", "if_not_present")  # compose-go's two names of one policy
+
 
 def _report(line: str) -> None:
     print(line, file=sys.stderr)
@@ -40,6 +43,25 @@ def build(
     with_dependencies: bool = typer.Option(
         False, "--with-dependencies", help="Also build the services' dependencies"
     ),
+    builder: str = typer.Option(
+        None, "--builder", help="Set builder to use (accepted; pycompose has one builder)"
+    ),
+    memory: str = typer.Option(
+        None, "-m", "--memory",
+        help="Set memory limit for the build container (accepted, not applied, as BuildKit)",
+    ),
+    ssh: list[str] = typer.Option(
+        None, "--ssh", help="SSH agent for RUN --mount=type=ssh (not supported: refused)"
+    ),
+    provenance: str = typer.Option(
+        None, "--provenance", help="Add a provenance attestation (only false is supported)"
+    ),
+    sbom: str = typer.Option(
+        None, "--sbom", help="Add a SBOM attestation (only false is supported)"
+    ),
+    print_bake: bool = typer.Option(
+        False, "--print", help="Print equivalent bake file (nothing is built)"
+    ),
 ) -> None:
     """Build or rebuild services (those with a `build:` section)."""
     import os
@@ -49,11 +71,22 @@ def build(
     from compose.image_policy import build_section, build_service
     from engine.api import Engine
 
+    del builder, memory  # accepted as compose accepts them; one builder, no build limit
+    _refuse_unsupported_build_flags(ssh or [], provenance, sbom)
     project, chosen = _services(ctx, services)
     if with_dependencies:
         chosen = _with_dependencies(project, chosen)
     given = [parse_secret_flag(s, dict(os.environ), Path.cwd()) for s in secret or ()]
     args = _build_args(build_arg or [])
+    if print_bake:
+        import json
+
+        from compose.bake_file import bake_file
+
+        definition = bake_file(project, chosen, args=args, pull=pull, no_cache=no_cache,
+                               push=push)
+        print(json.dumps(definition, indent=2, ensure_ascii=False))
+        return
     engine = Engine()
     built = []
     for name in chosen:
@@ -66,6 +99,24 @@ def build(
         built.append(name)
     if push:
         _push(engine, project, built, ignore_failures=False, quiet=quiet)
+
+
+def _refuse_unsupported_build_flags(
+    ssh: list[str], provenance: str | None, sbom: str | None
+) -> None:
+    """What the builder cannot do is refused before anything is built, naming the flag;
+    `--provenance=false` / `--sbom=false` ask for what it does anyway (no attestations)."""
+    if ssh:
+        raise ComposeError(
+            "--ssh is not supported: the builder has no SSH agent forwarding",
+            hint="use a build secret (--secret / build.secrets) instead",
+        )
+    for flag, value in (("--provenance", provenance), ("--sbom", sbom)):
+        if value is not None and value.strip().lower() not in ("false", "0"):
+            raise ComposeError(
+                f"{flag}={value} is not supported: the builder adds no attestations",
+                hint=f"leave {flag} out, or pass {flag}=false",
+            )
 
 
 def _build_args(values: list[str]) -> dict[str, str | None]:
@@ -102,19 +153,34 @@ def pull(
     ctx: typer.Context,
     services: list[str] = typer.Argument(None, help="Services to pull"),
     ignore_buildable: bool = typer.Option(False, "--ignore-buildable"),
-    ignore_pull_failures: bool = typer.Option(False, "--ignore-pull-failures"),
-    quiet: bool = typer.Option(False, "-q", "--quiet"),
+    ignore_pull_failures: bool = typer.Option(
+        False, "--ignore-pull-failures",
+        help="Pull what it can and ignores images with pull failures"),
+    quiet: bool = typer.Option(
+        False, "-q", "--quiet", help="Pull without printing progress information"),
+    include_deps: bool = typer.Option(
+        False, "--include-deps", help="Also pull services declared as dependencies"),
+    policy: str = typer.Option(
+        None, "--policy", help='Apply pull policy ("missing"|"always")'),
 ) -> None:
     """Pull service images."""
     from compose.image_policy import build_section, pull_service
     from engine.api import Engine
 
+    if policy is not None and policy not in PULL_POLICIES:
+        raise ComposeError(f'invalid --policy "{policy}": use "missing" or "always"')
     project, chosen = _services(ctx, services)
+    if include_deps:
+        chosen = _with_dependencies(project, chosen)
     engine = Engine()
     failures = []
     for name in chosen:
         service = project.services[name]
         if not service.image or (ignore_buildable and build_section(service) is not None):
+            continue
+        if policy in MISSING and engine.images.find(service.image) is not None:
+            if not quiet:
+                _report(f" {name} Skipped - Image is already present locally")
             continue
         try:
             pull_service(engine, service, (lambda _l: None) if quiet else _report)
@@ -130,13 +196,20 @@ def pull(
 def push(
     ctx: typer.Context,
     services: list[str] = typer.Argument(None, help="Services to push"),
-    ignore_push_failures: bool = typer.Option(False, "--ignore-push-failures"),
-    quiet: bool = typer.Option(False, "-q", "--quiet"),
+    ignore_push_failures: bool = typer.Option(
+        False, "--ignore-push-failures",
+        help="Push what it can and ignores images with push failures"),
+    quiet: bool = typer.Option(
+        False, "-q", "--quiet", help="Push without printing progress information"),
+    include_deps: bool = typer.Option(
+        False, "--include-deps", help="Also push images of services declared as dependencies"),
 ) -> None:
     """Push service images (services with an `image:` name)."""
     from engine.api import Engine
 
     project, chosen = _services(ctx, services)
+    if include_deps:
+        chosen = _with_dependencies(project, chosen)
     _push(Engine(), project, chosen, ignore_failures=ignore_push_failures, quiet=quiet)
 
 

@@ -77,9 +77,16 @@ def register(app: typer.Typer) -> None:
             False, "--no-interpolate", help="Don't interpolate environment variables"),
         no_normalize: bool = typer.Option(
             False, "--no-normalize", help="Don't normalize compose model"),
+        no_path_resolution: bool = typer.Option(
+            False, "--no-path-resolution", help="Don't resolve file paths"),
+        no_env_resolution: bool = typer.Option(
+            False, "--no-env-resolution", help="Don't resolve service env files"),
         resolve_image_digests: bool = typer.Option(
             False, "--resolve-image-digests",
             help="Pin image tags to the digests they were pulled with"),
+        lock_image_digests: bool = typer.Option(
+            False, "--lock-image-digests",
+            help="Produces an override file with image digests"),
         no_consistency: bool = typer.Option(
             False, "--no-consistency",
             help="Don't check model consistency - warning: may produce invalid Compose output"),
@@ -94,13 +101,16 @@ def register(app: typer.Typer) -> None:
         import dataclasses
 
         if fmt not in ("yaml", "json"):
-            raise ComposeError(f"unsupported format {fmt!r}", hint="use --format yaml or json")
+            raise ComposeError(f'unsupported format "{fmt}"', hint="use --format yaml or json")
         from compose import config_render
         from compose.cli.session import warned
         from compose.project_cache import load_cached  # a hit is the same Project, pickled
 
         flags = global_options(ctx)
-        options = dataclasses.replace(flags.load_options(), consistency=not no_consistency)
+        options = dataclasses.replace(
+            flags.load_options(), consistency=not no_consistency,
+            resolve_paths=not no_path_resolution, resolve_env=not no_env_resolution,
+        )
         project = warned(load_cached(options))
         full = project
         if names:
@@ -109,7 +119,7 @@ def register(app: typer.Typer) -> None:
         if not flags.all_resources:  # docker compose's default since --all-resources exists
             full = config_render.without_unused_resources(full)
             project = config_render.without_unused_resources(project)
-        pins = _pinned(project) if resolve_image_digests else {}
+        pins = _pinned(project) if resolve_image_digests or lock_image_digests else {}
         project = _with_images(project, pins)
         if quiet:
             return
@@ -129,6 +139,8 @@ def register(app: typer.Typer) -> None:
             text = config_render.render_variables(project)
         elif environment:
             text = config_render.render_environment(project)
+        elif lock_image_digests:
+            text = config_render.render_model(_locked(project), fmt)
         elif no_normalize or no_interpolate:
             text = _as_merged(
                 dataclasses.replace(options, interpolate=not no_interpolate), project, fmt, pins)
@@ -151,6 +163,19 @@ def _pinned(project: Project) -> dict[str, str]:
     from engine.api import Engine
 
     return pinned_images(Engine(), project)
+
+
+def _locked(project: Project) -> dict[str, Any]:
+    """`--lock-image-digests`: an override file of the services' pinned images (and their
+    `type: image` volumes), nothing else, as compose's imagesOnly leaves the project."""
+    services: dict[str, Any] = {}
+    for name, svc in (project.raw.get("services") or {}).items():
+        entry: dict[str, Any] = {"image": svc["image"]} if svc.get("image") else {}
+        volumes = [v for v in svc.get("volumes") or [] if v.get("type") == "image"]
+        if volumes:
+            entry["volumes"] = volumes
+        services[name] = entry
+    return {"services": services}
 
 
 def _pin(services: dict[str, Any], pins: dict[str, str]) -> dict[str, Any]:

@@ -3,20 +3,23 @@ Config.Tty and OpenStdin, HostConfig limits, Mounts), by name or id, for any pro
 
 from __future__ import annotations
 
-import json
-
 import typer
+
+from compose.cli.inspect_format import FORMAT_HELP, print_documents
 
 container_app = typer.Typer(help="Inspect containers", no_args_is_help=True)
 
 
 @container_app.command("inspect")
-def inspect(names: list[str] = typer.Argument(..., help="Container names or ids")) -> None:
+def inspect(
+    names: list[str] = typer.Argument(..., help="Container names or ids"),
+    fmt: str = typer.Option(None, "-f", "--format", help=FORMAT_HELP),
+) -> None:
     """Show containers as Docker-shaped JSON."""
     from engine.api import Engine
 
     engine = Engine()
-    print(json.dumps([engine.inspect_document(name) for name in names], indent=4))
+    print_documents([engine.inspect_document(name) for name in names], fmt)
 
 
 def register(app: typer.Typer) -> None:

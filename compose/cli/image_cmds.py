@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from compose.cli.inspect_format import FORMAT_HELP, print_documents
 from compose.human_size import human_size
 from compose.human_time import since
 
@@ -75,29 +75,65 @@ def import_(
     print(image.id)
 
 
+IMAGE_HEADERS = {
+    "Containers": "CONTAINERS", "CreatedAt": "CREATED AT", "CreatedSince": "CREATED",
+    "Digest": "DIGEST", "ID": "IMAGE ID", "Repository": "REPOSITORY",
+    "SharedSize": "SHARED SIZE", "Size": "SIZE", "Tag": "TAG", "UniqueSize": "UNIQUE SIZE",
+    "VirtualSize": "VIRTUAL SIZE",
+}
+
+
+def image_rows(engine: Engine, image: Image, no_trunc: bool) -> list[dict[str, object]]:
+    """docker's ImageContext for each of the image's tags, as `{{json .}}` prints it."""
+    from compose.human_time import parse_rfc3339
+
+    digest = image.manifest_digest if engine.images.repo_digests(image) else "<none>"
+    created = parse_rfc3339(image.created) if image.created else None
+    rows: list[dict[str, object]] = []
+    for tag in image.repo_tags or ("<none>:<none>",):
+        repo, _, name_tag = tag.rpartition(":")
+        rows.append({
+            "Containers": "N/A",
+            "CreatedAt": created.strftime("%Y-%m-%d %H:%M:%S +0000 UTC") if created else "",
+            "CreatedSince": f"{since(image.created)} ago" if image.created else "N/A",
+            "Digest": digest,
+            "ID": image.id if no_trunc else image.short_id,
+            "Repository": repo,
+            "SharedSize": "N/A",
+            "Size": human_size(image.size),
+            "Tag": name_tag,
+            "UniqueSize": "N/A",
+            "VirtualSize": human_size(image.size),
+        })
+    return rows
+
+
 @image_app.command("ls")
 def ls(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only show image IDs"),
     digests: bool = typer.Option(False, "--digests", help="Show digests"),
+    no_trunc: bool = typer.Option(False, "--no-trunc", help="Don't truncate output"),
+    fmt: str = typer.Option(
+        "table", "--format", help="table, json, or a Go template such as '{{.ID}}'"
+    ),
 ) -> None:
     """List images."""
+    from compose.cli.ps_cmd import render_template
+
     engine = _engine()
-    header = ["REPOSITORY", "TAG", *(["DIGEST"] if digests else []), "IMAGE ID", "CREATED",
-              "SIZE"]
-    rows = [header]
-    for image in engine.list_images():
-        if quiet:
-            print(image.short_id)
-            continue
-        digest = image.manifest_digest if engine.images.repo_digests(image) else "<none>"
-        for tag in image.repo_tags or ("<none>:<none>",):
-            repo, _, name_tag = tag.rpartition(":")
-            rows.append(
-                [repo, name_tag, *([digest] if digests else []), image.short_id,
-                 f"{since(image.created)} ago" if image.created else "N/A", human_size(image.size)]
-            )
-    if not quiet:
-        _table(rows)
+    images = engine.list_images()
+    if quiet:
+        for image in images:
+            print(image.id if no_trunc else image.short_id)
+        return
+    columns = ["{{.Repository}}", "{{.Tag}}", *(["{{.Digest}}"] if digests else []),
+               "{{.ID}}", "{{.CreatedSince}}", "{{.Size}}"]
+    table = "table " + "\t".join(columns)
+    template = {"table": table, "": table, "json": "{{json .}}"}.get(fmt, fmt)
+    rows = [row for image in images for row in image_rows(engine, image, no_trunc)]
+    text = render_template(template, rows, IMAGE_HEADERS)
+    if text:
+        print(text)
 
 
 def inspect_document(engine: Engine, image: Image) -> dict[str, Any]:
@@ -132,19 +168,12 @@ def inspect_document(engine: Engine, image: Image) -> dict[str, Any]:
 @image_app.command("inspect")
 def inspect(
     images: list[str] = typer.Argument(..., help="Images to inspect"),
-    format_: str = typer.Option(None, "-f", "--format", help="Only this key, e.g. .Id"),
+    format_: str = typer.Option(None, "-f", "--format", help=FORMAT_HELP),
 ) -> None:
     """Display detailed information on one or more images (Docker-shaped JSON)."""
     engine = _engine()
     docs = [inspect_document(engine, engine.get_image(name)) for name in images]
-    if format_:
-        for doc in docs:
-            value: Any = doc
-            for key in format_.strip("{} ").lstrip(".").split("."):
-                value = value.get(key) if isinstance(value, dict) else None
-            print(value if isinstance(value, str) else json.dumps(value))
-        return
-    print(json.dumps(docs, indent=4))
+    print_documents(docs, format_)
 
 
 @image_app.command("history")

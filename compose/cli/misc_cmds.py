@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import typer
 
+from compose.cli import list_format
 from compose.errors import ComposeError
 
 EVENT_POLL = 0.2
@@ -81,15 +83,9 @@ def container_processes(init_pid: int) -> list[list[str]]:
     return rows
 
 
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "   ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows
-    )
-
-
 def top(ctx: typer.Context, services: list[str] = typer.Argument(None)) -> None:
     """Display the running processes."""
+    from compose.cli.go_template import tabwriter
     from compose.cli.session import orchestrator
     from engine.api import ContainerStatus
 
@@ -97,12 +93,15 @@ def top(ctx: typer.Context, services: list[str] = typer.Argument(None)) -> None:
     chosen = tuple(services or ())
     orch.check_services(chosen)
     header = ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
-    blocks = []
-    for info in orch.containers(chosen):
+    for info in sorted(orch.containers(chosen), key=lambda c: c.name):
         if info.status is not ContainerStatus.RUNNING or not info.state.pid:
             continue
-        blocks.append(f"{info.name}\n{_table([header, *container_processes(info.state.pid)])}\n")
-    print("\n".join(blocks), end="")
+        # compose 2.29's psPrinter: each process's cells tab-ended (so CMD is padded too),
+        # then an empty line, through tabwriter(min width 5, padding 3)
+        lines = ["\t".join(header), *("\t".join(r) + "\t" for r in
+                                       container_processes(info.state.pid)), ""]
+        table = tabwriter("\n".join(lines), min_width=5)
+        print(f"{info.name}\n{table}")
 
 
 # ---- events ----------------------------------------------------------------------------------
@@ -262,6 +261,12 @@ def _changes(
             yield "destroy", info, {}
 
 
+def rfc3339_nano(moment: datetime) -> str:
+    """Go's JSON of a time.Time in UTC: RFC 3339, the fraction's trailing zeros dropped."""
+    fraction = f"{moment.microsecond:06d}".rstrip("0")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
+
+
 def events(
     ctx: typer.Context,
     services: list[str] = typer.Argument(None),
@@ -299,7 +304,7 @@ def events(
                 attributes.update(extra)  # exitCode of die, signal of kill
                 if as_json:
                     record = {
-                        "time": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                        "time": rfc3339_nano(now),
                         "type": "container",
                         "action": action,
                         "id": info.id,
@@ -311,7 +316,8 @@ def events(
                 else:
                     attrs = ", ".join(f"{k}={v}" for k, v in attributes.items())
                     stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-                    print(f"{stamp} container {action} {info.id} ({attrs})", flush=True)
+                    # compose's Event.String() ends in a newline and is printed with Println
+                    print(f"{stamp} container {action} {info.id} ({attrs})\n", flush=True)
             before = after
     except KeyboardInterrupt:
         return
@@ -321,50 +327,72 @@ def events(
 def ls(
     all_: bool = typer.Option(False, "-a", "--all", help="Show all stopped Compose projects"),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only display project names"),
-    fmt: str = typer.Option("table", "--format", help="table or json"),
-    filters: list[str] = typer.Option(None, "--filter", help="name=VALUE"),
+    fmt: str = typer.Option(
+        "table", "--format", help="Format the output. Values: [table | json] (or '{{json .}}')"
+    ),
+    filters: list[str] = typer.Option(
+        None, "--filter", help="Filter output based on conditions provided (name=REGEXP)"
+    ),
 ) -> None:
     """List running compose projects (from the labels of this host's containers)."""
     from compose import labels as L
+    from compose.cli.ps_cmd import state_word
     from engine.api import Engine
 
-    projects: dict[str, dict[str, object]] = {}
-    for info in Engine().list_containers():
+    wanted = _name_filters(filters or [])
+    counts: dict[str, dict[str, int]] = {}
+    files: dict[str, list[str]] = {}
+    for info in sorted(Engine().list_containers(), key=lambda c: c.name):
         name = info.labels.get(L.PROJECT)
-        if not name:
+        # as compose: without -a only what docker lists without --all (running ones) counts
+        if not name or not (all_ or info.state.status.value in ("running", "restarting")):
             continue
-        entry = projects.setdefault(name, {"counts": {}, "files": set()})
-        counts = entry["counts"]
-        assert isinstance(counts, dict)
-        counts[info.status.value] = counts.get(info.status.value, 0) + 1
-        files = entry["files"]
-        assert isinstance(files, set)
-        if info.labels.get(L.CONFIG_FILES):
-            files.add(info.labels[L.CONFIG_FILES])
-    wanted = [f.partition("=")[2] for f in filters or () if f.startswith("name=")]
-    rows = []
-    for name in sorted(projects):
-        counts = projects[name]["counts"]
-        assert isinstance(counts, dict)
-        if not all_ and not counts.get("running"):
-            continue
-        if wanted and not any(w in name for w in wanted):
-            continue
-        status = ", ".join(f"{s}({n})" for s, n in sorted(counts.items()))
-        files = ",".join(sorted(projects[name]["files"]))  # type: ignore[call-overload]
-        rows.append({"Name": name, "Status": status, "ConfigFiles": files})
+        state = state_word(info)
+        counts.setdefault(name, {})[state] = counts.get(name, {}).get(state, 0) + 1
+        for path in info.labels.get(L.CONFIG_FILES, "").split(","):
+            if path and path not in files.setdefault(name, []):
+                files[name].append(path)
+    rows: list[dict[str, object]] = [
+        {
+            "Name": name,
+            "Status": ", ".join(f"{s}({n})" for s, n in sorted(counts[name].items())),
+            "ConfigFiles": ",".join(files.get(name, [])),
+        }
+        for name in sorted(counts)
+        if not wanted or any(_matches(w, name) for w in wanted)
+    ]
     if quiet:
         for row in rows:
             print(row["Name"])
-    elif fmt == "json":
-        print(json.dumps(rows, separators=(",", ":")))  # as Go's json.Marshal writes it
-    elif fmt == "table":
-        table = [["NAME", "STATUS", "CONFIG FILES"]] + [
-            [r["Name"], r["Status"], r["ConfigFiles"]] for r in rows
-        ]
-        print(_table(table))
-    else:
-        raise ComposeError(f"unsupported format {fmt!r} (table, json)")
+        return
+    cells = [[str(r["Name"]), str(r["Status"]), str(r["ConfigFiles"])] for r in rows]
+    try:
+        text = list_format.render_list(rows, fmt, ("NAME", "STATUS", "CONFIG FILES"), cells)
+    except list_format.FormatError as exc:
+        raise ComposeError(str(exc)) from None
+    print(text, end="")
+
+
+def _name_filters(filters: list[str]) -> list[str]:
+    """`ls --filter name=X` (`name` is the only key compose accepts)."""
+    wanted = []
+    for item in filters:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ComposeError("bad format of filter (expected name=value)")
+        if key != "name":
+            raise ComposeError(f"invalid filter '{key}'")
+        wanted.append(value)
+    return wanted
+
+
+def _matches(pattern: str, name: str) -> bool:
+    """moby's filters.Match: a regular expression searched in the name; one that does not
+    compile matches nothing."""
+    try:
+        return re.search(pattern, name) is not None
+    except re.error:
+        return False
 
 
 # ---- wait ------------------------------------------------------------------------------------

@@ -34,11 +34,14 @@ def port(
         raise ComposeError(f"service {service!r} has no container" + (
             f" with index {index}" if index else ""
         ))
-    for published in infos[0].state.ports:
+    ports = infos[0].state.ports
+    for published in ports:
         if published.target == target and published.protocol == proto:
             print(f"{published.host_ip}:{published.host_port}")
             return
-    raise ComposeError(f"no port {target}/{proto} published for service {service}")
+    # compose's portNotFoundError, its listing of the published (not target) ports included
+    listed = ", ".join(f"{p.host_port}/{p.protocol}" for p in ports)
+    raise ComposeError(f"no port {target}/{proto} for container {infos[0].name}: {listed}")
 
 
 def register(app: typer.Typer) -> None:

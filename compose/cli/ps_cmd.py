@@ -10,7 +10,6 @@ subset (`{{.Name}}`, `{{json .Publishers}}`, a leading `table`).
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -22,9 +21,9 @@ from compose.cli.states import RUNNING, is_exited
 from compose.human_time import parse_rfc3339, since
 
 if TYPE_CHECKING:
+    from compose.cli import go_template
     from engine.api import ContainerInfo
 
-STATES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
 # docker's default `ps` table: (header, field)
 TABLE = (
     ("NAME", "Name"),
@@ -57,7 +56,6 @@ HEADERS = {
     "ExitCode": "EXIT CODE",
     "Publishers": "PUBLISHERS",
 }
-_FIELD = re.compile(r"\{\{\s*(json\s+)?\.(\w*)\s*\}\}")  # `.` alone: the whole row
 
 
 def state_word(info: ContainerInfo) -> str:
@@ -152,85 +150,56 @@ def row(
     }
 
 
-def _aligned(cells: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
-    return "\n".join(
-        "   ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in cells
-    )
-
-
 def _table(rows: list[dict[str, object]]) -> str:
+    """docker's default `ps` table, laid out by its tabwriter (an empty PORTS cell leaves the
+    STATUS column's padding at the end of the line, as docker's does)."""
+    from compose.cli.go_template import tabwriter
+
     cells = [[h for h, _ in TABLE]] + [[str(r[k]) for _, k in TABLE] for r in rows]
-    return _aligned(cells)
-
-
-def _render_field(record: dict[str, object], name: str, as_json: bool) -> str:
-    if not name:  # `{{json .}}`, the usual way to get JSON lines
-        return json.dumps(record, separators=(",", ":"))
-    if name not in record:
-        raise typer.BadParameter(
-            f"template: can't evaluate field {name} (fields: {', '.join(sorted(record))})",
-            param_hint="--format",
-        )
-    value = record[name]
-    if as_json or not isinstance(value, str | int):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)
+    return tabwriter("\n".join("\t".join(c) for c in cells))
 
 
 def render_template(
-    template: str, rows: list[dict[str, object]], headers: dict[str, str] = HEADERS
+    template: str, rows: list[dict[str, object]], headers: dict[str, str] = HEADERS,
+    methods: dict[str, go_template.Method] | None = None,
 ) -> str:
-    """The Go-template subset people put in scripts: `{{.Field}}`, `{{json .Field}}`, `\\t`,
-    and a leading `table` for a header row (`headers`: the command's column titles) and
-    aligned columns."""
-    text = template.replace("\\t", "\t").replace("\\n", "\n")
-    unsupported = _FIELD.sub("", text)
-    if "{{" in unsupported or "}}" in unsupported:
-        raise typer.BadParameter(
-            f"template: {template!r}: only {{{{.Field}}}}, {{{{json .Field}}}} and {{{{json .}}}} "
-            "are supported", param_hint="--format",
-        )
-    is_table = text.startswith("table ")
-    if is_table:
-        text = text[len("table ") :]
+    """docker's `--format TEMPLATE` over the rows (compose.cli.go_template); a template that
+    does not parse or fails on a row is the --format value's fault."""
+    from compose.cli import go_template
 
-    def fill(record: dict[str, object]) -> str:
-        return _FIELD.sub(lambda m: _render_field(record, m.group(2), bool(m.group(1))), text)
+    try:
+        return go_template.render(template, rows, headers, methods)
+    except go_template.TemplateError as exc:
+        raise typer.BadParameter(f"template: {exc}", param_hint="--format") from None
 
-    if not is_table:
-        return "\n".join(fill(r) for r in rows)
-    header = _FIELD.sub(lambda m: headers.get(m.group(2), m.group(2).upper()), text)
-    cells = [header.split("\t")] + [fill(r).split("\t") for r in rows]
-    width = max(len(c) for c in cells)
-    return _aligned([c + [""] * (width - len(c)) for c in cells])
+
+def label_method(infos: list[ContainerInfo]) -> dict[str, go_template.Method]:
+    """`{{.Label "key"}}`: one label's value of the row's container ("" when it has none)."""
+    labels = {info.name: info.labels for info in infos}
+
+    def label(row: object, key: object = "") -> str:
+        assert isinstance(row, dict)
+        return str(labels.get(str(row.get("Name")), {}).get(str(key), ""))
+
+    return {"Label": label}
 
 
 def status_filters(filters: list[str]) -> list[str]:
-    """`--filter KEY=VALUE`: docker compose knows only `status`."""
+    """`--filter KEY=VALUE`, checked as compose's parseFilter checks it: only `status` (whose
+    value, like `--status`'s, is not checked: an unknown state matches nothing)."""
+    from compose.errors import ComposeError
+
     wanted = []
     for item in filters:
         key, sep, value = item.partition("=")
         if not sep:
-            raise typer.BadParameter(
-                f"arguments to --filter should be in form KEY=VAL (got {item!r})",
-                param_hint="--filter",
-            )
+            raise ComposeError("arguments to --filter should be in form KEY=VAL")
+        if key == "source":
+            raise ComposeError("not implemented")
         if key != "status":
-            raise typer.BadParameter(
-                f"unknown filter {key} (supported: status)", param_hint="--filter"
-            )
+            raise ComposeError(f"unknown filter {key}")
         wanted.append(value)
     return wanted
-
-
-def _check_states(states: list[str]) -> None:
-    for value in states:
-        if value not in STATES:
-            raise typer.BadParameter(
-                f"invalid status {value!r} (use one of {', '.join(STATES)})",
-                param_hint="--status/--filter",
-            )
 
 
 def select(
@@ -276,7 +245,6 @@ def ps(
 ) -> None:
     """List containers."""
     wanted_states = list(status or ()) + status_filters(filters or [])
-    _check_states(wanted_states)
     orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
     chosen = tuple(services or ())
     orch.check_services(chosen)
@@ -298,7 +266,7 @@ def ps(
     elif fmt == "table":
         print(_table(rows))
     elif "{{" in fmt:
-        output = render_template(fmt, rows)
+        output = render_template(fmt, rows, methods=label_method(infos))
         if output:
             print(output)
     else:

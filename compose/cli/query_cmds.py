@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
@@ -13,6 +12,7 @@ from compose.cli.log_printer import LogPrinter, print_logs
 from compose.cli.names import log_prefix
 from compose.cli.session import orchestrator
 from compose.human_size import human_size
+from compose.human_time import since as ago
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
@@ -39,13 +39,23 @@ def logs(
     ),
     no_prefix: bool = typer.Option(False, "--no-log-prefix"),
     no_color: bool = typer.Option(False, "--no-color"),
+    index: int = typer.Option(
+        0, "--index", help="index of the container if service has multiple replicas"
+    ),
 ) -> None:
     """View output from containers."""
+    from compose import labels as L
+    from compose.errors import ComposeError
+
+    if index > 0 and len(services or ()) != 1:
+        raise ComposeError("--index requires one service to be selected")
     orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
     chosen = tuple(services or ())
     orch.check_services(chosen)
     count = _tail_count(tail)
     infos = orch.containers(chosen)
+    if index > 0:
+        infos = [c for c in infos if c.labels.get(L.NUMBER) == str(index)]
     streams = {
         log_prefix(c): orch.engine.logs(
             c.id, follow=follow, tail=count, since=since, until=until
@@ -119,49 +129,65 @@ def images(
     ctx: typer.Context,
     services: list[str] = typer.Argument(None),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only display IDs"),
-    fmt: str = typer.Option("table", "--format", help="table or json"),
+    fmt: str = typer.Option(
+        "table", "--format", help="Format the output. Values: [table | json] (or '{{json .}}')"
+    ),
 ) -> None:
     """List images used by the created containers."""
+    from compose.cli import list_format
+    from compose.errors import ComposeError
+
     orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
     chosen = tuple(services or ())
     orch.check_services(chosen)
-    rows = []
-    for info in orch.containers(chosen):
-        image = orch.engine.images.find(info.record.image_id)
-        reference = info.record.spec.image
-        repo, _, tag = reference.rpartition(":") if ":" in reference else (reference, "", "latest")
-        size = getattr(image, "size", 0) if image else 0
-        rows.append(
-            {
-                "ContainerName": info.name,
-                "Repository": repo,
-                "Tag": tag,
-                "ID": info.record.image_id,
-                "Size": size,
-            }
-        )
+    rows = sorted(
+        (image_row(orch, info) for info in orch.containers(chosen)),
+        key=lambda r: str(r["ContainerName"]),
+    )
     if quiet:
-        for image_id in dict.fromkeys(r["ID"] for r in rows):
-            print(str(image_id).removeprefix("sha256:")[:12])
+        for image_id in dict.fromkeys(str(r["ID"]).partition(":")[2] or r["ID"] for r in rows):
+            print(image_id)
         return
-    if fmt == "json":
-        print(json.dumps(rows, separators=(",", ":")))  # as Go's json.Marshal writes it
-        return
-    if fmt != "table":
-        raise typer.BadParameter(f"unsupported format {fmt!r} (table, json)", param_hint="--format")
-    cells = [["CONTAINER", "REPOSITORY", "TAG", "IMAGE ID", "SIZE"]] + [
+    cells = [
         [
             str(r["ContainerName"]),
-            str(r["Repository"]),
-            str(r["Tag"]),
+            str(r["Repository"]) or "<none>",
+            str(r["Tag"]) or "<none>",
+            str(r["Platform"]),
             str(r["ID"]).removeprefix("sha256:")[:12],
             human_size(int(str(r["Size"]))),
+            f"{ago(str(r['Created']))} ago" if "Created" in r else "N/A",
         ]
         for r in rows
     ]
-    widths = [max(len(row[i]) for row in cells) for i in range(5)]
-    for row in cells:
-        print("   ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())
+    try:
+        text = list_format.render_list(
+            rows or None, fmt,
+            ("CONTAINER", "REPOSITORY", "TAG", "PLATFORM", "IMAGE ID", "SIZE", "CREATED"), cells,
+        )
+    except list_format.FormatError as exc:
+        raise ComposeError(str(exc)) from None
+    print(text, end="")
+
+
+def image_row(orch: Orchestrator, info: ContainerInfo) -> dict[str, object]:
+    """docker compose's `images --format json` object for one container's image."""
+    image = orch.engine.images.find(info.record.image_id)
+    reference = info.record.spec.image.partition("@")[0]
+    name, _, tag = reference.rpartition(":")
+    if "/" in tag or not name:  # a registry port, not a tag
+        name, tag = reference, "latest"
+    row: dict[str, object] = {
+        "ID": info.record.image_id,
+        "ContainerName": info.name,
+        "Repository": name,
+        "Tag": tag,
+        "Platform": f"{image.os}/{image.architecture}" if image and image.os else "",
+        "Size": image.size if image else 0,
+    }
+    if image and image.created:
+        row["Created"] = image.created
+    return row
 
 
 def register(app: typer.Typer) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import typer
 
 from compose import labels as L
+from compose.cli.inspect_format import FORMAT_HELP, print_documents
+from compose.errors import ComposeError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from engine.api import Engine, Volume
 
 volume_app = typer.Typer(help="Manage volumes", no_args_is_help=True)
@@ -44,31 +47,111 @@ def _in_use(engine: Engine) -> set[str]:
     }
 
 
+VOLUME_HEADERS = {
+    "Availability": "AVAILABILITY", "Driver": "DRIVER", "Group": "GROUP", "Labels": "LABELS",
+    "Links": "LINKS", "Mountpoint": "MOUNTPOINT", "Name": "VOLUME NAME", "Scope": "SCOPE",
+    "Size": "SIZE", "Status": "STATUS",
+}
+VOLUME_TABLE = "table {{.Driver}}\t{{.Name}}"
+
+
+def ls_row(volume: Volume) -> dict[str, object]:
+    """docker's VolumeContext as `{{json .}}` prints it (keys sorted; N/A for cluster bits)."""
+    return {
+        "Availability": "N/A",
+        "Driver": volume.driver,
+        "Group": "N/A",
+        "Labels": ",".join(f"{k}={v}" for k, v in sorted(volume.labels.items())),
+        "Links": "N/A",
+        "Mountpoint": str(volume.mountpoint),
+        "Name": volume.name,
+        "Scope": "local",
+        "Size": "N/A",
+        "Status": "N/A",
+    }
+
+
+def _volume_filter(items: list[str], in_use: set[str]) -> Callable[[Volume], bool]:
+    """`--filter` of `docker volume ls`: dangling, driver, label (key or key=value), name."""
+    import re
+
+    wanted: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ComposeError("bad format of filter (expected name=value)")
+        if key not in ("dangling", "driver", "label", "name"):
+            raise ComposeError(f"invalid filter '{key}'")
+        if key == "dangling" and value.lower() not in ("true", "false", "1", "0"):
+            raise ComposeError(f"invalid filter 'dangling={value}'")
+        wanted.setdefault(key, []).append(value)
+
+    def search(pattern: str, text: str) -> bool:
+        try:
+            return re.search(pattern, text) is not None
+        except re.error:
+            return False
+
+    def label(spec: str, labels: dict[str, str]) -> bool:
+        key, sep, value = spec.partition("=")
+        return key in labels and (not sep or labels[key] == value)
+
+    def matches(key: str, value: str, volume: Volume) -> bool:
+        if key == "dangling":
+            return (volume.name not in in_use) == (value.lower() in ("true", "1"))
+        if key == "driver":
+            return value == volume.driver
+        return search(value, volume.name)
+
+    def keep(volume: Volume) -> bool:  # every label given; any value of the other keys
+        return all(
+            all(label(v, volume.labels) for v in values) if key == "label"
+            else any(matches(key, v, volume) for v in values)
+            for key, values in wanted.items()
+        )
+
+    return keep
+
+
 @volume_app.command("ls")
 def ls(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only display volume names"),
-    fmt: str = typer.Option("table", "--format", help="table or json"),
+    fmt: str = typer.Option(
+        "table", "--format", help="table, json, or a Go template such as '{{.Name}}'"
+    ),
+    filters: list[str] = typer.Option(
+        None, "-f", "--filter",
+        help="Filter output: dangling=true|false, driver=X, label=KEY[=VALUE], name=X",
+    ),
 ) -> None:
     """List volumes."""
-    volumes = _engine().volumes.list()
+    from compose.cli.ps_cmd import render_template
+
+    engine = _engine()
+    keep = _volume_filter(filters or [], _in_use(engine) if filters else set())
+    volumes = [v for v in engine.volumes.list() if keep(v)]
     if quiet:
         for volume in volumes:
             print(volume.name)
         return
-    if fmt == "json":
-        for volume in volumes:
-            print(json.dumps(_document(volume), separators=(",", ":")))
-        return
-    print(f"{'DRIVER':<10}VOLUME NAME")
-    for volume in volumes:
-        print(f"{volume.driver:<10}{volume.name}")
+    template = {"table": VOLUME_TABLE, "": VOLUME_TABLE, "json": "{{json .}}"}.get(fmt, fmt)
+    labels = {v.name: v.labels for v in volumes}
+    methods: dict[str, Callable[..., object]] = {
+        "Label": lambda row, key="": labels.get(str(row.get("Name")), {}).get(key, "")
+    }
+    text = render_template(template, [ls_row(v) for v in volumes], VOLUME_HEADERS, methods)
+    if text:
+        print(text)
 
 
 @volume_app.command("inspect")
-def inspect(names: list[str] = typer.Argument(..., help="Volume names")) -> None:
+def inspect(
+    names: list[str] = typer.Argument(..., help="Volume names"),
+    fmt: str = typer.Option(None, "-f", "--format", help=FORMAT_HELP),
+) -> None:
     """Show volumes as Docker-shaped JSON."""
     engine = _engine()
-    print(json.dumps([_document(engine.volumes.get(n)) for n in names], indent=4))
+    print_documents([_document(engine.volumes.get(n)) for n in names], fmt)
 
 
 @volume_app.command("rm")

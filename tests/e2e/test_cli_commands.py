@@ -62,8 +62,8 @@ def test_ps_flags(stack: Stack) -> None:
     assert [json.loads(line)["Service"] for line in exited] == ["once"]
     filtered = stack.ok("ps", "--filter", "status=running", "-q").stdout.split()
     assert len(filtered) == 2 and all(len(i) == 64 for i in filtered)
-    bad = stack.cli("ps", "--filter", "status=sleeping")
-    assert bad.returncode == 2 and "invalid status" in bad.stderr
+    # compose filters by state without checking the value: an unknown one matches nothing
+    assert stack.ok("ps", "--filter", "status=sleeping", "-q").stdout == ""
     table = stack.ok("ps").stdout.splitlines()
     assert table[0].split()[:4] == ["NAME", "IMAGE", "COMMAND", "SERVICE"]
     assert len(table) == 3
@@ -75,7 +75,7 @@ def test_top_images_ls_version(stack: Stack) -> None:
     top = stack.ok("top").stdout.splitlines()
     assert top[0] == f"{stack.name}-db-1"
     assert top[1].split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
-    assert top[2].split()[0] == "root" and top[2].endswith("sleep 300")
+    assert top[2].split()[0] == "root" and top[2].rstrip().endswith("sleep 300")
     images = stack.ok("images").stdout.splitlines()
     assert images[1].split()[:3] == [f"{stack.name}-db-1", "busybox", "latest"]
     listed = json.loads(stack.ok("ls", "--format", "json").stdout)

@@ -26,10 +26,18 @@ def test_fields_tabs_and_json_fields() -> None:
     assert text == "p-web-1\t[]\np-db-1\t[]"
 
 
-@pytest.mark.parametrize("template", ["{{upper .Name}}", "{{.Name", "{{range .}}x{{end}}"])
-def test_unsupported_actions_are_refused(template: str) -> None:
-    with pytest.raises(typer.BadParameter, match="only"):
+@pytest.mark.parametrize("template", ["{{nosuch .Name}}", "{{.Name", "{{if .Name}}x", "{{.Nope}}"])
+def test_bad_templates_are_the_format_value_s_fault(template: str) -> None:
+    with pytest.raises(typer.BadParameter, match="template: "):
         render_template(template, ROWS)
+
+
+def test_functions_conditions_and_ranges_scripts_use() -> None:
+    text = render_template(
+        '{{.Name | upper}} {{if eq .State "running"}}up{{else}}down{{end}}'
+        "{{range .Publishers}} {{.PublishedPort}}{{end}}", ROWS,
+    )
+    assert text == "P-WEB-1 up\nP-DB-1 down"
 
 
 def test_command_column_quotes_as_docker_does() -> None:

@@ -1,0 +1,128 @@
+"""The Go text/template subset docker's `--format` takes, checked against what Go prints
+for the same template and values."""
+
+from __future__ import annotations
+
+import pytest
+
+from compose.cli.go_template import TemplateError, go_text, render, tabwriter
+
+ROWS: list[dict[str, object]] = [
+    {
+        "Name": "p-web-1", "State": "running", "ExitCode": 0, "Labels": "a=1,b=2",
+        "Publishers": [
+            {"URL": "0.0.0.0", "PublishedPort": 8080, "TargetPort": 80, "Protocol": "tcp"},
+        ],
+    },
+    {"Name": "p-db-1", "State": "exited", "ExitCode": 3, "Labels": "", "Publishers": []},
+]
+HEADERS = {"Name": "NAME", "State": "STATE", "ExitCode": "EXIT CODE"}
+LABELS = {"p-web-1": {"a": "1"}, "p-db-1": {}}
+
+
+def label(row: object, key: object = "") -> str:
+    assert isinstance(row, dict)
+    return LABELS[str(row["Name"])].get(str(key), "")
+
+
+def lines(template: str) -> list[str]:
+    return render(template, ROWS, HEADERS, {"Label": label}).split("\n")
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ("{{.Name}}", ["p-web-1", "p-db-1"]),
+    ("{{ .Name }}:{{.ExitCode}}", ["p-web-1:0", "p-db-1:3"]),
+    ("{{.Name}}\\t{{.State}}", ["p-web-1\trunning", "p-db-1\texited"]),
+    ("{{.Name | upper}}", ["P-WEB-1", "P-DB-1"]),
+    ('{{lower "AB"}}{{title "ab cd"}}', ["abAb Cd", "abAb Cd"]),
+    ("{{pad .State 1 2}}|", [" running  |", " exited  |"]),
+    ("{{truncate .Name 3}}", ["p-w", "p-d"]),
+    ('{{join (split .Labels ",") ";"}}', ["a=1;b=2", ""]),
+    ('{{printf "%-8s|%d" .Name .ExitCode}}', ["p-web-1 |0", "p-db-1  |3"]),
+    ('{{printf "%q" .Name}}', ['"p-web-1"', '"p-db-1"']),
+    ("{{len .Publishers}}", ["1", "0"]),
+    ('{{index (split .Labels ",") 0}}', ["a=1", ""]),
+])
+def test_fields_functions_and_pipes(template: str, expected: list[str]) -> None:
+    assert lines(template) == expected
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ('{{if eq .State "running"}}up{{else}}down{{end}}', ["up", "down"]),
+    ('{{if gt .ExitCode 0}}failed{{else if eq .State "running"}}ok{{else}}?{{end}}',
+     ["ok", "failed"]),
+    ("{{if and .Publishers (not .ExitCode)}}published{{end}}", ["published", ""]),
+    ('{{if or (eq .ExitCode 3) (eq .ExitCode 4)}}x{{end}}', ["", "x"]),
+    ('{{if ne .State "exited"}}live{{end}}', ["live", ""]),
+    ("{{range .Publishers}}{{.URL}}:{{.PublishedPort}}->{{.TargetPort}}{{end}}",
+     ["0.0.0.0:8080->80", ""]),
+    ("{{range .Publishers}}{{.PublishedPort}}{{else}}none{{end}}", ["8080", "none"]),
+    ("{{with .Publishers}}{{len .}} ports{{else}}no ports{{end}}", ["1 ports", "no ports"]),
+    ("{{range .Publishers}}{{$.Name}}{{end}}", ["p-web-1", ""]),
+    ("{{- .Name -}} {{/* a comment */}}x", ["p-web-1x", "p-db-1x"]),
+    ('{{.Label "a"}}', ["1", ""]),
+])
+def test_conditions_ranges_and_methods(template: str, expected: list[str]) -> None:
+    assert lines(template) == expected
+
+
+def test_json_is_go_s_without_html_or_ascii_escapes() -> None:
+    rows: list[dict[str, object]] = [{"Name": "é<&>", "N": 1, "B": True, "Z": None}]
+    assert render("{{json .}}", rows, {}) == '{"Name":"é<&>","N":1,"B":true,"Z":null}'
+    assert render("{{json .Name}}", rows, {}) == '"é<&>"'
+
+
+def test_values_print_as_fmt_s_percent_v() -> None:
+    assert go_text(None) == "<no value>"
+    assert go_text(True) == "true"
+    assert go_text(2.0) == "2"
+    assert go_text(["a", 1]) == "[a 1]"
+    assert go_text({"b": 1, "a": "x"}) == "map[a:x b:1]"
+
+
+def test_table_has_docker_s_header_and_tabwriter_columns() -> None:
+    assert lines("table {{.Name}}\\t{{.ExitCode}}\\t{{.State}}") == [
+        "NAME      EXIT CODE   STATE",
+        "p-web-1   0           running",
+        "p-db-1    3           exited",
+    ]
+
+
+def test_a_table_header_takes_functions_and_methods_as_their_titles() -> None:
+    assert lines('table {{.Name | upper}}\\t{{.Label "a"}}')[0] == "NAME      LABEL"
+
+
+def test_tabwriter_pads_to_ten_and_leaves_the_last_cell() -> None:
+    assert tabwriter("a\tb\nlonger-than-ten\tc\t") == (
+        "a" + " " * 17 + "b\n" + "longer-than-ten   " + "c" + " " * 9
+    )
+
+
+@pytest.mark.parametrize(("template", "error"), [
+    ("{{.Nope}}", "can't evaluate field Nope"),
+    ("{{nosuch .Name}}", 'function "nosuch" not defined'),
+    ("{{.Name", "unclosed action"),
+    ("{{if .Name}}x", "unexpected EOF"),
+    ("{{end}}", "unexpected {{end}}"),
+    ("{{.Name 1}}", "Name is not a method"),
+    ("{{.Name | .State}}", "not a method"),
+    ("{{#}}", "unexpected"),
+])
+def test_what_go_refuses_is_refused(template: str, error: str) -> None:
+    with pytest.raises(TemplateError, match=error.replace("{", r"\{").replace("}", r"\}")):
+        lines(template)
+
+
+def test_inspect_documents_are_maps_a_missing_key_is_no_value() -> None:
+    from compose.cli.go_template import render_documents
+
+    docs: list[dict[str, object]] = [
+        {"State": {"Status": "running"}, "Config": {"Labels": {"a": "1"}, "Cmd": ["sh"]}},
+        {"State": {"Status": "exited"}, "Config": {"Labels": {}, "Cmd": None}},
+    ]
+    text = render_documents(
+        '{{.State.Status}} {{index .Config.Labels "a"}} {{json .Config.Cmd}} {{.Nope}}', docs
+    )
+    assert text.split("\n") == [
+        'running 1 ["sh"] <no value>', "exited <no value> null <no value>",
+    ]
