@@ -4,6 +4,8 @@ record, its observed state and its image. Pure: no kernel access, nothing writte
 
 from __future__ import annotations
 
+import os
+
 from engine.containers import ContainerRecord, ContainerState, ContainerStatus, MountKind
 from engine.images import Image
 from engine.process_config import resolve_env
@@ -24,6 +26,24 @@ def _restart_policy(text: str) -> dict[str, Any]:
     return {"Name": name, "MaximumRetryCount": int(count) if count.isdigit() else 0}
 
 
+def _port_map(
+    record: ContainerRecord, state: ContainerState, image_exposed: tuple[str, ...]
+) -> dict[str, list[dict[str, str]] | None]:
+    """Docker's NetworkSettings.Ports of a running container: each published "port/proto"
+    with its host bindings, and each port only exposed (by the image or a `ports:` entry not
+    made) with null."""
+    ports: dict[str, list[dict[str, str]] | None] = {}
+    for port in image_exposed:
+        ports[port if "/" in port else f"{port}/tcp"] = None
+    for spec in record.spec.ports:
+        ports.setdefault(f"{spec.target}/{spec.protocol}", None)
+    for made in state.ports:
+        bindings = ports.get(f"{made.target}/{made.protocol}") or []
+        bindings.append({"HostIp": made.host_ip, "HostPort": str(made.host_port)})
+        ports[f"{made.target}/{made.protocol}"] = bindings
+    return ports
+
+
 def container_document(
     record: ContainerRecord,
     state: ContainerState,
@@ -38,7 +58,8 @@ def container_document(
     command = spec.command if spec.command is not None else (
         None if spec.entrypoint is not None else (config.cmd if config else None))
     args = [*(entrypoint or ()), *(command or ())]
-    hostname = spec.hostname or record.id[:12]
+    hostname = spec.hostname or (
+        os.uname().nodename if spec.network_mode == "host" else record.id[:12])  # as started
     health = None
     if state.health_status is not None:
         health = {"Status": state.health_status, "FailingStreak": state.health_failing_streak,
@@ -140,6 +161,8 @@ def container_document(
             **({"StopTimeout": int(spec.stop_timeout)} if spec.stop_timeout is not None else {}),
         },
         "NetworkSettings": {
+            "Ports": _port_map(record, state, config.exposed_ports if config else ())
+            if running else {},
             "Networks": {
                 name: {"IPAddress": address} for name, address in state.addresses.items()
             },

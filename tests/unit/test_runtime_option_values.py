@@ -168,3 +168,38 @@ def test_inspect_shows_the_keys_as_docker_does() -> None:
     set_ = host_config(_spec(mem_swappiness=10, cgroup_parent="/apps", uts_mode="host",
                              device_cgroup_rules=("c 1:1 r",), cgroupns_mode="host"))
     assert [set_[k] for k in keys] == [10, "/apps", ["c 1:1 r"], "host", "host"]
+
+
+def test_inspect_ports_as_docker_shows_them_while_running() -> None:
+    """NetworkSettings.Ports: published ports with their bindings, exposed-only ones null
+    (tools read `{{(index .NetworkSettings.Ports "80/tcp") 0).HostPort}}`); {} when stopped."""
+    from engine.containers import ContainerRecord, ContainerState, ContainerStatus
+    from engine.inspect_document import container_document
+    from engine.ports import PortSpec, PublishedPort
+
+    spec = _spec(ports=(PortSpec(80), PortSpec(53, "5353", protocol="udp"), PortSpec(9000)))
+    record = ContainerRecord("0" * 64, "c", "2024-01-01T00:00:00Z", "sha256:0", spec)
+    made = (PublishedPort("0.0.0.0", 32768, 80, "tcp"), PublishedPort("::", 32768, 80, "tcp"),
+            PublishedPort("0.0.0.0", 5353, 53, "udp"))
+    running = ContainerState(status=ContainerStatus.RUNNING, ports=made)
+    ports = container_document(record, running, None, {})["NetworkSettings"]["Ports"]
+    assert ports == {
+        "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "32768"},
+                   {"HostIp": "::", "HostPort": "32768"}],
+        "53/udp": [{"HostIp": "0.0.0.0", "HostPort": "5353"}],
+        "9000/tcp": None,
+    }
+    stopped = ContainerState(status=ContainerStatus.EXITED)
+    assert container_document(record, stopped, None, {})["NetworkSettings"]["Ports"] == {}
+
+
+def test_inspect_hostname_of_a_container_on_the_hosts_network_is_the_hosts() -> None:
+    import os
+
+    from engine.containers import ContainerRecord, ContainerState
+    from engine.inspect_document import container_document
+
+    record = ContainerRecord("0" * 64, "c", "2024-01-01T00:00:00Z", "sha256:0",
+                             _spec(network_mode="host"))
+    document = container_document(record, ContainerState(), None, {})
+    assert document["Config"]["Hostname"] == os.uname().nodename
