@@ -46,7 +46,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(("ps", "logs", "images"), "query_cmds"),
     "run": "run_cmd",
     "stats": "stats_cmd",
-    "volume": "volume_cmds",
+    **dict.fromkeys(("volume", "volumes"), "volume_cmds"),
     "watch": "watch_cmd",
 }
 
