@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from typing import Any, BinaryIO
 
     from engine.builder.build import BuildOptions, BuildResult
+    from engine.container_commit import CommitRequest  # loads on the first `commit`
     from engine.container_copy import ContainerRoot  # the module loads on the first `cp`
     from engine.container_stats import ResourceSample
     from engine.content import Blob
@@ -949,6 +950,54 @@ class Engine:
             self.layout.container_dir(info.id) / "upper", self.images.content, mount_stubs
         )
 
+    def commit_image(self, name_or_id: str, request: CommitRequest) -> Image:
+        """`docker commit`: a new image from the container's filesystem changes and config
+        (engine.container_commit). A running container is frozen while its changes are read
+        (`request.pause`, unless already paused) and thawed again whatever happens. Bad input
+        (reference, changes) fails before anything is frozen or written."""
+        from engine.commit import commit_upper
+        from engine.container_commit import committed_document, layer_descriptor
+        from engine.image_layout import CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, canonical_json
+
+        info = self.inspect(name_or_id)
+        request.validate()
+        reference = request.checked_reference()
+        parent = self.images.get(info.record.image_id)
+        parent_doc = self.images.config_document(parent)
+        freeze = (request.pause and info.status is ContainerStatus.RUNNING
+                  and not info.state.paused)
+        cgroup = container_cgroup(info.id, info.record.spec.cgroup_parent)
+        if freeze:
+            cgroup.freeze(True)
+        try:
+            blob = commit_upper(self.layout.container_dir(info.id) / "upper", self.images.content)
+        finally:
+            if freeze:
+                cgroup.freeze(False)
+        layers = list(self.images.manifest(parent).get("layers", []))
+        diff_id: str | None = None
+        if not self._empty_layer(blob.digest):
+            diff_id = blob.digest
+            layers.append(layer_descriptor(blob.digest, blob.size))
+        doc = committed_document(parent_doc, info.record.spec, request, diff_id)
+        config = self.images.content.put_bytes(canonical_json(doc))
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "config": {"mediaType": CONFIG_MEDIA_TYPE, "digest": config.digest,
+                       "size": config.size},
+            "layers": layers,
+        }
+        names = (reference,) if reference else ()
+        return self.images.add_manifest(canonical_json(manifest), names)
+
+    def _empty_layer(self, digest: str) -> bool:
+        """Does the layer blob hold no entry (the container changed nothing)?"""
+        import tarfile
+
+        with tarfile.open(self.images.content.path(digest), mode="r:") as archive:
+            return archive.next() is None
+
     def logs(
         self,
         name_or_id: str,
@@ -1113,6 +1162,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "BuildCache": ("engine.builder.cache", "BuildCache"),
     "BuildOptions": ("engine.builder.build", "BuildOptions"),
     "BuildSecret": ("engine.builder.secrets", "BuildSecret"),
+    "CommitRequest": ("engine.container_commit", "CommitRequest"),
     "Image": ("engine.images", "Image"),
     "LogLine": ("engine.logs", "LogLine"),
     "Credentials": ("engine.registry.auth", "Credentials"),
@@ -1129,7 +1179,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 if TYPE_CHECKING:
-    # BuildOptions is imported for annotations at the top already.
+    # BuildOptions and CommitRequest are imported for annotations at the top already.
     from engine.archive import load_archive, save_images  # noqa: F401
     from engine.builder.cache import BuildCache  # noqa: F401
     from engine.builder.dockerignore import DockerIgnore  # noqa: F401
