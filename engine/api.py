@@ -105,6 +105,9 @@ SIGKILL_WAIT = 30.0
 STDIN_FIFO = "stdin"
 # A StdinOnce tty container's console socket, in its record's directory (Engine.open_console).
 CONSOLE_SOCKET = "console.sock"
+# An OpenStdin (not StdinOnce, no tty) container's stdin while it runs, in its record's
+# directory (Engine.open_running_stdin).
+OPEN_STDIN_FIFO = "open-stdin"
 
 
 @dataclass(frozen=True)
@@ -573,6 +576,8 @@ class Engine:
             resolv_file=net_files.resolv_file,
             log_file=str(directory / f"{record.id}-json.log"),
             stdin_fifo=str(directory / STDIN_FIFO) if attached else None,
+            open_stdin_fifo=(str(directory / OPEN_STDIN_FIFO)
+                             if spec.stdin_open and not attached and not spec.tty else None),
             console_socket=str(directory / CONSOLE_SOCKET) if attached and spec.tty else None,
             mounts=tuple(binds),
             tmpfs=tuple(tmpfs),
@@ -612,6 +617,32 @@ class Engine:
         with contextlib.suppress(FileExistsError):
             os.mkfifo(path, 0o600)
         return os.open(path, os.O_RDWR | os.O_CLOEXEC)
+
+    def open_running_stdin(self, name_or_id: str) -> int:
+        """The write end of a running `stdin_open` container's stdin (Docker's attach to a
+        container with OpenStdin): what the caller writes, the container reads; closing it
+        is no EOF for the container (not StdinOnce). Not for a tty container: its terminal is
+        the supervisor's (a pty master), which no other process can write into."""
+        info = self.inspect(name_or_id)
+        spec = info.record.spec
+        if not spec.stdin_open or spec.stdin_once or spec.tty:
+            raise InvalidStateError(
+                f"container {info.name} has no stdin to attach to"
+                + (" (a tty container's terminal cannot be attached)" if spec.tty else ""),
+                subject=info.name,
+            )
+        if info.status is not ContainerStatus.RUNNING:
+            raise InvalidStateError(f"container {info.name} is not running", subject=info.name)
+        path = self.layout.container_dir(info.id) / OPEN_STDIN_FIFO
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:  # ENOENT: started by an older pycompose; ENXIO: no reader
+            raise InvalidStateError(
+                f"container {info.name} has no attachable stdin: {exc.strerror}",
+                subject=info.name, hint="restart it to give it one",
+            ) from exc
+        os.set_blocking(fd, True)
+        return fd
 
     def hold_attached(self, name_or_id: str) -> int:
         """For a client that follows an `auto_remove` container and removes it itself (`run
