@@ -983,8 +983,8 @@ class Engine:
 
     def commit_image(self, name_or_id: str, request: CommitRequest) -> Image:
         """`docker commit`: a new image from the container's filesystem changes and config
-        (engine.container_commit). A running container is frozen while its changes are read
-        (`request.pause`, unless already paused) and thawed again whatever happens. Bad input
+        (engine.container_commit). A running container is paused while its changes are read
+        (`request.pause`, unless already paused) and unpaused again whatever happens. Bad input
         (reference, changes) fails before anything is frozen or written."""
         from engine.commit import commit_upper
         from engine.container_commit import committed_document, layer_descriptor
@@ -995,16 +995,18 @@ class Engine:
         reference = request.checked_reference()
         parent = self.images.get(info.record.image_id)
         parent_doc = self.images.config_document(parent)
+        # Paused as `pause` does (recorded): a CLI killed meanwhile leaves a container that
+        # `unpause` thaws, not one frozen behind a record saying it runs.
         freeze = (request.pause and info.status is ContainerStatus.RUNNING
                   and not info.state.paused)
-        cgroup = container_cgroup(info.id, info.record.spec.cgroup_parent)
         if freeze:
-            cgroup.freeze(True)
+            self.pause_container(info.id)
         try:
             blob = commit_upper(self.layout.container_dir(info.id) / "upper", self.images.content)
         finally:
             if freeze:
-                cgroup.freeze(False)
+                with contextlib.suppress(InvalidStateError):  # it stopped meanwhile
+                    self.unpause_container(info.id)
         layers = list(self.images.manifest(parent).get("layers", []))
         diff_id: str | None = None
         if not self._empty_layer(blob.digest):

@@ -23,7 +23,7 @@ def commit(
     ),
     message: str = typer.Option("", "-m", "--message", help="Commit message"),
     pause: bool = typer.Option(
-        True, "-p", "--pause/--no-pause", help="Pause container during commit"
+        True, "--pause/--no-pause", "-p", help="Pause container during commit"
     ),
 ) -> None:
     """Create a new image from a service container's changes."""

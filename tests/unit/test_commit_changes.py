@@ -158,6 +158,7 @@ def test_commit_passes_every_option_and_shows_the_new_id(fake: FakeEngine) -> No
                                     changes=("ENV A=1", "CMD x"), pause=False)
     assert f"Container cm-web-2  Committed as sha256:{1:064x}" in out
     assert _cli("commit", "web")[0] == 0 and fake.commits[-1][1].pause is True
+    assert _cli("commit", "-p", "web")[0] == 0 and fake.commits[-1][1].pause is True
 
 
 def test_commit_refuses_bad_input_before_touching_a_container(fake: FakeEngine) -> None:
