@@ -82,6 +82,16 @@ def _proxy_signals(engine: Engine, container_id: str) -> None:
         signal.signal(sig, forward)
 
 
+def _open_stdin(engine: Engine, container_id: str, service: str) -> int:
+    from engine.api import EngineError
+
+    try:
+        return engine.open_running_stdin(container_id)
+    except EngineError as exc:
+        hint = f"{exc.hint}, or attach with --no-stdin" if exc.hint else "attach with --no-stdin"
+        raise ComposeError(f'service "{service}": {exc}', hint=hint) from exc
+
+
 def attach(
     ctx: typer.Context,
     service: str = typer.Argument(..., help="Service name"),
@@ -112,7 +122,7 @@ def attach(
                 f'service "{service}": cannot attach stdin to a tty container ({info.name})',
                 hint="attach with --no-stdin to follow its output, or `exec` a shell in it",
             )
-        stdin_target = orch.engine.open_running_stdin(info.id)
+        stdin_target = _open_stdin(orch.engine, info.id, service)
     session = _Session()
     lines = orch.engine.logs(info.id, follow=True, tail=0)
     threading.Thread(target=session.pump_output, args=(lines,), daemon=True).start()

@@ -8,12 +8,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from compose import labels as L
+from compose.cli.app import build_app
 from compose.cli.detach_keys import DetachKeysError, DetachScanner, parse_detach_keys
 from compose.cli.service_container import ServiceNotRunningError, pick
+from compose.errors import ComposeError
 from engine.api import ContainerInfo, ContainerSpec, ContainerStatus
 from engine.containers import ContainerRecord, ContainerState
+from engine.errors import InvalidStateError
+from tests.unit.fake_engine import FakeEngine
 
 
 @pytest.mark.parametrize(("text", "keys"), [
@@ -69,3 +74,26 @@ def test_no_running_container_is_docker_composes_error() -> None:
     with pytest.raises(ServiceNotRunningError) as caught:
         pick(infos, "web", 3)
     assert str(caught.value) == 'service "web" is not running container #3'
+
+
+def test_a_stdin_that_cannot_be_attached_is_named_with_the_way_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "compose.yaml").write_text("name: at\nservices:\n  web: {image: busybox}\n")
+    monkeypatch.chdir(tmp_path)
+    engine = FakeEngine()
+    spec = ContainerSpec(name="at-web-1", image="busybox", stdin_open=True, labels={
+        L.PROJECT: "at", L.SERVICE: "web", L.NUMBER: "1", L.ONEOFF: "False"})
+    engine.start_container(engine.create_container(spec).id)
+
+    def old_container(_name: str) -> int:
+        raise InvalidStateError("container at-web-1 has no attachable stdin: No such file",
+                                hint="restart it to give it one")
+
+    monkeypatch.setattr(engine, "open_running_stdin", old_container)
+    monkeypatch.setattr("engine.api.Engine", lambda root=None: engine)
+    result = CliRunner().invoke(build_app(), ["attach", "web"])
+    assert isinstance(result.exception, ComposeError)
+    assert str(result.exception) == (
+        'service "web": container at-web-1 has no attachable stdin: No such file')
+    assert result.exception.hint == "restart it to give it one, or attach with --no-stdin"
