@@ -34,6 +34,8 @@ class Phase(enum.Enum):
     KILLING = "Killing"
     KILLED = "Killed"
     SKIPPED = "Skipped"
+    COMMITTING = "Committing"
+    COMMITTED = "Committed"  # detail: "as sha256:…", as docker compose shows the new image
     ERROR = "Error"
     WARNING = "Warning"
     # docker compose's warning event for a network/volume `down` cannot remove: another
@@ -59,6 +61,7 @@ _FINAL = frozenset(
         Phase.RESTARTED,
         Phase.KILLED,
         Phase.SKIPPED,
+        Phase.COMMITTED,
         Phase.ERROR,
         Phase.IN_USE,
     }

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from typing import Any, BinaryIO
 
     from engine.builder.build import BuildOptions, BuildResult
+    from engine.container_commit import CommitRequest  # loads on the first `commit`
     from engine.container_copy import ContainerRoot  # the module loads on the first `cp`
     from engine.container_stats import ResourceSample
     from engine.content import Blob
@@ -105,6 +106,9 @@ SIGKILL_WAIT = 30.0
 STDIN_FIFO = "stdin"
 # A StdinOnce tty container's console socket, in its record's directory (Engine.open_console).
 CONSOLE_SOCKET = "console.sock"
+# An OpenStdin (not StdinOnce, no tty) container's stdin while it runs, in its record's
+# directory (Engine.open_running_stdin).
+OPEN_STDIN_FIFO = "open-stdin"
 
 
 @dataclass(frozen=True)
@@ -573,6 +577,8 @@ class Engine:
             resolv_file=net_files.resolv_file,
             log_file=str(directory / f"{record.id}-json.log"),
             stdin_fifo=str(directory / STDIN_FIFO) if attached else None,
+            open_stdin_fifo=(str(directory / OPEN_STDIN_FIFO)
+                             if spec.stdin_open and not attached and not spec.tty else None),
             console_socket=str(directory / CONSOLE_SOCKET) if attached and spec.tty else None,
             mounts=tuple(binds),
             tmpfs=tuple(tmpfs),
@@ -612,6 +618,32 @@ class Engine:
         with contextlib.suppress(FileExistsError):
             os.mkfifo(path, 0o600)
         return os.open(path, os.O_RDWR | os.O_CLOEXEC)
+
+    def open_running_stdin(self, name_or_id: str) -> int:
+        """The write end of a running `stdin_open` container's stdin (Docker's attach to a
+        container with OpenStdin): what the caller writes, the container reads; closing it
+        is no EOF for the container (not StdinOnce). Not for a tty container: its terminal is
+        the supervisor's (a pty master), which no other process can write into."""
+        info = self.inspect(name_or_id)
+        spec = info.record.spec
+        if not spec.stdin_open or spec.stdin_once or spec.tty:
+            raise InvalidStateError(
+                f"container {info.name} has no stdin to attach to"
+                + (" (a tty container's terminal cannot be attached)" if spec.tty else ""),
+                subject=info.name,
+            )
+        if info.status is not ContainerStatus.RUNNING:
+            raise InvalidStateError(f"container {info.name} is not running", subject=info.name)
+        path = self.layout.container_dir(info.id) / OPEN_STDIN_FIFO
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:  # ENOENT: started by an older pycompose; ENXIO: no reader
+            raise InvalidStateError(
+                f"container {info.name} has no attachable stdin: {exc.strerror}",
+                subject=info.name, hint="restart it to give it one",
+            ) from exc
+        os.set_blocking(fd, True)
+        return fd
 
     def hold_attached(self, name_or_id: str) -> int:
         """For a client that follows an `auto_remove` container and removes it itself (`run
@@ -958,6 +990,56 @@ class Engine:
             self.layout.container_dir(info.id) / "upper", self.images.content, mount_stubs
         )
 
+    def commit_image(self, name_or_id: str, request: CommitRequest) -> Image:
+        """`docker commit`: a new image from the container's filesystem changes and config
+        (engine.container_commit). A running container is paused while its changes are read
+        (`request.pause`, unless already paused) and unpaused again whatever happens. Bad input
+        (reference, changes) fails before anything is frozen or written."""
+        from engine.commit import commit_upper
+        from engine.container_commit import committed_document, layer_descriptor
+        from engine.image_layout import CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, canonical_json
+
+        info = self.inspect(name_or_id)
+        request.validate()
+        reference = request.checked_reference()
+        parent = self.images.get(info.record.image_id)
+        parent_doc = self.images.config_document(parent)
+        # Paused as `pause` does (recorded): a CLI killed meanwhile leaves a container that
+        # `unpause` thaws, not one frozen behind a record saying it runs.
+        freeze = (request.pause and info.status is ContainerStatus.RUNNING
+                  and not info.state.paused)
+        if freeze:
+            self.pause_container(info.id)
+        try:
+            blob = commit_upper(self.layout.container_dir(info.id) / "upper", self.images.content)
+        finally:
+            if freeze:
+                with contextlib.suppress(InvalidStateError):  # it stopped meanwhile
+                    self.unpause_container(info.id)
+        layers = list(self.images.manifest(parent).get("layers", []))
+        diff_id: str | None = None
+        if not self._empty_layer(blob.digest):
+            diff_id = blob.digest
+            layers.append(layer_descriptor(blob.digest, blob.size))
+        doc = committed_document(parent_doc, info.record.spec, request, diff_id)
+        config = self.images.content.put_bytes(canonical_json(doc))
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "config": {"mediaType": CONFIG_MEDIA_TYPE, "digest": config.digest,
+                       "size": config.size},
+            "layers": layers,
+        }
+        names = (reference,) if reference else ()
+        return self.images.add_manifest(canonical_json(manifest), names)
+
+    def _empty_layer(self, digest: str) -> bool:
+        """Does the layer blob hold no entry (the container changed nothing)?"""
+        import tarfile
+
+        with tarfile.open(self.images.content.path(digest), mode="r:") as archive:
+            return archive.next() is None
+
     def logs(
         self,
         name_or_id: str,
@@ -1122,6 +1204,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "BuildCache": ("engine.builder.cache", "BuildCache"),
     "BuildOptions": ("engine.builder.build", "BuildOptions"),
     "BuildSecret": ("engine.builder.secrets", "BuildSecret"),
+    "CommitRequest": ("engine.container_commit", "CommitRequest"),
     "Image": ("engine.images", "Image"),
     "LogLine": ("engine.logs", "LogLine"),
     "Credentials": ("engine.registry.auth", "Credentials"),
@@ -1138,7 +1221,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 if TYPE_CHECKING:
-    # BuildOptions is imported for annotations at the top already.
+    # BuildOptions and CommitRequest are imported for annotations at the top already.
     from engine.archive import load_archive, save_images  # noqa: F401
     from engine.builder.cache import BuildCache  # noqa: F401
     from engine.builder.dockerignore import DockerIgnore  # noqa: F401

@@ -417,10 +417,21 @@ def _open_channels(spec: RuntimeSpec) -> _Channels:
         channels.stdio = (_attached_stdin(spec.stdin_fifo), *channels.stdio[1:])
     elif spec.stdin_open and not spec.tty:
         # Docker's `-i` when detached: stdin stays open and empty (reads block, no EOF).
-        stdin_r, stdin_w = os.pipe()
+        stdin_r, stdin_w = _kept_fifo(spec.open_stdin_fifo) if spec.open_stdin_fifo else os.pipe()
         channels.stdio = (stdin_r, *channels.stdio[1:])
         _STDIN_KEEPERS[spec.container_id] = stdin_w
     return channels
+
+
+def _kept_fifo(path: str) -> tuple[int, int]:
+    """(read end, keeper) of the FIFO at `path`: the keeper is opened read-write, so the
+    reader never sees an EOF however many writers (`attach`) come and go."""
+    with contextlib.suppress(FileExistsError):
+        os.mkfifo(path, 0o600)
+    keeper = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    os.set_blocking(reader, True)
+    return reader, keeper
 
 
 def _attached_stdin(fifo: str) -> int:

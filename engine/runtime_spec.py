@@ -159,6 +159,9 @@ class RuntimeSpec:
     tty: bool = False
     stdin_open: bool = False  # without a tty: stdin is a pipe the supervisor keeps open
     stdin_fifo: str | None = None  # stdin_once: the FIFO an attached client writes into
+    # stdin_open without stdin_once: the FIFO that is stdin, held open by the supervisor (no
+    # EOF ever); `attach` writes into it while the container runs (Engine.open_running_stdin).
+    open_stdin_fifo: str | None = None
     auto_remove: bool = False  # ContainerSpec.auto_remove
     # tty with stdin_once: the attached client's unix socket, which gets the pty's master
     # (runc's --console-socket); its terminal is the container's then, and nothing is logged.

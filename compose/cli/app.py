@@ -24,12 +24,14 @@ if TYPE_CHECKING:
 MODULES = (
     "config_cmd", "lifecycle_cmds", "query_cmds", "image_cmds", "port_cmd", "exec_cmd",
     "build_cmds", "pause_cmds", "volume_cmds", "container_cmds", "cp_cmd", "misc_cmds", "run_cmd",
-    "stats_cmd", "export_cmd", "watch_cmd",
+    "stats_cmd", "export_cmd", "watch_cmd", "commit_cmd", "attach_cmd",
 )
 # Command (or command group) name -> the compose.cli module whose `register` adds it
 # (tests/unit/test_cli_app_modules.py checks it against what each module registers).
 COMMAND_MODULES = {
     **dict.fromkeys(("build", "pull", "push", "login", "logout"), "build_cmds"),
+    "attach": "attach_cmd",
+    "commit": "commit_cmd",
     "config": "config_cmd",
     "container": "container_cmds",
     "cp": "cp_cmd",
@@ -46,7 +48,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(("ps", "logs", "images"), "query_cmds"),
     "run": "run_cmd",
     "stats": "stats_cmd",
-    "volume": "volume_cmds",
+    **dict.fromkeys(("volume", "volumes"), "volume_cmds"),
     "watch": "watch_cmd",
 }
 

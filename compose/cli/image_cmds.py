@@ -151,7 +151,7 @@ def inspect_document(engine: Engine, image: Image) -> dict[str, Any]:
         "RepoTags": list(image.repo_tags),
         "RepoDigests": list(engine.images.repo_digests(image)),
         "Parent": "",
-        "Comment": "",
+        "Comment": doc.get("comment", ""),  # `commit -m` writes it, as Docker's image config
         "Created": image.created,
         "DockerVersion": "",
         "Author": doc.get("author", ""),

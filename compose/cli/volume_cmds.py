@@ -11,8 +11,9 @@ from compose.cli.inspect_format import FORMAT_HELP, print_documents
 from compose.errors import ComposeError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
+    from compose.orchestrator import Orchestrator
     from engine.api import Engine, Volume
 
 volume_app = typer.Typer(help="Manage volumes", no_args_is_help=True)
@@ -125,21 +126,27 @@ def ls(
     ),
 ) -> None:
     """List volumes."""
-    from compose.cli.ps_cmd import render_template
-
     engine = _engine()
     keep = _volume_filter(filters or [], _in_use(engine) if filters else set())
-    volumes = [v for v in engine.volumes.list() if keep(v)]
+    _print(render_volumes([v for v in engine.volumes.list() if keep(v)], fmt, quiet))
+
+
+def render_volumes(volumes: Sequence[Volume], fmt: str, quiet: bool) -> str:
+    """What `volume ls` and `volumes` print: names (-q), docker's table, one JSON object per
+    line, or a Go template (`{{.Name}}`, `table {{.Name}}\t{{.Mountpoint}}`)."""
+    from compose.cli.ps_cmd import render_template
+
     if quiet:
-        for volume in volumes:
-            print(volume.name)
-        return
+        return "\n".join(v.name for v in volumes)
     template = {"table": VOLUME_TABLE, "": VOLUME_TABLE, "json": "{{json .}}"}.get(fmt, fmt)
     labels = {v.name: v.labels for v in volumes}
     methods: dict[str, Callable[..., object]] = {
         "Label": lambda row, key="": labels.get(str(row.get("Name")), {}).get(key, "")
     }
-    text = render_template(template, [ls_row(v) for v in volumes], VOLUME_HEADERS, methods)
+    return render_template(template, [ls_row(v) for v in volumes], VOLUME_HEADERS, methods)
+
+
+def _print(text: str) -> None:
     if text:
         print(text)
 
@@ -191,5 +198,45 @@ def prune(
     print(f"Total reclaimed volumes: {len(victims)}")
 
 
+def project_volumes(orch: Orchestrator, services: tuple[str, ...] = ()) -> list[Volume]:
+    """The volumes labelled with the project; with services, only those their running
+    containers (one-off ones included) mount, as docker compose lists them."""
+    from engine.api import MountKind
+
+    volumes = [
+        v for v in orch.engine.volumes.list() if v.labels.get(L.PROJECT) == orch.project.name
+    ]
+    if not services:
+        return volumes
+    mounted = {
+        mount.source
+        for info in orch.containers(services, include_oneoff=True)
+        if info.status.active  # what docker lists without --all: running, paused, restarting
+        for mount in info.record.spec.mounts
+        if mount.kind is MountKind.VOLUME
+    }
+    return [v for v in volumes if v.name in mounted]
+
+
+def volumes(
+    ctx: typer.Context,
+    services: list[str] = typer.Argument(None, help="Services whose volumes to list"),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only display volume names"),
+    fmt: str = typer.Option(
+        "table", "--format", help="table, json, or a Go template such as '{{.Name}}'"
+    ),
+) -> None:
+    """List volumes."""
+    from compose.cli.session import orchestrator
+
+    if not quiet:
+        render_volumes([], fmt, quiet)  # a bad --format fails before the project loads
+    orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
+    chosen = tuple(services or ())
+    orch.check_services(chosen)
+    _print(render_volumes(project_volumes(orch, chosen), fmt, quiet))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(volume_app, name="volume")
+    app.command()(volumes)

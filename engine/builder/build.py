@@ -24,6 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.builder.cache import BuildCache, step_key
+from engine.builder.config_instructions import (
+    DEFAULT_SHELL,
+    apply_config_instruction,
+    workdir_path,
+)
 from engine.builder.context import BuildContext, hash_tree
 from engine.builder.errors import BuildError, DockerfileError
 from engine.builder.heredoc import parse_marker, raw_words
@@ -33,7 +38,7 @@ from engine.builder.parser import Dockerfile, Instruction, parse_dockerfile
 from engine.builder.run_mounts import MountType, RunMount, parse_mount
 from engine.builder.run_step import PIPES_DIR, RunCommand, mount_stubs, run_command
 from engine.builder.secrets import BuildSecret
-from engine.builder.words import heredoc_text, key_values, word, words
+from engine.builder.words import heredoc_text, word, words
 from engine.containers import ContainerSpec, MountSpec
 from engine.errors import EngineError, InvalidArgumentError
 from engine.image_layout import (
@@ -50,16 +55,12 @@ if TYPE_CHECKING:
     from engine.api import Engine
 
 Report = Callable[[str], None]
-DEFAULT_SHELL = ("/bin/sh", "-c")
 BUILD_LABEL = "com.pycompose.build"
 # Docker's predefined proxy args: usable without ARG, never persisted.
 PREDEFINED_ARGS = frozenset(
     {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
      "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
 )
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_DURATION_NS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
-                "h": 3600 * 10**9}
 
 
 def _noop(_line: str) -> None:
@@ -119,19 +120,6 @@ class _Stage:
         values = {k: v for k, v in self.args.items() if v is not None}
         values.update(self.env())
         return values
-
-
-def parse_duration(text: str, where: str) -> int:
-    """Go duration (``30s``, ``1m30s``, ``500ms``) → nanoseconds."""
-    pos, total = 0, 0
-    for match in _DURATION_RE.finditer(text):
-        if match.start() != pos:
-            break
-        total += int(float(match[1]) * _DURATION_NS[match[2]])
-        pos = match.end()
-    if pos != len(text) or not text:
-        raise InvalidArgumentError(f"{where}: invalid duration {text!r} (e.g. 30s, 1m30s)")
-    return total
 
 
 class Builder:
@@ -425,105 +413,20 @@ class Builder:
         self._finish(stage, key)
         return False
 
-    def _exec_or_shell(self, stage: _Stage, instruction: Instruction) -> list[str]:
-        if instruction.exec_form is not None:
-            return list(instruction.exec_form)
-        shell = stage.config.get("Shell") or list(DEFAULT_SHELL)
-        return [*shell, instruction.args]
-
     def _apply_meta(self, stage: _Stage, instruction: Instruction) -> str:
-        kw, args, config = instruction.keyword, instruction.args, stage.config
-        env, esc = stage.subst_env(), self.dockerfile.escape
-        by = f"/bin/sh -c #(nop) {instruction.original}"
         try:
-            if kw == "ENV":
-                current = stage.env()
-                for key, value in key_values(args, env, esc):
-                    current[key] = value
-                config["Env"] = [f"{k}={v}" for k, v in current.items()]
-            elif kw == "LABEL":
-                labels = dict(config.get("Labels") or {})
-                labels.update(key_values(args, env, esc))
-                config["Labels"] = labels
-            elif kw == "CMD":
-                config["Cmd"] = self._exec_or_shell(stage, instruction)
-                stage.cmd_set = True
-            elif kw == "ENTRYPOINT":
-                config["Entrypoint"] = self._exec_or_shell(stage, instruction)
-                if not stage.cmd_set:
-                    config["Cmd"] = None  # Docker: a new ENTRYPOINT drops the base image's CMD
-            elif kw == "USER":
-                config["User"] = word(args, env, esc)
-            elif kw == "EXPOSE":
-                ports = dict(config.get("ExposedPorts") or {})
-                for item in words(args, env, esc):
-                    port, _, proto = item.partition("/")
-                    low, _, high = port.partition("-")
-                    if not low.isdigit() or (high and not high.isdigit()):
-                        raise InvalidArgumentError(f"invalid containerPort: {item}")
-                    for number in range(int(low), int(high or low) + 1):
-                        ports[f"{number}/{(proto or 'tcp').lower()}"] = {}
-                config["ExposedPorts"] = ports
-            elif kw == "VOLUME":
-                volumes = dict(config.get("Volumes") or {})
-                items = (list(instruction.exec_form) if instruction.exec_form is not None
-                         else words(args, env, esc))
-                for item in items:
-                    if not item.strip():
-                        raise InvalidArgumentError("VOLUME specified can not be an empty string")
-                    volumes[item] = {}
-                config["Volumes"] = volumes
-            elif kw == "STOPSIGNAL":
-                config["StopSignal"] = word(args, env, esc)
-            elif kw == "SHELL":
-                if instruction.exec_form is None:
-                    raise InvalidArgumentError('SHELL requires the JSON form: SHELL ["sh", "-c"]')
-                config["Shell"] = list(instruction.exec_form)
-            elif kw == "HEALTHCHECK":
-                config["Healthcheck"] = self._healthcheck(instruction)
-            elif kw == "MAINTAINER":
-                stage.doc["author"] = args
-            elif kw == "ONBUILD":
-                trigger = args.split(None, 1)[0].upper() if args else ""
-                if trigger in ("ONBUILD", "FROM", "MAINTAINER"):
-                    raise InvalidArgumentError(f"{trigger} isn't allowed as an ONBUILD trigger")
-                config["OnBuild"] = [*(config.get("OnBuild") or []), args]
-            else:  # pragma: no cover - the parser knows every keyword
-                raise InvalidArgumentError(f"unsupported instruction {kw}")
+            stage.cmd_set = apply_config_instruction(
+                stage.doc, instruction, stage.subst_env(), self.dockerfile.escape, stage.cmd_set
+            )
         except InvalidArgumentError as exc:
-            raise self._err(instruction, f"{kw}: {exc.message}") from exc
-        return by
-
-    def _healthcheck(self, instruction: Instruction) -> dict[str, Any]:
-        text = instruction.args.strip()
-        if text.upper() == "NONE":
-            return {"Test": ["NONE"]}
-        kind, _, rest = text.partition(" ")
-        if kind.upper() != "CMD" or not rest.strip():
-            raise InvalidArgumentError("HEALTHCHECK must be NONE or CMD <command>")
-        rest = rest.strip()
-        try:
-            as_list = json.loads(rest) if rest.startswith("[") else None
-        except ValueError:
-            as_list = None
-        test = ["CMD", *as_list] if isinstance(as_list, list) else ["CMD-SHELL", rest]
-        out: dict[str, Any] = {"Test": test}
-        names = {"interval": "Interval", "timeout": "Timeout", "start-period": "StartPeriod",
-                 "start-interval": "StartInterval"}
-        for flag, value in instruction.flags.items():
-            if flag == "retries":
-                if not value.isdigit():
-                    raise InvalidArgumentError(f"invalid --retries {value!r}")
-                out["Retries"] = int(value)
-            else:
-                out[names[flag]] = parse_duration(value, f"--{flag}")
-        return out
+            raise self._err(instruction, f"{instruction.keyword}: {exc.message}") from exc
+        return f"/bin/sh -c #(nop) {instruction.original}"
 
     # ------------------------------------------------------------------ WORKDIR
 
     def _workdir(self, stage: _Stage, instruction: Instruction) -> bool:
         target = word(instruction.args, stage.subst_env(), self.dockerfile.escape)
-        path = posixpath.normpath(posixpath.join(stage.config.get("WorkingDir") or "/", target))
+        path = workdir_path(stage.config, target)
         stage.config["WorkingDir"] = path
         created_by = f"WORKDIR {path}"
         key = step_key(stage.manifest, created_by)

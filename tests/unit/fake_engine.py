@@ -61,6 +61,8 @@ class FakeEngine:
 
     def __post_init__(self) -> None:
         self.execs: list[tuple[str, tuple[str, ...], dict[str, Any]]] = []
+        self.commits: list[tuple[str, Any]] = []
+        self.stdin_reads: dict[str, int] = {}
         self.extracted: list[tuple[str, str, dict[str, bytes | None]]] = []
         # (container name, member name, mode, uid, gid, keep_owner) of every member extracted
         self.extracted_headers: list[tuple[str, str, int, int, int, bool]] = []
@@ -315,6 +317,25 @@ class FakeEngine:
                 )
         self.extracted.append((c.record.name, dest, members))
         self._log("extract", c.record.name)
+
+    def commit_image(self, name_or_id: str, request: Any) -> Any:
+        """Recorded in `commits` as (container name, request); the image id is made up."""
+        request.validate()
+        c = self._get(name_or_id)
+        self.commits.append((c.record.name, request))
+        self._log("commit", c.record.name)
+        return SimpleNamespace(id=f"sha256:{len(self.commits):064x}")
+
+    def open_running_stdin(self, name_or_id: str) -> int:
+        """A pipe's write end; what is written is read from `stdin_reads[name]`'s end."""
+        import os
+
+        c = self._get(name_or_id)
+        if not c.record.spec.stdin_open or c.record.spec.tty:
+            raise InvalidStateError(f"container {c.record.name} has no stdin to attach to")
+        read_end, write_end = os.pipe()
+        self.stdin_reads[c.record.name] = read_end
+        return write_end
 
     # ---- for assertions ---------------------------------------------------------------------
     def first(self, action: str, name: str) -> float:

@@ -1,0 +1,143 @@
+"""`attach`: a service's running container's output from now on, our stdin into its stdin
+(when it was created with one open), signals passed on, and its exit code as ours once it
+stops (`docker compose attach`).
+
+The container's stdio belongs to its supervisor, which writes its output to the log: the
+output is followed there (line by line, as the log holds it). Its stdin (`stdin_open`, no tty)
+is a FIFO the supervisor holds open, which we write into (Engine.open_running_stdin); a tty
+container's terminal is the supervisor's pty master, which cannot be shared: refused."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+
+import typer
+
+from compose.cli.detach_keys import DEFAULT_DETACH_KEYS, DetachScanner, parse_detach_keys
+from compose.errors import ComposeError
+
+TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
+
+if TYPE_CHECKING:
+    from engine.api import Engine, LogLine
+
+# What `--sig-proxy` passes on (docker's proxy passes all but the ones a client must keep).
+PROXIED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+                   signal.SIGUSR1, signal.SIGUSR2)
+_READ_SIZE = 4096
+
+
+class _Session:
+    """One attachment: ends when the output ends (the container stopped) or on detach."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.detached = False
+
+    def pump_output(self, lines: Iterator[LogLine]) -> None:
+        try:
+            for line in lines:
+                stream = sys.stderr if line.stream == "stderr" else sys.stdout
+                stream.write(line.text)
+                stream.flush()
+        finally:
+            self.done.set()
+
+    def pump_input(self, target: int, keys: bytes) -> None:
+        """Our stdin into the container's until our EOF (the container's stdin stays open:
+        not StdinOnce) or the detach keys."""
+        scanner = DetachScanner(keys)
+        try:
+            while True:
+                data = os.read(0, _READ_SIZE)
+                if not data:
+                    return
+                forward, detach = scanner.feed(data)
+                if forward:
+                    os.write(target, forward)
+                if detach:
+                    self.detached = True
+                    self.done.set()
+                    return
+        except OSError:  # the container stopped reading (gone): the output side ends it
+            return
+        finally:
+            os.close(target)
+
+
+def _proxy_signals(engine: Engine, container_id: str) -> None:
+    from engine.api import EngineError
+
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            engine.kill_container(container_id, signal.Signals(signum).name)
+        except EngineError:  # it stopped meanwhile: its exit ends the attach
+            return
+
+    for sig in PROXIED_SIGNALS:
+        signal.signal(sig, forward)
+
+
+def _open_stdin(engine: Engine, container_id: str, service: str) -> int:
+    from engine.api import EngineError
+
+    try:
+        return engine.open_running_stdin(container_id)
+    except EngineError as exc:
+        hint = f"{exc.hint}, or attach with --no-stdin" if exc.hint else "attach with --no-stdin"
+        raise ComposeError(f'service "{service}": {exc}', hint=hint) from exc
+
+
+def attach(
+    ctx: typer.Context,
+    service: str = typer.Argument(..., help="Service name"),
+    detach_keys: str = typer.Option(
+        None, "--detach-keys", help="Override the key sequence for detaching from a container."
+    ),
+    index: int = typer.Option(
+        0, "--index", help="index of the container if service has multiple replicas."
+    ),
+    no_stdin: bool = typer.Option(False, "--no-stdin", help="Do not attach STDIN"),
+    sig_proxy: bool = typer.Option(
+        True, "--sig-proxy/--no-sig-proxy", help="Proxy all received signals to the process"
+    ),
+) -> None:
+    """Attach local standard input, output, and error streams to a service's running
+    container."""
+    from compose.cli.service_container import running_container
+    from compose.cli.session import orchestrator
+
+    keys = parse_detach_keys(detach_keys or DEFAULT_DETACH_KEYS)
+    orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
+    info = running_container(orch, service, index)
+    spec = info.record.spec
+    stdin_target: int | None = None
+    if spec.stdin_open and not no_stdin:
+        if spec.tty:
+            raise ComposeError(
+                f'service "{service}": cannot attach stdin to a tty container ({info.name})',
+                hint="attach with --no-stdin to follow its output, or `exec` a shell in it",
+            )
+        stdin_target = _open_stdin(orch.engine, info.id, service)
+    session = _Session()
+    lines = orch.engine.logs(info.id, follow=True, tail=0)
+    threading.Thread(target=session.pump_output, args=(lines,), daemon=True).start()
+    if stdin_target is not None:
+        threading.Thread(
+            target=session.pump_input, args=(stdin_target, keys), daemon=True
+        ).start()
+    if sig_proxy and not spec.tty:  # docker passes a tty's signals as keys instead
+        _proxy_signals(orch.engine, info.id)
+    while not session.done.wait(0.2):
+        pass
+    if session.detached:
+        return
+    raise typer.Exit(orch.engine.wait_container(info.id) or 0)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(attach)

@@ -1,0 +1,138 @@
+"""`attach` as a user types it: what the container prints from then on, its stdin fed, signals
+passed on (or not), the detach keys, and its exit code as ours; compose's errors."""
+
+# ruff: noqa: F811  (the fixtures come from test_orchestration; pytest injects them by name)
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+
+from tests.conftest import PYCOMPOSE
+from tests.e2e.test_orchestration import SLEEPER, Stack, root, stack  # noqa: F401
+
+TICKER = (
+    'image: busybox\nstop_grace_period: 0s\ncommand: ["sh", "-c", "i=0; while [ ! -f /stop ];'
+    ' do echo tick $$i; i=$$((i+1)); sleep 0.2; done; echo bye >&2; exit 7"]\n'
+)
+READER = (
+    'image: busybox\nstdin_open: true\nstop_grace_period: 0s\ncommand: ["sh", "-c", "while read'
+    ' line; do echo got:$$line; [ $$line = quit ] && exit 3; done; echo eof"]\n'
+)
+TRAPPER = (
+    'image: busybox\ncommand: ["sh", "-c", "trap \'echo term; exit 5\' TERM;'
+    ' while true; do echo alive; sleep 0.2; done"]\n'
+)
+
+
+class Attached:
+    """A `pycompose attach` running in the background, its stdout read line by line."""
+
+    def __init__(self, stack: Stack, *args: str, stdin: bool = False) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+        env["PYCOMPOSE_ROOT"] = str(stack.root)
+        self.proc = subprocess.Popen(
+            [PYCOMPOSE, "-p", stack.name, "attach", *args], cwd=stack.directory, env=env,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        assert self.proc.stdout is not None
+        threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True).start()
+
+    def _read(self, stream: object) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if re.fullmatch(pattern, line):
+                return line
+        raise AssertionError(f"attach printed no line like {pattern!r}")
+
+    def write(self, text: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text)
+        self.proc.stdin.flush()
+
+    def finish(self, timeout: float = 30) -> tuple[int, str]:
+        try:
+            _out, err = self.proc.communicate(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode, err
+
+
+def test_attach_shows_what_comes_after_and_returns_the_exit_code(stack: Stack) -> None:
+    stack.write({"ticker": TICKER})
+    stack.ok("up", "-d")
+    time.sleep(1)  # some ticks before the attach: they are not shown again
+    logged = [int(n) for n in re.findall(r"tick (\d+)", stack.ok("logs", "ticker").stdout)]
+    attached = Attached(stack, "ticker")
+    first = int(attached.wait_for(r"tick \d+").split()[1])
+    assert first > max(logged)
+    attached.wait_for(f"tick {first + 2}")
+    stack.ok("exec", "ticker", "touch", "/stop")
+    code, err = attached.finish()
+    assert code == 7 and err == "bye\n"
+
+
+def test_attach_feeds_stdin_and_detaches_with_the_keys(stack: Stack) -> None:
+    stack.write({"reader": READER})
+    stack.ok("up", "-d")
+    attached = Attached(stack, "--detach-keys", "ctrl-x", "reader", stdin=True)
+    attached.write("hello\n")
+    attached.wait_for("got:hello")
+    attached.write("\x18")
+    assert attached.finish()[0] == 0
+    assert stack.states()[f"{stack.name}-reader-1"] == "running"  # detached, not stopped
+    attached = Attached(stack, "reader", stdin=True)
+    attached.write("again\nquit\n")
+    attached.wait_for("got:again")
+    code, err = attached.finish()
+    assert code == 3, err
+
+
+def test_attach_passes_signals_on_unless_told_not_to(stack: Stack) -> None:
+    stack.write({"trapper": TRAPPER})
+    stack.ok("up", "-d")
+    attached = Attached(stack, "--no-sig-proxy", "trapper")
+    attached.wait_for("alive")
+    attached.proc.send_signal(signal.SIGINT)
+    assert attached.finish()[0] == 130
+    assert stack.states()[f"{stack.name}-trapper-1"] == "running"
+    attached = Attached(stack, "trapper")
+    attached.wait_for("alive")
+    attached.proc.send_signal(signal.SIGTERM)
+    attached.wait_for("term")
+    assert attached.finish()[0] == 5
+
+
+def test_attach_errors_are_composes(stack: Stack) -> None:
+    tty = 'image: busybox\ntty: true\nstdin_open: true\ncommand: ["sleep", "300"]\n'
+    stack.write({"web": SLEEPER, "term": tty + "stop_grace_period: 0s\n"})
+    stack.ok("up", "-d", "term")
+    for args, says in (
+        (("nope",), "no such service: nope"),
+        (("web",), 'service "web" is not running'),
+        (("--index", "3", "term"), 'service "term" is not running container #3'),
+        (("--detach-keys", "ctrl-", "term"), "invalid detach keys (ctrl-) provided"),
+        (("term",), 'service "term": cannot attach stdin to a tty container'),
+    ):
+        result = stack.cli("attach", *args)
+        assert result.returncode == 1 and says in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
