@@ -175,6 +175,10 @@ def main() -> None:
         from compose.cli.fast_down import fast_down
 
         code = fast_down(sys.argv[1:])
+    if code is None:
+        from compose.cli.fast_ps import fast_ps
+
+        code = fast_ps(sys.argv[1:])
     if code is not None:
         exit_now(code)
     else:

@@ -1,162 +1,28 @@
-"""`ps`: the project's containers as docker compose v2 lists them.
-
-Docker compose rules this follows: plain `ps` shows the running service containers; `-a` adds
-stopped ones *and* the one-off containers `run` made (`project-service-run-<hex>`); `--status`
-and `--filter status=…` look at all of them too; rows are sorted by name; `--format json`
-prints one object per line with docker's field names; `--format` also takes a Go-template
-subset (`{{.Name}}`, `{{json .Publishers}}`, a leading `table`).
-"""
+"""`ps` as a Typer command (help, templates, unusual spellings); its listing is
+compose.cli.ps_listing, which the fast path (compose.cli.fast_ps) runs without Typer."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
+import functools
 from typing import TYPE_CHECKING
 
 import typer
 
-from compose import labels as L
-from compose.cli.session import orchestrator
-from compose.cli.states import RUNNING, is_exited
-from compose.human_time import parse_rfc3339, since
+from compose.cli import ps_listing
+from compose.cli.context import global_options
+from compose.cli.ps_listing import (  # noqa: F401  (state_word, command_column: other commands')
+    HEADERS,
+    PsRequest,
+    command_column,
+    label_method,
+    row,
+    state_word,
+)
 
 if TYPE_CHECKING:
     from compose.cli import go_template
+    from compose.orchestrator import Orchestrator
     from engine.api import ContainerInfo
-
-# docker's default `ps` table: (header, field)
-TABLE = (
-    ("NAME", "Name"),
-    ("IMAGE", "Image"),
-    ("COMMAND", "Command"),
-    ("SERVICE", "Service"),
-    ("CREATED", "RunningFor"),
-    ("STATUS", "Status"),
-    ("PORTS", "Ports"),
-)
-HEADERS = {
-    "ID": "CONTAINER ID",
-    "Name": "NAME",
-    "Names": "NAMES",
-    "Project": "PROJECT",
-    "Service": "SERVICE",
-    "Image": "IMAGE",
-    "Command": "COMMAND",
-    "CreatedAt": "CREATED AT",
-    "RunningFor": "CREATED",
-    "Ports": "PORTS",
-    "State": "STATE",
-    "Status": "STATUS",
-    "Size": "SIZE",
-    "Labels": "LABELS",
-    "Mounts": "MOUNTS",
-    "LocalVolumes": "LOCAL VOLUMES",
-    "Networks": "NETWORKS",
-    "Health": "HEALTH",
-    "ExitCode": "EXIT CODE",
-    "Publishers": "PUBLISHERS",
-}
-
-
-def state_word(info: ContainerInfo) -> str:
-    """docker's State: running containers that are frozen say `paused`."""
-    if info.state.status.value == RUNNING and getattr(info.state, "paused", False):
-        return "paused"
-    return str(info.state.status.value)
-
-
-def _status(info: ContainerInfo) -> str:
-    state = info.state
-    if state.status.value == RUNNING:
-        health = getattr(state, "health_status", None)
-        if getattr(state, "paused", False):
-            suffix = " (Paused)"
-        elif health == "starting":
-            suffix = " (health: starting)"
-        elif health:
-            suffix = f" ({health})"
-        else:
-            suffix = ""
-        return f"Up {since(state.started_at)}{suffix}"
-    if is_exited(state.status):
-        return f"Exited ({state.exit_code}) {since(state.finished_at)} ago"
-    if state.status.value == "restarting":
-        return f"Restarting ({state.exit_code}) {since(state.finished_at)} ago"
-    return str(state.status.value).capitalize()
-
-
-
-
-def command_column(argv: tuple[str, ...], trunc: bool) -> str:
-    """Docker's own rendering (daemon/list.go): an argument with a space in single quotes,
-    nothing else escaped; cut at 20 characters, then quoted as Go's %q does."""
-    text = " ".join(f"'{arg}'" if " " in arg else arg for arg in argv)
-    if trunc and len(text) > 20:
-        text = text[:19] + "…"
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _created_at(info: ContainerInfo) -> str:
-    """Go's time.String() of the creation second, as docker prints it."""
-    created: datetime = parse_rfc3339(info.record.created)
-    return created.strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
-
-
-def _mounts(info: ContainerInfo) -> list[str]:
-    return [m.source or m.target for m in info.record.spec.mounts if m.kind.value != "tmpfs"]
-
-
-def row(
-    info: ContainerInfo, trunc: bool = True, command: tuple[str, ...] | None = None
-) -> dict[str, object]:
-    """docker compose's ContainerSummary fields for one container; `command` is what it runs
-    (Engine.command_of: the image's ENTRYPOINT/CMD where the service leaves them)."""
-    if command is None:
-        spec = info.record.spec
-        command = (*(spec.entrypoint or ()), *(spec.command or ()))
-    spec = info.record.spec
-    state = state_word(info)
-    ports = sorted(info.state.ports, key=lambda p: (p.target, p.protocol, p.host_ip))
-    mounts = _mounts(info)
-    return {
-        "Command": command_column(command, trunc),
-        "CreatedAt": _created_at(info),
-        "ExitCode": (info.state.exit_code or 0) if state in ("exited", "dead") else 0,
-        "Health": (getattr(info.state, "health_status", None) or "") if state == RUNNING else "",
-        "ID": info.id[:12] if trunc else info.id,
-        "Image": spec.image,
-        "Labels": ",".join(f"{k}={v}" for k, v in sorted(spec.labels.items())),
-        "LocalVolumes": str(sum(1 for m in info.record.spec.mounts if m.kind.value == "volume")),
-        "Mounts": ",".join(m[:15] + "…" if trunc and len(m) > 15 else m for m in mounts),
-        "Name": info.name,
-        "Names": info.name,
-        "Networks": ",".join(sorted(info.state.addresses) or [n.network for n in spec.networks]),
-        "Ports": ", ".join(p.docker_text() for p in ports),
-        "Project": spec.labels.get(L.PROJECT, ""),
-        "Publishers": [
-            {
-                "URL": p.host_ip,
-                "TargetPort": p.target,
-                "PublishedPort": p.host_port,
-                "Protocol": p.protocol,
-            }
-            for p in ports
-        ],
-        "RunningFor": f"{since(info.record.created)} ago",
-        "Service": spec.labels.get(L.SERVICE, ""),
-        "Size": "0B",
-        "State": state,
-        "Status": _status(info),
-    }
-
-
-def _table(rows: list[dict[str, object]]) -> str:
-    """docker's default `ps` table, laid out by its tabwriter (an empty PORTS cell leaves the
-    STATUS column's padding at the end of the line, as docker's does)."""
-    from compose.cli.go_template import tabwriter
-
-    cells = [[h for h, _ in TABLE]] + [[str(r[k]) for _, k in TABLE] for r in rows]
-    return tabwriter("\n".join("\t".join(c) for c in cells))
 
 
 def render_template(
@@ -171,52 +37,6 @@ def render_template(
         return go_template.render(template, rows, headers, methods)
     except go_template.TemplateError as exc:
         raise typer.BadParameter(f"template: {exc}", param_hint="--format") from None
-
-
-def label_method(infos: list[ContainerInfo]) -> dict[str, go_template.Method]:
-    """`{{.Label "key"}}`: one label's value of the row's container ("" when it has none)."""
-    labels = {info.name: info.labels for info in infos}
-
-    def label(row: object, key: object = "") -> str:
-        assert isinstance(row, dict)
-        return str(labels.get(str(row.get("Name")), {}).get(str(key), ""))
-
-    return {"Label": label}
-
-
-def status_filters(filters: list[str]) -> list[str]:
-    """`--filter KEY=VALUE`, checked as compose's parseFilter checks it: only `status` (whose
-    value, like `--status`'s, is not checked: an unknown state matches nothing)."""
-    from compose.errors import ComposeError
-
-    wanted = []
-    for item in filters:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ComposeError("arguments to --filter should be in form KEY=VAL")
-        if key == "source":
-            raise ComposeError("not implemented")
-        if key != "status":
-            raise ComposeError(f"unknown filter {key}")
-        wanted.append(value)
-    return wanted
-
-
-def select(
-    infos: list[ContainerInfo], all_: bool, states: list[str], with_orphans: bool,
-    known: set[str],
-) -> list[ContainerInfo]:
-    """Which containers `ps` shows (docker compose's rules, see the module docstring)."""
-    if not with_orphans:
-        infos = [c for c in infos if c.labels.get(L.SERVICE) in known]
-    if states:
-        infos = [c for c in infos if state_word(c) in states]
-    elif not all_:
-        infos = [  # what docker lists without --all: running, paused and restarting ones
-            c for c in infos
-            if c.state.status.value in (RUNNING, "restarting") and c.labels.get(L.ONEOFF) != "True"
-        ]
-    return sorted(infos, key=lambda c: c.name)
 
 
 def ps(
@@ -244,32 +64,16 @@ def ps(
     ),
 ) -> None:
     """List containers."""
-    wanted_states = list(status or ()) + status_filters(filters or [])
-    orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
-    chosen = tuple(services or ())
-    orch.check_services(chosen)
-    infos = orch.containers(chosen, include_oneoff=True)
-    known = set(orch.project.all_service_names) | set(orch.project.services)
-    infos = select(infos, all_, wanted_states, orphans or not orch.project.config_files, known)
-    if quiet:
-        for info in infos:
-            print(info.id)
-        return
-    if show_services:
-        for name in dict.fromkeys(c.labels.get(L.SERVICE, "") for c in infos):
-            print(name)
-        return
-    rows = [row(c, not no_trunc, orch.engine.command_of(c)) for c in infos]
-    if fmt == "json":
-        for record in rows:  # one compact object per line, as Go's json.Marshal writes it
-            print(json.dumps(record, separators=(",", ":")))
-    elif fmt == "table":
-        print(_table(rows))
-    elif "{{" in fmt:
-        output = render_template(fmt, rows, methods=label_method(infos))
-        if output:
-            print(output)
-    else:
-        raise typer.BadParameter(
-            f"unsupported format {fmt!r} (table, json, or a Go template)", param_hint="--format"
-        )
+    request = PsRequest(
+        services=tuple(services or ()), all=all_, quiet=quiet, services_only=show_services,
+        format=fmt, status=tuple(status or ()), filters=tuple(filters or ()),
+        no_trunc=no_trunc, orphans=orphans,
+    )
+    ps_listing.execute(global_options(ctx), request, functools.partial(_render, request))
+
+
+def _render(request: PsRequest, orch: Orchestrator, infos: list[ContainerInfo]) -> None:
+    rows = [row(c, not request.no_trunc, orch.engine.command_of(c)) for c in infos]
+    output = render_template(request.format, rows, methods=label_method(infos))
+    if output:
+        print(output)

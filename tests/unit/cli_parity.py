@@ -19,7 +19,7 @@ def typer_parse(
     read with none of the environment variables that complete the global options set."""
     seen: list[tuple[Any, Any]] = []
 
-    def capture(flags: Any, request: Any) -> int:
+    def capture(flags: Any, request: Any, *_rest: Any) -> int:  # `ps` passes its renderer
         seen.append((flags, request))
         return 0
 

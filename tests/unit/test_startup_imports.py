@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 CLI_PATHS = (
     "import engine; engine.cache_dataclass_methods()\n"
     "import compose.cli.app, compose.cli.fast_run, compose.cli.fast_up, compose.cli.fast_down\n"
+    "import compose.cli.fast_ps, compose.cli.ps_listing\n"
     "import compose.cli.oneoff, compose.cli.session, compose.cli.startup, compose.cli.teardown\n"
     "import compose.project_cache, compose.orchestrator, compose.container_spec, engine.api\n"
 )
@@ -100,3 +101,23 @@ def test_the_fast_paths_own_steps_load_neither_typing_nor_inspect(tmp_path: Path
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True, cwd=tmp_path, env={**env, "PYTHONPATH": str(REPO)})
     assert done.stdout.split() == ["False", "False", "ComposeError"], done.stderr
+
+
+def test_ps_through_the_fast_path_loads_no_typer(tmp_path: Path) -> None:
+    """`ps` is what a test suite polls: Typer and click (~40 ms) stay unloaded, and so do
+    `typing` and `inspect`, for the usual spellings (the stack file read from the project
+    cache, as after the first command)."""
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: busybox\n")
+    probe = textwrap.dedent("""
+        import sys
+        from compose.cli import fast_ps
+
+        code = fast_ps.fast_ps(["ps", "-a", "--format", "json"])
+        print(code, "typer" in sys.modules, "typing" in sys.modules, "ast" in sys.modules)
+    """)
+    env = {**os.environ, "PYCOMPOSE_ROOT": str(tmp_path / "root"),
+           "PYCOMPOSE_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(REPO)}
+    for _ in ("fills the project cache", "reads it"):
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              check=True, cwd=tmp_path, env=env)
+    assert done.stdout.split() == ["0", "False", "False", "False"], done.stderr
