@@ -76,6 +76,9 @@ def build(
     project, chosen = _services(ctx, services)
     if with_dependencies:
         chosen = _with_dependencies(project, chosen)
+    from compose.build_contexts import with_context_services
+
+    chosen = with_context_services(project, chosen)  # service: contexts are built first
     given = [parse_secret_flag(s, dict(os.environ), Path.cwd()) for s in secret or ()]
     args = _build_args(build_arg or [])
     if print_bake:
