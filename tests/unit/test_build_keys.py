@@ -163,3 +163,18 @@ def test_cache_and_isolation_keys_are_warned_about_by_name(tmp_path: Path) -> No
     assert all(w.endswith("is ignored") for w in warnings)
     assert build_key_warnings(project.services["quiet"],
                               build_section(project.services["quiet"]) or {}) == []
+
+
+def test_config_shows_context_directories_absolute_and_the_list_form_as_a_mapping(
+    tmp_path: Path,
+) -> None:
+    project = _project(tmp_path, """services:
+  app:
+    build:
+      context: .
+      additional_contexts: [assets=./shared, bb=docker-image://busybox, b=service:base]
+  base: {image: base:1}
+""")
+    assert (build_section(project.services["app"]) or {})["additional_contexts"] == {
+        "assets": str(tmp_path / "shared"), "bb": "docker-image://busybox", "b": "service:base",
+    }
