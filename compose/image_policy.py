@@ -173,12 +173,16 @@ def ensure_images(
     done: dict[str, str] = {}  # image name → id, so shared images are built/pulled once
     problems: list[str] = []
     hints: list[str | None] = []
-    from compose.build_contexts import with_context_services
+    from compose.build_contexts import context_services, with_context_services
 
     for name in with_context_services(project, services):
         service = project.services[name]
         wanted = image_name(project, service)
         try:
+            failed = [s for s in context_services(service) if s not in resolved]
+            if failed:  # its service: context has no image: nothing to build from
+                raise ComposeError(f"service {name}: not built: its build context"
+                                   f" service:{failed[0]} failed")
             if wanted in done:
                 resolved[name] = done[wanted]
                 continue

@@ -144,6 +144,14 @@ def test_bad_build_keys_are_named_and_leave_nothing(
         assert result.returncode == 1, (key, result.stderr)
         assert message in result.stderr, (key, result.stderr)
         assert "service app" in result.stderr and "Traceback" not in result.stderr
+    # a failed service: context stops the service built from it
+    (stack / "base" / "Dockerfile").write_text("FROM busybox\nRUN false\n")
+    (stack / "compose.yaml").write_text(STACK)
+    result = run_cli(["-p", "bad", "up", "--build", "-d"], cwd=stack, root=root, timeout=300)
+    assert result.returncode == 1
+    assert "service base: failed to build" in result.stderr
+    assert "service app: not built: its build context service:base failed" in result.stderr
+    assert "Building app" not in result.stderr
     images = run_cli(["image", "ls", "--format", "{{.Repository}}"], cwd=stack, root=root)
     assert images.stdout.split() == ["busybox"]
     left = run_cli(["-p", "bad", "ps", "-a", "-q"], cwd=stack, root=root)
