@@ -118,8 +118,10 @@ def _merged_secrets(defined: tuple[Any, ...], given: tuple[Any, ...]) -> tuple[A
 def build_service(
     engine: Engine, project: Project, service: Service, *, no_cache: bool = False,
     pull: bool = False, report: Report = _ignore, secrets: tuple[Any, ...] = (),
-    extra_args: dict[str, str | None] | None = None,
+    extra_args: dict[str, str | None] | None = None, warn: Report | None = None,
 ) -> str:
+    """Build a service's image; `warn` (default: `report`) gets the warnings for build keys
+    that change nothing, which `build -q` still shows (docker compose logs them)."""
     section = build_section(service)
     if section is None:
         raise ComposeError(f"service {service.name} has no build section")
@@ -128,7 +130,7 @@ def build_service(
     options = build_options(project, service, no_cache=no_cache, pull=pull,
                             secrets=secrets, report=report, extra_args=extra_args)
     for warning in build_key_warnings(service, section):
-        report(f"WARN[0000] {warning}")
+        (warn or report)(f"WARN[0000] {warning}")
     report(f"[+] Building {service.name}")
     try:
         result = engine.build_image(options, report)

@@ -98,7 +98,8 @@ def build(
             continue
         build_service(engine, project, service, no_cache=no_cache, pull=pull,
                       report=(lambda _l: None) if quiet else _report,
-                      secrets=tuple(s for s in given if s is not None), extra_args=args)
+                      secrets=tuple(s for s in given if s is not None), extra_args=args,
+                      warn=_report)
         built.append(name)
     if push:
         _push(engine, project, built, ignore_failures=False, quiet=quiet)

@@ -74,6 +74,11 @@ def test_named_contexts_and_the_run_sandbox(tmp_path: Path, busybox_tarball: Pat
     assert shm.split()[1] == "32768"  # 32m in KiB
     assert "nofile=1000" in run_part
 
+    quiet = run_cli(["-p", project, "build", "-q", "app"], cwd=stack, root=root, timeout=300)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr.startswith('WARN[0000] service "app": build.cache_from')  # still shown
+    assert "Step" not in quiet.stderr
+
     # up --build: the same warning, the image runs with what COPY --from brought in
     up = run_cli(["-p", project, "up", "--build", "--no-start"], cwd=stack, root=root,
                  timeout=300)
