@@ -81,6 +81,8 @@ def build_options(
     """BuildOptions for a service's ``build:`` section (engine imported lazily); `secrets`
     (the CLI's ``--secret``) win over ``build.secrets`` of the same id, `extra_args` (its
     ``--build-arg``) over ``build.args``."""
+    from compose.build_contexts import named_contexts
+    from compose.build_keys import sandbox_options
     from compose.build_secrets import service_build_secrets
     from engine.api import BuildOptions
 
@@ -100,9 +102,10 @@ def build_options(
         target=section.get("target"),
         labels={str(k): str(v) for k, v in (section.get("labels") or {}).items()},
         no_cache=no_cache or bool(section.get("no_cache")),
-        network="none" if section.get("network") == "none" else "host",
         pull=pull or bool(section.get("pull")),
         secrets=_merged_secrets(service_build_secrets(project, service, report), secrets),
+        named_contexts=named_contexts(project, service),
+        **sandbox_options(service, section),
     )
 
 
@@ -115,14 +118,21 @@ def _merged_secrets(defined: tuple[Any, ...], given: tuple[Any, ...]) -> tuple[A
 def build_service(
     engine: Engine, project: Project, service: Service, *, no_cache: bool = False,
     pull: bool = False, report: Report = _ignore, secrets: tuple[Any, ...] = (),
-    extra_args: dict[str, str | None] | None = None,
+    extra_args: dict[str, str | None] | None = None, warn: Report | None = None,
 ) -> str:
-    if build_section(service) is None:
+    """Build a service's image; `warn` (default: `report`) gets the warnings for build keys
+    that change nothing, which `build -q` still shows (docker compose logs them)."""
+    section = build_section(service)
+    if section is None:
         raise ComposeError(f"service {service.name} has no build section")
+    from compose.build_keys import build_key_warnings
+
+    options = build_options(project, service, no_cache=no_cache, pull=pull,
+                            secrets=secrets, report=report, extra_args=extra_args)
+    for warning in build_key_warnings(service, section):
+        (warn or report)(f"WARN[0000] {warning}")
     report(f"[+] Building {service.name}")
     try:
-        options = build_options(project, service, no_cache=no_cache, pull=pull,
-                                secrets=secrets, report=report, extra_args=extra_args)
         result = engine.build_image(options, report)
     except EngineError as exc:
         raise ComposeError(
@@ -165,10 +175,16 @@ def ensure_images(
     done: dict[str, str] = {}  # image name → id, so shared images are built/pulled once
     problems: list[str] = []
     hints: list[str | None] = []
-    for name in services:
+    from compose.build_contexts import context_services, with_context_services
+
+    for name in with_context_services(project, services):
         service = project.services[name]
         wanted = image_name(project, service)
         try:
+            failed = [s for s in context_services(service) if s not in resolved]
+            if failed:  # its service: context has no image: nothing to build from
+                raise ComposeError(f"service {name}: not built: its build context"
+                                   f" service:{failed[0]} failed")
             if wanted in done:
                 resolved[name] = done[wanted]
                 continue
@@ -181,7 +197,7 @@ def ensure_images(
             hints.append(exc.hint)
     if problems:
         raise ComposeError("\n".join(problems), hint=next((h for h in hints if h), None))
-    return resolved
+    return {name: resolved[name] for name in services}
 
 
 def _ensure_one(

@@ -49,8 +49,26 @@ def _build(value: Any, base: Path) -> Any:
         context = out.get("context", ".")
         if isinstance(context, str) and not is_remote_context(context):
             out["context"] = absolute(context, base)
+        if out.get("additional_contexts"):
+            out["additional_contexts"] = _additional_contexts(out["additional_contexts"], base)
         return out
     return value
+
+
+def _additional_contexts(value: Any, base: Path) -> Any:
+    """A mapping (the list form `name=value` converted, as compose-go does) whose local
+    directories are absolute; `service:`, `docker-image://` and remote values stay."""
+    from compose.merge import to_mapping
+
+    if not isinstance(value, dict | list):
+        return value
+    out = {}
+    for name, item in to_mapping(value).items():
+        local = isinstance(item, str) and item and not (
+            is_remote_context(item) or item.startswith(("service:", "target:"))
+        )
+        out[name] = absolute(item, base) if local else item
+    return out
 
 
 def _env_file(value: Any, base: Path) -> Any:

@@ -82,6 +82,7 @@ __all__ = [
     "LogLine",
     "MountKind",
     "MountSpec",
+    "NamedContext",
     "Network",
     "NetworkAttachment",
     "NetworkError",
@@ -1207,10 +1208,12 @@ _LAZY: dict[str, tuple[str, str]] = {
     "CommitRequest": ("engine.container_commit", "CommitRequest"),
     "Image": ("engine.images", "Image"),
     "LogLine": ("engine.logs", "LogLine"),
+    "NamedContext": ("engine.builder.named_contexts", "NamedContext"),
     "Credentials": ("engine.registry.auth", "Credentials"),
     "DockerIgnore": ("engine.builder.dockerignore", "DockerIgnore"),
     "ExecError": ("engine.exec", "ExecError"),
     "RegistryClient": ("engine.registry.client", "RegistryClient"),
+    "host_architecture": ("engine.images", "host_architecture"),
     "is_loopback_registry": ("engine.registry.client", "is_loopback_registry"),
     "load_archive": ("engine.archive", "load_archive"),
     "parse_reference": ("engine.references", "parse_reference"),
@@ -1225,9 +1228,11 @@ if TYPE_CHECKING:
     from engine.archive import load_archive, save_images  # noqa: F401
     from engine.builder.cache import BuildCache  # noqa: F401
     from engine.builder.dockerignore import DockerIgnore  # noqa: F401
+    from engine.builder.named_contexts import NamedContext
     from engine.builder.secrets import BuildSecret  # noqa: F401
     from engine.container_copy import unpack as unpack_tar  # noqa: F401
     from engine.exec import ExecError  # noqa: F401
+    from engine.images import host_architecture  # noqa: F401
     from engine.references import parse_reference  # noqa: F401
     from engine.registry.auth import (  # noqa: F401
         Credentials,

@@ -76,6 +76,9 @@ def build(
     project, chosen = _services(ctx, services)
     if with_dependencies:
         chosen = _with_dependencies(project, chosen)
+    from compose.build_contexts import with_context_services
+
+    chosen = with_context_services(project, chosen)  # service: contexts are built first
     given = [parse_secret_flag(s, dict(os.environ), Path.cwd()) for s in secret or ()]
     args = _build_args(build_arg or [])
     if print_bake:
@@ -95,7 +98,8 @@ def build(
             continue
         build_service(engine, project, service, no_cache=no_cache, pull=pull,
                       report=(lambda _l: None) if quiet else _report,
-                      secrets=tuple(s for s in given if s is not None), extra_args=args)
+                      secrets=tuple(s for s in given if s is not None), extra_args=args,
+                      warn=_report)
         built.append(name)
     if push:
         _push(engine, project, built, ignore_failures=False, quiet=quiet)

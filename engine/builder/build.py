@@ -34,6 +34,7 @@ from engine.builder.errors import BuildError, DockerfileError
 from engine.builder.heredoc import parse_marker, raw_words
 from engine.builder.layers import LayerBuilder, MergedView
 from engine.builder.mount_staging import Entries, MountStaging, sweep_stale
+from engine.builder.named_contexts import NamedContext, find_named
 from engine.builder.parser import Dockerfile, Instruction, parse_dockerfile
 from engine.builder.run_mounts import MountType, RunMount, parse_mount
 from engine.builder.run_step import PIPES_DIR, RunCommand, mount_stubs, run_command
@@ -83,6 +84,12 @@ class BuildOptions:
     network: str = "host"  # RUN steps: host (default, like buildah's rootful default) or none
     pull: bool = False  # pull base images from their registry first (never implicitly)
     secrets: tuple[BuildSecret, ...] = ()  # what RUN --mount=type=secret may read
+    named_contexts: tuple[NamedContext, ...] = ()  # FROM / COPY --from / RUN --mount=from
+    # RUN steps' sandbox (compose's build.extra_hosts, shm_size, ulimits, privileged)
+    extra_hosts: tuple[str, ...] = ()  # "name=address" / "name:address"
+    shm_size: int | None = None  # bytes of /dev/shm (default 64 MiB)
+    ulimits: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (soft, hard)
+    allow_insecure: bool = False  # entitlement security.insecure: RUN --security=insecure
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,8 @@ class Builder:
             parse_reference(tag)  # fail before any work on a bad -t
         for secret in options.secrets:
             secret.check()
+        self._named_dirs = _named_directories(options.named_contexts)
+        _check_sandbox(options)
         sweep_stale(self.engine.layout.root)
         stages_text = [i for i in dockerfile.instructions if i.keyword == "FROM"]
         names = [self._stage_name(i, dockerfile) for i in stages_text]
@@ -320,9 +329,12 @@ class Builder:
         base = parts[0]
         if not base:
             raise self._err(instruction, "FROM names an empty base image (unset build arg?)")
+        named = find_named(self.options.named_contexts, base)
         previous = next((s for s in stages if s.name == base.lower()), None)
         stage = _Stage(name=name, index=len(stages), doc={}, layers=[])
-        if previous is not None:
+        if named is not None:
+            self._from_named(stage, named, instruction)
+        elif previous is not None:
             self._load(stage, previous.manifest)
         elif base == "scratch":
             stage.doc = {
@@ -350,6 +362,43 @@ class Builder:
             stage.manifest = image.manifest_digest
             self._onbuild(stage, instruction)
         return stage
+
+    def _from_named(self, stage: _Stage, named: NamedContext, instruction: Instruction) -> None:
+        """``FROM name`` of a named context: its image, or its directory as the whole root
+        filesystem (BuildKit's rule for a local context), one layer."""
+        if named.image is not None:
+            image = self._named_image(named)
+            stage.doc = copy.deepcopy(self.store.config_document(image))
+            stage.layers = list(self.store.manifest(image).get("layers", []))
+            stage.manifest = image.manifest_digest
+            self._onbuild(stage, instruction)
+            return
+        stage.doc = {"architecture": host_architecture(), "os": "linux", "config": {},
+                     "rootfs": {"type": "layers", "diff_ids": []}, "history": []}
+        entries = list(self._named_dirs[named.name.lower()].walk("."))[1:]
+        key = step_key("scratch", f"FROM context:{named.name}", hash_tree(entries))
+        self._save(stage)
+        if self._cached(stage, key):
+            return
+        layer = LayerBuilder(self.store.content)
+        for rel, path in entries:
+            layer.add_path(path, rel)
+        blob = layer.commit()
+        self._add_layer(stage, blob.digest, blob.size)
+        self._history(stage, f"FROM context:{named.name}", empty=False)
+        self._save(stage)
+        self.cache.put(key, stage.manifest)
+
+    def _named_image(self, named: NamedContext) -> Image:
+        assert named.image is not None
+        image = self.store.find(named.image)
+        if image is None:
+            raise BuildError(
+                f"named context {named.name}: image {parse_reference(named.image).familiar()}"
+                " not found", subject=named.name,
+                hint="import, pull or build that image first",
+            )
+        return image
 
     def _onbuild(self, stage: _Stage, instruction: Instruction) -> None:
         """Run the base image's ONBUILD triggers now, in this build's context (Docker's rule);
@@ -492,7 +541,12 @@ class Builder:
         plan: list[tuple[str, list[tuple[str, Path]], bool]] = []
         from_ref = flags.get("from")
         source_id = "context"
-        if from_ref:
+        named_dir = self._named_dirs.get(from_ref.lower()) if from_ref else None
+        if named_dir is not None:
+            plan = self._context_plan(kw, named_dir, sources, instruction,
+                                      f"named context {from_ref}")
+            source_id = f"context:{from_ref}"
+        elif from_ref:
             source_view, source_id = self._from_source(from_ref, f"COPY --from={from_ref}")
             for pattern in sources:
                 rel = posixpath.normpath("/" + pattern).strip("/")
@@ -503,22 +557,7 @@ class Builder:
                     )
                 plan.append((rel, entries, False))
         else:
-            for pattern in sources:
-                try:
-                    matches = self.context.resolve(pattern)
-                except InvalidArgumentError as exc:
-                    raise self._err(instruction, f"{kw} failed: {exc.message}") from exc
-                if not matches:
-                    raise BuildError(
-                        f"{kw} failed: file not found in build context or excluded by"
-                        f" .dockerignore: {pattern}",
-                        subject=pattern,
-                    )
-                for rel in matches:
-                    entries = list(self.context.walk(rel))
-                    host = entries[0][1]
-                    extract = kw == "ADD" and host.is_file() and _is_tar(host)
-                    plan.append((rel, entries, extract))
+            plan = self._context_plan(kw, self.context, sources, instruction, "build context")
         if len(plan) + len(inline) > 1:
             dest_is_dir = True
         inputs = hash_tree([e for _, entries, _ in plan for e in entries])
@@ -564,6 +603,30 @@ class Builder:
         self._finish(stage, key)
         return False
 
+    def _context_plan(self, kw: str, context: BuildContext, sources: list[str],
+                      instruction: Instruction, where: str
+                      ) -> list[tuple[str, list[tuple[str, Path]], bool]]:
+        """(source, entries, extract?) of COPY/ADD sources in a local context (the build's
+        or a named one): globs expanded, links followed only inside it."""
+        plan = []
+        for pattern in sources:
+            try:
+                matches = context.resolve(pattern)
+            except InvalidArgumentError as exc:
+                raise self._err(instruction, f"{kw} failed: {exc.message}") from exc
+            if not matches:
+                raise BuildError(
+                    f"{kw} failed: file not found in {where} or excluded by"
+                    f" .dockerignore: {pattern}",
+                    subject=pattern,
+                )
+            for rel in matches:
+                entries = list(context.walk(rel))
+                host = entries[0][1]
+                extract = kw == "ADD" and host.is_file() and _is_tar(host)
+                plan.append((rel, entries, extract))
+        return plan
+
     def _copy_items_with_heredocs(self, instruction: Instruction, env: dict[str, str]
                                   ) -> tuple[list[str], list[tuple[str, bytes]]]:
         """COPY/ADD words with ``<<NAME`` sources taken out as (file name, content): the
@@ -594,6 +657,10 @@ class Builder:
     def _from_source(self, ref: str, asker: str) -> tuple[MergedView, str]:
         """The stage or image `ref` names; `asker` (``COPY --from=…``, ``RUN --mount=…``)
         starts the error when there is none."""
+        named = find_named(self.options.named_contexts, ref)
+        if named is not None and named.image is not None:
+            base = self._named_image(named)
+            return MergedView(self.store.layer_paths(base)), base.manifest_digest
         for candidate in self._stages:
             if candidate.name == ref.lower() or (ref.isdigit() and candidate.index == int(ref)):
                 return self._view(candidate), candidate.manifest
@@ -630,6 +697,7 @@ class Builder:
         image_env = stage.env()
         build_env = {k: v for k, v in stage.args.items() if v is not None and k not in image_env}
         network = self._run_network(instruction)
+        insecure = self._run_insecure(instruction)
         mounts = self._run_mounts(stage, instruction)
         sources = [self._mount_source(m, instruction) for m in mounts]
         prefix = f"|{len(build_env)} " + " ".join(f"{k}={v}" for k, v in sorted(build_env.items()))
@@ -642,6 +710,8 @@ class Builder:
             instruction.heredocs) else []
         extra += [f"{m.describe()}|{digest}" for m, (_, digest) in zip(mounts, sources,
                                                                        strict=True)]
+        extra += [_sandbox_key(self.options)] if _sandbox_key(self.options) else []
+        extra += ["security=insecure"] if insecure else []
         key = step_key(stage.manifest, "RUN", created_by, network, *extra)
         if self._cached(stage, key):
             return True
@@ -652,7 +722,7 @@ class Builder:
                                                 command.script.chomped))
             stubs = mount_stubs(self._view(stage), [m.target for m in mounts if m.target])
             blob = self._run_container(stage, instruction, command, {**build_env, **secret_env},
-                                       network, specs, tmpfs, stubs)
+                                       network, specs, tmpfs, stubs, insecure)
         self._add_layer(stage, blob.digest, blob.size)
         self._history(stage, created_by, empty=False)
         self._finish(stage, key)
@@ -665,11 +735,19 @@ class Builder:
             network = self.options.network
         if network not in ("host", "none"):
             raise self._err(instruction, f"RUN --network={network}: use default, none or host")
-        security = instruction.flags.get("security", "sandbox")
-        if security != "sandbox":
-            raise self._err(instruction, f"RUN --security={security} is not supported"
-                            " (only sandbox: build steps never run privileged)")
         return network
+
+    def _run_insecure(self, instruction: Instruction) -> bool:
+        """RUN --security=insecure: the step runs privileged, when the build grants the
+        security.insecure entitlement (compose's build.privileged), as BuildKit."""
+        security = instruction.flags.get("security", "sandbox")
+        if security not in ("sandbox", "insecure"):
+            raise self._err(instruction, f"RUN --security={security}: use sandbox or insecure")
+        if security == "insecure" and not self.options.allow_insecure:
+            raise self._err(instruction, "RUN --security=insecure: entitlement"
+                            " security.insecure is not allowed (build.privileged: true, or"
+                            " build.entitlements: [security.insecure], grants it)")
+        return security == "insecure"
 
     def _run_mounts(self, stage: _Stage, instruction: Instruction) -> list[RunMount]:
         env, esc = stage.subst_env(), self.dockerfile.escape
@@ -690,7 +768,11 @@ class Builder:
         """What a bind (or a cache's `from`) shows, and the digest that keys it."""
         if mount.type is MountType.BIND or (mount.type is MountType.CACHE and mount.from_):
             rel = posixpath.normpath("/" + mount.source).strip("/") or "."
-            if mount.from_:
+            named_dir = self._named_dirs.get(mount.from_.lower()) if mount.from_ else None
+            if named_dir is not None:
+                entries = list(named_dir.walk(rel))
+                digest = hash_tree(entries) if entries else ""
+            elif mount.from_:
                 asker = f"RUN --mount=type={mount.type.value},from={mount.from_}"
                 view, source_id = self._from_source(mount.from_, asker)
                 entries = list(view.walk(rel))
@@ -740,7 +822,8 @@ class Builder:
 
     def _run_container(self, stage: _Stage, instruction: Instruction, command: RunCommand,
                        env: dict[str, str], network: str, mounts: list[MountSpec],
-                       tmpfs: dict[str, str], stubs: tuple[str, ...]) -> Any:
+                       tmpfs: dict[str, str], stubs: tuple[str, ...],
+                       insecure: bool = False) -> Any:
         before = [e.digest for e in self.store.index.read()]
         self.store.add_manifest(self.store.content.read_bytes(stage.manifest))
         name = f"pycompose-build-{uuid.uuid4().hex[:12]}"
@@ -758,6 +841,10 @@ class Builder:
                 network_mode=network,
                 mounts=tuple(mounts),
                 tmpfs=tmpfs,
+                extra_hosts=self.options.extra_hosts,
+                shm_size=self.options.shm_size,
+                ulimits=dict(self.options.ulimits),
+                privileged=insecure,
             )
             info = self.engine.create_container(spec)
             self.engine.start_container(info.id)
@@ -777,6 +864,36 @@ class Builder:
                 self.engine.remove_container(info.id, force=True)
             if stage.manifest not in before:
                 self.store.drop_dangling(stage.manifest)
+
+
+def _named_directories(contexts: tuple[NamedContext, ...]) -> dict[str, BuildContext]:
+    """Lower-cased name -> the context of each named directory, checked up front."""
+    out = {}
+    for named in contexts:
+        named.check()
+        if named.directory is not None:
+            out[named.name.lower()] = BuildContext(named.directory)
+    return out
+
+
+def _check_sandbox(options: BuildOptions) -> None:
+    """The RUN steps' hosts and limits are refused before any step, not at the first RUN."""
+    from engine.hosts import parse_extra_hosts
+    from engine.rlimits import check_ulimit
+
+    parse_extra_hosts(options.extra_hosts, "127.0.0.1", "build")
+    for name, (soft, hard) in options.ulimits.items():
+        check_ulimit("build", name, soft, hard)
+    if options.shm_size is not None and options.shm_size <= 0:
+        raise InvalidArgumentError(f"build: shm_size must be positive: {options.shm_size}")
+
+
+def _sandbox_key(options: BuildOptions) -> str:
+    """What the RUN steps' sandbox adds to their cache key (BuildKit keys them too)."""
+    if not (options.extra_hosts or options.shm_size or options.ulimits):
+        return ""
+    return json.dumps([sorted(options.extra_hosts), options.shm_size,
+                       sorted(options.ulimits.items())])
 
 
 def _is_tar(path: Path) -> bool:

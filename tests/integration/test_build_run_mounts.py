@@ -112,7 +112,8 @@ def test_tmpfs_mount_and_network_flag(engine_with_busybox: Engine, tmp_path: Pat
     assert (code, out.split()) == (0, ["1", "1", "gone"])  # only lo without a network
     with pytest.raises(DockerfileError, match=r"Dockerfile:2: RUN --network=bridge"):
         _build(engine, ctx, "FROM busybox\nRUN --network=bridge true\n")
-    with pytest.raises(DockerfileError, match=r"Dockerfile:2: RUN --security=insecure is not"):
+    with pytest.raises(DockerfileError, match=r"Dockerfile:2: RUN --security=insecure:"
+                       " entitlement security.insecure is not allowed"):
         _build(engine, ctx, "FROM busybox\nRUN --security=insecure true\n")
     with pytest.raises(DockerfileError, match=r"Dockerfile:2: RUN --mount=type=ssh: .*not"
                        " supported"):
