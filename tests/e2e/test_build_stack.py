@@ -50,9 +50,9 @@ def test_up_build_stack(tmp_path: Path, busybox_tarball: Path) -> None:  # noqa:
         assert "<p>hello from a built image</p>" in _get(f"http://127.0.0.1:{port}/")
         logs = run_cli(["-p", project, "logs", "oneshot"], cwd=stack, root=root)
         assert "inline dockerfile ran" in logs.stdout
-        inspect = run_cli(["image", "inspect", "-f", ".Config.Labels", f"{project}-web"],
+        inspect = run_cli(["image", "inspect", "-f", "{{json .Config.Labels}}", f"{project}-web"],
                           cwd=stack, root=root)
-        assert '"org.example.stack": "build-demo"' in inspect.stdout
+        assert '"org.example.stack":"build-demo"' in inspect.stdout, inspect.stdout
         # `ps` shows the image's CMD for a service without `command:` (Docker's Path+Args)
         ps = run_cli(["-p", project, "ps", "--no-trunc", "--format", "{{.Command}}", "web"],
                      cwd=stack, root=root)
