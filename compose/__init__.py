@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
+if sys.argv and sys.argv[0].endswith("pycompose"):  # the console script, not a library user
+    import _signal  # (not `signal`: its enum import would widen the window this closes)
+
+    def _quiet_interrupt(_signum: int, _frame: object) -> None:
+        """Ctrl-C while the command's first modules load: exit as docker compose does, with
+        130 and no traceback (compose.cli.app.main puts the usual handler back)."""
+        raise SystemExit(130)
+
+    _signal.signal(_signal.SIGINT, _quiet_interrupt)
+
 TYPE_CHECKING = False  # not `typing`'s: importing typing (~7 ms) would delay every command
 if TYPE_CHECKING:
     from typing import Any

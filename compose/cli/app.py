@@ -164,6 +164,16 @@ def prewarm_for(argv: list[str]) -> None:
 
 
 def main() -> None:
+    import _signal
+
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # compose's is for imports
+    try:
+        _main()
+    except KeyboardInterrupt:  # Ctrl-C before a command could take it (its first imports)
+        sys.exit(130)  # quietly, as docker compose: a traceback here is no error of the user's
+
+
+def _main() -> None:
     from compose.cli.fast_run import exit_now, fast_run
 
     code = fast_run(sys.argv[1:])
