@@ -283,14 +283,14 @@ class ContainerStore:
                 building.mkdir(parents=True)
                 for record in self._records():
                     with contextlib.suppress(FileExistsError):
-                        os.symlink(record.id, building / record.name)
+                        os.symlink(record.id, building / _entry_name(record.name))
                 os.rename(building, self.names)
         self._index_ready = True
 
     def _indexed_id(self, name: str) -> str | None:
         """The id the index names for `name` when its record exists; None otherwise."""
         try:
-            container_id = os.readlink(self.names / name)
+            container_id = os.readlink(self.names / _entry_name(name))
         except OSError:
             return None
         if not (self.layout.container_dir(container_id) / "config.json").exists():
@@ -314,7 +314,7 @@ class ContainerStore:
         with self._lock():
             if not self._swept_new:
                 self._sweep_locked(legacy=False)
-            entry = self.names / spec.name
+            entry = self.names / _entry_name(spec.name)
             holder = self._indexed_id(spec.name)
             if holder is not None and holder != replacing:
                 raise AlreadyExistsError(
@@ -391,7 +391,7 @@ class ContainerStore:
 
     def _drop_entry(self, name: str | None, container_id: str) -> None:
         """Unlink the name entry pointing at `container_id` (caller holds the lock)."""
-        candidates = [name] if name and _is_name(name) else _listdir(self.names)
+        candidates = [_entry_name(name)] if name and _is_name(name) else _listdir(self.names)
         for candidate in candidates:
             with contextlib.suppress(OSError):
                 if os.readlink(self.names / candidate) == container_id:
@@ -684,7 +684,7 @@ class ContainerStore:
         if name is None or not _is_name(name):
             return
         with self._lock():  # the name may already be reused by a newer create: keep that one
-            entry = self.names / name
+            entry = self.names / _entry_name(name)
             with contextlib.suppress(OSError):
                 if os.readlink(entry) == container_id:
                     entry.unlink()
@@ -761,6 +761,19 @@ def _listdir(path: os.PathLike[str]) -> list[str]:
         return os.listdir(path)
     except OSError:
         return []
+
+
+MAX_ENTRY_BYTES = 200  # a file name may have 255 bytes; Docker takes longer container names
+
+
+def _entry_name(name: str) -> str:
+    """The name index's file for a container name: the name itself, or for one too long to be
+    a file name (a 250-character service name: ENAMETOOLONG), its start and a digest."""
+    if len(name.encode()) <= MAX_ENTRY_BYTES:
+        return name
+    from engine.small_sha256 import sha256
+
+    return f"{name[:64]}~{sha256(name.encode()).hexdigest()[:40]}"
 
 
 def _name_in(config: os.PathLike[str]) -> str | None:

@@ -318,7 +318,6 @@ def test_killed_run_rm_leaves_no_anonymous_volume(project: Project) -> None:
 
 # --- 6. error texts ---------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="finding 10: a long service name fails with ENAMETOOLONG")
 def test_long_service_name_gives_no_raw_os_error(project: Project) -> None:
     """A 250-character service name: `up` failed with
     `[Errno 36] File name too long: '<root>/container-names/<project>-aaa…-1'` (a raw
