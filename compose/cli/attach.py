@@ -4,6 +4,8 @@ Ctrl-C to stop the stack."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 import threading
@@ -150,7 +152,7 @@ class _Abort:
 def interrupted_stop(orch: Orchestrator, options: AttachOptions) -> None:
     """Ctrl-C (or SIGTERM) on an attached `up`: stop the stack; a second Ctrl-C forces."""
     print("Gracefully stopping... (press Ctrl+C again to force)", file=sys.stderr, flush=True)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _force_on_second_interrupt(orch, options)
     _stop_with_progress(orch, options)
 
 
@@ -160,7 +162,7 @@ def _stop_printing_meanwhile(
     """Ctrl-C while following: stop the stack in the background and go on printing, so what
     the containers say as they shut down is seen; a second Ctrl-C ends us at once."""
     print("Gracefully stopping... (press Ctrl+C again to force)", file=sys.stderr, flush=True)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # here: only the main thread may
+    _force_on_second_interrupt(orch, options)  # here: only the main thread may
     stopped = threading.Event()
 
     def stop() -> None:
@@ -182,6 +184,22 @@ def _stop_printing_meanwhile(
 
     printer.run(give_up)
     stopped.wait()
+
+
+def _force_on_second_interrupt(orch: Orchestrator, options: AttachOptions) -> None:
+    """docker compose's "press Ctrl+C again to force": the second Ctrl-C kills the containers
+    still in their grace period (killApplication) and ends us with 130; it only ended the CLI,
+    leaving every container whose init ignores SIGTERM running with no `up` to stop it."""
+
+    def force(_signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # a third one ends us whatever happens
+        with contextlib.suppress(ComposeError, EngineError):
+            orch.kill(options.services)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+
+    signal.signal(signal.SIGINT, force)
 
 
 def _stop_with_progress(orch: Orchestrator, options: AttachOptions) -> None:

@@ -265,7 +265,6 @@ services:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="finding 5: a second Ctrl-C leaves containers running")
 def test_second_ctrl_c_on_attached_up_kills_the_containers(project: Project) -> None:
     """docker compose: the first Ctrl-C stops the stack gracefully, "press Ctrl+C again to
     force" — the second kills the containers (killApplication, All: true). pycompose's second
