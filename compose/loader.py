@@ -34,6 +34,15 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+def _not_utf8(exc: UnicodeDecodeError, name: str) -> Problem:
+    """A stack file must be UTF-8 (YAML's and compose's rule): say where it is not, by line,
+    instead of Python's codec message with a byte offset."""
+    data = exc.object
+    line = bytes(data[: exc.start]).count(b"\n") + 1
+    return Problem(f"yaml: invalid UTF-8 byte 0x{data[exc.start]:02x} (the file must be UTF-8)",
+                   name, line)
+
+
 @dataclass
 class _Reader:
     """Reads and caches stack files (stdin at most once)."""
@@ -50,8 +59,11 @@ class _Reader:
                 except FileNotFoundError:
                     raise ComposeFileNotFoundError(
                         f"open {name}: no such file or directory") from None
-                except (OSError, UnicodeDecodeError) as exc:
-                    raise ComposeFileError([Problem(f"cannot read file: {exc}", name)]) from None
+                except UnicodeDecodeError as exc:
+                    raise ComposeFileError([_not_utf8(exc, name)]) from None
+                except OSError as exc:
+                    problem = Problem(f"cannot read file: {exc.strerror or exc}", name)
+                    raise ComposeFileError([problem]) from None
                 label = name
             self.cache[name] = parse_documents(text, label)
         return self.cache[name]

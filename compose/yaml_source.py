@@ -274,6 +274,10 @@ def _yaml_problem(exc: yaml.YAMLError, file: str, text: str = "") -> Problem:
         elif exc.context:
             problem = f"{exc.context}: {problem}"
         return Problem(f"yaml: {problem}", file, line)
+    if isinstance(exc, yaml.reader.ReaderError):  # a control character: no mark, a position
+        line = text[: exc.position].count("\n") + 1 if text else None
+        code = f" (#x{exc.character:02x})" if isinstance(exc.character, int) else ""
+        return Problem(f"yaml: control characters are not allowed{code}", file, line)
     return Problem(f"yaml: {exc}", file)
 
 

@@ -60,6 +60,19 @@ def test_tab_indentation(tmp_path: Path) -> None:
     assert "tab character" in str(err)
 
 
+def test_a_control_character_is_named_with_its_line(tmp_path: Path) -> None:
+    err = _load(tmp_path, 'services:\n  web:\n    image: x\n    command: "a\x00b"\n')
+    assert "compose.yaml:4: yaml: control characters are not allowed (#x00)" in str(err)
+
+
+def test_a_file_not_in_utf8_is_named_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_bytes(b'services:\n  web:\n    image: "caf\xe9"\n')
+    with pytest.raises(ComposeFileError) as info:
+        load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+    assert "compose.yaml:3: yaml: invalid UTF-8 byte 0xe9 (the file must be UTF-8)" in str(
+        info.value)
+
+
 def test_top_level_not_mapping(tmp_path: Path) -> None:
     err = _load(tmp_path, "- a\n- b\n")
     assert "top-level object must be a mapping" in str(err)
