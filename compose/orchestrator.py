@@ -88,6 +88,7 @@ class UpOptions:
     no_build: bool = False  # --no-build: never build, even an image that is missing
     pull: str | None = None  # --pull always|missing|never: overrides services' pull_policy
     quiet_pull: bool = False  # --quiet-pull: pull without progress lines
+    quiet_build: bool = False  # --quiet-build: build without its output
     renew_anon_volumes: bool = False  # -V: a recreated container gets fresh anonymous volumes
     always_recreate_deps: bool = False  # dependencies not named are recreated too
 
@@ -358,7 +359,7 @@ class Orchestrator:
             self.engine.prepare_to_start()  # the supervisors' fork server boots meanwhile
         images = self._resolve_images(
             wanted, build=options.build, pull=options.pull, no_build=options.no_build,
-            quiet_pull=options.quiet_pull,
+            quiet_pull=options.quiet_pull, quiet_build=options.quiet_build,
         )
         self._handle_orphans(options, found)
         self._ensure_networks(wanted)
@@ -427,7 +428,7 @@ class Orchestrator:
 
     def _resolve_images(
         self, services: list[str], *, build: bool = False, pull: str | None = None,
-        no_build: bool = False, quiet_pull: bool = False,
+        no_build: bool = False, quiet_pull: bool = False, quiet_build: bool = False,
     ) -> dict[str, str]:
         """Build, pull or find every image before creating anything (compose.image_policy)."""
         from compose.image_policy import ensure_images
@@ -435,6 +436,7 @@ class Orchestrator:
         return ensure_images(
             self.engine, self.project, services, build=build, pull=pull,
             report=self.image_report, no_build=no_build, quiet_pull=quiet_pull,
+            quiet_build=quiet_build,
         )
 
     def warn_unsupported(self, services: Sequence[str]) -> None:

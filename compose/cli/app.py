@@ -115,6 +115,14 @@ def _build_app(modules: tuple[str, ...]) -> "typer.Typer":
         all_resources: bool = typer.Option(
             False, "--all-resources", help="Include all resources, even those not used by services"
         ),
+        ansi: str = typer.Option(
+            None, "--ansi",
+            help='Control when to print ANSI control characters ("never"|"always"|"auto")',
+        ),
+        compatibility: bool = typer.Option(
+            False, "--compatibility",
+            help="Run compose in backward compatibility mode (project_service_1 container names)",
+        ),
         version: bool = typer.Option(
             False, "-v", "--version", help="Show the Docker Compose version information",
             callback=_print_version, is_eager=True,
@@ -130,6 +138,8 @@ def _build_app(modules: tuple[str, ...]) -> "typer.Typer":
             parallel=parallel,
             progress=progress,
             all_resources=all_resources,
+            ansi=ansi,
+            compatibility=compatibility,
         )
 
     for module in modules:

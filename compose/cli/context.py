@@ -31,6 +31,13 @@ class GlobalOptions:
     progress: str = "auto"
     # --all-resources: keep the networks, volumes, secrets and configs no service uses
     all_resources: bool = False
+    # --ansi / COMPOSE_ANSI: auto | never | always (checked against --progress when made)
+    ansi: str = "auto"
+    # Whether container output and log prefixes are coloured: None decides by the terminal
+    # (--ansi auto); False for --ansi never or NO_COLOR; True for --ansi always.
+    colors: bool | None = None
+    # --compatibility / COMPOSE_COMPATIBILITY: docker-compose v1's `_` in container names
+    compatibility: bool = False
 
     def load_options(self) -> LoadOptions:
         from compose.model import LoadOptions
@@ -56,10 +63,18 @@ def make_global_options(
     parallel: int | None = None,
     progress: str | None = None,
     all_resources: bool = False,
+    ansi: str | None = None,
+    compatibility: bool = False,
 ) -> GlobalOptions:
     """The global flags as given, completed from the environment the way docker compose does
-    (PYCOMPOSE_DEBUG, COMPOSE_PARALLEL_LIMIT, COMPOSE_PROGRESS): shared by the Typer callback
-    and the fast `run` path so both see the same options."""
+    (PYCOMPOSE_DEBUG, COMPOSE_PARALLEL_LIMIT, COMPOSE_PROGRESS, COMPOSE_ANSI, NO_COLOR,
+    COMPOSE_COMPATIBILITY): shared by the Typer callback and the fast paths so both see the
+    same options. A bad or contradictory --ansi raises ComposeError."""
+    progress = progress or os.environ.get("COMPOSE_PROGRESS") or "auto"
+    ansi = ansi or os.environ.get("COMPOSE_ANSI") or "auto"
+    colors = ansi_colors(ansi, progress)
+    if os.environ.get("NO_COLOR"):
+        colors = False
     return GlobalOptions(
         files=files,
         project_name=project_name,
@@ -68,9 +83,37 @@ def make_global_options(
         profiles=profiles,
         debug=debug or bool(os.environ.get("PYCOMPOSE_DEBUG")),
         parallel=parallel if parallel is not None else os.environ.get("COMPOSE_PARALLEL_LIMIT"),
-        progress=progress or os.environ.get("COMPOSE_PROGRESS") or "auto",
+        progress="plain" if ansi == "never" and progress == "auto" else progress,
         all_resources=all_resources,
+        ansi=ansi,
+        colors=colors,
+        compatibility=compatibility or string_to_bool(os.environ.get("COMPOSE_COMPATIBILITY")),
     )
+
+
+ANSI_MODES = ("auto", "never", "always")
+
+
+def ansi_colors(ansi: str, progress: str) -> bool | None:
+    """What --ansi means for colours (None: the terminal decides), with docker compose's checks
+    (cmd/compose/compose.go): `never` and a live `tty` view, or `always` and `plain` lines,
+    contradict each other."""
+    from compose.errors import ComposeError
+
+    if ansi not in ANSI_MODES:
+        raise ComposeError(
+            f"unsupported --ansi value {ansi!r} (use one of {', '.join(ANSI_MODES)})"
+        )
+    if ansi == "never" and progress == "tty":
+        raise ComposeError("can't use --progress tty while ANSI support is disabled")
+    if ansi == "always" and progress == "plain":
+        raise ComposeError("can't use --progress plain while ANSI support is forced")
+    return {"auto": None, "never": False, "always": True}[ansi]
+
+
+def string_to_bool(text: str | None) -> bool:
+    """docker compose's utils.StringToBool: y, 1, t, true (any case) are true."""
+    return (text or "").strip().lower() in ("y", "1", "t", "true")
 
 
 def global_options(ctx: typer.Context) -> GlobalOptions:

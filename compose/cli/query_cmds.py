@@ -9,6 +9,7 @@ import time
 import typer
 
 from compose.cli import ps_cmd
+from compose.cli.context import global_options
 from compose.cli.log_printer import LogPrinter, print_logs
 from compose.cli.names import log_prefix
 from compose.cli.session import orchestrator
@@ -41,6 +42,7 @@ def logs(
     no_color: bool = typer.Option(False, "--no-color"),
 ) -> None:
     """View output from containers."""
+    colors = global_options(ctx).colors  # --ansi, NO_COLOR
     orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
     chosen = tuple(services or ())
     orch.check_services(chosen)
@@ -54,7 +56,7 @@ def logs(
     }
     if not follow:
         print_logs(
-            streams, prefix=not no_prefix, color=False if no_color else None,
+            streams, prefix=not no_prefix, color=False if no_color else colors,
             timestamps=timestamps,
         )
         return
@@ -67,7 +69,7 @@ def logs(
         last_end[0] = time.monotonic()
 
     printer = LogPrinter(
-        streams, prefix=not no_prefix, color=False if no_color else None,
+        streams, prefix=not no_prefix, color=False if no_color else colors,
         timestamps=timestamps, on_end=on_end,
     )
     threading.Thread(

@@ -40,7 +40,7 @@ def load_with(flags: GlobalOptions, allow_missing_file: bool = False) -> Project
 
     options = flags.load_options()
     try:
-        return warned(load_cached(options))
+        return compatible(flags, warned(load_cached(options)))
     except ComposeFileNotFoundError:
         if not (allow_missing_file and options.project_name):
             raise
@@ -52,6 +52,19 @@ def load_with(flags: GlobalOptions, allow_missing_file: bool = False) -> Project
             networks={},
             volumes={},
         )
+
+
+def compatible(flags: GlobalOptions, project: Project) -> Project:
+    """`project` with docker compose's --compatibility naming when the flag, or
+    COMPOSE_COMPATIBILITY in the environment or the project's .env, asks for it."""
+    from compose.cli.context import string_to_bool
+
+    wanted = flags.compatibility or string_to_bool(project.environment.get("COMPOSE_COMPATIBILITY"))
+    if not wanted:
+        return project
+    import dataclasses
+
+    return dataclasses.replace(project, container_separator="_")
 
 
 def warned(project: Project) -> Project:

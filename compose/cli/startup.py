@@ -47,9 +47,14 @@ class UpRequest:
     pull: str | None = None
     no_build: bool = False
     quiet_pull: bool = False
+    quiet_build: bool = False  # --quiet-build: no build output
     renew_anon_volumes: bool = False
     always_recreate_deps: bool = False
     watch: bool = False  # -w/--watch: attached, and the services' develop.watch rules followed
+    # -y/--yes: docker compose's answer to its prompts; pycompose's `up` asks nothing.
+    yes: bool = False
+    # --menu: docker compose's keyboard shortcuts when attached; accepted, none are shown.
+    menu: bool = False
 
 
 def parse_scale(values: Iterable[str] | None) -> tuple[tuple[str, int], ...]:
@@ -159,7 +164,7 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
             timeout=request.timeout,
             timestamps=request.timestamps,
             prefix=not request.no_log_prefix,
-            color=False if request.no_color else None,
+            color=False if request.no_color else flags.colors,
             progress=flags.progress,
             since=began,
         )
@@ -185,6 +190,7 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
                         pull=request.pull,
                         no_build=request.no_build,
                         quiet_pull=request.quiet_pull,
+                        quiet_build=request.quiet_build,
                         renew_anon_volumes=request.renew_anon_volumes,
                         always_recreate_deps=request.always_recreate_deps,
                     ),

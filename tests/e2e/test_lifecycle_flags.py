@@ -1,0 +1,133 @@
+"""docker compose v2's lifecycle flags as a user types them in scripts and CI: `run --cap-add`,
+`run -l`, `run -q`, `up --quiet-build`, `start --wait`, `exec -it`, and the global `--ansi`
+and `--compatibility`; observed as a user would (CapEff, `container inspect`, names in `ps`,
+escape codes in `logs`, what stderr says)."""
+
+# ruff: noqa: F811  (the fixtures come from test_orchestration; pytest injects them by name)
+
+from __future__ import annotations
+
+import json
+import time
+
+from tests.conftest import run_cli
+from tests.e2e.test_orchestration import SLEEPER, Stack, root, stack  # noqa: F401
+
+CAP_CHOWN = 1 << 0
+CAP_NET_ADMIN = 1 << 12
+ESC = "\x1b["
+
+
+def _cap_eff(stack: Stack, *flags: str) -> int:
+    out = stack.ok("run", "--rm", *flags, "db", "grep", "CapEff", "/proc/self/status").stdout
+    return int(out.split()[1], 16)
+
+
+def test_run_cap_add_and_cap_drop_change_the_one_off_s_capabilities(stack: Stack) -> None:
+    stack.write({"db": SLEEPER})
+    plain = _cap_eff(stack)
+    assert plain & CAP_CHOWN and not plain & CAP_NET_ADMIN  # Docker's default set
+    assert _cap_eff(stack, "--cap-add", "NET_ADMIN") & CAP_NET_ADMIN
+    assert not _cap_eff(stack, "--cap-drop", "CHOWN") & CAP_CHOWN
+
+
+def test_run_label_is_on_the_container_and_a_label_needs_a_value(stack: Stack) -> None:
+    stack.write({"db": SLEEPER})
+    name = stack.ok("run", "-d", "-l", "ci.job=42", "--label=team=infra", "db").stdout.strip()
+    inspected = json.loads(stack.ok("container", "inspect", name).stdout)
+    labels = inspected[0]["Config"]["Labels"]
+    assert labels["ci.job"] == "42" and labels["team"] == "infra"
+    assert labels["com.docker.compose.oneoff"] == "True"  # the one-off's own labels stay
+    bad = stack.cli("run", "--rm", "-l", "novalue", "db", "true")
+    assert bad.returncode != 0 and "label must be set as KEY=VALUE" in bad.stderr
+    assert not [n for n in stack.ids() if "-run-" in n and n != name]  # nothing made
+
+
+def test_run_quiet_prints_no_progress_of_its_dependencies(stack: Stack) -> None:
+    stack.write({"db": SLEEPER, "web": SLEEPER + "depends_on: [db]\n"})
+    loud = stack.ok("run", "--rm", "web", "echo", "hi")
+    assert f"Container {stack.name}-db-1  Started" in loud.stderr
+    stack.ok("stop", "db")
+    quiet = stack.ok("run", "-q", "--rm", "web", "echo", "hi")
+    assert quiet.stdout == "hi\n" and "Container" not in quiet.stderr
+    assert stack.states()[f"{stack.name}-db-1"] == "running"  # started all the same
+
+
+def test_up_quiet_build_builds_without_the_build_output(stack: Stack) -> None:
+    (stack.directory / "Dockerfile").write_text("FROM busybox\nRUN echo built > /built\n")
+    stack.write({"app": 'build: .\ncommand: ["sleep", "300"]\nstop_grace_period: 0s\n'})
+    quiet = stack.ok("up", "-d", "--quiet-build")
+    assert "Building" not in quiet.stderr and "Successfully" not in quiet.stderr
+    assert stack.ok("exec", "-T", "app", "cat", "/built").stdout == "built\n"
+    loud = stack.ok("up", "-d", "--build")
+    assert "Building app" in loud.stderr
+
+
+def test_start_wait_returns_once_running_and_fails_for_a_container_that_exits(
+    stack: Stack,
+) -> None:
+    stack.write({
+        "db": SLEEPER,
+        "flaky": 'image: busybox\ncommand: ["sh", "-c", "exit 3"]\n',
+    })
+    stack.ok("create")
+    started = stack.ok("start", "--wait", "--wait-timeout", "30", "db")
+    assert f"Container {stack.name}-db-1  Healthy" in started.stderr
+    assert stack.states()[f"{stack.name}-db-1"] == "running"
+    failed = stack.cli("start", "--wait", "flaky")
+    assert failed.returncode != 0 and "flaky" in failed.stderr
+
+
+def test_exec_accepts_docker_s_it(stack: Stack) -> None:
+    stack.write({"db": SLEEPER})
+    stack.ok("up", "-d")
+    assert stack.ok("exec", "-it", "db", "echo", "ok").stdout.strip() == "ok"
+    assert stack.ok("exec", "-i", "-t", "db", "echo", "ok").stdout.strip() == "ok"
+
+
+def test_compatibility_names_containers_with_underscores(stack: Stack) -> None:
+    stack.write({"db": SLEEPER, "web": 'image: busybox\ncommand: ["echo", "hello"]\n'})
+    stack.ok("--compatibility", "up", "-d")
+    assert set(stack.ids()) == {f"{stack.name}_db_1", f"{stack.name}_web_1"}
+    one_off = stack.ok("--compatibility", "run", "-d", "db").stdout.strip()
+    assert one_off.startswith(f"{stack.name}_db_run_")
+    assert "web_1  | hello" in stack.ok("logs", "web").stdout  # prefixes follow the names
+    # without the flag the same project is converged by labels, names as they were made
+    stack.ok("up", "-d")
+    assert f"{stack.name}_db_1" in stack.ids()
+
+
+def test_compatibility_from_the_project_env_file(stack: Stack) -> None:
+    stack.write({"db": SLEEPER})
+    (stack.directory / ".env").write_text("COMPOSE_COMPATIBILITY=true\n")
+    stack.ok("up", "-d")
+    assert set(stack.ids()) == {f"{stack.name}_db_1"}
+
+
+def test_ansi_decides_colours_and_refuses_a_contradiction(stack: Stack) -> None:
+    stack.write({"web": 'image: busybox\ncommand: ["echo", "hello"]\n'})
+    stack.ok("up", "-d")
+    for _ in range(100):  # bounded: echo exits at once
+        if stack.states()[f"{stack.name}-web-1"] == "exited":
+            break
+        time.sleep(0.1)
+
+    def logs(*flags: str) -> str:
+        result = run_cli(
+            [*flags, "-p", stack.name, "logs", "web"], cwd=stack.directory, root=stack.root
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert ESC not in logs()  # auto: not a terminal
+    assert ESC in logs("--ansi", "always") and "hello" in logs("--ansi", "always")
+    assert ESC not in logs("--ansi", "never")
+    clash = run_cli(
+        ["--ansi", "never", "--progress", "tty", "-p", stack.name, "ps"],
+        cwd=stack.directory, root=stack.root,
+    )
+    assert clash.returncode != 0
+    assert "can't use --progress tty while ANSI support is disabled" in clash.stderr
+    bogus = run_cli(["--ansi", "sometimes", "-p", stack.name, "ps"], cwd=stack.directory,
+                    root=stack.root)
+    assert bogus.returncode != 0 and "--ansi" in bogus.stderr
