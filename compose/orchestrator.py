@@ -420,6 +420,11 @@ class Orchestrator:
         for warning in outcome.warnings:
             self.report(Event(ResourceKind.CONTAINER, "", Phase.WARNING, warning))
 
+    @property
+    def dry_run(self) -> bool:
+        """Whether the engine only pretends (--dry-run: engine.api.dry_run_engine)."""
+        return bool(getattr(self.engine, "dry_run", False))
+
     # Build/pull output lines (the CLI points this at stderr).
     image_report: Callable[[str], None] = staticmethod(lambda _line: None)
     # (container name without the project, line) of what a hook printed; None: not shown
@@ -727,8 +732,8 @@ class Orchestrator:
         """The container's service's `post_start` or `pre_stop` hooks (compose.lifecycle_hooks);
         nothing for an orphan or a service without them. `skip_if_gone` (default: for
         pre_stop): a container no longer running is no error."""
-        if not self.has_lifecycle_hooks(info, which):
-            return
+        if self.dry_run or not self.has_lifecycle_hooks(info, which):
+            return  # a dry run execs nothing in a container
         from compose.lifecycle_hooks import run_hooks
 
         service = self.project.services[info.labels[L.SERVICE]]
@@ -743,8 +748,8 @@ class Orchestrator:
         self, service: str, condition: DependencyCondition, cancel: threading.Event
     ) -> None:
         """Block until every container of `service` meets `condition` (a dependency edge)."""
-        if condition is DependencyCondition.STARTED:
-            return
+        if condition is DependencyCondition.STARTED or self.dry_run:
+            return  # a dry run's containers are made up: nothing runs to wait for
         infos = self.containers((service,))
         if not infos:
             raise DependencyError(f"service {service} has no container")
@@ -816,6 +821,8 @@ class Orchestrator:
     ) -> None:
         """`up --wait`: every container running (and healthy where it has a healthcheck);
         a one-shot that others wait on with service_completed_successfully may have exited 0."""
+        if self.dry_run:
+            return  # nothing was started to wait for
         deadline = None if timeout is None else time.monotonic() + timeout
         completed_ok = {
             d.service

@@ -123,6 +123,10 @@ def _build_app(modules: tuple[str, ...]) -> "typer.Typer":
             False, "--compatibility",
             help="Run compose in backward compatibility mode (project_service_1 container names)",
         ),
+        dry_run: bool = typer.Option(
+            False, "--dry-run",
+            help="Execute command in dry run mode: show what it would do, change nothing",
+        ),
         version: bool = typer.Option(
             False, "-v", "--version", help="Show the Docker Compose version information",
             callback=_print_version, is_eager=True,
@@ -140,7 +144,15 @@ def _build_app(modules: tuple[str, ...]) -> "typer.Typer":
             all_resources=all_resources,
             ansi=ansi,
             compatibility=compatibility,
+            dry_run=dry_run,
         )
+        if dry_run:
+            import dataclasses
+
+            from compose.cli.context import check_dry_run
+
+            if not check_dry_run(ctx.invoked_subcommand):
+                ctx.obj = dataclasses.replace(ctx.obj, dry_run=False)
 
     for module in modules:
         importlib.import_module(f"compose.cli.{module}").register(app)

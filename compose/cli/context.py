@@ -38,6 +38,8 @@ class GlobalOptions:
     colors: bool | None = None
     # --compatibility / COMPOSE_COMPATIBILITY: docker-compose v1's `_` in container names
     compatibility: bool = False
+    # --dry-run: what the command would do is printed (`DRY-RUN MODE -` lines), nothing is done
+    dry_run: bool = False
 
     def load_options(self) -> LoadOptions:
         from compose.model import LoadOptions
@@ -65,6 +67,7 @@ def make_global_options(
     all_resources: bool = False,
     ansi: str | None = None,
     compatibility: bool = False,
+    dry_run: bool = False,
 ) -> GlobalOptions:
     """The global flags as given, completed from the environment the way docker compose does
     (PYCOMPOSE_DEBUG, COMPOSE_PARALLEL_LIMIT, COMPOSE_PROGRESS, COMPOSE_ANSI, NO_COLOR,
@@ -88,10 +91,36 @@ def make_global_options(
         ansi=ansi,
         colors=colors,
         compatibility=compatibility or string_to_bool(os.environ.get("COMPOSE_COMPATIBILITY")),
+        dry_run=dry_run,
     )
 
 
 ANSI_MODES = ("auto", "never", "always")
+
+# Commands whose changes --dry-run shows without making them (through engine.api's
+# dry_run_engine), and commands that change nothing anyway.
+DRY_RUN_COMMANDS = frozenset(
+    ("up", "down", "create", "start", "stop", "restart", "kill", "rm", "scale")
+)
+READ_ONLY_COMMANDS = frozenset(
+    ("ps", "ls", "config", "logs", "images", "top", "port", "version", "events", "stats")
+)
+
+
+def check_dry_run(command: str | None) -> bool:
+    """Whether `command` under --dry-run works on the pretending engine (False: it changes
+    nothing anyway and reads the real one). A command that would change something the dry run
+    cannot fake is refused before anything runs: a dry run never does what it only shows."""
+    from compose.errors import ComposeError
+
+    if command in DRY_RUN_COMMANDS:
+        return True
+    if command is None or command in READ_ONLY_COMMANDS:
+        return False
+    supported = ", ".join(sorted(DRY_RUN_COMMANDS))
+    raise ComposeError(
+        f"--dry-run is not supported by `{command}` (supported: {supported})"
+    )
 
 
 def ansi_colors(ansi: str, progress: str) -> bool | None:

@@ -61,6 +61,7 @@ GLOBAL_OPTIONS = OptionTable(
         "--debug": "debug",
         "--all-resources": "all_resources",
         "--compatibility": "compatibility",
+        "--dry-run": "dry_run",
     },
     multiple=frozenset({"files", "env_files", "profiles"}),
 )
@@ -236,6 +237,7 @@ def _global_flags(given: dict[str, Any], parallel: object) -> GlobalOptions:
         all_resources=bool(given.get("all_resources", False)),
         ansi=given.get("ansi"),
         compatibility=bool(given.get("compatibility", False)),
+        dry_run=bool(given.get("dry_run", False)),
     )
 
 

@@ -165,6 +165,10 @@ def execute(flags: GlobalOptions, request: RunRequest) -> int:
     The supervisor fork server is started first, before this process imports the engine, so
     its Python start-up runs on the other core while this process loads the project and
     prepares the container."""
+    if flags.dry_run:
+        from compose.cli.context import check_dry_run
+
+        check_dry_run("run")  # refused: a one-off cannot be shown without being run
     from engine import prewarm_supervisors
 
     prewarm_supervisors()

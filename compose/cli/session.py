@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # heavy (loader, engine, pyroute2; typer): imported when a co
 
     from compose.orchestrator import Orchestrator
     from compose.progress import Progress
+    from engine.api import Engine
 
 
 def print_event(event: Event) -> None:
@@ -92,7 +93,15 @@ def open_progress(flags: GlobalOptions, title: str = "Running") -> Progress:
     """The progress view chosen by `--progress`; the caller closes it."""
     from compose.progress import make_progress, progress_mode
 
-    return make_progress(progress_mode(flags.progress), title)
+    return make_progress(progress_mode(flags.progress), title, dry_run=flags.dry_run)
+
+
+def engine_for(flags: GlobalOptions) -> Engine:
+    """The engine a command works on: with --dry-run, one that reads the real state and makes
+    no change (engine.api.dry_run_engine)."""
+    from engine.api import Engine, dry_run_engine
+
+    return dry_run_engine(Engine()) if flags.dry_run else Engine()
 
 
 def deferred_progress(flags: GlobalOptions, title: str = "Running") -> Progress:
@@ -135,8 +144,7 @@ def orchestrator(
     title: str = "Running",
 ) -> Orchestrator:
     from compose.orchestrator import Orchestrator
-    from engine.api import Engine
 
     project = load(ctx, allow_missing_file)
     report: Reporter = (lambda _e: None) if quiet else progress(ctx, title)
-    return Orchestrator(Engine(), project, report)
+    return Orchestrator(engine_for(global_options(ctx)), project, report)

@@ -131,22 +131,23 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
     their output and return the exit code `attach` decides."""
     from compose.cli.attach import AttachOptions, attached_services, interrupted_stop
     from compose.cli.attach import attach as follow
-    from compose.cli.session import close_progress, load_with, open_progress
+    from compose.cli.session import close_progress, engine_for, load_with, open_progress
     from compose.orchestrator import Orchestrator, UpOptions
     from compose.scheduler import parallel_limit
-    from engine.api import Engine
 
     request = checked(request)
     project = load_with(flags)
     began = time.time()  # output from here on is this run's (AttachOptions.since)
     view = open_progress(flags)
     try:
-        orch = Orchestrator(Engine(), project, view)
+        orch = Orchestrator(engine_for(flags), project, view)
         orch.image_report = lambda line: print(line, file=sys.stderr)  # build/pull output
         orch.all_resources = flags.all_resources
         if request.exit_code_from:
             orch.check_services((request.exit_code_from,))
-        attached = not (request.detach or request.no_start or request.wait)
+        # --dry-run: nothing runs to follow (docker compose's dry run ends once it has shown
+        # what it would start)
+        attached = not (request.detach or request.no_start or request.wait or flags.dry_run)
         session = None
         if request.watch and attached:
             from compose.cli.watch_cmd import open_session

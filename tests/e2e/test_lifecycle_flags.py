@@ -1,7 +1,7 @@
 """docker compose v2's lifecycle flags as a user types them in scripts and CI: `run --cap-add`,
-`run -l`, `run -q`, `up --quiet-build`, `start --wait`, `exec -it`, and the global `--ansi`
-and `--compatibility`; observed as a user would (CapEff, `container inspect`, names in `ps`,
-escape codes in `logs`, what stderr says)."""
+`run -l`, `run -q`, `up --quiet-build`, `start --wait`, `exec -it`, and the global `--ansi`,
+`--compatibility` and `--dry-run`; observed as a user would (CapEff, `container inspect`,
+names in `ps`, escape codes in `logs`, what stderr says, what is left under the data root)."""
 
 # ruff: noqa: F811  (the fixtures come from test_orchestration; pytest injects them by name)
 
@@ -11,7 +11,13 @@ import json
 import time
 
 from tests.conftest import run_cli
-from tests.e2e.test_orchestration import SLEEPER, Stack, root, stack  # noqa: F401
+from tests.e2e.test_orchestration import (  # noqa: F401
+    SLEEPER,
+    Stack,
+    engine_leftovers,
+    root,
+    stack,
+)
 
 CAP_CHOWN = 1 << 0
 CAP_NET_ADMIN = 1 << 12
@@ -131,3 +137,58 @@ def test_ansi_decides_colours_and_refuses_a_contradiction(stack: Stack) -> None:
     bogus = run_cli(["--ansi", "sometimes", "-p", stack.name, "ps"], cwd=stack.directory,
                     root=stack.root)
     assert bogus.returncode != 0 and "--ansi" in bogus.stderr
+
+
+def _everything(stack: Stack) -> tuple[object, ...]:
+    """Containers (names, ids, states), networks, volumes and images under the stack's root;
+    the networks as the engine records them (a bridge's kernel name is derived from it)."""
+    volumes = stack.ok("volume", "ls", "-q").stdout.split()
+    images = stack.ok("image", "ls", "-q").stdout.split()
+    networks = sorted(engine_leftovers(stack.root, stack.name))
+    return sorted(stack.states().items()), sorted(stack.ids().values()), networks, volumes, images
+
+
+def test_dry_run_up_creates_nothing_and_says_what_it_would_do(stack: Stack) -> None:
+    stack.write(
+        {"db": SLEEPER + "healthcheck: {test: [CMD, 'true'], interval: 1s}\n",
+         "web": SLEEPER + "depends_on: {db: {condition: service_healthy}}\n"
+                          "volumes: [data:/data, /anon]\n"},
+        extra="volumes:\n  data: {}\n",
+    )
+    before = _everything(stack)
+    up = stack.ok("--dry-run", "up", "-d", "--wait")  # the fast `up` path
+    assert f"DRY-RUN MODE - Container {stack.name}-web-1  Started" in up.stderr
+    assert f"DRY-RUN MODE - Network {stack.name}_default  Created" in up.stderr
+    assert f"DRY-RUN MODE - Volume {stack.name}_data  Created" in up.stderr
+    attached = stack.ok("--dry-run", "up")  # attached: nothing runs to follow, it returns
+    assert "DRY-RUN MODE - " in attached.stderr
+    assert _everything(stack) == before and before[:4] == ([], [], [], [])
+    assert not stack.ok("ps", "-a", "-q").stdout.strip()
+
+
+def test_dry_runs_leave_a_running_stack_as_it_is(stack: Stack) -> None:
+    stack.write({"db": SLEEPER, "web": SLEEPER + "depends_on: [db]\nvolumes: [/anon]\n"})
+    stack.ok("up", "-d")
+    before = _everything(stack)
+    for args in (
+        ("stop",), ("restart",), ("kill",), ("rm", "-s", "-f"), ("up", "-d", "--force-recreate"),
+        ("create", "--force-recreate"), ("scale", "web=2"), ("down", "-v", "--rmi", "all"),
+    ):
+        result = stack.ok("--dry-run", *args)
+        assert "DRY-RUN MODE - Container" in result.stderr, args
+        assert _everything(stack) == before, args
+    stack.ok("stop")
+    stopped = _everything(stack)
+    started = stack.ok("--dry-run", "start")
+    assert f"DRY-RUN MODE - Container {stack.name}-db-1  Started" in started.stderr
+    assert _everything(stack) == stopped
+
+
+def test_dry_run_refuses_what_it_cannot_show_without_doing(stack: Stack) -> None:
+    stack.write({"db": SLEEPER})
+    for args in (("run", "--rm", "db", "true"), ("exec", "db", "true"), ("build",)):
+        result = stack.cli("--dry-run", *args)
+        assert result.returncode != 0, args
+        assert f"--dry-run is not supported by `{args[0]}`" in result.stderr
+    assert stack.ids() == {}
+    assert stack.ok("--dry-run", "ps").returncode == 0  # read-only commands just run

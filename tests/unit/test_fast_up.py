@@ -58,6 +58,7 @@ PARITY_ARGV = [
     ["up", "-t", "-1", "--pull=never", "--exit-code-from=db", "--timeout", " 4 "],
     ["up", "--quiet-build", "-y", "--menu", "web", "--yes"],
     ["--compatibility", "--ansi", "always", "up", "-d"],
+    ["--dry-run", "up", "-d", "--wait"],
     ["up", "--scale", "bogus"],  # execute() reports it, as the Typer command did
     ["up", "--pull", "sometimes"],  # --pull is plain text: the orchestrator checks it
     ["up", ""],
