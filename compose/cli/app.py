@@ -127,6 +127,8 @@ def _build_app(modules: tuple[str, ...]) -> "typer.Typer":
             False, "--dry-run",
             help="Execute command in dry run mode: show what it would do, change nothing",
         ),
+        no_ansi: bool = typer.Option(False, "--no-ansi", hidden=True),  # deprecated: --ansi
+        workdir: str = typer.Option(None, "--workdir", hidden=True),  # deprecated
         version: bool = typer.Option(
             False, "-v", "--version", help="Show the Docker Compose version information",
             callback=_print_version, is_eager=True,
@@ -145,6 +147,8 @@ def _build_app(modules: tuple[str, ...]) -> "typer.Typer":
             ansi=ansi,
             compatibility=compatibility,
             dry_run=dry_run,
+            no_ansi=no_ansi,
+            workdir=workdir,
         )
         if dry_run:
             import dataclasses

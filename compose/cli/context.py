@@ -68,11 +68,15 @@ def make_global_options(
     ansi: str | None = None,
     compatibility: bool = False,
     dry_run: bool = False,
+    no_ansi: bool = False,
+    workdir: str | None = None,
 ) -> GlobalOptions:
     """The global flags as given, completed from the environment the way docker compose does
     (PYCOMPOSE_DEBUG, COMPOSE_PARALLEL_LIMIT, COMPOSE_PROGRESS, COMPOSE_ANSI, NO_COLOR,
     COMPOSE_COMPATIBILITY): shared by the Typer callback and the fast paths so both see the
-    same options. A bad or contradictory --ansi raises ComposeError."""
+    same options. A bad or contradictory --ansi raises ComposeError. docker compose's hidden,
+    deprecated `--no-ansi` and `--workdir` are read as it reads them (with its warnings)."""
+    ansi, project_directory = _deprecated(no_ansi, ansi, workdir, project_directory)
     progress = progress or os.environ.get("COMPOSE_PROGRESS") or "auto"
     ansi = ansi or os.environ.get("COMPOSE_ANSI") or "auto"
     colors = ansi_colors(ansi, progress)
@@ -96,6 +100,37 @@ def make_global_options(
 
 
 ANSI_MODES = ("auto", "never", "always")
+
+
+def _deprecated(
+    no_ansi: bool, ansi: str | None, workdir: str | None, project_directory: str | None
+) -> tuple[str | None, str | None]:
+    """(--ansi, --project-directory) once docker compose's deprecated spellings are read:
+    `--no-ansi` is `--ansi never`, `--workdir` is `--project-directory`; each says so on
+    stderr, and is refused next to the flag that replaced it (cmd/compose/compose.go)."""
+    import sys
+
+    from compose.errors import ComposeError
+
+    if no_ansi:
+        if ansi not in (None, "auto"):
+            raise ComposeError(
+                'cannot specify DEPRECATED "--no-ansi" and "--ansi". Please use only "--ansi"'
+            )
+        ansi = "never"
+        print("option '--no-ansi' is DEPRECATED ! Please use '--ansi' instead.", file=sys.stderr)
+    if workdir:
+        if project_directory:
+            raise ComposeError(
+                'cannot specify DEPRECATED "--workdir" and "--project-directory". Please use '
+                'only "--project-directory" instead'
+            )
+        project_directory = workdir
+        print(
+            "option '--workdir' is DEPRECATED at root level! Please use '--project-directory' "
+            "instead.", file=sys.stderr,
+        )
+    return ansi, project_directory
 
 # Commands whose changes --dry-run shows without making them (through engine.api's
 # dry_run_engine), and commands that change nothing anyway.

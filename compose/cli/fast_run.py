@@ -56,12 +56,14 @@ GLOBAL_OPTIONS = OptionTable(
         "--parallel": "parallel",
         "--progress": "progress",
         "--ansi": "ansi",
+        "--workdir": "workdir",
     },
     flags={
         "--debug": "debug",
         "--all-resources": "all_resources",
         "--compatibility": "compatibility",
         "--dry-run": "dry_run",
+        "--no-ansi": "no_ansi",
     },
     multiple=frozenset({"files", "env_files", "profiles"}),
 )
@@ -238,6 +240,8 @@ def _global_flags(given: dict[str, Any], parallel: object) -> GlobalOptions:
         ansi=given.get("ansi"),
         compatibility=bool(given.get("compatibility", False)),
         dry_run=bool(given.get("dry_run", False)),
+        no_ansi=bool(given.get("no_ansi", False)),
+        workdir=given.get("workdir"),
     )
 
 

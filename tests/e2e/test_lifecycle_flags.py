@@ -192,3 +192,29 @@ def test_dry_run_refuses_what_it_cannot_show_without_doing(stack: Stack) -> None
         assert f"--dry-run is not supported by `{args[0]}`" in result.stderr
     assert stack.ids() == {}
     assert stack.ok("--dry-run", "ps").returncode == 0  # read-only commands just run
+
+
+def test_kill_remove_orphans_and_rm_volumes(stack: Stack) -> None:
+    stack.write({"db": SLEEPER + "volumes: [/anon]\n", "old": SLEEPER})
+    stack.ok("up", "-d")
+    anonymous = set(stack.ok("volume", "ls", "-q").stdout.split())
+    assert len(anonymous) == 1
+    stack.write({"db": SLEEPER + "volumes: [/anon]\n"})  # `old` is an orphan now
+    stack.ok("kill", "--remove-orphans")
+    assert stack.states() == {f"{stack.name}-db-1": "exited"}
+    stack.ok("rm", "-f", "-v")
+    assert stack.ids() == {}
+    assert not set(stack.ok("volume", "ls", "-q").stdout.split()) & anonymous
+
+
+def test_no_build_uses_what_is_there_and_refuses_what_is_not(stack: Stack) -> None:
+    (stack.directory / "Dockerfile").write_text("FROM busybox\nRUN echo v1 > /v\n")
+    stack.write({"app": 'build: .\ncommand: ["sleep", "300"]\nstop_grace_period: 0s\n'})
+    missing = stack.cli("create", "--no-build")
+    assert missing.returncode != 0 and "--no-build" in missing.stderr
+    assert stack.ids() == {}
+    stack.ok("build")
+    (stack.directory / "Dockerfile").write_text("FROM busybox\nRUN echo v2 > /v\n")
+    up = stack.ok("up", "-d", "--no-build")
+    assert "Building" not in up.stderr
+    assert stack.ok("exec", "-T", "app", "cat", "/v").stdout == "v1\n"  # the image built before

@@ -142,3 +142,18 @@ def test_run_labels_need_a_value() -> None:
     assert _labels(("a=b", "c=", "d=e=f")) == {"a": "b", "c": "", "d": "e=f"}
     with pytest.raises(ComposeError, match="label must be set as KEY=VALUE"):
         _labels(("novalue",))
+
+
+def test_deprecated_no_ansi_and_workdir_as_docker_compose_reads_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    flags = make_global_options(no_ansi=True, workdir="/srv/app")
+    assert flags.ansi == "never" and flags.colors is False
+    assert flags.project_directory == "/srv/app"
+    err = capsys.readouterr().err
+    assert "option '--no-ansi' is DEPRECATED ! Please use '--ansi' instead." in err
+    assert "option '--workdir' is DEPRECATED at root level!" in err
+    with pytest.raises(ComposeError, match='cannot specify DEPRECATED "--no-ansi" and "--ansi"'):
+        make_global_options(no_ansi=True, ansi="always")
+    with pytest.raises(ComposeError, match='"--workdir" and "--project-directory"'):
+        make_global_options(workdir="/a", project_directory="/b")
