@@ -96,8 +96,8 @@ RUN_OPTIONS = OptionTable(
         "--no-deps": "no_deps",
         "-T": "no_tty",
         "--no-TTY": "no_tty",
-        "-t": None,
-        "--tty": None,
+        "-t": "tty",
+        "--tty": "tty",
         "-i": None,  # on by default: attached, stdin is the container's
         "--interactive": None,
         "-P": "service_ports",

@@ -50,6 +50,7 @@ class RunRequest:
     # docker compose's -i (on by default): attached, the container's stdin is ours.
     interactive: bool = True
     no_tty: bool = False  # -T: no pty even when attached to a terminal
+    tty: bool = False  # -t: a pty when attached to a terminal (the default already)
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     build: bool = False  # --build: build the service's image first
@@ -197,6 +198,8 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     service = request.service
     if request.publish and request.service_ports:
         raise ComposeError("--service-ports and --publish are incompatible")
+    if request.tty and request.no_tty:
+        raise ComposeError("--tty and --no-TTY can't be used together")
     orch.check_services((service,))
     if service not in orch.project.services:
         raise ComposeError(f"service {service} is not enabled (check its profiles)")

@@ -60,7 +60,6 @@ def run(
     ),
 ) -> None:
     """Run a one-off command on a service."""
-    del tty
     request = RunRequest(
         service=service,
         command=tuple(command or ()),
@@ -79,6 +78,7 @@ def run(
         service_ports=service_ports,
         interactive=interactive,
         no_tty=no_tty,
+        tty=tty,
         cap_add=tuple(cap_add or ()),
         cap_drop=tuple(cap_drop or ()),
         build=build,

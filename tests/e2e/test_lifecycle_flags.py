@@ -218,3 +218,15 @@ def test_no_build_uses_what_is_there_and_refuses_what_is_not(stack: Stack) -> No
     up = stack.ok("up", "-d", "--no-build")
     assert "Building" not in up.stderr
     assert stack.ok("exec", "-T", "app", "cat", "/v").stdout == "v1\n"  # the image built before
+
+
+def test_run_refuses_the_flag_pairs_docker_compose_refuses(stack: Stack) -> None:
+    stack.write({"db": SLEEPER + "ports: ['80']\n"})
+    for args, message in (
+        (("-t", "-T"), "--tty and --no-TTY can't be used together"),
+        (("-P", "-p", "80"), "--service-ports and --publish are incompatible"),
+    ):
+        result = stack.cli("run", "--rm", *args, "db", "true")
+        assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert stack.ids() == {}  # refused before anything was made
+    assert stack.ok("run", "--rm", "-t", "db", "echo", "ok").stdout.strip() == "ok"

@@ -66,7 +66,8 @@ def test_option_tables_match_the_typer_declarations(
         ["run", "-e", "-x", "svc"],
         ["run", "-P", "-q", "--quiet-build", "--quiet", "svc"],
         ["--ansi", "never", "--compatibility", "run", "svc"],
-        ["--no-ansi", "--workdir", "/tmp", "run", "svc"],  # docker compose's deprecated ones
+        ["--no-ansi", "--workdir", "/tmp", "run", "svc"],
+        ["run", "-t", "--tty", "-i", "svc"],  # docker compose's deprecated ones
         ["--ansi=always", "run", "--cap-add", "NET_ADMIN", "--cap-drop=CHOWN", "svc"],
     ],
 )
