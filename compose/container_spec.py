@@ -21,7 +21,8 @@ _MOUNT_KINDS = {
 def container_name(project: Project, service: Service, number: int) -> str:
     if service.container_name:
         return service.container_name
-    return f"{project.name}-{service.name}-{number}"
+    sep = project.container_separator
+    return f"{project.name}{sep}{service.name}{sep}{number}"
 
 
 # What docker compose's ServiceHash leaves out (pkg/compose/hash.go): how the image is made

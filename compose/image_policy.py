@@ -167,6 +167,7 @@ def ensure_images(
     no_cache: bool = False,
     no_build: bool = False,
     quiet_pull: bool = False,
+    quiet_build: bool = False,
 ) -> dict[str, str]:
     """Service → image id, building or pulling as flags and ``pull_policy`` say."""
     if pull is not None and pull not in ("always", "missing", "never", "policy"):
@@ -191,6 +192,7 @@ def ensure_images(
             resolved[name] = done[wanted] = _ensure_one(
                 engine, project, service, build=build, pull=pull, report=report,
                 no_cache=no_cache, no_build=no_build, quiet_pull=quiet_pull,
+                quiet_build=quiet_build,
             )
         except ComposeError as exc:
             problems.append(str(exc))
@@ -203,6 +205,7 @@ def ensure_images(
 def _ensure_one(
     engine: Engine, project: Project, service: Service, *, build: bool, pull: str | None,
     report: Report, no_cache: bool, no_build: bool = False, quiet_pull: bool = False,
+    quiet_build: bool = False,
 ) -> str:
     has_build = build_section(service) is not None
     if not service.image and not has_build:
@@ -220,8 +223,9 @@ def _ensure_one(
             )
         if policy == "build":
             policy = "missing"
+    build_report = _ignore if quiet_build else report  # --quiet-build
     if has_build and (build or policy == "build"):
-        return build_service(engine, project, service, no_cache=no_cache, report=report)
+        return build_service(engine, project, service, no_cache=no_cache, report=build_report)
     pull_report = _ignore if quiet_pull else report
     if policy == "always" and service.image:
         return pull_service(engine, service, pull_report)
@@ -229,7 +233,7 @@ def _ensure_one(
     if local is not None:
         return local.id
     if has_build:
-        return build_service(engine, project, service, no_cache=no_cache, report=report)
+        return build_service(engine, project, service, no_cache=no_cache, report=build_report)
     if policy == "never":
         raise ComposeError(
             f"service {service.name}: image {wanted} not found and pull_policy is never",

@@ -179,6 +179,9 @@ class Project:
     # What loading it warns about (an unset variable, an obsolete `version`): the CLI prints
     # them on every load, from the project cache too, as docker compose does.
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # Between project, service and number in container names: `_` in docker compose's
+    # --compatibility mode (docker-compose v1's names), set by the CLI after loading.
+    container_separator: str = "-"
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ class UpOptions:
     no_build: bool = False  # --no-build: never build, even an image that is missing
     pull: str | None = None  # --pull always|missing|never: overrides services' pull_policy
     quiet_pull: bool = False  # --quiet-pull: pull without progress lines
+    quiet_build: bool = False  # --quiet-build: build without its output
     renew_anon_volumes: bool = False  # -V: a recreated container gets fresh anonymous volumes
     always_recreate_deps: bool = False  # dependencies not named are recreated too
 
@@ -358,7 +359,7 @@ class Orchestrator:
             self.engine.prepare_to_start()  # the supervisors' fork server boots meanwhile
         images = self._resolve_images(
             wanted, build=options.build, pull=options.pull, no_build=options.no_build,
-            quiet_pull=options.quiet_pull,
+            quiet_pull=options.quiet_pull, quiet_build=options.quiet_build,
         )
         self._handle_orphans(options, found)
         self._ensure_networks(wanted)
@@ -419,6 +420,11 @@ class Orchestrator:
         for warning in outcome.warnings:
             self.report(Event(ResourceKind.CONTAINER, "", Phase.WARNING, warning))
 
+    @property
+    def dry_run(self) -> bool:
+        """Whether the engine only pretends (--dry-run: engine.api.dry_run_engine)."""
+        return bool(getattr(self.engine, "dry_run", False))
+
     # Build/pull output lines (the CLI points this at stderr).
     image_report: Callable[[str], None] = staticmethod(lambda _line: None)
     # (container name without the project, line) of what a hook printed; None: not shown
@@ -427,7 +433,7 @@ class Orchestrator:
 
     def _resolve_images(
         self, services: list[str], *, build: bool = False, pull: str | None = None,
-        no_build: bool = False, quiet_pull: bool = False,
+        no_build: bool = False, quiet_pull: bool = False, quiet_build: bool = False,
     ) -> dict[str, str]:
         """Build, pull or find every image before creating anything (compose.image_policy)."""
         from compose.image_policy import ensure_images
@@ -435,6 +441,7 @@ class Orchestrator:
         return ensure_images(
             self.engine, self.project, services, build=build, pull=pull,
             report=self.image_report, no_build=no_build, quiet_pull=quiet_pull,
+            quiet_build=quiet_build,
         )
 
     def warn_unsupported(self, services: Sequence[str]) -> None:
@@ -725,8 +732,8 @@ class Orchestrator:
         """The container's service's `post_start` or `pre_stop` hooks (compose.lifecycle_hooks);
         nothing for an orphan or a service without them. `skip_if_gone` (default: for
         pre_stop): a container no longer running is no error."""
-        if not self.has_lifecycle_hooks(info, which):
-            return
+        if self.dry_run or not self.has_lifecycle_hooks(info, which):
+            return  # a dry run execs nothing in a container
         from compose.lifecycle_hooks import run_hooks
 
         service = self.project.services[info.labels[L.SERVICE]]
@@ -741,8 +748,8 @@ class Orchestrator:
         self, service: str, condition: DependencyCondition, cancel: threading.Event
     ) -> None:
         """Block until every container of `service` meets `condition` (a dependency edge)."""
-        if condition is DependencyCondition.STARTED:
-            return
+        if condition is DependencyCondition.STARTED or self.dry_run:
+            return  # a dry run's containers are made up: nothing runs to wait for
         infos = self.containers((service,))
         if not infos:
             raise DependencyError(f"service {service} has no container")
@@ -814,6 +821,8 @@ class Orchestrator:
     ) -> None:
         """`up --wait`: every container running (and healthy where it has a healthcheck);
         a one-shot that others wait on with service_completed_successfully may have exited 0."""
+        if self.dry_run:
+            return  # nothing was started to wait for
         deadline = None if timeout is None else time.monotonic() + timeout
         completed_ok = {
             d.service

@@ -44,8 +44,15 @@ def progress_mode(text: str | None) -> ProgressMode:
         raise ComposeError(f"invalid --progress value {text!r} (use one of {choices})") from None
 
 
+# Before each resource line of a --dry-run, as docker compose marks them.
+DRY_RUN_PREFIX = "DRY-RUN MODE - "
+
+
 class Progress:
     """A Reporter (call it with events) that must be closed before other output."""
+
+    # DRY_RUN_PREFIX under --dry-run: every line says that nothing was done
+    prefix = ""
 
     def __call__(self, event: Event) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -77,7 +84,8 @@ class PlainProgress(Progress):
                 print(f"WARN[0000] {event.detail}", file=self.stream, flush=True)
                 return
             detail = f" {event.detail}" if event.detail else ""
-            print(f" {_label(event)}  {event.phase.value}{detail}", file=self.stream, flush=True)
+            label = self.prefix + _label(event)
+            print(f" {label}  {event.phase.value}{detail}", file=self.stream, flush=True)
 
 
 class JsonProgress(Progress):
@@ -104,6 +112,8 @@ class JsonProgress(Progress):
         }
         if event.phase is Phase.ERROR:
             record["error"] = True
+        if self.prefix:
+            record["dry-run"] = True  # docker compose's jsonMessage field
         with self.lock:
             print(json.dumps(record), file=self.stream, flush=True)
 
@@ -148,7 +158,7 @@ class TtyProgress(Progress):
             if event.phase is Phase.WARNING:
                 self.live.console.print(f"[yellow]WARN[/yellow] {event.detail}")
                 return
-            label = _label(event)
+            label = self.prefix + _label(event)
             line = self.lines.get(label)
             if line is None or (line.ended is not None and not event.phase.is_final):
                 line = self.lines[label] = _Line(label, event.phase, event.detail, now)
@@ -203,8 +213,15 @@ class TtyProgress(Progress):
             self.console.line()
 
 
-def make_progress(mode: ProgressMode, title: str = "Running") -> Progress:
+def make_progress(mode: ProgressMode, title: str = "Running", dry_run: bool = False) -> Progress:
     """The reporter for a command; AUTO picks the live view only on a terminal."""
+    view = _view(mode, title)
+    if dry_run:
+        view.prefix = DRY_RUN_PREFIX
+    return view
+
+
+def _view(mode: ProgressMode, title: str) -> Progress:
     if mode is ProgressMode.AUTO:
         mode = ProgressMode.TTY if sys.stderr.isatty() else ProgressMode.PLAIN
     if mode is ProgressMode.TTY:

@@ -165,8 +165,9 @@ def _container_mode(project: Project | None, service: Service, key: str) -> str 
         other = text.removeprefix("service:")
         if other not in project.services:
             raise _bad(service, key, f"refers to undefined service {other}")
+        sep = project.container_separator
         target = project.services[other]
-        return f"container:{target.container_name or f'{project.name}-{other}-1'}"
+        return f"container:{target.container_name or f'{project.name}{sep}{other}{sep}1'}"
     return text
 
 

@@ -1201,6 +1201,16 @@ class Engine:
 # `__getattr__` below): each of their modules costs import time that only the command needing
 # it should pay (`pycompose ps` never loads the builder), so none is imported at the top.
 # Name -> (module, attribute).
+def dry_run_engine(engine: Engine) -> Engine:
+    """`engine`'s state read for real, with every change answered as made but not made:
+    docker compose's `--dry-run` (engine.dry_run)."""
+    from typing import cast
+
+    from engine.dry_run import DryRunEngine
+
+    return cast("Engine", DryRunEngine(engine))
+
+
 _LAZY: dict[str, tuple[str, str]] = {
     "BuildCache": ("engine.builder.cache", "BuildCache"),
     "BuildOptions": ("engine.builder.build", "BuildOptions"),

@@ -117,6 +117,20 @@ def _build_app(modules: tuple[str, ...]) -> "typer.Typer":
         all_resources: bool = typer.Option(
             False, "--all-resources", help="Include all resources, even those not used by services"
         ),
+        ansi: str = typer.Option(
+            None, "--ansi",
+            help='Control when to print ANSI control characters ("never"|"always"|"auto")',
+        ),
+        compatibility: bool = typer.Option(
+            False, "--compatibility",
+            help="Run compose in backward compatibility mode (project_service_1 container names)",
+        ),
+        dry_run: bool = typer.Option(
+            False, "--dry-run",
+            help="Execute command in dry run mode: show what it would do, change nothing",
+        ),
+        no_ansi: bool = typer.Option(False, "--no-ansi", hidden=True),  # deprecated: --ansi
+        workdir: str = typer.Option(None, "--workdir", hidden=True),  # deprecated
         version: bool = typer.Option(
             False, "-v", "--version", help="Show the Docker Compose version information",
             callback=_print_version, is_eager=True,
@@ -132,7 +146,19 @@ def _build_app(modules: tuple[str, ...]) -> "typer.Typer":
             parallel=parallel,
             progress=progress,
             all_resources=all_resources,
+            ansi=ansi,
+            compatibility=compatibility,
+            dry_run=dry_run,
+            no_ansi=no_ansi,
+            workdir=workdir,
         )
+        if dry_run:
+            import dataclasses
+
+            from compose.cli.context import check_dry_run
+
+            if not check_dry_run(ctx.invoked_subcommand):
+                ctx.obj = dataclasses.replace(ctx.obj, dry_run=False)
 
     for module in modules:
         importlib.import_module(f"compose.cli.{module}").register(app)

@@ -32,8 +32,12 @@ def exec_(
     workdir: str = typer.Option(None, "-w", "--workdir", help="Working directory in the container"),
     user: str = typer.Option(None, "-u", "--user", help="Run as this user (name or uid[:gid])"),
     index: int = typer.Option(1, "--index", help="Index of the container if scaled"),
+    # docker compose's hidden -i/-t: on by default, accepted so `exec -it` works as with docker
+    interactive: bool = typer.Option(True, "-i", "--interactive", hidden=True),
+    tty: bool = typer.Option(True, "-t", "--tty", hidden=True),
 ) -> None:
     """Execute a command in a running container."""
+    del interactive, tty
     from compose.cli.session import orchestrator
     from engine.api import ContainerStatus, ExecError
 

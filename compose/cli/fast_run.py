@@ -55,8 +55,16 @@ GLOBAL_OPTIONS = OptionTable(
         "--profile": "profiles",
         "--parallel": "parallel",
         "--progress": "progress",
+        "--ansi": "ansi",
+        "--workdir": "workdir",
     },
-    flags={"--debug": "debug", "--all-resources": "all_resources"},
+    flags={
+        "--debug": "debug",
+        "--all-resources": "all_resources",
+        "--compatibility": "compatibility",
+        "--dry-run": "dry_run",
+        "--no-ansi": "no_ansi",
+    },
     multiple=frozenset({"files", "env_files", "profiles"}),
 )
 
@@ -88,13 +96,17 @@ RUN_OPTIONS = OptionTable(
         "--no-deps": "no_deps",
         "-T": "no_tty",
         "--no-TTY": "no_tty",
-        "-t": None,
-        "--tty": None,
+        "-t": "tty",
+        "--tty": "tty",
         "-i": None,  # on by default: attached, stdin is the container's
         "--interactive": None,
+        "-P": "service_ports",
         "--service-ports": "service_ports",
         "--build": "build",
         "--quiet-pull": "quiet_pull",
+        "--quiet-build": "quiet_build",
+        "-q": "quiet",
+        "--quiet": "quiet",
         "--use-aliases": "use_aliases",
         "--remove-orphans": "remove_orphans",
     },
@@ -199,13 +211,22 @@ def as_floats(wanted: dict[str, Any], fields: Sequence[str]) -> bool:
 
 def global_flags(given: dict[str, Any]) -> GlobalOptions | None:
     """The global options `_options(args, GLOBAL_OPTIONS)` found, as the Typer callback makes
-    them; None when Typer must report them (`--parallel` not an integer). No `typing.cast`
-    here: importing typing would cost every fast path ~5 ms."""
-    from compose.cli.context import make_global_options
+    them; None when Typer must report them (`--parallel` not an integer, a bad `--ansi`). No
+    `typing.cast` here: importing typing would cost every fast path ~5 ms."""
+    from compose.errors import ComposeError
 
     parallel = given.get("parallel")
     if parallel is not None and not _is_integer(str(parallel)):
         return None  # Typer's "not a valid integer"
+    try:
+        return _global_flags(given, parallel)
+    except ComposeError:
+        return None  # the Typer callback raises it again, through the one error table
+
+
+def _global_flags(given: dict[str, Any], parallel: object) -> GlobalOptions:
+    from compose.cli.context import make_global_options
+
     return make_global_options(
         files=tuple(given.get("files", [])),
         project_name=given.get("project_name"),
@@ -216,6 +237,11 @@ def global_flags(given: dict[str, Any]) -> GlobalOptions | None:
         parallel=int(str(parallel)) if parallel is not None else None,
         progress=given.get("progress"),
         all_resources=bool(given.get("all_resources", False)),
+        ansi=given.get("ansi"),
+        compatibility=bool(given.get("compatibility", False)),
+        dry_run=bool(given.get("dry_run", False)),
+        no_ansi=bool(given.get("no_ansi", False)),
+        workdir=given.get("workdir"),
     )
 
 

@@ -66,6 +66,10 @@ UP_OPTIONS = OptionTable(
         "--always-recreate-deps": "always_recreate_deps",
         "-w": "watch",
         "--watch": "watch",
+        "--quiet-build": "quiet_build",
+        "-y": "yes",
+        "--yes": "yes",
+        "--menu": "menu",
     },
     multiple=frozenset({"scale", "attach", "no_attach"}),
 )

@@ -66,6 +66,14 @@ def up(
         False, "-w", "--watch",
         help="Watch source code and rebuild/refresh containers when files are updated",
     ),
+    quiet_build: bool = typer.Option(False, "--quiet-build", help="Suppress the build output"),
+    yes: bool = typer.Option(
+        False, "-y", "--yes",
+        help='Assume "yes" as answer to all prompts (up asks none: accepted for scripts)',
+    ),
+    menu: bool = typer.Option(
+        False, "--menu", help="Accepted for docker compose's scripts; no shortcut menu is shown"
+    ),
 ) -> None:
     """Create and start containers."""
     from compose.cli import startup
@@ -98,6 +106,9 @@ def up(
         renew_anon_volumes=renew_anon_volumes,
         always_recreate_deps=always_recreate_deps,
         watch=watch,
+        quiet_build=quiet_build,
+        yes=yes,
+        menu=menu,
     )
     raise typer.Exit(startup.execute(global_options(ctx), request))
 
@@ -113,8 +124,13 @@ def create(
     no_build: bool = typer.Option(False, "--no-build", help="Don't build images"),
     pull: str = typer.Option(None, "--pull", help="always|missing|never: pull before creating"),
     quiet_pull: bool = typer.Option(False, "--quiet-pull", help="Pull without printing progress"),
+    yes: bool = typer.Option(
+        False, "-y", "--yes",
+        help='Assume "yes" as answer to all prompts (create asks none: accepted for scripts)',
+    ),
 ) -> None:
     """Creates containers for a service."""
+    del yes  # nothing to confirm: pycompose's create never prompts
     from compose.orchestrator import UpOptions
 
     if force_recreate and no_recreate:
@@ -169,7 +185,14 @@ def stop(
     orch.stop(tuple(services or ()), timeout, parallel(ctx))
 
 
-def start(ctx: typer.Context, services: list[str] = typer.Argument(None)) -> None:
+def start(
+    ctx: typer.Context,
+    services: list[str] = typer.Argument(None),
+    wait: bool = typer.Option(False, "--wait", help="Wait for services to be running|healthy"),
+    wait_timeout: float = typer.Option(
+        None, "--wait-timeout", help="Maximum seconds to wait for running|healthy"
+    ),
+) -> None:
     """Start existing containers."""
     orch = orchestrator(ctx, title="Starting")
     chosen = tuple(services or ())
@@ -184,7 +207,9 @@ def start(ctx: typer.Context, services: list[str] = typer.Argument(None)) -> Non
                 hint="create it first with `pycompose up` or `pycompose create`",
             )
     with interruptible() as cancel:
-        orch.start(tuple(services or ()), parallel(ctx), cancel)
+        orch.start(chosen, parallel(ctx), cancel)
+        if wait:  # as `up --wait`: running, and healthy where a healthcheck says
+            orch.wait_running(chosen, wait_timeout, cancel)
 
 
 def restart(

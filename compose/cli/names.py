@@ -1,4 +1,5 @@
-"""How containers are named in log prefixes: `web-1` like docker compose, not the full name."""
+"""How containers are named in log prefixes: `web-1` like docker compose, not the full name
+(`web_1` for one made with --compatibility)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ def log_prefix(info: ContainerInfo) -> str:
     service = info.labels.get(L.SERVICE)
     number = info.labels.get(L.NUMBER)
     project = info.labels.get(L.PROJECT)
-    if service and number and info.name == f"{project}-{service}-{number}":
-        return f"{service}-{number}"
+    for sep in "-_":  # `_`: containers made with --compatibility
+        if service and number and info.name == f"{project}{sep}{service}{sep}{number}":
+            return f"{service}{sep}{number}"
     return info.name

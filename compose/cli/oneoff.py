@@ -51,11 +51,15 @@ class RunRequest:
     # docker compose's -i (on by default): attached, the container's stdin is ours.
     interactive: bool = True
     no_tty: bool = False  # -T: no pty even when attached to a terminal
+    tty: bool = False  # -t: a pty when attached to a terminal (the default already)
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     build: bool = False  # --build: build the service's image first
     pull: str | None = None  # --pull always|missing|never
     quiet_pull: bool = False
+    quiet_build: bool = False  # --quiet-build: no build output
+    # -q/--quiet: no progress, pull or build lines; the one-off's own output still shows
+    quiet: bool = False
     # docker compose: a one-off answers to its container name only, not to the service name
     # (a `run` next to `up` must not take a share of the service's traffic) unless asked.
     use_aliases: bool = False
@@ -90,6 +94,23 @@ def _run_env(request: RunRequest) -> dict[str, str]:
             if key not in env and value is not None:
                 env[key] = value
     return env
+
+
+def _oneoff_name(project: str, service: str, sep: str) -> str:
+    """docker compose's one-off name: `<project>-<service>-run-<12 hex>` (`_` with
+    --compatibility)."""
+    return sep.join((project, service, "run", os.urandom(6).hex()))
+
+
+def _labels(items: tuple[str, ...]) -> dict[str, str]:
+    """`-l KEY=VALUE` labels; docker compose refuses one without `=`."""
+    labels: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ComposeError(f"label must be set as KEY=VALUE (got {item!r} in -l)")
+        labels[key] = value
+    return labels
 
 
 def _mounts(items: tuple[str, ...], project_volumes: dict[str, str], base: Path) -> tuple[Any, ...]:
@@ -147,15 +168,21 @@ def execute(flags: GlobalOptions, request: RunRequest) -> int:
     The supervisor fork server is started first, before this process imports the engine, so
     its Python start-up runs on the other core while this process loads the project and
     prepares the container."""
+    if flags.dry_run:
+        from compose.cli.context import check_dry_run
+
+        check_dry_run("run")  # refused: a one-off cannot be shown without being run
     from engine import prewarm_supervisors
 
     prewarm_supervisors()
-    from compose.cli.session import deferred_progress, warned
+    from compose.cli.session import compatible, deferred_progress, warned
     from compose.orchestrator import Orchestrator
     from compose.project_cache import load_cached
     from engine.api import Engine
 
-    project = warned(load_cached(flags.load_options()))  # as session.load_with does
+    project = compatible(flags, warned(load_cached(flags.load_options())))  # as load_with
+    if request.quiet:
+        flags = dataclasses.replace(flags, progress="quiet")
     view = deferred_progress(flags)
     try:
         return _run(Orchestrator(Engine(), project, view), flags, request)
@@ -171,6 +198,10 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     from compose.scheduler import parallel_limit
 
     service = request.service
+    if request.publish and request.service_ports:
+        raise ComposeError("--service-ports and --publish are incompatible")
+    if request.tty and request.no_tty:
+        raise ComposeError("--tty and --no-TTY can't be used together")
     orch.check_services((service,))
     if service not in orch.project.services:
         raise ComposeError(f"service {service} is not enabled (check its profiles)")
@@ -181,7 +212,8 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
         prewarm_network_attach()  # the fork server loads the attach path while we prepare
     orch.check_service_files([service])  # before anything is made
     orch.warn_unsupported([service])
-    orch.image_report = lambda line: print(line, file=sys.stderr)  # builds show, as in `up`
+    if not request.quiet:
+        orch.image_report = lambda line: print(line, file=sys.stderr)  # builds show, as in up
     deps = [n for n in orch.service_names((service,)) if n != service]
     if deps and not request.no_deps:
         orch.up(UpOptions(
@@ -191,14 +223,16 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     elif request.remove_orphans:
         orch.remove_orphans()
     image_id = orch._resolve_images(
-        [service], build=request.build, pull=request.pull, quiet_pull=request.quiet_pull
+        [service], build=request.build, pull=request.pull, quiet_pull=request.quiet_pull,
+        quiet_build=request.quiet_build,
     )[service]
     orch.ensure_resources([service])
     spec = build_container_spec(orch.project, definition, 1, image_id)
-    extra_labels = dict(item.partition("=")[::2] for item in request.labels)
+    extra_labels = _labels(request.labels)
+    sep = orch.project.container_separator
     volumes = {k: v.name for k, v in orch.project.volumes.items()}
     overrides: dict[str, object] = {
-        "name": request.name or f"{orch.project.name}-{service}-run-{os.urandom(6).hex()}",
+        "name": request.name or _oneoff_name(orch.project.name, service, sep),
         "labels": {**spec.labels, **extra_labels, L.ONEOFF: "True"},
         "env": {**spec.env, **_run_env(request)},
         "mounts": spec.mounts + _mounts(request.volumes, volumes, orch.project.working_dir),

@@ -8,6 +8,7 @@ import time
 import typer
 
 from compose.cli import ps_cmd
+from compose.cli.context import global_options
 from compose.cli.log_printer import LogPrinter, print_logs
 from compose.cli.names import log_prefix
 from compose.cli.session import orchestrator
@@ -49,6 +50,7 @@ def logs(
 
     if index > 0 and len(services or ()) != 1:
         raise ComposeError("--index requires one service to be selected")
+    colors = global_options(ctx).colors  # --ansi, NO_COLOR
     orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
     chosen = tuple(services or ())
     orch.check_services(chosen)
@@ -64,7 +66,7 @@ def logs(
     }
     if not follow:
         print_logs(
-            streams, prefix=not no_prefix, color=False if no_color else None,
+            streams, prefix=not no_prefix, color=False if no_color else colors,
             timestamps=timestamps,
         )
         return
@@ -77,7 +79,7 @@ def logs(
         last_end[0] = time.monotonic()
 
     printer = LogPrinter(
-        streams, prefix=not no_prefix, color=False if no_color else None,
+        streams, prefix=not no_prefix, color=False if no_color else colors,
         timestamps=timestamps, on_end=on_end,
     )
     threading.Thread(

@@ -39,13 +39,19 @@ def run(
     label: list[str] = typer.Option(None, "-l", "--label", help="Add or override a label"),
     publish: list[str] = typer.Option(None, "-p", "--publish", help="Publish a port"),
     service_ports: bool = typer.Option(
-        False, "--service-ports", help="Publish the service's ports (dropped by default)"
+        False, "-P", "--service-ports", help="Publish the service's ports (dropped by default)"
     ),
     cap_add: list[str] = typer.Option(None, "--cap-add", help="Add Linux capabilities"),
     cap_drop: list[str] = typer.Option(None, "--cap-drop", help="Drop Linux capabilities"),
     build: bool = typer.Option(False, "--build", help="Build the image before starting"),
     pull: str = typer.Option(None, "--pull", help="always|missing|never: pull before running"),
     quiet_pull: bool = typer.Option(False, "--quiet-pull", help="Pull without printing progress"),
+    quiet_build: bool = typer.Option(
+        False, "--quiet-build", help="Suppress progress output from the build process"
+    ),
+    quiet: bool = typer.Option(
+        False, "-q", "--quiet", help="No progress, pull or build output (the command's shows)"
+    ),
     use_aliases: bool = typer.Option(
         False, "--use-aliases", help="Answer to the service's name and aliases on its networks"
     ),
@@ -54,7 +60,6 @@ def run(
     ),
 ) -> None:
     """Run a one-off command on a service."""
-    del tty
     request = RunRequest(
         service=service,
         command=tuple(command or ()),
@@ -73,11 +78,14 @@ def run(
         service_ports=service_ports,
         interactive=interactive,
         no_tty=no_tty,
+        tty=tty,
         cap_add=tuple(cap_add or ()),
         cap_drop=tuple(cap_drop or ()),
         build=build,
         pull=pull,
         quiet_pull=quiet_pull,
+        quiet_build=quiet_build,
+        quiet=quiet,
         use_aliases=use_aliases,
         remove_orphans=remove_orphans,
     )

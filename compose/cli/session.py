@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # heavy (loader, engine, pyroute2; typer): imported when a co
 
     from compose.orchestrator import Orchestrator
     from compose.progress import Progress
+    from engine.api import Engine
 
 
 def print_event(event: Event) -> None:
@@ -40,7 +41,7 @@ def load_with(flags: GlobalOptions, allow_missing_file: bool = False) -> Project
 
     options = flags.load_options()
     try:
-        return warned(load_cached(options))
+        return compatible(flags, warned(load_cached(options)))
     except ComposeFileNotFoundError:
         if not (allow_missing_file and options.project_name):
             raise
@@ -52,6 +53,19 @@ def load_with(flags: GlobalOptions, allow_missing_file: bool = False) -> Project
             networks={},
             volumes={},
         )
+
+
+def compatible(flags: GlobalOptions, project: Project) -> Project:
+    """`project` with docker compose's --compatibility naming when the flag, or
+    COMPOSE_COMPATIBILITY in the environment or the project's .env, asks for it."""
+    from compose.cli.context import string_to_bool
+
+    wanted = flags.compatibility or string_to_bool(project.environment.get("COMPOSE_COMPATIBILITY"))
+    if not wanted:
+        return project
+    import dataclasses
+
+    return dataclasses.replace(project, container_separator="_")
 
 
 def warned(project: Project) -> Project:
@@ -79,7 +93,15 @@ def open_progress(flags: GlobalOptions, title: str = "Running") -> Progress:
     """The progress view chosen by `--progress`; the caller closes it."""
     from compose.progress import make_progress, progress_mode
 
-    return make_progress(progress_mode(flags.progress), title)
+    return make_progress(progress_mode(flags.progress), title, dry_run=flags.dry_run)
+
+
+def engine_for(flags: GlobalOptions) -> Engine:
+    """The engine a command works on: with --dry-run, one that reads the real state and makes
+    no change (engine.api.dry_run_engine)."""
+    from engine.api import Engine, dry_run_engine
+
+    return dry_run_engine(Engine()) if flags.dry_run else Engine()
 
 
 def deferred_progress(flags: GlobalOptions, title: str = "Running") -> Progress:
@@ -122,8 +144,7 @@ def orchestrator(
     title: str = "Running",
 ) -> Orchestrator:
     from compose.orchestrator import Orchestrator
-    from engine.api import Engine
 
     project = load(ctx, allow_missing_file)
     report: Reporter = (lambda _e: None) if quiet else progress(ctx, title)
-    return Orchestrator(Engine(), project, report)
+    return Orchestrator(engine_for(global_options(ctx)), project, report)

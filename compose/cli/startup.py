@@ -47,9 +47,14 @@ class UpRequest:
     pull: str | None = None
     no_build: bool = False
     quiet_pull: bool = False
+    quiet_build: bool = False  # --quiet-build: no build output
     renew_anon_volumes: bool = False
     always_recreate_deps: bool = False
     watch: bool = False  # -w/--watch: attached, and the services' develop.watch rules followed
+    # -y/--yes: docker compose's answer to its prompts; pycompose's `up` asks nothing.
+    yes: bool = False
+    # --menu: docker compose's keyboard shortcuts when attached; accepted, none are shown.
+    menu: bool = False
 
 
 def parse_scale(values: Iterable[str] | None) -> tuple[tuple[str, int], ...]:
@@ -126,22 +131,23 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
     their output and return the exit code `attach` decides."""
     from compose.cli.attach import AttachOptions, attached_services, interrupted_stop
     from compose.cli.attach import attach as follow
-    from compose.cli.session import close_progress, load_with, open_progress
+    from compose.cli.session import close_progress, engine_for, load_with, open_progress
     from compose.orchestrator import Orchestrator, UpOptions
     from compose.scheduler import parallel_limit
-    from engine.api import Engine
 
     request = checked(request)
     project = load_with(flags)
     began = time.time()  # output from here on is this run's (AttachOptions.since)
     view = open_progress(flags)
     try:
-        orch = Orchestrator(Engine(), project, view)
+        orch = Orchestrator(engine_for(flags), project, view)
         orch.image_report = lambda line: print(line, file=sys.stderr)  # build/pull output
         orch.all_resources = flags.all_resources
         if request.exit_code_from:
             orch.check_services((request.exit_code_from,))
-        attached = not (request.detach or request.no_start or request.wait)
+        # --dry-run: nothing runs to follow (docker compose's dry run ends once it has shown
+        # what it would start)
+        attached = not (request.detach or request.no_start or request.wait or flags.dry_run)
         session = None
         if request.watch and attached:
             from compose.cli.watch_cmd import open_session
@@ -159,7 +165,7 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
             timeout=request.timeout,
             timestamps=request.timestamps,
             prefix=not request.no_log_prefix,
-            color=False if request.no_color else None,
+            color=False if request.no_color else flags.colors,
             progress=flags.progress,
             since=began,
         )
@@ -185,6 +191,7 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
                         pull=request.pull,
                         no_build=request.no_build,
                         quiet_pull=request.quiet_pull,
+                        quiet_build=request.quiet_build,
                         renew_anon_volumes=request.renew_anon_volumes,
                         always_recreate_deps=request.always_recreate_deps,
                     ),

@@ -24,17 +24,16 @@ class DownRequest:
 
 def execute(flags: GlobalOptions, request: DownRequest) -> int:
     """Stop and remove the project's containers and networks (volumes with -v)."""
-    from compose.cli.session import load_with, open_progress
+    from compose.cli.session import engine_for, load_with, open_progress
     from compose.orchestrator import DownOptions, Orchestrator
     from compose.scheduler import parallel_limit
-    from engine.api import Engine
 
     if request.rmi not in (None, "local", "all"):
         raise ComposeError(f"invalid --rmi value {request.rmi!r}: use local or all")
     project = load_with(flags, allow_missing_file=True)
     view = open_progress(flags)
     try:
-        Orchestrator(Engine(), project, view).down(
+        Orchestrator(engine_for(flags), project, view).down(
             DownOptions(
                 volumes=request.volumes,
                 remove_orphans=request.remove_orphans,

@@ -274,6 +274,12 @@ class FakeEngine:
     def inspect(self, name_or_id: str) -> ContainerInfo:
         return self._info(self._get(name_or_id))
 
+    def find_container(self, name_or_id: str) -> ContainerInfo | None:
+        try:
+            return self.inspect(name_or_id)
+        except ContainerNotFoundError:
+            return None
+
     def list_containers(self, labels: dict[str, str] | None = None) -> list[ContainerInfo]:
         with self._lock:
             found = list(self._containers.values())

@@ -41,6 +41,7 @@ def test_option_table_matches_the_typer_declaration() -> None:
         ["down", "--rmi", "bogus"],  # execute() reports it, as the Typer command did
         ["down", "web"],
         ["down", "web", "-v", "db", "--timeout", "1"],
+        ["--dry-run", "--compatibility", "--ansi", "never", "down", "-v"],
     ],
 )
 def test_fast_parse_equals_typer_parse(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:

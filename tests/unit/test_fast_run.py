@@ -64,6 +64,11 @@ def test_option_tables_match_the_typer_declarations(
         ["run", "--rm", "svc", "--rm", "-e", "X", "--", "--help"],
         ["run", "--entrypoint=", "svc"],
         ["run", "-e", "-x", "svc"],
+        ["run", "-P", "-q", "--quiet-build", "--quiet", "svc"],
+        ["--ansi", "never", "--compatibility", "run", "svc"],
+        ["--no-ansi", "--workdir", "/tmp", "run", "svc"],
+        ["run", "-t", "--tty", "-i", "svc"],  # docker compose's deprecated ones
+        ["--ansi=always", "run", "--cap-add", "NET_ADMIN", "--cap-drop=CHOWN", "svc"],
     ],
 )
 def test_fast_parse_equals_typer_parse(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,6 +92,8 @@ def test_fast_parse_equals_typer_parse(argv: list[str], monkeypatch: pytest.Monk
         ["run", "--bogus", "svc"],
         ["run", "--name"],
         ["--parallel", "many", "run", "svc"],
+        ["--ansi", "sometimes", "run", "svc"],  # Typer's callback reports it
+        ["--ansi", "never", "--progress", "tty", "run", "svc"],
         ["-f"],
         ["logs", "run"],
     ],

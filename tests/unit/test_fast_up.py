@@ -56,6 +56,9 @@ PARITY_ARGV = [
         "--no-log-prefix", "--no-color", "--build", "--pull", "always",
     ],
     ["up", "-t", "-1", "--pull=never", "--exit-code-from=db", "--timeout", " 4 "],
+    ["up", "--quiet-build", "-y", "--menu", "web", "--yes"],
+    ["--compatibility", "--ansi", "always", "up", "-d"],
+    ["--dry-run", "up", "-d", "--wait"],
     ["up", "--scale", "bogus"],  # execute() reports it, as the Typer command did
     ["up", "--pull", "sometimes"],  # --pull is plain text: the orchestrator checks it
     ["up", ""],
@@ -107,6 +110,7 @@ def test_parse_reads_global_flags_and_every_up_option(monkeypatch: pytest.Monkey
         ["up", "-"],
         ["--parallel", "many", "up"],
         ["--bogus", "up"],
+        ["--ansi", "always", "--progress", "plain", "up"],  # Typer's callback reports it
         ["down"],
         ["run", "up"],
         [],
