@@ -215,6 +215,10 @@ def _main() -> None:
         from compose.cli.fast_ps import fast_ps
 
         code = fast_ps(sys.argv[1:])
+    if code is None:
+        from compose.cli.fast_exec import fast_exec
+
+        code = fast_exec(sys.argv[1:])
     if code is not None:
         exit_now(code)
     else:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
-
 import typer
 
-from compose import labels as L
-from compose.cli.oneoff import env_flags
-from compose.cli.terminal import raw_terminal
-from compose.errors import ComposeError
+from compose.cli import service_exec
+from compose.cli.context import global_options
+from compose.cli.service_exec import ExecRequest
 
 
 def exec_(
@@ -38,47 +33,11 @@ def exec_(
 ) -> None:
     """Execute a command in a running container."""
     del interactive, tty
-    from compose.cli.session import orchestrator
-    from engine.api import ContainerStatus, ExecError
-
-    orch = orchestrator(ctx, quiet=True)
-    orch.check_services((service,))
-    running = [
-        c
-        for c in orch.containers((service,))
-        if c.status is ContainerStatus.RUNNING and c.labels.get(L.NUMBER) == str(index)
-    ]
-    if not running:
-        which = f" container #{index}" if index != 1 else ""
-        raise ComposeError(f'service "{service}" is not running{which}')
-    overrides = env_flags(env or [])
-    if detach:
-        try:
-            orch.engine.exec_detached(
-                running[0].id, command, env=overrides, workdir=workdir, user=user,
-                privileged=privileged,
-            )
-        except ExecError as exc:
-            print(f"Error: {exc}", file=sys.stderr)
-            raise typer.Exit(exc.exit_code) from exc
-        return
-    # Ctrl-C reaches the whole foreground process group, the exec'd process included: let it
-    # decide, and report its real exit status (130 if SIGINT killed it).
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    use_tty = not no_tty and os.isatty(0) and os.isatty(1)
-    try:
-        sys.stdout.flush()
-        with raw_terminal(use_tty):
-            code = orch.engine.exec_attached(
-                running[0].id, command, env=overrides, workdir=workdir, user=user, tty=use_tty,
-                privileged=privileged,
-            )
-    except ExecError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        raise typer.Exit(exc.exit_code) from exc
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    raise typer.Exit(code)
+    request = ExecRequest(
+        service=service, command=tuple(command), no_tty=no_tty, detach=detach,
+        privileged=privileged, env=tuple(env or ()), workdir=workdir, user=user, index=index,
+    )
+    raise typer.Exit(service_exec.execute(global_options(ctx), request))
 
 
 def register(app: typer.Typer) -> None:
