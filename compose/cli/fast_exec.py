@@ -78,8 +78,8 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, ExecRequest] | None:
         return None  # Typer's "missing argument" messages, and its reading of `--`
     index = str(wanted.pop("index", "1"))
     flags = global_flags(given)
-    if flags is None or not index.lstrip("-").isdigit():
-        return None
+    if flags is None or flags.dry_run or not index.lstrip("-").isdigit():
+        return None  # (the Typer app refuses `exec` under --dry-run)
     env = tuple(wanted.pop("env", ()))
     return flags, ExecRequest(
         service=args[0], command=tuple(args[1:]), env=env, index=int(index), **wanted

@@ -62,6 +62,7 @@ def test_fast_parse_equals_typer_parse(argv: list[str], monkeypatch: pytest.Monk
         ["exec", "-e"],
         ["--parallel", "many", "exec", "web", "true"],
         ["run", "exec", "web"],
+        ["--dry-run", "exec", "web", "true"],  # refused by the Typer app's check
     ],
 )
 def test_fast_path_declines_what_typer_must_handle(argv: list[str]) -> None:
