@@ -15,10 +15,9 @@ from compose.cli.fast_run import (
     OptionTable,
     _Decline,
     _options,
-    _report,
     as_floats,
-    command_name,
     global_flags,
+    run_fast_command,
 )
 
 TYPE_CHECKING = False
@@ -61,19 +60,10 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, DownRequest] | None:
 
 def fast_down(argv: Sequence[str]) -> int | None:
     """Run `down` when the fast path can read argv; None: hand argv to the Typer app."""
-    if command_name(argv) != "down":
-        return None  # before `parse`, whose imports every other command would pay for nothing
-    from engine import cache_dataclass_methods
+    return run_fast_command(argv, "down", parse, _execute)
 
-    # Before `parse`: its DownRequest is the first dataclass, and `dataclasses` imported before
-    # this loads the real `inspect` (~12 ms; engine.deferred_inspect).
-    cache_dataclass_methods()
-    parsed = parse(argv)
-    if parsed is None:
-        return None
+
+def _execute(flags: GlobalOptions, request: DownRequest) -> int:
     from compose.cli import teardown
 
-    try:
-        return teardown.execute(*parsed)
-    except BaseException as exc:  # the one error table (compose.cli.errors) words it
-        return _report(exc)
+    return teardown.execute(flags, request)

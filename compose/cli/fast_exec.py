@@ -16,9 +16,8 @@ from compose.cli.fast_run import (
     OptionTable,
     _Decline,
     _options,
-    _report,
-    command_name,
     global_flags,
+    run_fast_command,
 )
 
 TYPE_CHECKING = False
@@ -88,17 +87,10 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, ExecRequest] | None:
 
 def fast_exec(argv: Sequence[str]) -> int | None:
     """Run `exec` when the fast path can read argv; None: hand argv to the Typer app."""
-    if command_name(argv) != "exec":
-        return None  # before `parse`, whose imports every other command would pay for nothing
-    from engine import cache_dataclass_methods
+    return run_fast_command(argv, "exec", parse, _execute)
 
-    cache_dataclass_methods()  # before the first dataclass (compose.cli.fast_down says why)
-    parsed = parse(argv)
-    if parsed is None:
-        return None
+
+def _execute(flags: GlobalOptions, request: ExecRequest) -> int:
     from compose.cli import service_exec
 
-    try:
-        return service_exec.execute(*parsed)
-    except BaseException as exc:  # the one error table (compose.cli.errors) words it
-        return _report(exc)
+    return service_exec.execute(flags, request)

@@ -15,9 +15,8 @@ from compose.cli.fast_run import (
     OptionTable,
     _Decline,
     _options,
-    _report,
-    command_name,
     global_flags,
+    run_fast_command,
 )
 
 TYPE_CHECKING = False
@@ -69,17 +68,10 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, PsRequest] | None:
 
 def fast_ps(argv: Sequence[str]) -> int | None:
     """Run `ps` when the fast path can read argv; None: hand argv to the Typer app."""
-    if command_name(argv) != "ps":
-        return None  # before `parse`, whose imports every other command would pay for nothing
-    from engine import cache_dataclass_methods
+    return run_fast_command(argv, "ps", parse, _execute)
 
-    cache_dataclass_methods()  # before the first dataclass (compose.cli.fast_down says why)
-    parsed = parse(argv)
-    if parsed is None:
-        return None
+
+def _execute(flags: GlobalOptions, request: PsRequest) -> int:
     from compose.cli import ps_listing
 
-    try:
-        return ps_listing.execute(*parsed)
-    except BaseException as exc:  # the one error table (compose.cli.errors) words it
-        return _report(exc)
+    return ps_listing.execute(flags, request)

@@ -31,3 +31,20 @@ def typer_parse(
     monkeypatch.setattr(module, executor, capture)
     build_app()(args=argv, standalone_mode=False)
     return seen[0]
+
+
+def declared_spellings(command_name: str) -> tuple[list[str], set[str], set[str]]:
+    """The Typer command's argument names, and the spellings of its options that take a value
+    and of its flags (`--help` left out): what a fast path's option table must hold."""
+    import typer
+
+    command: Any = typer.main.get_command(build_app()).commands[command_name]  # type: ignore[attr-defined]
+    values: set[str] = set()
+    flags: set[str] = set()
+    arguments = [p.name for p in command.params if p.param_type_name == "argument"]
+    for param in command.params:
+        spellings = [*param.opts, *param.secondary_opts]
+        if param.param_type_name == "argument" or "--help" in spellings:
+            continue
+        (flags if param.is_flag else values).update(spellings)
+    return arguments, values, flags

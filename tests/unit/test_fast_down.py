@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-import typer
 
 from compose.cli import teardown
-from compose.cli.app import build_app
 from compose.cli.fast_down import DOWN_OPTIONS, parse
-from tests.unit.cli_parity import typer_parse
+from tests.unit.cli_parity import declared_spellings, typer_parse
 
 
 def test_option_table_matches_the_typer_declaration() -> None:
-    command: Any = typer.main.get_command(build_app()).commands["down"]  # type: ignore[attr-defined]
-    values: set[str] = set()
-    flags: set[str] = set()
-    arguments = [p.name for p in command.params if p.param_type_name == "argument"]
+    arguments, values, flags = declared_spellings("down")
     assert arguments == ["services"], "the fast path reads services only"
-    for param in command.params:
-        if param.param_type_name == "argument":
-            continue
-        spellings = [*param.opts, *param.secondary_opts]
-        if "--help" in spellings:
-            continue
-        (flags if param.is_flag else values).update(spellings)
     assert set(DOWN_OPTIONS.values) == values
     assert set(DOWN_OPTIONS.flags) == flags
 

@@ -87,13 +87,13 @@ def test_the_fast_paths_own_steps_load_neither_typing_nor_inspect(tmp_path: Path
     ~12 ms). `--rmi bogus` makes `down` fail right after, before any engine work."""
     probe = textwrap.dedent("""
         import sys
-        from compose.cli import fast_down
+        from compose.cli import fast_down, fast_run
 
         def report(exc):
             print("typing" in sys.modules, "ast" in sys.modules, type(exc).__name__)
             return 1
 
-        fast_down._report = report
+        fast_run._report = report
         fast_down.fast_down(["--progress", "quiet", "down", "--rmi", "bogus"])
     """)
     env = {**os.environ, "PYCOMPOSE_ROOT": str(tmp_path / "root"),
