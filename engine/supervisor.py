@@ -27,7 +27,7 @@ from engine.forked_call import call_forked
 from engine.hosts import write_hosts
 from engine.layout import Layout
 from engine.logs import LogWriter
-from engine.processes import start_time, wait_exit_code
+from engine.processes import is_alive, start_time, wait_exit_code
 from engine.restart_policy import Backoff, should_restart
 from engine.runtime_spec import RuntimeSpec
 from engine.served_start import first_start_served
@@ -170,6 +170,15 @@ class Supervisor:
         """Own the start before making anything (ContainerStore.claim_start): a supervisor
         that loses to another's start raises StartClaimedError and must undo nothing."""
         self.store.claim_start(self.container_id, self.pid, start_time(self.pid))
+
+    def owns_start(self) -> bool:
+        """Whether what the container's start made may be this supervisor's: no other live
+        supervisor starts or runs it."""
+        state = self.store.load_state(self.container_id)
+        owned = state.starting or state.status.active
+        if not owned or state.supervisor_pid == self.pid:
+            return True
+        return not is_alive(state.supervisor_pid, state.supervisor_start)
 
     def start(self) -> runtime.StartedProcess:
         self.claim_start()
@@ -428,6 +437,9 @@ def _run_lean(make: Callable[[], Supervisor], report_fd: int, first_start: First
         first: FirstStart | None = first_start()
     except HelperDied as exc:
         supervisor = make()
+        if not supervisor.owns_start():  # died before its claim: the start is another's
+            _report(report_fd, f"ERR {exc}", close=False)
+            return 1
         supervisor.attached = [request.network for request in supervisor.spec.networks]
         supervisor._release()  # what the helper made is unknown: undo all of it
         _report(report_fd, f"ERR {supervisor.start_failed(exc)}", close=False)
