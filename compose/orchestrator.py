@@ -712,7 +712,8 @@ class Orchestrator:
             return
         self._event(info.name, Phase.STARTING)
         try:
-            if not created and not info.status.active:
+            # Not into a container another process is starting: start_container waits for it.
+            if not created and not info.status.active and not info.state.starting:
                 self.inject_service_files(info)  # docker compose's startService: fresh content
             self.engine.start_container(info.id)
             self.run_lifecycle_hooks(info, "post_start")

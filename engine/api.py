@@ -103,6 +103,8 @@ DEFAULT_STOP_TIMEOUT = 10.0
 SUPERVISOR_REPORT_TIMEOUT = 60.0
 # After SIGKILL the supervisor still records the exit and releases the container: bounded.
 SIGKILL_WAIT = 30.0
+NO_REPORT = "supervisor exited without a report"
+START_POLL_SECONDS = 0.02  # how often a start under way elsewhere is looked at (`_settled`)
 # A StdinOnce container's stdin, in its record's directory (Engine.open_stdin).
 STDIN_FIFO = "stdin"
 # A StdinOnce tty container's console socket, in its record's directory (Engine.open_console).
@@ -389,6 +391,10 @@ class Engine:
         """Trust /proc over the state file: a running container whose supervisor is gone
         (killed, machine rebooted) is reported exited and its leftovers are released."""
         state = self.containers.load_state(record.id)
+        if state.starting and not is_alive(state.supervisor_pid, state.supervisor_start):
+            return self.containers.end_dead_start(
+                record.id, lambda dead: self._release_dead_start(record, dead)
+            )
         if state.status.active and not is_alive(state.supervisor_pid, state.supervisor_start):
             # Read again: a supervisor writes the exit and then ends, so one that did both
             # between the read above and the liveness check is gone with its exit recorded,
@@ -414,6 +420,32 @@ class Engine:
                 ports=(), finished_at=now_rfc3339(),
             )
         return state
+
+    def _release_dead_start(self, record: ContainerRecord, state: ContainerState) -> None:
+        """What a supervisor killed half-way through a start may have made: processes in the
+        cgroup (an init at its mounts), the cgroup, volume users, endpoints, port rules."""
+        cgroup = container_cgroup(record.id, record.spec.cgroup_parent)
+        cgroup.kill_all()
+        cgroup.remove()
+        from engine.volume_mounts import release_container
+
+        with contextlib.suppress(OSError):
+            release_container(self.layout.volumes, record.id)
+        for network in {n.network for n in record.spec.networks} | set(state.addresses):
+            with contextlib.suppress(Exception):
+                self.networks.detach(network, record.id)
+        with contextlib.suppress(Exception):
+            self.networks.unpublish_ports(record.id)
+
+    def _settled(self, info: ContainerInfo) -> ContainerInfo:
+        """`info` once no start is under way (another process's: its supervisor owns the
+        container until it runs or the start fails; Docker's start holds the container's
+        lock as long). A start whose supervisor died is over (`_observe`). Polls: the wait
+        is for someone else's start, never on a start's normal path."""
+        while info.state.starting:
+            time.sleep(START_POLL_SECONDS)
+            info = self._info(info.record)
+        return info
 
     def command_of(self, info: ContainerInfo) -> tuple[str, ...]:
         """What the container runs, with the image's ENTRYPOINT and CMD where the spec leaves
@@ -790,20 +822,28 @@ class Engine:
         return True
 
     def start_container(self, name_or_id: str) -> ContainerInfo:
-        info = self.inspect(name_or_id)
-        if info.status.active:
-            return info
-        runtime_spec = self._runtime_spec(info.record)
-        runtime_spec.save(self.layout.container_dir(info.id) / "runtime.json")
-        outcome = self._spawn_supervisor(
-            info.id, needs_netlink=runtime_spec.network_mode == "bridge"
-        )
-        if not outcome.startswith("OK"):
-            reason = outcome.removeprefix("ERR ").strip() or "supervisor exited without a report"
-            raise ContainerStartError(
-                f"container {info.name} failed to start: {reason}", subject=info.name
+        """Start it, or find it started: a start under way elsewhere (another `up`, or one
+        killed half-way whose supervisor goes on) is waited for, never doubled: one
+        supervisor wins the claim (ContainerStore.claim_start), the others' starts end
+        without a trace and their callers wait for the winner's."""
+        info = self._settled(self.inspect(name_or_id))
+        while not info.status.active:
+            runtime_spec = self._runtime_spec(info.record)
+            runtime_spec.save(self.layout.container_dir(info.id) / "runtime.json")
+            outcome = self._spawn_supervisor(
+                info.id, needs_netlink=runtime_spec.network_mode == "bridge"
             )
-        return self._info(info.record)  # the record is immutable: only the state is re-read
+            # The record is immutable: only the state is re-read.
+            if outcome.startswith("OK"):
+                return self._info(info.record)
+            after = self._info(info.record)
+            if not (after.state.starting or after.status.active):  # not lost to another start
+                reason = outcome.removeprefix("ERR ").strip() or NO_REPORT
+                raise ContainerStartError(
+                    f"container {info.name} failed to start: {reason}", subject=info.name
+                )
+            info = self._settled(after)
+        return info
 
     @staticmethod
     def prepare_to_start() -> None:
@@ -842,7 +882,10 @@ class Engine:
         ``containers``: names or ids, or infos the caller has observed (`list_containers`):
         those are taken as they are (each stop reads the state afresh under its lock anyway),
         where inspecting them again read every record and state twice on `down`."""
-        infos = [c if isinstance(c, ContainerInfo) else self.inspect(c) for c in containers]
+        infos = [
+            self._settled(c if isinstance(c, ContainerInfo) else self.inspect(c))
+            for c in containers
+        ]
         from engine.signal_delivery import resend_when_taken, takes_signal
 
         states: dict[str, ContainerState] = {}
@@ -963,7 +1006,7 @@ class Engine:
         remove it; nothing to do unless that supervisor died first (``name_or_id`` is an id)."""
         if removed_by_supervisor and not self.layout.container_dir(name_or_id).exists():
             return
-        info = self.inspect(name_or_id)
+        info = self._settled(self.inspect(name_or_id))
         if info.status.active:
             if not force:
                 raise InvalidStateError(

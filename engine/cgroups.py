@@ -329,6 +329,17 @@ class Cgroup:
         for path in self._dirs:
             _write_raw(path / "cgroup.procs", str(pid))
 
+    def kill_all(self) -> None:
+        """SIGKILL every process still in it: what a start whose supervisor died left running
+        (an init half-way through its mounts, a volume's copy-up)."""
+        import signal
+
+        for path in self._dirs:
+            with contextlib.suppress(OSError):
+                for line in (path / "cgroup.procs").read_text().split():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(int(line), signal.SIGKILL)
+
     def oom_killed(self) -> bool:
         """Whether the kernel OOM-killed any process of this cgroup, pid 1 or not (Docker's
         OOMKilled): the oom_kill counter of v2's memory.events (this cgroup and below) or of

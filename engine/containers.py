@@ -11,13 +11,18 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.atomic_files import encode_json, json_default, locked, write_json
-from engine.errors import AlreadyExistsError, ContainerNotFoundError, InvalidArgumentError
+from engine.errors import (
+    AlreadyExistsError,
+    ContainerNotFoundError,
+    InvalidArgumentError,
+    StartClaimedError,
+)
 from engine.layout import Layout
 from engine.ports import PortSpec, PublishedPort, port_spec_from_json, published_from_json
 from engine.processes import is_alive, start_time
@@ -173,6 +178,10 @@ class ContainerState:
     pid_start: int | None = None
     supervisor_pid: int | None = None
     supervisor_start: int | None = None
+    # A first start under way (ContainerStore.claim_start): the supervisor named above owns
+    # it until it records the container running or the start failed. The status stays what
+    # Docker shows meanwhile (created, or exited); a start whose supervisor is dead is over.
+    starting: bool = False
     exit_code: int | None = None
     started_at: str | None = None
     finished_at: str | None = None
@@ -514,6 +523,46 @@ class ContainerStore:
     def update_state(self, container_id: str, **changes: Any) -> ContainerState:
         with self._state_lock(container_id):
             state = replace(self.load_state(container_id), **changes)
+            self.save_state(container_id, state)
+            return state
+
+    def claim_start(self, container_id: str, owner_pid: int, owner_start: int | None) -> None:
+        """Make `owner_pid` (a supervisor) the one that starts the container, in one locked
+        write: two `up`s (or one killed half-way and the next) must not launch two
+        supervisors, two copies of the command on one volume. Raises StartClaimedError when
+        another live supervisor starts or runs it. A supervisor's own restart passes."""
+        with self._state_lock(container_id):
+            state = self.load_state(container_id)
+            owned = state.starting or state.status.active
+            if owned and (state.supervisor_pid, state.supervisor_start) == (owner_pid, owner_start):
+                return  # its own restart (or claimed already)
+            if owned and is_alive(state.supervisor_pid, state.supervisor_start):
+                raise StartClaimedError(
+                    f"container {container_id[:12]} is being started by supervisor "
+                    f"{state.supervisor_pid}", subject=container_id,
+                )
+            # A run whose supervisor died unobserved is over: not `running` under a new owner.
+            status = ContainerStatus.EXITED if state.status.active else state.status
+            self.save_state(container_id, replace(
+                state, status=status, starting=True, supervisor_pid=owner_pid,
+                supervisor_start=owner_start, pid=None,
+            ))
+
+    def end_dead_start(
+        self, container_id: str, release: Callable[[ContainerState], None]
+    ) -> ContainerState:
+        """A start whose supervisor died half-way: `release` what it may have made, and record
+        the start over, under the state lock, so that no new start (claim_start) makes its
+        own in the meantime, to be undone by this release."""
+        with self._state_lock(container_id):
+            state = self.load_state(container_id)
+            if not state.starting or is_alive(state.supervisor_pid, state.supervisor_start):
+                return state  # ended meanwhile, or another (live) supervisor's now
+            release(state)
+            state = replace(
+                state, starting=False, addresses={}, ports=(),
+                error="the container's supervisor died while starting it",
+            )
             self.save_state(container_id, state)
             return state
 

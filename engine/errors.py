@@ -49,6 +49,11 @@ class InvalidStateError(EngineError):
     """The object is not in a state that allows the request (e.g. removing a running container)."""
 
 
+class StartClaimedError(InvalidStateError):
+    """Another live supervisor owns the container (starting or running it): a second start
+    must not run its command twice; the caller waits for that start instead."""
+
+
 class UnavailableError(EngineError):
     """The kernel or host cannot do what was asked (missing cgroup controller, no permission)."""
 

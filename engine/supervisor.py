@@ -22,12 +22,12 @@ from engine import syscalls as sc
 from engine.cgroups import container_cgroup
 from engine.containers import ContainerStatus, ContainerStore, now_rfc3339
 from engine.dns_control import ensure_resolver, nudge_resolver
-from engine.errors import error_text
+from engine.errors import StartClaimedError, error_text
 from engine.forked_call import call_forked
 from engine.hosts import write_hosts
 from engine.layout import Layout
 from engine.logs import LogWriter
-from engine.processes import start_time, wait_exit_code
+from engine.processes import is_alive, start_time, wait_exit_code
 from engine.restart_policy import Backoff, should_restart
 from engine.runtime_spec import RuntimeSpec
 from engine.served_start import first_start_served
@@ -166,7 +166,22 @@ class Supervisor:
             limits = replace(limits, memory_bytes=self.spec.memory_limit, pids=self.spec.pids_limit)
         self.cgroup.create(limits)
 
+    def claim_start(self) -> None:
+        """Own the start before making anything (ContainerStore.claim_start): a supervisor
+        that loses to another's start raises StartClaimedError and must undo nothing."""
+        self.store.claim_start(self.container_id, self.pid, start_time(self.pid))
+
+    def owns_start(self) -> bool:
+        """Whether what the container's start made may be this supervisor's: no other live
+        supervisor starts or runs it."""
+        state = self.store.load_state(self.container_id)
+        owned = state.starting or state.status.active
+        if not owned or state.supervisor_pid == self.pid:
+            return True
+        return not is_alive(state.supervisor_pid, state.supervisor_start)
+
     def start(self) -> runtime.StartedProcess:
+        self.claim_start()
         self.create_cgroup()
         try:
             return runtime.start(self.spec, self.cgroup, self._wire_network)
@@ -178,6 +193,7 @@ class Supervisor:
         """The host-side half of a first start, done by the start server (engine.start_server):
         the cgroup and the network namespace, wired; the namespace's descriptor (-1: the
         container has none of its own). A failure has undone its own work."""
+        self.claim_start()
         self.create_cgroup()
         try:
             if not runtime.namespace_flags(self.spec) & sc.CLONE_NEWNET:
@@ -216,6 +232,7 @@ class Supervisor:
             pid_start=start_time(started.init_pid),
             supervisor_pid=self.pid,
             supervisor_start=start_time(self.pid),
+            starting=False,
             started_at=now_rfc3339(),
             finished_at=None,
             exit_code=None,
@@ -298,10 +315,14 @@ class Supervisor:
         )
 
     def start_failed(self, exc: Exception) -> str:
-        """Record a failed first start; the message for the report."""
+        """Record a failed first start; the message for the report. A start lost to another
+        supervisor's (StartClaimedError) is that one's to record: nothing is written."""
         message = error_text(exc)
+        if isinstance(exc, StartClaimedError):
+            return message
         self.store.update_state(
-            self.container_id, status=ContainerStatus.CREATED, error=message, exit_code=127
+            self.container_id, status=ContainerStatus.CREATED, error=message, exit_code=127,
+            starting=False,
         )
         return message
 
@@ -313,6 +334,8 @@ class Supervisor:
 
     def run(self, report_fd: int) -> int:
         try:
+            # Claimed here, not in a helper: a helper's refusal would come back as any failure.
+            self.claim_start()
             started = self._launch(stop_requested=False, remove_requested=False, restart_count=0)
         except Exception as exc:
             # Keep the report pipe open until exit: the CLI reads to EOF, so when start fails it
@@ -414,6 +437,9 @@ def _run_lean(make: Callable[[], Supervisor], report_fd: int, first_start: First
         first: FirstStart | None = first_start()
     except HelperDied as exc:
         supervisor = make()
+        if not supervisor.owns_start():  # died before its claim: the start is another's
+            _report(report_fd, f"ERR {exc}", close=False)
+            return 1
         supervisor.attached = [request.network for request in supervisor.spec.networks]
         supervisor._release()  # what the helper made is unknown: undo all of it
         _report(report_fd, f"ERR {supervisor.start_failed(exc)}", close=False)
