@@ -190,10 +190,10 @@ def prewarm_for(argv: list[str]) -> None:
 
 
 def main() -> None:
-    import _signal
-
-    _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # compose's is for imports
     try:
+        import _signal
+
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # compose's: for imports
         _main()
     except KeyboardInterrupt:  # Ctrl-C before a command could take it (its first imports)
         sys.exit(130)  # quietly, as docker compose: a traceback here is no error of the user's
