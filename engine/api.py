@@ -237,6 +237,7 @@ class Engine:
     ) -> Image:
         from engine.registry.pull import pull_image
 
+        self.images.content.sweep_ingest()  # what pulls killed mid-download left
         return pull_image(self.images, reference, platform=platform, report=report or _quiet)
 
     def push_image(
@@ -308,6 +309,13 @@ class Engine:
         except NetworkError as exc:
             _debug("network sweep failed: %s", exc)
             return []
+
+    def sweep_build_orphans(self) -> list[str]:
+        """Remove the RUN-step containers of builds killed mid-step (their builder process is
+        gone; engine.builder.step_containers): at each build and `image prune`."""
+        from engine.builder.step_containers import sweep_orphan_steps
+
+        return sweep_orphan_steps(self)
 
     def sweep_cgroup_orphans(self) -> list[str]:
         """Remove container cgroups a killed supervisor left (engine.cgroup_sweep); best

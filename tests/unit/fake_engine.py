@@ -156,6 +156,9 @@ class FakeEngine:
     def sweep_cgroup_orphans(self) -> list[str]:
         return []  # no kernel objects in the fake
 
+    def sweep_build_orphans(self) -> list[str]:
+        return []  # the fake runs no builds
+
     def sweep_network_orphans(self) -> list[str]:
         return []  # no kernel objects in the fake
 
