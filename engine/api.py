@@ -16,6 +16,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from engine.anonymous_volumes import ANONYMOUS_LABEL as ANONYMOUS_VOLUME_LABEL
+from engine.anonymous_volumes import remove_anonymous_volumes
 from engine.cgroups import container_cgroup, swappiness_supported
 from engine.containers import (
     ContainerRecord,
@@ -71,6 +73,7 @@ if TYPE_CHECKING:
     from engine.volume_mounts import VolumePlan
 
 __all__ = [
+    "ANONYMOUS_VOLUME_LABEL",
     "ContainerInfo",
     "ContainerSpec",
     "ContainerStatus",
@@ -276,6 +279,12 @@ class Engine:
                 f"volume {name} is in use by container(s) {', '.join(users)}", subject=name
             )
         self.volumes.remove(name)
+
+    def remove_anonymous_volumes(self, info: ContainerInfo) -> list[str]:
+        """`rm -v`, `run --rm`: drop the container's anonymous volumes no other container
+        mounts (engine.anonymous_volumes; the supervisor of an AutoRemove container does the
+        same when it removes it)."""
+        return remove_anonymous_volumes(info.record, self.volumes, self.containers)
 
     def ensure_network(
         self,
