@@ -9,7 +9,6 @@ docker compose, what a failed `up` made stays (so `logs` can tell why); `down` r
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import threading
 import time
@@ -33,6 +32,7 @@ from compose.model import DependencyCondition, Project, Service
 from compose.scheduler import DEFAULT_PARALLEL, DependencyError, Edge, Outcome, waiting, walk
 from compose.static_addresses import check_static_addresses
 from engine.api import (
+    ANONYMOUS_VOLUME_LABEL,
     ContainerInfo,
     ContainerSpec,
     ContainerStatus,
@@ -59,7 +59,7 @@ POLL_INTERVAL = 0.05
 # How long a container without a healthcheck must have been running to count as ready.
 SETTLE_SECONDS = 0.3
 # Marks the volumes compose named for anonymous mounts (`rm -v` and `run --rm` remove them).
-ANONYMOUS_VOLUME = "com.docker.compose.volume.anonymous"
+ANONYMOUS_VOLUME = ANONYMOUS_VOLUME_LABEL
 _NO_HEALTH_SUPPORT = object()
 # Still alive for the purpose of waiting: running, or between runs under a restart policy.
 _LIVE = frozenset(
@@ -1111,11 +1111,9 @@ class Orchestrator:
         return volume is not None and volume.labels.get(ANONYMOUS_VOLUME) == "True"
 
     def remove_anonymous_volumes(self, info: ContainerInfo) -> None:
-        """`rm -v`, `run --rm`: drop the anonymous volumes the container had."""
-        for mount in info.record.spec.mounts:
-            if mount.kind is MountKind.VOLUME and mount.source and self._is_anonymous(mount.source):
-                with contextlib.suppress(EngineError):
-                    self.engine.remove_volume(mount.source)
+        """`rm -v`, `run --rm`: drop the anonymous volumes the container had (the engine's
+        rule, which the supervisor of a `run --rm` container killed mid-way applies too)."""
+        self.engine.remove_anonymous_volumes(info)
 
     def _remove_containers(
         self, infos: Sequence[ContainerInfo], timeout: float | None, quiet: bool = False

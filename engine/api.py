@@ -16,6 +16,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from engine.anonymous_volumes import ANONYMOUS_LABEL as ANONYMOUS_VOLUME_LABEL
+from engine.anonymous_volumes import remove_anonymous_volumes
 from engine.cgroups import container_cgroup, swappiness_supported
 from engine.containers import (
     ContainerRecord,
@@ -71,6 +73,7 @@ if TYPE_CHECKING:
     from engine.volume_mounts import VolumePlan
 
 __all__ = [
+    "ANONYMOUS_VOLUME_LABEL",
     "ContainerInfo",
     "ContainerSpec",
     "ContainerStatus",
@@ -239,6 +242,7 @@ class Engine:
     ) -> Image:
         from engine.registry.pull import pull_image
 
+        self.images.content.sweep_ingest()  # what pulls killed mid-download left
         return pull_image(self.images, reference, platform=platform, report=report or _quiet)
 
     def push_image(
@@ -278,6 +282,12 @@ class Engine:
             )
         self.volumes.remove(name)
 
+    def remove_anonymous_volumes(self, info: ContainerInfo) -> list[str]:
+        """`rm -v`, `run --rm`: drop the container's anonymous volumes no other container
+        mounts (engine.anonymous_volumes; the supervisor of an AutoRemove container does the
+        same when it removes it)."""
+        return remove_anonymous_volumes(info.record, self.volumes, self.containers)
+
     def ensure_network(
         self,
         name: str,
@@ -310,6 +320,13 @@ class Engine:
         except NetworkError as exc:
             _debug("network sweep failed: %s", exc)
             return []
+
+    def sweep_build_orphans(self) -> list[str]:
+        """Remove the RUN-step containers of builds killed mid-step (their builder process is
+        gone; engine.builder.step_containers): at each build and `image prune`."""
+        from engine.builder.step_containers import sweep_orphan_steps
+
+        return sweep_orphan_steps(self)
 
     def sweep_cgroup_orphans(self) -> list[str]:
         """Remove container cgroups a killed supervisor left (engine.cgroup_sweep); best

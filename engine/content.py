@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ContentNotFoundError, DigestMismatchError, InvalidArgumentError
+from engine.processes import owner_gone, owner_tag
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
@@ -23,6 +25,11 @@ if TYPE_CHECKING:
 
 _DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$", re.ASCII)
 _CHUNK = 1 << 20
+_INGEST_PREFIX = "blob-"
+_INGEST_SUFFIX = ".tmp"
+# A partial blob not named after its writer (made by an older release) is garbage once not
+# written for this long: no download stalls an hour without failing.
+UNTAGGED_INGEST_AGE = 3600.0
 
 
 def validate_digest(digest: str) -> str:
@@ -179,7 +186,8 @@ class ContentStore:
         self._ensure_dirs()
         import tempfile  # a write path: not every command's start-up (~2.5 ms)
 
-        fd, name = tempfile.mkstemp(dir=self.ingest, prefix="blob-", suffix=".tmp")
+        prefix = f"{_INGEST_PREFIX}{owner_tag()}-"  # whose it is: see sweep_ingest
+        fd, name = tempfile.mkstemp(dir=self.ingest, prefix=prefix, suffix=_INGEST_SUFFIX)
         temp_path = Path(name)
         handle = os.fdopen(fd, "wb")
         blob_writer = BlobWriter(self, handle, temp_path)
@@ -210,6 +218,32 @@ class ContentStore:
         with self.writer() as blob_writer:
             blob_writer.write(data)
             return blob_writer.commit(digest)
+
+    def sweep_ingest(self, untagged_age: float = UNTAGGED_INGEST_AGE) -> tuple[int, int]:
+        """Remove the partial blobs of writers that are gone (a pull or build killed with
+        SIGKILL cleans nothing up): each is named after its writer's pid and start time, so
+        a live writer's — a concurrent pull — stays. One without that tag (an older release
+        made it) goes once not written for `untagged_age` seconds. Returns (files, bytes)."""
+        try:
+            entries = list(os.scandir(self.ingest))
+        except OSError:
+            return 0, 0
+        now = time.time()
+        files = size = 0
+        for entry in entries:
+            name = entry.name
+            if not (name.startswith(_INGEST_PREFIX) and name.endswith(_INGEST_SUFFIX)):
+                continue
+            with contextlib.suppress(OSError):
+                st = entry.stat(follow_symlinks=False)
+                gone = owner_gone(name.removeprefix(_INGEST_PREFIX).split("-", 1)[0])
+                if gone is None:
+                    gone = now - st.st_mtime > untagged_age
+                if gone:
+                    os.unlink(entry.path)
+                    files += 1
+                    size += st.st_size
+        return files, size
 
     def delete(self, digest: str) -> None:
         """Drop a blob (garbage collection); missing blobs are fine."""

@@ -227,6 +227,17 @@ class DryRunEngine:
             self._overlay.removed_volumes.discard(name)
         return volume
 
+    def remove_anonymous_volumes(self, info: ContainerInfo) -> list[str]:
+        """The volumes `rm -v` / `run --rm` would drop, dropped from the dry run's view only
+        (engine.anonymous_volumes decides which, on the real stores)."""
+        from engine.anonymous_volumes import anonymous_volumes
+
+        names = [] if info.id in self._overlay.created else anonymous_volumes(
+            info.record, self._real.volumes)
+        for name in names:
+            self.remove_volume(name)
+        return names
+
     def remove_volume(self, name: str) -> None:
         with self._lock:
             self._overlay.volumes.pop(name, None)

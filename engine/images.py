@@ -456,13 +456,15 @@ class ImageStore:
     def gc(
         self, *, keep_manifests: tuple[str, ...] = (), grace_seconds: float = 60.0
     ) -> tuple[int, int]:
-        """Delete blobs and snapshots no index entry (nor ``keep_manifests``) reaches.
+        """Delete blobs and snapshots no index entry (nor ``keep_manifests``) reaches, and the
+        partial blobs of killed writers (ContentStore.sweep_ingest).
 
         Returns (blobs removed, bytes freed). Blobs younger than ``grace_seconds`` are kept: a
         concurrent pull or build may have written them but not registered its manifest yet.
         """
         import time
 
+        _, freed_partial = self.content.sweep_ingest()
         live: set[str] = set()
         chains: set[str] = set()
         for digest in {*(e.digest for e in self.index.read()), *keep_manifests}:
@@ -475,7 +477,7 @@ class ImageStore:
             live.add(doc["config"]["digest"])
             live.update(d["digest"] for d in doc.get("layers", []))
             chains.update(chain_ids(loaded.image.diff_ids))
-        removed = freed = 0
+        removed, freed = 0, freed_partial
         now = time.time()
         for digest in self.content.digests():
             path = self.content.path(digest)

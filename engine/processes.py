@@ -44,6 +44,23 @@ def is_alive(pid: int | None, started: int | None) -> bool:
     return state != b"Z"
 
 
+def owner_tag() -> str:
+    """`<pid>.<start time>` of this process: written into what it makes that must not outlive
+    it (a build's step container, a partial blob), so a later process can tell the leftovers
+    of a killed one (`owner_gone`) from those of one still at work."""
+    pid = os.getpid()
+    return f"{pid}.{start_time(pid) or 0}"
+
+
+def owner_gone(tag: str) -> bool | None:
+    """Whether the process an `owner_tag` names has ended (its pid gone or reused); None when
+    `tag` is not one."""
+    pid, dot, started = tag.partition(".")
+    if not (dot and pid.isdigit() and started.isdigit()):
+        return None
+    return not is_alive(int(pid), int(started))
+
+
 class ExitWatch:
     """Readiness of one process's exit, without polling: a pidfd (Linux >= 5.3) becomes
     readable when its process exits, so a waiter sleeps in `select` and wakes the moment it is

@@ -20,9 +20,9 @@ from pathlib import Path
 from engine import ports, runtime
 from engine import syscalls as sc
 from engine.cgroups import container_cgroup
-from engine.containers import ContainerStatus, ContainerStore, now_rfc3339
+from engine.containers import ContainerRecord, ContainerStatus, ContainerStore, now_rfc3339
 from engine.dns_control import ensure_resolver, nudge_resolver
-from engine.errors import StartClaimedError, error_text
+from engine.errors import EngineError, StartClaimedError, error_text
 from engine.forked_call import call_forked
 from engine.hosts import write_hosts
 from engine.layout import Layout
@@ -268,15 +268,26 @@ class Supervisor:
     def _auto_remove(self) -> None:
         """Docker's AutoRemove. An attached client (`run --rm`) removes the container itself
         once it has read the output; a child waits for that client to go instead of us, since
-        the client waits for our exit: if it was killed, the child removes the container."""
+        the client waits for our exit: if it was killed, the child removes the container.
+        Its anonymous volumes go with it, as Docker's AutoRemove removes them."""
+        record = self.store.load(self.container_id)
         if self.store.remove_if_unattached(self.container_id):
+            self._remove_anonymous_volumes(record)
             return
         with contextlib.suppress(OSError):
             if os.fork() == 0:
                 try:
                     self.store.remove_if_unattached(self.container_id, wait=True)
+                    self._remove_anonymous_volumes(record)
                 finally:
                     os._exit(0)
+
+    def _remove_anonymous_volumes(self, record: ContainerRecord) -> None:
+        from engine.anonymous_volumes import remove_anonymous_volumes
+        from engine.volumes import VolumeStore
+
+        with contextlib.suppress(EngineError, OSError):  # best effort: the container is gone
+            remove_anonymous_volumes(record, VolumeStore(self.layout), self.store)
 
     def _stop_requested(self) -> bool:
         return self.store.load_state(self.container_id).stop_requested

@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from compose.cli.interrupts import sigterm_as_ctrl_c
 from compose.cli.session import load
 from compose.errors import ComposeError
 from compose.model import Project
@@ -27,6 +28,7 @@ def _services(ctx: typer.Context, names: list[str] | None) -> tuple[Project, lis
     return project, chosen
 
 
+@sigterm_as_ctrl_c()
 def build(
     ctx: typer.Context,
     services: list[str] = typer.Argument(None, help="Services to build"),
@@ -153,6 +155,7 @@ def _with_dependencies(project: Project, chosen: list[str]) -> list[str]:
     return ordered
 
 
+@sigterm_as_ctrl_c()
 def pull(
     ctx: typer.Context,
     services: list[str] = typer.Argument(None, help="Services to pull"),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from compose.cli.inspect_format import FORMAT_HELP, print_documents
+from compose.cli.interrupts import sigterm_as_ctrl_c
 from compose.human_size import human_size
 from compose.human_time import since
 
@@ -264,6 +265,7 @@ def prune(
 
     del force  # never prompts: scripts are the main user
     engine = _engine()
+    engine.sweep_build_orphans()  # a killed build's step container holds its stage's image
     used = _users(engine)
     deleted: list[str] = []
     for image in engine.list_images():
@@ -333,6 +335,7 @@ def load(
 
 
 @image_app.command("pull")
+@sigterm_as_ctrl_c()
 def pull(
     name: str = typer.Argument(..., help="NAME[:TAG|@DIGEST]"),
     platform: str = typer.Option(None, "--platform", help="os/arch, e.g. linux/amd64"),
@@ -371,6 +374,7 @@ def parse_pairs(items: list[str] | None, what: str) -> dict[str, str]:
 
 
 @image_app.command("build")
+@sigterm_as_ctrl_c()
 def build(
     context: Path = typer.Argument(..., help="Build context directory"),
     tags: list[str] = typer.Option(None, "-t", "--tag", help="Name and optionally a tag"),

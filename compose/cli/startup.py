@@ -5,7 +5,6 @@ command (compose.cli.lifecycle_cmds) and the fast path (compose.cli.fast_up) bot
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
 import threading
 import time
@@ -13,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from compose.cli.context import GlobalOptions
+from compose.cli.interrupts import sigterm_as_ctrl_c
 from compose.errors import ComposeError
 
 WATCH_STOP_SECONDS = 10.0  # `up --watch` ending: how long a batch being applied may finish
@@ -73,13 +73,8 @@ def interruptible() -> Iterator[threading.Event]:
     """SIGTERM behaves like Ctrl-C while containers are being made: the scheduler starts
     nothing more, lets in-flight engine calls finish, and the command exits 130. What was
     made stays consistent: running `up` again converges, `down` removes it."""
-    cancel = threading.Event()
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        yield cancel
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with sigterm_as_ctrl_c():
+        yield threading.Event()
 
 
 def _print_hook_line(source: str, line: str) -> None:

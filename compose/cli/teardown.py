@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compose.cli.context import GlobalOptions
+from compose.cli.interrupts import sigterm_as_ctrl_c
 from compose.errors import ComposeError
 
 
@@ -22,8 +23,10 @@ class DownRequest:
     services: tuple[str, ...] = ()
 
 
+@sigterm_as_ctrl_c()
 def execute(flags: GlobalOptions, request: DownRequest) -> int:
-    """Stop and remove the project's containers and networks (volumes with -v)."""
+    """Stop and remove the project's containers and networks (volumes with -v); SIGTERM stops
+    it as Ctrl-C does (exit 130)."""
     from compose.cli.session import engine_for, load_with, open_progress
     from compose.orchestrator import DownOptions, Orchestrator
     from compose.scheduler import parallel_limit

@@ -39,6 +39,7 @@ from engine.builder.parser import Dockerfile, Instruction, parse_dockerfile
 from engine.builder.run_mounts import MountType, RunMount, parse_mount
 from engine.builder.run_step import PIPES_DIR, RunCommand, mount_stubs, run_command
 from engine.builder.secrets import BuildSecret
+from engine.builder.step_containers import step_labels
 from engine.builder.words import heredoc_text, word, words
 from engine.containers import ContainerSpec, MountSpec
 from engine.errors import EngineError, InvalidArgumentError
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
     from engine.api import Engine
 
 Report = Callable[[str], None]
-BUILD_LABEL = "com.pycompose.build"
 # Docker's predefined proxy args: usable without ARG, never persisted.
 PREDEFINED_ARGS = frozenset(
     {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
@@ -148,6 +148,7 @@ class Builder:
         self._named_dirs = _named_directories(options.named_contexts)
         _check_sandbox(options)
         sweep_stale(self.engine.layout.root)
+        self.engine.sweep_build_orphans()  # what builds killed mid-step left
         stages_text = [i for i in dockerfile.instructions if i.keyword == "FROM"]
         names = [self._stage_name(i, dockerfile) for i in stages_text]
         if options.target is not None and options.target not in names:
@@ -835,7 +836,7 @@ class Builder:
                 command=command.argv,
                 entrypoint=(),
                 env=env,
-                labels={BUILD_LABEL: "true"},
+                labels=step_labels(),
                 working_dir=stage.config.get("WorkingDir") or None,
                 user=stage.config.get("User") or None,
                 network_mode=network,

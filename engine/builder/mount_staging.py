@@ -27,17 +27,11 @@ from typing import IO
 from engine.builder.run_mounts import RunMount, Sharing
 from engine.containers import MountKind, MountSpec
 from engine.errors import InvalidArgumentError
-from engine.processes import is_alive, start_time
+from engine.processes import owner_gone, owner_tag
 
 Entries = list[tuple[str, Path]]  # (path relative to the source root, host path), parents first
 _SHM = Path("/dev/shm")
 _SECRET_PREFIX = "pycompose-secret-"
-
-
-def _owner_tag() -> str:
-    """`<pid>.<start time>`: names what a build stages, so a later build can tell the
-    leftovers of a killed one (its process gone) from those of one still running."""
-    return f"{os.getpid()}.{start_time(os.getpid()) or 0}"
 
 
 def sweep_stale(data_root: Path) -> None:
@@ -48,8 +42,7 @@ def sweep_stale(data_root: Path) -> None:
         except OSError:
             continue
         for entry in entries:
-            pid, _, started = entry.name.removeprefix(prefix).split("-", 1)[0].partition(".")
-            if pid.isdigit() and started.isdigit() and not is_alive(int(pid), int(started)):
+            if owner_gone(entry.name.removeprefix(prefix).split("-", 1)[0]):
                 shutil.rmtree(entry, ignore_errors=True)
 
 
@@ -78,7 +71,7 @@ class MountStaging:
         if self._tmp is None:
             base = self.data_root / "builder" / "tmp"
             base.mkdir(parents=True, exist_ok=True)
-            self._tmp = Path(tempfile.mkdtemp(prefix=f"{_owner_tag()}-", dir=base))
+            self._tmp = Path(tempfile.mkdtemp(prefix=f"{owner_tag()}-", dir=base))
         return Path(tempfile.mkdtemp(dir=self._tmp))
 
     # ------------------------------------------------------------------ bind
@@ -153,7 +146,7 @@ class MountStaging:
                 parent = self.data_root / "builder" / "tmp"
                 parent.mkdir(parents=True, exist_ok=True)
             self._secret_dir = Path(
-                tempfile.mkdtemp(prefix=f"{_SECRET_PREFIX}{_owner_tag()}-", dir=parent)
+                tempfile.mkdtemp(prefix=f"{_SECRET_PREFIX}{owner_tag()}-", dir=parent)
             )
         path = Path(tempfile.mkdtemp(dir=self._secret_dir)) / "secret"
         _write(path, value, 0o400 if mount.mode is None else mount.mode)

@@ -47,6 +47,10 @@ def _ignore(_p: PullProgress) -> None:
     pass
 
 
+class _Cancelled(Exception):
+    """Raised in a download thread once the pull was interrupted, to end it at once."""
+
+
 def pull_image(
     store: ImageStore,
     reference: str,
@@ -100,6 +104,7 @@ def _pull(
             )
     client.fetch_blob(ref.path, config_desc["digest"], config_desc.get("size"), store.content)
     lock = threading.Lock()
+    cancelled = threading.Event()
 
     def download(layer: dict[str, Any]) -> None:
         short = layer["digest"].removeprefix("sha256:")[:12]
@@ -111,6 +116,8 @@ def _pull(
         done = [0]
 
         def progress(n: int) -> None:
+            if cancelled.is_set():
+                raise _Cancelled  # leaves fetch_blob's writer: the partial blob is removed
             with lock:
                 done[0] += n
             report(PullProgress(short, "Downloading", done[0], total))
@@ -120,7 +127,13 @@ def _pull(
 
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         futures = [pool.submit(download, layer) for layer in layers]
-        errors = [f.exception() for f in futures]
+        try:
+            errors = [f.exception() for f in futures]
+        except BaseException:  # Ctrl-C, SIGTERM: the downloads stop at their next chunk
+            cancelled.set()
+            for future in futures:
+                future.cancel()
+            raise
     for error in errors:
         if error is not None:
             raise error

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
+import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import run_cli
+import pytest
+
+from tests.conftest import PYCOMPOSE, run_cli
 from tests.fixtures_images import busybox_tarball  # noqa: F401
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "build"
@@ -197,3 +201,53 @@ def test_a_context_link_to_a_host_dir_reaches_no_host_file(
         assert "Traceback" not in built.stderr
         assert (victim / "file").read_text() == "original\n"
         assert sorted(p.name for p in victim.iterdir()) == ["file"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_an_interrupted_build_leaves_no_step_container(
+    tmp_path: Path, busybox_tarball: Path, sig: signal.Signals  # noqa: F811
+) -> None:
+    """`build` stopped by SIGTERM (a CI job cancelled, `timeout`) or SIGKILL while a RUN step
+    runs: its step container (record and writable layer, here 8 MB) was left under
+    <root>/containers for ever, invisible to `ps -a` and removed by nothing. SIGTERM now
+    stops the build as Ctrl-C does (the step container removed, exit 130); what a SIGKILLed
+    build left goes at the next build. BuildKit removes its step containers likewise."""
+    root = tmp_path / "root"
+    project = f"int{os.getpid()}"
+    (tmp_path / "compose.yaml").write_text(
+        f"services:\n  app:\n    build: .\n    image: {project}-app\n"
+    )
+    (tmp_path / "Dockerfile").write_text(
+        "FROM busybox\nRUN dd if=/dev/zero of=/big bs=1M count=8 2>/dev/null; sleep 3\n"
+    )
+    run_cli(["image", "import", str(busybox_tarball), "busybox"], cwd=tmp_path, root=root)
+    containers = root / "containers"
+
+    def step_containers() -> list[str]:
+        return sorted(p.name for p in containers.iterdir()) if containers.exists() else []
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(root)
+    build = subprocess.Popen(
+        [PYCOMPOSE, "-p", project, "build", "--no-cache"], cwd=tmp_path, env=env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not step_containers() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert step_containers(), "no RUN step container appeared"
+        time.sleep(0.5)
+        build.send_signal(sig)
+        out, _ = build.communicate(timeout=60)
+    finally:
+        if build.poll() is None:
+            build.kill()
+            build.communicate()
+    if sig == signal.SIGTERM:
+        assert build.returncode == 130, out
+        assert "Traceback" not in out
+        assert step_containers() == []
+    again = run_cli(["-p", project, "build"], cwd=tmp_path, root=root, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert step_containers() == [], "build-step containers left behind by an interrupted build"

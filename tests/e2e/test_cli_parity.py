@@ -246,6 +246,39 @@ def test_down_straight_after_an_interrupted_up_leaves_nothing(stack: Stack, how:
     _down_leaves_nothing(stack, _interrupted_up(stack, how, "Started"))
 
 
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
+def test_an_interrupted_down_exits_130_and_a_second_down_leaves_nothing(
+    stack: Stack, how: str
+) -> None:
+    """SIGTERM stops `down` as Ctrl-C does (docker compose cancels on both): it died with
+    -15 before, without unwinding. Here it comes while a container ignoring SIGTERM (`sleep`
+    as PID 1) is in its grace period: the stop in flight ends, then `down` exits 130; the
+    next `down` removes the rest."""
+    stack.write({"slow": 'image: busybox\ncommand: ["sleep", "300"]\nstop_grace_period: 3s\n'})
+    stack.ok("up", "-d")
+    process = subprocess.Popen(
+        [PYCOMPOSE, "-p", stack.name, "--progress", "plain", "down"],
+        cwd=stack.directory, env=_env(stack), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    deadline = time.monotonic() + 60
+    for line in process.stderr:
+        if ("Container" in line and "  Stopping" in line) or time.monotonic() > deadline:
+            break
+    time.sleep(0.3)
+    process.send_signal(getattr(signal, how))
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    _down_leaves_nothing(stack, set())
+
+
 # ---- 4. exit codes ----------------------------------------------------------------------------
 def test_exit_codes_match_docker_compose(stack: Stack, tmp_path: Path) -> None:
     stack.write(

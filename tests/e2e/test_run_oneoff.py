@@ -183,6 +183,29 @@ def test_rm_removes_the_one_off_even_without_its_cli(project: Project) -> None:
     assert _gone_within(project, 20)
 
 
+def test_a_killed_run_rm_leaves_no_anonymous_volume(project: Project) -> None:
+    """`run --rm` whose CLI is SIGKILLed (a CI runner killing the job): its supervisor removes
+    the one-off when its command ends, and its anonymous volume with it, as Docker's
+    AutoRemove does (one was left per killed run)."""
+    (project.directory / "compose.yaml").write_text(STACK + '    volumes: ["/scratch"]\n')
+    process = project.popen("run", "--rm", "-T", "svc", "sh", "-c", "echo started; sleep 2")
+    try:
+        assert _first_line(process) == "started\n"
+        process.kill()
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert _gone_within(project, 20), "the --rm one-off was not removed after its command ended"
+    deadline = time.monotonic() + 10  # removed just after the container, by the same process
+    while (left := project.cli("volume", "ls", "-q").stdout.split()) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+    assert left == [], f"anonymous volumes left by a killed run --rm: {left}"
+
+
 def test_typer_path_runs_the_same_command(project: Project) -> None:
     """Combined short flags are not read by the fast path: Typer runs them, same result."""
     result = project.cli("run", "-dT", "svc", "sleep", "300")

@@ -4,12 +4,17 @@ them, against a real htpasswd-protected registry on loopback."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import PYCOMPOSE, run_cli
 from tests.fixtures_images import busybox_tarball  # noqa: F401
 from tests.integration.test_registry_server import RegistryServer
 
@@ -52,7 +57,7 @@ def test_login_push_pull_and_service_commands(
     assert pulled.returncode == 0, pulled.stderr
     assert "Status: Downloaded image" in pulled.stderr
     ids = [
-        run_cli(["image", "inspect", "-f", ".Id", name], cwd=tmp_path, root=r, env=env).stdout
+        run_cli(["image", "inspect", "-f", "{{.Id}}", name], cwd=tmp_path, root=r, env=env).stdout
         for name, r in ((remote, clean), ("busybox", root))
     ]
     assert ids[0] == ids[1] and ids[0].startswith("sha256:")
@@ -169,3 +174,64 @@ def test_build_args_dependencies_and_push(
         run_cli(["down"], cwd=project, root=root)
     finally:
         server.close()
+
+
+@pytest.fixture
+def open_registry(tmp_path: Path) -> Iterator[RegistryServer]:
+    server = RegistryServer(tmp_path / "registry")
+    yield server
+    server.close()
+
+
+def _big_image_tar(path: Path) -> Path:
+    """A one-layer rootfs with 48 MB of incompressible data: a pull takes long enough to be
+    interrupted in the middle of the download."""
+    payload = path.parent / "payload.bin"
+    payload.write_bytes(os.urandom(48 * 1024 * 1024))
+    with tarfile.open(path, "w") as tar:
+        tar.add(payload, arcname="big.bin")
+    payload.unlink()
+    return path
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_an_interrupted_pull_leaves_no_partial_blob(
+    open_registry: RegistryServer, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """`image pull` stopped by SIGTERM/SIGKILL in the middle of a layer download left the
+    partial layer (here up to 48 MB) as content/ingest/blob-*.tmp for ever. SIGTERM now
+    stops it as Ctrl-C does (the partial blob removed, exit 130); what a SIGKILLed pull
+    left goes at `image prune` (or the next pull): its writer is gone."""
+    remote = f"{open_registry.domain}/interrupted/big:1"
+    root = tmp_path / "root"
+    for args in (["image", "import", str(_big_image_tar(tmp_path / "big.tar")), remote],
+                 ["image", "push", remote]):
+        done = run_cli(args, cwd=tmp_path, root=root, timeout=300)
+        assert done.returncode == 0, done.stderr
+    clean = tmp_path / "clean-root"
+    ingest = clean / "content" / "ingest"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(clean)
+    pull = subprocess.Popen(
+        [PYCOMPOSE, "image", "pull", remote], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+    def downloading() -> bool:
+        return ingest.exists() and any(p.stat().st_size > 0 for p in ingest.glob("*.tmp"))
+
+    deadline = time.monotonic() + 30
+    while not (caught := downloading()) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    pull.send_signal(sig)
+    out, _ = pull.communicate(timeout=60)
+    if not caught:
+        pytest.skip("the pull finished before it could be interrupted")
+    if sig == signal.SIGTERM:
+        assert pull.returncode == 130, out
+        assert "Traceback" not in out
+    else:
+        pruned = run_cli(["image", "prune", "-a", "-f"], cwd=tmp_path, root=clean)
+        assert pruned.returncode == 0, pruned.stderr
+    left = sorted(p.name for p in ingest.glob("*")) if ingest.exists() else []
+    assert left == [], f"partial blobs left in {ingest}: {left}"

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from engine.api import ContainerInfo, ContainerSpec, ContainerStatus
+from engine.api import ANONYMOUS_VOLUME_LABEL, ContainerInfo, ContainerSpec, ContainerStatus
 from engine.containers import ContainerRecord, ContainerState, now_rfc3339
 from engine.errors import (
     AlreadyExistsError,
@@ -156,6 +156,9 @@ class FakeEngine:
     def sweep_cgroup_orphans(self) -> list[str]:
         return []  # no kernel objects in the fake
 
+    def sweep_build_orphans(self) -> list[str]:
+        return []  # the fake runs no builds
+
     def sweep_network_orphans(self) -> list[str]:
         return []  # no kernel objects in the fake
 
@@ -167,6 +170,22 @@ class FakeEngine:
 
     def remove_volume(self, name: str) -> None:
         self.volumes_made.pop(name, None)
+
+    def remove_anonymous_volumes(self, info: ContainerInfo) -> list[str]:
+        """The engine's rule (engine.anonymous_volumes) on the fake's volumes: the labelled
+        ones the container mounts that no other container mounts."""
+        others = {
+            m.source for c in self.list_containers() if c.id != info.id
+            for m in c.record.spec.mounts
+        }
+        removed = [
+            m.source for m in info.record.spec.mounts
+            if m.source and m.source not in others
+            and self.volumes_made.get(m.source, {}).get(ANONYMOUS_VOLUME_LABEL) == "True"
+        ]
+        for name in removed:
+            self.volumes_made.pop(name, None)
+        return removed
 
     def prepare_to_start(self) -> None:
         self._log("prepare_to_start", "")

@@ -1,0 +1,56 @@
+"""A container's anonymous volumes, removed with it where Docker removes them (`rm -v`, and an
+AutoRemove container — `run --rm` — whoever removes it). One function for both paths: the CLI
+removing a one-off it followed, and the supervisor removing one whose client was killed, drop
+the same volumes, so a killed `run --rm` leaves none behind."""
+
+from __future__ import annotations
+
+import contextlib
+
+from engine.containers import ContainerRecord, ContainerStore, MountKind
+from engine.errors import EngineError
+from engine.volumes import VolumeStore, anonymous_volume_name
+
+# Marks a volume named at random for an anonymous mount (`volumes: [/data]`); docker compose's
+# label, kept so volumes made by earlier releases are still known as anonymous.
+ANONYMOUS_LABEL = "com.docker.compose.volume.anonymous"
+
+
+def anonymous_volumes(record: ContainerRecord, volumes: VolumeStore) -> list[str]:
+    """The anonymous volumes the container mounts: made by the engine for a mount without a
+    source, or by a client that named one at random and labelled it anonymous."""
+    names = []
+    for mount in record.spec.mounts:
+        if mount.kind is not MountKind.VOLUME:
+            continue
+        if not mount.source:
+            names.append(anonymous_volume_name(record.id, mount.target))
+            continue
+        volume = volumes.find(mount.source)
+        if volume is not None and volume.labels.get(ANONYMOUS_LABEL) == "True":
+            names.append(mount.source)
+    return names
+
+
+def remove_anonymous_volumes(
+    record: ContainerRecord, volumes: VolumeStore, containers: ContainerStore
+) -> list[str]:
+    """Remove the container's anonymous volumes that no other container mounts (a recreated
+    container takes over its predecessor's); the names removed. Best effort: one already gone
+    is fine."""
+    candidates = anonymous_volumes(record, volumes)
+    if not candidates:
+        return []
+    in_use = {
+        mount.source or anonymous_volume_name(other.id, mount.target)
+        for other in containers.all() if other.id != record.id
+        for mount in other.spec.mounts if mount.kind is MountKind.VOLUME
+    }
+    removed = []
+    for name in candidates:
+        if name in in_use:
+            continue
+        with contextlib.suppress(EngineError, OSError):
+            volumes.remove(name)
+            removed.append(name)
+    return removed
