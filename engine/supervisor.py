@@ -26,7 +26,7 @@ from engine.errors import EngineError, StartClaimedError, error_text
 from engine.forked_call import call_forked
 from engine.hosts import write_hosts
 from engine.layout import Layout
-from engine.logs import LogWriter
+from engine.log_writer import LogWriter
 from engine.processes import is_alive, start_time, wait_exit_code
 from engine.restart_policy import Backoff, should_restart
 from engine.runtime_spec import RuntimeSpec
@@ -423,7 +423,9 @@ def pump_logs(started: runtime.StartedProcess, log: LogTarget) -> int:
     for fd in streams:
         selector.register(fd, selectors.EVENT_READ)
     while streams:
-        for key, _ in selector.select():
+        due = writer.next_due()  # unterminated output waits at most until then
+        timeout = None if due is None else max(due - time.monotonic(), 0.0)
+        for key, _ in selector.select(timeout):
             fd = int(key.fd)
             try:
                 data = os.read(fd, 65536)
@@ -435,6 +437,8 @@ def pump_logs(started: runtime.StartedProcess, log: LogTarget) -> int:
                 writer.flush(streams.pop(fd))
                 selector.unregister(fd)
                 os.close(fd)
+        if due is not None:
+            writer.flush_due(time.monotonic())
     writer.close()
     return wait_exit_code(started.exit_pid)
 

@@ -50,6 +50,8 @@ class LogPrinter:
         for name, iterator in streams.items():
             threading.Thread(target=_pump, args=(name, iterator, self.lines), daemon=True).start()
         self.remaining = len(streams)
+        # (name, stream) -> the time and parts of a line cut into partial records so far
+        self.held: dict[tuple[str, str], tuple[str, list[str]]] = {}
 
     def run(
         self, give_up: Callable[[], bool] | None = None, linger: Callable[[], bool] | None = None
@@ -72,6 +74,7 @@ class LogPrinter:
                 self.remaining += 1
                 continue
             if item is _DONE:
+                self._flush_held(name)
                 self.remaining -= 1
                 if self.on_end is not None:
                     self.on_end(name)
@@ -86,9 +89,24 @@ class LogPrinter:
         threading.Thread(target=_pump, args=(name, lines, self.lines), daemon=True).start()
 
     def _write(self, name: str, item: LogLine) -> None:
-        text = item.text if item.text.endswith("\n") else item.text + "\n"
+        """One line per output line, as docker compose's: partial records (a line longer
+        than 16 KiB, output with no newline) are joined until their line ends."""
+        key = (name, item.stream)
+        if not item.text.endswith("\n"):
+            self.held.setdefault(key, (item.time, []))[1].append(item.text)
+            return
+        stamp, parts = self.held.pop(key, (item.time, []))
+        self._print(name, stamp, "".join([*parts, item.text]))
+
+    def _flush_held(self, name: str) -> None:
+        """A stream's last line, which had no newline."""
+        for key in [key for key in self.held if key[0] == name]:
+            stamp, parts = self.held.pop(key)
+            self._print(name, stamp, "".join(parts) + "\n")
+
+    def _print(self, name: str, stamp: str, text: str) -> None:
         if self.timestamps:
-            text = f"{item.time} {text}"
+            text = f"{stamp} {text}"
         if self.prefix:
             head = f"{name:<{self.width}} | "
             if self.color:

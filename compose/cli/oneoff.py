@@ -380,7 +380,7 @@ def _follow(
                 engine.relay_console(console)
         for line in engine.logs(container_id, follow=True):
             stream = sys.stderr if line.stream == "stderr" else sys.stdout
-            stream.write(line.text if line.text.endswith("\n") else line.text + "\n")
+            stream.write(line.text)  # as docker's attach: partial records join up
             stream.flush()
         code = engine.wait_container(container_id) or 0
     except KeyboardInterrupt:
