@@ -45,7 +45,7 @@ def test_image_commands(tmp_path: Path, busybox_tarball: Path) -> None:  # noqa:
     code, out, _ = cli("image", "load", "-i", str(archive), on=clean)
     assert code == 0
     assert out.splitlines() == ["Loaded image: app:1", "Loaded image: busybox:latest"]
-    assert cli("image", "inspect", "-f", ".Id", "app:1", on=clean)[1].strip() == image_id
+    assert cli("image", "inspect", "-f", "{{.Id}}", "app:1", on=clean)[1].strip() == image_id
     code, out, _ = cli("image", "rm", "app:2")
     assert code == 0 and "Untagged: app:2" in out
     code, out, _ = cli("image", "rm", "app:1")
