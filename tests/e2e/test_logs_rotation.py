@@ -5,56 +5,21 @@ with the busybox image."""
 
 from __future__ import annotations
 
-import subprocess
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-
-
-@dataclass
-class Project:
-    directory: Path
-    root: Path
-    name: str
-
-    def write(self, text: str, filename: str = "compose.yaml") -> None:
-        (self.directory / filename).write_text(text)
-
-    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return run_cli(["-p", self.name, *args], cwd=self.directory, root=self.root,
-                       timeout=timeout)
-
-    def cli(self, *args: str) -> str:
-        done = self.run(*args)
-        assert done.returncode == 0, (args, done.stdout, done.stderr)
-        assert "Traceback" not in done.stdout + done.stderr
-        return done.stdout
+from tests.e2e.cli_project import (
+    Project,
+    project_on_private_root,
+    wait_for,
+)
 
 
 @pytest.fixture
 def project(tmp_path: Path, busybox_tarball: Path) -> Iterator[Project]:
-    root = tmp_path / "root"
-    imported = run_cli(["image", "import", str(busybox_tarball), "busybox"],
-                       cwd=tmp_path, root=root)
-    assert imported.returncode == 0, imported.stderr
-    made = Project(tmp_path, root, f"logs{uuid.uuid4().hex[:8]}")
-    yield made
-    made.run("down", "-v", "-t", "0", "--remove-orphans")
-
-
-def _wait_for(what: Callable[[], bool], timeout: float = 30, step: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if what():
-            return True
-        time.sleep(step)
-    return False
+    yield from project_on_private_root(tmp_path, busybox_tarball, "logs")
 
 
 # --- every line, however often the log rotates --------------------------------------------
@@ -141,4 +106,4 @@ def test_unterminated_output_reaches_the_log(project: Project) -> None:
     def shown() -> bool:
         return "progress 20000" in project.cli("logs", "--no-log-prefix", "bar")
 
-    assert _wait_for(shown, timeout=15, step=0.5), "unterminated output never reached logs"
+    assert wait_for(shown, timeout=15, step=0.5), "unterminated output never reached logs"
