@@ -300,16 +300,18 @@ def exit_now(code: int) -> NoReturn:
 
 def run_fast_command(
     argv: Sequence[str], name: str, parse: Callable[[Sequence[str]], Any],
-    execute: Callable[..., int],
+    execute: Callable[..., int], prepare: Callable[[], None] | None = None,
 ) -> int | None:
-    """A fast path's whole run (`down`, `ps`, `exec`): None unless argv names `name` and
+    """A fast path's whole run (`up`, `down`, `ps`, `exec`): None unless argv names `name` and
     `parse` reads it; else `execute(flags, request)`'s exit code, an error worded by the one
     error table. The command check comes before `parse`, whose imports every other command
-    would pay for nothing; the dataclass methods' cache before it too: its request is the first
-    dataclass, and `dataclasses` imported before the cache loads the real `inspect` (~12 ms;
-    engine.deferred_inspect)."""
+    would pay for nothing; `prepare` (`up`'s fork-server prewarm) and the dataclass methods'
+    cache before it too: its request is the first dataclass, and `dataclasses` imported before
+    the cache loads the real `inspect` (~12 ms; engine.deferred_inspect)."""
     if command_name(argv) != name:
         return None
+    if prepare is not None:
+        prepare()
     from engine import cache_dataclass_methods
 
     cache_dataclass_methods()

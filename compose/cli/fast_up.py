@@ -18,10 +18,9 @@ from compose.cli.fast_run import (
     OptionTable,
     _Decline,
     _options,
-    _report,
     as_floats,
-    command_name,
     global_flags,
+    run_fast_command,
 )
 
 TYPE_CHECKING = False
@@ -118,20 +117,16 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, UpRequest] | None:
 
 def fast_up(argv: Sequence[str]) -> int | None:
     """Run `up` when the fast path can read argv; None: hand argv to the Typer app."""
-    if command_name(argv) != "up":
-        return None
-    from compose.cli.app import prewarm_for
 
-    prewarm_for(list(argv))  # before anything heavy loads; a declined argv keeps it running
-    from engine import cache_dataclass_methods
+    def prewarm() -> None:  # before anything heavy loads; a declined argv keeps it running
+        from compose.cli.app import prewarm_for
 
-    cache_dataclass_methods()
-    parsed = parse(argv)
-    if parsed is None:
-        return None
+        prewarm_for(list(argv))
+
+    return run_fast_command(argv, "up", parse, _execute, prewarm)
+
+
+def _execute(flags: GlobalOptions, request: UpRequest) -> int:
     from compose.cli import startup
 
-    try:
-        return startup.execute(*parsed)
-    except BaseException as exc:  # the one error table (compose.cli.errors) words it
-        return _report(exc)
+    return startup.execute(flags, request)
