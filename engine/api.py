@@ -172,6 +172,14 @@ def _host_resolv_conf() -> str:
     return "\n".join(kept) + "\n"
 
 
+def _closing(lines: Iterator[LogLine], close: Callable[[], None]) -> Iterator[LogLine]:
+    """`lines`, then `close()` once they end or the reader lets go."""
+    try:
+        yield from lines
+    finally:
+        close()
+
+
 def _bind_source(spec: ContainerSpec, mount: MountSpec) -> str:
     """A missing bind source is made (short syntax, `bind.create_host_path`) or refused clearly,
     as Docker does; every bind is checked before any directory is made."""
@@ -1138,10 +1146,12 @@ class Engine:
         from engine.logs import follow_logs
 
         watch = ExitWatch(info.state.supervisor_pid, info.state.supervisor_start)
-        try:
-            yield from follow_logs(info.log_path, running, tail, since=stamp, pause=watch.wait)
-        finally:
+        try:  # called now, not at the first read: its tail is taken now (engine.logs says why)
+            lines = follow_logs(info.log_path, running, tail, since=stamp, pause=watch.wait)
+        except BaseException:
             watch.close()
+            raise
+        return _closing(lines, watch.close)
 
     # ---- exec ---------------------------------------------------------------------------
     def _exec_setup(

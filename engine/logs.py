@@ -99,10 +99,27 @@ def follow_logs(
     nothing written meanwhile is lost or shown twice, and rotations are followed. A log not
     created yet (the supervisor opens it just after reporting the start) is waited for.
     `pause(poll)` waits between reads: a caller that can tell when the container stops (a
-    pidfd of its supervisor) passes a wait that returns early then."""
+    pidfd of its supervisor) passes a wait that returns early then.
+
+    With a `tail`, the history is read here, not at the first `next()`: "the last N lines"
+    and "from now on" (`tail=0`, `attach`) mean the moment of the call, so a line written
+    between it and the caller's first read (`attach` feeding stdin meanwhile) is followed,
+    not counted as history and dropped."""
     files = LogFiles(path)
     try:
-        yield from _history(files, tail, since)
+        history = None if tail is None else list(_history(files, tail, since))
+    except BaseException:
+        files.close()
+        raise
+    return _following(files, history, still_running, poll, since, pause)
+
+
+def _following(
+    files: LogFiles, history: list[LogLine] | None, still_running: Callable[[], bool],
+    poll: float, since: str | None, pause: Callable[[float], None],
+) -> Iterator[LogLine]:
+    try:
+        yield from _history(files, None, since) if history is None else history
         while True:
             running = still_running()
             got = False

@@ -146,3 +146,16 @@ def test_following_with_a_tail_of_0_shows_only_what_comes_after(tmp_path: Path) 
     follower = follow_logs(path, running, tail=0, pause=lambda _: None)
     assert next(follower).text == "after\n"
     writer.close()
+
+
+def test_a_tail_is_taken_when_following_starts_not_at_the_first_read(tmp_path: Path) -> None:
+    """`attach` (tail 0) starts following, then feeds the container's stdin from another
+    thread: a line written before its reader's first `next()` is new, not history to drop."""
+    path = tmp_path / "c-json.log"
+    writer = LogWriter(path)
+    writer.feed("stdout", b"old\n")
+    calls = iter([True, False])
+    follower = follow_logs(path, lambda: next(calls, False), tail=0, poll=0.01)
+    writer.feed("stdout", b"answer\n")
+    writer.close()
+    assert [line.text for line in follower] == ["answer\n"]
