@@ -19,6 +19,7 @@ from tests.e2e.cli_project import (
     project_on_private_root,
     wait_for,
 )
+from tests.integration.runtime_helpers import processes_in_cgroup_of
 
 
 @pytest.fixture
@@ -26,17 +27,6 @@ def project(tmp_path: Path, busybox_tarball: Path) -> Iterator[Project]:
     yield from project_on_private_root(tmp_path, busybox_tarball, "ints")
 
 
-def _processes_in_cgroup_of(container_id: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if container_id in (entry / "cgroup").read_text():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 
@@ -58,12 +48,9 @@ FILLED_IMAGE = (
 )
 
 
-def test_up_after_up_killed_during_start_succeeds(project: Project) -> None:
-    """`up -d` SIGKILLed while it starts a container whose empty named volume is being filled
-    from the image (a slow start; any start works): the container stays `created`, and the
-    next `up -d` failed with `container …-app-1 failed to start: endpoint <id> is already
-    attached to network …_default` (exit 1); only a second `up` worked. With docker the
-    daemon finishes the start; a re-run `up` succeeds. The volume's content must be whole."""
+def _kill_up_while_it_fills_the_volume(project: Project) -> str:
+    """`up -d` SIGKILLed while it fills the container's empty named volume from the image (a
+    slow start): the container's id (skips the test if the fill ended before the kill)."""
     project.write(POPULATED.format(name=project.name))
     (project.directory / "Dockerfile").write_text(FILLED_IMAGE)
     project.cli("build")
@@ -75,6 +62,16 @@ def test_up_after_up_killed_during_start_succeeds(project: Project) -> None:
     proc.communicate(timeout=30)
     if not filling:
         pytest.skip("the volume was filled before `up` could be killed")
+    return container
+
+
+def test_up_after_up_killed_during_start_succeeds(project: Project) -> None:
+    """`up -d` SIGKILLed while it starts a container whose empty named volume is being filled
+    from the image (a slow start; any start works): the container stays `created`, and the
+    next `up -d` failed with `container …-app-1 failed to start: endpoint <id> is already
+    attached to network …_default` (exit 1); only a second `up` worked. With docker the
+    daemon finishes the start; a re-run `up` succeeds. The volume's content must be whole."""
+    container = _kill_up_while_it_fills_the_volume(project)
     try:
         again = project.run("up", "-d")
         assert again.returncode == 0, again.stderr
@@ -85,7 +82,7 @@ def test_up_after_up_killed_during_start_succeeds(project: Project) -> None:
         # The killed `up`'s supervisor may live on unrecorded (next test): end it.
         project.run("down", "-v", "-t", "0")
         time.sleep(1)
-        for pid in _processes_in_cgroup_of(container):
+        for pid in processes_in_cgroup_of(container):
             os.kill(pid, signal.SIGKILL)
 
 
@@ -96,26 +93,16 @@ def test_up_killed_during_start_never_runs_a_container_twice(project: Project) -
     on the same named volume: two databases on one data directory). `down -v` then stops
     only the one its record knows; the other keeps running after the project is gone, with
     no record, outliving the test suite that started it (seen: 8 such orphans)."""
-    project.write(POPULATED.format(name=project.name))
-    (project.directory / "Dockerfile").write_text(FILLED_IMAGE)
-    project.cli("build")
-    volume = project.root / "volumes" / f"{project.name}_data" / "_data"
-    proc = project.popen("up", "-d")
-    filling = wait_for(lambda: volume.exists() and len(list(volume.iterdir())) > 200)
-    (container,) = [p.name for p in project.container_dirs()]
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
-    if not filling:
-        pytest.skip("the volume was filled before `up` could be killed")
+    container = _kill_up_while_it_fills_the_volume(project)
     project.run("up", "-d")  # may fail (the test above)
     project.run("up", "-d")
     try:
-        running = _processes_in_cgroup_of(container)
+        running = processes_in_cgroup_of(container)
         assert len(running) == 1, f"the container's command runs {len(running)} times"
     finally:
         project.run("down", "-v", "-t", "0")
         time.sleep(1)
-        left = _processes_in_cgroup_of(container)
+        left = processes_in_cgroup_of(container)
         for pid in left:  # do not leave the orphan running after the test
             os.kill(pid, signal.SIGKILL)
     assert left == [], f"processes of the container still running after down -v: {left}"

@@ -68,3 +68,18 @@ def children_of(pid: int) -> list[int]:
         if int(raw.rsplit(")", 1)[1].split()[1]) == pid:
             found.append(int(entry.name))
     return found
+
+
+def processes_in_cgroup_of(container_id: str) -> list[int]:
+    """The pids whose /proc/<pid>/cgroup names the container: every copy of its command,
+    recorded or not (what `ps` of the engine cannot show when a start ran twice)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if container_id in (entry / "cgroup").read_text():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

@@ -11,7 +11,6 @@ from __future__ import annotations
 import subprocess
 import threading
 import uuid
-from pathlib import Path
 
 from engine.api import (
     ContainerInfo,
@@ -23,6 +22,7 @@ from engine.api import (
     NetworkAttachment,
 )
 from engine.processes import start_time
+from tests.integration.runtime_helpers import processes_in_cgroup_of
 
 CALLERS = 4
 
@@ -31,17 +31,6 @@ def _uid() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def _cgroup_members(container_id: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if container_id in (entry / "cgroup").read_text():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 def test_concurrent_starts_run_the_container_once(engine_with_busybox: Engine, net: str) -> None:
@@ -74,10 +63,10 @@ def test_concurrent_starts_run_the_container_once(engine_with_busybox: Engine, n
         assert errors == [], errors
         assert {r.status for r in results} == {ContainerStatus.RUNNING}
         assert len({r.state.pid for r in results}) == 1, "started more than once"
-        assert len(_cgroup_members(info.id)) == 1, "more than one copy of the command runs"
+        assert len(processes_in_cgroup_of(info.id)) == 1, "more than one copy of the command runs"
     finally:
         e.remove_container(info.id, force=True)
-    assert _cgroup_members(info.id) == []
+    assert processes_in_cgroup_of(info.id) == []
 
 
 def test_a_start_under_way_is_waited_for_and_a_dead_one_is_over(
@@ -104,7 +93,7 @@ def test_a_start_under_way_is_waited_for_and_a_dead_one_is_over(
         waiter.join(timeout=60)
         assert done and done[0].status is ContainerStatus.RUNNING
         assert not done[0].state.starting
-        assert len(_cgroup_members(info.id)) == 1
+        assert len(processes_in_cgroup_of(info.id)) == 1
     finally:
         owner.kill()
         owner.wait()
