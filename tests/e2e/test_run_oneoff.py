@@ -165,13 +165,10 @@ def _gone_within(project: Project, seconds: float) -> bool:
     return False
 
 
-def test_rm_removes_the_one_off_even_without_its_cli(project: Project) -> None:
-    """Docker's AutoRemove: `run -d --rm` is removed when it exits, and so is an attached
-    `run --rm` whose CLI was killed (its supervisor removes it once no client holds it)."""
-    detached = project.cli("run", "-d", "--rm", "svc", "sh", "-c", "sleep 0.3")
-    assert detached.returncode == 0, detached.stderr
-    assert _gone_within(project, 20)
-    process = project.popen("run", "--rm", "svc", "sh", "-c", "echo started; sleep 1")
+
+def _kill_once_started(project: Project, *args: str) -> None:
+    """The CLI SIGKILLed once its one-off printed its first line (a CI runner killing the job)."""
+    process = project.popen(*args)
     try:
         assert _first_line(process) == "started\n"
         process.kill()
@@ -180,6 +177,15 @@ def test_rm_removes_the_one_off_even_without_its_cli(project: Project) -> None:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def test_rm_removes_the_one_off_even_without_its_cli(project: Project) -> None:
+    """Docker's AutoRemove: `run -d --rm` is removed when it exits, and so is an attached
+    `run --rm` whose CLI was killed (its supervisor removes it once no client holds it)."""
+    detached = project.cli("run", "-d", "--rm", "svc", "sh", "-c", "sleep 0.3")
+    assert detached.returncode == 0, detached.stderr
+    assert _gone_within(project, 20)
+    _kill_once_started(project, "run", "--rm", "svc", "sh", "-c", "echo started; sleep 1")
     assert _gone_within(project, 20)
 
 
@@ -188,15 +194,7 @@ def test_a_killed_run_rm_leaves_no_anonymous_volume(project: Project) -> None:
     the one-off when its command ends, and its anonymous volume with it, as Docker's
     AutoRemove does (one was left per killed run)."""
     (project.directory / "compose.yaml").write_text(STACK + '    volumes: ["/scratch"]\n')
-    process = project.popen("run", "--rm", "-T", "svc", "sh", "-c", "echo started; sleep 2")
-    try:
-        assert _first_line(process) == "started\n"
-        process.kill()
-        process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    _kill_once_started(project, "run", "--rm", "-T", "svc", "sh", "-c", "echo started; sleep 2")
     assert _gone_within(project, 20), "the --rm one-off was not removed after its command ended"
     deadline = time.monotonic() + 10  # removed just after the container, by the same process
     while (left := project.cli("volume", "ls", "-q").stdout.split()) and (
