@@ -567,29 +567,25 @@ def _start_in_place(
     helper itself is stage1, and one Python process per start (a fork, its page copies and
     its exit, ~10% of a 50-service `up`'s CPU) is saved.
 
-    The network namespace is made first and wired from the host side while this process is
-    back in the host's one; then init is forked into it and a new pid namespace as the
-    supervisor's own child (CLONE_PARENT), so it needs no adoption. We move init into the
-    cgroup and let it go on; it makes its other namespaces itself: its pivot_root must not
-    move our root (a mount namespace shared with us would), and this process never enters
-    the container's cgroup, so a failed start can still remove it."""
+    Init is forked first, into a new network namespace (lo up) and a new pid namespace, as
+    the supervisor's own child (CLONE_PARENT), so it needs no adoption; it waits. Back in
+    the host's namespace we then move it into the cgroup on a thread while wiring its network
+    namespace: a move between cgroups waits for an RCU grace period (~10 ms, paid by the
+    first move after a quiet spell), which the wiring's netlink work hides. Then init goes
+    on and makes its other namespaces itself: its pivot_root must not move our root (a mount
+    namespace shared with us would), and this process never enters the container's cgroup,
+    so a failed start can still remove it."""
     flags = namespace_flags(spec)
     host_netns = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     container_netns = -1
-    in_container_netns = False
     go_r, go_w = os.pipe()
     channels = _open_channels(spec)
     init_pid = None
+    joining: _CgroupJoin | None = None
     try:
         if flags & sc.CLONE_NEWNET:
-            container_netns = make_network_namespace(wire_network)
-            sc.setns(container_netns, sc.CLONE_NEWNET)
-            in_container_netns = True
-        _join_shared_namespaces(spec)
-        in_container_netns = in_container_netns or spec.join_netns_pid is not None
-        if flags & sc.CLONE_NEWPID:  # for our child; the rest init makes itself
-            sc.unshare(sc.CLONE_NEWPID)
-        init_pid = raw_fork.fork_sibling()
+            container_netns = new_network_namespace()
+        init_pid = _fork_init_into(spec, container_netns, host_netns)
         if init_pid == 0:
             _close_all({host_netns, container_netns, go_w, *channels.ours})
             if channels.console is not None:
@@ -598,18 +594,21 @@ def _start_in_place(
                        unshare_flags=flags & ~(sc.CLONE_NEWNET | sc.CLONE_NEWPID))
         _close_all({go_r, *channels.init_fds})
         go_r = -1
-        cgroup.join(init_pid)
+        joining = _CgroupJoin(cgroup, init_pid)
+        if container_netns >= 0:
+            wire_network(f"/proc/self/fd/{container_netns}")
+        joining.result()
         os.write(go_w, b"P")
         out_r = _await_exec(channels, spec.console_socket)
         return StartedProcess(init_pid, init_pid, stdout_fd=out_r, stderr_fd=channels.errs_r,
                               stage1_resident=False)
     except BaseException:
+        if joining is not None:  # the caller removes the cgroup: not while we write to it
+            joining.done()
         _close_all({channels.out_r, channels.errs_r})
         if init_pid:  # the supervisor's child: it reaps it
             with contextlib.suppress(ProcessLookupError):
                 os.kill(init_pid, signal.SIGKILL)
-        if in_container_netns:  # what the caller undoes (the network) is in the host's
-            sc.setns(host_netns, sc.CLONE_NEWNET)
         raise
     finally:
         _close_all({host_netns, container_netns, go_r, go_w, channels.err_r})
@@ -617,10 +616,52 @@ def _start_in_place(
             channels.console.close()
 
 
-def make_network_namespace(wire_network: Callable[[str], None]) -> int:
+def _fork_init_into(spec: RuntimeSpec, container_netns: int, host_netns: int) -> int:
+    """Fork init (CLONE_PARENT) into the container's network namespace (its own, or a shared
+    one: `network_mode: container:X`) and, unless `pid: host`, a new pid namespace; in the
+    parent, this process is back in the host's network namespace."""
+    try:
+        if container_netns >= 0:
+            sc.setns(container_netns, sc.CLONE_NEWNET)
+        _join_shared_namespaces(spec)
+        pid = raw_fork.fork_sibling(namespace_flags(spec) & sc.CLONE_NEWPID)
+    except BaseException:
+        sc.setns(host_netns, sc.CLONE_NEWNET)  # what the caller undoes is in the host's
+        raise
+    if pid != 0:
+        sc.setns(host_netns, sc.CLONE_NEWNET)
+    return pid
+
+
+class _CgroupJoin:
+    """`cgroup.join(pid)` on a thread of its own (see `_start_in_place`)."""
+
+    def __init__(self, cgroup: Cgroup, pid: int) -> None:
+        import threading
+
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._join, args=(cgroup, pid), daemon=True)
+        self._thread.start()
+
+    def _join(self, cgroup: Cgroup, pid: int) -> None:
+        try:
+            cgroup.join(pid)
+        except BaseException as exc:  # raised in the caller's thread (`result`)
+            self._error = exc
+
+    def done(self) -> None:
+        self._thread.join()
+
+    def result(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def new_network_namespace() -> int:
     """A new network namespace with lo up (done in it, so a `none` container needs no network
-    work at all and a bridge attachment finds lo up), wired by `wire_network(path)` from the
-    host's; its descriptor. The calling thread ends in the namespace it was in."""
+    work at all and a bridge attachment finds lo up); its descriptor. The calling thread ends
+    in the namespace it was in."""
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     made = -1
     try:
@@ -630,13 +671,24 @@ def make_network_namespace(wire_network: Callable[[str], None]) -> int:
             made = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         finally:
             sc.setns(home, sc.CLONE_NEWNET)
-        wire_network(f"/proc/self/fd/{made}")
         return made
     except BaseException:
         _close_all({made})
         raise
     finally:
         os.close(home)
+
+
+def make_network_namespace(wire_network: Callable[[str], None]) -> int:
+    """`new_network_namespace`, wired by `wire_network(path)` from the host's; its
+    descriptor."""
+    made = new_network_namespace()
+    try:
+        wire_network(f"/proc/self/fd/{made}")
+    except BaseException:
+        _close_all({made})
+        raise
+    return made
 
 
 @dataclass(frozen=True)
