@@ -8,9 +8,9 @@ The pause between unshare and fork is where the supervisor wires the network nam
 (/proc/<stage1>/ns/net) before any container code runs.
 
 In a start-up helper (engine.supervisor_launch: restarts, a fork server's first start) the
-helper is stage1 itself (`_start_in_place`): it makes and wires the network namespace, then
-forks init straight into the supervisor's children (CLONE_PARENT), one Python process less per
-start.
+helper is stage1 itself (`_start_in_place`): it forks init straight into the supervisor's
+children (CLONE_PARENT) and a new network namespace, which it wires while init joins the
+cgroup; one Python process less per start.
 
 Any other first start has its cgroup and wired network namespace made by the start
 server (engine.start_server, `make_network_namespace`), and the supervisor forks init itself
