@@ -6,6 +6,7 @@ the same volumes, so a killed `run --rm` leaves none behind."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 
 from engine.containers import ContainerRecord, ContainerStore, MountKind
 from engine.errors import EngineError
@@ -38,19 +39,26 @@ def remove_anonymous_volumes(
     """Remove the container's anonymous volumes that no other container mounts (a recreated
     container takes over its predecessor's); the names removed. Best effort: one already gone
     is fine."""
+    others = (other for other in containers.all() if other.id != record.id)
+    removed = []
+    for name in removable_anonymous_volumes(record, volumes, others):
+        with contextlib.suppress(EngineError, OSError):
+            volumes.remove(name)
+            removed.append(name)
+    return removed
+
+
+def removable_anonymous_volumes(
+    record: ContainerRecord, volumes: VolumeStore, others: Iterable[ContainerRecord]
+) -> list[str]:
+    """The container's anonymous volumes that none of `others` mounts: what `rm -v` drops (the
+    dry run asks with the containers its own view still has)."""
     candidates = anonymous_volumes(record, volumes)
     if not candidates:
         return []
     in_use = {
         mount.source or anonymous_volume_name(other.id, mount.target)
-        for other in containers.all() if other.id != record.id
+        for other in others
         for mount in other.spec.mounts if mount.kind is MountKind.VOLUME
     }
-    removed = []
-    for name in candidates:
-        if name in in_use:
-            continue
-        with contextlib.suppress(EngineError, OSError):
-            volumes.remove(name)
-            removed.append(name)
-    return removed
+    return [name for name in candidates if name not in in_use]

@@ -229,11 +229,13 @@ class DryRunEngine:
 
     def remove_anonymous_volumes(self, info: ContainerInfo) -> list[str]:
         """The volumes `rm -v` / `run --rm` would drop, dropped from the dry run's view only
-        (engine.anonymous_volumes decides which, on the real stores)."""
-        from engine.anonymous_volumes import anonymous_volumes
+        (engine.anonymous_volumes decides which: the real volumes, the containers of the dry
+        run's view)."""
+        from engine.anonymous_volumes import removable_anonymous_volumes
 
-        names = [] if info.id in self._overlay.created else anonymous_volumes(
-            info.record, self._real.volumes)
+        others = (c.record for c in self.list_containers() if c.id != info.id)
+        names = [] if info.id in self._overlay.created else removable_anonymous_volumes(
+            info.record, self._real.volumes, others)
         for name in names:
             self.remove_volume(name)
         return names

@@ -297,3 +297,36 @@ volumes:
     out = stack.ok("logs", "--no-log-prefix", "app").stdout.split("\n")
     assert out[0].strip() == "700"
     assert out[1].split()[1] == "2048"
+
+
+def test_a_dry_rm_v_keeps_an_anonymous_volume_another_container_mounts(
+    engine_with_busybox: Engine,
+) -> None:
+    """`--dry-run rm -v` drops from its view what the real `rm -v` would remove: not an
+    anonymous volume that another container (here as `volumes_from` mounts it) still uses."""
+    from engine.anonymous_volumes import anonymous_volumes
+    from engine.api import ContainerSpec, dry_run_engine
+
+    engine = engine_with_busybox
+    owner = engine.create_container(ContainerSpec(
+        name="anon-owner", image="busybox", command=("true",), network_mode="none",
+        mounts=(MountSpec(MountKind.VOLUME, "/anon"),),
+    ))
+    try:
+        engine.start_container(owner.id)
+        engine.wait_container(owner.id)
+        [volume] = anonymous_volumes(engine.inspect(owner.id).record, engine.volumes)
+        sharer = engine.create_container(ContainerSpec(
+            name="anon-sharer", image="busybox", command=("true",), network_mode="none",
+            mounts=(MountSpec(MountKind.VOLUME, "/anon", volume),),
+        ))
+        dry = dry_run_engine(engine)
+        assert dry.remove_anonymous_volumes(engine.inspect(owner.id)) == []
+        dry.remove_container(sharer.id)  # in the dry run's view only
+        assert dry.remove_anonymous_volumes(engine.inspect(owner.id)) == [volume]
+        assert engine.find_container(sharer.id) is not None and engine.volumes.find(volume)
+    finally:
+        for name in ("anon-sharer", "anon-owner"):
+            if (info := engine.find_container(name)) is not None:
+                engine.remove_container(info.id, force=True)
+                engine.remove_anonymous_volumes(info)
