@@ -421,30 +421,31 @@ class Engine:
                 record.id, lambda dead: self._release_dead_start(record, dead)
             )
         if state.status.active and not is_alive(state.supervisor_pid, state.supervisor_start):
-            # Read again: a supervisor writes the exit and then ends, so one that did both
-            # between the read above and the liveness check is gone with its exit recorded,
-            # and must not be taken for a crashed one (`exited with code 255`).
-            state = self.containers.load_state(record.id)
-        if state.status.active and not is_alive(state.supervisor_pid, state.supervisor_start):
-            if state.pid and is_alive(state.pid, state.pid_start):
-                signal_pid(state.pid, signal.SIGKILL)
-            container_cgroup(record.id, record.spec.cgroup_parent).remove()
-            from engine.volume_mounts import release_container
-
-            with contextlib.suppress(OSError):
-                release_container(self.layout.volumes, record.id)
-            for network in state.addresses:
-                with contextlib.suppress(Exception):
-                    self.networks.detach(network, record.id)
-            with contextlib.suppress(Exception):
-                self.networks.unpublish_ports(record.id)
-            # Found dead now: that is when it finished, as far as anyone can tell (Docker too
-            # reports a time); its ports are gone with the forwarding rules.
-            state = self.containers.update_state(
-                record.id, status=ContainerStatus.EXITED, exit_code=255, pid=None, addresses={},
-                ports=(), finished_at=now_rfc3339(),
+            # Checked again under the state lock: a supervisor writes the exit and then ends,
+            # so one that did both since the read above is gone with its exit recorded, and
+            # must not be taken for a crashed one (`exited with code 255`). Found dead now:
+            # that is when it finished, as far as anyone can tell (Docker too reports a time);
+            # its ports are gone with the forwarding rules.
+            state = self.containers.end_unobserved_run(
+                record.id, lambda dead: self._release_dead_run(record, dead), now_rfc3339()
             )
         return state
+
+    def _release_dead_run(self, record: ContainerRecord, state: ContainerState) -> None:
+        """What a run whose supervisor died leaves: its init (if it outlived the supervisor's
+        death signal), the cgroup, volume users, endpoints, port rules."""
+        if state.pid and is_alive(state.pid, state.pid_start):
+            signal_pid(state.pid, signal.SIGKILL)
+        container_cgroup(record.id, record.spec.cgroup_parent).remove()
+        from engine.volume_mounts import release_container
+
+        with contextlib.suppress(OSError):
+            release_container(self.layout.volumes, record.id)
+        for network in state.addresses:
+            with contextlib.suppress(Exception):
+                self.networks.detach(network, record.id)
+        with contextlib.suppress(Exception):
+            self.networks.unpublish_ports(record.id)
 
     def _release_dead_start(self, record: ContainerRecord, state: ContainerState) -> None:
         """What a supervisor killed half-way through a start may have made: processes in the

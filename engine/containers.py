@@ -25,7 +25,7 @@ from engine.errors import (
 )
 from engine.layout import Layout
 from engine.ports import PortSpec, PublishedPort, port_spec_from_json, published_from_json
-from engine.processes import is_alive, start_time
+from engine.processes import gone_reason, is_alive, start_time
 from engine.runtime_spec import HealthcheckConfig
 
 # `shutil` (with zlib, bz2 and lzma: ~3 ms of every command's start-up) is imported where a
@@ -562,6 +562,28 @@ class ContainerStore:
             state = replace(
                 state, starting=False, addresses={}, ports=(),
                 error="the container's supervisor died while starting it",
+            )
+            self.save_state(container_id, state)
+            return state
+
+    def end_unobserved_run(
+        self, container_id: str, release: Callable[[ContainerState], None], finished_at: str
+    ) -> ContainerState:
+        """A run whose supervisor ended without recording its exit (killed, a crash, a
+        reboot): `release` its leftovers and record it `exited (255)` with the reason, all
+        under the state lock, where the supervisor writes its exit: a supervisor that records
+        its exit meanwhile is not overwritten."""
+        with self._state_lock(container_id):
+            state = self.load_state(container_id)
+            gone = state.status.active and gone_reason(state.supervisor_pid, state.supervisor_start)
+            if not gone:
+                return state
+            release(state)
+            state = replace(
+                state, status=ContainerStatus.EXITED, exit_code=255, pid=None, addresses={},
+                ports=(), finished_at=finished_at,
+                error=f"the container's supervisor {state.supervisor_pid} ended without "
+                      f"recording its exit ({gone})",
             )
             self.save_state(container_id, state)
             return state

@@ -29,19 +29,27 @@ def start_time(pid: int) -> int | None:
 
 
 def is_alive(pid: int | None, started: int | None) -> bool:
+    return gone_reason(pid, started) is None
+
+
+def gone_reason(pid: int | None, started: int | None) -> str | None:
+    """Why the process `pid` (started at `started`, if known) counts as gone; None while it
+    runs. Kept in a container's state when its supervisor is found gone, for whoever asks why
+    it `exited (255)`."""
     if not pid:
-        return False
-    current = start_time(pid)
-    if current is None:
-        return False
-    if started is not None and current != started:
-        return False
+        return "no process recorded"
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
-            state = handle.read().rsplit(b")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != b"Z"
+            raw = handle.read()
+    except OSError as exc:
+        return f"/proc/{pid}/stat: {exc.strerror}"
+    # The command name may hold spaces and parentheses: split after the last ')'.
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    if started is not None and int(fields[19]) != started:
+        return f"pid {pid} is another process now (started at {int(fields[19])}, not {started})"
+    if fields[0] == b"Z":
+        return f"pid {pid} is a zombie"
+    return None
 
 
 def owner_tag() -> str:

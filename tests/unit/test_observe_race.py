@@ -52,6 +52,10 @@ def test_a_supervisor_that_died_without_a_word_is_reported_crashed(
     monkeypatch.setattr(api, "container_cgroup", lambda cid, parent=None: _NoCgroup())
     state = engine.inspect(container_id).state
     assert (state.status, state.exit_code) == (ContainerStatus.EXITED, 255)
+    # why, for `container inspect`'s State.Error: the recorded supervisor is another process
+    assert state.error is not None
+    assert f"supervisor {os.getpid()} ended without recording its exit" in state.error
+    assert "is another process now" in state.error
 
 
 class _NoCgroup:
