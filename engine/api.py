@@ -94,6 +94,7 @@ __all__ = [
     "PortSpec",
     "Volume",
     "VolumeInUseError",
+    "docker_time_flag",
     "swappiness_supported",
 ]
 
@@ -144,16 +145,21 @@ class ContainerInfo:
 
 def _log_time(value: str | None, flag: str, container: str) -> str | None:
     """A `--since`/`--until` value as the log's own timestamps (engine.logs.normalize_since)."""
+    return None if value is None else docker_time_flag(value, flag, container)
+
+
+def docker_time_flag(value: str, flag: str, subject: str | None = None) -> str:
+    """Docker's `--since`/`--until` (of `logs` and `events`): RFC 3339, Unix seconds or a
+    duration before now (`10m`), as an RFC 3339 UTC time with nanoseconds, so times compare
+    as strings. One parser for every command that takes such a flag."""
     from engine.logs import normalize_since
 
-    if value is None:
-        return None
     try:
         return normalize_since(value)
     except ValueError:
         raise InvalidArgumentError(
             f"invalid value for {flag}: {value!r} (a timestamp or a duration like 10m)",
-            subject=container,
+            subject=subject,
         ) from None
 
 
