@@ -123,24 +123,28 @@ def _check(
 ) -> None:
     """`build --check`: each buildable service's Dockerfile through BuildKit's checks, the
     report on stdout as buildx prints it (a `target "NAME"` line before each when several
-    services are checked); exit 1 when a Dockerfile's `# check=error=true` makes a warning
-    an error, 0 otherwise."""
+    services are checked). Exit status as BuildKit's lint result gives it: 1 when a warning
+    was found (with BuildKit's error when `# check=error=true` asked for one), else 0."""
     from compose.cli.build_check import failure, report
     from compose.image_policy import build_options, build_section
 
     buildable = [n for n in chosen if build_section(project.services[n]) is not None]
     failures = []
+    warned = False
     for name in buildable:
         options = build_options(project, project.services[name], extra_args=args)
         result = engine.check_build(options)
         if len(buildable) > 1:
             print(f'target "{name}"')
         print(report(result, _dockerfile_name(options, result.file)), end="", flush=True)
+        warned = warned or bool(result.result.warnings)
         problem = failure(result)
         if problem is not None:
             failures.append(problem if len(buildable) == 1 else f"{name}: {problem}")
     if failures:
         raise ComposeError("\n".join(failures))
+    if warned:
+        raise typer.Exit(1)
 
 
 def _dockerfile_name(options: object, file: str) -> str:

@@ -1,6 +1,6 @@
 """`build --check` through the CLI: BuildKit's checks on each buildable service's Dockerfile,
-reported as buildx reports them, nothing built; exit 1 only when the Dockerfile asks for its
-warnings to be errors (`# check=error=true`) or does not parse."""
+reported as buildx reports them, nothing built; exit status BuildKit's lint status (1 when a
+warning was found; with `# check=error=true` also its error), 0 for a clean Dockerfile."""
 
 # ruff: noqa: F811  (the fixtures come from test_orchestration; pytest injects them by name)
 
@@ -18,7 +18,8 @@ def test_build_check_reports_warnings_and_builds_nothing(stack: Stack) -> None:
     stack.write({"app": "build: .\n", "strict": "build: ./strict\n", "pulled": "image: busybox\n"})
     images_before = stack.ok("image", "ls", "-q").stdout
     checked = stack.cli("build", "--check", "app")
-    assert checked.returncode == 0, checked.stderr
+    assert checked.returncode == 1, checked.stderr  # BuildKit's status: warnings were found
+    assert checked.stderr == ""
     out = checked.stdout
     assert out.startswith("Check complete, 3 warnings have been found!\n")
     for rule in ("FromAsCasing", "UndefinedVar", "JSONArgsRecommended"):
@@ -33,6 +34,14 @@ def test_build_check_reports_warnings_and_builds_nothing(stack: Stack) -> None:
     assert ("strict: lint violation found for rules: FromAsCasing, JSONArgsRecommended, "
             "UndefinedVar") in strict.stderr
     assert stack.ok("image", "ls", "-q").stdout == images_before  # nothing was built
+
+
+def test_build_check_of_a_clean_dockerfile_exits_0(stack: Stack) -> None:
+    (stack.directory / "Dockerfile").write_text("# check=skip=JSONArgsRecommended\n"
+                                                 "FROM busybox\nCMD echo hi\n")
+    stack.write({"app": "build: .\n"})
+    clean = stack.ok("build", "--check")
+    assert clean.stdout == "Check complete, no warnings found.\n"
 
 
 def test_build_check_of_a_broken_dockerfile_fails_naming_the_line(stack: Stack) -> None:
