@@ -121,30 +121,29 @@ def build(
 def _check(
     engine: Engine, project: Project, chosen: list[str], args: dict[str, str | None]
 ) -> None:
-    """`build --check`: each buildable service's Dockerfile through BuildKit's checks, the
-    report on stdout as buildx prints it (a `target "NAME"` line before each when several
-    services are checked). Exit status as BuildKit's lint result gives it: 1 when a warning
-    was found (with BuildKit's error when `# check=error=true` asked for one), else 0."""
+    """`build --check`: each buildable service's Dockerfile through BuildKit's checks, printed
+    as `buildx bake --call check` prints them (docker compose builds through bake): per target
+    (service) in name order, its name, a blank line and the check's report. The exit status
+    is BuildKit's lint status: 1 when a warning was found, else 0; a Dockerfile whose
+    `# check=error=true` made its warnings an error also gets bake's `error: …` line."""
     from compose.cli.build_check import failure, report
     from compose.image_policy import build_options, build_section
 
-    buildable = [n for n in chosen if build_section(project.services[n]) is not None]
-    failures = []
-    warned = False
-    for name in buildable:
+    buildable = sorted(n for n in chosen if build_section(project.services[n]) is not None)
+    checks = []
+    for name in buildable:  # every Dockerfile parses before anything is printed
         options = build_options(project, project.services[name], extra_args=args)
-        result = engine.check_build(options)
-        if len(buildable) > 1:
-            print(f'target "{name}"')
-        print(report(result, _dockerfile_name(options, result.file)), end="", flush=True)
-        warned = warned or bool(result.result.warnings)
-        problem = failure(result)
+        checks.append((name, options, engine.check_build(options)))
+    status = 0
+    for index, (name, options, check) in enumerate(checks):
+        text = report(check, _dockerfile_name(options, check.file))
+        problem = failure(check)
         if problem is not None:
-            failures.append(problem if len(buildable) == 1 else f"{name}: {problem}")
-    if failures:
-        raise ComposeError("\n".join(failures))
-    if warned:
-        raise typer.Exit(1)
+            text += f"\nerror: {problem}\n"
+        print(("\n" if index else "") + f"{name}\n\n{text}", end="", flush=True)
+        status = status or (1 if check.result.warnings else 0)
+    if status:
+        raise typer.Exit(status)
 
 
 def _dockerfile_name(options: object, file: str) -> str:

@@ -63,7 +63,8 @@ def register(app: typer.Typer) -> None:
         profiles: bool = typer.Option(False, "--profiles", help="Print the profile names"),
         images: bool = typer.Option(False, "--images", help="Print the image names"),
         networks: bool = typer.Option(False, "--networks", help="Print the network names"),
-        models: bool = typer.Option(False, "--models", help="Print the model names"),
+        models: bool = typer.Option(
+            False, "--models", help="Print the model names, one per line"),
         variables: bool = typer.Option(
             False, "--variables", help="Print the variables the files use, with their defaults"
         ),
