@@ -203,7 +203,10 @@ class _Checker:
 
     def _stage_name(self, at: Instruction, as_word: str, name: str) -> None:
         from_word = at.original.split(None, 1)[0]
-        if (from_word == from_word.upper()) != (as_word == as_word.upper()):
+        # a FROM of mixed case is ConsistentInstructionCasing's, not this rule's
+        if (from_word == from_word.lower() and as_word != as_word.lower()) or (
+            from_word == from_word.upper() and as_word != as_word.upper()
+        ):
             self.warn(Rule.FROM_AS_CASING, R.from_as_casing(from_word, as_word), at)
         if name != name.lower():
             self.warn(Rule.STAGE_NAME_CASING, R.stage_name_casing(name), at)

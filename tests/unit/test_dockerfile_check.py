@@ -39,6 +39,8 @@ def test_a_clean_dockerfile_has_no_warnings() -> None:
      [("FromAsCasing", 1, "'as' and 'FROM' keywords' casing do not match")]),
     ("from base AS build\n",
      [("FromAsCasing", 1, "'AS' and 'from' keywords' casing do not match")]),
+    ("From base AS build\nFROM base\n", [("ConsistentInstructionCasing", 1,
+      "Command 'From' should match the case of the command majority (uppercase)")]),
     ("FROM base AS Build\n", [("StageNameCasing", 1, "Stage name 'Build' should be lowercase")]),
     ("FROM base AS a\nFROM base AS a\n",
      [("DuplicateStageName", 2, 'Duplicate stage name "a", stage names should be unique')]),
