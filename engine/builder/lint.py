@@ -21,10 +21,6 @@ PLATFORM_ARGS = frozenset({
     "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
     "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
 })
-PROXY_ARGS = frozenset(
-    name for base in ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY")
-    for name in (base, base.lower())
-)
 RESERVED_STAGE_NAMES = frozenset({"scratch", "context"})
 EXPANDED = frozenset({"ADD", "COPY", "ENV", "EXPOSE", "LABEL", "STOPSIGNAL", "USER", "VOLUME",
                       "WORKDIR"})
@@ -92,15 +88,12 @@ def _directive(check: str) -> tuple[frozenset[str], bool]:
     return frozenset(skipped), error
 
 
-def variables(text: str, escape: str = "\\") -> Iterator[tuple[str, bool]]:
-    """Each `$NAME` / `${NAME…}` in `text` (not escaped), with whether it has a default or
-    alternative (`${X:-d}`, `${X+a}`), which makes it no undefined use."""
-    pattern = rf"(?<!{re.escape(escape)})\$(?:\{{({_NAME})([^}}]*)\}}|({_NAME}))"
+def variables(text: str, escape: str = "\\") -> Iterator[str]:
+    """Each `$NAME` / `${NAME…}` in `text` (not escaped). One with a default (`${X:-d}`) is
+    a use too: BuildKit's lexer looks every such name up, and reports those not found."""
+    pattern = rf"(?<!{re.escape(escape)})\$(?:\{{({_NAME})[^}}]*\}}|({_NAME}))"
     for match in re.finditer(pattern, text):
-        if match[1]:
-            yield match[1], bool(re.match(r":?[-+?]", match[2] or ""))
-        else:
-            yield match[3], False
+        yield match[1] or match[2]
 
 
 def _distance(a: str, b: str) -> int:
@@ -114,12 +107,12 @@ def _distance(a: str, b: str) -> int:
 
 def suggestion(name: str, options: set[str]) -> str | None:
     """The defined name `name` was probably meant to be: the same but for case, else the
-    nearest within two edits."""
+    nearest within two edits (BuildKit's suggest: a Levenshtein distance under 3)."""
     for option in sorted(options):
         if option.lower() == name.lower():
             return option
     near = sorted((_distance(name, o), o) for o in options)
-    return near[0][1] if near and near[0][0] <= 2 and near[0][0] < len(name) else None
+    return near[0][1] if near and near[0][0] < 3 else None
 
 
 def _declared(args: str) -> Iterator[tuple[str, str | None]]:
@@ -216,7 +209,7 @@ class _Checker:
             self.warn(Rule.DUPLICATE_STAGE_NAME, R.duplicate_stage_name(name.lower()), at)
 
     def _from_args(self, at: Instruction, base: str) -> None:
-        names = [n for n, _ in variables(base, self.dockerfile.escape)]
+        names = list(variables(base, self.dockerfile.escape))
         declared = set(self.global_args) | PLATFORM_ARGS
         for name in names:
             if name not in declared:
@@ -296,10 +289,10 @@ class _Checker:
         text = at.args
         if at.keyword == "ARG":
             text = " ".join(v for _n, v in _declared(at.args) if v)
-        known = stage.defined | PROXY_ARGS
-        for name, has_default in variables(text, self.dockerfile.escape):
-            if name not in known and not has_default:
-                self.warn(Rule.UNDEFINED_VAR, R.undefined_var(name, suggestion(name, known)), at)
+        for name in variables(text, self.dockerfile.escape):
+            if name not in stage.defined:
+                hint = suggestion(name, stage.defined)
+                self.warn(Rule.UNDEFINED_VAR, R.undefined_var(name, hint), at)
 
     def _expose(self, at: Instruction) -> None:
         for port in at.args.split():

@@ -58,7 +58,8 @@ def test_a_clean_dockerfile_has_no_warnings() -> None:
       'Relative workdir "app" can have unexpected results if the base image changes')]),
     ("FROM base\nCOPY $PAHT /x\n", [("UndefinedVar", 2,
       "Usage of undefined variable '$PAHT' (did you mean $PATH?)")]),
-    ("FROM base\nCOPY ${NOPE:-x} $HOME /x\n", []),  # a default, the image's env
+    ("FROM base\nCOPY ${NOPE:-x} $HOME /x\n", [("UndefinedVar", 2,  # the image's HOME is set
+      "Usage of undefined variable '$NOPE' (did you mean $HOME?)")]),  # a default is a use
     ("FROM other\nCOPY $NOPE /x\n", []),  # an image not here: its env is unknown
     ("FROM base\nHEALTHCHECK CMD true\nHEALTHCHECK NONE\n", [("MultipleInstructionsDisallowed",
       2, "Multiple HEALTHCHECK instructions should not be used in the same stage because only "
