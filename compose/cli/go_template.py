@@ -670,6 +670,8 @@ def execute(
         raise
     except RecursionError:
         raise TemplateError("exceeded maximum template depth") from None
+    except _LoopSignal as signal:  # in a range's {{else}}: no loop to leave
+        raise TemplateError(f"{{{{{signal.word}}}}} outside {{{{range}}}}") from None
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
             ZeroDivisionError) as exc:
         raise TemplateError(f"executing template: {exc}") from None

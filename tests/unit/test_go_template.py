@@ -129,7 +129,7 @@ def test_inspect_documents_are_maps_a_missing_key_is_no_value() -> None:
 
 
 VARS_ROW: list[dict[str, object]] = [
-    {"Name": "web", "List": ["a", "b", "c"], "Map": {"z": 1, "a": 2}, "N": 3},
+    {"Name": "web", "List": ["a", "b", "c"], "Map": {"z": 1, "a": 2}, "N": 3, "Nothing": []},
 ]
 
 
@@ -183,6 +183,7 @@ def test_a_table_header_skips_a_ranged_column() -> None:
     ("{{$y = 1}}", 'undefined variable "$y"'),
     ("{{$a, $b := .List}}", "too many declarations"),
     ("{{break}}", "outside"),
+    ("{{range .Nothing}}{{else}}{{continue}}{{end}}", "{{continue}} outside {{range}}"),
     ("{{len 3}}", "len of type int"),
     ("{{index .List 9}}", "out of range"),
     ("{{slice .List 2 1}}", "out of range"),
