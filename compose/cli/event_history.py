@@ -3,7 +3,7 @@
 Docker's daemon replays past events from the last few hundred it keeps in memory. A
 daemonless engine keeps no such buffer, so the past is rebuilt from each container's record:
 its `create`, the start of its last run, and the end of that run (`die` with its exit code,
-then `stop` when a stop or kill ended it). Earlier runs, health changes and containers
+then `stop` when a stop ended it). Earlier runs, health changes, signals and containers
 already removed are not recorded, so they are not replayed.
 """
 
@@ -42,7 +42,7 @@ def _of_container(info: ContainerInfo) -> list[PastEvent]:
     if ended and finished is not None and not info.status.active:
         code = {} if state.exit_code is None else {"exitCode": str(state.exit_code)}
         out.append(PastEvent(finished, "die", info, code))
-        if state.stop_requested:
+        if state.stop_requested and state.stop_count:  # a kill asks to stop too, but is none
             out.append(PastEvent(finished, "stop", info))
     return out
 

@@ -33,15 +33,18 @@ def test_since_replays_the_recorded_past_and_until_now_returns(stack: Stack) -> 
     stack.write({"db": SLEEPER, "job": QUITTER})
     stack.ok("up", "-d")
     _wait_exited(stack, f"{stack.name}-job-1")
+    stack.ok("stop", "db")
     began = time.monotonic()
     past = _events(stack, "--since", "1m", "--until", "0s")
     assert time.monotonic() - began < 10  # --until in the past: no live stream
     seen = [(e["service"], e["action"]) for e in past]
-    assert [s for s in seen if s[0] == "db"] == [("db", "create"), ("db", "start")]
+    assert [s for s in seen if s[0] == "db"] == [
+        ("db", "create"), ("db", "start"), ("db", "die"), ("db", "stop"),
+    ]
     assert [s for s in seen if s[0] == "job"] == [
         ("job", "create"), ("job", "start"), ("job", "die"),
     ]
-    die = next(e for e in past if e["action"] == "die")
+    die = next(e for e in past if e["action"] == "die" and e["service"] == "job")
     assert die["attributes"]["exitCode"] == "4"  # type: ignore[index]
     times = [str(e["time"]) for e in past]
     assert times == sorted(times)

@@ -27,10 +27,11 @@ def _stamp(second: int) -> str:
 
 STOPPED = _info("db", _stamp(1), ContainerState(
     status=ContainerStatus.EXITED, started_at=_stamp(2), finished_at=_stamp(5), exit_code=137,
-    stop_requested=True,
+    stop_requested=True, stop_count=1,
 ))
-EXITED = _info("job", _stamp(3), ContainerState(
+EXITED = _info("job", _stamp(3), ContainerState(  # killed: asked to stop, no stop counted
     status=ContainerStatus.EXITED, started_at=_stamp(4), finished_at=_stamp(6), exit_code=4,
+    stop_requested=True,
 ))
 RUNNING = _info("web", _stamp(7), ContainerState(
     status=ContainerStatus.RUNNING, started_at=_stamp(8), finished_at=_stamp(1), exit_code=0,
