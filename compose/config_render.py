@@ -80,9 +80,10 @@ def _used_resources(services: dict[str, Any]) -> dict[str, set[str]]:
     """Top-level names the (normalized) services refer to, as compose-go's
     WithoutUnnecessaryResources collects them."""
     used: dict[str, set[str]] = {"networks": set(), "volumes": set(), "secrets": set(),
-                                 "configs": set()}
+                                 "configs": set(), "models": set()}
     for svc in services.values():
         used["networks"].update(svc.get("networks") or {})
+        used["models"].update(svc.get("models") or {})
         used["volumes"].update(
             str(v["source"]) for v in svc.get("volumes") or []
             if isinstance(v, dict) and v.get("type") == "volume" and v.get("source"))
@@ -96,7 +97,8 @@ def _used_resources(services: dict[str, Any]) -> dict[str, set[str]]:
 
 def select_services(project: Project, names: list[str]) -> Project:
     """`config SERVICE...`: the project restricted to those services and their dependencies,
-    without the networks, volumes, secrets and configs nothing left uses (docker compose)."""
+    without the networks, volumes, secrets, configs and models nothing left uses (docker
+    compose)."""
     for name in names:
         if name not in project.services:
             raise ServiceNotFoundError(f"no such service: {name}")
@@ -119,7 +121,7 @@ def select_services(project: Project, names: list[str]) -> Project:
 
 
 def without_unused_resources(project: Project) -> Project:
-    """The project without the networks, volumes, secrets and configs no service uses:
+    """The project without the networks, volumes, secrets, configs and models no service uses:
     what docker compose loads unless `--all-resources` is given (compose-go's
     WithoutUnnecessaryResources, applied by every command since Compose v2.27)."""
     return select_services(project, list(project.services))
@@ -147,6 +149,11 @@ def render_services(project: Project) -> str:
 
 def render_volumes(project: Project) -> str:
     return "".join(f"{key}\n" for key in project.volumes)
+
+
+def render_models(project: Project) -> str:
+    """`config --models`: the top-level models' names (their keys, not `name:`)."""
+    return "".join(f"{key}\n" for key in sorted(project.raw.get("models") or {}))
 
 
 def render_profiles(project: Project) -> str:

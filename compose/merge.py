@@ -171,7 +171,7 @@ def merge_value(path: str, base: Any, over: Any) -> Any:
     if path == "depends_on":
         return merge_mapping(path, depends_on_mapping(base), depends_on_mapping(over)
                              if not isinstance(over, dict) else over)
-    if path == "networks":
+    if path in ("networks", "models"):  # both a list of names or a mapping of options
         return merge_mapping(path, networks_mapping(base), networks_mapping(over)
                              if not isinstance(over, dict) else over)
     if path == "build":

@@ -495,6 +495,7 @@ def normalize_service(
     step("profiles", lambda v: [str(x) for x in v])
     if "deploy" in svc and isinstance(svc["deploy"], dict) and "replicas" in svc["deploy"]:
         step("deploy", lambda v: {**v, "replicas": to_int(v["replicas"])})
+    step("models", lambda v: {name: spec for name, spec in networks_mapping(v).items()})
     if "networks" in svc:
         step("networks", _networks)
     elif not svc.get("network_mode"):
@@ -533,6 +534,14 @@ def _named(section: dict[str, Any], project: str, with_name: bool = True) -> dic
     return out
 
 
+def _model(spec: dict[str, Any]) -> dict[str, Any]:
+    """A top-level `models` entry as compose-go's ModelConfig prints it."""
+    out = dict(spec)
+    if "context_size" in out:
+        out["context_size"] = to_int(out["context_size"])
+    return out
+
+
 def normalize_project(
     model: dict[str, Any], name: str, services: dict[str, Any]
 ) -> dict[str, Any]:
@@ -548,6 +557,8 @@ def normalize_project(
     for section in ("configs", "secrets"):
         if model.get(section):
             out[section] = _named(model[section], name)
+    if model.get("models"):
+        out["models"] = {key: _model(spec) for key, spec in model["models"].items()}
     for key, value in model.items():
         if key.startswith("x-"):
             out[key] = value

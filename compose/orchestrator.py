@@ -348,6 +348,7 @@ class Orchestrator:
                     f'"{service.container_name}": it cannot be scaled beyond 1 replica'
                 )
         check_static_addresses(self.project, wanted)  # before anything is made
+        self.check_models(wanted)
         self.check_service_files(wanted)
         self.warn_unsupported(wanted)
         nodes = {name: self._edges(name) for name in wanted}
@@ -457,6 +458,21 @@ class Orchestrator:
                 texts += ignored_option_warnings(self.project, service)
             for text in texts:
                 self.report(Event(ResourceKind.CONTAINER, name, Phase.WARNING, text))
+
+    def check_models(self, services: Sequence[str]) -> None:
+        """docker compose runs a service's `models` with the Docker Model plugin and fails
+        without it, before anything is made; pycompose has no model runner, so a service that
+        uses models cannot get the endpoint variables it expects."""
+        for name in services:
+            models = self.project.services[name].raw.get("models")
+            if models:
+                raise ComposeError(
+                    "'models' support requires Docker Model plugin: "
+                    f'service "{name}" uses models ({", ".join(models)}) and pycompose has no '
+                    "model runner",
+                    hint=f'remove the "models" key of service "{name}" (or run the stack '
+                    "with docker compose and the Docker Model plugin)",
+                )
 
     def check_service_files(self, services: Sequence[str]) -> None:
         """The services' secrets and configs are all there (files, variables), before anything

@@ -290,6 +290,19 @@ def _mount_reference_problems(
                     "project", ("services", name, *key, i))
 
 
+def _model_reference_problems(
+    name: str, svc: dict[str, Any], project: dict[str, Any], add: Callable[[str, KeyPath], None]
+) -> None:
+    """A service's `models` must name top-level models (compose-go's checkConsistency)."""
+    uses = svc.get("models") or {}
+    defined = project.get("models") or {}
+    keys = enumerate(uses) if isinstance(uses, list) else ((m, m) for m in uses)
+    for key, model in keys:
+        if str(model) not in defined:
+            add(f'service "{name}" refers to undefined model {model}: invalid compose project',
+                ("services", name, "models", key))
+
+
 def _watch_problems(
     name: str, svc: dict[str, Any], add: Callable[[str, KeyPath], None]
 ) -> None:
@@ -413,6 +426,7 @@ def cross_problems(
                 dangling(f'service "{name}" mounts volumes from undefined service "{other}"',
                     (*base, "volumes_from", i))
         _mount_reference_problems(name, svc, project, dangling)
+        _model_reference_problems(name, svc, project, dangling)
         _watch_problems(name, svc, add)
     _definition_problems(project, add)
     cycle = find_cycle(edges)

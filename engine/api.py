@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from typing import Any, BinaryIO
 
     from engine.builder.build import BuildOptions, BuildResult
+    from engine.builder.lint import DockerfileCheck
     from engine.container_commit import CommitRequest  # loads on the first `commit`
     from engine.container_copy import ContainerRoot  # the module loads on the first `cp`
     from engine.container_stats import ResourceSample
@@ -94,6 +95,7 @@ __all__ = [
     "PortSpec",
     "Volume",
     "VolumeInUseError",
+    "docker_time_flag",
     "swappiness_supported",
 ]
 
@@ -144,16 +146,21 @@ class ContainerInfo:
 
 def _log_time(value: str | None, flag: str, container: str) -> str | None:
     """A `--since`/`--until` value as the log's own timestamps (engine.logs.normalize_since)."""
+    return None if value is None else docker_time_flag(value, flag, container)
+
+
+def docker_time_flag(value: str, flag: str, subject: str | None = None) -> str:
+    """Docker's `--since`/`--until` (of `logs` and `events`): RFC 3339, Unix seconds or a
+    duration before now (`10m`), as an RFC 3339 UTC time with nanoseconds, so times compare
+    as strings. One parser for every command that takes such a flag."""
     from engine.logs import normalize_since
 
-    if value is None:
-        return None
     try:
         return normalize_since(value)
     except ValueError:
         raise InvalidArgumentError(
             f"invalid value for {flag}: {value!r} (a timestamp or a duration like 10m)",
-            subject=container,
+            subject=subject,
         ) from None
 
 
@@ -267,6 +274,26 @@ class Engine:
         from engine.builder.build import Builder
 
         return Builder(self, report or _quiet).build(options)
+
+    def check_build(self, options: BuildOptions) -> DockerfileCheck:
+        """BuildKit's Dockerfile checks (`build --check`) on the Dockerfile `options` name,
+        without building; a Dockerfile that does not parse raises as the build would."""
+        from engine.builder.build import read_dockerfile_source
+        from engine.builder.lint import DockerfileCheck, check_dockerfile
+        from engine.builder.parser import parse_dockerfile
+
+        text, file = read_dockerfile_source(options)
+        result = check_dockerfile(parse_dockerfile(text, file), options.build_args,
+                                  self._image_env)
+        return DockerfileCheck(file, text, result)
+
+    def _image_env(self, reference: str) -> frozenset[str] | None:
+        """The variables a local image's config sets (None: not here)."""
+        try:
+            image = self.images.get(reference)
+        except EngineError:
+            return None
+        return frozenset(item.partition("=")[0] for item in image.config.env)
 
     # ---- volumes and networks -----------------------------------------------------------
     def ensure_volume(
@@ -1286,6 +1313,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "BuildCache": ("engine.builder.cache", "BuildCache"),
     "BuildOptions": ("engine.builder.build", "BuildOptions"),
     "BuildSecret": ("engine.builder.secrets", "BuildSecret"),
+    "CheckWarning": ("engine.builder.lint", "CheckWarning"),
+    "DockerfileCheck": ("engine.builder.lint", "DockerfileCheck"),
     "CommitRequest": ("engine.container_commit", "CommitRequest"),
     "Image": ("engine.images", "Image"),
     "LogLine": ("engine.logs", "LogLine"),
@@ -1309,6 +1338,7 @@ if TYPE_CHECKING:
     from engine.archive import load_archive, save_images  # noqa: F401
     from engine.builder.cache import BuildCache  # noqa: F401
     from engine.builder.dockerignore import DockerIgnore  # noqa: F401
+    from engine.builder.lint import CheckWarning  # noqa: F401
     from engine.builder.named_contexts import NamedContext
     from engine.builder.secrets import BuildSecret  # noqa: F401
     from engine.container_copy import unpack as unpack_tar  # noqa: F401

@@ -38,14 +38,17 @@ _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 def normalize_since(value: str, now: float | None = None) -> str:
     """Docker's `--since`: RFC 3339 (with or without fraction/zone), Unix seconds, or a duration
-    before now (`10m`, `1h30m`), as the log's own nanosecond timestamp format, so lines compare
-    as strings. Raises ValueError when it is none of those."""
+    before now (`10m`, `1h30m`; a negative one, `-5s`, is after now, as Go's ParseDuration
+    makes it), as the log's own nanosecond timestamp format, so lines compare as strings.
+    Raises ValueError when it is none of those."""
     text = value.strip()
     current = time.time() if now is None else now
+    sign = -1.0 if text.startswith("-") else 1.0
+    span = text[1:] if text[:1] in ("+", "-") else text
     if re.fullmatch(r"\d+(\.\d+)?", text):
         seconds = float(text)
-    elif (parts := re.findall(_DURATION, text)) and "".join(a + u for a, u in parts) == text:
-        seconds = current - sum(float(a) * _UNIT[u] for a, u in parts)
+    elif (parts := re.findall(_DURATION, span)) and "".join(a + u for a, u in parts) == span:
+        seconds = current - sign * sum(float(a) * _UNIT[u] for a, u in parts)
     else:
         stamp = text.replace("Z", "+00:00")
         stamp = re.sub(r"\.(\d{6})\d*", r".\1", stamp)

@@ -63,6 +63,8 @@ def register(app: typer.Typer) -> None:
         profiles: bool = typer.Option(False, "--profiles", help="Print the profile names"),
         images: bool = typer.Option(False, "--images", help="Print the image names"),
         networks: bool = typer.Option(False, "--networks", help="Print the network names"),
+        models: bool = typer.Option(
+            False, "--models", help="Print the model names, one per line"),
         variables: bool = typer.Option(
             False, "--variables", help="Print the variables the files use, with their defaults"
         ),
@@ -135,6 +137,8 @@ def register(app: typer.Typer) -> None:
             text = config_render.render_images(project)
         elif networks:
             text = config_render.render_networks(full)
+        elif models:
+            text = config_render.render_models(full)
         elif variables:
             text = config_render.render_variables(project)
         elif environment:
@@ -203,7 +207,7 @@ def _as_merged(
     from compose.loader import load_model
 
     model = load_model(options)
-    for section in ("services", "networks", "volumes", "secrets", "configs"):
+    for section in ("services", "networks", "volumes", "secrets", "configs", "models"):
         kept = project.raw.get(section) or {}
         if isinstance(model.get(section), dict):
             model[section] = {k: v for k, v in model[section].items() if k in kept}

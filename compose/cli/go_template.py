@@ -2,10 +2,13 @@
 
 What scripts write: `{{.Field}}`, `{{.A.B}}`, `{{json .}}`, pipes (`{{.Name | upper}}`),
 docker's functions (json, split, join, title, lower, upper, pad, truncate) and Go's (print,
-printf, println, len, index, eq, ne, lt, le, gt, ge, and, or, not), `{{if}}`/`{{else}}`,
-`{{range}}`, `{{with}}`, `{{- -}}` trimming, comments, and a leading `table` for a header
-row and columns aligned as docker's tabwriter aligns them. Rows are dicts shaped like the
-structs docker formats: a field that is not there is an error, as it is for a struct.
+printf, println, len, index, slice, html, urlquery, eq, ne, lt, le, gt, ge, and, or, not),
+`{{if}}`/`{{else if}}`/`{{else}}`, `{{range}}` (with `{{break}}`/`{{continue}}`), `{{with}}`
+(and `{{else with}}`), variables (`{{$x := .Name}}`, `{{$x = …}}`, `{{range $i, $e := .L}}`,
+`$` for the row), `(pipeline).Field`, `{{- -}}` trimming, comments, and a leading `table`
+for a header row and columns aligned as docker's tabwriter aligns them. Rows are dicts
+shaped like the structs docker formats: a field that is not there is an error, as it is for
+a struct.
 `methods` stands for the structs' methods that take arguments (`{{.Label "x"}}`).
 """
 
@@ -34,9 +37,17 @@ class TemplateError(ValueError):
 # ---- parsing ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Field:
-    """`.A.B` or `$.A`: a walk from the dot (or the row) through fields."""
+    """`.A.B`, `$.A` or `$x.A`: a walk from the dot (the row, a variable) through fields."""
 
-    root: bool  # `$…` rather than `.…`
+    var: str | None  # None: the dot; "$": the row; "$x": a variable
+    chain: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Chained:
+    """`(pipeline).A.B`: a walk through fields of a parenthesized pipeline's value."""
+
+    operand: Pipeline
     chain: tuple[str, ...]
 
 
@@ -63,9 +74,12 @@ class Command:
 
 @dataclass(frozen=True)
 class Pipeline:
-    """Commands joined by `|`: each one's result is the next one's last argument."""
+    """Commands joined by `|`: each one's result is the next one's last argument; with
+    `variables`, its value is declared (`:=`) or assigned (`=`) to them first."""
 
     commands: tuple[Command, ...]
+    variables: tuple[str, ...] = ()
+    declare: bool = True
 
 
 @dataclass(frozen=True)
@@ -84,7 +98,8 @@ class Action:
 
 @dataclass(frozen=True)
 class Block:
-    """`{{if}}`, `{{range}}` or `{{with}}` with its body and its `{{else}}` branch."""
+    """`{{if}}`, `{{range}}` or `{{with}}` with its body and its `{{else}}` branch (an
+    `{{else if}}`/`{{else with}}` is a block alone in it)."""
 
     kind: str  # if | range | with
     pipeline: Pipeline
@@ -92,7 +107,14 @@ class Block:
     otherwise: list[object] = field(default_factory=list)
 
 
-_ACTION = re.compile(r"\{\{(- )?(.*?)( -)?\}\}", re.DOTALL)
+@dataclass(frozen=True)
+class LoopControl:
+    """`{{break}}` or `{{continue}}` inside a `{{range}}`."""
+
+    word: str
+
+
+_ACTION = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.DOTALL)
 _TOKEN = re.compile(
     r"""\s*(?:
       (?P<string>"(?:\\.|[^"\\])*")
@@ -100,24 +122,32 @@ _TOKEN = re.compile(
     | (?P<field>(?:\$\w*)?(?:\.\w+)+|\$\w*|\.)
     | (?P<number>-?\d+(?:\.\d+)?)
     | (?P<ident>[A-Za-z_]\w*)
-    | (?P<punct>[|()])
+    | (?P<declare>:=|=)
+    | (?P<punct>[|(),])
     )""",
     re.VERBOSE,
 )
 FUNCTIONS = frozenset({
     "json", "split", "join", "title", "lower", "upper", "pad", "truncate", "print", "printf",
-    "println", "len", "index", "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not",
+    "println", "len", "index", "slice", "html", "urlquery", "eq", "ne", "lt", "le", "gt", "ge",
+    "and", "or", "not",
 })
 
 
 def _tokens(source: str) -> list[tuple[str, str]]:
-    out, position = [], 0
+    """The action's tokens; `.A` written right after `)` is a `chain` on the parenthesis."""
+    out: list[tuple[str, str]] = []
+    position = 0
     while source[position:].strip():
         match = _TOKEN.match(source, position)
         if match is None or match.end() == position:
             raise TemplateError(f"unexpected {source[position:].strip()!r} in action")
         kind = match.lastgroup or ""
-        out.append((kind, match.group(kind)))
+        text = match.group(kind)
+        glued = match.start(kind) == position and out and out[-1] == ("punct", ")")
+        if kind == "field" and text.startswith(".") and glued:
+            kind = "chain"
+        out.append((kind, text))
         position = match.end()
     return out
 
@@ -130,9 +160,8 @@ def _operand(kind: str, text: str) -> object:
     if kind == "number":
         return Literal(float(text) if "." in text else int(text))
     if kind == "field":
-        root = text.startswith("$")
-        names = text.split(".")[1:] if "." in text else []
-        return Field(root, tuple(n for n in names if n))
+        head, _, rest = text.partition(".")
+        return Field(head or None, tuple(n for n in rest.split(".") if n))
     if text in ("true", "false"):
         return Literal(text == "true")
     if text == "nil":
@@ -158,6 +187,12 @@ def _pipeline(tokens: list[tuple[str, str]], start: int = 0) -> tuple[Pipeline, 
             operands.append(inner)
         elif text == ")" and kind == "punct":
             break
+        elif kind == "chain":
+            if not operands or not isinstance(operands[-1], Pipeline):
+                raise TemplateError(f"unexpected {text!r} in operand")
+            operands[-1] = Chained(operands[-1], tuple(n for n in text.split(".") if n))
+        elif kind in ("declare", "punct"):
+            raise TemplateError(f"unexpected {text!r} in command")
         else:
             operands.append(_operand(kind, text))
         i += 1
@@ -167,16 +202,47 @@ def _pipeline(tokens: list[tuple[str, str]], start: int = 0) -> tuple[Pipeline, 
     return Pipeline(tuple(commands)), i
 
 
-def parse_pipeline(source: str) -> Pipeline:
+def _is_variable(token: tuple[str, str]) -> bool:
+    return token[0] == "field" and token[1].startswith("$") and "." not in token[1]
+
+
+def _declaration(tokens: list[tuple[str, str]], in_range: bool) -> tuple[tuple[str, ...], int]:
+    """The variables a pipeline starts by declaring (`$x :=`, `$i, $e :=` in a range) or
+    assigning (`$x =`), and where its commands begin."""
+    if len(tokens) >= 4 and _is_variable(tokens[0]) and tokens[1] == ("punct", ","):
+        if not (in_range and _is_variable(tokens[2]) and tokens[3][0] == "declare"):
+            raise TemplateError("too many declarations in command")
+        return (tokens[0][1], tokens[2][1]), 3
+    if len(tokens) >= 2 and _is_variable(tokens[0]) and tokens[1][0] == "declare":
+        return (tokens[0][1],), 1
+    return (), -1
+
+
+def parse_pipeline(source: str, in_range: bool = False) -> Pipeline:
     tokens = _tokens(source)
-    pipeline, end = _pipeline(tokens)
+    variables, at = _declaration(tokens, in_range)
+    if "$" in variables:
+        raise TemplateError('cannot assign to "$"')
+    pipeline, end = _pipeline(tokens, at + 1)
     if end < len(tokens):
         raise TemplateError("unexpected ) in command")
+    if variables:
+        declare = tokens[at][1] == ":="
+        return Pipeline(pipeline.commands, variables, declare)
     return pipeline
 
 
 def parse(template: str) -> list[object]:
     """The template's nodes; `{{if}}`, `{{range}}` and `{{with}}` hold their bodies."""
+    try:
+        return _parse(template)
+    except TemplateError:
+        raise
+    except ValueError as exc:  # a string literal json cannot read, a number too long
+        raise TemplateError(str(exc)) from None
+
+
+def _parse(template: str) -> list[object]:
     root: list[object] = []
     target = root
     outer: list[list[object]] = []  # where each open block's {{end}} returns to
@@ -194,7 +260,7 @@ def parse(template: str) -> list[object]:
         if body.startswith("/*"):
             continue
         if word in ("if", "range", "with"):
-            block = Block(word, parse_pipeline(body[len(word):]))
+            block = Block(word, parse_pipeline(body[len(word):], in_range=word == "range"))
             target.append(block)
             outer.append(target)
             chains.append([block])
@@ -204,8 +270,9 @@ def parse(template: str) -> list[object]:
                 raise TemplateError("unexpected {{else}}")
             rest = body[len("else"):].strip()
             last = chains[-1][-1]
-            if rest.split(None, 1)[:1] == ["if"]:
-                nested = Block("if", parse_pipeline(rest[len("if"):]))
+            also = rest.split(None, 1)[:1]
+            if also == ["if"] or (also == ["with"] and chains[-1][0].kind == "with"):
+                nested = Block(also[0], parse_pipeline(rest[len(also[0]):]))
                 last.otherwise.append(nested)
                 chains[-1].append(nested)
                 target = nested.body
@@ -216,6 +283,10 @@ def parse(template: str) -> list[object]:
                 raise TemplateError("unexpected {{end}}")
             chains.pop()
             target = outer.pop()
+        elif word in ("break", "continue"):
+            if body != word or not any(chain[0].kind == "range" for chain in chains):
+                raise TemplateError(f"{{{{{word}}}}} outside {{{{range}}}}")
+            target.append(LoopControl(word))
         else:
             target.append(Action(parse_pipeline(body)))
     if chains:
@@ -263,7 +334,9 @@ def _printf(fmt: str, *args: object) -> str:
         flags, kind = match.group(1), match.group(2)
         if kind == "%":
             return "%%"
-        value = args[index] if index < len(args) else None
+        if index >= len(args):
+            return f"%%!{kind}(MISSING)"
+        value = args[index]
         index += 1
         if kind == "q":
             converted.append(json.dumps(go_text(value), ensure_ascii=False))
@@ -307,6 +380,46 @@ def _compare(op: str) -> Callable[..., bool]:
     return check
 
 
+def _len(value: object) -> int:
+    if not isinstance(value, str | list | tuple | dict):
+        raise TemplateError(f"error calling len: len of type {_go_type(value)}")
+    return len(value)
+
+
+def _slice(value: object, *indices: object) -> object:
+    if not isinstance(value, str | list | tuple):
+        raise TemplateError(f"error calling slice: can't slice item of type {_go_type(value)}")
+    if len(indices) > 3 or (len(indices) == 3 and isinstance(value, str)):
+        raise TemplateError("error calling slice: too many slice indexes")
+    bounds = [int(i) for i in indices if isinstance(i, int | float)]
+    if len(bounds) != len(indices):
+        raise TemplateError("error calling slice: cannot index slice/array with a non-number")
+    start, end = (bounds + [0, len(value)][len(bounds):])[:2]
+    if not 0 <= start <= end <= len(value):
+        raise TemplateError(f"error calling slice: index out of range: {end}")
+    return value[start:end]
+
+
+_HTML_ESCAPES = {'"': "&#34;", "'": "&#39;", "&": "&amp;", "<": "&lt;", ">": "&gt;",
+                 "\0": "\uFFFD"}
+
+
+def _html(*args: object) -> str:
+    """Go's template.HTMLEscapeString of the operands printed as `print` does."""
+    return "".join(_HTML_ESCAPES.get(c, c) for c in _print(*args))
+
+
+def _urlquery(*args: object) -> str:
+    from urllib.parse import quote_plus
+
+    return quote_plus(_print(*args))
+
+
+def _go_type(value: object) -> str:
+    names = {bool: "bool", int: "int", float: "float64", str: "string", type(None): "nil"}
+    return names.get(type(value), "map" if isinstance(value, dict) else "slice")
+
+
 def _index(value: object, *keys: object) -> object:
     for key in keys:
         try:
@@ -330,8 +443,11 @@ BUILTINS: dict[str, Callable[..., object]] = {
     "print": _print,
     "printf": _printf,
     "println": lambda *a: " ".join(go_text(x) for x in a) + "\n",
-    "len": lambda v: len(v),
+    "len": _len,
     "index": _index,
+    "slice": _slice,
+    "html": _html,
+    "urlquery": _urlquery,
     "eq": lambda a, *bs: any(a == b for b in bs),
     "ne": lambda a, b: a != b,
     "lt": _compare("lt"),
@@ -346,25 +462,62 @@ HEADER_FUNCTIONS = frozenset({"json", "split", "join", "title", "lower", "upper"
 
 
 # ---- execution -------------------------------------------------------------------------------
+class _LoopSignal(Exception):
+    """`{{break}}`/`{{continue}}` unwinding to the innermost range."""
+
+    def __init__(self, word: str) -> None:
+        super().__init__(word)
+        self.word = word
+
+
 @dataclass(frozen=True)
 class _Scope:
     """What fields resolve against while a row executes: the dot, the row ($), methods,
-    and whether this is the table's header row."""
+    whether this is the table's header row, and the variables in scope (innermost last:
+    a block's own are gone at its {{end}}, as Go's)."""
 
     dot: object
     root: object
     methods: Mapping[str, Method]
     header: bool
     lenient: bool = False  # a missing map key is nil (inspect documents are maps)
+    frames: tuple[dict[str, object], ...] = ()
+
+    def inner(self, dot: object) -> _Scope:
+        return dataclasses.replace(self, dot=dot, frames=(*self.frames, {}))
+
+    def variable(self, name: str) -> object:
+        if name == "$":
+            return self.root
+        for frame in reversed(self.frames):
+            if name in frame:
+                return frame[name]
+        raise TemplateError(f'undefined variable "{name}"')
+
+    def bind(self, name: str, value: object, declare: bool) -> None:
+        if declare:
+            self.frames[-1][name] = value
+            return
+        for frame in reversed(self.frames):
+            if name in frame:
+                frame[name] = value
+                return
+        raise TemplateError(f'undefined variable "{name}"')
 
 
 def _field(scope: _Scope, node: Field, args: list[object]) -> object:
-    value = scope.root if node.root else scope.dot
-    for position, name in enumerate(node.chain):
-        if position == len(node.chain) - 1 and args:
+    value = scope.dot if node.var is None else scope.variable(node.var)
+    return _walk(scope, value, node.chain, args)
+
+
+def _walk(scope: _Scope, value: object, chain: tuple[str, ...], args: list[object]) -> object:
+    for position, name in enumerate(chain):
+        if position == len(chain) - 1 and args:
             if name not in scope.methods:
                 raise TemplateError(f"{name} is not a method but has arguments")
             return scope.methods[name](value, *args)
+        if value is None and scope.lenient:
+            return None  # Go: a field of a missing key's nil interface is <no value> too
         if isinstance(value, dict) and name in value:
             value = value[name]
         elif name in scope.methods:
@@ -389,6 +542,8 @@ def _value(scope: _Scope, operand: object) -> object:
         return _field(scope, operand, [])
     if isinstance(operand, Pipeline):
         return _run(scope, operand)
+    if isinstance(operand, Chained):
+        return _walk(scope, _run(scope, operand.operand), operand.chain, [])
     assert isinstance(operand, Func)
     return _call(scope, operand.name, [])
 
@@ -420,11 +575,19 @@ def _command(scope: _Scope, command: Command, piped: tuple[object, ...]) -> obje
     return _value(scope, first)
 
 
-def _run(scope: _Scope, pipeline: Pipeline) -> object:
+def _evaluate(scope: _Scope, pipeline: Pipeline) -> object:
     value: tuple[object, ...] = ()
     for command in pipeline.commands:
         value = (_command(scope, command, value),)
     return value[0]
+
+
+def _run(scope: _Scope, pipeline: Pipeline) -> object:
+    """The pipeline's value, declared or assigned to its variable first (`$x := …`)."""
+    value = _evaluate(scope, pipeline)
+    for name in pipeline.variables:
+        scope.bind(name, value, pipeline.declare)
+    return value
 
 
 def _execute(scope: _Scope, nodes: list[object], out: list[str]) -> None:
@@ -432,25 +595,22 @@ def _execute(scope: _Scope, nodes: list[object], out: list[str]) -> None:
         if isinstance(node, Text):
             out.append(node.text)
         elif isinstance(node, Action):
-            out.append(go_text(_run(scope, node.pipeline)))
+            value = _run(scope, node.pipeline)
+            if not node.pipeline.variables:  # Go prints nothing for a declaration
+                out.append(go_text(value))
         elif isinstance(node, Block):
             _block(scope, node, out)
+        elif isinstance(node, LoopControl):
+            raise _LoopSignal(node.word)
 
 
 def _block(scope: _Scope, node: Block, out: list[str]) -> None:
-    value = _run(scope, node.pipeline)
+    scope = scope.inner(scope.dot)  # the block's variables end at its {{end}}
     if node.kind == "range":
-        items = list(value.values()) if isinstance(value, dict) else value
-        if scope.header and not isinstance(items, list | tuple):
-            return  # a header row has titles where lists were
-        if not truthy(items):
-            _execute(scope, node.otherwise, out)
-            return
-        if not isinstance(items, list | tuple):
-            raise TemplateError(f"range can't iterate over {go_text(value)}")
-        for item in items:
-            _execute(dataclasses.replace(scope, dot=item), node.body, out)
-    elif not truthy(value):
+        _range(scope, node, out)
+        return
+    value = _run(scope, node.pipeline)
+    if not truthy(value):
         _execute(scope, node.otherwise, out)
     elif node.kind == "with":
         _execute(dataclasses.replace(scope, dot=value), node.body, out)
@@ -458,12 +618,63 @@ def _block(scope: _Scope, node: Block, out: list[str]) -> None:
         _execute(scope, node.body, out)
 
 
+def _range_items(value: object) -> list[tuple[object, object]] | None:
+    """(key or index, element) pairs as Go ranges them: maps in key order, `range N` over
+    0…N-1; None for what cannot be ranged over."""
+    if isinstance(value, dict):
+        return sorted(value.items(), key=lambda item: str(item[0]))
+    if isinstance(value, list | tuple):
+        return list(enumerate(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [(i, i) for i in range(value)]
+    if value is None:
+        return []
+    return None
+
+
+def _range(scope: _Scope, node: Block, out: list[str]) -> None:
+    value = _evaluate(scope, node.pipeline)
+    items = _range_items(value)
+    if items is None and scope.header:
+        return  # a header row has titles where lists were
+    if items is None:
+        raise TemplateError(f"range can't iterate over {go_text(value)}")
+    if not items:
+        _execute(scope, node.otherwise, out)
+        return
+    names = node.pipeline.variables
+    for key, item in items:
+        step = scope.inner(item)
+        if len(names) == 2:
+            step.bind(names[0], key, True)
+        if names:
+            step.bind(names[-1], item, True)
+        try:
+            _execute(step, node.body, out)
+        except _LoopSignal as signal:
+            if signal.word == "break":
+                break
+
+
 def execute(
     nodes: list[object], row: object, methods: Mapping[str, Method] | None = None,
     header: bool = False, lenient: bool = False,
 ) -> str:
+    """The row through the template; whatever goes wrong on the way is a TemplateError (the
+    user's template, never a traceback)."""
     out: list[str] = []
-    _execute(_Scope(row, row, methods or {}, header, lenient), nodes, out)
+    scope = _Scope(row, row, methods or {}, header, lenient, ({},))
+    try:
+        _execute(scope, nodes, out)
+    except TemplateError:
+        raise
+    except RecursionError:
+        raise TemplateError("exceeded maximum template depth") from None
+    except _LoopSignal as signal:  # in a range's {{else}}: no loop to leave
+        raise TemplateError(f"{{{{{signal.word}}}}} outside {{{{range}}}}") from None
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
+            ZeroDivisionError) as exc:
+        raise TemplateError(f"executing template: {exc}") from None
     return "".join(out)
 
 

@@ -210,7 +210,8 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
         from engine import prewarm_network_attach
 
         prewarm_network_attach()  # the fork server loads the attach path while we prepare
-    orch.check_service_files([service])  # before anything is made
+    orch.check_models([service])  # before anything is made
+    orch.check_service_files([service])
     orch.warn_unsupported([service])
     if not request.quiet:
         orch.image_report = lambda line: print(line, file=sys.stderr)  # builds show, as in up

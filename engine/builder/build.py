@@ -92,6 +92,23 @@ class BuildOptions:
     allow_insecure: bool = False  # entitlement security.insecure: RUN --security=insecure
 
 
+def read_dockerfile_source(options: BuildOptions) -> tuple[str, str]:
+    """The Dockerfile's text and the name its errors use (its path; `Dockerfile` for
+    dockerfile_inline): one reader for the build and for `build --check`."""
+    if options.dockerfile_inline is not None:
+        return options.dockerfile_inline, "Dockerfile"
+    path = Builder._dockerfile_path(options)
+    assert path is not None
+    try:
+        return path.read_text(), str(path)
+    except FileNotFoundError:
+        raise BuildError(
+            f"failed to read dockerfile: {path}: no such file", subject=str(path)
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BuildError(f"failed to read dockerfile {path}: {exc}", subject=str(path)) from exc
+
+
 @dataclass(frozen=True)
 class BuildResult:
     """The built image with its step counts, so a caller can tell a rebuild that reused the
@@ -230,19 +247,8 @@ class Builder:
         return path if path.is_absolute() else options.context / path
 
     def _read_dockerfile(self, options: BuildOptions) -> Dockerfile:
-        if options.dockerfile_inline is not None:
-            return parse_dockerfile(options.dockerfile_inline, "Dockerfile")
-        path = self._dockerfile_path(options)
-        assert path is not None
-        try:
-            text = path.read_text()
-        except FileNotFoundError:
-            raise BuildError(
-                f"failed to read dockerfile: {path}: no such file", subject=str(path)
-            ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BuildError(f"failed to read dockerfile {path}: {exc}", subject=str(path)) from exc
-        return parse_dockerfile(text, str(path))
+        text, file = read_dockerfile_source(options)
+        return parse_dockerfile(text, file)
 
     @staticmethod
     def _stage_name(instruction: Instruction, dockerfile: Dockerfile) -> str | None:

@@ -50,6 +50,8 @@ class Instruction:
     original: str = ""
     mounts: tuple[str, ...] = ()
     heredocs: tuple[Heredoc, ...] = ()
+    end_line: int = 0  # its last line (continuations, heredocs), for `build --check`
+    empty_continuation: bool = False  # a blank line inside its continuation (a lint warning)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class Dockerfile:
     file: str
     instructions: tuple[Instruction, ...]
     escape: str = "\\"
+    check: str = ""  # the `# check=` directive (skip=RULES;error=BOOL) of `build --check`
 
 
 def _json_list(text: str) -> tuple[str, ...] | None:
@@ -130,12 +133,11 @@ def _physical_lines(text: str) -> list[str]:
     return lines
 
 
-def _directives(lines: list[str], file: str) -> tuple[str, int]:
-    """The escape character and the index of the first line after the parser directives.
-    Only known directives count; an unknown one, a comment, a blank line or an instruction
-    ends them (the Dockerfile reference)."""
-    escape = "\\"
-    seen: set[str] = set()
+def _directives(lines: list[str], file: str) -> tuple[dict[str, str], int]:
+    """The parser directives (name -> value; `escape` checked) and the index of the first
+    line after them. Only known directives count; an unknown one, a comment, a blank line or
+    an instruction ends them (the Dockerfile reference)."""
+    seen: dict[str, str] = {}
     index = 0
     while index < len(lines):
         match = _DIRECTIVE_RE.match(lines[index].strip())
@@ -144,15 +146,13 @@ def _directives(lines: list[str], file: str) -> tuple[str, int]:
         name = match[1].lower()
         if name in seen:
             raise DockerfileError(file, index + 1, f"only one {name} parser directive can be used")
-        seen.add(name)
-        if name == "escape":
-            if match[2] not in ("\\", "`"):
-                raise DockerfileError(
-                    file, index + 1, f"invalid escape token '{match[2]}' does not match ` or \\"
-                )
-            escape = match[2]
+        seen[name] = match[2]
+        if name == "escape" and match[2] not in ("\\", "`"):
+            raise DockerfileError(
+                file, index + 1, f"invalid escape token '{match[2]}' does not match ` or \\"
+            )
         index += 1
-    return escape, index
+    return seen, index
 
 
 def _is_blank_or_comment(line: str) -> bool:
@@ -160,16 +160,19 @@ def _is_blank_or_comment(line: str) -> bool:
     return not stripped or stripped.startswith("#")
 
 
-def _logical_line(lines: list[str], index: int, escape: str) -> tuple[str, int]:
-    """The instruction starting at `index` with its continuation lines joined, and the index
-    of the line after it. Comment and blank lines inside a continuation are dropped."""
+def _logical_line(lines: list[str], index: int, escape: str) -> tuple[str, int, bool]:
+    """The instruction starting at `index` with its continuation lines joined, the index of
+    the line after it, and whether a blank line was inside the continuation. Comment and
+    blank lines inside a continuation are dropped."""
     parts: list[str] = []
     current = lines[index].rstrip()
+    blank = False
     while True:
         if current.endswith(escape) and not current.endswith(escape * 2):
             parts.append(current[: -len(escape)])
             index += 1
             while index < len(lines) and _is_blank_or_comment(lines[index]):
+                blank = blank or not lines[index].strip()
                 index += 1
             if index >= len(lines):
                 break
@@ -178,7 +181,7 @@ def _logical_line(lines: list[str], index: int, escape: str) -> tuple[str, int]:
         parts.append(current)
         index += 1
         break
-    return "".join(parts).strip(), index
+    return "".join(parts).strip(), index, blank
 
 
 def _read_heredocs(
@@ -226,14 +229,15 @@ def _strip_flag_text(rest: str) -> tuple[str, str]:
 
 def parse_dockerfile(text: str, file: str = "Dockerfile") -> Dockerfile:
     lines = _physical_lines(text)
-    escape, index = _directives(lines, file)
+    directives, index = _directives(lines, file)
+    escape = directives.get("escape", "\\")
     instructions: list[Instruction] = []
     while index < len(lines):
         if _is_blank_or_comment(lines[index]):
             index += 1
             continue
         start = index + 1
-        logical, index = _logical_line(lines, index, escape)
+        logical, index, blank = _logical_line(lines, index, escape)
         keyword_text, _, rest = logical.partition(" ")
         keyword = keyword_text.upper()
         if "\t" in keyword_text:
@@ -268,6 +272,8 @@ def parse_dockerfile(text: str, file: str = "Dockerfile") -> Dockerfile:
                 original=logical,
                 mounts=mounts,
                 heredocs=heredocs,
+                end_line=index,
+                empty_continuation=blank,
             )
         )
     if not instructions:
@@ -278,4 +284,7 @@ def parse_dockerfile(text: str, file: str = "Dockerfile") -> Dockerfile:
         raise DockerfileError(
             file, line, "no build stage in current context: the first instruction must be FROM"
         )
-    return Dockerfile(file=file, instructions=tuple(instructions), escape=escape)
+    return Dockerfile(
+        file=file, instructions=tuple(instructions), escape=escape,
+        check=directives.get("check", ""),
+    )

@@ -160,3 +160,25 @@ def test_port_and_publishers_template(stack: Stack) -> None:
     missing = stack.cli("port", "web", "81")
     assert missing.returncode == 1
     assert f"no port 81/tcp for container {stack.name}-web-1: {published}/tcp" in missing.stderr
+
+
+def test_go_template_variables_in_ps_and_inspect(stack: Stack) -> None:
+    stack.write({"db": SLEEPER, "web": SLEEPER})
+    stack.ok("up", "-d")
+    out = stack.ok(
+        "ps", "--format", '{{$s := .Service}}{{$n := .Name}}{{$s}}={{$n | upper}}'
+        '{{range $i, $e := split "x,y" ","}} {{$i}}{{$e}}{{$.Service}}{{end}}',
+    ).stdout
+    assert out.splitlines() == [
+        f"db={stack.name.upper()}-DB-1 0xdb 1ydb", f"web={stack.name.upper()}-WEB-1 0xweb 1yweb",
+    ]
+    db = f"{stack.name}-db-1"
+    labels = stack.ok(
+        "container", "inspect", "-f",
+        '{{range $k, $v := .Config.Labels}}{{if eq $k "com.docker.compose.service"}}'
+        '{{$k}}={{$v}}{{end}}{{end}} {{(index . "State").Status}}', db,
+    )
+    assert labels.stdout == "com.docker.compose.service=db running\n"
+    bad = stack.cli("container", "inspect", "-f", "{{if true}}{{$y := 1}}{{end}}{{$y}}", db)
+    assert bad.returncode == 2 and 'undefined variable "$y"' in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -126,3 +126,83 @@ def test_inspect_documents_are_maps_a_missing_key_is_no_value() -> None:
     assert text.split("\n") == [
         'running 1 ["sh"] <no value>', "exited <no value> null <no value>",
     ]
+
+
+VARS_ROW: list[dict[str, object]] = [
+    {"Name": "web", "List": ["a", "b", "c"], "Map": {"z": 1, "a": 2}, "N": 3, "Nothing": []},
+]
+
+
+def one(template: str) -> str:
+    return render(template, VARS_ROW, {"Name": "NAME"})
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ("{{$x := .Name}}{{$x}}-{{$x | upper}}", "web-WEB"),
+    ("{{range $i, $e := .List}}{{$i}}={{$e}},{{end}}", "0=a,1=b,2=c,"),
+    ("{{range $e := .List}}{{$e}}{{$.Name}} {{end}}", "aweb bweb cweb "),
+    ("{{range $k, $v := .Map}}{{$k}}:{{$v}} {{end}}", "a:2 z:1 "),  # maps in key order
+    ("{{$n := 0}}{{range .List}}{{$n = len $.List}}{{end}}{{$n}}", "3"),  # = assigns outer
+    ("{{with $x := .Name}}{{$x}}{{end}}", "web"),
+    ("{{if $x := .N}}{{$x}}{{else}}no{{end}}", "3"),
+    ("{{$m := .Map}}{{$m.z}}", "1"),
+])
+def test_variables_as_go_declares_and_assigns_them(template: str, expected: str) -> None:
+    assert one(template) == expected
+
+
+def test_a_field_of_a_parenthesized_pipeline() -> None:
+    rows: list[dict[str, object]] = [{"Ports": [{"Port": 80}, {"Port": 443}]}]
+    assert render("{{(index .Ports 1).Port}}", rows, {}) == "443"
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ('{{range .List}}{{if eq . "b"}}{{break}}{{end}}{{.}}{{end}}', "a"),
+    ('{{range .List}}{{if eq . "b"}}{{continue}}{{end}}{{.}}{{end}}', "ac"),
+    ("{{range 3}}{{.}}{{end}}", "012"),
+    ('{{with ""}}a{{else with .Name}}{{.}}{{end}}', "web"),
+    ("{{slice .List 1 2}} {{slice .Name 1}}", "[b] eb"),
+    ('{{html "<a&\'>"}}', "&lt;a&amp;&#39;&gt;"),
+    ('{{urlquery "a b&c"}}', "a+b%26c"),
+    ('{{printf "%d %s" 1}}', "1 %!s(MISSING)"),
+    ("{{-  .Name\n-}}", "web"),
+])
+def test_go_s_other_actions_and_functions(template: str, expected: str) -> None:
+    assert one(template) == expected
+
+
+def test_a_table_header_skips_a_ranged_column() -> None:
+    assert one("table {{range $i, $e := .List}}{{$e}}{{end}}\\t{{.Name}}").split("\n") == [
+        "          NAME", "abc       web",
+    ]
+
+
+@pytest.mark.parametrize(("template", "error"), [
+    ("{{$x}}", 'undefined variable "$x"'),
+    ("{{if .N}}{{$y := 1}}{{end}}{{$y}}", 'undefined variable "$y"'),  # gone at {{end}}
+    ("{{$y = 1}}", 'undefined variable "$y"'),
+    ("{{$a, $b := .List}}", "too many declarations"),
+    ("{{break}}", "outside"),
+    ("{{range .Nothing}}{{else}}{{continue}}{{end}}", "{{continue}} outside {{range}}"),
+    ("{{len 3}}", "len of type int"),
+    ("{{index .List 9}}", "out of range"),
+    ("{{slice .List 2 1}}", "out of range"),
+    ('{{"\\x"}}', "escape"),
+    ('{{printf "%*d" 1 2}}', ""),  # whatever Python makes of it: an error, not a traceback
+    ("{{range .Name}}{{end}}", "range can't iterate over web"),
+])
+def test_template_errors_are_template_errors(template: str, error: str) -> None:
+    try:
+        one(template)
+    except TemplateError as exc:
+        assert error in str(exc)
+    else:
+        assert not error, "expected an error"
+
+
+def test_inspect_a_field_of_a_missing_key_is_no_value() -> None:
+    from compose.cli.go_template import render_documents
+
+    docs: list[dict[str, object]] = [{"Config": {"Labels": {"a": "1"}}}]
+    text = render_documents('{{.X.Y.Z}} {{$c := .Config}}{{$c.Labels.a}}', docs)
+    assert text == "<no value> 1"

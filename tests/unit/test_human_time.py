@@ -33,3 +33,23 @@ def test_event_times_are_go_s_rfc3339_nano() -> None:
 
     assert rfc3339_nano(datetime(2026, 1, 2, 3, 4, 5, 120000, UTC)) == "2026-01-02T03:04:05.12Z"
     assert rfc3339_nano(datetime(2026, 1, 2, 3, 4, 5, 0, UTC)) == "2026-01-02T03:04:05Z"
+
+
+def test_docker_time_flags_take_timestamps_unix_seconds_and_signed_durations() -> None:
+    import pytest
+
+    from engine.api import docker_time_flag
+    from engine.errors import InvalidArgumentError
+    from engine.logs import normalize_since
+
+    assert normalize_since("10s", now=1000) == "1970-01-01T00:16:30.000000000Z"
+    assert normalize_since("-10s", now=1000) == "1970-01-01T00:16:50.000000000Z"  # ahead
+    assert normalize_since("1h1m", now=7200) == "1970-01-01T00:59:00.000000000Z"
+    assert normalize_since("1700000000.5") == "2023-11-14T22:13:20.500000000Z"
+    assert normalize_since("2026-01-02") == "2026-01-02T00:00:00.000000000Z"
+    assert docker_time_flag("2026-01-02T03:04:05+01:00", "since").startswith(
+        "2026-01-02T02:04:05"
+    )
+    for bad in ("--5s", "-", "soon", ""):
+        with pytest.raises(InvalidArgumentError, match="invalid value for until"):
+            docker_time_flag(bad, "until")
