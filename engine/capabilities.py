@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 
-from engine import syscalls as sc
 from engine.errors import InvalidArgumentError
 
 # Kernel numbering (include/uapi/linux/capability.h).
@@ -154,6 +153,8 @@ def mask(names: tuple[str, ...]) -> int:
 def drop_bounding_set(keep: tuple[str, ...]) -> None:
     """Remove every capability outside `keep` from the bounding set: no exec can regain it.
     Needs CAP_SETPCAP, so it runs before the user switch."""
+    from engine import syscalls as sc  # ctypes and libc: not for what only checks names
+
     wanted = mask(keep)
     for bit in range(last_cap() + 1):
         if not wanted >> bit & 1:
@@ -163,6 +164,8 @@ def drop_bounding_set(keep: tuple[str, ...]) -> None:
 def apply_process_capabilities(keep: tuple[str, ...], uid: int) -> None:
     """Final sets before exec: root keeps `keep` as permitted+effective; another user gets none
     (Docker since 20.10); inheritable and ambient are always empty."""
+    from engine import syscalls as sc  # (see `drop_bounding_set`)
+
     sc.prctl(sc.PR_CAP_AMBIENT, sc.PR_CAP_AMBIENT_CLEAR_ALL)
     caps = mask(keep) if uid == 0 else 0
     sc.capset(caps, caps, 0)

@@ -27,9 +27,7 @@ from engine.layout import Layout
 from engine.ports import PortSpec, PublishedPort, port_spec_from_json, published_from_json
 from engine.processes import gone_reason, is_alive, start_time
 from engine.runtime_spec import HealthcheckConfig
-
-# `shutil` (with zlib, bz2 and lzma: ~3 ms of every command's start-up) is imported where a
-# tree is removed.
+from engine.tree_removal import remove_tree
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
@@ -286,9 +284,7 @@ class ContainerStore:
         with self._lock():
             if not self.names.is_dir():
                 building = self.names.with_name(f".{NAMES_DIR}.{os.getpid()}.tmp")
-                import shutil  # (see the note at the imports)
-
-                shutil.rmtree(building, ignore_errors=True)
+                remove_tree(building)
                 building.mkdir(parents=True)
                 for record in self._records():
                     with contextlib.suppress(FileExistsError):
@@ -391,9 +387,7 @@ class ContainerStore:
             else:
                 continue
             name = _name_in(path / "config.json")
-            import shutil  # (see the note at the imports)
-
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
             removed += 1
             self._drop_entry(name, container_id)
         return removed
@@ -749,9 +743,7 @@ class ContainerStore:
         self._keep_removed_state(gone, container_id, count_stop, final)
         if prune:
             self.prune_removed()
-        import shutil  # (see the note at the imports)
-
-        shutil.rmtree(gone, ignore_errors=True)
+        remove_tree(gone)
         if name is None or not _is_name(name):
             return
         with self._lock():  # the name may already be reused by a newer create: keep that one

@@ -13,7 +13,7 @@ import stat
 from collections.abc import Callable
 
 from engine import capabilities
-from engine import syscalls as sc
+from engine import mount_flags as mf
 from engine.cgroups import CPU_PERIOD_DEFAULT, DEFAULT_DEVICE_RULES, Limits, available_cpuset
 from engine.containers import ContainerSpec, MountKind
 from engine.docker_init import find_init_binary
@@ -424,17 +424,17 @@ def runtime_options(
 # set it?). Later words win (`rw` after `ro`), as Docker's MergeTmpfsOptions.
 _MOUNT_FLAG_WORDS = {
     "defaults": (0, False),
-    "ro": (sc.MS_RDONLY, True), "rw": (sc.MS_RDONLY, False),
-    "nosuid": (sc.MS_NOSUID, True), "suid": (sc.MS_NOSUID, False),
-    "nodev": (sc.MS_NODEV, True), "dev": (sc.MS_NODEV, False),
-    "noexec": (sc.MS_NOEXEC, True), "exec": (sc.MS_NOEXEC, False),
-    "sync": (sc.MS_SYNCHRONOUS, True), "async": (sc.MS_SYNCHRONOUS, False),
-    "dirsync": (sc.MS_DIRSYNC, True),
-    "mand": (sc.MS_MANDLOCK, True), "nomand": (sc.MS_MANDLOCK, False),
-    "noatime": (sc.MS_NOATIME, True), "atime": (sc.MS_NOATIME, False),
-    "nodiratime": (sc.MS_NODIRATIME, True), "diratime": (sc.MS_NODIRATIME, False),
-    "relatime": (sc.MS_RELATIME, True), "norelatime": (sc.MS_RELATIME, False),
-    "strictatime": (sc.MS_STRICTATIME, True), "nostrictatime": (sc.MS_STRICTATIME, False),
+    "ro": (mf.MS_RDONLY, True), "rw": (mf.MS_RDONLY, False),
+    "nosuid": (mf.MS_NOSUID, True), "suid": (mf.MS_NOSUID, False),
+    "nodev": (mf.MS_NODEV, True), "dev": (mf.MS_NODEV, False),
+    "noexec": (mf.MS_NOEXEC, True), "exec": (mf.MS_NOEXEC, False),
+    "sync": (mf.MS_SYNCHRONOUS, True), "async": (mf.MS_SYNCHRONOUS, False),
+    "dirsync": (mf.MS_DIRSYNC, True),
+    "mand": (mf.MS_MANDLOCK, True), "nomand": (mf.MS_MANDLOCK, False),
+    "noatime": (mf.MS_NOATIME, True), "atime": (mf.MS_NOATIME, False),
+    "nodiratime": (mf.MS_NODIRATIME, True), "diratime": (mf.MS_NODIRATIME, False),
+    "relatime": (mf.MS_RELATIME, True), "norelatime": (mf.MS_RELATIME, False),
+    "strictatime": (mf.MS_STRICTATIME, True), "nostrictatime": (mf.MS_STRICTATIME, False),
 }
 # Propagation words Docker accepts there too; a tmpfs is private here whatever they say.
 _PROPAGATION_WORDS = frozenset(
@@ -442,7 +442,7 @@ _PROPAGATION_WORDS = frozenset(
      "runbindable"}
 )
 # Docker's defaults for every tmpfs (HostConfig.Tmpfs and tmpfs mounts alike).
-TMPFS_DEFAULT_FLAGS = sc.MS_NOEXEC | sc.MS_NOSUID | sc.MS_NODEV
+TMPFS_DEFAULT_FLAGS = mf.MS_NOEXEC | mf.MS_NOSUID | mf.MS_NODEV
 _KERNEL_SIZE = r"(?i)(0x[0-9a-f]+|[0-9]+)[kmgtpe]?"  # memparse (compiled on first use)
 
 
@@ -473,7 +473,7 @@ def tmpfs_mount(spec: ContainerSpec, target: str, read_only: bool = False) -> Tm
     if not target.startswith("/"):  # Docker: "invalid mount path: 'x' mount path must be absolute"
         raise _bad(spec, "tmpfs", f"invalid mount path: {target!r} mount path must be absolute")
     extra = spec.tmpfs.get(target) or spec.mount_options.get(target) or ""
-    flags = TMPFS_DEFAULT_FLAGS | (sc.MS_RDONLY if read_only else 0)
+    flags = TMPFS_DEFAULT_FLAGS | (mf.MS_RDONLY if read_only else 0)
     data: list[str] = []
     for option in (o.strip() for o in extra.split(",")):
         if not option or option in _PROPAGATION_WORDS:

@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import syscalls as sc
+from engine import mount_flags as mf
 from engine.atomic_files import locked, write_json
 from engine.errors import InvalidArgumentError, UnavailableError
 from engine.processes import is_alive, start_time
@@ -32,16 +32,16 @@ from engine.runtime_spec import VolumeMount
 DRIVER_OPTS = ("type", "device", "o")
 # mount(8) option words that are flags, not filesystem data (the rest goes to the fs as data).
 _FLAGS = {
-    "ro": sc.MS_RDONLY,
-    "nosuid": sc.MS_NOSUID,
-    "nodev": sc.MS_NODEV,
-    "noexec": sc.MS_NOEXEC,
+    "ro": mf.MS_RDONLY,
+    "nosuid": mf.MS_NOSUID,
+    "nodev": mf.MS_NODEV,
+    "noexec": mf.MS_NOEXEC,
     "sync": 16,
     "dirsync": 128,
     "noatime": 1024,
     "nodiratime": 2048,
     "relatime": 1 << 21,
-    "strictatime": sc.MS_STRICTATIME,
+    "strictatime": mf.MS_STRICTATIME,
 }
 _NO_OPS = ("rw", "defaults", "suid", "dev", "exec", "async", "atime", "diratime")
 
@@ -101,7 +101,7 @@ def plan(volume: str, mountpoint: Path, options: dict[str, str]) -> VolumePlan:
         if not os.path.exists(device):
             raise _bad(volume, f"driver_opts device {device}: no such file or directory (a "
                        "bind volume needs an existing host path)")
-        return VolumePlan(device, read_only=bool(flags & sc.MS_RDONLY))
+        return VolumePlan(device, read_only=bool(flags & mf.MS_RDONLY))
     fstype = options["type"]
     return VolumePlan(
         str(mountpoint),
@@ -132,6 +132,8 @@ def _load_users(path: Path) -> dict[str, list[int | None]]:
 
 
 def _unmount(path: str) -> None:
+    from engine import syscalls as sc  # ctypes and libc: only where a volume is unmounted
+
     try:
         sc.umount(path)
     except OSError as exc:
@@ -139,7 +141,7 @@ def _unmount(path: str) -> None:
             return  # not mounted
         if exc.errno != errno.EBUSY:
             raise
-        sc.umount(path, sc.MNT_DETACH)  # a process still sits in it: let it go lazily
+        sc.umount(path, mf.MNT_DETACH)  # a process still sits in it: let it go lazily
 
 
 def acquire(container_id: str, mounts: tuple[VolumeMount, ...]) -> None:
@@ -166,6 +168,8 @@ def _acquire_one(container_id: str, mount: VolumeMount) -> None:
             if cid != container_id and is_alive(owner[0], owner[1])
         }
         if not is_mounted(mount.mountpoint):
+            from engine import syscalls as sc  # (see `_unmount`)
+
             os.makedirs(mount.mountpoint, exist_ok=True)
             try:
                 sc.mount(mount.device, mount.mountpoint, mount.fstype, mount.flags,
