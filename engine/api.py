@@ -112,8 +112,8 @@ START_POLL_SECONDS = 0.02  # how often a start under way elsewhere is looked at 
 STDIN_FIFO = "stdin"
 # A StdinOnce tty container's console socket, in its record's directory (Engine.open_console).
 CONSOLE_SOCKET = "console.sock"
-# An OpenStdin (not StdinOnce, no tty) container's stdin while it runs, in its record's
-# directory (Engine.open_running_stdin).
+# An OpenStdin (not StdinOnce) container's stdin while it runs, in its record's directory
+# (Engine.open_running_stdin); with a tty, the input its supervisor types into the pty.
 OPEN_STDIN_FIFO = "open-stdin"
 
 
@@ -636,7 +636,7 @@ class Engine:
             log_file=str(directory / f"{record.id}-json.log"),
             stdin_fifo=str(directory / STDIN_FIFO) if attached else None,
             open_stdin_fifo=(str(directory / OPEN_STDIN_FIFO)
-                             if spec.stdin_open and not attached and not spec.tty else None),
+                             if spec.stdin_open and not attached else None),
             console_socket=str(directory / CONSOLE_SOCKET) if attached and spec.tty else None,
             mounts=tuple(binds),
             tmpfs=tuple(tmpfs),
@@ -680,26 +680,32 @@ class Engine:
     def open_running_stdin(self, name_or_id: str) -> int:
         """The write end of a running `stdin_open` container's stdin (Docker's attach to a
         container with OpenStdin): what the caller writes, the container reads; closing it
-        is no EOF for the container (not StdinOnce). Not for a tty container: its terminal is
-        the supervisor's (a pty master), which no other process can write into."""
+        is no EOF for the container (not StdinOnce). A tty container's terminal is its
+        supervisor's pty master: what is written here, the supervisor types into it
+        (engine.tty_input), so Ctrl-C written as a key interrupts as on a terminal."""
         info = self.inspect(name_or_id)
         spec = info.record.spec
-        if not spec.stdin_open or spec.stdin_once or spec.tty:
+        if not spec.stdin_open or spec.stdin_once:
             raise InvalidStateError(
-                f"container {info.name} has no stdin to attach to"
-                + (" (a tty container's terminal cannot be attached)" if spec.tty else ""),
-                subject=info.name,
+                f"container {info.name} has no stdin to attach to", subject=info.name
             )
         if info.status is not ContainerStatus.RUNNING:
             raise InvalidStateError(f"container {info.name} is not running", subject=info.name)
         path = self.layout.container_dir(info.id) / OPEN_STDIN_FIFO
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError as exc:  # ENOENT: started by an older pycompose; ENXIO: no reader
-            raise InvalidStateError(
-                f"container {info.name} has no attachable stdin: {exc.strerror}",
-                subject=info.name, hint="restart it to give it one",
-            ) from exc
+        # A tty's FIFO is opened by the supervisor's log pump, just after the run is recorded.
+        deadline = time.monotonic() + (2.0 if spec.tty else 0.0)
+        while True:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+                break
+            except OSError as exc:  # ENOENT: started by an older pycompose; ENXIO: no reader
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                raise InvalidStateError(
+                    f"container {info.name} has no attachable stdin: {exc.strerror}",
+                    subject=info.name, hint="restart it to give it one",
+                ) from exc
         os.set_blocking(fd, True)
         return fd
 

@@ -3,9 +3,11 @@
 stops (`docker compose attach`).
 
 The container's stdio belongs to its supervisor, which writes its output to the log: the
-output is followed there (line by line, as the log holds it). Its stdin (`stdin_open`, no tty)
-is a FIFO the supervisor holds open, which we write into (Engine.open_running_stdin); a tty
-container's terminal is the supervisor's pty master, which cannot be shared: refused."""
+output is followed there (line by line, as the log holds it). Its stdin (`stdin_open`) is a
+FIFO the supervisor holds open, which we write into (Engine.open_running_stdin); with a tty,
+the supervisor types what arrives there into the pty's master. Then, as docker's CLI does, our
+terminal is raw and signals are not proxied: Ctrl-C reaches the container as a key, which its
+terminal turns into SIGINT."""
 
 from __future__ import annotations
 
@@ -117,11 +119,6 @@ def attach(
     spec = info.record.spec
     stdin_target: int | None = None
     if spec.stdin_open and not no_stdin:
-        if spec.tty:
-            raise ComposeError(
-                f'service "{service}": cannot attach stdin to a tty container ({info.name})',
-                hint="attach with --no-stdin to follow its output, or `exec` a shell in it",
-            )
         stdin_target = _open_stdin(orch.engine, info.id, service)
     session = _Session()
     lines = orch.engine.logs(info.id, follow=True, tail=0)
@@ -132,8 +129,11 @@ def attach(
         ).start()
     if sig_proxy and not spec.tty:  # docker passes a tty's signals as keys instead
         _proxy_signals(orch.engine, info.id)
-    while not session.done.wait(0.2):
-        pass
+    from compose.cli.terminal import raw_terminal
+
+    with raw_terminal(spec.tty and stdin_target is not None and os.isatty(0)):
+        while not session.done.wait(0.2):
+            pass
     if session.detached:
         return
     raise typer.Exit(orch.engine.wait_container(info.id) or 0)

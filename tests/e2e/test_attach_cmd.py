@@ -24,6 +24,11 @@ READER = (
     'image: busybox\nstdin_open: true\nstop_grace_period: 0s\ncommand: ["sh", "-c", "while read'
     ' line; do echo got:$$line; [ $$line = quit ] && exit 3; done; echo eof"]\n'
 )
+TTY_READER = (
+    'image: busybox\ntty: true\nstdin_open: true\nstop_grace_period: 0s\ncommand: ["sh", "-c",'
+    ' "trap \'echo interrupted; exit 4\' INT; while true; do read -t 1 line &&'
+    ' echo got:$$line; done"]\n'
+)
 TRAPPER = (
     'image: busybox\ncommand: ["sh", "-c", "trap \'echo term; exit 5\' TERM;'
     ' while true; do echo alive; sleep 0.2; done"]\n'
@@ -129,10 +134,56 @@ def test_attach_errors_are_composes(stack: Stack) -> None:
         (("web",), 'service "web" is not running'),
         (("--index", "3", "term"), 'service "term" is not running container #3'),
         (("--detach-keys", "ctrl-", "term"), "invalid detach keys (ctrl-) provided"),
-        (("term",), 'service "term": cannot attach stdin to a tty container'),
     ):
         result = stack.cli("attach", *args)
         assert result.returncode == 1 and says in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
 
 
+
+
+def test_attach_types_into_a_tty_container_and_detaches_with_the_keys(stack: Stack) -> None:
+    stack.write({"term": TTY_READER})
+    stack.ok("up", "-d")
+    attached = Attached(stack, "term", stdin=True)
+    attached.write("hello\n")
+    attached.wait_for("got:hello\r?")  # through the pty: echoed, CRLF line ends
+    attached.write("\x10\x11")  # ctrl-p ctrl-q
+    assert attached.finish()[0] == 0
+    assert stack.states()[f"{stack.name}-term-1"] == "running"
+    attached = Attached(stack, "--detach-keys", "ctrl-a,x", "term", stdin=True)
+    attached.write("\x10again\n")  # not the start of our keys now: typed into the terminal
+    attached.wait_for("got:\x10again\r?")
+    attached.write("\x01x")
+    assert attached.finish()[0] == 0
+    assert stack.states()[f"{stack.name}-term-1"] == "running"
+
+
+def test_attach_to_a_tty_passes_ctrl_c_as_a_key_not_signals(stack: Stack) -> None:
+    stack.write({"term": TTY_READER})
+    stack.ok("up", "-d")
+    attached = Attached(stack, "term", stdin=True)
+    attached.write("one\n")
+    attached.wait_for("got:one\r?")
+    attached.proc.send_signal(signal.SIGINT)  # not proxied with a tty, as in docker
+    attached.finish()
+    assert stack.states()[f"{stack.name}-term-1"] == "running"
+    attached = Attached(stack, "term", stdin=True)
+    attached.write("two\n")
+    attached.wait_for("got:two\r?")
+    attached.write("\x03")  # the terminal makes it SIGINT for the container's processes
+    attached.wait_for(r"(\^C)?interrupted\r?")  # the terminal echoes ^C
+    code, err = attached.finish()
+    assert code == 4, err
+
+
+def test_attach_to_a_detached_tty_one_off(stack: Stack) -> None:
+    stack.write({"term": TTY_READER})
+    name = stack.ok("run", "-d", "term").stdout.strip()
+    assert name.startswith(f"{stack.name}-term-run-")
+    attached = Attached(stack, "term", stdin=True)
+    attached.write("from-run\n")
+    attached.wait_for("got:from-run\r?")
+    attached.write("\x03")
+    attached.wait_for(r"(\^C)?interrupted\r?")  # the terminal echoes ^C
+    assert attached.finish()[0] == 4

@@ -356,7 +356,7 @@ class FakeEngine:
         import os
 
         c = self._get(name_or_id)
-        if not c.record.spec.stdin_open or c.record.spec.tty:
+        if not c.record.spec.stdin_open:
             raise InvalidStateError(f"container {c.record.name} has no stdin to attach to")
         read_end, write_end = os.pipe()
         self.stdin_reads[c.record.name] = read_end
