@@ -1106,7 +1106,15 @@ class Engine:
             "layers": layers,
         }
         names = (reference,) if reference else ()
-        return self.images.add_manifest(canonical_json(manifest), names)
+        image = self.images.add_manifest(canonical_json(manifest), names)
+        from engine.references import parse_reference
+
+        familiar = parse_reference(reference).familiar() if reference else ""
+        with contextlib.suppress(EngineError, OSError):  # removed meanwhile: the image stays
+            self.containers.record_commit(info.id, {
+                "comment": request.comment, "imageID": image.id, "imageRef": familiar,
+            })
+        return image
 
     def _empty_layer(self, digest: str) -> bool:
         """Does the layer blob hold no entry (the container changed nothing)?"""
