@@ -32,7 +32,9 @@ def run(
         False, "-T", "--no-TTY",
         help="Disable pseudo-TTY allocation (default: a TTY when stdin and stdout are terminals)",
     ),
-    tty: bool = typer.Option(False, "-t", "--tty", help="A TTY when attached to one (default)"),
+    tty: bool = typer.Option(
+        False, "-t", "--tty", help="Allocate a pseudo-TTY, even when stdin is not a terminal"
+    ),
     interactive: bool = typer.Option(
         True, "-i", "--interactive", help="Attached, the container reads our stdin (default)"
     ),

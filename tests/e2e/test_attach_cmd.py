@@ -187,3 +187,14 @@ def test_attach_to_a_detached_tty_one_off(stack: Stack) -> None:
     attached.write("\x03")
     attached.wait_for(r"(\^C)?interrupted\r?")  # the terminal echoes ^C
     assert attached.finish()[0] == 4
+
+
+def test_run_d_t_gives_a_one_off_a_terminal_to_attach_to(stack: Stack) -> None:
+    stack.write({"plain": TTY_READER.replace("tty: true\n", "")})
+    stack.ok("run", "-d", "-t", "plain")
+    attached = Attached(stack, "plain", stdin=True)
+    attached.write("typed\n")
+    attached.wait_for("typed\r?")  # the terminal's echo: only a tty gives one
+    attached.wait_for("got:typed\r?")
+    attached.write("\x10\x11")
+    assert attached.finish()[0] == 0

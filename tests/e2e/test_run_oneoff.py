@@ -156,6 +156,25 @@ def test_a_terminal_gets_a_pty_of_the_container(project: Project) -> None:
     assert project.containers() == []
 
 
+def test_t_forces_a_pty_without_a_terminal_and_T_disables_it(project: Project) -> None:
+    """docker compose's `run -t` allocates a pty even when our stdin is no terminal: the
+    command sees one, and its output comes through it (CRLF line ends); `-T` gives none."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(project.root)
+    script = "[ -t 0 ] && echo tty || echo notty; exit 3"
+    # combined short flags (-it, -iT) are Typer's to parse, the others the fast parser's
+    for flags, expected in ((("-t",), b"tty\r\n"), (("--tty",), b"tty\r\n"),
+                            (("-it",), b"tty\r\n"), (("-T",), b"notty\n"),
+                            (("-iT",), b"notty\n"), ((), b"notty\n")):
+        result = subprocess.run(
+            [PYCOMPOSE, "-p", project.name, "run", "--rm", *flags, "svc", "sh", "-c", script],
+            cwd=project.directory, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+            timeout=120, check=False,
+        )
+        assert (result.returncode, result.stdout) == (3, expected), (flags, result)
+    assert project.containers() == []
+
+
 def _gone_within(project: Project, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
