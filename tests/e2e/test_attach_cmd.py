@@ -13,6 +13,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from tests.conftest import PYCOMPOSE
 from tests.e2e.test_orchestration import SLEEPER, Stack, root, stack  # noqa: F401
 
@@ -110,10 +112,11 @@ def test_attach_feeds_stdin_and_detaches_with_the_keys(stack: Stack) -> None:
     assert code == 3, err
 
 
-def test_attach_passes_signals_on_unless_told_not_to(stack: Stack) -> None:
+@pytest.mark.parametrize("no_proxy", ["--no-sig-proxy", "--sig-proxy=false"])
+def test_attach_passes_signals_on_unless_told_not_to(stack: Stack, no_proxy: str) -> None:
     stack.write({"trapper": TRAPPER})
     stack.ok("up", "-d")
-    attached = Attached(stack, "--no-sig-proxy", "trapper")
+    attached = Attached(stack, no_proxy, "trapper")
     attached.wait_for("alive")
     attached.proc.send_signal(signal.SIGINT)
     assert attached.finish()[0] == 130
