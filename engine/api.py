@@ -1013,6 +1013,38 @@ class Engine:
             container_cgroup(info.id, info.record.spec.cgroup_parent).freeze(False)
             self.containers.update_state(info.id, paused=False)
 
+    def resize_tty(self, name_or_id: str, rows: int, columns: int) -> None:
+        """Docker's resize of a running tty container's terminal (what `attach` does with the
+        client's size): set on the pty its init holds, found through /proc, so that its
+        foreground processes get SIGWINCH. Only a pty slave is opened there (the descriptor is
+        the container's: another file's open could have effects)."""
+        import fcntl
+        import stat
+        import struct
+        import termios
+
+        info = self.inspect(name_or_id)
+        if not info.record.spec.tty:
+            raise InvalidStateError(f"container {info.name} has no tty", subject=info.name)
+        if info.status is not ContainerStatus.RUNNING or not info.state.pid:
+            raise InvalidStateError(f"container {info.name} is not running", subject=info.name)
+        for fd in (0, 1, 2):
+            path = f"/proc/{info.state.pid}/fd/{fd}"
+            try:
+                found = os.stat(path)
+                if not stat.S_ISCHR(found.st_mode) or not 136 <= os.major(found.st_rdev) <= 143:
+                    continue  # not a pty slave (Unix98 ptys: majors 136-143)
+                slave = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+                return
+            except OSError:
+                continue
+            finally:
+                os.close(slave)
+
     @staticmethod
     def _wait_supervisor(state: ContainerState, timeout: float) -> bool:
         return wait_gone(state.supervisor_pid, state.supervisor_start, timeout)

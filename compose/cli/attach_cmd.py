@@ -7,7 +7,7 @@ output is followed there (line by line, as the log holds it). Its stdin (`stdin_
 FIFO the supervisor holds open, which we write into (Engine.open_running_stdin); with a tty,
 the supervisor types what arrives there into the pty's master. Then, as docker's CLI does, our
 terminal is raw and signals are not proxied: Ctrl-C reaches the container as a key, which its
-terminal turns into SIGINT."""
+terminal turns into SIGINT; and its terminal takes our window size."""
 
 from __future__ import annotations
 
@@ -84,6 +84,27 @@ def _proxy_signals(engine: Engine, container_id: str) -> None:
         signal.signal(sig, forward)
 
 
+def _follow_window_size(engine: Engine, container_id: str) -> None:
+    """docker's attach to a tty from a terminal: the container's terminal takes our size, now
+    and on every SIGWINCH."""
+    import fcntl
+    import struct
+    import termios
+
+    from engine.api import EngineError
+
+    def resize(*_: object) -> None:
+        try:
+            packed = fcntl.ioctl(1, termios.TIOCGWINSZ, b"\0" * 8)
+            rows, columns = struct.unpack("HHHH", packed)[:2]
+            engine.resize_tty(container_id, rows, columns)
+        except (OSError, EngineError):  # no size to give, or it stopped meanwhile
+            return
+
+    resize()
+    signal.signal(signal.SIGWINCH, resize)
+
+
 def _open_stdin(engine: Engine, container_id: str, service: str) -> int:
     from engine.api import EngineError
 
@@ -120,6 +141,8 @@ def attach(
     stdin_target: int | None = None
     if spec.stdin_open and not no_stdin:
         stdin_target = _open_stdin(orch.engine, info.id, service)
+    if spec.tty and os.isatty(1):  # before our input can reach it
+        _follow_window_size(orch.engine, info.id)
     session = _Session()
     lines = orch.engine.logs(info.id, follow=True, tail=0)
     threading.Thread(target=session.pump_output, args=(lines,), daemon=True).start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import select
 import signal
 import subprocess
 import threading
@@ -201,3 +202,54 @@ def test_run_d_t_gives_a_one_off_a_terminal_to_attach_to(stack: Stack) -> None:
     attached.wait_for("got:typed\r?")
     attached.write("\x10\x11")
     assert attached.finish()[0] == 0
+
+
+SIZER = (
+    'image: busybox\ntty: true\nstdin_open: true\nstop_grace_period: 0s\ncommand: ["sh", "-c",'
+    ' "while true; do read -t 1 line && echo size:$$(stty size); done"]\n'
+)
+
+
+def _read_until(master: int, wanted: bytes, timeout: float = 20) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while wanted not in seen and time.monotonic() < deadline:
+        if select.select([master], [], [], 0.2)[0]:
+            seen += os.read(master, 4096)
+    assert wanted in seen, seen
+    return seen
+
+
+def test_attach_from_a_terminal_gives_the_tty_our_window_size(stack: Stack) -> None:
+    import pty
+    import struct
+    import termios
+    from fcntl import ioctl
+
+    stack.write({"term": SIZER})
+    stack.ok("up", "-d")
+    master, slave = pty.openpty()
+    ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(stack.root)
+    process = subprocess.Popen(
+        [PYCOMPOSE, "-p", stack.name, "attach", "term"], cwd=stack.directory, env=env,
+        stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        os.write(master, b"x\r")
+        _read_until(master, b"size:40 100")
+        ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 120, 0, 0))
+        process.send_signal(signal.SIGWINCH)  # not its controlling terminal: sent by hand
+        time.sleep(0.5)
+        os.write(master, b"y\r")
+        _read_until(master, b"size:50 120")
+        os.write(master, b"\x10\x11")
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    assert stack.states()[f"{stack.name}-term-1"] == "running"
