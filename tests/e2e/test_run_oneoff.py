@@ -175,6 +175,19 @@ def test_t_forces_a_pty_without_a_terminal_and_T_disables_it(project: Project) -
     assert project.containers() == []
 
 
+def test_dockers_boolean_spellings(project: Project) -> None:
+    """`--rm=false`, `-T=true`: docker's spellings, read by the Typer path (the fast parser
+    leaves them to it); a value Go cannot read is docker's error."""
+    kept = project.cli("run", "--rm=false", "-T=true", "svc", "sh", "-c", "[ -t 0 ] || echo no")
+    assert (kept.returncode, kept.stdout) == (0, "no\n"), kept.stderr
+    assert len(project.containers()) == 1  # not removed: --rm=false
+    gone = project.cli("run", "--rm=true", "--tty=false", "svc", "true")
+    assert gone.returncode == 0 and len(project.containers()) == 1, gone.stderr
+    bad = project.cli("run", "--rm=maybe", "svc", "true")
+    assert bad.returncode == 1
+    assert 'invalid argument "maybe" for "--rm" flag: strconv.ParseBool' in bad.stderr
+
+
 def _gone_within(project: Project, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
