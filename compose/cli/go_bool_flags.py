@@ -48,13 +48,13 @@ def _options_by_spelling(command: Any) -> dict[str, Any]:
 
 def _click_spelling(option: Any, name: str, value: str) -> list[str]:
     """`name=value` of a boolean flag as click's tokens."""
-    wanted = _go_bool(value, name)
     negative = name in option.secondary_opts
-    if wanted != negative:  # on: the positive spelling given, or the negative's opposite
-        return [name] if not negative else [_long(option.opts)]
+    on = _go_bool(value, name) != negative  # `--no-x=false` turns `x` on
+    if on:
+        return [_long(option.opts) if negative else name]
     if negative:
         return [name]
-    return [option.secondary_opts[0]] if option.secondary_opts else []
+    return [option.secondary_opts[0]] if option.secondary_opts else []  # a plain flag: left out
 
 
 def _long(spellings: list[str]) -> str:
