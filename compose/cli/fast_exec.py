@@ -35,7 +35,7 @@ EXEC_OPTIONS = OptionTable(
     flags={
         "-T": "no_tty", "--no-TTY": "no_tty", "-d": "detach", "--detach": "detach",
         "--privileged": "privileged",
-        "-i": None, "--interactive": None, "--no-interactive": None,  # stdin is always ours
+        "-i": "interactive", "--interactive": "interactive", "--no-interactive": "!interactive",
         "-t": "tty", "--tty": "tty", "--no-tty": "!tty",  # on by default; off is -T
     },
     multiple=frozenset({"env"}),

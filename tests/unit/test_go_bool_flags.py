@@ -110,3 +110,7 @@ def test_the_fast_parsers_read_the_negative_spellings_as_typer_does() -> None:
     assert exec_ is not None and exec_[1].no_tty is True
     exec_ = fast_exec.parse(["exec", "--no-tty", "-t", "web", "ls"])
     assert exec_ is not None and exec_[1].no_tty is False
+    exec_ = fast_exec.parse(["exec", "--no-interactive", "web", "ls"])
+    assert exec_ is not None and exec_[1].interactive is False
+    exec_ = fast_exec.parse(["exec", "-i", "web", "ls"])
+    assert exec_ is not None and exec_[1].interactive is True
