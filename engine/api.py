@@ -114,8 +114,8 @@ START_POLL_SECONDS = 0.02  # how often a start under way elsewhere is looked at 
 STDIN_FIFO = "stdin"
 # A StdinOnce tty container's console socket, in its record's directory (Engine.open_console).
 CONSOLE_SOCKET = "console.sock"
-# An OpenStdin (not StdinOnce, no tty) container's stdin while it runs, in its record's
-# directory (Engine.open_running_stdin).
+# An OpenStdin (not StdinOnce) container's stdin while it runs, in its record's directory
+# (Engine.open_running_stdin); with a tty, the input its supervisor types into the pty.
 OPEN_STDIN_FIFO = "open-stdin"
 
 
@@ -664,7 +664,7 @@ class Engine:
             log_file=str(directory / f"{record.id}-json.log"),
             stdin_fifo=str(directory / STDIN_FIFO) if attached else None,
             open_stdin_fifo=(str(directory / OPEN_STDIN_FIFO)
-                             if spec.stdin_open and not attached and not spec.tty else None),
+                             if spec.stdin_open and not attached else None),
             console_socket=str(directory / CONSOLE_SOCKET) if attached and spec.tty else None,
             mounts=tuple(binds),
             tmpfs=tuple(tmpfs),
@@ -708,26 +708,32 @@ class Engine:
     def open_running_stdin(self, name_or_id: str) -> int:
         """The write end of a running `stdin_open` container's stdin (Docker's attach to a
         container with OpenStdin): what the caller writes, the container reads; closing it
-        is no EOF for the container (not StdinOnce). Not for a tty container: its terminal is
-        the supervisor's (a pty master), which no other process can write into."""
+        is no EOF for the container (not StdinOnce). A tty container's terminal is its
+        supervisor's pty master: what is written here, the supervisor types into it
+        (engine.tty_input), so Ctrl-C written as a key interrupts as on a terminal."""
         info = self.inspect(name_or_id)
         spec = info.record.spec
-        if not spec.stdin_open or spec.stdin_once or spec.tty:
+        if not spec.stdin_open or spec.stdin_once:
             raise InvalidStateError(
-                f"container {info.name} has no stdin to attach to"
-                + (" (a tty container's terminal cannot be attached)" if spec.tty else ""),
-                subject=info.name,
+                f"container {info.name} has no stdin to attach to", subject=info.name
             )
         if info.status is not ContainerStatus.RUNNING:
             raise InvalidStateError(f"container {info.name} is not running", subject=info.name)
         path = self.layout.container_dir(info.id) / OPEN_STDIN_FIFO
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError as exc:  # ENOENT: started by an older pycompose; ENXIO: no reader
-            raise InvalidStateError(
-                f"container {info.name} has no attachable stdin: {exc.strerror}",
-                subject=info.name, hint="restart it to give it one",
-            ) from exc
+        # A tty's FIFO is opened by the supervisor's log pump, just after the run is recorded.
+        deadline = time.monotonic() + (2.0 if spec.tty else 0.0)
+        while True:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+                break
+            except OSError as exc:  # ENOENT: started by an older pycompose; ENXIO: no reader
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                raise InvalidStateError(
+                    f"container {info.name} has no attachable stdin: {exc.strerror}",
+                    subject=info.name, hint="restart it to give it one",
+                ) from exc
         os.set_blocking(fd, True)
         return fd
 
@@ -1035,6 +1041,38 @@ class Engine:
             container_cgroup(info.id, info.record.spec.cgroup_parent).freeze(False)
             self.containers.update_state(info.id, paused=False)
 
+    def resize_tty(self, name_or_id: str, rows: int, columns: int) -> None:
+        """Docker's resize of a running tty container's terminal (what `attach` does with the
+        client's size): set on the pty its init holds, found through /proc, so that its
+        foreground processes get SIGWINCH. Only a pty slave is opened there (the descriptor is
+        the container's: another file's open could have effects)."""
+        import fcntl
+        import stat
+        import struct
+        import termios
+
+        info = self.inspect(name_or_id)
+        if not info.record.spec.tty:
+            raise InvalidStateError(f"container {info.name} has no tty", subject=info.name)
+        if info.status is not ContainerStatus.RUNNING or not info.state.pid:
+            raise InvalidStateError(f"container {info.name} is not running", subject=info.name)
+        for fd in (0, 1, 2):
+            path = f"/proc/{info.state.pid}/fd/{fd}"
+            try:
+                found = os.stat(path)
+                if not stat.S_ISCHR(found.st_mode) or not 136 <= os.major(found.st_rdev) <= 143:
+                    continue  # not a pty slave (Unix98 ptys: majors 136-143)
+                slave = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+                return
+            except OSError:
+                continue
+            finally:
+                os.close(slave)
+
     @staticmethod
     def _wait_supervisor(state: ContainerState, timeout: float) -> bool:
         return wait_gone(state.supervisor_pid, state.supervisor_start, timeout)
@@ -1128,7 +1166,15 @@ class Engine:
             "layers": layers,
         }
         names = (reference,) if reference else ()
-        return self.images.add_manifest(canonical_json(manifest), names)
+        image = self.images.add_manifest(canonical_json(manifest), names)
+        from engine.references import parse_reference
+
+        familiar = parse_reference(reference).familiar() if reference else ""
+        with contextlib.suppress(EngineError, OSError):  # removed meanwhile: the image stays
+            self.containers.record_commit(info.id, {
+                "comment": request.comment, "imageID": image.id, "imageRef": familiar,
+            })
+        return image
 
     def _empty_layer(self, digest: str) -> bool:
         """Does the layer blob hold no entry (the container changed nothing)?"""

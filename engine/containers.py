@@ -207,6 +207,9 @@ class ContainerState:
     die_count: int = 0
     recent_exit_codes: list[int] = field(default_factory=list)
     restart_requests: int = 0
+    # Commits of the container (Docker's `commit`), the last few with their event attributes.
+    commit_count: int = 0
+    recent_commits: list[dict[str, str]] = field(default_factory=list)
 
 
 def now_rfc3339() -> str:
@@ -665,6 +668,15 @@ class ContainerStore:
             state = self.load_state(container_id)
             self.save_state(container_id, replace(
                 state, restart_requests=state.restart_requests + 1
+            ))
+
+    def record_commit(self, container_id: str, attributes: dict[str, str]) -> None:
+        """Count a commit of the container (Docker's `commit` event, with `attributes`)."""
+        with self._state_lock(container_id):
+            state = self.load_state(container_id)
+            commits = [*state.recent_commits, attributes][-RECENT_SIGNALS:]
+            self.save_state(container_id, replace(
+                state, commit_count=state.commit_count + 1, recent_commits=commits
             ))
 
     def record_stop(self, container_id: str) -> None:

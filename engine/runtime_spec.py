@@ -161,6 +161,7 @@ class RuntimeSpec:
     stdin_fifo: str | None = None  # stdin_once: the FIFO an attached client writes into
     # stdin_open without stdin_once: the FIFO that is stdin, held open by the supervisor (no
     # EOF ever); `attach` writes into it while the container runs (Engine.open_running_stdin).
+    # With a tty, the supervisor's log pump copies it into the pty's master (engine.tty_input).
     open_stdin_fifo: str | None = None
     auto_remove: bool = False  # ContainerSpec.auto_remove
     # tty with stdin_once: the attached client's unix socket, which gets the pty's master

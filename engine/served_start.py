@@ -86,12 +86,11 @@ def _launch(connection: socket.socket, reply: dict[str, Any], fds: list[int]) ->
         _stop(started)
         reservations.close()
         return FirstStart(None, str(answer["error"]), None, False)
-    log_path, max_size, max_file = reply["log"]
     handoff = Handoff(
         started, list(reply["attached"]), dict(reply["addresses"]),
         reservations,
     )
-    return FirstStart(handoff, None, LogTarget(log_path, max_size, max_file),
+    return FirstStart(handoff, None, LogTarget.from_json(reply["log"]),
                       bool(reply["healthcheck"]))
 
 

@@ -41,7 +41,7 @@ from engine.errors import error_text
 from engine.json_messages import close_fds, receive_message, send_message
 from engine.layout import Layout
 from engine.supervisor import Supervisor
-from engine.supervisor_launch import can_start_in_helper
+from engine.supervisor_launch import LogTarget, can_start_in_helper
 from netdriver import netlink
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
@@ -140,7 +140,7 @@ def _prepared(supervisor: Supervisor, netns_fd: int) -> tuple[dict[str, Any], li
         "attached": supervisor.attached,
         "addresses": supervisor.addresses,
         "ports": [vars(port) for port in reservations.published],
-        "log": [spec.log_file, spec.log_max_size, spec.log_max_file],
+        "log": LogTarget.of(spec).to_json(),
         "healthcheck": spec.healthcheck is not None,
     }
     return payload, ([netns_fd] if netns_fd >= 0 else []) + reservations.descriptors()

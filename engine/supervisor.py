@@ -219,8 +219,7 @@ class Supervisor:
 
     def pump(self, started: runtime.StartedProcess) -> int:
         """Copy stdout/stderr to the log until the container closes them, then reap it."""
-        spec = self.spec
-        return pump_logs(started, LogTarget(spec.log_file, spec.log_max_size, spec.log_max_file))
+        return pump_logs(started, LogTarget.of(self.spec))
 
     def _update(self, **changes: object) -> None:
         self.store.update_state(self.container_id, **changes)
@@ -415,18 +414,27 @@ def _report(fd: int, message: str, close: bool = True) -> None:
 
 
 def pump_logs(started: runtime.StartedProcess, log: LogTarget) -> int:
-    """Copy stdout/stderr to the log until the container closes them, then reap it."""
+    """Copy stdout/stderr to the log until the container closes them, then reap it; a tty's
+    input FIFO (`log.tty_input`) into its master meanwhile (engine.tty_input)."""
     writer = LogWriter(Path(log.path), log.max_size, log.max_file)
     selector = selectors.DefaultSelector()
     streams = {started.stdout_fd: "stdout", started.stderr_fd: "stderr"}
     streams.pop(-1, None)  # a tty is one stream
     for fd in streams:
         selector.register(fd, selectors.EVENT_READ)
+    tty_input = None
+    if log.tty_input and started.stderr_fd < 0 and started.stdout_fd >= 0:
+        from engine.tty_input import TtyInput
+
+        tty_input = TtyInput.open(log.tty_input, started.stdout_fd, selector)
     while streams:
         due = writer.next_due()  # unterminated output waits at most until then
         timeout = None if due is None else max(due - time.monotonic(), 0.0)
         for key, _ in selector.select(timeout):
             fd = int(key.fd)
+            if tty_input is not None and tty_input.owns(fd):
+                tty_input.ready(fd)
+                continue
             try:
                 data = os.read(fd, 65536)
             except OSError:  # EIO: the last holder of a pty slave closed it
@@ -439,6 +447,8 @@ def pump_logs(started: runtime.StartedProcess, log: LogTarget) -> int:
                 os.close(fd)
         if due is not None:
             writer.flush_due(time.monotonic())
+    if tty_input is not None:
+        tty_input.close()
     writer.close()
     return wait_exit_code(started.exit_pid)
 

@@ -73,11 +73,26 @@ class Handoff:
 
 @dataclass(frozen=True)
 class LogTarget:
-    """Where the first run's output goes (the runtime spec's log settings)."""
+    """Where a run's output goes (the runtime spec's log settings), and for a tty container
+    with an open stdin the FIFO whose bytes the log pump writes into its pty's master: the
+    master is the supervisor's alone, so `attach` types into the container through it."""
 
     path: str
     max_size: int | None
     max_file: int
+    tty_input: str | None = None
+
+    @classmethod
+    def of(cls, spec: RuntimeSpec) -> LogTarget:
+        tty_input = spec.open_stdin_fifo if spec.tty else None
+        return cls(spec.log_file, spec.log_max_size, spec.log_max_file, tty_input)
+
+    def to_json(self) -> list[object]:
+        return [self.path, self.max_size, self.max_file, self.tty_input]
+
+    @classmethod
+    def from_json(cls, fields: list[Any]) -> LogTarget:
+        return cls(*fields)
 
 
 @dataclass(frozen=True)
@@ -152,7 +167,7 @@ def first_start_in_helper(make: Callable[[], Launchable]) -> FirstStart | None:
         except Exception as exc:
             return {"error": supervisor.start_failed(exc)}, []
         payload, fds = _handoff_message(handoff)
-        payload["log"] = [spec.log_file, spec.log_max_size, spec.log_max_file]
+        payload["log"] = LogTarget.of(spec).to_json()
         payload["healthcheck"] = spec.healthcheck is not None
         return payload, fds
 
@@ -165,9 +180,8 @@ def first_start_in_helper(make: Callable[[], Launchable]) -> FirstStart | None:
     if "error" in payload:
         close_fds(fds)
         return FirstStart(None, str(payload["error"]), None, False)
-    path, max_size, max_file = payload["log"]
     return FirstStart(
-        _handoff(payload, fds), None, LogTarget(path, max_size, max_file),
+        _handoff(payload, fds), None, LogTarget.from_json(payload["log"]),
         bool(payload["healthcheck"]),
     )
 

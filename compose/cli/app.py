@@ -80,8 +80,10 @@ def _build_app(modules: tuple[str, ...]) -> "typer.Typer":
     import typer
 
     from compose.cli.context import make_global_options
+    from compose.cli.go_bool_flags import group_class
 
     app = typer.Typer(
+        cls=group_class(),  # docker's `--flag=false` spellings
         add_completion=False,
         no_args_is_help=True,
         help="Define and run multi-container applications on pycompose's built-in engine.",

@@ -3,9 +3,11 @@
 stops (`docker compose attach`).
 
 The container's stdio belongs to its supervisor, which writes its output to the log: the
-output is followed there (line by line, as the log holds it). Its stdin (`stdin_open`, no tty)
-is a FIFO the supervisor holds open, which we write into (Engine.open_running_stdin); a tty
-container's terminal is the supervisor's pty master, which cannot be shared: refused."""
+output is followed there (line by line, as the log holds it). Its stdin (`stdin_open`) is a
+FIFO the supervisor holds open, which we write into (Engine.open_running_stdin); with a tty,
+the supervisor types what arrives there into the pty's master. Then, as docker's CLI does, our
+terminal is raw and signals are not proxied: Ctrl-C reaches the container as a key, which its
+terminal turns into SIGINT; and its terminal takes our window size."""
 
 from __future__ import annotations
 
@@ -82,6 +84,27 @@ def _proxy_signals(engine: Engine, container_id: str) -> None:
         signal.signal(sig, forward)
 
 
+def _follow_window_size(engine: Engine, container_id: str) -> None:
+    """docker's attach to a tty from a terminal: the container's terminal takes our size, now
+    and on every SIGWINCH."""
+    import fcntl
+    import struct
+    import termios
+
+    from engine.api import EngineError
+
+    def resize(*_: object) -> None:
+        try:
+            packed = fcntl.ioctl(1, termios.TIOCGWINSZ, b"\0" * 8)
+            rows, columns = struct.unpack("HHHH", packed)[:2]
+            engine.resize_tty(container_id, rows, columns)
+        except (OSError, EngineError):  # no size to give, or it stopped meanwhile
+            return
+
+    resize()
+    signal.signal(signal.SIGWINCH, resize)
+
+
 def _open_stdin(engine: Engine, container_id: str, service: str) -> int:
     from engine.api import EngineError
 
@@ -117,12 +140,9 @@ def attach(
     spec = info.record.spec
     stdin_target: int | None = None
     if spec.stdin_open and not no_stdin:
-        if spec.tty:
-            raise ComposeError(
-                f'service "{service}": cannot attach stdin to a tty container ({info.name})',
-                hint="attach with --no-stdin to follow its output, or `exec` a shell in it",
-            )
         stdin_target = _open_stdin(orch.engine, info.id, service)
+    if spec.tty and os.isatty(1):  # before our input can reach it
+        _follow_window_size(orch.engine, info.id)
     session = _Session()
     lines = orch.engine.logs(info.id, follow=True, tail=0)
     threading.Thread(target=session.pump_output, args=(lines,), daemon=True).start()
@@ -132,8 +152,11 @@ def attach(
         ).start()
     if sig_proxy and not spec.tty:  # docker passes a tty's signals as keys instead
         _proxy_signals(orch.engine, info.id)
-    while not session.done.wait(0.2):
-        pass
+    from compose.cli.terminal import raw_terminal
+
+    with raw_terminal(spec.tty and stdin_target is not None and os.isatty(0)):
+        while not session.done.wait(0.2):
+            pass
     if session.detached:
         return
     raise typer.Exit(orch.engine.wait_container(info.id) or 0)

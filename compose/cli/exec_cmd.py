@@ -27,14 +27,16 @@ def exec_(
     workdir: str = typer.Option(None, "-w", "--workdir", help="Working directory in the container"),
     user: str = typer.Option(None, "-u", "--user", help="Run as this user (name or uid[:gid])"),
     index: int = typer.Option(1, "--index", help="Index of the container if scaled"),
-    # docker compose's hidden -i/-t: on by default, accepted so `exec -it` works as with docker
-    interactive: bool = typer.Option(True, "-i", "--interactive", hidden=True),
-    tty: bool = typer.Option(True, "-t", "--tty", hidden=True),
+    # docker compose's hidden -i/-t: on by default, accepted so `exec -it` works as with docker;
+    # `--tty=false` is -T, `--interactive=false` an empty stdin (the negative spellings serve
+    # compose.cli.go_bool_flags)
+    interactive: bool = typer.Option(True, "-i", "--interactive/--no-interactive", hidden=True),
+    tty: bool = typer.Option(True, "-t", "--tty/--no-tty", hidden=True),
 ) -> None:
     """Execute a command in a running container."""
-    del interactive, tty
     request = ExecRequest(
-        service=service, command=tuple(command), no_tty=no_tty, detach=detach,
+        service=service, command=tuple(command), no_tty=no_tty or not tty,
+        interactive=interactive, detach=detach,
         privileged=privileged, env=tuple(env or ()), workdir=workdir, user=user, index=index,
     )
     raise typer.Exit(service_exec.execute(global_options(ctx), request))

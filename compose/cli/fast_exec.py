@@ -35,7 +35,8 @@ EXEC_OPTIONS = OptionTable(
     flags={
         "-T": "no_tty", "--no-TTY": "no_tty", "-d": "detach", "--detach": "detach",
         "--privileged": "privileged",
-        "-i": None, "--interactive": None, "-t": None, "--tty": None,  # docker's defaults
+        "-i": "interactive", "--interactive": "interactive", "--no-interactive": "!interactive",
+        "-t": "tty", "--tty": "tty", "--no-tty": "!tty",  # on by default; off is -T
     },
     multiple=frozenset({"env"}),
 )
@@ -80,6 +81,8 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, ExecRequest] | None:
     if flags is None or flags.dry_run or not index.lstrip("-").isdigit():
         return None  # (the Typer app refuses `exec` under --dry-run)
     env = tuple(wanted.pop("env", ()))
+    if wanted.pop("tty", True) is False:
+        wanted["no_tty"] = True
     return flags, ExecRequest(
         service=args[0], command=tuple(args[1:]), env=env, index=int(index), **wanted
     )

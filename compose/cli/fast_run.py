@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 
 class OptionTable:
-    """Option spellings -> field name: those that take a value, and boolean flags.
+    """Option spellings -> field name: those that take a value, and boolean flags (set True;
+    a field written `!field` is set False: a `--no-x` spelling).
     Fields named in `multiple` collect every occurrence; others keep the last (as click).
     (A plain class, not a dataclass or NamedTuple: their modules would load before the fork
     server starts.)"""
@@ -98,8 +99,10 @@ RUN_OPTIONS = OptionTable(
         "--no-TTY": "no_tty",
         "-t": "tty",
         "--tty": "tty",
-        "-i": None,  # on by default: attached, stdin is the container's
-        "--interactive": None,
+        "--no-tty": "!tty",  # docker's --tty=false: as -T
+        "-i": "interactive",  # on by default: attached, stdin is the container's
+        "--interactive": "interactive",
+        "--no-interactive": "!interactive",
         "-P": "service_ports",
         "--service-ports": "service_ports",
         "--build": "build",
@@ -150,7 +153,7 @@ def _options(args: list[str], table: OptionTable) -> dict[str, Any]:
         elif name in table.flags and not eq:
             key_or_none = table.flags[name]
             if key_or_none is not None:
-                found[key_or_none] = True
+                found[key_or_none.lstrip("!")] = not key_or_none.startswith("!")
         else:
             raise _Decline  # --help, `--`, combined short flags, unknown: Typer decides
     return found
@@ -193,6 +196,8 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, RunRequest] | None:
     for key in RUN_OPTIONS.multiple:
         if key in wanted:
             wanted[key] = tuple(wanted[key])
+    if wanted.get("tty") is False:  # --no-tty (--tty=false): as the Typer command reads it
+        wanted["no_tty"] = True
     request = RunRequest(service=args[0], command=tuple(args[1:]), **wanted)
     return flags, request
 

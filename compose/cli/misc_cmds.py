@@ -213,7 +213,16 @@ def _life(
     paused = bool(getattr(state, "paused", False))
     if paused != bool(getattr(old_state, "paused", False)):
         out.append(("pause" if paused else "unpause", {}))
-    return out
+    return out + _commits(old_state, state)
+
+
+def _commits(old: object, new: object) -> list[tuple[str, dict[str, str]]]:
+    """Docker's `commit` events (comment, imageID, imageRef) since the last look; the engine
+    keeps the attributes of the last few."""
+    count = _delta(old, new, "commit_count")
+    kept: list[dict[str, str]] = list(getattr(new, "recent_commits", []))
+    recent = kept[-count:] if count else []
+    return [("commit", {})] * (count - len(recent)) + [("commit", dict(a)) for a in recent]
 
 
 def _with_oom(
@@ -282,7 +291,7 @@ def _event_line(
         "image": info.record.spec.image,
         "name": info.name,
     }
-    attributes.update(extra)  # exitCode of die, signal of kill
+    attributes.update(extra)  # exitCode of die, signal of kill, commit's image
     if as_json:
         record = {
             "time": rfc3339_nano(when),

@@ -51,7 +51,7 @@ class RunRequest:
     # docker compose's -i (on by default): attached, the container's stdin is ours.
     interactive: bool = True
     no_tty: bool = False  # -T: no pty even when attached to a terminal
-    tty: bool = False  # -t: a pty when attached to a terminal (the default already)
+    tty: bool = False  # -t: a pty, even when ours is no terminal (docker compose's -t)
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     build: bool = False  # --build: build the service's image first
@@ -268,9 +268,11 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     attach_stdin = request.interactive and not request.detach
     if attach_stdin:
         overrides["stdin_open"] = overrides["stdin_once"] = True
-    # docker compose: a pty when attached to a terminal, unless -T.
-    use_tty = attach_stdin and not request.no_tty and os.isatty(0) and os.isatty(1)
-    if use_tty:
+    # docker compose: a pty when attached to a terminal, unless -T; with -t even without one
+    # (the output then comes through the pty: echoed input, CRLF line ends).
+    at_terminal = os.isatty(0) and os.isatty(1)
+    use_tty = attach_stdin and not request.no_tty and (request.tty or at_terminal)
+    if use_tty or (request.tty and request.detach):
         overrides["tty"] = True
     spec = dataclasses.replace(spec, **overrides)  # type: ignore[arg-type]
     made: list[str] = []
@@ -377,7 +379,7 @@ def _follow(
             from compose.cli.terminal import raw_terminal
 
             sys.stdout.flush()
-            with raw_terminal(True):
+            with raw_terminal(os.isatty(0)):  # `-t` without a terminal: relayed as it is
                 engine.relay_console(console)
         for line in engine.logs(container_id, follow=True):
             stream = sys.stderr if line.stream == "stderr" else sys.stdout

@@ -32,9 +32,13 @@ def run(
         False, "-T", "--no-TTY",
         help="Disable pseudo-TTY allocation (default: a TTY when stdin and stdout are terminals)",
     ),
-    tty: bool = typer.Option(False, "-t", "--tty", help="A TTY when attached to one (default)"),
+    tty: bool | None = typer.Option(
+        None, "-t", "--tty/--no-tty",
+        help="Allocate a pseudo-TTY, even when stdin is not a terminal (--tty=false: as -T)",
+    ),
     interactive: bool = typer.Option(
-        True, "-i", "--interactive", help="Attached, the container reads our stdin (default)"
+        True, "-i", "--interactive/--no-interactive",
+        help="Attached, the container reads our stdin (default)",
     ),
     label: list[str] = typer.Option(None, "-l", "--label", help="Add or override a label"),
     publish: list[str] = typer.Option(None, "-p", "--publish", help="Publish a port"),
@@ -77,8 +81,8 @@ def run(
         publish=tuple(publish or ()),
         service_ports=service_ports,
         interactive=interactive,
-        no_tty=no_tty,
-        tty=tty,
+        no_tty=no_tty or tty is False,  # docker's --tty=false
+        tty=bool(tty),
         cap_add=tuple(cap_add or ()),
         cap_drop=tuple(cap_drop or ()),
         build=build,

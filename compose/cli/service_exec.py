@@ -27,6 +27,7 @@ class ExecRequest:
     service: str
     command: tuple[str, ...]
     no_tty: bool = False
+    interactive: bool = True  # docker's -i (on by default): our stdin is the process's
     detach: bool = False
     privileged: bool = False
     env: tuple[str, ...] = ()
@@ -74,13 +75,17 @@ def _attached(engine: Engine, target: str, request: ExecRequest) -> int:
 
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     use_tty = not request.no_tty and os.isatty(0) and os.isatty(1)
+    # --interactive=false: the process reads an empty stdin, as docker's exec without -i
+    stdin = 0 if request.interactive else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     try:
         sys.stdout.flush()
-        with raw_terminal(use_tty):
+        with raw_terminal(use_tty and request.interactive):
             return engine.exec_attached(
                 target, list(request.command), env=env_flags(request.env),
-                workdir=request.workdir, user=request.user, tty=use_tty,
+                workdir=request.workdir, user=request.user, stdio=(stdin, 1, 2), tty=use_tty,
                 privileged=request.privileged,
             )
     finally:
         signal.signal(signal.SIGINT, previous)
+        if not request.interactive:
+            os.close(stdin)

@@ -8,10 +8,13 @@ from __future__ import annotations
 import os
 import queue
 import re
+import select
 import signal
 import subprocess
 import threading
 import time
+
+import pytest
 
 from tests.conftest import PYCOMPOSE
 from tests.e2e.test_orchestration import SLEEPER, Stack, root, stack  # noqa: F401
@@ -23,6 +26,11 @@ TICKER = (
 READER = (
     'image: busybox\nstdin_open: true\nstop_grace_period: 0s\ncommand: ["sh", "-c", "while read'
     ' line; do echo got:$$line; [ $$line = quit ] && exit 3; done; echo eof"]\n'
+)
+TTY_READER = (
+    'image: busybox\ntty: true\nstdin_open: true\nstop_grace_period: 0s\ncommand: ["sh", "-c",'
+    ' "trap \'echo interrupted; exit 4\' INT; while true; do read -t 1 line &&'
+    ' echo got:$$line; done"]\n'
 )
 TRAPPER = (
     'image: busybox\ncommand: ["sh", "-c", "trap \'echo term; exit 5\' TERM;'
@@ -105,10 +113,11 @@ def test_attach_feeds_stdin_and_detaches_with_the_keys(stack: Stack) -> None:
     assert code == 3, err
 
 
-def test_attach_passes_signals_on_unless_told_not_to(stack: Stack) -> None:
+@pytest.mark.parametrize("no_proxy", ["--no-sig-proxy", "--sig-proxy=false"])
+def test_attach_passes_signals_on_unless_told_not_to(stack: Stack, no_proxy: str) -> None:
     stack.write({"trapper": TRAPPER})
     stack.ok("up", "-d")
-    attached = Attached(stack, "--no-sig-proxy", "trapper")
+    attached = Attached(stack, no_proxy, "trapper")
     attached.wait_for("alive")
     attached.proc.send_signal(signal.SIGINT)
     assert attached.finish()[0] == 130
@@ -129,10 +138,118 @@ def test_attach_errors_are_composes(stack: Stack) -> None:
         (("web",), 'service "web" is not running'),
         (("--index", "3", "term"), 'service "term" is not running container #3'),
         (("--detach-keys", "ctrl-", "term"), "invalid detach keys (ctrl-) provided"),
-        (("term",), 'service "term": cannot attach stdin to a tty container'),
     ):
         result = stack.cli("attach", *args)
         assert result.returncode == 1 and says in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
 
 
+
+
+def test_attach_types_into_a_tty_container_and_detaches_with_the_keys(stack: Stack) -> None:
+    stack.write({"term": TTY_READER})
+    stack.ok("up", "-d")
+    attached = Attached(stack, "term", stdin=True)
+    attached.write("hello\n")
+    attached.wait_for("got:hello\r?")  # through the pty: echoed, CRLF line ends
+    attached.write("\x10\x11")  # ctrl-p ctrl-q
+    assert attached.finish()[0] == 0
+    assert stack.states()[f"{stack.name}-term-1"] == "running"
+    attached = Attached(stack, "--detach-keys", "ctrl-a,x", "term", stdin=True)
+    attached.write("\x10again\n")  # not the start of our keys now: typed into the terminal
+    attached.wait_for("got:\x10again\r?")
+    attached.write("\x01x")
+    assert attached.finish()[0] == 0
+    assert stack.states()[f"{stack.name}-term-1"] == "running"
+
+
+def test_attach_to_a_tty_passes_ctrl_c_as_a_key_not_signals(stack: Stack) -> None:
+    stack.write({"term": TTY_READER})
+    stack.ok("up", "-d")
+    attached = Attached(stack, "term", stdin=True)
+    attached.write("one\n")
+    attached.wait_for("got:one\r?")
+    attached.proc.send_signal(signal.SIGINT)  # not proxied with a tty, as in docker
+    attached.finish()
+    assert stack.states()[f"{stack.name}-term-1"] == "running"
+    attached = Attached(stack, "term", stdin=True)
+    attached.write("two\n")
+    attached.wait_for("got:two\r?")
+    attached.write("\x03")  # the terminal makes it SIGINT for the container's processes
+    attached.wait_for(r"(\^C)?interrupted\r?")  # the terminal echoes ^C
+    code, err = attached.finish()
+    assert code == 4, err
+
+
+def test_attach_to_a_detached_tty_one_off(stack: Stack) -> None:
+    stack.write({"term": TTY_READER})
+    name = stack.ok("run", "-d", "term").stdout.strip()
+    assert name.startswith(f"{stack.name}-term-run-")
+    attached = Attached(stack, "term", stdin=True)
+    attached.write("from-run\n")
+    attached.wait_for("got:from-run\r?")
+    attached.write("\x03")
+    attached.wait_for(r"(\^C)?interrupted\r?")  # the terminal echoes ^C
+    assert attached.finish()[0] == 4
+
+
+def test_run_d_t_gives_a_one_off_a_terminal_to_attach_to(stack: Stack) -> None:
+    stack.write({"plain": TTY_READER.replace("tty: true\n", "")})
+    stack.ok("run", "-d", "-t", "plain")
+    attached = Attached(stack, "plain", stdin=True)
+    attached.write("typed\n")
+    attached.wait_for("typed\r?")  # the terminal's echo: only a tty gives one
+    attached.wait_for("got:typed\r?")
+    attached.write("\x10\x11")
+    assert attached.finish()[0] == 0
+
+
+SIZER = (
+    'image: busybox\ntty: true\nstdin_open: true\nstop_grace_period: 0s\ncommand: ["sh", "-c",'
+    ' "while true; do read -t 1 line && echo size:$$(stty size); done"]\n'
+)
+
+
+def _read_until(master: int, wanted: bytes, timeout: float = 20) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while wanted not in seen and time.monotonic() < deadline:
+        if select.select([master], [], [], 0.2)[0]:
+            seen += os.read(master, 4096)
+    assert wanted in seen, seen
+    return seen
+
+
+def test_attach_from_a_terminal_gives_the_tty_our_window_size(stack: Stack) -> None:
+    import pty
+    import struct
+    import termios
+    from fcntl import ioctl
+
+    stack.write({"term": SIZER})
+    stack.ok("up", "-d")
+    master, slave = pty.openpty()
+    ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(stack.root)
+    process = subprocess.Popen(
+        [PYCOMPOSE, "-p", stack.name, "attach", "term"], cwd=stack.directory, env=env,
+        stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        os.write(master, b"x\r")
+        _read_until(master, b"size:40 100")
+        ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 120, 0, 0))
+        process.send_signal(signal.SIGWINCH)  # not its controlling terminal: sent by hand
+        time.sleep(0.5)
+        os.write(master, b"y\r")
+        _read_until(master, b"size:50 120")
+        os.write(master, b"\x10\x11")
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    assert stack.states()[f"{stack.name}-term-1"] == "running"

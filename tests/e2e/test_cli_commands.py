@@ -438,3 +438,20 @@ def test_down_keeps_a_network_another_project_still_uses(stack: Stack, tmp_path:
     finally:
         other.cli("down", "-t", "0")
     stack.ok("down", "-t", "0")  # once the other project is gone, it goes
+
+
+def test_exec_reads_dockers_boolean_spellings(stack: Stack) -> None:
+    """`exec --interactive=false`: an empty stdin; `--tty=false`: no pty (as -T); on both the
+    fast path and Typer's (combined short flags)."""
+    stack.write({"web": SLEEPER})
+    stack.ok("up", "-d")
+
+    def exec_(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(["-p", stack.name, "exec", *args], cwd=stack.directory, root=stack.root,
+                       input="typed\n")
+
+    assert exec_("-T", "web", "cat").stdout == "typed\n"
+    assert exec_("-T", "--interactive=false", "web", "cat").stdout == ""
+    assert exec_("--no-interactive", "-T", "web", "cat").stdout == ""
+    assert exec_("--tty=false", "web", "sh", "-c", "[ -t 0 ] || cat").stdout == "typed\n"
+    assert exec_("-iT", "web", "cat").stdout == "typed\n"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 from tests.e2e.test_orchestration import SLEEPER, Stack, root, stack  # noqa: F401
 
@@ -54,3 +55,24 @@ def test_commit_refuses_bad_input_and_leaves_nothing(stack: Stack) -> None:
     assert stack.states()[f"{stack.name}-web-1"] == "running"
 
 
+
+
+def test_commit_is_a_container_event(stack: Stack) -> None:
+    from tests.e2e.test_events_sequence import _watch
+
+    stack.write({"web": SLEEPER})
+    stack.ok("up", "-d")
+    watcher = _watch(stack, 6)
+    time.sleep(1.5)  # the watcher has taken its first look
+    made = stack.ok("commit", "-m", "for the record", "web", f"{stack.name}img")
+    image_id = re.search(r"Committed as (sha256:[0-9a-f]{64})", made.stderr)
+    assert image_id, made.stderr
+    stack.ok("commit", "web")  # no name: a dangling image, no imageRef
+    out, _ = watcher.communicate(timeout=60)
+    commits = [e for e in map(json.loads, out.splitlines()) if e["action"] == "commit"]
+    assert [(e["type"], e["service"]) for e in commits] == [("container", "web")] * 2
+    first, second = (e["attributes"] for e in commits)
+    assert first["comment"] == "for the record" and first["imageID"] == image_id[1]
+    assert first["imageRef"] == f"{stack.name}img:latest"
+    assert first["name"] == f"{stack.name}-web-1" and first["image"] == "busybox"
+    assert second["imageRef"] == "" and second["imageID"] != first["imageID"]

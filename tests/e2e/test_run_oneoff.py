@@ -156,6 +156,38 @@ def test_a_terminal_gets_a_pty_of_the_container(project: Project) -> None:
     assert project.containers() == []
 
 
+def test_t_forces_a_pty_without_a_terminal_and_T_disables_it(project: Project) -> None:
+    """docker compose's `run -t` allocates a pty even when our stdin is no terminal: the
+    command sees one, and its output comes through it (CRLF line ends); `-T` gives none."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(project.root)
+    script = "[ -t 0 ] && echo tty || echo notty; exit 3"
+    # combined short flags (-it, -iT) are Typer's to parse, the others the fast parser's
+    for flags, expected in ((("-t",), b"tty\r\n"), (("--tty",), b"tty\r\n"),
+                            (("-it",), b"tty\r\n"), (("-T",), b"notty\n"),
+                            (("-iT",), b"notty\n"), ((), b"notty\n")):
+        result = subprocess.run(
+            [PYCOMPOSE, "-p", project.name, "run", "--rm", *flags, "svc", "sh", "-c", script],
+            cwd=project.directory, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+            timeout=120, check=False,
+        )
+        assert (result.returncode, result.stdout) == (3, expected), (flags, result)
+    assert project.containers() == []
+
+
+def test_dockers_boolean_spellings(project: Project) -> None:
+    """`--rm=false`, `-T=true`: docker's spellings, read by the Typer path (the fast parser
+    leaves them to it); a value Go cannot read is docker's error."""
+    kept = project.cli("run", "--rm=false", "-T=true", "svc", "sh", "-c", "[ -t 0 ] || echo no")
+    assert (kept.returncode, kept.stdout) == (0, "no\n"), kept.stderr
+    assert len(project.containers()) == 1  # not removed: --rm=false
+    gone = project.cli("run", "--rm=true", "--tty=false", "svc", "true")
+    assert gone.returncode == 0 and len(project.containers()) == 1, gone.stderr
+    bad = project.cli("run", "--rm=maybe", "svc", "true")
+    assert bad.returncode == 1
+    assert 'invalid argument "maybe" for "--rm" flag: strconv.ParseBool' in bad.stderr
+
+
 def _gone_within(project: Project, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

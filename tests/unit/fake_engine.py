@@ -63,6 +63,7 @@ class FakeEngine:
         self.execs: list[tuple[str, tuple[str, ...], dict[str, Any]]] = []
         self.commits: list[tuple[str, Any]] = []
         self.stdin_reads: dict[str, int] = {}
+        self.resizes: list[tuple[str, int, int]] = []
         self.extracted: list[tuple[str, str, dict[str, bytes | None]]] = []
         # (container name, member name, mode, uid, gid, keep_owner) of every member extracted
         self.extracted_headers: list[tuple[str, str, int, int, int, bool]] = []
@@ -351,12 +352,19 @@ class FakeEngine:
         self._log("commit", c.record.name)
         return SimpleNamespace(id=f"sha256:{len(self.commits):064x}")
 
+    def resize_tty(self, name_or_id: str, rows: int, columns: int) -> None:
+        """Recorded in `resizes` as (container name, rows, columns)."""
+        c = self._get(name_or_id)
+        if not c.record.spec.tty:
+            raise InvalidStateError(f"container {c.record.name} has no tty")
+        self.resizes.append((c.record.name, rows, columns))
+
     def open_running_stdin(self, name_or_id: str) -> int:
         """A pipe's write end; what is written is read from `stdin_reads[name]`'s end."""
         import os
 
         c = self._get(name_or_id)
-        if not c.record.spec.stdin_open or c.record.spec.tty:
+        if not c.record.spec.stdin_open:
             raise InvalidStateError(f"container {c.record.name} has no stdin to attach to")
         read_end, write_end = os.pipe()
         self.stdin_reads[c.record.name] = read_end

@@ -214,3 +214,18 @@ def test_a_childs_oom_kill_is_oom_alone_and_reported_once() -> None:
     survived = ContainerState(status=ContainerStatus.RUNNING, started_at="t0", oom_killed=True)
     assert _actions({"c": _snap(RUNNING)}, {"c": _snap(survived)}) == [("oom", {})]
     assert _actions({"c": _snap(survived)}, {"c": _snap(survived)}) == []
+
+
+def test_commits_are_reported_with_their_image() -> None:
+    made = {"comment": "c", "imageID": "sha256:1", "imageRef": "x:latest"}
+    committed = ContainerState(
+        status=ContainerStatus.RUNNING, started_at="t0", commit_count=1, recent_commits=[made],
+    )
+    assert _actions({"c": _snap(RUNNING)}, {"c": _snap(committed)}) == [("commit", made)]
+    later = [made, {**made, "imageID": "sha256:2"}, {**made, "imageID": "sha256:3"}]
+    thrice = ContainerState(
+        status=ContainerStatus.RUNNING, started_at="t0", commit_count=3, recent_commits=later,
+    )
+    seen = _actions({"c": _snap(committed)}, {"c": _snap(thrice)})
+    assert [(action, a["imageID"]) for action, a in seen] == [
+        ("commit", "sha256:2"), ("commit", "sha256:3")]
