@@ -206,7 +206,7 @@ def _joiner(
         keep = {0, 1, 2, err_fd, started_fd, opened.root_fd, *(fd for fd, _ in opened.namespaces)}
         close_fds_except(keep)
         if target.cgroup is not None:
-            target.cgroup.join(os.getpid())
+            target.cgroup.join_self()
         for fd, nstype in opened.namespaces:
             sc.setns(fd, nstype)
         # Entering a mount namespace leaves root and cwd at that namespace's root mount, not the

@@ -48,17 +48,15 @@ def clone_known() -> bool:
     return _SYS_CLONE is not None
 
 
-def fork_sibling(namespaces: int = 0) -> int:
+def fork_sibling() -> int:
     """Like `fork()`, but the child is our parent's child (CLONE_PARENT): a start-up helper
     makes the container's init a direct child of the supervisor, which then reaps it and is
     the parent its death signal watches, without a hand-over through a subreaper.
-    `namespaces`: clone flags of new namespaces for the child alone (CLONE_NEWPID: unlike
-    unshare(2), no later child of ours lands in the container's pid namespace).
 
     The raw system call skips glibc's fork bookkeeping as well: safe for a single-threaded
     caller whose child only runs Python and exec()s (glibc ≥ 2.34 asks the kernel for the
     thread id where it needs it, and no lock is held). Check `can_fork_sibling()` first."""
-    return _clone(CLONE_PARENT | namespaces)
+    return _clone(CLONE_PARENT)
 
 
 def fork_into(namespaces: int) -> int:

@@ -8,9 +8,9 @@ The pause between unshare and fork is where the supervisor wires the network nam
 (/proc/<stage1>/ns/net) before any container code runs.
 
 In a start-up helper (engine.supervisor_launch: restarts, a fork server's first start) the
-helper is stage1 itself (`_start_in_place`): it forks init straight into the supervisor's
-children (CLONE_PARENT) and a new network namespace, which it wires while init joins the
-cgroup; one Python process less per start.
+helper is stage1 itself (`_start_in_place`): it makes and wires the network namespace, then
+forks init straight into the supervisor's children (CLONE_PARENT), one Python process less per
+start.
 
 Any other first start has its cgroup and wired network namespace made by the start
 server (engine.start_server, `make_network_namespace`), and the supervisor forks init itself
@@ -40,7 +40,7 @@ from pathlib import Path
 
 from engine import capabilities, raw_fork, volume_mounts
 from engine import syscalls as sc
-from engine.cgroups import Cgroup
+from engine.cgroups import Cgroup, join_self
 from engine.docker_init import init_process
 from engine.init_process import run_as_init
 from engine.processes import close_fds_except, read_to_eof, wait_exit_code
@@ -242,17 +242,21 @@ def _exec_init(
     adopted_r: int = -1,
     console_fd: int = -1,
     unshare_flags: int = 0,
+    cgroup: Cgroup | None = None,
 ) -> None:
-    """In init (pid 1 of the new pid namespace). Never returns: exec or _exit."""
+    """In init (pid 1 of the new pid namespace). Never returns: exec or _exit. `cgroup`: one
+    to move into first (started in place)."""
     try:
         parent = os.getppid()  # started in place: the supervisor, from birth (CLONE_PARENT)
         if adopted_r >= 0:
             # Wait until the supervisor has reaped stage1 and adopted us: a parent-death
             # signal set earlier would fire on stage1's exit. EOF: the supervisor is gone.
-            # Started in place (`_start_in_place`): until we are in the container's cgroup.
+            # Started in place (`_start_in_place`): until our parent is done with us.
             if os.read(adopted_r, 1) != b"P":
                 os._exit(1)
             os.close(adopted_r)
+        if cgroup is not None:  # before our cgroup namespace: rooted there
+            cgroup.join_self()
         if unshare_flags:  # started in place: our own namespaces (cgroup: now that we are in it)
             sc.unshare(unshare_flags)
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -319,7 +323,7 @@ def _stage1(
     """Join the cgroup, enter new namespaces, wait for the network, fork init."""
     try:
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
-        cgroup.join(os.getpid())
+        cgroup.join_self()
         _join_shared_namespaces(spec)
         flags = namespace_flags(spec)
         sc.unshare(flags)
@@ -567,48 +571,49 @@ def _start_in_place(
     helper itself is stage1, and one Python process per start (a fork, its page copies and
     its exit, ~10% of a 50-service `up`'s CPU) is saved.
 
-    Init is forked first, into a new network namespace (lo up) and a new pid namespace, as
-    the supervisor's own child (CLONE_PARENT), so it needs no adoption; it waits. Back in
-    the host's namespace we then move it into the cgroup on a thread while wiring its network
-    namespace: a move between cgroups waits for an RCU grace period (~10 ms, paid by the
-    first move after a quiet spell), which the wiring's netlink work hides. Then init goes
-    on and makes its other namespaces itself: its pivot_root must not move our root (a mount
-    namespace shared with us would), and this process never enters the container's cgroup,
-    so a failed start can still remove it."""
+    The network namespace is made first and wired from the host side while this process is
+    back in the host's one; then init is forked into it and a new pid namespace as the
+    supervisor's own child (CLONE_PARENT), so it needs no adoption. Init moves itself into
+    the cgroup and makes its other namespaces itself: its pivot_root must not move our root
+    (a mount namespace shared with us would), and this process never enters the container's
+    cgroup, so a failed start can still remove it."""
     flags = namespace_flags(spec)
     host_netns = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     container_netns = -1
+    in_container_netns = False
     go_r, go_w = os.pipe()
     channels = _open_channels(spec)
     init_pid = None
-    joining: _CgroupJoin | None = None
     try:
         if flags & sc.CLONE_NEWNET:
-            container_netns = new_network_namespace()
-        init_pid = _fork_init_into(spec, container_netns, host_netns)
+            container_netns = make_network_namespace(wire_network)
+            sc.setns(container_netns, sc.CLONE_NEWNET)
+            in_container_netns = True
+        _join_shared_namespaces(spec)
+        in_container_netns = in_container_netns or spec.join_netns_pid is not None
+        if flags & sc.CLONE_NEWPID:  # for our child; the rest init makes itself
+            sc.unshare(sc.CLONE_NEWPID)
+        init_pid = raw_fork.fork_sibling()
         if init_pid == 0:
             _close_all({host_netns, container_netns, go_w, *channels.ours})
             if channels.console is not None:
                 channels.console.close()
             _exec_init(spec, channels.err_w, channels.stdio, go_r, channels.console_fd,
-                       unshare_flags=flags & ~(sc.CLONE_NEWNET | sc.CLONE_NEWPID))
+                       unshare_flags=flags & ~(sc.CLONE_NEWNET | sc.CLONE_NEWPID),
+                       cgroup=cgroup)
         _close_all({go_r, *channels.init_fds})
         go_r = -1
-        joining = _CgroupJoin(cgroup, init_pid)
-        if container_netns >= 0:
-            wire_network(f"/proc/self/fd/{container_netns}")
-        joining.result()
-        os.write(go_w, b"P")
+        os.write(go_w, b"P")  # init moves itself into the cgroup (`join_self`: no RCU wait)
         out_r = _await_exec(channels, spec.console_socket)
         return StartedProcess(init_pid, init_pid, stdout_fd=out_r, stderr_fd=channels.errs_r,
                               stage1_resident=False)
     except BaseException:
-        if joining is not None:  # the caller removes the cgroup: not while we write to it
-            joining.done()
         _close_all({channels.out_r, channels.errs_r})
         if init_pid:  # the supervisor's child: it reaps it
             with contextlib.suppress(ProcessLookupError):
                 os.kill(init_pid, signal.SIGKILL)
+        if in_container_netns:  # what the caller undoes (the network) is in the host's
+            sc.setns(host_netns, sc.CLONE_NEWNET)
         raise
     finally:
         _close_all({host_netns, container_netns, go_r, go_w, channels.err_r})
@@ -616,52 +621,10 @@ def _start_in_place(
             channels.console.close()
 
 
-def _fork_init_into(spec: RuntimeSpec, container_netns: int, host_netns: int) -> int:
-    """Fork init (CLONE_PARENT) into the container's network namespace (its own, or a shared
-    one: `network_mode: container:X`) and, unless `pid: host`, a new pid namespace; in the
-    parent, this process is back in the host's network namespace."""
-    try:
-        if container_netns >= 0:
-            sc.setns(container_netns, sc.CLONE_NEWNET)
-        _join_shared_namespaces(spec)
-        pid = raw_fork.fork_sibling(namespace_flags(spec) & sc.CLONE_NEWPID)
-    except BaseException:
-        sc.setns(host_netns, sc.CLONE_NEWNET)  # what the caller undoes is in the host's
-        raise
-    if pid != 0:
-        sc.setns(host_netns, sc.CLONE_NEWNET)
-    return pid
-
-
-class _CgroupJoin:
-    """`cgroup.join(pid)` on a thread of its own (see `_start_in_place`)."""
-
-    def __init__(self, cgroup: Cgroup, pid: int) -> None:
-        import threading
-
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._join, args=(cgroup, pid), daemon=True)
-        self._thread.start()
-
-    def _join(self, cgroup: Cgroup, pid: int) -> None:
-        try:
-            cgroup.join(pid)
-        except BaseException as exc:  # raised in the caller's thread (`result`)
-            self._error = exc
-
-    def done(self) -> None:
-        self._thread.join()
-
-    def result(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-
-def new_network_namespace() -> int:
+def make_network_namespace(wire_network: Callable[[str], None]) -> int:
     """A new network namespace with lo up (done in it, so a `none` container needs no network
-    work at all and a bridge attachment finds lo up); its descriptor. The calling thread ends
-    in the namespace it was in."""
+    work at all and a bridge attachment finds lo up), wired by `wire_network(path)` from the
+    host's; its descriptor. The calling thread ends in the namespace it was in."""
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     made = -1
     try:
@@ -671,24 +634,13 @@ def new_network_namespace() -> int:
             made = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         finally:
             sc.setns(home, sc.CLONE_NEWNET)
+        wire_network(f"/proc/self/fd/{made}")
         return made
     except BaseException:
         _close_all({made})
         raise
     finally:
         os.close(home)
-
-
-def make_network_namespace(wire_network: Callable[[str], None]) -> int:
-    """`new_network_namespace`, wired by `wire_network(path)` from the host's; its
-    descriptor."""
-    made = new_network_namespace()
-    try:
-        wire_network(f"/proc/self/fd/{made}")
-    except BaseException:
-        _close_all({made})
-        raise
-    return made
 
 
 @dataclass(frozen=True)
@@ -748,9 +700,7 @@ def _init_prepared(prepared: PreparedStart, channels: _Channels, lifeline_r: int
         os.close(lifeline_r)
         spec = RuntimeSpec.load(Path(prepared.spec_path))
         prewarm(spec)
-        for path in prepared.cgroup_dirs:  # before our cgroup namespace: rooted there
-            with open(f"{path}/cgroup.procs", "w", encoding="ascii") as procs:
-                procs.write("0")
+        join_self(prepared.cgroup_dirs)  # before our cgroup namespace: rooted there
         if prepared.netns_fd >= 0:
             sc.setns(prepared.netns_fd, sc.CLONE_NEWNET)
             os.close(prepared.netns_fd)

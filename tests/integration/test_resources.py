@@ -203,7 +203,7 @@ def _open_in_cgroup(cgroup: Cgroup, paths: list[str], flags: int = os.O_RDONLY) 
     if pid == 0:
         try:
             os.close(read_r)
-            cgroup.join(os.getpid())
+            cgroup.join_self()
             results = []
             for path in paths:
                 try:

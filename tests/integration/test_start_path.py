@@ -55,7 +55,7 @@ def test_device_rules_and_cpuset_of_consecutive_containers() -> None:
             assert (cpuset / "cpuset.mems").read_text().strip()
 
             def join(group: Cgroup = group) -> int:
-                group.join(os.getpid())  # an empty cpuset would refuse: ENOSPC
+                group.join_self()  # an empty cpuset would refuse: ENOSPC
                 return 0
 
             assert _in_child(join) == 0
