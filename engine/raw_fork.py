@@ -23,9 +23,20 @@ import threading
 
 _LIBC = ctypes.PyDLL(None, use_errno=True)  # PyDLL: the call keeps the GIL
 CLONE_PARENT = 0x00008000
+CLONE_INTO_CGROUP = 0x200000000  # clone3(2) only
 # clone(2)'s number where its first argument is the flags word (the rest are zero here, so
 # the architectures' different argument orders do not matter).
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine)
+_SYS_CLONE3 = {"x86_64": 435, "aarch64": 435}.get(os.uname().machine)
+
+
+class _CloneArgs(ctypes.Structure):
+    """clone3(2)'s struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2, 88 bytes)."""
+
+    _fields_ = [(name, ctypes.c_uint64) for name in (
+        "flags", "pidfd", "child_tid", "parent_tid", "exit_signal", "stack", "stack_size",
+        "tls", "set_tid", "set_tid_size", "cgroup",
+    )]
 
 
 def fork() -> int:
@@ -59,11 +70,27 @@ def fork_sibling() -> int:
     return _clone(CLONE_PARENT)
 
 
-def fork_into(namespaces: int) -> int:
-    """Like `fork()`, with the child in new namespaces (clone flags, e.g. CLONE_NEWPID: the
-    child is pid 1 of its own pid namespace, this process's child). The same conditions as
+def fork_into(flags: int) -> int:
+    """Like `fork()`, with clone flags: new namespaces (e.g. CLONE_NEWPID: the child is pid 1
+    of its own pid namespace), CLONE_PARENT (as `fork_sibling`). The same conditions as
     `fork_sibling`; check `can_fork_sibling()` first."""
-    return _clone(namespaces)
+    return _clone(flags)
+
+
+def fork_into_cgroup(cgroup_fd: int, flags: int = 0) -> int:
+    """`fork_sibling`/`fork_into` (`flags`: CLONE_PARENT, new namespaces) with the child born
+    in the cgroup v2 directory `cgroup_fd` (clone3's CLONE_INTO_CGROUP, Linux 5.7+): no move
+    afterwards, so no wait for the RCU grace period a write to cgroup.procs costs. OSError
+    where the kernel cannot (the caller forks and moves the child as before)."""
+    if _SYS_CLONE3 is None or threading.active_count() != 1:
+        raise OSError(95, "a raw clone3(2) is not available here")
+    args = _CloneArgs(flags=flags | CLONE_INTO_CGROUP, exit_signal=signal.SIGCHLD,
+                      cgroup=cgroup_fd)
+    pid = int(_LIBC.syscall(_SYS_CLONE3, ctypes.byref(args), ctypes.sizeof(args)))
+    if pid < 0:
+        number = ctypes.get_errno()
+        raise OSError(number, os.strerror(number))
+    return pid
 
 
 def _clone(flags: int) -> int:

@@ -34,7 +34,7 @@ import resource
 import signal
 import socket
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -593,14 +593,14 @@ def _start_in_place(
         in_container_netns = in_container_netns or spec.join_netns_pid is not None
         if flags & sc.CLONE_NEWPID:  # for our child; the rest init makes itself
             sc.unshare(sc.CLONE_NEWPID)
-        init_pid = raw_fork.fork_sibling()
+        init_pid, placed = _fork_into(_v2_dir(cgroup.dirs()), raw_fork.CLONE_PARENT)
         if init_pid == 0:
             _close_all({host_netns, container_netns, go_w, *channels.ours})
             if channels.console is not None:
                 channels.console.close()
             _exec_init(spec, channels.err_w, channels.stdio, go_r, channels.console_fd,
                        unshare_flags=flags & ~(sc.CLONE_NEWNET | sc.CLONE_NEWPID),
-                       cgroup=cgroup)
+                       cgroup=None if placed else cgroup)
         _close_all({go_r, *channels.init_fds})
         go_r = -1
         os.write(go_w, b"P")  # init moves itself into the cgroup (`join_self`: no RCU wait)
@@ -619,6 +619,30 @@ def _start_in_place(
         _close_all({host_netns, container_netns, go_r, go_w, channels.err_r})
         if channels.console is not None:
             channels.console.close()
+
+
+def _v2_dir(dirs: Sequence[str | Path]) -> str | None:
+    """The container's cgroup directory when it is a cgroup v2 one (every v2 directory has a
+    cgroup.controllers file), else None (v1: one directory per controller)."""
+    if len(dirs) == 1 and os.path.exists(f"{dirs[0]}/cgroup.controllers"):
+        return str(dirs[0])
+    return None
+
+
+def _fork_into(cgroup_dir: str | None, flags: int) -> tuple[int, bool]:
+    """A raw fork (clone `flags`): (pid, placed). Into a v2 `cgroup_dir` the child is born
+    there (clone3's CLONE_INTO_CGROUP: `placed`), with no move and so no wait for the RCU
+    grace period a write to cgroup.procs costs; otherwise (v1, or a kernel before 5.7) it
+    moves itself (`join_self`: through v1's `tasks`, free of that wait)."""
+    if cgroup_dir is not None:
+        fd = os.open(cgroup_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            return raw_fork.fork_into_cgroup(fd, flags), True
+        except OSError:
+            pass  # no clone3 or no CLONE_INTO_CGROUP here: fork, then move
+        finally:
+            os.close(fd)
+    return raw_fork.fork_into(flags), False
 
 
 def make_network_namespace(wire_network: Callable[[str], None]) -> int:
@@ -663,12 +687,14 @@ def start_prepared(prepared: PreparedStart) -> StartedProcess:
     lifeline_r, lifeline_w = os.pipe2(os.O_CLOEXEC)
     init_pid = None
     try:
-        init_pid = raw_fork.fork_into(sc.CLONE_NEWPID if prepared.new_pid_ns else 0)
+        init_pid, placed = _fork_into(
+            _v2_dir(prepared.cgroup_dirs), sc.CLONE_NEWPID if prepared.new_pid_ns else 0
+        )
         if init_pid == 0:
             _close_all({lifeline_w, *channels.ours})
             if channels.console is not None:
                 channels.console.close()
-            _init_prepared(prepared, channels, lifeline_r)
+            _init_prepared(prepared, channels, lifeline_r, joined=placed)
         _close_all({lifeline_r, *channels.init_fds})
         out_r = _await_exec(channels)
         return StartedProcess(init_pid, init_pid, stdout_fd=out_r, stderr_fd=channels.errs_r,
@@ -686,9 +712,11 @@ def start_prepared(prepared: PreparedStart) -> StartedProcess:
             channels.console.close()
 
 
-def _init_prepared(prepared: PreparedStart, channels: _Channels, lifeline_r: int) -> None:
-    """In init, forked by `start_prepared`: into the cgroup and namespaces, then as any init.
-    Never returns."""
+def _init_prepared(
+    prepared: PreparedStart, channels: _Channels, lifeline_r: int, joined: bool
+) -> None:
+    """In init, forked by `start_prepared` (`joined`: born in the cgroup already): into the
+    cgroup and namespaces, then as any init. Never returns."""
     try:
         # Armed first: the lifeline tells whether the supervisor died before (EOF: its end is
         # closed); the parent pid cannot, being 0 in a pid namespace of our own.
@@ -700,7 +728,8 @@ def _init_prepared(prepared: PreparedStart, channels: _Channels, lifeline_r: int
         os.close(lifeline_r)
         spec = RuntimeSpec.load(Path(prepared.spec_path))
         prewarm(spec)
-        join_self(prepared.cgroup_dirs)  # before our cgroup namespace: rooted there
+        if not joined:
+            join_self(prepared.cgroup_dirs)  # before our cgroup namespace: rooted there
         if prepared.netns_fd >= 0:
             sc.setns(prepared.netns_fd, sc.CLONE_NEWNET)
             os.close(prepared.netns_fd)

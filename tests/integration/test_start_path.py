@@ -106,3 +106,66 @@ def test_precompiled_seccomp_filter_refuses_like_dockers_profile() -> None:
 
     assert _in_child(confined) == 0
     assert _in_child(with_sys_admin) == 0  # the capability's rule lifts the refusal
+
+
+def _cgroup2_root() -> Path | None:
+    """A cgroup2 mount: the whole tree on a v2 host, the hybrid host's `unified` one here."""
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.split()
+            if fields[fields.index("-") + 1] == "cgroup2":
+                return Path(fields[4])
+    return None
+
+
+def _born_in(cgroup_dir: str | None, group: Cgroup | None) -> tuple[bool, str]:
+    """Fork as a container's init is forked (engine.runtime's `_fork_into`); the child moves
+    itself when it was not born in the cgroup, as init does. (placed, the child's cgroups)."""
+    from engine import runtime
+
+    read_r, read_w = os.pipe()
+    pid, placed = runtime._fork_into(cgroup_dir, 0)
+    if pid == 0:  # pragma: no cover - reported through the pipe
+        try:
+            if not placed and group is not None:
+                group.join_self()
+            with open("/proc/self/cgroup", encoding="ascii") as handle:
+                os.write(read_w, handle.read().encode())
+        finally:
+            os._exit(0)
+    os.close(read_w)
+    with os.fdopen(read_r, "rb") as reader:
+        seen = reader.read().decode()
+    os.waitpid(pid, 0)
+    return placed, seen
+
+
+def test_init_is_born_in_a_v2_cgroup_and_moves_itself_into_v1_ones() -> None:
+    """On cgroup v2 init is created in the container's cgroup (clone3's CLONE_INTO_CGROUP: no
+    move, no RCU grace period); v1 has no such clone, and there it moves itself through
+    `tasks` (engine.cgroups.join_self). Either way it ends in the container's cgroup."""
+    from engine.runtime import _v2_dir
+
+    unified = _cgroup2_root()
+    if unified is None:
+        pytest.skip("no cgroup2 mount on this host")
+    name = f"pctest-{uuid.uuid4().hex[:10]}"
+    v2 = Cgroup(name, CgroupVersion.V2, root=unified, parent="")
+    (unified / name).mkdir()
+    try:
+        assert _v2_dir(v2.dirs()) == str(unified / name)
+        placed, seen = _born_in(_v2_dir(v2.dirs()), v2)
+        assert placed and f"0::/{name}\n" in seen, seen
+    finally:
+        (unified / name).rmdir()
+    if detect_version() is not CgroupVersion.V1:
+        return
+    parent = f"pctest-{uuid.uuid4().hex[:10]}"
+    v1 = Cgroup("c1", CgroupVersion.V1, parent=parent)
+    v1.create(Limits(pids=16))
+    try:
+        assert _v2_dir(v1.dirs()) is None
+        placed, seen = _born_in(None, v1)
+        assert not placed and f":pids:/{parent}/c1\n" in seen, seen
+    finally:
+        v1.remove()
