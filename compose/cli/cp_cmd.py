@@ -9,12 +9,14 @@ destination.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
 import tarfile
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import typer
 
@@ -61,15 +63,20 @@ def _copy_out(
 
 
 def _copy_in(
-    engine: object, container: str, source: str, path: str, keep_owner: bool, follow: bool
+    engine: object,
+    container: str,
+    source: str,
+    path: str,
+    keep_owner: bool,
+    follow: bool,
+    tar_input: Callable[[], BinaryIO],
 ) -> None:
     from engine.api import Engine
 
     assert isinstance(engine, Engine)
     if source == STREAM:  # a tar on stdin, unpacked into the directory `path`
         engine.extract_into(
-            container, path, lambda out: shutil.copyfileobj(sys.stdin.buffer, out),
-            keep_owner=True,
+            container, path, lambda out: shutil.copyfileobj(tar_input(), out), keep_owner=True
         )
         return
     local = Path(source)
@@ -113,11 +120,33 @@ def cp(
         infos = [c for c in infos if c.labels.get(L.NUMBER) == str(index)]
     if not infos:
         raise ComposeError(f"no container found for service {service}")
-    info = infos[0]
-    if src_service is not None:
-        _copy_out(orch.engine, info.id, src_path, dst_path, archive, follow_link)
-    else:
-        _copy_in(orch.engine, info.id, src_path, dst_path, archive, follow_link)
+    if src_service is not None:  # from the first replica, as docker compose copies
+        _copy_out(orch.engine, infos[0].id, src_path, dst_path, archive, follow_link)
+        return
+    # into every replica unless --index names one, as docker compose copies: a tar on stdin
+    # is read once and given to each
+    with _tar_inputs(src_path, len(infos)) as tar_input:
+        for info in infos:
+            _copy_in(orch.engine, info.id, src_path, dst_path, archive, follow_link, tar_input)
+
+
+@contextlib.contextmanager
+def _tar_inputs(source: str, targets: int) -> Iterator[Callable[[], BinaryIO]]:
+    """What gives each target the tar on stdin: stdin itself for one target; for more, a copy
+    of it read once (in memory up to 16 MiB, then in a temporary file), rewound for each."""
+    if source != STREAM or targets == 1:
+        yield lambda: sys.stdin.buffer
+        return
+    import tempfile
+
+    with tempfile.SpooledTemporaryFile(max_size=16 << 20) as copy:
+        shutil.copyfileobj(sys.stdin.buffer, copy)
+
+        def rewound() -> BinaryIO:
+            copy.seek(0)
+            return cast(BinaryIO, copy)
+
+        yield rewound
 
 
 def register(app: typer.Typer) -> None:

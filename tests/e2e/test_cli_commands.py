@@ -173,6 +173,32 @@ def test_cp_never_follows_a_containers_symlink_to_the_host_and_streams_tars(
     assert (tmp_path / "f").read_text() == "hi\n"
 
 
+def test_cp_into_a_scaled_service_reaches_every_replica_unless_index(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """As docker compose's: a copy into a service goes to each of its containers (a tar on
+    stdin too), `--index N` to one; a copy out of it comes from the first."""
+    stack.write({"db": SLEEPER})
+    stack.ok("up", "-d", "--scale", "db=2")
+    (tmp_path / "note.txt").write_text("to all\n")
+    stack.ok("cp", str(tmp_path / "note.txt"), "db:/tmp/")
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w") as tar:
+        item = tarfile.TarInfo("streamed")
+        item.size = 3
+        tar.addfile(item, io.BytesIO(b"hi\n"))
+    env = {**os.environ, "PYCOMPOSE_ROOT": str(stack.root)}
+    subprocess.run(["pycompose", "-p", stack.name, "cp", "-", "db:/tmp"], cwd=stack.directory,
+                   env=env, input=packed.getvalue(), capture_output=True, check=True, timeout=60)
+    (tmp_path / "note.txt").write_text("to two\n")
+    stack.ok("cp", "--index", "2", str(tmp_path / "note.txt"), "db:/tmp/")
+    seen = [stack.ok("exec", "-T", "--index", n, "db", "cat", "/tmp/note.txt", "/tmp/streamed")
+            .stdout for n in ("1", "2")]
+    assert seen == ["to all\nhi\n", "to two\nhi\n"]
+    stack.ok("cp", "db:/tmp/note.txt", str(tmp_path / "back.txt"))
+    assert (tmp_path / "back.txt").read_text() == "to all\n"
+
+
 NSS_MODULE = """
 #include <stdio.h>
 __attribute__((constructor)) static void loaded(void) {
