@@ -1,10 +1,11 @@
 """The Typer application: global flags, sub-command registration, and the one error table.
 
 The app is built on first use (`app` below is a lazy module attribute): `main` first offers
-argv to the fast `run`, `up` and `down` paths (compose.cli.fast_run, fast_up, fast_down), which
-need neither Typer nor the other commands' modules, and only builds the app when they decline.
-Even then it registers only the module that defines the command argv names (COMMAND_MODULES):
-importing the other twelve and having Typer build their ~40 click commands cost every command
+argv to the fast `run`, `up`, `down`, `ps` and `exec` paths (compose.cli.fast_run, fast_up,
+fast_down, fast_ps, fast_exec), which need neither Typer nor the other commands' modules, and
+only builds the app when they decline. Even then it registers only the module that defines the
+command argv names (COMMAND_MODULES): importing the others and having Typer build their ~40
+click commands cost every command
 ~15 ms of CPU. Help, an unknown command or global flags the fast paths cannot read get the whole
 app.
 """
