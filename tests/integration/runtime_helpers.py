@@ -83,3 +83,13 @@ def processes_in_cgroup_of(container_id: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def cgroup2_mount() -> Path | None:
+    """A cgroup2 mount: the whole tree on a v2 host, the hybrid host's `unified` one here."""
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.split()
+            if fields[fields.index("-") + 1] == "cgroup2":
+                return Path(fields[4])
+    return None

@@ -22,7 +22,7 @@ from engine.cgroups import (
     detect_version,
 )
 from engine.errors import ContainerStartError, InvalidArgumentError
-from tests.integration.runtime_helpers import output_of, run_to_exit, sh
+from tests.integration.runtime_helpers import cgroup2_mount, output_of, run_to_exit, sh
 
 V1 = detect_version() is CgroupVersion.V1
 
@@ -187,15 +187,6 @@ def test_lowering_oom_score_adj_without_cap_sys_resource_is_a_clear_error(
 
 
 # ---- cgroup v2 device filter (BPF), on this host's cgroup2 hierarchy ---------------------------
-def _cgroup2_mount() -> Path | None:
-    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
-        for line in handle:
-            fields = line.split()
-            if fields[fields.index("-") + 1] == "cgroup2":
-                return Path(fields[4])
-    return None
-
-
 def _open_in_cgroup(cgroup: Cgroup, paths: list[str], flags: int = os.O_RDONLY) -> list[str]:
     """Fork a process into the cgroup; what happens when it opens each path (ok or errno)."""
     read_r, read_w = os.pipe()
@@ -224,7 +215,7 @@ def _open_in_cgroup(cgroup: Cgroup, paths: list[str], flags: int = os.O_RDONLY) 
 def test_v2_device_filter_allows_only_the_listed_devices(tmp_path: Path) -> None:
     """The v2 path of engine.cgroups on the hybrid host's cgroup2 mount: Docker's default
     allow-list plus `c 10:237 r`, enforced by the attached BPF program for a process inside."""
-    mount = _cgroup2_mount()
+    mount = cgroup2_mount()
     if mount is None:
         pytest.skip("no cgroup2 hierarchy mounted")
     loop_control = "/dev/loop-control"
@@ -250,7 +241,7 @@ def test_v2_device_filter_allows_only_the_listed_devices(tmp_path: Path) -> None
 def test_v2_device_filter_detaches(tmp_path: Path) -> None:
     from engine import device_filter_bpf
 
-    mount = _cgroup2_mount()
+    mount = cgroup2_mount()
     if mount is None or not os.path.exists("/dev/loop-control"):
         pytest.skip("no cgroup2 hierarchy or no /dev/loop-control")
     cgroup = Cgroup(f"devdetach-{uuid.uuid4().hex[:12]}", CgroupVersion.V2, mount)

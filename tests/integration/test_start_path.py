@@ -22,6 +22,7 @@ from engine.cgroups import (
     Limits,
     detect_version,
 )
+from tests.integration.runtime_helpers import cgroup2_mount
 
 V1_ONLY = pytest.mark.skipif(
     detect_version() is not CgroupVersion.V1, reason="cgroup v1 controllers (this host's kind)"
@@ -108,16 +109,6 @@ def test_precompiled_seccomp_filter_refuses_like_dockers_profile() -> None:
     assert _in_child(with_sys_admin) == 0  # the capability's rule lifts the refusal
 
 
-def _cgroup2_root() -> Path | None:
-    """A cgroup2 mount: the whole tree on a v2 host, the hybrid host's `unified` one here."""
-    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
-        for line in handle:
-            fields = line.split()
-            if fields[fields.index("-") + 1] == "cgroup2":
-                return Path(fields[4])
-    return None
-
-
 def _born_in(cgroup_dir: str | None, group: Cgroup | None) -> tuple[bool, str]:
     """Fork as a container's init is forked (engine.runtime's `_fork_into`); the child moves
     itself when it was not born in the cgroup, as init does. (placed, the child's cgroups)."""
@@ -146,7 +137,7 @@ def test_init_is_born_in_a_v2_cgroup_and_moves_itself_into_v1_ones() -> None:
     `tasks` (engine.cgroups.join_self). Either way it ends in the container's cgroup."""
     from engine.runtime import _v2_dir
 
-    unified = _cgroup2_root()
+    unified = cgroup2_mount()
     if unified is None:
         pytest.skip("no cgroup2 mount on this host")
     name = f"pctest-{uuid.uuid4().hex[:10]}"
