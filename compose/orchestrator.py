@@ -38,6 +38,7 @@ from engine.api import (
     ContainerStatus,
     Engine,
     EngineError,
+    ImageInUseError,
     MountKind,
     MountSpec,
     NetworkError,
@@ -1347,7 +1348,12 @@ class Orchestrator:
             if self.engine.images.find(reference) is None:
                 continue
             try:
-                self.engine.images.remove(reference)
+                self.engine.remove_image(reference)
+            except ImageInUseError:  # another project's container (docker compose's words)
+                self.report(Event(
+                    ResourceKind.IMAGE, reference, Phase.WARNING, "Resource is still in use"
+                ))
+                continue
             except EngineError as exc:
                 self.report(Event(ResourceKind.CONTAINER, reference, Phase.WARNING, str(exc)))
                 continue

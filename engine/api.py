@@ -244,6 +244,16 @@ class Engine:
     def get_image(self, reference: str) -> Image:
         return self.images.get(reference)
 
+    def remove_image(self, reference: str, force: bool = False) -> None:
+        """`docker rmi [-f]`: an image containers were created from is never deleted (they
+        need it to start again); see engine.image_removal."""
+        from engine.image_removal import check_removal
+
+        image = self.images.get(reference)
+        users = [c for c in self.list_containers() if c.record.image_id == image.id]
+        check_removal(image, reference, users, force)
+        self.images.remove(reference, keep_untagged=bool(users))
+
     # ---- image life cycle (registry, archives, build; modules imported on first use) ----
     def pull_image(
         self, reference: str, platform: str | None = None, report: PullReport | None = None
