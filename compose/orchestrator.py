@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from compose import labels as L
-from compose.container_spec import build_container_spec, config_hash
+from compose.container_spec import build_container_spec, config_hash, container_name
 from compose.convergence import (
     Action,
     ActionKind,
@@ -628,6 +628,10 @@ class Orchestrator:
             d in run.recreated for d in self._namespace_deps(service)
         ):
             policy = RecreatePolicy.FORCE
+        if policy is RecreatePolicy.DIVERGED and self._joins_replaced(
+            service, run.existing.get(name, [])
+        ):
+            policy = RecreatePolicy.FORCE
         restart = any(d.restart and d.service in run.recreated for d in service.depends_on)
         scale = dict(options.scale).get(name, service.scale)
         actions = plan_service(
@@ -643,6 +647,27 @@ class Orchestrator:
             self._each(kept, lambda a: self._converge_one(service, a, image_id, restart, options))
         except (EngineError, NetworkError, ComposeError) as exc:
             raise ComposeError(str(exc)) from exc
+
+    def _joined_container(self, service: Service) -> ContainerInfo | None:
+        """The container whose network namespace `network_mode: service:X` joins (X's first
+        replica), if it exists."""
+        mode = service.network_mode or ""
+        other = self.project.services.get(mode.removeprefix("service:"))
+        if not mode.startswith("service:") or other is None:
+            return None
+        return self.engine.find_container(container_name(self.project, other, 1))
+
+    def _joins_replaced(self, service: Service, existing: Sequence[ContainerInfo]) -> bool:
+        """Whether a container of `service` joined the namespace of an X container that has
+        been replaced since (`up X` recreated it alone): it is left with a namespace no
+        network reaches. docker compose recreates it, its config naming X's container id."""
+        target = self._joined_container(service)
+        if target is None:
+            return False
+        return any(
+            c.record.spec.network_mode.removeprefix("container:") not in (target.id, target.name)
+            for c in existing
+        )
 
     def _converge_one(
         self, service: Service, action: Action, image_id: str, restart: bool, options: UpOptions
@@ -687,6 +712,9 @@ class Orchestrator:
         replacing: str | None = None,
     ) -> ContainerInfo:
         spec = build_container_spec(self.project, service, number, image_id)
+        joined = self._joined_container(service)
+        if joined is not None:  # by id, as Docker stores it: see _joins_replaced
+            spec = dataclasses.replace(spec, network_mode=f"container:{joined.id}")
         made: list[str] = []
         spec = self.name_anonymous_volumes(spec, previous, made)
         if not quiet:
