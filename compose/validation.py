@@ -312,6 +312,26 @@ def _watch_problems(
                 where)
 
 
+def _extra_hosts_problems(
+    svc: dict[str, Any], path: KeyPath, add: Callable[[str, KeyPath], None]
+) -> None:
+    """compose-go's check (a host without an address) and the daemon's (the address is an IP
+    or `host-gateway`), at load: the engine's would only come at start, after the create.
+    Entries are normalized to `host=address` by then."""
+    import ipaddress
+
+    for entry in svc.get("extra_hosts") or []:
+        host, _, address = str(entry).partition("=")
+        if not address:
+            add(f"invalid additional host, missing IP: {host}", path)
+            continue
+        try:
+            if address != "host-gateway":
+                ipaddress.ip_address(address.strip("[]"))
+        except ValueError:
+            add(f"invalid IP address in add-host: {address!r} (for {host})", path)
+
+
 def _definition_problems(project: dict[str, Any], add: Callable[[str, KeyPath], None]) -> None:
     """A secret needs a `file` or an `environment`, a config also may have `content`: without
     one there is nothing to mount."""
@@ -414,6 +434,7 @@ def cross_problems(
                     (*base, "volumes_from", i))
         _mount_reference_problems(name, svc, project, dangling)
         _watch_problems(name, svc, add)
+        _extra_hosts_problems(svc, (*base, "extra_hosts"), add)
     _definition_problems(project, add)
     cycle = find_cycle(edges)
     if cycle:

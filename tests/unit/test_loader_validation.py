@@ -200,3 +200,17 @@ def test_volumes_from_a_container_by_name_is_the_spec_s_container_form(tmp_path:
     assert project.services["web"].raw["volumes_from"] == ["container:legacy-data:ro"]
     err = _load(tmp_path, "services:\n  web:\n    image: x\n    volumes_from: [ghost]\n")
     assert 'mounts volumes from undefined service "ghost"' in str(err)
+
+
+def test_an_extra_host_without_an_ip_or_with_a_bad_one_fails_at_load(tmp_path: Path) -> None:
+    err = _load(tmp_path, """services:
+  a:
+    image: x
+    extra_hosts: ["foo", "bar=notip", "ok=1.2.3.4", "v6:::1", "gw=host-gateway", "b=[::2]"]
+""")
+    messages = sorted(p.message for p in err.problems)
+    assert messages == [
+        "invalid IP address in add-host: 'notip' (for bar)",
+        "invalid additional host, missing IP: foo",
+    ]
+    assert all(p.line == 4 and p.key == "services.a.extra_hosts" for p in err.problems)
