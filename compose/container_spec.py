@@ -58,7 +58,7 @@ def _mounts(project: Project, service: Service) -> tuple[MountSpec, ...]:
                 )
             source = definition.name
         mounts.append(MountSpec(_MOUNT_KINDS[volume.type], volume.target, source, volume.read_only,
-                                volume.create_host_path, volume.propagation))
+                                volume.create_host_path, volume.propagation, volume.no_copy))
     if service.raw.get("secrets") or service.raw.get("configs"):
         from compose.secret_files import bind_mounts  # only stacks that use them load it
 

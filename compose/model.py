@@ -49,6 +49,7 @@ class ServiceVolume:
     read_only: bool = False
     create_host_path: bool = False  # bind: `bind.create_host_path`
     propagation: str | None = None  # bind: `bind.propagation` (None: Docker's rprivate)
+    no_copy: bool = False  # volume: `volume.nocopy`
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ def build_service(name: str, raw: dict[str, Any]) -> Service:
                 read_only=bool(v.get("read_only", False)),
                 create_host_path=bool((v.get("bind") or {}).get("create_host_path", False)),
                 propagation=(v.get("bind") or {}).get("propagation"),
+                no_copy=bool((v.get("volume") or {}).get("nocopy", False)),
             )
             for v in raw.get("volumes") or []
         ),

@@ -622,7 +622,8 @@ class Engine:
                 plan = self._volume_plan(record.id, mount, create=True)
                 assert plan is not None  # made when missing
                 binds.append(BindMount(
-                    plan.source, mount.target, mount.read_only or plan.read_only, populate=True
+                    plan.source, mount.target, mount.read_only or plan.read_only,
+                    populate=not mount.no_copy,
                 ))
                 if plan.host_mount is not None:
                     host_mounts.append(plan.host_mount)

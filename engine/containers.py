@@ -67,6 +67,7 @@ class MountSpec:
     create_host_path: bool = False  # bind: make a missing source directory (else an error)
     # bind: shared|slave|private|rshared|rslave|rprivate; None = Docker's default (rprivate)
     propagation: str | None = None
+    no_copy: bool = False  # volume: `volume.nocopy`, no copy-up of the image's files into it
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,8 @@ def _spec_from_dict(raw: dict[str, Any]) -> ContainerSpec:
             raw[key] = tuple(raw[key])
     raw["mounts"] = tuple(
         MountSpec(MountKind(m["kind"]), m["target"], m["source"], m["read_only"],
-                  bool(m.get("create_host_path", False)), m.get("propagation"))
+                  bool(m.get("create_host_path", False)), m.get("propagation"),
+                  bool(m.get("no_copy", False)))
         for m in raw["mounts"]
     )
     raw["ports"] = tuple(port_spec_from_json(p) for p in raw.get("ports", ()))

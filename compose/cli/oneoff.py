@@ -134,6 +134,7 @@ def _mounts(items: tuple[str, ...], project_volumes: dict[str, str], base: Path)
                 # `docker compose run -v ./dir:/x` makes a missing host dir (short syntax).
                 create_host_path=bool(bind.get("create_host_path", False)),
                 propagation=bind.get("propagation"),
+                no_copy=bool((parsed.get("volume") or {}).get("nocopy", False)),
             )
         )
     return tuple(mounts)
