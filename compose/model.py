@@ -61,6 +61,7 @@ class ServiceNetwork:
     ipv4_address: str | None = None
     priority: int = 0
     ipv6_address: str | None = None
+    mac_address: str | None = None
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ def build_service(name: str, raw: dict[str, Any]) -> Service:
                 ipv4_address=(spec or {}).get("ipv4_address"),
                 ipv6_address=(spec or {}).get("ipv6_address"),
                 priority=int((spec or {}).get("priority") or 0),  # normalized to int
+                mac_address=(spec or {}).get("mac_address"),
             )
             for net, spec in (raw.get("networks") or {}).items()
         ),

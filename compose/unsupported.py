@@ -17,7 +17,6 @@ UNSUPPORTED_SERVICE_KEYS = {
     "cpu_percent": "a CPU percentage (Windows)",
     "storage_opt": "storage driver options",
     "isolation": "an isolation technology",
-    "mac_address": "a fixed MAC address",
 }
 
 
@@ -29,13 +28,6 @@ def unsupported_warnings(service: Service) -> list[str]:
         for key, what in UNSUPPORTED_SERVICE_KEYS.items()
         if service.raw.get(key) not in (None, [], {}, "")
     ]
-    networks = service.raw.get("networks")
-    for network, attachment in (networks.items() if isinstance(networks, dict) else ()):
-        if isinstance(attachment, dict) and attachment.get("mac_address"):
-            warnings.append(
-                f'service "{service.name}": networks.{network}.mac_address (a fixed MAC '
-                "address) is not supported by pycompose's engine and is ignored"
-            )
     if service.raw.get("mem_swappiness") not in (None, -1, "-1"):
         from engine.api import swappiness_supported
 

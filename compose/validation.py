@@ -332,6 +332,22 @@ def _extra_hosts_problems(
             add(f"invalid IP address in add-host: {address!r} (for {host})", path)
 
 
+def _mac_problems(svc: dict[str, Any], base: KeyPath, add: Callable[[str, KeyPath], None]) -> None:
+    """The daemon's check of `mac_address` (the service's and each network's), at load."""
+    wanted: list[tuple[Any, KeyPath]] = [(svc.get("mac_address"), (*base, "mac_address"))]
+    for net, spec in (svc.get("networks") or {}).items():
+        if isinstance(spec, dict):
+            wanted.append((spec.get("mac_address"), (*base, "networks", net, "mac_address")))
+    wanted = [(value, path) for value, path in wanted if value not in (None, "")]
+    if not wanted:
+        return
+    from engine.api import unicast_mac
+
+    for value, path in wanted:
+        if not unicast_mac(str(value)):
+            add(f"{value} is not a valid mac address", path)
+
+
 def _definition_problems(project: dict[str, Any], add: Callable[[str, KeyPath], None]) -> None:
     """A secret needs a `file` or an `environment`, a config also may have `content`: without
     one there is nothing to mount."""
@@ -435,6 +451,7 @@ def cross_problems(
         _mount_reference_problems(name, svc, project, dangling)
         _watch_problems(name, svc, add)
         _extra_hosts_problems(svc, (*base, "extra_hosts"), add)
+        _mac_problems(svc, base, add)
     _definition_problems(project, add)
     cycle = find_cycle(edges)
     if cycle:

@@ -95,6 +95,7 @@ __all__ = [
     "Volume",
     "VolumeInUseError",
     "swappiness_supported",
+    "unicast_mac",
 ]
 
 
@@ -215,6 +216,14 @@ def _start_thread(target: Callable[[], None], name: str) -> threading.Thread:
 
 def _quiet(_event: object) -> None:
     """Default progress sink of the image life-cycle calls."""
+
+
+def unicast_mac(text: str) -> bool:
+    """Whether `text` is a MAC address a container's interface can take (for compose's
+    validation; netdriver.ipam's rule, imported only when a file sets one)."""
+    from netdriver.ipam import unicast_mac as check
+
+    return check(text)
 
 
 class Engine:
@@ -654,7 +663,7 @@ class Engine:
             volume_mounts=tuple(host_mounts),
             networks=tuple(
                 NetworkRequest(
-                    n.network, (*n.aliases, record.name, record.id[:12]), n.ipv4, n.ipv6
+                    n.network, (*n.aliases, record.name, record.id[:12]), n.ipv4, n.ipv6, n.mac
                 )
                 for n in spec.networks
             ),

@@ -79,6 +79,7 @@ class NetworkAttachment:
     aliases: tuple[str, ...] = ()
     ipv4: str | None = None
     ipv6: str | None = None
+    mac: str | None = None  # None: derived from the address (netdriver.ipam.mac_for)
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,8 @@ def _spec_from_dict(raw: dict[str, Any]) -> ContainerSpec:
     if raw.get("healthcheck"):
         raw["healthcheck"] = HealthcheckConfig.from_dict(raw["healthcheck"])
     raw["networks"] = tuple(
-        NetworkAttachment(n["network"], tuple(n["aliases"]), n["ipv4"], n.get("ipv6"))
+        NetworkAttachment(n["network"], tuple(n["aliases"]), n["ipv4"], n.get("ipv6"),
+                          n.get("mac"))
         for n in raw["networks"]
     )
     return ContainerSpec(**raw)

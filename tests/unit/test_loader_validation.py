@@ -214,3 +214,21 @@ def test_an_extra_host_without_an_ip_or_with_a_bad_one_fails_at_load(tmp_path: P
         "invalid additional host, missing IP: foo",
     ]
     assert all(p.line == 4 and p.key == "services.a.extra_hosts" for p in err.problems)
+
+
+def test_a_mac_address_that_is_none_fails_at_load(tmp_path: Path) -> None:
+    err = _load(tmp_path, """services:
+  a:
+    image: x
+    mac_address: 03:00:00:00:00:01
+    networks:
+      default:
+        mac_address: zz
+      ok:
+        mac_address: 02-42-ac-11-00-02
+networks:
+  ok:
+""")
+    assert sorted((p.line, p.key) for p in err.problems) == [
+        (4, "services.a.mac_address"), (7, "services.a.networks.default.mac_address")]
+    assert all("is not a valid mac address" in p.message for p in err.problems)

@@ -28,10 +28,6 @@ STACK = """
         device_cgroup_rules: ['c 10:237 rwm']
         isolation: process
         storage_opt: {size: 1G}
-        mac_address: 02:42:ac:11:00:99
-        networks:
-          default:
-            mac_address: 02:42:ac:11:00:98
       b:
         image: busybox
 """
@@ -50,11 +46,9 @@ def test_up_warns_once_per_ignored_key_and_service(
 ) -> None:
     monkeypatch.setattr(engine.api, "swappiness_supported", lambda: True)  # cgroup v1
     warnings = _warnings(tmp_path)
-    assert len(warnings) == 4, warnings
+    assert len(warnings) == 2, warnings
     assert all(w.startswith('service "a": ') and w.endswith("is ignored") for w in warnings)
     assert any("isolation" in w for w in warnings) and any("storage_opt" in w for w in warnings)
-    assert any(w.startswith('service "a": mac_address') for w in warnings)
-    assert any("networks.default.mac_address" in w for w in warnings)
 
 
 def test_mem_swappiness_is_warned_about_on_cgroup_v2_only(
@@ -64,7 +58,7 @@ def test_mem_swappiness_is_warned_about_on_cgroup_v2_only(
     warning; on v1 it is the memory cgroup's memory.swappiness."""
     monkeypatch.setattr(engine.api, "swappiness_supported", lambda: False)
     warnings = _warnings(tmp_path)
-    assert len(warnings) == 5, warnings
+    assert len(warnings) == 3, warnings
     assert any(w.startswith('service "a": mem_swappiness') and "cgroup v2" in w
                for w in warnings)
 
