@@ -332,6 +332,10 @@ def _extra_hosts_problems(
             add(f"invalid IP address in add-host: {address!r} (for {host})", path)
 
 
+# compose-go's format check of `expose` (moby's ParsePortRange): 80, 8000-8010, 53/udp
+_EXPOSE = re.compile(r"\d{1,5}(-\d{1,5})?(/(tcp|udp|sctp))?", re.IGNORECASE)
+
+
 def _mac_problems(svc: dict[str, Any], base: KeyPath, add: Callable[[str, KeyPath], None]) -> None:
     """The daemon's check of `mac_address` (the service's and each network's), at load."""
     wanted: list[tuple[Any, KeyPath]] = [(svc.get("mac_address"), (*base, "mac_address"))]
@@ -452,6 +456,10 @@ def cross_problems(
         _watch_problems(name, svc, add)
         _extra_hosts_problems(svc, (*base, "extra_hosts"), add)
         _mac_problems(svc, base, add)
+        for i, port in enumerate(svc.get("expose") or []):
+            if not _EXPOSE.fullmatch(str(port)):
+                add(f"{port!r} is not a port or port range (PORT[-PORT][/PROTOCOL])",
+                    (*base, "expose", i))
     _definition_problems(project, add)
     cycle = find_cycle(edges)
     if cycle:

@@ -232,3 +232,17 @@ networks:
     assert sorted((p.line, p.key) for p in err.problems) == [
         (4, "services.a.mac_address"), (7, "services.a.networks.default.mac_address")]
     assert all("is not a valid mac address" in p.message for p in err.problems)
+
+
+def test_an_expose_entry_that_is_no_port_fails_at_load(tmp_path: Path) -> None:
+    err = _load(tmp_path, """services:
+  a:
+    image: x
+    expose:
+      - 80
+      - "8000-8010"
+      - "53/udp"
+      - abc
+""")
+    assert [(p.line, p.key) for p in err.problems] == [(8, "services.a.expose[3]")]
+    assert "'abc' is not a port or port range" in err.problems[0].message
