@@ -336,6 +336,28 @@ def _extra_hosts_problems(
 _EXPOSE = re.compile(r"\d{1,5}(-\d{1,5})?(/(tcp|udp|sctp))?", re.IGNORECASE)
 
 
+# What Docker refuses for a container in another's network namespace (its
+# validateNetContainerMode): key -> its words.
+_JOINED_CONFLICTS = {
+    "ports": "port publishing and the container type network mode",
+    "expose": "port exposing and the container type network mode",
+    "hostname": "hostname and the network mode",
+    "dns": "dns and the network mode",
+    "extra_hosts": "custom host-to-IP mapping and the network mode",
+    "mac_address": "mac-address and the network mode",
+}
+
+
+def _joined_namespace_problems(
+    svc: dict[str, Any], base: KeyPath, add: Callable[[str, KeyPath], None]
+) -> None:
+    """At load, what the engine would otherwise ignore: the namespace's owner has them."""
+    for key, words in _JOINED_CONFLICTS.items():
+        if svc.get(key) not in (None, "", [], {}):
+            add(f"conflicting options: {words} (network_mode: {svc['network_mode']})",
+                (*base, key))
+
+
 def _mac_problems(svc: dict[str, Any], base: KeyPath, add: Callable[[str, KeyPath], None]) -> None:
     """The daemon's check of `mac_address` (the service's and each network's), at load."""
     wanted: list[tuple[Any, KeyPath]] = [(svc.get("mac_address"), (*base, "mac_address"))]
@@ -442,6 +464,8 @@ def cross_problems(
                 "default: no user namespace, as Docker without userns-remap)",
                 (*base, "userns_mode"))
         mode = svc.get("network_mode") or ""
+        if mode.startswith(("service:", "container:")):
+            _joined_namespace_problems(svc, base, add)
         if mode.startswith("service:"):
             other = mode.split(":", 1)[1]
             if other not in services:

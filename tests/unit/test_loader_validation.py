@@ -246,3 +246,19 @@ def test_an_expose_entry_that_is_no_port_fails_at_load(tmp_path: Path) -> None:
 """)
     assert [(p.line, p.key) for p in err.problems] == [(8, "services.a.expose[3]")]
     assert "'abc' is not a port or port range" in err.problems[0].message
+
+
+def test_what_a_joined_network_namespace_cannot_have_fails_at_load(tmp_path: Path) -> None:
+    err = _load(tmp_path, """services:
+  web:
+    image: x
+  side:
+    image: x
+    network_mode: service:web
+    ports: ["8080:80"]
+    hostname: other
+    dns: [10.0.0.1]
+""")
+    assert sorted((p.line, p.key) for p in err.problems) == [
+        (7, "services.side.ports"), (8, "services.side.hostname"), (9, "services.side.dns")]
+    assert all(p.message.startswith("conflicting options: ") for p in err.problems)
