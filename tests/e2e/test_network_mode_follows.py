@@ -1,7 +1,8 @@
 """A service in another's network namespace (`network_mode: service:web`) follows web when web
 is recreated on its own (`up -d --force-recreate web`): the next `up` recreates it, as docker
 compose does (its config names web's container id), instead of leaving it in the namespace of
-a container that is gone, where no network reaches it any more."""
+a container that is gone, where no network reaches it any more; `restart web` restarts it after
+web (compose-go's implicit `restart: true` dependency)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,12 @@ def test_side_is_recreated_into_the_recreated_web(project: Project) -> None:
     assert _addresses(project, "side") == _addresses(project, "web") != []
     again = project.run("up", "-d")
     assert "Recreate" not in again.stderr  # settled: nothing more to do
+
+
+def test_side_follows_a_restart_of_web(project: Project) -> None:
+    project.write(STACK)
+    project.cli("up", "-d")
+    done = project.run("restart", "web")
+    assert done.returncode == 0, done.stderr
+    assert f"{project.name}-side-1  Restarted" in done.stderr
+    assert _addresses(project, "side") == _addresses(project, "web") != []
