@@ -262,3 +262,14 @@ def test_what_a_joined_network_namespace_cannot_have_fails_at_load(tmp_path: Pat
     assert sorted((p.line, p.key) for p in err.problems) == [
         (7, "services.side.ports"), (8, "services.side.hostname"), (9, "services.side.dns")]
     assert all(p.message.startswith("conflicting options: ") for p in err.problems)
+
+
+def test_a_bad_deploy_memory_and_negative_retries_fail_at_load(tmp_path: Path) -> None:
+    err = _load(tmp_path, """services:
+  a:
+    image: x
+    deploy: {resources: {limits: {memory: 1x}}}
+    healthcheck: {test: ["CMD", "true"], retries: -1}
+""")
+    assert sorted((p.line, p.key) for p in err.problems) == [
+        (4, "services.a.deploy.resources.limits.memory"), (5, "services.a.healthcheck.retries")]
