@@ -47,9 +47,12 @@ from engine.api import (
     VolumeInUseError,
 )
 
+# A service's key naming another's namespace (`service:X`) -> the ContainerSpec field for it
+JOINED_NAMESPACE_FIELDS = (("network_mode", "network_mode"), ("ipc", "ipc_mode"))
+
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
-    from typing import TypeVar
+    from typing import Any, TypeVar
 
     from compose.model import NetworkDef
     from engine.api import Network
@@ -648,24 +651,28 @@ class Orchestrator:
         except (EngineError, NetworkError, ComposeError) as exc:
             raise ComposeError(str(exc)) from exc
 
-    def _joined_container(self, service: Service) -> ContainerInfo | None:
-        """The container whose network namespace `network_mode: service:X` joins (X's first
-        replica), if it exists."""
-        mode = service.network_mode or ""
-        other = self.project.services.get(mode.removeprefix("service:"))
-        if not mode.startswith("service:") or other is None:
-            return None
-        return self.engine.find_container(container_name(self.project, other, 1))
+    def _joined_containers(self, service: Service) -> dict[str, ContainerInfo]:
+        """ContainerSpec field -> the container whose namespace `network_mode: service:X` or
+        `ipc: service:X` joins (X's first replica), for those that exist."""
+        found = {}
+        for key, spec_field in JOINED_NAMESPACE_FIELDS:
+            mode = str(service.raw.get(key) or "")
+            other = self.project.services.get(mode.removeprefix("service:"))
+            if mode.startswith("service:") and other is not None:
+                info = self.engine.find_container(container_name(self.project, other, 1))
+                if info is not None:
+                    found[spec_field] = info
+        return found
 
     def _joins_replaced(self, service: Service, existing: Sequence[ContainerInfo]) -> bool:
         """Whether a container of `service` joined the namespace of an X container that has
-        been replaced since (`up X` recreated it alone): it is left with a namespace no
-        network reaches. docker compose recreates it, its config naming X's container id."""
-        target = self._joined_container(service)
-        if target is None:
-            return False
+        been replaced since (`up X` recreated it alone): it is left with a namespace nothing
+        else uses (for the network's, one no network reaches). docker compose recreates it,
+        its config naming X's container id."""
         return any(
-            c.record.spec.network_mode.removeprefix("container:") not in (target.id, target.name)
+            str(getattr(c.record.spec, spec_field) or "").removeprefix("container:")
+            not in (target.id, target.name)
+            for spec_field, target in self._joined_containers(service).items()
             for c in existing
         )
 
@@ -712,9 +719,10 @@ class Orchestrator:
         replacing: str | None = None,
     ) -> ContainerInfo:
         spec = build_container_spec(self.project, service, number, image_id)
-        joined = self._joined_container(service)
-        if joined is not None:  # by id, as Docker stores it: see _joins_replaced
-            spec = dataclasses.replace(spec, network_mode=f"container:{joined.id}")
+        for spec_field, joined in self._joined_containers(service).items():
+            # by id, as Docker stores it: see _joins_replaced
+            by_id: dict[str, Any] = {spec_field: f"container:{joined.id}"}
+            spec = dataclasses.replace(spec, **by_id)
         made: list[str] = []
         spec = self.name_anonymous_volumes(spec, previous, made)
         if not quiet:
