@@ -58,7 +58,7 @@ def _mounts(project: Project, service: Service) -> tuple[MountSpec, ...]:
                 )
             source = definition.name
         mounts.append(MountSpec(_MOUNT_KINDS[volume.type], volume.target, source, volume.read_only,
-                                volume.create_host_path, volume.propagation))
+                                volume.create_host_path, volume.propagation, volume.no_copy))
     if service.raw.get("secrets") or service.raw.get("configs"):
         from compose.secret_files import bind_mounts  # only stacks that use them load it
 
@@ -69,7 +69,7 @@ def _mounts(project: Project, service: Service) -> tuple[MountSpec, ...]:
 def _networks(project: Project, service: Service) -> tuple[NetworkAttachment, ...]:
     if service.network_mode:
         return ()
-    attachments = []
+    attachments: list[NetworkAttachment] = []
     ordered = sorted(service.networks, key=lambda n: -n.priority)
     for attachment in ordered:
         definition = project.networks.get(attachment.name)
@@ -81,10 +81,19 @@ def _networks(project: Project, service: Service) -> tuple[NetworkAttachment, ..
         # Docker registers the service name and the aliases (the engine adds the container
         # name and short id), not `hostname:`: it names the container to itself only.
         aliases = (service.name, *attachment.aliases)
+        # The service's `mac_address` is the primary network's (docker compose's rule), unless
+        # that attachment names its own.
+        mac = attachment.mac_address or (
+            None if attachments else _optional_str(service.raw.get("mac_address"))
+        )
         attachments.append(NetworkAttachment(
-            definition.name, aliases, attachment.ipv4_address, attachment.ipv6_address
+            definition.name, aliases, attachment.ipv4_address, attachment.ipv6_address, mac
         ))
     return tuple(attachments)
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value in (None, "") else str(value)
 
 
 def _network_mode(service: Service) -> str:

@@ -49,6 +49,7 @@ class ServiceVolume:
     read_only: bool = False
     create_host_path: bool = False  # bind: `bind.create_host_path`
     propagation: str | None = None  # bind: `bind.propagation` (None: Docker's rprivate)
+    no_copy: bool = False  # volume: `volume.nocopy`
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class ServiceNetwork:
     ipv4_address: str | None = None
     priority: int = 0
     ipv6_address: str | None = None
+    mac_address: str | None = None
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ def build_service(name: str, raw: dict[str, Any]) -> Service:
                 read_only=bool(v.get("read_only", False)),
                 create_host_path=bool((v.get("bind") or {}).get("create_host_path", False)),
                 propagation=(v.get("bind") or {}).get("propagation"),
+                no_copy=bool((v.get("volume") or {}).get("nocopy", False)),
             )
             for v in raw.get("volumes") or []
         ),
@@ -72,6 +73,7 @@ def build_service(name: str, raw: dict[str, Any]) -> Service:
                 ipv4_address=(spec or {}).get("ipv4_address"),
                 ipv6_address=(spec or {}).get("ipv6_address"),
                 priority=int((spec or {}).get("priority") or 0),  # normalized to int
+                mac_address=(spec or {}).get("mac_address"),
             )
             for net, spec in (raw.get("networks") or {}).items()
         ),

@@ -356,6 +356,30 @@ def _healthcheck(value: dict[str, Any]) -> dict[str, Any]:
                 raise NormalizeError(str(exc), suffix=f".{key}") from None
     if isinstance(out.get("test"), str):
         out["test"] = ["CMD-SHELL", out["test"]]
+    retries = out.get("retries")
+    if isinstance(retries, int | float) and retries < 0:  # the daemon's check, at load
+        raise NormalizeError("Retries in healthcheck cannot be negative", suffix=".retries")
+    return out
+
+
+def _deploy(value: dict[str, Any]) -> dict[str, Any]:
+    """`replicas` as an int and the resources' `memory` in bytes, as `docker compose config`
+    prints them; a malformed size fails here, at load, naming its key."""
+    out = dict(value)
+    if "replicas" in out:
+        out["replicas"] = to_int(out["replicas"])
+    resources = out.get("resources")
+    if isinstance(resources, dict):
+        resources = dict(resources)
+        for kind in ("limits", "reservations"):
+            section = resources.get(kind)
+            if isinstance(section, dict) and section.get("memory") is not None:
+                try:
+                    memory = str(parse_byte_size(section["memory"]))
+                except ValueError as exc:
+                    raise NormalizeError(str(exc), suffix=f".resources.{kind}.memory") from None
+                resources[kind] = {**section, "memory": memory}
+        out["resources"] = resources
     return out
 
 
@@ -493,8 +517,8 @@ def normalize_service(
     step("dns_search", lambda v: [v] if isinstance(v, str) else list(v))
     step("tmpfs", lambda v: [v] if isinstance(v, str) else list(v))
     step("profiles", lambda v: [str(x) for x in v])
-    if "deploy" in svc and isinstance(svc["deploy"], dict) and "replicas" in svc["deploy"]:
-        step("deploy", lambda v: {**v, "replicas": to_int(v["replicas"])})
+    if isinstance(svc.get("deploy"), dict):
+        step("deploy", _deploy)
     step("models", lambda v: {name: spec for name, spec in networks_mapping(v).items()})
     if "networks" in svc:
         step("networks", _networks)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from compose import labels as L
-from compose.container_spec import build_container_spec, config_hash
+from compose.container_spec import build_container_spec, config_hash, container_name
 from compose.convergence import (
     Action,
     ActionKind,
@@ -38,6 +38,7 @@ from engine.api import (
     ContainerStatus,
     Engine,
     EngineError,
+    ImageInUseError,
     MountKind,
     MountSpec,
     NetworkError,
@@ -46,9 +47,12 @@ from engine.api import (
     VolumeInUseError,
 )
 
+# A service's key naming another's namespace (`service:X`) -> the ContainerSpec field for it
+JOINED_NAMESPACE_FIELDS = (("network_mode", "network_mode"), ("ipc", "ipc_mode"))
+
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
-    from typing import TypeVar
+    from typing import Any, TypeVar
 
     from compose.model import NetworkDef
     from engine.api import Network
@@ -643,6 +647,10 @@ class Orchestrator:
             d in run.recreated for d in self._namespace_deps(service)
         ):
             policy = RecreatePolicy.FORCE
+        if policy is RecreatePolicy.DIVERGED and self._joins_replaced(
+            service, run.existing.get(name, [])
+        ):
+            policy = RecreatePolicy.FORCE
         restart = any(d.restart and d.service in run.recreated for d in service.depends_on)
         scale = dict(options.scale).get(name, service.scale)
         actions = plan_service(
@@ -658,6 +666,31 @@ class Orchestrator:
             self._each(kept, lambda a: self._converge_one(service, a, image_id, restart, options))
         except (EngineError, NetworkError, ComposeError) as exc:
             raise ComposeError(str(exc)) from exc
+
+    def _joined_containers(self, service: Service) -> dict[str, ContainerInfo]:
+        """ContainerSpec field -> the container whose namespace `network_mode: service:X` or
+        `ipc: service:X` joins (X's first replica), for those that exist."""
+        found = {}
+        for key, spec_field in JOINED_NAMESPACE_FIELDS:
+            mode = str(service.raw.get(key) or "")
+            other = self.project.services.get(mode.removeprefix("service:"))
+            if mode.startswith("service:") and other is not None:
+                info = self.engine.find_container(container_name(self.project, other, 1))
+                if info is not None:
+                    found[spec_field] = info
+        return found
+
+    def _joins_replaced(self, service: Service, existing: Sequence[ContainerInfo]) -> bool:
+        """Whether a container of `service` joined the namespace of an X container that has
+        been replaced since (`up X` recreated it alone): it is left with a namespace nothing
+        else uses (for the network's, one no network reaches). docker compose recreates it,
+        its config naming X's container id."""
+        return any(
+            str(getattr(c.record.spec, spec_field) or "").removeprefix("container:")
+            not in (target.id, target.name)
+            for spec_field, target in self._joined_containers(service).items()
+            for c in existing
+        )
 
     def _converge_one(
         self, service: Service, action: Action, image_id: str, restart: bool, options: UpOptions
@@ -702,6 +735,10 @@ class Orchestrator:
         replacing: str | None = None,
     ) -> ContainerInfo:
         spec = build_container_spec(self.project, service, number, image_id)
+        for spec_field, joined in self._joined_containers(service).items():
+            # by id, as Docker stores it: see _joins_replaced
+            by_id: dict[str, Any] = {spec_field: f"container:{joined.id}"}
+            spec = dataclasses.replace(spec, **by_id)
         made: list[str] = []
         spec = self.name_anonymous_volumes(spec, previous, made)
         if not quiet:
@@ -1363,7 +1400,12 @@ class Orchestrator:
             if self.engine.images.find(reference) is None:
                 continue
             try:
-                self.engine.images.remove(reference)
+                self.engine.remove_image(reference)
+            except ImageInUseError:  # another project's container (docker compose's words)
+                self.report(Event(
+                    ResourceKind.IMAGE, reference, Phase.WARNING, "Resource is still in use"
+                ))
+                continue
             except EngineError as exc:
                 self.report(Event(ResourceKind.CONTAINER, reference, Phase.WARNING, str(exc)))
                 continue

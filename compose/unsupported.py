@@ -28,6 +28,10 @@ def unsupported_warnings(service: Service) -> list[str]:
         for key, what in UNSUPPORTED_SERVICE_KEYS.items()
         if service.raw.get(key) not in (None, [], {}, "")
     ]
+    if service.network_mode == "host" and service.raw.get("ports"):  # the daemon's warning
+        warnings.append(
+            f'service "{service.name}": Published ports are discarded when using host network mode'
+        )
     if service.raw.get("mem_swappiness") not in (None, -1, "-1"):
         from engine.api import swappiness_supported
 

@@ -325,6 +325,68 @@ def _watch_problems(
                 where)
 
 
+def _extra_hosts_problems(
+    svc: dict[str, Any], path: KeyPath, add: Callable[[str, KeyPath], None]
+) -> None:
+    """compose-go's check (a host without an address) and the daemon's (the address is an IP
+    or `host-gateway`), at load: the engine's would only come at start, after the create.
+    Entries are normalized to `host=address` by then."""
+    import ipaddress
+
+    for entry in svc.get("extra_hosts") or []:
+        host, _, address = str(entry).partition("=")
+        if not address:
+            add(f"invalid additional host, missing IP: {host}", path)
+            continue
+        try:
+            if address != "host-gateway":
+                ipaddress.ip_address(address.strip("[]"))
+        except ValueError:
+            add(f"invalid IP address in add-host: {address!r} (for {host})", path)
+
+
+# compose-go's format check of `expose` (moby's ParsePortRange): 80, 8000-8010, 53/udp
+_EXPOSE = re.compile(r"\d{1,5}(-\d{1,5})?(/(tcp|udp|sctp))?", re.IGNORECASE)
+
+
+# What Docker refuses for a container in another's network namespace (its
+# validateNetContainerMode): key -> its words.
+_JOINED_CONFLICTS = {
+    "ports": "port publishing and the container type network mode",
+    "expose": "port exposing and the container type network mode",
+    "hostname": "hostname and the network mode",
+    "dns": "dns and the network mode",
+    "extra_hosts": "custom host-to-IP mapping and the network mode",
+    "mac_address": "mac-address and the network mode",
+}
+
+
+def _joined_namespace_problems(
+    svc: dict[str, Any], base: KeyPath, add: Callable[[str, KeyPath], None]
+) -> None:
+    """At load, what the engine would otherwise ignore: the namespace's owner has them."""
+    for key, words in _JOINED_CONFLICTS.items():
+        if svc.get(key) not in (None, "", [], {}):
+            add(f"conflicting options: {words} (network_mode: {svc['network_mode']})",
+                (*base, key))
+
+
+def _mac_problems(svc: dict[str, Any], base: KeyPath, add: Callable[[str, KeyPath], None]) -> None:
+    """The daemon's check of `mac_address` (the service's and each network's), at load."""
+    wanted: list[tuple[Any, KeyPath]] = [(svc.get("mac_address"), (*base, "mac_address"))]
+    for net, spec in (svc.get("networks") or {}).items():
+        if isinstance(spec, dict):
+            wanted.append((spec.get("mac_address"), (*base, "networks", net, "mac_address")))
+    wanted = [(value, path) for value, path in wanted if value not in (None, "")]
+    if not wanted:
+        return
+    from engine.api import unicast_mac
+
+    for value, path in wanted:
+        if not unicast_mac(str(value)):
+            add(f"{value} is not a valid mac address", path)
+
+
 def _definition_problems(project: dict[str, Any], add: Callable[[str, KeyPath], None]) -> None:
     """A secret needs a `file` or an `environment`, a config also may have `content`: without
     one there is nothing to mount."""
@@ -415,6 +477,8 @@ def cross_problems(
                 "default: no user namespace, as Docker without userns-remap)",
                 (*base, "userns_mode"))
         mode = svc.get("network_mode") or ""
+        if mode.startswith(("service:", "container:")):
+            _joined_namespace_problems(svc, base, add)
         if mode.startswith("service:"):
             other = mode.split(":", 1)[1]
             if other not in services:
@@ -428,6 +492,12 @@ def cross_problems(
         _mount_reference_problems(name, svc, project, dangling)
         _model_reference_problems(name, svc, project, dangling)
         _watch_problems(name, svc, add)
+        _extra_hosts_problems(svc, (*base, "extra_hosts"), add)
+        _mac_problems(svc, base, add)
+        for i, port in enumerate(svc.get("expose") or []):
+            if not _EXPOSE.fullmatch(str(port)):
+                add(f"{port!r} is not a port or port range (PORT[-PORT][/PROTOCOL])",
+                    (*base, "expose", i))
     _definition_problems(project, add)
     cycle = find_cycle(edges)
     if cycle:

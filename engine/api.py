@@ -97,6 +97,7 @@ __all__ = [
     "VolumeInUseError",
     "docker_time_flag",
     "swappiness_supported",
+    "unicast_mac",
 ]
 
 
@@ -224,6 +225,14 @@ def _quiet(_event: object) -> None:
     """Default progress sink of the image life-cycle calls."""
 
 
+def unicast_mac(text: str) -> bool:
+    """Whether `text` is a MAC address a container's interface can take (for compose's
+    validation; netdriver.ipam's rule, imported only when a file sets one)."""
+    from netdriver.ipam import unicast_mac as check
+
+    return check(text)
+
+
 class Engine:
     def __init__(self, root: Path | None = None) -> None:
         self.layout = Layout(Path(root) if root else data_root_from_env())
@@ -250,6 +259,16 @@ class Engine:
 
     def get_image(self, reference: str) -> Image:
         return self.images.get(reference)
+
+    def remove_image(self, reference: str, force: bool = False) -> None:
+        """`docker rmi [-f]`: an image containers were created from is never deleted (they
+        need it to start again); see engine.image_removal."""
+        from engine.image_removal import check_removal
+
+        image = self.images.get(reference)
+        users = [c for c in self.list_containers() if c.record.image_id == image.id]
+        check_removal(image, reference, users, force)
+        self.images.remove(reference, keep_untagged=bool(users))
 
     # ---- image life cycle (registry, archives, build; modules imported on first use) ----
     def pull_image(
@@ -640,7 +659,8 @@ class Engine:
                 plan = self._volume_plan(record.id, mount, create=True)
                 assert plan is not None  # made when missing
                 binds.append(BindMount(
-                    plan.source, mount.target, mount.read_only or plan.read_only, populate=True
+                    plan.source, mount.target, mount.read_only or plan.read_only,
+                    populate=not mount.no_copy,
                 ))
                 if plan.host_mount is not None:
                     host_mounts.append(plan.host_mount)
@@ -671,7 +691,7 @@ class Engine:
             volume_mounts=tuple(host_mounts),
             networks=tuple(
                 NetworkRequest(
-                    n.network, (*n.aliases, record.name, record.id[:12]), n.ipv4, n.ipv6
+                    n.network, (*n.aliases, record.name, record.id[:12]), n.ipv4, n.ipv6, n.mac
                 )
                 for n in spec.networks
             ),

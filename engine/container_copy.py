@@ -165,8 +165,10 @@ def _fork_into(root: ContainerRoot, work: Callable[[Callable[[], None]], None]) 
 def open_archive(root: ContainerRoot, path: str, follow_link: bool = False) -> Iterator[BinaryIO]:
     """A tar stream of `path` in the container, named by its last component, symlinks kept
     as symlinks: what `docker cp CONTAINER:PATH -` writes. `follow_link` (cp -L): a symlink at
-    `path` is replaced by what it points to (resolved in the chroot: inside the container)."""
+    `path` is replaced by what it points to (resolved in the chroot: inside the container); a
+    path ending in `/` or `/.` follows it too (Docker resolves such a path as a directory)."""
     read_fd, write_fd = os.pipe()
+    follow_link = follow_link or path.endswith(("/", "/."))
 
     def work(ready: Callable[[], None]) -> None:
         os.close(read_fd)
@@ -178,7 +180,8 @@ def open_archive(root: ContainerRoot, path: str, follow_link: bool = False) -> I
             raise FileNotFoundError(f"could not find the file {path} in the container")
         ready()
         with os.fdopen(write_fd, "wb") as out, tarfile.open(fileobj=out, mode="w|") as tar:
-            tar.add(target, arcname=source.name or ".")
+            contents = path.endswith("/.")  # docker cp: the directory's content, not itself
+            tar.add(target, arcname="." if contents else source.name or ".")
 
     with _streamed(_fork_into(root, work), read_fd, write_fd) as reader:
         yield reader

@@ -65,6 +65,7 @@ class MountSpec:
     create_host_path: bool = False  # bind: make a missing source directory (else an error)
     # bind: shared|slave|private|rshared|rslave|rprivate; None = Docker's default (rprivate)
     propagation: str | None = None
+    no_copy: bool = False  # volume: `volume.nocopy`, no copy-up of the image's files into it
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class NetworkAttachment:
     aliases: tuple[str, ...] = ()
     ipv4: str | None = None
     ipv6: str | None = None
+    mac: str | None = None  # None: derived from the address (netdriver.ipam.mac_for)
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,8 @@ def _spec_from_dict(raw: dict[str, Any]) -> ContainerSpec:
             raw[key] = tuple(raw[key])
     raw["mounts"] = tuple(
         MountSpec(MountKind(m["kind"]), m["target"], m["source"], m["read_only"],
-                  bool(m.get("create_host_path", False)), m.get("propagation"))
+                  bool(m.get("create_host_path", False)), m.get("propagation"),
+                  bool(m.get("no_copy", False)))
         for m in raw["mounts"]
     )
     raw["ports"] = tuple(port_spec_from_json(p) for p in raw.get("ports", ()))
@@ -236,7 +239,8 @@ def _spec_from_dict(raw: dict[str, Any]) -> ContainerSpec:
     if raw.get("healthcheck"):
         raw["healthcheck"] = HealthcheckConfig.from_dict(raw["healthcheck"])
     raw["networks"] = tuple(
-        NetworkAttachment(n["network"], tuple(n["aliases"]), n["ipv4"], n.get("ipv6"))
+        NetworkAttachment(n["network"], tuple(n["aliases"]), n["ipv4"], n.get("ipv6"),
+                          n.get("mac"))
         for n in raw["networks"]
     )
     return ContainerSpec(**raw)

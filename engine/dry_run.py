@@ -246,6 +246,15 @@ class DryRunEngine:
             self._overlay.removed_volumes.add(name)
 
     # ---- images -----------------------------------------------------------------------------
+    def remove_image(self, reference: str, force: bool = False) -> None:
+        """Docker's in-use refusal as for real, then the image is only hidden."""
+        from engine.image_removal import check_removal
+
+        image = self.images.get(reference)
+        users = [c for c in self.list_containers() if c.record.image_id == image.id]
+        check_removal(image, reference, users, force)
+        self._overlay.removed_images.add(reference)
+
     def build_image(
         self, options: Any, report: Callable[[str], None] | None = None
     ) -> Any:

@@ -330,9 +330,10 @@ class ImageStore:
             current = next(e for e in entries if e.digest == digest)
             _set_name(entries, replace(current, ref_name=None), ref.canonical())
 
-    def remove(self, reference: str) -> None:
+    def remove(self, reference: str, keep_untagged: bool = False) -> None:
         """``docker rmi`` without force: by name, untag (drop the image with its last name);
-        by id, drop the image unless several names still point at it."""
+        by id, drop the image unless several names still point at it. `keep_untagged`: an
+        image losing its last name stays as a dangling one (a container still needs it)."""
         with self.index.update() as entries:
             match = self._match(entries, reference)
             if match is None:
@@ -340,6 +341,7 @@ class ImageStore:
                     f"image {_display(reference)} not found", subject=reference
                 )
             digest, matched_names = match
+            first = next(e for e in entries if e.digest == digest)
             if matched_names:
                 entries[:] = [e for e in entries if e not in matched_names]
                 if any(e.digest == digest and e.ref_name for e in entries):
@@ -355,6 +357,8 @@ class ImageStore:
                         hint="remove the names one by one",
                     )
             entries[:] = [e for e in entries if e.digest != digest]
+            if keep_untagged:
+                entries.append(replace(first, ref_name=None))
 
     # ----------------------------------------------------------------- layers
 

@@ -94,6 +94,18 @@ def _candidates(spec: PortSpec, subject: str) -> list[int]:
     return list(range(start, end + 1))
 
 
+def check_port(spec: PortSpec, subject: str) -> list[int]:
+    """Refuse what cannot be published (also at create: no container is left for it); the
+    host ports to try."""
+    if ":" in (spec.host_ip or ""):  # forwarding is iptables' (IPv4) only: no ip6tables rules
+        raise InvalidArgumentError(
+            f"{subject}: publishing port {spec.target} on the IPv6 address {spec.host_ip} is not "
+            "supported by pycompose's engine", subject=subject,
+            hint="publish on an IPv4 address (127.0.0.1, 0.0.0.0)",
+        )
+    return _candidates(spec, subject)
+
+
 class PortReservations:
     """Sockets bound to the host ports of one container; close them to free the ports."""
 
@@ -114,7 +126,7 @@ class PortReservations:
     def _reserve_one(self, spec: PortSpec, subject: str) -> PublishedPort:
         host_ip = spec.host_ip or "0.0.0.0"
         kind = socket.SOCK_STREAM if spec.protocol == "tcp" else socket.SOCK_DGRAM
-        candidates = _candidates(spec, subject)
+        candidates = check_port(spec, subject)
         last: OSError | None = None
         for port in candidates:
             sock = socket.socket(socket.AF_INET, kind)

@@ -18,6 +18,7 @@ from engine.cgroups import CPU_PERIOD_DEFAULT, DEFAULT_DEVICE_RULES, Limits, ava
 from engine.containers import ContainerSpec, MountKind
 from engine.docker_init import find_init_binary
 from engine.errors import InvalidArgumentError
+from engine.ports import check_port
 from engine.process_config import image_file
 from engine.rlimits import check_ulimit
 from engine.runtime_spec import DeviceNode, HealthcheckConfig, Rlimit, TmpfsMount
@@ -375,6 +376,8 @@ def check_at_create(spec: ContainerSpec) -> None:
     for mount in spec.mounts:
         if mount.kind is MountKind.TMPFS:
             tmpfs_mount(spec, mount.target, mount.read_only)
+    for port in spec.ports:
+        check_port(port, f"container {spec.name}")
 
 
 def runtime_options(

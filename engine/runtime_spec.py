@@ -78,6 +78,7 @@ class NetworkRequest:
     names: tuple[str, ...] = ()
     ipv4: str | None = None
     ipv6: str | None = None
+    mac: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ class RuntimeSpec:
         raw["tmpfs"] = tuple(TmpfsMount(**m) for m in raw["tmpfs"])
         raw["volume_mounts"] = tuple(VolumeMount(**m) for m in raw.get("volume_mounts", ()))
         raw["networks"] = tuple(
-            NetworkRequest(n["network"], tuple(n["names"]), n["ipv4"], n.get("ipv6"))
+            NetworkRequest(n["network"], tuple(n["names"]), n["ipv4"], n.get("ipv6"), n.get("mac"))
             for n in raw["networks"]
         )
         if raw.get("capabilities") is not None:

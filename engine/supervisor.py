@@ -108,6 +108,7 @@ class Supervisor:
                 owner_pid=owner_pid,
                 default_route=index == 0,
                 ipv6=request.ipv6,
+                mac=request.mac,
             )
             for index, request in enumerate(self.spec.networks)
         ]

@@ -250,6 +250,7 @@ class NetworkDriver:
         owner_pid: int | None = None,
         default_route: bool = True,
         ipv6: str | None = None,
+        mac: str | None = None,
     ) -> Endpoint:
         """Connect the network namespace at ``netns_path`` to ``network``.
 
@@ -258,12 +259,17 @@ class NetworkDriver:
         every endpoint gets an IPv6 address too. On failure nothing is left behind: the veth
         is deleted and the address is not recorded.
         """
+        from netdriver import ipam
         from netdriver.liveness import process_start_time
 
         if not _valid_endpoint_id(endpoint_id):
             raise InvalidNetworkConfigError(f"invalid endpoint id {endpoint_id!r}")
         if not _names_ok(ifname):
             raise InvalidNetworkConfigError(f"invalid interface name {ifname!r}", subject=ifname)
+        if mac is not None and not ipam.unicast_mac(mac):
+            raise InvalidNetworkConfigError(
+                f"{mac!r} is not a valid unicast MAC address", subject=mac
+            )
         owner_start = None
         if owner_pid is not None:
             owner_start = process_start_time(owner_pid)
@@ -276,7 +282,7 @@ class NetworkDriver:
                 return self._attach_once(
                     network, endpoint_id, netns_path, ifname=ifname, names=names, ipv4=ipv4,
                     owner_pid=owner_pid, owner_start=owner_start, default_route=default_route,
-                    ipv6=ipv6,
+                    ipv6=ipv6, mac=mac,
                 )
             except (EndpointExistsError, AddressInUseError, AddressPoolExhaustedError):
                 if attempt:
@@ -300,6 +306,7 @@ class NetworkDriver:
         owner_start: int | None,
         default_route: bool,
         ipv6: str | None,
+        mac: str | None = None,
     ) -> Endpoint:
         """One try, under the *shared* state lock: other attaches run at the same time (the
         veth work, ~ms of kernel time each, overlaps), and O_EXCL claims keep addresses and
@@ -338,7 +345,8 @@ class NetworkDriver:
                 routed = default_route and not net.internal
                 peer = netlink.PeerConfig(
                     ifname=ifname, address=addr, prefixlen=subnet.prefixlen,
-                    mac=ipam.mac_for(addr), gateway=gateway if routed else None, mtu=net.mtu,
+                    mac=(mac or ipam.mac_for(addr)).lower().replace("-", ":"),
+                    gateway=gateway if routed else None, mtu=net.mtu,
                     address6=addr6,
                     prefixlen6=IPv6Network(net.subnet6).prefixlen if net.subnet6 else 0,
                     gateway6=IPv6Address(net.gateway6) if routed and net.gateway6 else None,

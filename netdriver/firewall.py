@@ -48,6 +48,7 @@ ISO_CHAIN = "PYCOMPOSE-ISOLATION"  # filter: drop bridge-to-bridge unless port-f
 INPUT_CHAIN = "PYCOMPOSE-INPUT"  # filter: the embedded DNS on each gateway, before host policy
 RAW_CHAIN = "PYCOMPOSE-RAW"  # raw: no conntrack for container-to-container on one bridge
 BRIDGE_WILDCARD = "pcbr+"
+ANY_HOST = "0.0.0.0"
 
 _JUMPS: tuple[tuple[str, str, str], ...] = (
     ("nat", "PREROUTING", f"-m addrtype --dst-type LOCAL -j {DNAT_CHAIN}"),
@@ -309,13 +310,42 @@ def _dnat_line(rule: PortRule, tag: str) -> str:
     )
 
 
+def _shadowing(lines: Iterable[str], tag: str, rules: Sequence[PortRule]) -> list[str]:
+    """The ``-D`` forms of other owners' DNAT rules for a host port one of ``rules`` takes:
+    the caller holds that port (a bound socket, engine.ports), so such a rule is what an owner
+    that died without cleaning up left (a data root deleted under a running container), and
+    being earlier in the chain it would take the new container's traffic."""
+    taken = {(r.protocol, r.host_port, r.host_ip or ANY_HOST) for r in rules}
+    out = []
+    for line in lines:
+        words = shlex.split(line)
+        if "--comment" not in words or "--dport" not in words or "-p" not in words:
+            continue
+        if words[words.index("--comment") + 1] == tag:
+            continue
+        protocol, port = words[words.index("-p") + 1], int(words[words.index("--dport") + 1])
+        host_ip = words[words.index("-d") + 1].removesuffix("/32") if "-d" in words else ANY_HOST
+        if any(
+            (protocol, port) == (p, n) and _same_host_port(host_ip, ip) for p, n, ip in taken
+        ):
+            out.append("-D" + line[2:])
+    return out
+
+
+def _same_host_port(one: str, other: str) -> bool:
+    """Whether binds of one port on these two host addresses conflict (as the kernel says)."""
+    return one == other or ANY_HOST in (one, other)
+
+
 def add_port_rules(owner: str, rules: Sequence[PortRule]) -> None:
-    """Install the DNAT rules of ``owner`` (replacing any it had)."""
+    """Install the DNAT rules of ``owner`` (replacing any it had, and any left for its host
+    ports by an owner that is gone)."""
     tag = port_tag(owner)
     with _host_lock():
         snap = _snapshot()
         base = _base_lines(snap)
-        stale = _tagged(snap.rules("nat", DNAT_CHAIN), tag)
+        current = snap.rules("nat", DNAT_CHAIN)
+        stale = _tagged(current, tag) + _shadowing(current, tag, rules)
         _commit({
             "filter": base["filter"],
             "nat": [*base["nat"], *stale, *(_dnat_line(r, tag) for r in rules)],

@@ -303,6 +303,19 @@ def allocate_address6(
     raise AddressPoolExhaustedError(f"no free address left in subnet {subnet}", subject=str(subnet))
 
 
+def unicast_mac(text: str) -> bool:
+    """Six hex octets split by `:` (or `-`), the group bit clear: what a veth can take (the
+    kernel refuses a multicast address)."""
+    parts = text.replace("-", ":").split(":")
+    if len(parts) != 6 or not all(len(p) == 2 for p in parts):
+        return False
+    try:
+        octets = [int(p, 16) for p in parts]
+    except ValueError:
+        return False
+    return not octets[0] & 1
+
+
 def mac_for(addr: IPv4Address) -> str:
     """Docker-style MAC from an IPv4 address: 02:42 + the four address bytes.
 

@@ -58,7 +58,7 @@ def _copy_out(
             shutil.copyfileobj(stream, sys.stdout.buffer)
             sys.stdout.buffer.flush()
         else:
-            top = PurePosixPath("/", path).name or "."
+            top = "." if path.endswith("/.") else PurePosixPath("/", path).name or "."
             _unpack(stream, top, Path(dest), keep_owner, as_dir=dest.endswith("/"))
 
 
@@ -83,12 +83,15 @@ def _copy_in(
     if not local.exists() and not local.is_symlink():
         raise ComposeError(f"no such file or directory: {source}")
 
+    # `DIR/.`: the directory's content, not the directory (docker cp's rule)
+    top = "." if source.endswith("/.") else local.name
+
     def feed(out: BinaryIO) -> None:
         with tarfile.open(fileobj=out, mode="w|") as tar:
-            tar.add(str(local.resolve() if follow else local), arcname=local.name)
+            tar.add(str(local.resolve() if follow else local), arcname=top)
 
     # `DIR/` must be an existing directory there (no rename: copied into it), as docker's
-    rename = None if path.endswith("/") else local.name
+    rename = None if path.endswith("/") else top
     engine.extract_into(container, path, feed, rename=rename, keep_owner=keep_owner)
 
 

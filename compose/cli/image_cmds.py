@@ -224,21 +224,11 @@ def rm(
     references: list[str] = typer.Argument(...),
     force: bool = typer.Option(False, "-f", "--force", help="Remove even if containers use it"),
 ) -> None:
-    """Remove images (untag; content is dropped when no tag is left)."""
-    from engine.api import ImageInUseError
-
+    """Remove images (untag; content is dropped when no tag is left and no container uses it)."""
     engine = _engine()
-    users = _users(engine)
     for reference in references:
         image = engine.get_image(reference)
-        if users.get(image.id) and not force and len(image.repo_tags) <= 1:
-            raise ImageInUseError(
-                f"conflict: unable to remove repository reference {reference!r} (must force)"
-                f" - container {users[image.id][0]} is using its referenced image"
-                f" {image.short_id}",
-                subject=reference,
-            )
-        engine.images.remove(reference)
+        engine.remove_image(reference, force)
         for name in _untagged_names(reference, image.id, image.repo_tags):
             print(f"Untagged: {name}")
         if engine.images.find(image.id) is None:

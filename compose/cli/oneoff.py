@@ -134,6 +134,7 @@ def _mounts(items: tuple[str, ...], project_volumes: dict[str, str], base: Path)
                 # `docker compose run -v ./dir:/x` makes a missing host dir (short syntax).
                 create_host_path=bool(bind.get("create_host_path", False)),
                 propagation=bind.get("propagation"),
+                no_copy=bool((parsed.get("volume") or {}).get("nocopy", False)),
             )
         )
     return tuple(mounts)
@@ -232,11 +233,16 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     extra_labels = _labels(request.labels)
     sep = orch.project.container_separator
     volumes = {k: v.name for k, v in orch.project.volumes.items()}
+    # `-v` replaces the service's mount of the same target (docker compose keys them by
+    # target), else both were mounted there, one over the other.
+    asked = _mounts(request.volumes, volumes, orch.project.working_dir)
+    targets = {m.target.rstrip("/") for m in asked}
+    kept_mounts = tuple(m for m in spec.mounts if m.target.rstrip("/") not in targets)
     overrides: dict[str, object] = {
         "name": request.name or _oneoff_name(orch.project.name, service, sep),
         "labels": {**spec.labels, **extra_labels, L.ONEOFF: "True"},
         "env": {**spec.env, **_run_env(request)},
-        "mounts": spec.mounts + _mounts(request.volumes, volumes, orch.project.working_dir),
+        "mounts": kept_mounts + asked,
     }
     if hasattr(spec, "ports"):  # docker: a one-off publishes only what it is asked to
         kept = tuple(spec.ports) if request.service_ports else ()
@@ -277,9 +283,14 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
     spec = dataclasses.replace(spec, **overrides)  # type: ignore[arg-type]
     made: list[str] = []
     spec = orch.name_anonymous_volumes(spec, made=made)
+    # A volume `-v NAME:/path` names that the file does not declare is Docker's implicit one,
+    # with no labels: not the project's, so `down -v` leaves it (docker compose removes the
+    # declared ones only).
+    declared = {v.name for v in orch.project.volumes.values()}
     for mount in spec.mounts:
         if mount.kind.value == "volume" and mount.source:
-            orch.engine.ensure_volume(mount.source, {L.PROJECT: orch.project.name})
+            ours = mount.source in declared
+            orch.engine.ensure_volume(mount.source, {L.PROJECT: orch.project.name} if ours else {})
     close_progress(orch)
     engine = orch.engine
     try:

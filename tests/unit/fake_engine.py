@@ -169,6 +169,9 @@ class FakeEngine:
     ) -> Any:
         self.volumes_made[name] = dict(labels or {})
 
+    def remove_image(self, reference: str, force: bool = False) -> None:
+        self.images.remove(reference)
+
     def remove_volume(self, name: str) -> None:
         self.volumes_made.pop(name, None)
 

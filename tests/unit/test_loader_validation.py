@@ -200,3 +200,76 @@ def test_volumes_from_a_container_by_name_is_the_spec_s_container_form(tmp_path:
     assert project.services["web"].raw["volumes_from"] == ["container:legacy-data:ro"]
     err = _load(tmp_path, "services:\n  web:\n    image: x\n    volumes_from: [ghost]\n")
     assert 'mounts volumes from undefined service "ghost"' in str(err)
+
+
+def test_an_extra_host_without_an_ip_or_with_a_bad_one_fails_at_load(tmp_path: Path) -> None:
+    err = _load(tmp_path, """services:
+  a:
+    image: x
+    extra_hosts: ["foo", "bar=notip", "ok=1.2.3.4", "v6:::1", "gw=host-gateway", "b=[::2]"]
+""")
+    messages = sorted(p.message for p in err.problems)
+    assert messages == [
+        "invalid IP address in add-host: 'notip' (for bar)",
+        "invalid additional host, missing IP: foo",
+    ]
+    assert all(p.line == 4 and p.key == "services.a.extra_hosts" for p in err.problems)
+
+
+def test_a_mac_address_that_is_none_fails_at_load(tmp_path: Path) -> None:
+    err = _load(tmp_path, """services:
+  a:
+    image: x
+    mac_address: 03:00:00:00:00:01
+    networks:
+      default:
+        mac_address: zz
+      ok:
+        mac_address: 02-42-ac-11-00-02
+networks:
+  ok:
+""")
+    assert sorted((p.line, p.key) for p in err.problems) == [
+        (4, "services.a.mac_address"), (7, "services.a.networks.default.mac_address")]
+    assert all("is not a valid mac address" in p.message for p in err.problems)
+
+
+def test_an_expose_entry_that_is_no_port_fails_at_load(tmp_path: Path) -> None:
+    err = _load(tmp_path, """services:
+  a:
+    image: x
+    expose:
+      - 80
+      - "8000-8010"
+      - "53/udp"
+      - abc
+""")
+    assert [(p.line, p.key) for p in err.problems] == [(8, "services.a.expose[3]")]
+    assert "'abc' is not a port or port range" in err.problems[0].message
+
+
+def test_what_a_joined_network_namespace_cannot_have_fails_at_load(tmp_path: Path) -> None:
+    err = _load(tmp_path, """services:
+  web:
+    image: x
+  side:
+    image: x
+    network_mode: service:web
+    ports: ["8080:80"]
+    hostname: other
+    dns: [10.0.0.1]
+""")
+    assert sorted((p.line, p.key) for p in err.problems) == [
+        (7, "services.side.ports"), (8, "services.side.hostname"), (9, "services.side.dns")]
+    assert all(p.message.startswith("conflicting options: ") for p in err.problems)
+
+
+def test_a_bad_deploy_memory_and_negative_retries_fail_at_load(tmp_path: Path) -> None:
+    err = _load(tmp_path, """services:
+  a:
+    image: x
+    deploy: {resources: {limits: {memory: 1x}}}
+    healthcheck: {test: ["CMD", "true"], retries: -1}
+""")
+    assert sorted((p.line, p.key) for p in err.problems) == [
+        (4, "services.a.deploy.resources.limits.memory"), (5, "services.a.healthcheck.retries")]

@@ -91,3 +91,10 @@ def test_resolv_conf_uses_service_options_else_host_ones() -> None:
     assert render_resolv_conf(host, ["172.20.0.1"], ["a.b"], ["ndots:2"]) == (
         "nameserver 172.20.0.1\nsearch a.b\noptions ndots:2\n"
     )
+
+
+def test_an_ipv6_host_address_is_refused_by_name_not_as_a_taken_port() -> None:
+    res = PortReservations()
+    with pytest.raises(InvalidArgumentError, match=r"IPv6 address ::1 is not supported"):
+        res.reserve([PortSpec(80, "18091", "::1")], "service web")
+    assert res.published == []

@@ -52,3 +52,14 @@ def test_no_name_restarts_everything_ordered_only_by_restart_true_edges(tmp_path
     assert set(nodes) == {"db", "api", "worker", "web", "lone"}
     assert nodes["worker"] == ()  # plain depends_on does not order a restart
     assert [e.dependency for e in nodes["web"]] == ["api"]
+
+
+def test_a_service_in_another_s_namespace_follows_its_restart(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web: {image: busybox}\n"
+        "  side: {image: busybox, network_mode: 'service:web'}\n"
+        "  shm: {image: busybox, ipc: 'service:web'}\n"
+    )
+    nodes = restart_nodes(load_project(LoadOptions(environ={}, cwd=tmp_path)), ("web",))
+    assert set(nodes) == {"web", "side", "shm"}
+    assert [e.dependency for e in nodes["side"]] == ["web"]

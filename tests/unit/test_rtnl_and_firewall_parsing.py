@@ -188,3 +188,21 @@ def test_conntrack_bypass_spares_the_gateway_and_stays_on_its_bridge() -> None:
     assert "-s 172.30.0.0/16 -d 172.30.0.0/16 -i pcbr1" in lines[1]
     saved = [line.replace("--comment pcnet:pcbr1", '--comment "pcnet:pcbr1"') for line in lines]
     assert firewall._tagged(saved, "pcnet:pcbr1") == ["-D" + line[2:] for line in saved]
+
+
+def test_another_owners_rule_for_a_port_taken_now_is_dropped() -> None:
+    lines = [
+        '-A PYCOMPOSE -p tcp -m tcp --dport 8080 -m comment --comment "pcport:gone" -j DNAT',
+        '-A PYCOMPOSE -d 127.0.0.1/32 -p tcp -m tcp --dport 8081 -m comment --comment '
+        '"pcport:gone" -j DNAT',
+        '-A PYCOMPOSE -d 10.1.2.3/32 -p tcp -m tcp --dport 8080 -m comment --comment '
+        '"pcport:other" -j DNAT',
+        '-A PYCOMPOSE -p udp -m udp --dport 8080 -m comment --comment "pcport:other" -j DNAT',
+        '-A PYCOMPOSE -p tcp -m tcp --dport 8080 -m comment --comment "pcport:me" -j DNAT',
+    ]
+    rules = [firewall.PortRule("tcp", "127.0.0.1", 8080, "172.18.0.2", 80),
+             firewall.PortRule("tcp", "0.0.0.0", 8081, "172.18.0.2", 81)]
+    dropped = firewall._shadowing(lines, "pcport:me", rules)
+    # the wildcard 8080 and the 127.0.0.1 8081 conflict with our binds; 10.1.2.3:8080 does
+    # not (127.0.0.1:8080 is ours), udp is another port, our own rules are replaced anyway
+    assert dropped == ["-D" + lines[0][2:], "-D" + lines[1][2:]]

@@ -76,3 +76,14 @@ def test_the_cgroup_and_namespace_keys_reach_the_engine(tmp_path: Path) -> None:
     plain = build_container_spec(project, project.services["b"], 1, "sha256:0")
     assert (plain.mem_swappiness, plain.cgroup_parent, plain.device_cgroup_rules,
             plain.uts_mode, plain.cgroupns_mode) == (None, None, (), None, None)
+
+
+def test_ports_of_a_host_network_service_are_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  h:\n    image: busybox\n    network_mode: host\n    ports: ['8080:80']\n"
+    )
+    events: list[Event] = []
+    project = load_project(LoadOptions(cwd=tmp_path, environ={}))
+    Orchestrator(FakeEngine(), project, events.append).up()  # type: ignore[arg-type]
+    assert [e.detail for e in events if e.phase is Phase.WARNING] == [
+        'service "h": Published ports are discarded when using host network mode']
