@@ -170,12 +170,6 @@ def command_name(argv: Sequence[str]) -> str | None:
     return args[0] if args else None
 
 
-def names_run(argv: Sequence[str]) -> bool:
-    """Whether argv's command is `run`; cheap: it decides whether to start the fork server
-    before parsing the rest."""
-    return command_name(argv) == "run"
-
-
 def parse(argv: Sequence[str]) -> tuple[GlobalOptions, RunRequest] | None:
     """The global options and run request this argv means, or None to let Typer parse it."""
     from compose.cli.oneoff import RunRequest
@@ -251,34 +245,30 @@ def _global_flags(given: dict[str, Any], parallel: object) -> GlobalOptions:
 
 
 def fast_run(argv: Sequence[str]) -> int | None:
-    """Run `run` when the fast path can read argv; None: hand argv to the Typer app."""
-    if not names_run(argv):
-        return None
+    """Run `run` when the fast path can read argv; None: hand argv to the Typer app.
+
+    No collections while the run path imports and starts the container: they found nothing
+    to free, and cost ~4 ms. compose.cli.oneoff turns the collector back on (without the
+    objects made so far: gc.freeze) before it follows the container's output."""
+    import gc  # built in: nothing loads before the fork server starts (`_prewarm`)
+
+    gc.disable()
+    try:
+        return run_fast_command(argv, "run", parse, _execute, prepare=_prewarm)
+    finally:
+        gc.enable()
+
+
+def _prewarm() -> None:
     from engine import prewarm_supervisors
 
     prewarm_supervisors()  # `run --help` and usage errors start it for nothing: it exits with us
-    import gc
 
-    from engine import cache_dataclass_methods
 
-    cache_dataclass_methods()
+def _execute(flags: GlobalOptions, request: RunRequest) -> int:
+    from compose.cli.oneoff import execute
 
-    # No collections while the run path imports and starts the container: they found nothing
-    # to free, and cost ~4 ms. compose.cli.oneoff turns the collector back on (without the
-    # objects made so far: gc.freeze) before it follows the container's output.
-    gc.disable()
-    try:
-        parsed = parse(argv)
-        if parsed is None:
-            return None
-        from compose.cli.oneoff import execute
-
-        try:
-            return execute(*parsed)
-        except BaseException as exc:  # the one error table (compose.cli.errors) words it
-            return _report(exc)
-    finally:
-        gc.enable()
+    return execute(flags, request)
 
 
 def exit_now(code: int) -> NoReturn:
