@@ -55,30 +55,24 @@ def can_fork_sibling() -> bool:
 
 
 def clone_known() -> bool:
-    """Whether clone(2)'s number on this architecture is known (`fork_sibling`, `fork_into`)."""
+    """Whether clone(2)'s number on this architecture is known (`fork_into`)."""
     return _SYS_CLONE is not None
-
-
-def fork_sibling() -> int:
-    """Like `fork()`, but the child is our parent's child (CLONE_PARENT): a start-up helper
-    makes the container's init a direct child of the supervisor, which then reaps it and is
-    the parent its death signal watches, without a hand-over through a subreaper.
-
-    The raw system call skips glibc's fork bookkeeping as well: safe for a single-threaded
-    caller whose child only runs Python and exec()s (glibc ≥ 2.34 asks the kernel for the
-    thread id where it needs it, and no lock is held). Check `can_fork_sibling()` first."""
-    return _clone(CLONE_PARENT)
 
 
 def fork_into(flags: int) -> int:
     """Like `fork()`, with clone flags: new namespaces (e.g. CLONE_NEWPID: the child is pid 1
-    of its own pid namespace), CLONE_PARENT (as `fork_sibling`). The same conditions as
-    `fork_sibling`; check `can_fork_sibling()` first."""
+    of its own pid namespace), CLONE_PARENT (the child is our parent's child: a start-up
+    helper makes the container's init a direct child of the supervisor, which then reaps it
+    and is the parent its death signal watches, without a hand-over through a subreaper).
+
+    The raw system call skips glibc's fork bookkeeping as well: safe for a single-threaded
+    caller whose child only runs Python and exec()s (glibc ≥ 2.34 asks the kernel for the
+    thread id where it needs it, and no lock is held). Check `can_fork_sibling()` first."""
     return _clone(flags)
 
 
 def fork_into_cgroup(cgroup_fd: int, flags: int = 0) -> int:
-    """`fork_sibling`/`fork_into` (`flags`: CLONE_PARENT, new namespaces) with the child born
+    """`fork_into` (`flags`: CLONE_PARENT, new namespaces) with the child born
     in the cgroup v2 directory `cgroup_fd` (clone3's CLONE_INTO_CGROUP, Linux 5.7+): no move
     afterwards, so no wait for the RCU grace period a write to cgroup.procs costs. OSError
     where the kernel cannot (the caller forks and moves the child as before)."""

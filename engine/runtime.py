@@ -251,7 +251,7 @@ def _exec_init(
         if adopted_r >= 0:
             # Wait until the supervisor has reaped stage1 and adopted us: a parent-death
             # signal set earlier would fire on stage1's exit. EOF: the supervisor is gone.
-            # Started in place (`_start_in_place`): until our parent is done with us.
+            # Started in place (`_start_in_place`): the helper's go (EOF: it died first).
             if os.read(adopted_r, 1) != b"P":
                 os._exit(1)
             os.close(adopted_r)
