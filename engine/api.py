@@ -464,7 +464,7 @@ class Engine:
         state = self.containers.load_state(record.id)
         if state.starting and not is_alive(state.supervisor_pid, state.supervisor_start):
             return self.containers.end_dead_start(
-                record.id, lambda dead: self._release_dead_start(record, dead)
+                record.id, lambda dead: self._release_leftovers(record, dead)
             )
         if state.status.active and not is_alive(state.supervisor_pid, state.supervisor_start):
             # Checked again under the state lock: a supervisor writes the exit and then ends,
@@ -473,29 +473,15 @@ class Engine:
             # that is when it finished, as far as anyone can tell (Docker too reports a time);
             # its ports are gone with the forwarding rules.
             state = self.containers.end_unobserved_run(
-                record.id, lambda dead: self._release_dead_run(record, dead), now_rfc3339()
+                record.id, lambda dead: self._release_leftovers(record, dead), now_rfc3339()
             )
         return state
 
-    def _release_dead_run(self, record: ContainerRecord, state: ContainerState) -> None:
-        """What a run whose supervisor died leaves: its init (if it outlived the supervisor's
-        death signal), the cgroup, volume users, endpoints, port rules."""
-        if state.pid and is_alive(state.pid, state.pid_start):
-            signal_pid(state.pid, signal.SIGKILL)
-        container_cgroup(record.id, record.spec.cgroup_parent).remove()
-        from engine.volume_mounts import release_container
-
-        with contextlib.suppress(OSError):
-            release_container(self.layout.volumes, record.id)
-        for network in state.addresses:
-            with contextlib.suppress(Exception):
-                self.networks.detach(network, record.id)
-        with contextlib.suppress(Exception):
-            self.networks.unpublish_ports(record.id)
-
-    def _release_dead_start(self, record: ContainerRecord, state: ContainerState) -> None:
-        """What a supervisor killed half-way through a start may have made: processes in the
-        cgroup (an init at its mounts), the cgroup, volume users, endpoints, port rules."""
+    def _release_leftovers(self, record: ContainerRecord, state: ContainerState) -> None:
+        """What a supervisor that died (half-way through a start, or while the container ran)
+        may have left: processes in the cgroup (an init at its mounts, or one that outlived
+        the supervisor's death signal, and its children with `pid: host`), the cgroup, volume
+        users, endpoints, port rules."""
         cgroup = container_cgroup(record.id, record.spec.cgroup_parent)
         cgroup.kill_all()
         cgroup.remove()

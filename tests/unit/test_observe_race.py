@@ -59,7 +59,10 @@ def test_a_supervisor_that_died_without_a_word_is_reported_crashed(
 
 
 class _NoCgroup:
-    """Nothing to remove: the test made no kernel object."""
+    """Nothing to kill or remove: the test made no kernel object."""
+
+    def kill_all(self) -> None:
+        pass
 
     def remove(self) -> None:
         pass
