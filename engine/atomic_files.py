@@ -9,6 +9,7 @@ import enum
 import fcntl
 import json
 import os
+from _thread import get_ident
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +31,11 @@ def write_atomic(
     """
     name = os.fspath(path)
     directory, _, base = name.rpartition("/")
-    tmp = f"{directory}/.{base}.{os.getpid()}.tmp" if directory else f".{base}.{os.getpid()}.tmp"
+    # The thread's ident too: threads of one process writing one file (concurrent starts of
+    # a container in one caller) took each other's temp file away before its rename. The pid
+    # stays last: sweeps read the writer from there (engine.containers `_tmp_writer`).
+    unique = f".{base}.{get_ident()}.{os.getpid()}.tmp"
+    tmp = f"{directory}/{unique}" if directory else unique
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
         fd = os.open(tmp, flags, mode)
