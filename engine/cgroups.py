@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import functools
 import os
 import posixpath
@@ -447,14 +448,35 @@ def join_self(dirs: Iterable[str | Path]) -> None:
     write side waits for an RCU grace period: ~10 ms per container start through
     cgroup.procs, 20-50 ms on a busy machine. v2 has no `tasks`: cgroup.procs there."""
     for path in dirs:
+        name = f"{path}/tasks"
         try:
-            fd = os.open(f"{path}/tasks", os.O_WRONLY | os.O_CLOEXEC)
+            fd = os.open(name, os.O_WRONLY | os.O_CLOEXEC)
         except FileNotFoundError:
-            fd = os.open(f"{path}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+            name = f"{path}/cgroup.procs"
+            fd = os.open(name, os.O_WRONLY | os.O_CLOEXEC)
         try:
-            os.write(fd, b"0")
+            _write_self(fd, name)
         finally:
             os.close(fd)
+
+
+def _write_self(fd: int, name: str) -> None:
+    try:
+        os.write(fd, b"0")
+    except OSError as exc:
+        if exc.errno != errno.EINVAL or not _leave_realtime():
+            raise OSError(exc.errno, exc.strerror, name) from exc
+        os.write(fd, b"0")
+
+
+def _leave_realtime() -> bool:
+    """A realtime caller (`chrt -f 1 pycompose up`) cannot join a cpu cgroup without a
+    realtime budget (EINVAL). Docker's containers run under the daemon's policy, never the
+    client's: the process takes the normal one and joins. False: it was not realtime."""
+    if os.sched_getscheduler(0) not in (os.SCHED_FIFO, os.SCHED_RR):
+        return False
+    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    return True
 
 
 def _write_raw(path: Path, text: str) -> None:
