@@ -478,22 +478,9 @@ class Engine:
         return state
 
     def _release_leftovers(self, record: ContainerRecord, state: ContainerState) -> None:
-        """What a supervisor that died (half-way through a start, or while the container ran)
-        may have left: processes in the cgroup (an init at its mounts, or one that outlived
-        the supervisor's death signal, and its children with `pid: host`), the cgroup, volume
-        users, endpoints, port rules."""
-        cgroup = container_cgroup(record.id, record.spec.cgroup_parent)
-        cgroup.kill_all()
-        cgroup.remove()
-        from engine.volume_mounts import release_container
+        from engine.leftovers import release_leftovers
 
-        with contextlib.suppress(OSError):
-            release_container(self.layout.volumes, record.id)
-        for network in {n.network for n in record.spec.networks} | set(state.addresses):
-            with contextlib.suppress(Exception):
-                self.networks.detach(network, record.id)
-        with contextlib.suppress(Exception):
-            self.networks.unpublish_ports(record.id)
+        release_leftovers(self.layout, self.networks, record, state)
 
     def _settled(self, info: ContainerInfo) -> ContainerInfo:
         """`info` once no start is under way (another process's: its supervisor owns the

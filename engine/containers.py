@@ -527,11 +527,16 @@ class ContainerStore:
             self.save_state(container_id, state)
             return state
 
-    def claim_start(self, container_id: str, owner_pid: int, owner_start: int | None) -> None:
+    def claim_start(
+        self, container_id: str, owner_pid: int, owner_start: int | None,
+        release: Callable[[ContainerState], None] | None = None,
+    ) -> None:
         """Make `owner_pid` (a supervisor) the one that starts the container, in one locked
         write: two `up`s (or one killed half-way and the next) must not launch two
         supervisors, two copies of the command on one volume. Raises StartClaimedError when
-        another live supervisor starts or runs it. A supervisor's own restart passes."""
+        another live supervisor starts or runs it. A supervisor's own restart passes.
+        `release`: what a dead owner's start or run left (engine.leftovers), given back under
+        the lock before the take-over, so the new start never shares them."""
         with self._state_lock(container_id):
             state = self.load_state(container_id)
             owned = state.starting or state.status.active
@@ -542,11 +547,13 @@ class ContainerStore:
                     f"container {container_id[:12]} is being started by supervisor "
                     f"{state.supervisor_pid}", subject=container_id,
                 )
+            if owned and release is not None:
+                release(state)
             # A run whose supervisor died unobserved is over: not `running` under a new owner.
             status = ContainerStatus.EXITED if state.status.active else state.status
             self.save_state(container_id, replace(
                 state, status=status, starting=True, supervisor_pid=owner_pid,
-                supervisor_start=owner_start, pid=None,
+                supervisor_start=owner_start, pid=None, addresses={}, ports=(),
             ))
 
     def end_dead_start(

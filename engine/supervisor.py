@@ -20,7 +20,13 @@ from pathlib import Path
 from engine import ports, runtime
 from engine import syscalls as sc
 from engine.cgroups import container_cgroup
-from engine.containers import ContainerRecord, ContainerStatus, ContainerStore, now_rfc3339
+from engine.containers import (
+    ContainerRecord,
+    ContainerState,
+    ContainerStatus,
+    ContainerStore,
+    now_rfc3339,
+)
 from engine.dns_control import ensure_resolver, nudge_resolver
 from engine.errors import EngineError, StartClaimedError, error_text
 from engine.forked_call import call_forked
@@ -170,7 +176,16 @@ class Supervisor:
     def claim_start(self) -> None:
         """Own the start before making anything (ContainerStore.claim_start): a supervisor
         that loses to another's start raises StartClaimedError and must undo nothing."""
-        self.store.claim_start(self.container_id, self.pid, start_time(self.pid))
+        self.store.claim_start(
+            self.container_id, self.pid, start_time(self.pid), self._release_dead_owner
+        )
+
+    def _release_dead_owner(self, dead: ContainerState) -> None:
+        """What the container's previous supervisor left when it died unobserved (rare: the
+        caller releases it when it looks first, engine.api `_observe`)."""
+        from engine.leftovers import release_leftovers
+
+        release_leftovers(self.layout, self.driver, self.store.load(self.container_id), dead)
 
     def owns_start(self) -> bool:
         """Whether what the container's start made may be this supervisor's: no other live

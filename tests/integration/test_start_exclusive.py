@@ -98,3 +98,42 @@ def test_a_start_under_way_is_waited_for_and_a_dead_one_is_over(
         owner.kill()
         owner.wait()
         e.remove_container(info.id, force=True)
+
+
+def test_a_new_start_releases_what_a_supervisor_killed_unobserved_left(
+    engine_with_busybox: Engine, net: str
+) -> None:
+    """The old supervisor dies between the caller's look and the new supervisor's claim: the
+    claim kills what is still in the cgroup (here a process of the old run that outlived it)
+    instead of starting the new run beside it."""
+    from engine.cgroups import container_cgroup
+    from engine.processes import is_alive
+    from engine.supervisor import Supervisor
+
+    e = engine_with_busybox
+    info = e.start_container(e.create_container(ContainerSpec(
+        name=f"left-{_uid()}", image="busybox", command=("sleep", "300"),
+        networks=(NetworkAttachment(net, ()),),
+    )).id)
+    state = info.state
+    cgroup = container_cgroup(info.id, None)
+    leftover = subprocess.Popen(["sleep", "300"], preexec_fn=cgroup.join_self)
+    try:
+        assert state.supervisor_pid is not None
+        subprocess.run(["kill", "-9", str(state.supervisor_pid)], check=True)
+        for _ in range(200):  # bounded: the kernel reaps it at once
+            if not is_alive(state.supervisor_pid, state.supervisor_start):
+                break
+            threading.Event().wait(0.05)
+        Supervisor(e.layout, info.id).claim_start()  # as the next start's supervisor does
+        leftover.wait(timeout=10)  # killed by the claim
+        assert processes_in_cgroup_of(info.id) == []
+        assert not any(path.exists() for path in cgroup.dirs())
+        claimed = e.containers.load_state(info.id)
+        assert claimed.starting and claimed.status is ContainerStatus.EXITED
+        assert claimed.addresses == {}
+    finally:
+        leftover.kill()
+        leftover.wait()
+        e.containers.update_state(info.id, starting=False)
+        e.remove_container(info.id, force=True)

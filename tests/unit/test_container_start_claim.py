@@ -67,3 +67,18 @@ def test_a_running_state_of_a_dead_supervisor_is_not_kept_under_a_new_claim(
     store.claim_start(record.id, *_me())
     state = store.load_state(record.id)
     assert state.starting and state.status is ContainerStatus.EXITED and state.pid is None
+
+
+def test_a_claim_over_a_dead_owner_releases_its_leftovers_first(store: ContainerStore) -> None:
+    record = store.create(ContainerSpec(name="killed", image="busybox"), IMAGE)
+    store.update_state(record.id, status=ContainerStatus.RUNNING, pid=_dead_pid(),
+                       supervisor_pid=_dead_pid(), supervisor_start=None,
+                       addresses={"net": "10.1.0.2"})
+    released: list[ContainerState] = []
+    store.claim_start(record.id, *_me(), released.append)
+    assert [s.addresses for s in released] == [{"net": "10.1.0.2"}]
+    assert store.load_state(record.id).addresses == {}  # the old run's, given back
+    store.claim_start(record.id, *_me(), released.append)  # its own again: nothing to release
+    other = store.create(ContainerSpec(name="never-ran", image="busybox"), IMAGE)
+    store.claim_start(other.id, *_me(), released.append)  # nobody owned it: nothing either
+    assert len(released) == 1
