@@ -11,11 +11,11 @@ left to the Typer app, so usage errors look as before.
 from __future__ import annotations
 
 from compose.cli.fast_run import (
-    GLOBAL_OPTIONS,
     OptionTable,
     _Decline,
     _options,
     as_floats,
+    command_args,
     global_flags,
     run_fast_command,
 )
@@ -37,11 +37,11 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, DownRequest] | None:
     """The global options and down request argv means, or None to let Typer parse it."""
     from compose.cli.teardown import DownRequest
 
-    args = list(argv)
+    command = command_args(argv, "down")
+    if command is None:
+        return None
+    given, args = command
     try:
-        given = _options(args, GLOBAL_OPTIONS)
-        if not args or args.pop(0) != "down":
-            return None
         wanted: dict[str, object] = {}
         services: list[str] = []
         while args:

@@ -12,10 +12,10 @@ else — `--help`, an unknown flag, `--`, an `--index` that is not a number — 
 from __future__ import annotations
 
 from compose.cli.fast_run import (
-    GLOBAL_OPTIONS,
     OptionTable,
     _Decline,
     _options,
+    command_args,
     global_flags,
     run_fast_command,
 )
@@ -65,11 +65,11 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, ExecRequest] | None:
     """The global options and exec request argv means, or None to let Typer parse it."""
     from compose.cli.service_exec import ExecRequest
 
-    args = list(argv)
+    command = command_args(argv, "exec")
+    if command is None:
+        return None
+    given, args = command
     try:
-        given = _options(args, GLOBAL_OPTIONS)
-        if not args or args.pop(0) != "exec":
-            return None
         args = _split_short_flags(args)
         wanted = _options(args, EXEC_OPTIONS)
     except _Decline:

@@ -11,10 +11,10 @@ bad filter — is left to the Typer app, so its output and usage errors stay as 
 from __future__ import annotations
 
 from compose.cli.fast_run import (
-    GLOBAL_OPTIONS,
     OptionTable,
     _Decline,
     _options,
+    command_args,
     global_flags,
     run_fast_command,
 )
@@ -41,13 +41,13 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, PsRequest] | None:
     """The global options and ps request argv means, or None to let Typer parse it."""
     from compose.cli.ps_listing import PsRequest
 
-    args = list(argv)
+    command = command_args(argv, "ps")
+    if command is None:
+        return None
+    given, args = command
     wanted: dict[str, object] = {}
     services: list[str] = []
     try:
-        given = _options(args, GLOBAL_OPTIONS)
-        if not args or args.pop(0) != "ps":
-            return None
         while args:
             for key, value in _options(args, PS_OPTIONS).items():
                 if key in PS_OPTIONS.multiple:  # click collects every occurrence

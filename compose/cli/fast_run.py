@@ -162,23 +162,37 @@ def _options(args: list[str], table: OptionTable) -> dict[str, Any]:
 def command_name(argv: Sequence[str]) -> str | None:
     """argv's command (global options before it read as `parse` reads them), None when there
     is none or the options need Typer (`--help`, unknown)."""
+    read = _read_globals(argv)
+    return read[1][0] if read is not None and read[1] else None
+
+
+def command_args(argv: Sequence[str], name: str) -> tuple[dict[str, Any], list[str]] | None:
+    """The global options before the command `name` and the arguments after it, as every fast
+    path's `parse` starts; None when argv names another command or needs Typer."""
+    read = _read_globals(argv)
+    if read is None or read[1][:1] != [name]:
+        return None
+    return read[0], read[1][1:]
+
+
+def _read_globals(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]] | None:
     args = list(argv)
     try:
-        _options(args, GLOBAL_OPTIONS)
+        given = _options(args, GLOBAL_OPTIONS)
     except _Decline:
         return None
-    return args[0] if args else None
+    return given, args
 
 
 def parse(argv: Sequence[str]) -> tuple[GlobalOptions, RunRequest] | None:
     """The global options and run request this argv means, or None to let Typer parse it."""
     from compose.cli.oneoff import RunRequest
 
-    args = list(argv)
+    command = command_args(argv, "run")
+    if command is None:
+        return None
+    given, args = command
     try:
-        given = _options(args, GLOBAL_OPTIONS)
-        if not args or args.pop(0) != "run":
-            return None
         wanted = _options(args, RUN_OPTIONS)
     except _Decline:
         return None

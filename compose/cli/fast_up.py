@@ -14,11 +14,11 @@ path) before the dataclass cache and the rest load, so its start-up overlaps wit
 from __future__ import annotations
 
 from compose.cli.fast_run import (
-    GLOBAL_OPTIONS,
     OptionTable,
     _Decline,
     _options,
     as_floats,
+    command_args,
     global_flags,
     run_fast_command,
 )
@@ -94,11 +94,11 @@ def _up_arguments(args: list[str]) -> tuple[dict[str, Any], list[str]]:
 
 def parse(argv: Sequence[str]) -> tuple[GlobalOptions, UpRequest] | None:
     """The global options and up request argv means, or None to let Typer parse it."""
-    args = list(argv)
+    command = command_args(argv, "up")
+    if command is None:
+        return None
+    given, args = command
     try:
-        given = _options(args, GLOBAL_OPTIONS)
-        if not args or args.pop(0) != "up":
-            return None
         wanted, services = _up_arguments(args)
     except _Decline:
         return None
