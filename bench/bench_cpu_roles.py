@@ -22,7 +22,9 @@ command; every sample is put to a role through the process tree perf records (fo
   idle           both cores' idle time
 
 `down` has no fork server and no helpers: processes that were running before it started are
-put to a role by name (pycompose, python3 = supervisors, everything else by its command).
+put to a role by name (pycompose, python3 = supervisors, everything else by its command); a
+Python process counts as a supervisor only when its environment names this bench's data root
+(others' Python processes on a shared machine count as "other").
 Needs `perf` (Debian package linux-perf); without it the bench says so and stops.
 Runs on a private data root (a temp dir) with the busybox rootfs the tests use, the stack of
 bench_up_down.py (one network, one shared volume, `init: true`), after one untimed `up` and
@@ -58,11 +60,12 @@ _KERNEL_THREAD = re.compile(r"^(kworker|rcu|ksoftirqd|migration|kthreadd|kdamond
 class Tree:
     """The processes perf saw: parents, names, and which ones exec'd."""
 
-    def __init__(self) -> None:
+    def __init__(self, cli: int, ours: frozenset[int] = frozenset()) -> None:
+        self.ours = ours  # processes of this bench's data root running before the record
         self.parent: dict[int, int] = {}
         self.names: dict[int, str] = {}
         self.execd: set[int] = set()
-        self.cli: set[int] = set()
+        self.cli = {cli}  # the measured command (other `pycompose` runs may share the machine)
 
     def event(self, line: str) -> bool:
         fork = _FORK.search(line)
@@ -78,8 +81,6 @@ class Tree:
             self.names[pid] = name
             if comm.group(1):
                 self.execd.add(pid)
-            if name == "pycompose":
-                self.cli.add(pid)
             return True
         return "PERF_RECORD" in line
 
@@ -103,6 +104,8 @@ class Tree:
             return "start server" if name == START_SERVER_NAME else "supervisors"
         if depth is not None:
             return "containers" if self._execd_below_supervisor(pid) else "start helpers"
+        if name.startswith(("python", "pycompose")) and pid not in self.ours:
+            return "other"
         return _role_by_name(name)
 
     def _execd_below_supervisor(self, pid: int) -> bool:
@@ -129,13 +132,29 @@ def _role_by_name(name: str) -> str:
     return "other"
 
 
-def samples_by_role(data: Path) -> tuple[collections.Counter[str], collections.Counter[str]]:
+def processes_of(root: Path) -> frozenset[int]:
+    """The pids whose environment names the data root `root` (its supervisors, resolver)."""
+    wanted = f"PYCOMPOSE_ROOT={root}".encode()
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if wanted in (entry / "environ").read_bytes().split(b"\0"):
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+    return frozenset(found)
+
+
+def samples_by_role(
+    data: Path, cli: int, ours: frozenset[int] = frozenset()
+) -> tuple[collections.Counter[str], collections.Counter[str]]:
     """Samples per role, and those of them taken in the kernel."""
     script = subprocess.run(
         ["perf", "script", "-i", str(data), "--show-task-events", "-F", "comm,pid,ip"],
         capture_output=True, text=True, check=True,
     ).stdout
-    tree, samples = Tree(), []
+    tree, samples = Tree(cli, ours), []
     for line in script.splitlines():
         if not line.strip() or tree.event(line):
             continue
@@ -153,22 +172,30 @@ def samples_by_role(data: Path) -> tuple[collections.Counter[str], collections.C
     return total, kernel
 
 
-def record(argv: list[str], cwd: Path, env: dict[str, str], data: Path) -> float:
-    """Run argv under a system-wide perf record; its wall time."""
+def record(argv: list[str], cwd: Path, env: dict[str, str], data: Path) -> tuple[float, int]:
+    """Run argv under a system-wide perf record; its wall time and its pid (the CLI)."""
+    pid_file = data.with_suffix(".pid")
     started = time.monotonic()
     subprocess.run(
-        ["perf", "record", "-q", "-a", "-F", str(SAMPLE_HZ), "-o", str(data), "--", *argv],
+        ["perf", "record", "-q", "-a", "-F", str(SAMPLE_HZ), "-o", str(data), "--",
+         "sh", "-c", 'echo $$ > "$0"; exec "$@"', str(pid_file), *argv],
         cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    return time.monotonic() - started
+    return time.monotonic() - started, int(pid_file.read_text())
 
 
-def report(label: str, wall: float, services: int, data: Path) -> None:
-    total, kernel = samples_by_role(data)
+def report(
+    label: str, run: tuple[float, int], services: int, data: Path,
+    ours: frozenset[int] = frozenset(),
+) -> None:
+    wall, cli = run
+    total, kernel = samples_by_role(data, cli, ours)
     ms = 1000 / SAMPLE_HZ
     busy = sum(n for role, n in total.items() if role != "idle")
-    print(f"{label}: {wall:.2f} s under perf, {busy * ms:.0f} ms CPU "
-          f"({busy * ms / services:.1f} ms per container), idle {total['idle'] * ms:.0f} ms")
+    ours = busy - total["other"]
+    print(f"{label}: {wall:.2f} s under perf, {busy * ms:.0f} ms CPU, of which the command's "
+          f"{ours * ms:.0f} ms ({ours * ms / services:.1f} ms per container), "
+          f"idle {total['idle'] * ms:.0f} ms")
     for role in _ROLES:
         if role == "idle" or not total[role]:
             continue
@@ -203,11 +230,12 @@ def main() -> None:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for attempt in range(1, args.repeat + 1):
             data = work / "perf.data"
-            wall = record([*command, "up", "-d"], stack, env, data)
-            report(f"up -d of {args.services} (run {attempt})", wall, args.services, data)
+            run = record([*command, "up", "-d"], stack, env, data)
+            report(f"up -d of {args.services} (run {attempt})", run, args.services, data)
             time.sleep(1)  # the containers settle (their resolver, their first log lines)
-            wall = record([*command, "down", "-v"], stack, env, data)
-            report(f"down -v of {args.services} (run {attempt})", wall, args.services, data)
+            ours = processes_of(work / "root")
+            run = record([*command, "down", "-v"], stack, env, data)
+            report(f"down -v of {args.services} (run {attempt})", run, args.services, data, ours)
     finally:
         subprocess.run([*command, "down", "-v", "-t", "0"], cwd=stack, env=env, check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
