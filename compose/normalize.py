@@ -262,29 +262,10 @@ def _ports(value: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _volume_spec_problem(spec: str) -> str | None:
-    """What compose-go's ParseVolume refuses in a short-syntax volume: an empty section
-    (`:/x`, `a::b`) or a colon past `source:target:options` (`a:b:c:d`)."""
-    if len(spec) <= 2:
-        return None
-    parts = spec.split(":")
-    if len(parts[0]) == 1 and parts[0].isalpha():  # `C:`, a Windows drive, as compose-go
-        parts = [f"{parts[0]}:{parts[1]}", *parts[2:]]
-    for position, part in enumerate(parts):
-        if not part:
-            return f"invalid spec: {spec}: empty section between colons"
-        if 2 <= position < len(parts) - 1:
-            return f"invalid spec: {spec}: too many colons"
-    return None
-
-
 def _volumes(value: list[Any], base: Path | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     for position, entry in enumerate(value):
-        problem = _volume_spec_problem(entry) if isinstance(entry, str) else None
-        if problem:
-            raise NormalizeError(problem, suffix=f"[{position}]")
         try:
             item = parse_volume(entry, base)
         except (ValueError, TypeError) as exc:

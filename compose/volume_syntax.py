@@ -35,6 +35,9 @@ def parse_volume(entry: Any, base: Path | None) -> dict[str, Any]:
     if isinstance(entry, dict):
         return _long(entry, base)
     text = str(entry)
+    problem = _spec_problem(text)
+    if problem:
+        raise ValueError(problem)
     parts = text.split(":")
     mode: str | None = None
     if len(parts) >= 3:
@@ -105,3 +108,20 @@ def volume_target(entry: Any) -> str | None:
         return str(parse_volume(entry, None)["target"])
     except (ValueError, TypeError, KeyError):
         return None
+
+
+def _spec_problem(spec: str) -> str | None:
+    """What compose-go's ParseVolume refuses in a short-syntax volume: an empty section
+    (`:/x`, `a::b`) or a colon past `source:target:options` (`a:b:c:d`): in a compose file and
+    in `run -v` alike."""
+    if len(spec) <= 2:
+        return None
+    parts = spec.split(":")
+    if len(parts[0]) == 1 and parts[0].isalpha():  # `C:`, a Windows drive, as compose-go
+        parts = [f"{parts[0]}:{parts[1]}", *parts[2:]]
+    for position, part in enumerate(parts):
+        if not part:
+            return f"invalid spec: {spec}: empty section between colons"
+        if 2 <= position < len(parts) - 1:
+            return f"invalid spec: {spec}: too many colons"
+    return None

@@ -228,3 +228,19 @@ def test_float_environment_values_print_as_go() -> None:
 
     assert [env_value(v) for v in (1e3, 2.0, 1.5, 1e-7, 1e21, 1e16)] == [
         "1000", "2", "1.5", "1e-07", "1e+21", "10000000000000000"]
+
+
+def test_run_volume_flag_refuses_what_the_compose_file_refuses(tmp_path: Path) -> None:
+    """`run -v :/x` made an anonymous volume at /x and `run -v /dir:` ran without a word: docker
+    compose's run parses -v with the same ParseVolume as the file, and refuses both."""
+    from compose.cli.oneoff import _mounts
+    from compose.errors import ComposeError
+
+    for spec, message in ((":/x", "empty section between colons"),
+                          ("/dir:", "empty section between colons"),
+                          ("data:/b:ro:d", "too many colons")):
+        with pytest.raises(ComposeError) as info:
+            _mounts((spec,), {}, tmp_path)
+        assert str(info.value) == f"invalid spec: {spec}: {message} (in -v)"
+    (mount,) = _mounts(("data:/x:ro",), {"data": "proj_data"}, tmp_path)
+    assert (mount.source, mount.target, mount.read_only) == ("proj_data", "/x", True)
