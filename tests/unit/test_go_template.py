@@ -206,3 +206,60 @@ def test_inspect_a_field_of_a_missing_key_is_no_value() -> None:
     docs: list[dict[str, object]] = [{"Config": {"Labels": {"a": "1"}}}]
     text = render_documents('{{.X.Y.Z}} {{$c := .Config}}{{$c.Labels.a}}', docs)
     assert text == "<no value> 1"
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ('{{define "x"}}[{{.Name}}]{{end}}{{template "x" .}}', "[web]"),
+    ('{{template "n" .List}}{{define "n"}}{{len .}}{{end}}', "3"),  # defined after its use
+    ('{{block "b" .Name}}<{{.}}>{{end}}!', "<web>!"),
+    ('a{{define "x"}}b{{end}}c', "ac"),  # a definition prints nothing where it stands
+    ('{{range .List}}{{template "e" .}}{{end}}{{define "e"}}{{$}};{{end}}', "a;b;c;"),
+    ('{{define "x"}}{{.Name}}{{end}}{{template "x"}}', "<no value>"),  # nil dot
+    ('{{define "x"}} {{end}}{{define "x"}}y{{end}}{{template "x"}}', "y"),  # empty gives way
+    ('{{define "x"}}y{{end}}{{define "x"}}{{end}}{{template "x"}}', "y"),
+    ("{{define `r`}}raw{{end}}{{template `r`}}", "raw"),
+    ('{{- define "x" -}}\n  X\n{{- end -}}\n{{template "x"}}', "X"),
+    ('{{define "l"}}{{range .}}{{if eq . "b"}}{{break}}{{end}}{{.}}{{end}}{{end}}'
+     '{{template "l" .List}}', "a"),
+])
+def test_named_templates_as_go_defines_and_calls_them(template: str, expected: str) -> None:
+    assert one(template) == expected
+
+
+def test_a_table_header_runs_through_named_templates() -> None:
+    assert lines('table {{define "n"}}{{.Name}}{{end}}{{template "n" .}}\\t{{.State}}') == [
+        "NAME      STATE", "p-web-1   running", "p-db-1    exited",
+    ]
+
+
+@pytest.mark.parametrize(("template", "error"), [
+    ('{{template "nope" .}}',
+     'executing "" at <{{template "nope"}}>: template "nope" not defined'),
+    ('{{define "x"}}{{template "y"}}{{end}}{{template "x"}}',
+     'executing "x" at <{{template "y"}}>: template "y" not defined'),
+    ('{{define "x"}}a{{end}}{{define "x"}}b{{end}}',
+     'template: multiple definition of template "x"'),
+    ('{{block "x" .}}a{{end}}{{define "x"}}b{{end}}', 'multiple definition of template "x"'),
+    ('{{if .N}}{{define "x"}}{{end}}{{end}}', "unexpected <define> in command"),
+    ('{{block "x"}}{{end}}', "missing value for block clause"),
+    ("{{template x}}", "unexpected 'x' in template clause"),
+    ("{{define .Name}}{{end}}", "in define clause"),
+    ('{{define "x"}}', 'unexpected EOF: the definition of "x" lacks its {{end}}'),
+    ('{{define "x"}}{{else}}{{end}}', "unexpected {{else}}"),
+    ('{{range .List}}{{block "b" .}}{{break}}{{end}}{{end}}', "{{break}} outside {{range}}"),
+    ('{{$v := 1}}{{template "x" .}}{{define "x"}}{{$v}}{{end}}', 'undefined variable "$v"'),
+    ('{{define "x"}}{{template "x" .}}{{end}}{{template "x" .}}',
+     "exceeded maximum template depth"),
+])
+def test_named_template_errors_are_go_s(template: str, error: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        one(template)
+    assert error in str(caught.value)
+
+
+def test_inspect_takes_named_templates() -> None:
+    from compose.cli.go_template import render_documents
+
+    docs: list[dict[str, object]] = [{"State": {"Status": "running"}}]
+    template = '{{define "s"}}<{{.Status}}>{{end}}{{template "s" .State}}'
+    assert render_documents(template, docs) == "<running>"
