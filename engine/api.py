@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from engine.content import Blob
     from engine.exec import ExecResult, ExecTarget  # the module loads on the first exec
     from engine.images import Image, ImageConfig, ImageStore
+    from engine.inspect_document import NetworkView  # loads on the first inspect
     from engine.logs import LogLine
     from engine.registry.pull import Reporter as PullReport
     from engine.volume_mounts import VolumePlan
@@ -556,7 +557,21 @@ class Engine:
             if found is not None:
                 volumes[found.name] = str(found.mountpoint)
         image = self.images.find(info.record.image_id)
-        return container_document(info.record, info.state, image, volumes)
+        return container_document(
+            info.record, info.state, image, volumes, self._network_views(info)
+        )
+
+    def _network_views(self, info: ContainerInfo) -> dict[str, NetworkView]:
+        """Each of the container's networks as the driver records it, with the container's
+        endpoint there while it runs (inspect's NetworkSettings.Networks)."""
+        from engine.inspect_document import NetworkView
+
+        attached = info.state.status in (ContainerStatus.RUNNING, ContainerStatus.RESTARTING)
+        views: dict[str, NetworkView] = {}
+        for name in [n.network for n in info.record.spec.networks] + list(info.state.addresses):
+            endpoint = self.networks.find_endpoint(name, info.id) if attached else None
+            views[name] = NetworkView(self.networks.find_network(name), endpoint)
+        return views
 
     def find_container(self, name_or_id: str) -> ContainerInfo | None:
         record = self.containers.find(name_or_id)

@@ -4,15 +4,35 @@ record, its observed state and its image. Pure: no kernel access, nothing writte
 
 from __future__ import annotations
 
+import hashlib
 import os
+from dataclasses import dataclass
 
-from engine.containers import ContainerRecord, ContainerState, ContainerStatus, MountKind
+from engine.containers import (
+    ContainerRecord,
+    ContainerState,
+    ContainerStatus,
+    MountKind,
+    NetworkAttachment,
+)
 from engine.images import Image
 from engine.process_config import resolve_env
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
+
+    from netdriver.model import Endpoint, Network
+
+
+@dataclass(frozen=True)
+class NetworkView:
+    """What the network driver knows of one of the container's networks: the network (None
+    once it is gone) and the container's endpoint on it (None unless attached: it runs)."""
+
+    network: Network | None
+    endpoint: Endpoint | None
 
 
 def _status(state: ContainerState) -> str:
@@ -44,13 +64,79 @@ def _port_map(
     return ports
 
 
+def _unique(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def _endpoint_settings(
+    record: ContainerRecord, attachment: NetworkAttachment, view: NetworkView
+) -> dict[str, Any]:
+    """Docker's EndpointSettings of one network. Aliases as docker compose asks for them
+    (the container's name, then the service's name and its aliases); DNSNames as Docker
+    derives them (name, aliases, short id), which are the names our resolver answers to."""
+    network = view.network
+    aliases = _unique([record.name, *attachment.aliases])
+    static = attachment.ipv4 or attachment.ipv6
+    return {
+        "IPAMConfig": {"IPv4Address": attachment.ipv4 or "", "IPv6Address": attachment.ipv6 or ""}
+        if static else None,
+        "Links": None,
+        "Aliases": aliases,
+        "MacAddress": (attachment.mac or "").lower(),
+        "DriverOpts": None,
+        "GwPriority": 0,
+        "NetworkID": network.id if network else "",
+        **_operational(record, view),
+        "DNSNames": _unique([record.name, *aliases, record.id[:12]]),
+    }
+
+
+def _operational(record: ContainerRecord, view: NetworkView) -> dict[str, Any]:
+    """The endpoint's live part: empty while the container is not attached (Docker clears it
+    at stop); no gateway on an `internal` network (no route out, as Docker's bridge)."""
+    network, endpoint = view.network, view.endpoint
+    if network is None or endpoint is None:
+        return {"EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
+                "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0}
+    routed = not network.internal
+    has6 = endpoint.ipv6 is not None and network.subnet6 is not None
+    return {
+        "MacAddress": endpoint.mac,
+        "EndpointID": hashlib.sha256(f"{network.id}/{record.id}".encode()).hexdigest(),
+        "Gateway": network.gateway if routed else "",
+        "IPAddress": endpoint.ipv4,
+        "IPPrefixLen": endpoint.prefixlen,
+        "IPv6Gateway": (network.gateway6 or "") if routed and has6 else "",
+        "GlobalIPv6Address": endpoint.ipv6 or "",
+        "GlobalIPv6PrefixLen": int(str(network.subnet6).rpartition("/")[2]) if has6 else 0,
+    }
+
+
+def _networks(
+    record: ContainerRecord, state: ContainerState, views: Mapping[str, NetworkView]
+) -> dict[str, dict[str, Any]]:
+    """NetworkSettings.Networks: each network the container joins, by name."""
+    attachments = {a.network: a for a in record.spec.networks}
+    for name in state.addresses:
+        attachments.setdefault(name, NetworkAttachment(name))
+    out: dict[str, dict[str, Any]] = {}
+    for name, attachment in attachments.items():
+        view = views.get(name, NetworkView(None, None))
+        out[name] = _endpoint_settings(record, attachment, view)
+        if view.endpoint is None and name in state.addresses:  # a driver without the record
+            out[name]["IPAddress"] = state.addresses[name]
+    return out
+
+
 def container_document(
     record: ContainerRecord,
     state: ContainerState,
     image: Image | None,
     volume_mountpoints: dict[str, str],
+    networks: Mapping[str, NetworkView] | None = None,
 ) -> dict[str, Any]:
-    """`volume_mountpoints`: volume name -> its directory (Mounts[].Source)."""
+    """`volume_mountpoints`: volume name -> its directory (Mounts[].Source); `networks`:
+    what the network driver knows of the container's networks, by name."""
     spec = record.spec
     config = image.config if image is not None else None
     entrypoint = spec.entrypoint if spec.entrypoint is not None else (
@@ -163,8 +249,6 @@ def container_document(
         "NetworkSettings": {
             "Ports": _port_map(record, state, config.exposed_ports if config else ())
             if running else {},
-            "Networks": {
-                name: {"IPAddress": address} for name, address in state.addresses.items()
-            },
+            "Networks": _networks(record, state, networks or {}),
         },
     }

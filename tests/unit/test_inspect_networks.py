@@ -1,0 +1,84 @@
+"""`container inspect`'s NetworkSettings.Networks: each network as Docker's EndpointSettings
+shows it (scripts read `.Gateway`, `.IPPrefixLen`, `.MacAddress`, `.Aliases`, `.NetworkID`)."""
+
+from __future__ import annotations
+
+from engine.containers import (
+    ContainerRecord,
+    ContainerSpec,
+    ContainerState,
+    ContainerStatus,
+    NetworkAttachment,
+)
+from engine.inspect_document import NetworkView, container_document
+from netdriver.model import Endpoint, Network
+
+CONTAINER_ID = "ab12cd34ef56" + "0" * 52
+NETWORK = Network(id="f" * 64, name="p_default", bridge="pcbrx", subnet="172.19.0.0/16",
+                  gateway="172.19.0.1", internal=False)
+ENDPOINT = Endpoint(network="p_default", endpoint_id=CONTAINER_ID, ifname="eth0",
+                    host_ifname="pcvx", ipv4="172.19.0.2", prefixlen=16, gateway="172.19.0.1",
+                    mac="02:42:ac:13:00:02", names=("web", "db-alias", "p-web-1", "ab12cd34ef56"),
+                    owner_pid=1)
+
+
+def _record(*attachments: NetworkAttachment) -> ContainerRecord:
+    spec = ContainerSpec(name="p-web-1", image="busybox", networks=attachments)
+    return ContainerRecord(CONTAINER_ID, "p-web-1", "2024-01-01T00:00:00Z", "sha256:0", spec)
+
+
+def _networks(record: ContainerRecord, state: ContainerState,
+              views: dict[str, NetworkView]) -> dict[str, dict[str, object]]:
+    document = container_document(record, state, None, {}, views)
+    return document["NetworkSettings"]["Networks"]  # type: ignore[no-any-return]
+
+
+def test_a_running_container_s_network_has_docker_s_endpoint_settings() -> None:
+    record = _record(NetworkAttachment("p_default", ("web", "db-alias")))
+    running = ContainerState(status=ContainerStatus.RUNNING, addresses={"p_default": "172.19.0.2"})
+    entry = _networks(record, running, {"p_default": NetworkView(NETWORK, ENDPOINT)})["p_default"]
+    assert list(entry) == [
+        "IPAMConfig", "Links", "Aliases", "MacAddress", "DriverOpts", "GwPriority", "NetworkID",
+        "EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address",
+        "GlobalIPv6PrefixLen", "DNSNames",
+    ]
+    assert entry["Aliases"] == ["p-web-1", "web", "db-alias"]  # as docker compose asks
+    assert entry["DNSNames"] == ["p-web-1", "web", "db-alias", "ab12cd34ef56"]
+    assert entry["Gateway"] == "172.19.0.1"
+    assert entry["IPAddress"] == "172.19.0.2"
+    assert entry["IPPrefixLen"] == 16
+    assert entry["MacAddress"] == "02:42:ac:13:00:02"
+    assert entry["NetworkID"] == "f" * 64
+    endpoint_id = entry["EndpointID"]
+    assert isinstance(endpoint_id, str) and len(endpoint_id) == 64 and endpoint_id != "f" * 64
+    assert entry["IPAMConfig"] is None and entry["GlobalIPv6Address"] == ""
+
+
+def test_a_stopped_container_keeps_its_networks_without_the_live_part() -> None:
+    record = _record(NetworkAttachment("p_default", ("web",), ipv4="172.19.0.9",
+                                       mac="02:42:AC:13:00:09"))
+    stopped = ContainerState(status=ContainerStatus.EXITED)
+    entry = _networks(record, stopped, {"p_default": NetworkView(NETWORK, None)})["p_default"]
+    assert entry["NetworkID"] == "f" * 64
+    assert entry["Aliases"] == ["p-web-1", "web"]
+    assert (entry["EndpointID"], entry["Gateway"], entry["IPAddress"], entry["IPPrefixLen"]) == (
+        "", "", "", 0)
+    assert entry["MacAddress"] == "02:42:ac:13:00:09"  # configured: kept, as Docker's
+    assert entry["IPAMConfig"] == {"IPv4Address": "172.19.0.9", "IPv6Address": ""}
+
+
+def test_internal_networks_have_no_gateway_and_ipv6_shows_its_prefix() -> None:
+    internal = Network(id="e" * 64, name="p_back", bridge="pcbry", subnet="10.5.0.0/24",
+                       gateway="10.5.0.1", internal=True, subnet6="fd00:1::/64",
+                       gateway6="fd00:1::1")
+    dual = Endpoint(network="p_back", endpoint_id=CONTAINER_ID, ifname="eth1", host_ifname="v",
+                    ipv4="10.5.0.2", prefixlen=24, gateway="10.5.0.1", mac="02:42:0a:05:00:02",
+                    names=(), owner_pid=1, ipv6="fd00:1::2")
+    record = _record(NetworkAttachment("p_back"))
+    running = ContainerState(status=ContainerStatus.RUNNING, addresses={"p_back": "10.5.0.2"})
+    entry = _networks(record, running, {"p_back": NetworkView(internal, dual)})["p_back"]
+    assert (entry["Gateway"], entry["IPv6Gateway"]) == ("", "")
+    assert (entry["GlobalIPv6Address"], entry["GlobalIPv6PrefixLen"]) == ("fd00:1::2", 64)
+    routed = Network(**{**internal.__dict__, "internal": False})
+    entry = _networks(record, running, {"p_back": NetworkView(routed, dual)})["p_back"]
+    assert (entry["Gateway"], entry["IPv6Gateway"]) == ("10.5.0.1", "fd00:1::1")
