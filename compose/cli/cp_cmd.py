@@ -22,6 +22,10 @@ import typer
 
 from compose.errors import ComposeError
 
+TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
+if TYPE_CHECKING:
+    from compose.orchestrator import Orchestrator
+
 STREAM = "-"
 
 
@@ -116,7 +120,7 @@ def cp(
         raise ComposeError("cp: exactly one of SOURCE and DEST must be SERVICE:PATH")
     service = src_service or dst_service
     assert service is not None
-    orch = orchestrator(ctx, quiet=True)
+    orch = orchestrator(ctx, title="Copying")
     orch.check_services((service,))
     infos = orch.containers((service,), include_oneoff=all_)
     if index is not None:
@@ -124,13 +128,29 @@ def cp(
     if not infos:
         raise ComposeError(f"no container found for service {service}")
     if src_service is not None:  # from the first replica, as docker compose copies
-        _copy_out(orch.engine, infos[0].id, src_path, dst_path, archive, follow_link)
+        with _reported(orch, f"copy {infos[0].name}:{src_path} to {dst_path}", infos[0].name):
+            _copy_out(orch.engine, infos[0].id, src_path, dst_path, archive, follow_link)
         return
     # into every replica unless --index names one, as docker compose copies: a tar on stdin
     # is read once and given to each
     with _tar_inputs(src_path, len(infos)) as tar_input:
         for info in infos:
-            _copy_in(orch.engine, info.id, src_path, dst_path, archive, follow_link, tar_input)
+            with _reported(orch, f"copy {src_path} to {info.name}:{dst_path}", info.name):
+                _copy_in(orch.engine, info.id, src_path, dst_path, archive, follow_link,
+                         tar_input)
+
+
+@contextlib.contextmanager
+def _reported(orch: Orchestrator, what: str, container: str) -> Iterator[None]:
+    """docker compose's two progress events of one container's copy, named by the container
+    alone (` web-1 copy ./f to web-1:/tmp  Copying`, then `Copied`); a failed copy shows
+    only its error, as there."""
+    from compose.events import Event, Phase, ResourceKind
+
+    label = f"{container} {what}"
+    orch.report(Event(ResourceKind.BARE, label, Phase.COPYING))
+    yield
+    orch.report(Event(ResourceKind.BARE, label, Phase.COPIED))
 
 
 @contextlib.contextmanager
