@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from compose import labels as L
+from compose.cli.port_display import displayable_ports
 from compose.cli.states import RUNNING, is_exited
 from compose.human_time import parse_rfc3339, since
 
@@ -137,7 +138,7 @@ def row(
         "Name": info.name,
         "Names": info.name,
         "Networks": ",".join(sorted(info.state.addresses) or [n.network for n in spec.networks]),
-        "Ports": ", ".join(p.docker_text() for p in ports),
+        "Ports": displayable_ports((p.host_ip, p.host_port, p.target, p.protocol) for p in ports),
         "Project": spec.labels.get(L.PROJECT, ""),
         "Publishers": [
             {
