@@ -66,6 +66,18 @@ def test_ls_and_images_print_compose_s_list_formats(stack: Stack) -> None:
     assert row.endswith(" ago") or row.endswith("N/A")
 
 
+def test_images_lists_every_container_of_the_project_one_offs_included(stack: Stack) -> None:
+    """docker compose's `images` lists the project's containers whatever their state, `run`'s
+    one-offs too; a stopped service container stays listed."""
+    stack.write({"db": SLEEPER})
+    stack.ok("up", "-d")
+    stack.ok("run", "-d", "--name", f"{stack.name}-once", "db", "sleep", "300")
+    stack.ok("stop", "db")
+    rows = json.loads(stack.ok("images", "--format", "json").stdout)
+    assert sorted(r["ContainerName"] for r in rows) == [f"{stack.name}-db-1", f"{stack.name}-once"]
+    assert {(r["Repository"], r["Tag"]) for r in rows} == {("busybox", "latest")}
+
+
 def test_top_prints_compose_s_blocks(stack: Stack) -> None:
     """compose 2.29's top: per container (sorted) its name, a tabwriter table whose columns
     are at least 5 wide (CMD cells padded too: each ends with a tab), and an empty line."""
