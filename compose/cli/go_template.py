@@ -670,6 +670,8 @@ def _call(scope: _Scope, name: str, args: list[object]) -> object:
 
 def _command(scope: _Scope, command: Command, piped: tuple[object, ...]) -> object:
     first, rest = command.operands[0], command.operands[1:]
+    if isinstance(first, Func) and first.name in ("and", "or") and (rest or piped):
+        return _short_circuit(scope, first.name, rest, piped)
     if isinstance(first, Func):
         return _call(scope, first.name, [*(_value(scope, o) for o in rest), *piped])
     if isinstance(first, Field) and (rest or piped):
@@ -677,6 +679,20 @@ def _command(scope: _Scope, command: Command, piped: tuple[object, ...]) -> obje
     if rest or piped:
         raise TemplateError("can't give argument to non-function")
     return _value(scope, first)
+
+
+def _short_circuit(
+    scope: _Scope, name: str, operands: tuple[object, ...], piped: tuple[object, ...]
+) -> object:
+    """Go's `and`/`or` (since 1.18): operands evaluated in turn, the first false (`and`) or
+    true (`or`) one is the value and the rest are never evaluated, so `{{if and .L (index .L
+    0)}}` guards the index; else the last operand (a piped value comes last)."""
+    value: object = None
+    for operand in operands:
+        value = _value(scope, operand)
+        if truthy(value) == (name == "or"):
+            return value
+    return piped[0] if piped else value
 
 
 def _evaluate(scope: _Scope, pipeline: Pipeline) -> object:

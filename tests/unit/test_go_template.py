@@ -263,3 +263,13 @@ def test_inspect_takes_named_templates() -> None:
     docs: list[dict[str, object]] = [{"State": {"Status": "running"}}]
     template = '{{define "s"}}<{{.Status}}>{{end}}{{template "s" .State}}'
     assert render_documents(template, docs) == "<running>"
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ('{{if and .Nothing (index .Nothing 0)}}first{{else}}none{{end}}', "none"),
+    ("{{or .Name (index .Nothing 3)}}", "web"),
+    ("{{and .Name .N}} {{or .Nothing 0}}", "3 0"),  # else the last operand
+    ("{{.Name | and 1}} {{.Name | or .Nothing}}", "web web"),  # a piped value comes last
+])
+def test_and_or_stop_at_the_deciding_operand_as_go_s(template: str, expected: str) -> None:
+    assert one(template) == expected
