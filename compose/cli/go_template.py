@@ -2,7 +2,7 @@
 
 What scripts write: `{{.Field}}`, `{{.A.B}}`, `{{json .}}`, pipes (`{{.Name | upper}}`),
 docker's functions (json, split, join, title, lower, upper, pad, truncate) and Go's (print,
-printf, println, len, index, slice, html, urlquery, eq, ne, lt, le, gt, ge, and, or, not),
+printf, println, len, index, slice, html, js, urlquery, call, eq, ne, lt, le, gt, ge, and, or, not),
 `{{if}}`/`{{else if}}`/`{{else}}`, `{{range}}` (with `{{break}}`/`{{continue}}`), `{{with}}`
 (and `{{else with}}`), named templates (`{{define}}`, `{{template}}`, `{{block}}`), variables
 (`{{$x := .Name}}`, `{{$x = …}}`, `{{range $i, $e := .L}}`, `$` for the row),
@@ -167,7 +167,7 @@ _TOKEN = re.compile(
 FUNCTIONS = frozenset({
     "json", "split", "join", "title", "lower", "upper", "pad", "truncate", "print", "printf",
     "println", "len", "index", "slice", "html", "urlquery", "eq", "ne", "lt", "le", "gt", "ge",
-    "and", "or", "not",
+    "and", "or", "not", "js", "call",
 })
 
 
@@ -511,6 +511,28 @@ def _html(*args: object) -> str:
     return "".join(_HTML_ESCAPES.get(c, c) for c in _print(*args))
 
 
+_JS_ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "<": "\\u003C", ">": "\\u003E",
+               "&": "\\u0026", "=": "\\u003D"}
+
+
+def _js_char(char: str) -> str:
+    if char in _JS_ESCAPES:
+        return _JS_ESCAPES[char]
+    if char < " " or (char > "\x7f" and not char.isprintable()):
+        return f"\\u{ord(char):04X}"
+    return char
+
+
+def _js(*args: object) -> str:
+    """Go's template.JSEscapeString of the operands printed as `print` does."""
+    return "".join(_js_char(c) for c in _print(*args))
+
+
+def _call_builtin(value: object = None, *_args: object) -> object:
+    """Go's `call`: rows hold no functions, so whatever it is given is not one."""
+    raise TemplateError(f"error calling call: non-function of type {_go_type(value)}")
+
+
 def _urlquery(*args: object) -> str:
     from urllib.parse import quote_plus
 
@@ -550,6 +572,8 @@ BUILTINS: dict[str, Callable[..., object]] = {
     "slice": _slice,
     "html": _html,
     "urlquery": _urlquery,
+    "js": _js,
+    "call": _call_builtin,
     "eq": lambda a, *bs: any(a == b for b in bs),
     "ne": lambda a, b: a != b,
     "lt": _compare("lt"),

@@ -273,3 +273,15 @@ def test_inspect_takes_named_templates() -> None:
 ])
 def test_and_or_stop_at_the_deciding_operand_as_go_s(template: str, expected: str) -> None:
     assert one(template) == expected
+
+
+def test_js_escapes_as_go_s_jsescapestring() -> None:
+    rows: list[dict[str, object]] = [{"N": "a\\b'c\"d<e>f&g=h\x01ié\u2028"}]
+    assert render("{{js .N}}", rows, {}) == (
+        "a\\\\b\\'c\\\"d\\u003Ce\\u003Ef\\u0026g\\u003Dh\\u0001ié\\u2028"
+    )
+
+
+def test_call_has_no_function_to_call_in_a_row() -> None:
+    with pytest.raises(TemplateError, match="error calling call: non-function"):
+        one("{{call .Name}}")
