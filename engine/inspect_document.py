@@ -64,6 +64,19 @@ def _port_map(
     return ports
 
 
+def _sandbox(record: ContainerRecord, state: ContainerState, running: bool) -> dict[str, str]:
+    """SandboxKey: the path of the running container's network namespace, what `nsenter
+    --net=` takes (Docker's is a bind mount under /var/run/docker/netns; ours is the init's
+    /proc entry); empty when it is stopped or shares another's namespace or the host's.
+    SandboxID names that namespace: new for each run, as Docker's sandbox is."""
+    own = record.spec.network_mode in ("bridge", "none")
+    if not (running and own and state.pid):
+        return {"SandboxID": "", "SandboxKey": ""}
+    run = f"{record.id}/{state.started_at or ''}"
+    return {"SandboxID": hashlib.sha256(run.encode()).hexdigest(),
+            "SandboxKey": f"/proc/{state.pid}/ns/net"}
+
+
 def _unique(names: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
@@ -247,6 +260,7 @@ def container_document(
             **({"StopTimeout": int(spec.stop_timeout)} if spec.stop_timeout is not None else {}),
         },
         "NetworkSettings": {
+            **_sandbox(record, state, running),
             "Ports": _port_map(record, state, config.exposed_ports if config else ())
             if running else {},
             "Networks": _networks(record, state, networks or {}),

@@ -5,6 +5,7 @@ compose gives it, as Docker's EndpointSettings do."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,6 +59,10 @@ def test_inspect_networks_match_the_container_s_interfaces(project: Project) -> 
     assert back["DNSNames"] == [name, "web", "api", hostname]  # hostname: the short id
     assert default["NetworkID"] != back["NetworkID"]
     assert len(str(default["EndpointID"])) == 64
+    key = project.cli("container", "inspect", "-f", "{{.NetworkSettings.SandboxKey}}",
+                      name).strip()
+    inside_ns = project.cli("exec", "-T", "web", "readlink", "/proc/self/ns/net").strip()
+    assert os.readlink(key) == inside_ns  # what `nsenter --net=` would enter
     project.cli("stop", "-t", "0")
     stopped = _networks(project)[f"{project.name}_default"]
     assert (stopped["IPAddress"], stopped["EndpointID"]) == ("", "")

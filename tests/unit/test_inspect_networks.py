@@ -82,3 +82,20 @@ def test_internal_networks_have_no_gateway_and_ipv6_shows_its_prefix() -> None:
     routed = Network(**{**internal.__dict__, "internal": False})
     entry = _networks(record, running, {"p_back": NetworkView(routed, dual)})["p_back"]
     assert (entry["Gateway"], entry["IPv6Gateway"]) == ("10.5.0.1", "fd00:1::1")
+
+
+def test_sandbox_key_is_the_running_container_s_netns_path() -> None:
+    record = _record(NetworkAttachment("p_default"))
+    running = ContainerState(status=ContainerStatus.RUNNING, pid=4242,
+                             started_at="2024-01-01T00:00:01Z")
+    settings = container_document(record, running, None, {})["NetworkSettings"]
+    assert list(settings)[:2] == ["SandboxID", "SandboxKey"]
+    assert settings["SandboxKey"] == "/proc/4242/ns/net"
+    assert len(settings["SandboxID"]) == 64
+    again = ContainerState(status=ContainerStatus.RUNNING, pid=4243,
+                           started_at="2024-01-01T00:00:09Z")
+    assert container_document(record, again, None, {})["NetworkSettings"]["SandboxID"] != (
+        settings["SandboxID"])  # a new run, a new sandbox
+    stopped = container_document(record, ContainerState(status=ContainerStatus.EXITED), None, {})
+    assert (stopped["NetworkSettings"]["SandboxID"], stopped["NetworkSettings"]["SandboxKey"]) == (
+        "", "")
