@@ -241,7 +241,7 @@ class Engine:
         self.containers = ContainerStore(self.layout)
         self.volumes = VolumeStore(self.layout)
         self.networks = NetworkDriver(self.layout.networks)
-        self._image_configs: dict[str, ImageConfig | None] = {}  # for `command_of`
+        self._image_configs: dict[str, ImageConfig | None] = {}  # for `command_of`, `ps`
 
     @functools.cached_property
     def images(self) -> ImageStore:
@@ -514,19 +514,32 @@ class Engine:
         spec = info.record.spec
         entrypoint = cmd = None
         if spec.entrypoint is None or spec.command is None:
-            if info.record.image_id not in self._image_configs:
-                try:
-                    found: ImageConfig | None = self.images.get(info.record.image_id).config
-                except EngineError:
-                    found = None  # removed since: `ps` shows what the spec says
-                self._image_configs[info.record.image_id] = found
-            image = self._image_configs[info.record.image_id]
+            image = self._image_config(info.record.image_id)
             if image is not None:
                 entrypoint, cmd = image.entrypoint, image.cmd
         try:
             return resolve_args(spec, entrypoint, cmd)
         except InvalidArgumentError:
             return ()
+
+    def exposed_ports_of(self, info: ContainerInfo) -> tuple[str, ...]:
+        """Docker's ExposedPorts of the container ("80/tcp"): its image's, the `expose`
+        entries and the `ports` targets (`ps` lists those not published as `80/tcp`)."""
+        image = self._image_config(info.record.image_id)
+        spec = info.record.spec
+        exposed = [p if "/" in p else f"{p}/tcp" for p in (image.exposed_ports if image else ())]
+        exposed += [*spec.expose, *(f"{p.target}/{p.protocol}" for p in spec.ports)]
+        return tuple(dict.fromkeys(exposed))
+
+    def _image_config(self, image_id: str) -> ImageConfig | None:
+        """The image's config, read once per engine (`ps` asks for each container); None
+        once the image is removed: `ps` shows what the spec says."""
+        if image_id not in self._image_configs:
+            try:
+                self._image_configs[image_id] = self.images.get(image_id).config
+            except EngineError:
+                self._image_configs[image_id] = None
+        return self._image_configs[image_id]
 
     def inspect(self, name_or_id: str) -> ContainerInfo:
         return self.with_live_oom(self._info(self.containers.get(name_or_id)))

@@ -50,10 +50,10 @@ def _port_map(
     record: ContainerRecord, state: ContainerState, image_exposed: tuple[str, ...]
 ) -> dict[str, list[dict[str, str]] | None]:
     """Docker's NetworkSettings.Ports of a running container: each published "port/proto"
-    with its host bindings, and each port only exposed (by the image or a `ports:` entry not
-    made) with null."""
+    with its host bindings, and each port only exposed (by the image, `expose:`, or a `ports:`
+    entry not made) with null."""
     ports: dict[str, list[dict[str, str]] | None] = {}
-    for port in image_exposed:
+    for port in (*image_exposed, *record.spec.expose):
         ports[port if "/" in port else f"{port}/tcp"] = None
     for spec in record.spec.ports:
         ports.setdefault(f"{spec.target}/{spec.protocol}", None)

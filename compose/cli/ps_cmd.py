@@ -73,7 +73,10 @@ def ps(
 
 
 def _render(request: PsRequest, orch: Orchestrator, infos: list[ContainerInfo]) -> None:
-    rows = [row(c, not request.no_trunc, orch.engine.command_of(c)) for c in infos]
+    rows = [
+        row(c, not request.no_trunc, orch.engine.command_of(c), orch.engine.exposed_ports_of(c))
+        for c in infos
+    ]
     output = render_template(request.format, rows, methods=label_method(infos))
     if output:
         print(output)

@@ -78,6 +78,25 @@ def test_images_lists_every_container_of_the_project_one_offs_included(stack: St
     assert {(r["Repository"], r["Tag"]) for r in rows} == {("busybox", "latest")}
 
 
+def test_ps_and_inspect_list_exposed_ports_of_a_running_container(stack: Stack) -> None:
+    """`expose:` ports are Docker's ExposedPorts: `ps` shows them (`53/udp, 7000-7001/tcp`,
+    publishers without URL and port 0), inspect's NetworkSettings.Ports has them as null;
+    once stopped the container lists none."""
+    stack.write({"web": SLEEPER + 'expose: ["7000-7001", "53/udp"]\n'})
+    stack.ok("up", "-d")
+    (web,) = stack.rows()
+    assert web["Ports"] == "53/udp, 7000-7001/tcp"
+    assert {(p["URL"], p["PublishedPort"], p["TargetPort"], p["Protocol"])
+            for p in web["Publishers"]} == {  # type: ignore[attr-defined]
+        ("", 0, 53, "udp"), ("", 0, 7000, "tcp"), ("", 0, 7001, "tcp")}
+    ports = json.loads(stack.ok("container", "inspect", "-f", "{{json .NetworkSettings.Ports}}",
+                                f"{stack.name}-web-1").stdout)
+    assert ports == {"53/udp": None, "7000/tcp": None, "7001/tcp": None}
+    stack.ok("stop", "-t", "0")
+    (stopped,) = stack.rows()
+    assert (stopped["Ports"], stopped["Publishers"]) == ("", [])
+
+
 def test_top_prints_compose_s_blocks(stack: Stack) -> None:
     """compose 2.29's top: per container (sorted) its name, a tabwriter table whose columns
     are at least 5 wide (CMD cells padded too: each ends with a tab), and an empty line."""
