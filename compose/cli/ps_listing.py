@@ -113,7 +113,9 @@ def _mounts(info: ContainerInfo) -> list[str]:
     return [m.source or m.target for m in info.record.spec.mounts if m.kind.value != "tmpfs"]
 
 
-def _ports(info: ContainerInfo, exposed: tuple[str, ...]) -> list[tuple[str, int, int, str]]:
+def container_ports(
+    info: ContainerInfo, exposed: tuple[str, ...]
+) -> list[tuple[str, int, int, str]]:
     """The running container's ports as Docker lists them: (host address, host port, port,
     protocol) for each published one, ("", 0, port, protocol) for one only exposed; none for
     a stopped container or one without a network namespace of its own."""
@@ -140,7 +142,7 @@ def row(
         command = (*(spec.entrypoint or ()), *(spec.command or ()))
     spec = info.record.spec
     state = state_word(info)
-    ports = _ports(info, exposed)
+    ports = container_ports(info, exposed)
     mounts = _mounts(info)
     return {
         "Command": command_column(command, trunc),

@@ -193,6 +193,22 @@ def test_port_and_publishers_template(stack: Stack) -> None:
     assert f"no port 81/tcp for container {stack.name}-web-1: {published}/tcp" in missing.stderr
 
 
+def test_port_of_an_exposed_port_and_of_a_stopped_service(stack: Stack) -> None:
+    """docker compose's `port`: an exposed port without a binding is `:0` (its publisher has
+    no address and port 0), listed as `0/tcp` when another is asked for; a service with no
+    running container is `not running`."""
+    stack.write({"web": SLEEPER + 'expose: ["7000"]\n'})
+    stack.ok("up", "-d")
+    assert stack.ok("port", "web", "7000").stdout == ":0\n"
+    missing = stack.cli("port", "web", "81")
+    assert f"no port 81/tcp for container {stack.name}-web-1: 0/tcp" in missing.stderr
+    stack.ok("stop", "-t", "0")
+    stopped = stack.cli("port", "web", "7000")
+    assert stopped.returncode == 1 and 'service "web" is not running' in stopped.stderr
+    numbered = stack.cli("port", "--index", "2", "web", "7000")
+    assert 'service "web" is not running container #2' in numbered.stderr
+
+
 def test_go_template_variables_in_ps_and_inspect(stack: Stack) -> None:
     stack.write({"db": SLEEPER, "web": SLEEPER})
     stack.ok("up", "-d")
