@@ -116,8 +116,10 @@ def cp(
 
     src_service, src_path = _split(source)
     dst_service, dst_path = _split(dest)
-    if (src_service is None) == (dst_service is None):
-        raise ComposeError("cp: exactly one of SOURCE and DEST must be SERVICE:PATH")
+    if src_service is not None and dst_service is not None:
+        raise ComposeError("copying between services is not supported")
+    if src_service is None and dst_service is None:
+        raise ComposeError("unknown copy direction")
     service = src_service or dst_service
     assert service is not None
     orch = orchestrator(ctx, title="Copying")
@@ -125,8 +127,10 @@ def cp(
     infos = orch.containers((service,), include_oneoff=all_)
     if index is not None:
         infos = [c for c in infos if c.labels.get(L.NUMBER) == str(index)]
+    if not infos and index is not None:
+        raise ComposeError(f'service "{service}" is not running container #{index}')
     if not infos:
-        raise ComposeError(f"no container found for service {service}")
+        raise ComposeError(f'no container found for service "{service}"')
     if src_service is not None:  # from the first replica, as docker compose copies
         with _reported(orch, f"copy {infos[0].name}:{src_path} to {dst_path}", infos[0].name):
             _copy_out(orch.engine, infos[0].id, src_path, dst_path, archive, follow_link)

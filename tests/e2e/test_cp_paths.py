@@ -66,3 +66,20 @@ def test_cp_reports_each_container_s_copy_as_docker_compose(
     ]
     quiet = project.run("--progress", "quiet", "cp", str(tmp_path / "f"), "a:/tmp")
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_cp_errors_in_docker_compose_s_words(project: Project, tmp_path: Path) -> None:
+    project.write(STACK)
+    project.cli("up", "-d", "--wait")
+    (tmp_path / "f").write_text("x\n")
+    cases = {
+        ("a:/etc/hostname", "a:/tmp"): "copying between services is not supported",
+        (str(tmp_path / "f"), str(tmp_path / "g")): "unknown copy direction",
+        ("--index", "3", str(tmp_path / "f"), "a:/tmp"): 'service "a" is not running container #3',
+    }
+    for args, words in cases.items():
+        done = project.run("cp", *args)
+        assert done.returncode == 1 and words in done.stderr, (args, done.stderr)
+    project.cli("rm", "-s", "-f", "a")
+    gone = project.run("cp", str(tmp_path / "f"), "a:/tmp")
+    assert 'no container found for service "a"' in gone.stderr
