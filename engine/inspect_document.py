@@ -46,6 +46,14 @@ def _restart_policy(text: str) -> dict[str, Any]:
     return {"Name": name, "MaximumRetryCount": int(count) if count.isdigit() else 0}
 
 
+def _exposed(record: ContainerRecord, image_exposed: tuple[str, ...]) -> dict[str, Any]:
+    """Config.ExposedPorts as Docker merges it (the image's, `expose:`, the `ports` targets),
+    by key as Go writes a map; left out when there are none (omitempty)."""
+    ports = {p if "/" in p else f"{p}/tcp" for p in (*image_exposed, *record.spec.expose)}
+    ports |= {f"{p.target}/{p.protocol}" for p in record.spec.ports}
+    return {"ExposedPorts": {p: {} for p in sorted(ports)}} if ports else {}
+
+
 def _port_map(
     record: ContainerRecord, state: ContainerState, image_exposed: tuple[str, ...]
 ) -> dict[str, list[dict[str, str]] | None]:
@@ -246,14 +254,17 @@ def container_document(
             "AttachStdin": spec.stdin_once,
             "AttachStdout": False,
             "AttachStderr": False,
+            **_exposed(record, config.exposed_ports if config else ()),
             "Tty": spec.tty,
             "OpenStdin": spec.stdin_open,
             "StdinOnce": spec.stdin_once,
             "Env": list(resolve_env(spec, config.env if config else (), hostname, home=None)),
             "Cmd": list(command) if command is not None else None,
             "Image": spec.image,
+            "Volumes": {v: {} for v in config.volumes} if config and config.volumes else None,
             "WorkingDir": spec.working_dir or (config.working_dir if config else ""),
             "Entrypoint": list(entrypoint) if entrypoint is not None else None,
+            "OnBuild": None,
             "Labels": spec.labels,
             "StopSignal": spec.stop_signal or (config.stop_signal if config else None)
             or "SIGTERM",

@@ -99,3 +99,20 @@ def test_sandbox_key_is_the_running_container_s_netns_path() -> None:
     stopped = container_document(record, ContainerState(status=ContainerStatus.EXITED), None, {})
     assert (stopped["NetworkSettings"]["SandboxID"], stopped["NetworkSettings"]["SandboxKey"]) == (
         "", "")
+
+
+def test_config_has_docker_s_exposed_ports_volumes_and_onbuild() -> None:
+    from engine.images import Image, ImageConfig
+    from engine.ports import PortSpec
+
+    image = Image("sha256:" + "1" * 64, ("app:latest",), "sha256:" + "2" * 64, "", 0, (),
+                  ImageConfig(exposed_ports=("443/tcp", "80"), volumes=("/data",)))
+    spec = ContainerSpec(name="p-web-1", image="app", expose=("7000/udp",),
+                         ports=(PortSpec(8080, "9000"),))
+    record = ContainerRecord(CONTAINER_ID, "p-web-1", "2024-01-01T00:00:00Z", image.id, spec)
+    config = container_document(record, ContainerState(), image, {})["Config"]
+    assert config["ExposedPorts"] == {"443/tcp": {}, "7000/udp": {}, "80/tcp": {}, "8080/tcp": {}}
+    assert list(config).index("ExposedPorts") == list(config).index("AttachStderr") + 1
+    assert config["Volumes"] == {"/data": {}} and config["OnBuild"] is None
+    bare = container_document(_record(), ContainerState(), None, {})["Config"]
+    assert "ExposedPorts" not in bare and bare["Volumes"] is None  # omitempty / null, as Go's
