@@ -156,8 +156,10 @@ _TOKEN = re.compile(
     r"""\s*(?:
       (?P<string>"(?:\\.|[^"\\])*")
     | (?P<raw>`[^`]*`)
+    | (?P<char>'(?:\\[^']+|[^'\\])')
+    | (?P<number>[+-]?(?:0[xX][\da-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+
+        |(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?[\d_]+)?)(?![\w.]))
     | (?P<field>(?:\$\w*)?(?:\.\w+)+|\$\w*|\.)
-    | (?P<number>-?\d+(?:\.\d+)?)
     | (?P<ident>[A-Za-z_]\w*)
     | (?P<declare>:=|=)
     | (?P<punct>[|(),])
@@ -189,13 +191,38 @@ def _tokens(source: str) -> list[tuple[str, str]]:
     return out
 
 
+def _number(text: str) -> int | float:
+    """Go's number syntax: decimal, 0x/0o/0b (and a leading 0: octal), `_` between digits,
+    floats with a fraction or an exponent."""
+    digits = text.lstrip("+-")
+    if re.fullmatch(r"0[0-7_]+", digits):
+        return int(text, 8)
+    try:
+        return int(text, 0)
+    except ValueError:
+        return float(text)
+
+
+def _char(text: str) -> int:
+    """A character constant (`'a'`, `'\\n'`, `'\\u00e9'`) is its code point, as Go's rune."""
+    import codecs
+
+    inner = text[1:-1]
+    decoded = codecs.decode(inner, "unicode_escape") if inner.startswith("\\") else inner
+    if len(decoded) != 1:
+        raise TemplateError(f"malformed character constant: {text}")
+    return ord(decoded)
+
+
 def _operand(kind: str, text: str) -> object:
     if kind == "string":
         return Literal(json.loads(text))
     if kind == "raw":
         return Literal(text[1:-1])
     if kind == "number":
-        return Literal(float(text) if "." in text else int(text))
+        return Literal(_number(text))
+    if kind == "char":
+        return Literal(_char(text))
     if kind == "field":
         head, _, rest = text.partition(".")
         return Field(head or None, tuple(n for n in rest.split(".") if n))
@@ -443,9 +470,15 @@ def _printf(fmt: str, *args: object) -> str:
         if kind == "q":
             converted.append(json.dumps(go_text(value), ensure_ascii=False))
             return f"%{flags}s"
-        if kind in "dxXob" and isinstance(value, int | float):
+        if kind == "c" and isinstance(value, int) and not isinstance(value, bool):
+            converted.append(chr(value))
+            return f"%{flags}s"
+        if kind == "b" and isinstance(value, int | float):
+            converted.append(format(int(value), "b"))
+            return f"%{flags}s"
+        if kind in "dxXo" and isinstance(value, int | float):
             converted.append(int(value))
-            return f"%{flags}{'d' if kind == 'b' else kind}"
+            return f"%{flags}{kind}"
         if kind in "feg" and isinstance(value, int | float):
             converted.append(float(value))
             return f"%{flags}{kind}"

@@ -285,3 +285,14 @@ def test_js_escapes_as_go_s_jsescapestring() -> None:
 def test_call_has_no_function_to_call_in_a_row() -> None:
     with pytest.raises(TemplateError, match="error calling call: non-function"):
         one("{{call .Name}}")
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ("{{0x1F}} {{0o17}} {{017}} {{0b101}} {{1_000}}", "31 15 15 5 1000"),
+    ("{{1e3}} {{.5}} {{-2.5}} {{+3}}", "1000 0.5 -2.5 3"),
+    ("{{'a'}} {{'\\n'}} {{printf \"%c%c\" 'h' 105}}", "97 10 hi"),
+    ('{{printf "%b %o %x" 5 8 255}}', "101 10 ff"),
+    ("{{index .List 0x1}}", "b"),
+])
+def test_numbers_and_characters_as_go_writes_them(template: str, expected: str) -> None:
+    assert one(template) == expected
