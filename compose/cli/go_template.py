@@ -20,6 +20,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from compose.cli.go_struct import GoStruct
+
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -440,6 +442,8 @@ def go_text(value: object) -> str:
         return repr(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, list | tuple):
         return "[" + " ".join(go_text(v) for v in value) + "]"
+    if isinstance(value, GoStruct):
+        return "{" + " ".join(go_text(v) for v in value.values()) + "}"
     if isinstance(value, dict):
         return "map[" + " ".join(f"{k}:{go_text(v)}" for k, v in sorted(value.items())) + "]"
     return str(value)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from compose import labels as L
+from compose.cli.go_struct import GoStruct
 from compose.cli.port_display import displayable_ports
 from compose.cli.states import RUNNING, is_exited
 from compose.human_time import parse_rfc3339, since
@@ -160,7 +161,7 @@ def row(
         "Ports": displayable_ports(ports),
         "Project": spec.labels.get(L.PROJECT, ""),
         "Publishers": [
-            {"URL": ip, "TargetPort": target, "PublishedPort": published, "Protocol": protocol}
+            GoStruct(URL=ip, TargetPort=target, PublishedPort=published, Protocol=protocol)
             for ip, published, target, protocol in ports
         ],
         "RunningFor": f"{since(info.record.created)} ago",

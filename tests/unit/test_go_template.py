@@ -296,3 +296,16 @@ def test_call_has_no_function_to_call_in_a_row() -> None:
 ])
 def test_numbers_and_characters_as_go_writes_them(template: str, expected: str) -> None:
     assert one(template) == expected
+
+
+def test_a_struct_prints_its_values_in_field_order_as_fmt_does() -> None:
+    from compose.cli.go_struct import GoStruct
+
+    publisher = GoStruct(URL="0.0.0.0", TargetPort=80, PublishedPort=8080, Protocol="tcp")
+    rows: list[dict[str, object]] = [{"Publishers": [publisher]}]
+    assert render("{{.Publishers}}|{{index .Publishers 0}}", rows, {}) == (
+        "[{0.0.0.0 80 8080 tcp}]|{0.0.0.0 80 8080 tcp}"
+    )
+    assert render("{{json .Publishers}}", rows, {}) == (
+        '[{"URL":"0.0.0.0","TargetPort":80,"PublishedPort":8080,"Protocol":"tcp"}]'
+    )
