@@ -114,13 +114,23 @@ def _mounts(info: ContainerInfo) -> list[str]:
     return [m.source or m.target for m in info.record.spec.mounts if m.kind.value != "tmpfs"]
 
 
+def _lists_ports(info: ContainerInfo) -> bool:
+    return info.state.status.value == RUNNING and info.record.spec.network_mode == "bridge"
+
+
+def exposed_for(orch: Orchestrator, info: ContainerInfo) -> tuple[str, ...]:
+    """The container's exposed ports when `ps` lists them (running, on its own network):
+    only then is its image's config read."""
+    return orch.engine.exposed_ports_of(info) if _lists_ports(info) else ()
+
+
 def container_ports(
     info: ContainerInfo, exposed: tuple[str, ...]
 ) -> list[tuple[str, int, int, str]]:
     """The running container's ports as Docker lists them: (host address, host port, port,
     protocol) for each published one, ("", 0, port, protocol) for one only exposed; none for
     a stopped container or one without a network namespace of its own."""
-    if info.state.status.value != RUNNING or info.record.spec.network_mode != "bridge":
+    if not _lists_ports(info):
         return []
     ports = [(p.host_ip, p.host_port, p.target, p.protocol) for p in info.state.ports]
     published = {f"{target}/{protocol}" for _, _, target, protocol in ports}
@@ -264,7 +274,7 @@ def print_listing(orch: Orchestrator, request: PsRequest, infos: list[ContainerI
             print(name)
     elif request.format in ("json", "table"):
         rows = [
-            row(c, not request.no_trunc, orch.engine.command_of(c), orch.engine.exposed_ports_of(c))
+            row(c, not request.no_trunc, orch.engine.command_of(c), exposed_for(orch, c))
             for c in infos
         ]
         if request.format == "json":
