@@ -46,6 +46,27 @@ def _restart_policy(text: str) -> dict[str, Any]:
     return {"Name": name, "MaximumRetryCount": int(count) if count.isdigit() else 0}
 
 
+def _network_mode(record: ContainerRecord) -> str:
+    """HostConfig.NetworkMode: docker compose names the primary network there (a script's
+    `{{.HostConfig.NetworkMode}}` is `proj_default`), else the mode (`host`, `none`,
+    `container:ID`)."""
+    spec = record.spec
+    if spec.network_mode == "bridge" and spec.networks:
+        return spec.networks[0].network
+    return spec.network_mode
+
+
+def _port_bindings(record: ContainerRecord) -> dict[str, list[dict[str, str]]]:
+    """HostConfig.PortBindings as requested (running or not): "80/tcp" -> its bindings, an
+    empty HostPort for one the kernel picks."""
+    bindings: dict[str, list[dict[str, str]]] = {}
+    for port in record.spec.ports:
+        bindings.setdefault(f"{port.target}/{port.protocol}", []).append(
+            {"HostIp": port.host_ip or "", "HostPort": port.published or ""}
+        )
+    return bindings
+
+
 def _exposed(record: ContainerRecord, image_exposed: tuple[str, ...]) -> dict[str, Any]:
     """Config.ExposedPorts as Docker merges it (the image's, `expose:`, the `ports` targets),
     by key as Go writes a map; left out when there are none (omitempty)."""
@@ -214,7 +235,8 @@ def container_document(
             "GroupAdd": list(spec.group_add) or None,
             "ReadonlyRootfs": spec.read_only,
             "Init": spec.init,
-            "NetworkMode": spec.network_mode,
+            "NetworkMode": _network_mode(record),
+            "PortBindings": _port_bindings(record),
             "PidMode": spec.pid_mode or "",
             "IpcMode": spec.ipc_mode or "private",
             "UTSMode": "host" if spec.uts_mode == "host" else "",

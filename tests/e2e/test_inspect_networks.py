@@ -63,6 +63,8 @@ def test_inspect_networks_match_the_container_s_interfaces(project: Project) -> 
                       name).strip()
     inside_ns = project.cli("exec", "-T", "web", "readlink", "/proc/self/ns/net").strip()
     assert os.readlink(key) == inside_ns  # what `nsenter --net=` would enter
+    mode = project.cli("container", "inspect", "-f", "{{.HostConfig.NetworkMode}}", name)
+    assert mode.strip() in networks  # docker compose names the primary network there
     project.cli("stop", "-t", "0")
     stopped = _networks(project)[f"{project.name}_default"]
     assert (stopped["IPAddress"], stopped["EndpointID"]) == ("", "")

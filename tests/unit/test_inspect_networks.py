@@ -116,3 +116,23 @@ def test_config_has_docker_s_exposed_ports_volumes_and_onbuild() -> None:
     assert config["Volumes"] == {"/data": {}} and config["OnBuild"] is None
     bare = container_document(_record(), ContainerState(), None, {})["Config"]
     assert "ExposedPorts" not in bare and bare["Volumes"] is None  # omitempty / null, as Go's
+
+
+def test_host_config_names_the_primary_network_and_the_requested_bindings() -> None:
+    from engine.ports import PortSpec
+
+    spec = ContainerSpec(name="p-web-1", image="busybox",
+                         networks=(NetworkAttachment("p_front"), NetworkAttachment("p_back")),
+                         ports=(PortSpec(80, "8080"), PortSpec(80, "8081", "127.0.0.1"),
+                                PortSpec(53, None, None, "udp")))
+    record = ContainerRecord(CONTAINER_ID, "p-web-1", "2024-01-01T00:00:00Z", "sha256:0", spec)
+    host = container_document(record, ContainerState(), None, {})["HostConfig"]
+    assert host["NetworkMode"] == "p_front"  # docker compose's: the primary network's name
+    assert host["PortBindings"] == {
+        "80/tcp": [{"HostIp": "", "HostPort": "8080"}, {"HostIp": "127.0.0.1", "HostPort": "8081"}],
+        "53/udp": [{"HostIp": "", "HostPort": ""}],
+    }
+    alone = ContainerSpec(name="c", image="busybox", network_mode="host")
+    record = ContainerRecord(CONTAINER_ID, "c", "2024-01-01T00:00:00Z", "sha256:0", alone)
+    host = container_document(record, ContainerState(), None, {})["HostConfig"]
+    assert (host["NetworkMode"], host["PortBindings"]) == ("host", {})
