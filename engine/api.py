@@ -571,8 +571,22 @@ class Engine:
                 volumes[found.name] = str(found.mountpoint)
         image = self.images.find(info.record.image_id)
         return container_document(
-            info.record, info.state, image, volumes, self._network_views(info)
+            info.record, info.state, image, volumes, self._network_views(info),
+            self._container_files(info),
         )
+
+    def _container_files(self, info: ContainerInfo) -> dict[str, str]:
+        """Where the container's resolv.conf, hostname and hosts files are (those of the
+        container whose network namespace it joins, as Docker's), and its log."""
+        mode = info.record.spec.network_mode
+        owner = mode.split(":", 1)[1] if mode.startswith("container:") else info.id
+        directory = self.layout.container_dir(owner)
+        return {
+            "ResolvConfPath": str(directory / "resolv.conf"),
+            "HostnamePath": str(directory / "hostname"),
+            "HostsPath": str(directory / "hosts"),
+            "LogPath": str(info.log_path),
+        }
 
     def _network_views(self, info: ContainerInfo) -> dict[str, NetworkView]:
         """Each of the container's networks as the driver records it, with the container's

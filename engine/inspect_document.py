@@ -176,9 +176,11 @@ def container_document(
     image: Image | None,
     volume_mountpoints: dict[str, str],
     networks: Mapping[str, NetworkView] | None = None,
+    files: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """`volume_mountpoints`: volume name -> its directory (Mounts[].Source); `networks`:
-    what the network driver knows of the container's networks, by name."""
+    what the network driver knows of the container's networks, by name; `files`: Docker's
+    ResolvConfPath, HostnamePath, HostsPath and LogPath (the engine's layout)."""
     spec = record.spec
     config = image.config if image is not None else None
     entrypoint = spec.entrypoint if spec.entrypoint is not None else (
@@ -224,9 +226,11 @@ def container_document(
             **({"Health": health} if health is not None else {}),
         },
         "Image": record.image_id,
+        **(files or {}),
         "Name": "/" + record.name,
         "RestartCount": state.restart_count,
         "Driver": "overlay2",
+        "Platform": "linux",
         "HostConfig": {
             "Privileged": spec.privileged,
             "CapAdd": list(spec.cap_add) or None,

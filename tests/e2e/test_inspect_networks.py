@@ -65,6 +65,17 @@ def test_inspect_networks_match_the_container_s_interfaces(project: Project) -> 
     assert os.readlink(key) == inside_ns  # what `nsenter --net=` would enter
     mode = project.cli("container", "inspect", "-f", "{{.HostConfig.NetworkMode}}", name)
     assert mode.strip() in networks  # docker compose names the primary network there
+    files = json.loads(project.cli(
+        "container", "inspect", "-f",
+        '{"hosts":{{json .HostsPath}},"resolv":{{json .ResolvConfPath}},'
+        '"hostname":{{json .HostnamePath}},"log":{{json .LogPath}}}', name,
+    ))
+    for key, inside_path in (("hosts", "/etc/hosts"), ("resolv", "/etc/resolv.conf")):
+        with open(files[key]) as host_side:
+            assert host_side.read() == project.cli("exec", "-T", "web", "cat", inside_path)
+    with open(files["hostname"]) as host_side:
+        assert host_side.read().strip() == hostname
+    assert os.path.isfile(files["log"])
     project.cli("stop", "-t", "0")
     stopped = _networks(project)[f"{project.name}_default"]
     assert (stopped["IPAddress"], stopped["EndpointID"]) == ("", "")

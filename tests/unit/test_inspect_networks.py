@@ -136,3 +136,13 @@ def test_host_config_names_the_primary_network_and_the_requested_bindings() -> N
     record = ContainerRecord(CONTAINER_ID, "c", "2024-01-01T00:00:00Z", "sha256:0", alone)
     host = container_document(record, ContainerState(), None, {})["HostConfig"]
     assert (host["NetworkMode"], host["PortBindings"]) == ("host", {})
+
+
+def test_the_files_docker_names_come_after_the_image_in_its_order() -> None:
+    files = {"ResolvConfPath": "/r", "HostnamePath": "/n", "HostsPath": "/h", "LogPath": "/l"}
+    document = container_document(_record(), ContainerState(), None, {}, None, files)
+    keys = list(document)
+    assert keys[keys.index("Image") + 1:keys.index("Image") + 6] == [
+        "ResolvConfPath", "HostnamePath", "HostsPath", "LogPath", "Name",
+    ]
+    assert document["Platform"] == "linux"
