@@ -124,6 +124,7 @@ class TemplateCall:
 
     name: str
     pipeline: Pipeline | None
+    action: str = ""  # as written (`template "x" .`), for errors: Go's node text
 
 
 MAIN = ""  # docker's templates.Parse names the template it parses ""
@@ -386,7 +387,9 @@ def _parse(template: str) -> Parsed:
             name, after = _template_name(rest, f"{word} clause")
             if word == "block" and not after.strip():
                 raise TemplateError("missing value for block clause")
-            target.append(TemplateCall(name, parse_pipeline(after) if after.strip() else None))
+            pipeline = parse_pipeline(after) if after.strip() else None
+            written = " ".join([word, _quote(name), *after.split()])
+            target.append(TemplateCall(name, pipeline, "template" + written[len(word):]))
             if word == "block":
                 stack.append(_Open(target, [], name))
                 target = stack[-1].body
@@ -794,7 +797,7 @@ def _call_template(scope: _Scope, node: TemplateCall, out: list[str]) -> None:
     body = scope.templates.get(node.name)
     if body is None:
         raise TemplateError(
-            f"executing {_quote(scope.name)} at <{{{{template {_quote(node.name)}}}}}>: "
+            f"executing {_quote(scope.name)} at <{{{{{node.action}}}}}>: "
             f"template {_quote(node.name)} not defined"
         )
     dot = None if node.pipeline is None else _run(scope, node.pipeline)

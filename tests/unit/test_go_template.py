@@ -234,7 +234,7 @@ def test_a_table_header_runs_through_named_templates() -> None:
 
 @pytest.mark.parametrize(("template", "error"), [
     ('{{template "nope" .}}',
-     'executing "" at <{{template "nope"}}>: template "nope" not defined'),
+     'executing "" at <{{template "nope" .}}>: template "nope" not defined'),
     ('{{define "x"}}{{template "y"}}{{end}}{{template "x"}}',
      'executing "x" at <{{template "y"}}>: template "y" not defined'),
     ('{{define "x"}}a{{end}}{{define "x"}}b{{end}}',
