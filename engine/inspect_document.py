@@ -13,6 +13,7 @@ from engine.containers import (
     ContainerState,
     ContainerStatus,
     MountKind,
+    MountSpec,
     NetworkAttachment,
 )
 from engine.images import Image
@@ -44,6 +45,29 @@ def _status(state: ContainerState) -> str:
 def _restart_policy(text: str) -> dict[str, Any]:
     name, _, count = (text or "no").partition(":")
     return {"Name": name, "MaximumRetryCount": int(count) if count.isdigit() else 0}
+
+
+def _mount_point(mount: MountSpec, volume_mountpoints: dict[str, str]) -> dict[str, Any]:
+    """Docker's MountPoint, its keys in its order. A bind's propagation is rprivate unless
+    set; its Mode is the access docker compose writes in the bind it sends (`src:dst:rw`) when
+    the source may be created and no propagation is set, else it goes through the Mounts API
+    and has none."""
+    volume = mount.kind is MountKind.VOLUME
+    bind = mount.kind is MountKind.BIND
+    access = "ro" if mount.read_only else "rw"
+    binds = bind and mount.create_host_path and not mount.propagation  # compose's Binds path
+    mode = access if binds else ("ro" if mount.read_only else "")
+    return {
+        "Type": mount.kind.value,
+        **({"Name": mount.source or ""} if volume else {}),
+        "Source": volume_mountpoints.get(mount.source or "", "") if volume
+        else mount.source or "",
+        "Destination": mount.target,
+        **({"Driver": "local"} if volume else {}),
+        "Mode": mode,
+        "RW": not mount.read_only,
+        "Propagation": (mount.propagation or "rprivate") if bind else "",
+    }
 
 
 def _network_mode(record: ContainerRecord) -> str:
@@ -195,17 +219,7 @@ def container_document(
         health = {"Status": state.health_status, "FailingStreak": state.health_failing_streak,
                   "Log": state.health_log}
     running = state.status in (ContainerStatus.RUNNING, ContainerStatus.RESTARTING)
-    mounts = []
-    for mount in spec.mounts:
-        entry: dict[str, Any] = {"Type": mount.kind.value, "Destination": mount.target,
-                                 "Mode": "ro" if mount.read_only else "",
-                                 "RW": not mount.read_only, "Propagation": ""}
-        if mount.kind is MountKind.VOLUME:
-            entry.update(Name=mount.source or "", Driver="local",
-                         Source=volume_mountpoints.get(mount.source or "", ""))
-        else:
-            entry["Source"] = mount.source or ""
-        mounts.append(entry)
+    mounts = [_mount_point(mount, volume_mountpoints) for mount in spec.mounts]
     return {
         "Id": record.id,
         "Created": record.created,

@@ -146,3 +146,23 @@ def test_the_files_docker_names_come_after_the_image_in_its_order() -> None:
         "ResolvConfPath", "HostnamePath", "HostsPath", "LogPath", "Name",
     ]
     assert document["Platform"] == "linux"
+
+
+def test_mount_points_have_docker_s_keys_mode_and_propagation() -> None:
+    from engine.containers import MountKind, MountSpec
+
+    spec = ContainerSpec(name="c", image="busybox", mounts=(
+        MountSpec(MountKind.BIND, "/src", "/host/src", create_host_path=True),
+        MountSpec(MountKind.BIND, "/ro", "/host/ro", read_only=True, propagation="rshared"),
+        MountSpec(MountKind.VOLUME, "/data", "p_data"),
+    ))
+    record = ContainerRecord(CONTAINER_ID, "c", "2024-01-01T00:00:00Z", "sha256:0", spec)
+    mounts = container_document(record, ContainerState(), None, {"p_data": "/v/p_data"})["Mounts"]
+    assert mounts[0] == {"Type": "bind", "Source": "/host/src", "Destination": "/src",
+                         "Mode": "rw", "RW": True, "Propagation": "rprivate"}
+    ro = mounts[1]
+    assert (ro["Mode"], ro["RW"], ro["Propagation"]) == ("ro", False, "rshared")
+    assert list(mounts[2]) == ["Type", "Name", "Source", "Destination", "Driver", "Mode", "RW",
+                               "Propagation"]
+    assert (mounts[2]["Name"], mounts[2]["Source"], mounts[2]["Propagation"]) == (
+        "p_data", "/v/p_data", "")
