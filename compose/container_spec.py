@@ -150,12 +150,26 @@ def _network_options(service: Service) -> dict[str, object]:
         "ports": tuple(
             PortSpec(p.target, p.published, p.host_ip, p.protocol) for p in service.ports
         ),
+        "expose": exposed_ports(raw.get("expose")),
         "dns": _strings(raw.get("dns")),
         "dns_search": _strings(raw.get("dns_search")),
         "dns_opt": _strings(raw.get("dns_opt")),
         "extra_hosts": _strings(raw.get("extra_hosts")),
         "links": _strings(raw.get("links")),
     }
+
+
+def exposed_ports(entries: object) -> tuple[str, ...]:
+    """`expose:` as Docker's ExposedPorts keys: `80` is `80/tcp`, a range `8000-8002/udp` each
+    of its ports (validation checked the form)."""
+    out: list[str] = []
+    listed = entries if isinstance(entries, list | tuple) else ()
+    for entry in listed:
+        ports, _, protocol = str(entry).partition("/")
+        first, _, last = ports.partition("-")
+        for port in range(int(first), int(last or first) + 1):
+            out.append(f"{port}/{(protocol or 'tcp').lower()}")
+    return tuple(dict.fromkeys(out))
 
 
 def _cgroup_options(service: Service) -> dict[str, object]:

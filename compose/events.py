@@ -12,6 +12,8 @@ class ResourceKind(enum.Enum):
     NETWORK = "Network"
     VOLUME = "Volume"
     IMAGE = "Image"
+    # docker compose's events named by the container's name alone (`cp`'s: ` web-1 copy …`)
+    BARE = ""
 
 
 class Phase(enum.Enum):
@@ -36,6 +38,8 @@ class Phase(enum.Enum):
     SKIPPED = "Skipped"
     COMMITTING = "Committing"
     COMMITTED = "Committed"  # detail: "as sha256:…", as docker compose shows the new image
+    COPYING = "Copying"
+    COPIED = "Copied"
     ERROR = "Error"
     WARNING = "Warning"
     # docker compose's warning event for a network/volume `down` cannot remove: another
@@ -62,6 +66,7 @@ _FINAL = frozenset(
         Phase.KILLED,
         Phase.SKIPPED,
         Phase.COMMITTED,
+        Phase.COPIED,
         Phase.ERROR,
         Phase.IN_USE,
     }

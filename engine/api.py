@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from engine.content import Blob
     from engine.exec import ExecResult, ExecTarget  # the module loads on the first exec
     from engine.images import Image, ImageConfig, ImageStore
+    from engine.inspect_document import NetworkView  # loads on the first inspect
     from engine.logs import LogLine
     from engine.registry.pull import Reporter as PullReport
     from engine.volume_mounts import VolumePlan
@@ -240,7 +241,7 @@ class Engine:
         self.containers = ContainerStore(self.layout)
         self.volumes = VolumeStore(self.layout)
         self.networks = NetworkDriver(self.layout.networks)
-        self._image_configs: dict[str, ImageConfig | None] = {}  # for `command_of`
+        self._image_configs: dict[str, ImageConfig | None] = {}  # for `command_of`, `ps`
 
     @functools.cached_property
     def images(self) -> ImageStore:
@@ -500,19 +501,32 @@ class Engine:
         spec = info.record.spec
         entrypoint = cmd = None
         if spec.entrypoint is None or spec.command is None:
-            if info.record.image_id not in self._image_configs:
-                try:
-                    found: ImageConfig | None = self.images.get(info.record.image_id).config
-                except EngineError:
-                    found = None  # removed since: `ps` shows what the spec says
-                self._image_configs[info.record.image_id] = found
-            image = self._image_configs[info.record.image_id]
+            image = self._image_config(info.record.image_id)
             if image is not None:
                 entrypoint, cmd = image.entrypoint, image.cmd
         try:
             return resolve_args(spec, entrypoint, cmd)
         except InvalidArgumentError:
             return ()
+
+    def exposed_ports_of(self, info: ContainerInfo) -> tuple[str, ...]:
+        """Docker's ExposedPorts of the container ("80/tcp"): its image's, the `expose`
+        entries and the `ports` targets (`ps` lists those not published as `80/tcp`)."""
+        image = self._image_config(info.record.image_id)
+        spec = info.record.spec
+        exposed = [p if "/" in p else f"{p}/tcp" for p in (image.exposed_ports if image else ())]
+        exposed += [*spec.expose, *(f"{p.target}/{p.protocol}" for p in spec.ports)]
+        return tuple(dict.fromkeys(exposed))
+
+    def _image_config(self, image_id: str) -> ImageConfig | None:
+        """The image's config, read once per engine (`ps` asks for each container); None
+        once the image is removed: `ps` shows what the spec says."""
+        if image_id not in self._image_configs:
+            try:
+                self._image_configs[image_id] = self.images.get(image_id).config
+            except EngineError:
+                self._image_configs[image_id] = None
+        return self._image_configs[image_id]
 
     def inspect(self, name_or_id: str) -> ContainerInfo:
         return self.with_live_oom(self._info(self.containers.get(name_or_id)))
@@ -543,7 +557,35 @@ class Engine:
             if found is not None:
                 volumes[found.name] = str(found.mountpoint)
         image = self.images.find(info.record.image_id)
-        return container_document(info.record, info.state, image, volumes)
+        return container_document(
+            info.record, info.state, image, volumes, self._network_views(info),
+            self._container_files(info),
+        )
+
+    def _container_files(self, info: ContainerInfo) -> dict[str, str]:
+        """Where the container's resolv.conf, hostname and hosts files are (those of the
+        container whose network namespace it joins, as Docker's), and its log."""
+        mode = info.record.spec.network_mode
+        owner = mode.split(":", 1)[1] if mode.startswith("container:") else info.id
+        directory = self.layout.container_dir(owner)
+        return {
+            "ResolvConfPath": str(directory / "resolv.conf"),
+            "HostnamePath": str(directory / "hostname"),
+            "HostsPath": str(directory / "hosts"),
+            "LogPath": str(info.log_path),
+        }
+
+    def _network_views(self, info: ContainerInfo) -> dict[str, NetworkView]:
+        """Each of the container's networks as the driver records it, with the container's
+        endpoint there while it runs (inspect's NetworkSettings.Networks)."""
+        from engine.inspect_document import NetworkView
+
+        attached = info.state.status in (ContainerStatus.RUNNING, ContainerStatus.RESTARTING)
+        views: dict[str, NetworkView] = {}
+        for name in [n.network for n in info.record.spec.networks] + list(info.state.addresses):
+            endpoint = self.networks.find_endpoint(name, info.id) if attached else None
+            views[name] = NetworkView(self.networks.find_network(name), endpoint)
+        return views
 
     def find_container(self, name_or_id: str) -> ContainerInfo | None:
         record = self.containers.find(name_or_id)

@@ -103,6 +103,7 @@ class ContainerSpec:
     read_only: bool = False
     # Networking (issue 5): published ports, resolv.conf options, extra /etc/hosts lines.
     ports: tuple[PortSpec, ...] = ()
+    expose: tuple[str, ...] = ()  # "80/tcp": Docker's ExposedPorts beyond the image's and `ports`
     dns: tuple[str, ...] = ()
     dns_search: tuple[str, ...] = ()
     dns_opt: tuple[str, ...] = ()
@@ -230,7 +231,7 @@ def _spec_from_dict(raw: dict[str, Any]) -> ContainerSpec:
         for m in raw["mounts"]
     )
     raw["ports"] = tuple(port_spec_from_json(p) for p in raw.get("ports", ()))
-    for key in ("dns", "dns_search", "dns_opt", "extra_hosts", "links"):
+    for key in ("expose", "dns", "dns_search", "dns_opt", "extra_hosts", "links"):
         raw[key] = tuple(raw.get(key, ()))
     for key in ("cap_add", "cap_drop", "security_opt", "group_add", "devices", "volumes_from",
                 "device_cgroup_rules"):

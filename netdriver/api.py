@@ -453,6 +453,15 @@ class NetworkDriver:
                 self._eps.remove(net, current)
                 _debug("detached %s from %s", endpoint_id, network)
 
+    def find_endpoint(self, network: str, endpoint_id: str) -> Endpoint | None:
+        """The endpoint ``endpoint_id`` has on ``network``, read without the lock and without
+        a liveness check (an inspect's look); None if there is none or the network is gone."""
+        net = self.find_network(network)
+        if net is None:
+            return None
+        stored = self._eps.read(net, _host_name(net, endpoint_id))
+        return stored.endpoint if stored is not None else None
+
     def endpoints(self, network: str) -> list[Endpoint]:
         """Live endpoints of ``network``; dead ones are pruned (veth deleted, address freed)."""
         with self._store.locked():

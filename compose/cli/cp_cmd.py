@@ -22,6 +22,10 @@ import typer
 
 from compose.errors import ComposeError
 
+TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
+if TYPE_CHECKING:
+    from compose.orchestrator import Orchestrator
+
 STREAM = "-"
 
 
@@ -112,25 +116,45 @@ def cp(
 
     src_service, src_path = _split(source)
     dst_service, dst_path = _split(dest)
-    if (src_service is None) == (dst_service is None):
-        raise ComposeError("cp: exactly one of SOURCE and DEST must be SERVICE:PATH")
+    if src_service is not None and dst_service is not None:
+        raise ComposeError("copying between services is not supported")
+    if src_service is None and dst_service is None:
+        raise ComposeError("unknown copy direction")
     service = src_service or dst_service
     assert service is not None
-    orch = orchestrator(ctx, quiet=True)
+    orch = orchestrator(ctx, title="Copying")
     orch.check_services((service,))
     infos = orch.containers((service,), include_oneoff=all_)
     if index is not None:
         infos = [c for c in infos if c.labels.get(L.NUMBER) == str(index)]
+    if not infos and index is not None:
+        raise ComposeError(f'service "{service}" is not running container #{index}')
     if not infos:
-        raise ComposeError(f"no container found for service {service}")
+        raise ComposeError(f'no container found for service "{service}"')
     if src_service is not None:  # from the first replica, as docker compose copies
-        _copy_out(orch.engine, infos[0].id, src_path, dst_path, archive, follow_link)
+        with _reported(orch, f"copy {infos[0].name}:{src_path} to {dst_path}", infos[0].name):
+            _copy_out(orch.engine, infos[0].id, src_path, dst_path, archive, follow_link)
         return
     # into every replica unless --index names one, as docker compose copies: a tar on stdin
     # is read once and given to each
     with _tar_inputs(src_path, len(infos)) as tar_input:
         for info in infos:
-            _copy_in(orch.engine, info.id, src_path, dst_path, archive, follow_link, tar_input)
+            with _reported(orch, f"copy {src_path} to {info.name}:{dst_path}", info.name):
+                _copy_in(orch.engine, info.id, src_path, dst_path, archive, follow_link,
+                         tar_input)
+
+
+@contextlib.contextmanager
+def _reported(orch: Orchestrator, what: str, container: str) -> Iterator[None]:
+    """docker compose's two progress events of one container's copy, named by the container
+    alone (` web-1 copy ./f to web-1:/tmp  Copying`, then `Copied`); a failed copy shows
+    only its error, as there."""
+    from compose.events import Event, Phase, ResourceKind
+
+    label = f"{container} {what}"
+    orch.report(Event(ResourceKind.BARE, label, Phase.COPYING))
+    yield
+    orch.report(Event(ResourceKind.BARE, label, Phase.COPIED))
 
 
 @contextlib.contextmanager

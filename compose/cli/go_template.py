@@ -2,10 +2,11 @@
 
 What scripts write: `{{.Field}}`, `{{.A.B}}`, `{{json .}}`, pipes (`{{.Name | upper}}`),
 docker's functions (json, split, join, title, lower, upper, pad, truncate) and Go's (print,
-printf, println, len, index, slice, html, urlquery, eq, ne, lt, le, gt, ge, and, or, not),
+printf, println, len, index, slice, html, js, urlquery, call, eq, ne, lt, le, gt, ge, and, or, not),
 `{{if}}`/`{{else if}}`/`{{else}}`, `{{range}}` (with `{{break}}`/`{{continue}}`), `{{with}}`
-(and `{{else with}}`), variables (`{{$x := .Name}}`, `{{$x = …}}`, `{{range $i, $e := .L}}`,
-`$` for the row), `(pipeline).Field`, `{{- -}}` trimming, comments, and a leading `table`
+(and `{{else with}}`), named templates (`{{define}}`, `{{template}}`, `{{block}}`), variables
+(`{{$x := .Name}}`, `{{$x = …}}`, `{{range $i, $e := .L}}`, `$` for the row),
+`(pipeline).Field`, `{{- -}}` trimming, comments, and a leading `table`
 for a header row and columns aligned as docker's tabwriter aligns them. Rows are dicts
 shaped like the structs docker formats: a field that is not there is an error, as it is for
 a struct.
@@ -18,6 +19,8 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
+
+from compose.cli.go_struct import GoStruct
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
@@ -114,13 +117,52 @@ class LoopControl:
     word: str
 
 
+@dataclass(frozen=True)
+class TemplateCall:
+    """`{{template "name" pipeline}}`, or what a `{{block}}` leaves where it stands: the named
+    template run with the pipeline's value as its dot and its `$` (no variables inherited)."""
+
+    name: str
+    pipeline: Pipeline | None
+    action: str = ""  # as written (`template "x" .`), for errors: Go's node text
+
+
+MAIN = ""  # docker's templates.Parse names the template it parses ""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A template as Go's Parse leaves it: the main one (named "") and those named by
+    `{{define}}` or `{{block}}`, by name."""
+
+    templates: dict[str, list[object]]
+
+    @property
+    def root(self) -> list[object]:
+        return self.templates.get(MAIN, [])
+
+
+@dataclass(frozen=True)
+class _Open:
+    """What the next `{{end}}` closes: an `{{if}}`/`{{range}}`/`{{with}}` (with the `{{else
+    if}}`s chained to it) or the body of a `{{define}}`/`{{block}}` (`definition`: its name),
+    and the node list the parser goes back to after it."""
+
+    returns_to: list[object]
+    blocks: list[Block]
+    definition: str | None = None
+    body: list[object] = field(default_factory=list)
+
+
 _ACTION = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.DOTALL)
 _TOKEN = re.compile(
     r"""\s*(?:
       (?P<string>"(?:\\.|[^"\\])*")
     | (?P<raw>`[^`]*`)
+    | (?P<char>'(?:\\.[^']*|[^'\\])')
+    | (?P<number>[+-]?(?:0[xX][\da-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+
+        |(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?[\d_]+)?)(?![\w.]))
     | (?P<field>(?:\$\w*)?(?:\.\w+)+|\$\w*|\.)
-    | (?P<number>-?\d+(?:\.\d+)?)
     | (?P<ident>[A-Za-z_]\w*)
     | (?P<declare>:=|=)
     | (?P<punct>[|(),])
@@ -130,7 +172,7 @@ _TOKEN = re.compile(
 FUNCTIONS = frozenset({
     "json", "split", "join", "title", "lower", "upper", "pad", "truncate", "print", "printf",
     "println", "len", "index", "slice", "html", "urlquery", "eq", "ne", "lt", "le", "gt", "ge",
-    "and", "or", "not",
+    "and", "or", "not", "js", "call",
 })
 
 
@@ -152,13 +194,38 @@ def _tokens(source: str) -> list[tuple[str, str]]:
     return out
 
 
+def _number(text: str) -> int | float:
+    """Go's number syntax: decimal, 0x/0o/0b (and a leading 0: octal), `_` between digits,
+    floats with a fraction or an exponent."""
+    digits = text.lstrip("+-")
+    if re.fullmatch(r"0[0-7_]+", digits):
+        return int(text, 8)
+    try:
+        return int(text, 0)
+    except ValueError:
+        return float(text)
+
+
+def _char(text: str) -> int:
+    """A character constant (`'a'`, `'\\n'`, `'\\u00e9'`) is its code point, as Go's rune."""
+    import codecs
+
+    inner = text[1:-1]
+    decoded = codecs.decode(inner, "unicode_escape") if inner.startswith("\\") else inner
+    if len(decoded) != 1:
+        raise TemplateError(f"malformed character constant: {text}")
+    return ord(decoded)
+
+
 def _operand(kind: str, text: str) -> object:
     if kind == "string":
         return Literal(json.loads(text))
     if kind == "raw":
         return Literal(text[1:-1])
     if kind == "number":
-        return Literal(float(text) if "." in text else int(text))
+        return Literal(_number(text))
+    if kind == "char":
+        return Literal(_char(text))
     if kind == "field":
         head, _, rest = text.partition(".")
         return Field(head or None, tuple(n for n in rest.split(".") if n))
@@ -232,8 +299,9 @@ def parse_pipeline(source: str, in_range: bool = False) -> Pipeline:
     return pipeline
 
 
-def parse(template: str) -> list[object]:
-    """The template's nodes; `{{if}}`, `{{range}}` and `{{with}}` hold their bodies."""
+def parse(template: str) -> Parsed:
+    """The template's nodes, by template name; `{{if}}`, `{{range}}` and `{{with}}` hold their
+    bodies."""
     try:
         return _parse(template)
     except TemplateError:
@@ -242,11 +310,53 @@ def parse(template: str) -> list[object]:
         raise TemplateError(str(exc)) from None
 
 
-def _parse(template: str) -> list[object]:
+def _is_empty(nodes: list[object]) -> bool:
+    """Go's IsEmptyTree: nothing but space (a definition that may be replaced)."""
+    return all(isinstance(node, Text) and not node.text.strip() for node in nodes)
+
+
+def _add(templates: dict[str, list[object]], name: str, body: list[object]) -> None:
+    """Go's Tree.add: an empty definition gives way to a full one; two full ones in one
+    template are an error."""
+    known = templates.get(name)
+    if known is None or _is_empty(known):
+        templates[name] = body
+    elif not _is_empty(body):
+        raise TemplateError(f"template: multiple definition of template {_quote(name)}")
+
+
+def _quote(name: str) -> str:
+    return json.dumps(name, ensure_ascii=False)
+
+
+def _template_name(source: str, clause: str) -> tuple[str, str]:
+    """The quoted name a `{{define}}`, `{{template}}` or `{{block}}` starts with, and the rest
+    of the action."""
+    match = _TOKEN.match(source)
+    kind = match.lastgroup if match else None
+    if match is None or kind not in ("string", "raw"):
+        found = source.strip().split(None, 1)[:1] or ["}}"]
+        raise TemplateError(f"unexpected {found[0]!r} in {clause}")
+    value = _operand(kind, match.group(kind))
+    assert isinstance(value, Literal)
+    return str(value.value), source[match.end():]
+
+
+def _in_range(stack: list[_Open]) -> bool:
+    """Whether a {{break}} here has a range to leave: a definition's body starts afresh."""
+    for frame in reversed(stack):
+        if frame.definition is not None:
+            return False
+        if frame.blocks[0].kind == "range":
+            return True
+    return False
+
+
+def _parse(template: str) -> Parsed:
+    templates: dict[str, list[object]] = {}
     root: list[object] = []
     target = root
-    outer: list[list[object]] = []  # where each open block's {{end}} returns to
-    chains: list[list[Block]] = []  # the blocks one {{end}} closes ({{else if}} adds one)
+    stack: list[_Open] = []
     position, trim_next = 0, False
     for match in _ACTION.finditer(template):
         text = template[position:match.start()]
@@ -257,47 +367,71 @@ def _parse(template: str) -> list[object]:
         position, trim_next = match.end(), bool(match.group(3))
         body = match.group(2).strip()
         word = body.split(None, 1)[0] if body else ""
+        rest = body[len(word):]
         if body.startswith("/*"):
             continue
         if word in ("if", "range", "with"):
-            block = Block(word, parse_pipeline(body[len(word):], in_range=word == "range"))
+            block = Block(word, parse_pipeline(rest, in_range=word == "range"))
             target.append(block)
-            outer.append(target)
-            chains.append([block])
+            stack.append(_Open(target, [block]))
             target = block.body
+        elif word == "define":
+            if stack:
+                raise TemplateError("unexpected <define> in command")
+            name, after = _template_name(rest, "define clause")
+            if after.strip():
+                raise TemplateError(f"unexpected {after.strip()!r} in define clause")
+            stack.append(_Open(target, [], name))
+            target = stack[-1].body
+        elif word in ("template", "block"):
+            name, after = _template_name(rest, f"{word} clause")
+            if word == "block" and not after.strip():
+                raise TemplateError("missing value for block clause")
+            pipeline = parse_pipeline(after) if after.strip() else None
+            written = " ".join([word, _quote(name), *after.split()])
+            target.append(TemplateCall(name, pipeline, "template" + written[len(word):]))
+            if word == "block":
+                stack.append(_Open(target, [], name))
+                target = stack[-1].body
         elif word == "else":
-            if not chains:
+            if not stack or stack[-1].definition is not None:
                 raise TemplateError("unexpected {{else}}")
-            rest = body[len("else"):].strip()
-            last = chains[-1][-1]
+            rest = rest.strip()
+            chain = stack[-1].blocks
             also = rest.split(None, 1)[:1]
-            if also == ["if"] or (also == ["with"] and chains[-1][0].kind == "with"):
+            if also == ["if"] or (also == ["with"] and chain[0].kind == "with"):
                 nested = Block(also[0], parse_pipeline(rest[len(also[0]):]))
-                last.otherwise.append(nested)
-                chains[-1].append(nested)
+                chain[-1].otherwise.append(nested)
+                chain.append(nested)
                 target = nested.body
             else:
-                target = last.otherwise
+                target = chain[-1].otherwise
         elif word == "end":
-            if not chains:
+            if not stack:
                 raise TemplateError("unexpected {{end}}")
-            chains.pop()
-            target = outer.pop()
+            closed = stack.pop()
+            if closed.definition is not None:
+                _add(templates, closed.definition, closed.body)
+            target = closed.returns_to
         elif word in ("break", "continue"):
-            if body != word or not any(chain[0].kind == "range" for chain in chains):
+            if body != word or not _in_range(stack):
                 raise TemplateError(f"{{{{{word}}}}} outside {{{{range}}}}")
             target.append(LoopControl(word))
         else:
             target.append(Action(parse_pipeline(body)))
-    if chains:
-        raise TemplateError("unexpected EOF: an {{if}}, {{range}} or {{with}} lacks its {{end}}")
+    if stack:
+        unclosed = stack[-1].definition
+        what = "an {{if}}, {{range}} or {{with}}" if unclosed is None else (
+            f"the definition of {_quote(unclosed)}")
+        raise TemplateError(f"unexpected EOF: {what} lacks its {{{{end}}}}")
     text = template[position:]
     text = text.lstrip() if trim_next else text
     if "{{" in text:
         raise TemplateError("unclosed action")
     if text:
         target.append(Text(text))
-    return root
+    _add(templates, MAIN, root)
+    return Parsed(templates)
 
 
 # ---- values ----------------------------------------------------------------------------------
@@ -311,6 +445,8 @@ def go_text(value: object) -> str:
         return repr(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, list | tuple):
         return "[" + " ".join(go_text(v) for v in value) + "]"
+    if isinstance(value, GoStruct):
+        return "{" + " ".join(go_text(v) for v in value.values()) + "}"
     if isinstance(value, dict):
         return "map[" + " ".join(f"{k}:{go_text(v)}" for k, v in sorted(value.items())) + "]"
     return str(value)
@@ -341,9 +477,15 @@ def _printf(fmt: str, *args: object) -> str:
         if kind == "q":
             converted.append(json.dumps(go_text(value), ensure_ascii=False))
             return f"%{flags}s"
-        if kind in "dxXob" and isinstance(value, int | float):
+        if kind == "c" and isinstance(value, int) and not isinstance(value, bool):
+            converted.append(chr(value))
+            return f"%{flags}s"
+        if kind == "b" and isinstance(value, int | float):
+            converted.append(format(int(value), "b"))
+            return f"%{flags}s"
+        if kind in "dxXo" and isinstance(value, int | float):
             converted.append(int(value))
-            return f"%{flags}{'d' if kind == 'b' else kind}"
+            return f"%{flags}{kind}"
         if kind in "feg" and isinstance(value, int | float):
             converted.append(float(value))
             return f"%{flags}{kind}"
@@ -409,6 +551,28 @@ def _html(*args: object) -> str:
     return "".join(_HTML_ESCAPES.get(c, c) for c in _print(*args))
 
 
+_JS_ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "<": "\\u003C", ">": "\\u003E",
+               "&": "\\u0026", "=": "\\u003D"}
+
+
+def _js_char(char: str) -> str:
+    if char in _JS_ESCAPES:
+        return _JS_ESCAPES[char]
+    if char < " " or (char > "\x7f" and not char.isprintable()):
+        return f"\\u{ord(char):04X}"
+    return char
+
+
+def _js(*args: object) -> str:
+    """Go's template.JSEscapeString of the operands printed as `print` does."""
+    return "".join(_js_char(c) for c in _print(*args))
+
+
+def _call_builtin(value: object = None, *_args: object) -> object:
+    """Go's `call`: rows hold no functions, so whatever it is given is not one."""
+    raise TemplateError(f"error calling call: non-function of type {_go_type(value)}")
+
+
 def _urlquery(*args: object) -> str:
     from urllib.parse import quote_plus
 
@@ -448,6 +612,8 @@ BUILTINS: dict[str, Callable[..., object]] = {
     "slice": _slice,
     "html": _html,
     "urlquery": _urlquery,
+    "js": _js,
+    "call": _call_builtin,
     "eq": lambda a, *bs: any(a == b for b in bs),
     "ne": lambda a, b: a != b,
     "lt": _compare("lt"),
@@ -482,6 +648,8 @@ class _Scope:
     header: bool
     lenient: bool = False  # a missing map key is nil (inspect documents are maps)
     frames: tuple[dict[str, object], ...] = ()
+    templates: Mapping[str, list[object]] = field(default_factory=dict)
+    name: str = MAIN  # the template executing, for errors
 
     def inner(self, dot: object) -> _Scope:
         return dataclasses.replace(self, dot=dot, frames=(*self.frames, {}))
@@ -566,6 +734,8 @@ def _call(scope: _Scope, name: str, args: list[object]) -> object:
 
 def _command(scope: _Scope, command: Command, piped: tuple[object, ...]) -> object:
     first, rest = command.operands[0], command.operands[1:]
+    if isinstance(first, Func) and first.name in ("and", "or") and (rest or piped):
+        return _short_circuit(scope, first.name, rest, piped)
     if isinstance(first, Func):
         return _call(scope, first.name, [*(_value(scope, o) for o in rest), *piped])
     if isinstance(first, Field) and (rest or piped):
@@ -573,6 +743,20 @@ def _command(scope: _Scope, command: Command, piped: tuple[object, ...]) -> obje
     if rest or piped:
         raise TemplateError("can't give argument to non-function")
     return _value(scope, first)
+
+
+def _short_circuit(
+    scope: _Scope, name: str, operands: tuple[object, ...], piped: tuple[object, ...]
+) -> object:
+    """Go's `and`/`or` (since 1.18): operands evaluated in turn, the first false (`and`) or
+    true (`or`) one is the value and the rest are never evaluated, so `{{if and .L (index .L
+    0)}}` guards the index; else the last operand (a piped value comes last)."""
+    value: object = None
+    for operand in operands:
+        value = _value(scope, operand)
+        if truthy(value) == (name == "or"):
+            return value
+    return piped[0] if piped else value
 
 
 def _evaluate(scope: _Scope, pipeline: Pipeline) -> object:
@@ -602,6 +786,29 @@ def _execute(scope: _Scope, nodes: list[object], out: list[str]) -> None:
             _block(scope, node, out)
         elif isinstance(node, LoopControl):
             raise _LoopSignal(node.word)
+        elif isinstance(node, TemplateCall):
+            _call_template(scope, node, out)
+
+
+def _call_template(scope: _Scope, node: TemplateCall, out: list[str]) -> None:
+    """The named template with the pipeline's value as its dot and `$`, none of the caller's
+    variables (Go: no dynamic scoping); without a pipeline the dot is nil, whose fields are
+    `<no value>`."""
+    body = scope.templates.get(node.name)
+    if body is None:
+        raise TemplateError(
+            f"executing {_quote(scope.name)} at <{{{{{node.action}}}}}>: "
+            f"template {_quote(node.name)} not defined"
+        )
+    dot = None if node.pipeline is None else _run(scope, node.pipeline)
+    callee = dataclasses.replace(
+        scope, dot=dot, root=dot, frames=({},), name=node.name,
+        lenient=scope.lenient or dot is None,
+    )
+    try:
+        _execute(callee, body, out)
+    except _LoopSignal as signal:  # the parser keeps these inside a range of the body
+        raise TemplateError(f"{{{{{signal.word}}}}} outside {{{{range}}}}") from None
 
 
 def _block(scope: _Scope, node: Block, out: list[str]) -> None:
@@ -657,15 +864,15 @@ def _range(scope: _Scope, node: Block, out: list[str]) -> None:
 
 
 def execute(
-    nodes: list[object], row: object, methods: Mapping[str, Method] | None = None,
+    parsed: Parsed, row: object, methods: Mapping[str, Method] | None = None,
     header: bool = False, lenient: bool = False,
 ) -> str:
     """The row through the template; whatever goes wrong on the way is a TemplateError (the
     user's template, never a traceback)."""
     out: list[str] = []
-    scope = _Scope(row, row, methods or {}, header, lenient, ({},))
+    scope = _Scope(row, row, methods or {}, header, lenient, ({},), parsed.templates)
     try:
-        _execute(scope, nodes, out)
+        _execute(scope, parsed.root, out)
     except TemplateError:
         raise
     except RecursionError:
@@ -681,8 +888,8 @@ def execute(
 def render_documents(template: str, documents: Sequence[object]) -> str:
     """`inspect --format`: each document through the template, one per line (as `docker
     inspect -f`); the documents are JSON maps, so a key they lack is `<no value>`."""
-    nodes = parse(template)
-    return "\n".join(execute(nodes, doc, lenient=True) for doc in documents)
+    parsed = parse(template)
+    return "\n".join(execute(parsed, doc, lenient=True) for doc in documents)
 
 
 # ---- docker's formatter ----------------------------------------------------------------------
@@ -718,12 +925,12 @@ def render(
     """Every row through the template, one per line (no final newline); a `table` template
     gets a header line (`headers`: each field's column title) and aligned columns."""
     is_table, text = prepare(template)
-    nodes = parse(text)
-    lines = [execute(nodes, row, methods) for row in rows]
+    parsed = parse(text)
+    lines = [execute(parsed, row, methods) for row in rows]
     if not is_table:
         return "\n".join(lines)
     fields = rows[0] if rows and isinstance(rows[0], dict) else {}
     header_row = {name: headers.get(name, name.upper()) for name in fields} | dict(headers)
     header_methods = {name: (lambda _row, *_a, n=name: n.upper()) for name in methods or {}}
-    header = execute(nodes, header_row, header_methods, header=True)
+    header = execute(parsed, header_row, header_methods, header=True)
     return tabwriter("\n".join([header, *lines]))

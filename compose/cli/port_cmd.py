@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from compose import labels as L
+from compose.cli.ps_listing import container_ports
+from compose.cli.service_container import running_container
 from compose.cli.session import orchestrator
 from compose.errors import ComposeError
 
@@ -26,22 +27,17 @@ def port(
             f"invalid port {private_port!r}", param_hint="PRIVATE_PORT"
         ) from None
     orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
-    orch.check_services((service,))
-    infos = sorted(orch.containers((service,)), key=lambda c: int(c.labels.get(L.NUMBER, "0")))
-    if index:
-        infos = [c for c in infos if c.labels.get(L.NUMBER) == str(index)]
-    if not infos:
-        raise ComposeError(f"service {service!r} has no container" + (
-            f" with index {index}" if index else ""
-        ))
-    ports = infos[0].state.ports
-    for published in ports:
-        if published.target == target and published.protocol == proto:
-            print(f"{published.host_ip}:{published.host_port}")
+    info = running_container(orch, service, index)
+    ports = container_ports(info, orch.engine.exposed_ports_of(info))
+    for host_ip, host_port, port_target, port_protocol in ports:
+        if port_target == target and port_protocol == proto:
+            # an exposed port with no binding prints ":0", as docker compose prints it
+            print(f"{host_ip}:{host_port}")
             return
-    # compose's portNotFoundError, its listing of the published (not target) ports included
-    listed = ", ".join(f"{p.host_port}/{p.protocol}" for p in ports)
-    raise ComposeError(f"no port {target}/{proto} for container {infos[0].name}: {listed}")
+    # compose's portNotFoundError, listing the container's ports by their published number
+    # (0 for one only exposed)
+    listed = ", ".join(f"{host_port}/{protocol}" for _, host_port, _, protocol in ports)
+    raise ComposeError(f"no port {target}/{proto} for container {info.name}: {listed}")
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from compose.cli.ps_listing import (  # noqa: F401  (state_word, command_column:
     HEADERS,
     PsRequest,
     command_column,
+    exposed_for,
     label_method,
     row,
     state_word,
@@ -73,7 +74,10 @@ def ps(
 
 
 def _render(request: PsRequest, orch: Orchestrator, infos: list[ContainerInfo]) -> None:
-    rows = [row(c, not request.no_trunc, orch.engine.command_of(c)) for c in infos]
+    rows = [
+        row(c, not request.no_trunc, orch.engine.command_of(c), exposed_for(orch, c))
+        for c in infos
+    ]
     output = render_template(request.format, rows, methods=label_method(infos))
     if output:
         print(output)

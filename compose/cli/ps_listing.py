@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from compose import labels as L
+from compose.cli.go_struct import GoStruct
+from compose.cli.port_display import displayable_ports
 from compose.cli.states import RUNNING, is_exited
 from compose.human_time import parse_rfc3339, since
 
@@ -112,17 +114,46 @@ def _mounts(info: ContainerInfo) -> list[str]:
     return [m.source or m.target for m in info.record.spec.mounts if m.kind.value != "tmpfs"]
 
 
+def _lists_ports(info: ContainerInfo) -> bool:
+    return info.state.status.value == RUNNING and info.record.spec.network_mode == "bridge"
+
+
+def exposed_for(orch: Orchestrator, info: ContainerInfo) -> tuple[str, ...]:
+    """The container's exposed ports when `ps` lists them (running, on its own network):
+    only then is its image's config read."""
+    return orch.engine.exposed_ports_of(info) if _lists_ports(info) else ()
+
+
+def container_ports(
+    info: ContainerInfo, exposed: tuple[str, ...]
+) -> list[tuple[str, int, int, str]]:
+    """The running container's ports as Docker lists them: (host address, host port, port,
+    protocol) for each published one, ("", 0, port, protocol) for one only exposed; none for
+    a stopped container or one without a network namespace of its own."""
+    if not _lists_ports(info):
+        return []
+    ports = [(p.host_ip, p.host_port, p.target, p.protocol) for p in info.state.ports]
+    published = {f"{target}/{protocol}" for _, _, target, protocol in ports}
+    for text in exposed:
+        port, _, protocol = text.partition("/")
+        if text not in published and port.isdigit():
+            ports.append(("", 0, int(port), protocol or "tcp"))
+    return sorted(ports, key=lambda p: (p[2], p[3], p[0]))
+
+
 def row(
-    info: ContainerInfo, trunc: bool = True, command: tuple[str, ...] | None = None
+    info: ContainerInfo, trunc: bool = True, command: tuple[str, ...] | None = None,
+    exposed: tuple[str, ...] = (),
 ) -> dict[str, object]:
     """docker compose's ContainerSummary fields for one container; `command` is what it runs
-    (Engine.command_of: the image's ENTRYPOINT/CMD where the service leaves them)."""
+    (Engine.command_of: the image's ENTRYPOINT/CMD where the service leaves them), `exposed`
+    its exposed ports (Engine.exposed_ports_of)."""
     if command is None:
         spec = info.record.spec
         command = (*(spec.entrypoint or ()), *(spec.command or ()))
     spec = info.record.spec
     state = state_word(info)
-    ports = sorted(info.state.ports, key=lambda p: (p.target, p.protocol, p.host_ip))
+    ports = container_ports(info, exposed)
     mounts = _mounts(info)
     return {
         "Command": command_column(command, trunc),
@@ -137,16 +168,11 @@ def row(
         "Name": info.name,
         "Names": info.name,
         "Networks": ",".join(sorted(info.state.addresses) or [n.network for n in spec.networks]),
-        "Ports": ", ".join(p.docker_text() for p in ports),
+        "Ports": displayable_ports(ports),
         "Project": spec.labels.get(L.PROJECT, ""),
         "Publishers": [
-            {
-                "URL": p.host_ip,
-                "TargetPort": p.target,
-                "PublishedPort": p.host_port,
-                "Protocol": p.protocol,
-            }
-            for p in ports
+            GoStruct(URL=ip, TargetPort=target, PublishedPort=published, Protocol=protocol)
+            for ip, published, target, protocol in ports
         ],
         "RunningFor": f"{since(info.record.created)} ago",
         "Service": spec.labels.get(L.SERVICE, ""),
@@ -247,7 +273,10 @@ def print_listing(orch: Orchestrator, request: PsRequest, infos: list[ContainerI
         for name in dict.fromkeys(c.labels.get(L.SERVICE, "") for c in infos):
             print(name)
     elif request.format in ("json", "table"):
-        rows = [row(c, not request.no_trunc, orch.engine.command_of(c)) for c in infos]
+        rows = [
+            row(c, not request.no_trunc, orch.engine.command_of(c), exposed_for(orch, c))
+            for c in infos
+        ]
         if request.format == "json":
             for record in rows:  # one compact object per line, as Go's json.Marshal writes it
                 print(json.dumps(record, separators=(",", ":")))

@@ -142,8 +142,8 @@ def images(
     orch = orchestrator(ctx, allow_missing_file=True, quiet=True)
     chosen = tuple(services or ())
     orch.check_services(chosen)
-    rows = sorted(
-        (image_row(orch, info) for info in orch.containers(chosen)),
+    rows = sorted(  # every container of the project, `run`'s included, as docker compose's
+        (image_row(orch, info) for info in orch.containers(chosen, include_oneoff=True)),
         key=lambda r: str(r["ContainerName"]),
     )
     if quiet:
@@ -175,10 +175,7 @@ def images(
 def image_row(orch: Orchestrator, info: ContainerInfo) -> dict[str, object]:
     """docker compose's `images --format json` object for one container's image."""
     image = orch.engine.images.find(info.record.image_id)
-    reference = info.record.spec.image.partition("@")[0]
-    name, _, tag = reference.rpartition(":")
-    if "/" in tag or not name:  # a registry port, not a tag
-        name, tag = reference, "latest"
+    name, tag = repository_and_tag(info.record.spec.image)
     row: dict[str, object] = {
         "ID": info.record.image_id,
         "ContainerName": info.name,
@@ -190,6 +187,20 @@ def image_row(orch: Orchestrator, info: ContainerInfo) -> dict[str, object]:
     if image and image.created:
         row["Created"] = image.created
     return row
+
+
+def repository_and_tag(reference: str) -> tuple[str, str]:
+    """docker compose's Repository and Tag of the image a container was created from
+    (reference.ParseDockerRef): the familiar name (`busybox`, `reg:5000/app`), the tag
+    (`latest` when none is written, "" when a digest pins the image); ("", "") for what is no
+    reference."""
+    from engine.api import EngineError, parse_reference
+
+    try:
+        parsed = parse_reference(reference)
+    except EngineError:
+        return "", ""
+    return parsed.familiar_name, "" if parsed.digest else parsed.tag or ""
 
 
 def register(app: typer.Typer) -> None:

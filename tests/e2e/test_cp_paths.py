@@ -44,3 +44,42 @@ def test_dot_and_trailing_slash_sources(project: Project, tmp_path: Path) -> Non
     (source / "one").write_text("1\n")
     project.cli("cp", f"{source}/.", "a:/in")
     assert project.cli("exec", "-T", "a", "ls", "/in").split() == ["one"]
+
+
+def test_cp_reports_each_container_s_copy_as_docker_compose(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write(STACK)
+    project.cli("up", "-d", "--wait", "--scale", "a=2")
+    name = f"{project.name}-a"
+    copied_out = project.run("--progress", "plain", "cp", "a:/etc/hostname", str(tmp_path / "h"))
+    assert copied_out.returncode == 0, copied_out.stderr
+    what = f"{name}-1 copy {name}-1:/etc/hostname to {tmp_path / 'h'}"
+    assert copied_out.stderr.splitlines() == [f" {what}  Copying", f" {what}  Copied"]
+    assert copied_out.stdout == ""
+    (tmp_path / "f").write_text("x\n")
+    copied_in = project.run("--progress", "plain", "cp", str(tmp_path / "f"), "a:/tmp")
+    assert copied_in.returncode == 0, copied_in.stderr
+    assert copied_in.stderr.splitlines() == [  # into every replica, in turn
+        f" {name}-{i} copy {tmp_path / 'f'} to {name}-{i}:/tmp  {phase}"
+        for i in (1, 2) for phase in ("Copying", "Copied")
+    ]
+    quiet = project.run("--progress", "quiet", "cp", str(tmp_path / "f"), "a:/tmp")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_cp_errors_in_docker_compose_s_words(project: Project, tmp_path: Path) -> None:
+    project.write(STACK)
+    project.cli("up", "-d", "--wait")
+    (tmp_path / "f").write_text("x\n")
+    cases = {
+        ("a:/etc/hostname", "a:/tmp"): "copying between services is not supported",
+        (str(tmp_path / "f"), str(tmp_path / "g")): "unknown copy direction",
+        ("--index", "3", str(tmp_path / "f"), "a:/tmp"): 'service "a" is not running container #3',
+    }
+    for args, words in cases.items():
+        done = project.run("cp", *args)
+        assert done.returncode == 1 and words in done.stderr, (args, done.stderr)
+    project.cli("rm", "-s", "-f", "a")
+    gone = project.run("cp", str(tmp_path / "f"), "a:/tmp")
+    assert 'no container found for service "a"' in gone.stderr

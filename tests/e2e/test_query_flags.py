@@ -66,6 +66,37 @@ def test_ls_and_images_print_compose_s_list_formats(stack: Stack) -> None:
     assert row.endswith(" ago") or row.endswith("N/A")
 
 
+def test_images_lists_every_container_of_the_project_one_offs_included(stack: Stack) -> None:
+    """docker compose's `images` lists the project's containers whatever their state, `run`'s
+    one-offs too; a stopped service container stays listed."""
+    stack.write({"db": SLEEPER})
+    stack.ok("up", "-d")
+    stack.ok("run", "-d", "--name", f"{stack.name}-once", "db", "sleep", "300")
+    stack.ok("stop", "db")
+    rows = json.loads(stack.ok("images", "--format", "json").stdout)
+    assert sorted(r["ContainerName"] for r in rows) == [f"{stack.name}-db-1", f"{stack.name}-once"]
+    assert {(r["Repository"], r["Tag"]) for r in rows} == {("busybox", "latest")}
+
+
+def test_ps_and_inspect_list_exposed_ports_of_a_running_container(stack: Stack) -> None:
+    """`expose:` ports are Docker's ExposedPorts: `ps` shows them (`53/udp, 7000-7001/tcp`,
+    publishers without URL and port 0), inspect's NetworkSettings.Ports has them as null;
+    once stopped the container lists none."""
+    stack.write({"web": SLEEPER + 'expose: ["7000-7001", "53/udp"]\n'})
+    stack.ok("up", "-d")
+    (web,) = stack.rows()
+    assert web["Ports"] == "53/udp, 7000-7001/tcp"
+    assert {(p["URL"], p["PublishedPort"], p["TargetPort"], p["Protocol"])
+            for p in web["Publishers"]} == {  # type: ignore[attr-defined]
+        ("", 0, 53, "udp"), ("", 0, 7000, "tcp"), ("", 0, 7001, "tcp")}
+    ports = json.loads(stack.ok("container", "inspect", "-f", "{{json .NetworkSettings.Ports}}",
+                                f"{stack.name}-web-1").stdout)
+    assert ports == {"53/udp": None, "7000/tcp": None, "7001/tcp": None}
+    stack.ok("stop", "-t", "0")
+    (stopped,) = stack.rows()
+    assert (stopped["Ports"], stopped["Publishers"]) == ("", [])
+
+
 def test_top_prints_compose_s_blocks(stack: Stack) -> None:
     """compose 2.29's top: per container (sorted) its name, a tabwriter table whose columns
     are at least 5 wide (CMD cells padded too: each ends with a tab), and an empty line."""
@@ -160,6 +191,22 @@ def test_port_and_publishers_template(stack: Stack) -> None:
     missing = stack.cli("port", "web", "81")
     assert missing.returncode == 1
     assert f"no port 81/tcp for container {stack.name}-web-1: {published}/tcp" in missing.stderr
+
+
+def test_port_of_an_exposed_port_and_of_a_stopped_service(stack: Stack) -> None:
+    """docker compose's `port`: an exposed port without a binding is `:0` (its publisher has
+    no address and port 0), listed as `0/tcp` when another is asked for; a service with no
+    running container is `not running`."""
+    stack.write({"web": SLEEPER + 'expose: ["7000"]\n'})
+    stack.ok("up", "-d")
+    assert stack.ok("port", "web", "7000").stdout == ":0\n"
+    missing = stack.cli("port", "web", "81")
+    assert f"no port 81/tcp for container {stack.name}-web-1: 0/tcp" in missing.stderr
+    stack.ok("stop", "-t", "0")
+    stopped = stack.cli("port", "web", "7000")
+    assert stopped.returncode == 1 and 'service "web" is not running' in stopped.stderr
+    numbered = stack.cli("port", "--index", "2", "web", "7000")
+    assert 'service "web" is not running container #2' in numbered.stderr
 
 
 def test_go_template_variables_in_ps_and_inspect(stack: Stack) -> None:

@@ -206,3 +206,107 @@ def test_inspect_a_field_of_a_missing_key_is_no_value() -> None:
     docs: list[dict[str, object]] = [{"Config": {"Labels": {"a": "1"}}}]
     text = render_documents('{{.X.Y.Z}} {{$c := .Config}}{{$c.Labels.a}}', docs)
     assert text == "<no value> 1"
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ('{{define "x"}}[{{.Name}}]{{end}}{{template "x" .}}', "[web]"),
+    ('{{template "n" .List}}{{define "n"}}{{len .}}{{end}}', "3"),  # defined after its use
+    ('{{block "b" .Name}}<{{.}}>{{end}}!', "<web>!"),
+    ('a{{define "x"}}b{{end}}c', "ac"),  # a definition prints nothing where it stands
+    ('{{range .List}}{{template "e" .}}{{end}}{{define "e"}}{{$}};{{end}}', "a;b;c;"),
+    ('{{define "x"}}{{.Name}}{{end}}{{template "x"}}', "<no value>"),  # nil dot
+    ('{{define "x"}} {{end}}{{define "x"}}y{{end}}{{template "x"}}', "y"),  # empty gives way
+    ('{{define "x"}}y{{end}}{{define "x"}}{{end}}{{template "x"}}', "y"),
+    ("{{define `r`}}raw{{end}}{{template `r`}}", "raw"),
+    ('{{- define "x" -}}\n  X\n{{- end -}}\n{{template "x"}}', "X"),
+    ('{{define "l"}}{{range .}}{{if eq . "b"}}{{break}}{{end}}{{.}}{{end}}{{end}}'
+     '{{template "l" .List}}', "a"),
+])
+def test_named_templates_as_go_defines_and_calls_them(template: str, expected: str) -> None:
+    assert one(template) == expected
+
+
+def test_a_table_header_runs_through_named_templates() -> None:
+    assert lines('table {{define "n"}}{{.Name}}{{end}}{{template "n" .}}\\t{{.State}}') == [
+        "NAME      STATE", "p-web-1   running", "p-db-1    exited",
+    ]
+
+
+@pytest.mark.parametrize(("template", "error"), [
+    ('{{template "nope" .}}',
+     'executing "" at <{{template "nope" .}}>: template "nope" not defined'),
+    ('{{define "x"}}{{template "y"}}{{end}}{{template "x"}}',
+     'executing "x" at <{{template "y"}}>: template "y" not defined'),
+    ('{{define "x"}}a{{end}}{{define "x"}}b{{end}}',
+     'template: multiple definition of template "x"'),
+    ('{{block "x" .}}a{{end}}{{define "x"}}b{{end}}', 'multiple definition of template "x"'),
+    ('{{if .N}}{{define "x"}}{{end}}{{end}}', "unexpected <define> in command"),
+    ('{{block "x"}}{{end}}', "missing value for block clause"),
+    ("{{template x}}", "unexpected 'x' in template clause"),
+    ("{{define .Name}}{{end}}", "in define clause"),
+    ('{{define "x"}}', 'unexpected EOF: the definition of "x" lacks its {{end}}'),
+    ('{{define "x"}}{{else}}{{end}}', "unexpected {{else}}"),
+    ('{{range .List}}{{block "b" .}}{{break}}{{end}}{{end}}', "{{break}} outside {{range}}"),
+    ('{{$v := 1}}{{template "x" .}}{{define "x"}}{{$v}}{{end}}', 'undefined variable "$v"'),
+    ('{{define "x"}}{{template "x" .}}{{end}}{{template "x" .}}',
+     "exceeded maximum template depth"),
+])
+def test_named_template_errors_are_go_s(template: str, error: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        one(template)
+    assert error in str(caught.value)
+
+
+def test_inspect_takes_named_templates() -> None:
+    from compose.cli.go_template import render_documents
+
+    docs: list[dict[str, object]] = [{"State": {"Status": "running"}}]
+    template = '{{define "s"}}<{{.Status}}>{{end}}{{template "s" .State}}'
+    assert render_documents(template, docs) == "<running>"
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ('{{if and .Nothing (index .Nothing 0)}}first{{else}}none{{end}}', "none"),
+    ("{{or .Name (index .Nothing 3)}}", "web"),
+    ("{{and .Name .N}} {{or .Nothing 0}}", "3 0"),  # else the last operand
+    ("{{.Name | and 1}} {{.Name | or .Nothing}}", "web web"),  # a piped value comes last
+])
+def test_and_or_stop_at_the_deciding_operand_as_go_s(template: str, expected: str) -> None:
+    assert one(template) == expected
+
+
+def test_js_escapes_as_go_s_jsescapestring() -> None:
+    rows: list[dict[str, object]] = [{"N": "a\\b'c\"d<e>f&g=h\x01ié\u2028"}]
+    assert render("{{js .N}}", rows, {}) == (
+        "a\\\\b\\'c\\\"d\\u003Ce\\u003Ef\\u0026g\\u003Dh\\u0001ié\\u2028"
+    )
+
+
+def test_call_has_no_function_to_call_in_a_row() -> None:
+    with pytest.raises(TemplateError, match="error calling call: non-function"):
+        one("{{call .Name}}")
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ("{{0x1F}} {{0o17}} {{017}} {{0b101}} {{1_000}}", "31 15 15 5 1000"),
+    ("{{1e3}} {{.5}} {{-2.5}} {{+3}}", "1000 0.5 -2.5 3"),
+    ("{{'a'}} {{'\\n'}} {{printf \"%c%c\" 'h' 105}}", "97 10 hi"),
+    ("{{'\\''}} {{'\\u00e9'}} {{'é'}}", "39 233 233"),
+    ('{{printf "%b %o %x" 5 8 255}}', "101 10 ff"),
+    ("{{index .List 0x1}}", "b"),
+])
+def test_numbers_and_characters_as_go_writes_them(template: str, expected: str) -> None:
+    assert one(template) == expected
+
+
+def test_a_struct_prints_its_values_in_field_order_as_fmt_does() -> None:
+    from compose.cli.go_struct import GoStruct
+
+    publisher = GoStruct(URL="0.0.0.0", TargetPort=80, PublishedPort=8080, Protocol="tcp")
+    rows: list[dict[str, object]] = [{"Publishers": [publisher]}]
+    assert render("{{.Publishers}}|{{index .Publishers 0}}", rows, {}) == (
+        "[{0.0.0.0 80 8080 tcp}]|{0.0.0.0 80 8080 tcp}"
+    )
+    assert render("{{json .Publishers}}", rows, {}) == (
+        '[{"URL":"0.0.0.0","TargetPort":80,"PublishedPort":8080,"Protocol":"tcp"}]'
+    )

@@ -41,6 +41,16 @@ def test_plain_lines_match_docker_compose() -> None:
     ]
 
 
+def test_a_bare_event_is_named_by_the_container_alone_as_cp_s() -> None:
+    out = io.StringIO()
+    view = PlainProgress(out)
+    copy = "demo-web-1 copy ./f to demo-web-1:/tmp"
+    view(Event(ResourceKind.BARE, copy, Phase.COPYING))
+    view(Event(ResourceKind.BARE, copy, Phase.COPIED))
+    assert out.getvalue().splitlines() == [f" {copy}  Copying", f" {copy}  Copied"]
+    assert Phase.COPIED.is_final and not Phase.COPYING.is_final
+
+
 def test_json_lines_carry_status_and_elapsed() -> None:
     out = io.StringIO()
     view = JsonProgress(out)
