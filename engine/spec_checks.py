@@ -1,0 +1,41 @@
+"""What Docker's create refuses in a container's own settings (its validateContainerConfig
+and validateHostConfig, and the nameservers its network sandbox parses at start): checked at
+create, so a bad value leaves no record, mount or cgroup behind."""
+
+from __future__ import annotations
+
+from engine.containers import ContainerSpec
+from engine.errors import InvalidArgumentError
+
+
+def _bad(spec: ContainerSpec, key: str, message: str) -> InvalidArgumentError:
+    return InvalidArgumentError(f"container {spec.name}: {key}: {message}", subject=spec.name)
+
+
+def check_dns(spec: ContainerSpec) -> None:
+    """A nameserver is an address: resolv.conf cannot name a server by its host name (Docker:
+    "bad nameserver address", when its start builds the container's resolv.conf)."""
+    import ipaddress
+
+    for server in spec.dns:
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            raise _bad(spec, "dns", f"bad nameserver address {server!r}: not an IPv4 or IPv6 "
+                       "address") from None
+
+
+def check_env(spec: ContainerSpec) -> None:
+    """Docker's ValidateEnv: a variable needs a name (`=value` has none)."""
+    for name, value in spec.env.items():
+        if not name:
+            raise _bad(spec, "environment", f"invalid environment variable: ={value}")
+
+
+def check_mount_targets(spec: ContainerSpec) -> None:
+    """Docker's ValidateMountConfig: a mount's path in the container is absolute (a relative
+    one was mounted nowhere the process would look)."""
+    for mount in spec.mounts:
+        if not mount.target.startswith("/"):
+            raise _bad(spec, "volumes", f'invalid mount config for type "{mount.kind.value}": '
+                       f"invalid mount path: {mount.target!r} mount path must be absolute")
