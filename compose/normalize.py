@@ -342,6 +342,7 @@ def _restart(value: str) -> str:
 
 
 _HEALTH_DURATIONS = ("interval", "timeout", "start_period", "start_interval")
+_MIN_HEALTH_DURATION = 0.001  # Docker's MinimumDuration
 
 
 def _healthcheck(value: dict[str, Any]) -> dict[str, Any]:
@@ -351,9 +352,14 @@ def _healthcheck(value: dict[str, Any]) -> dict[str, Any]:
     for key in _HEALTH_DURATIONS:
         if key in out:
             try:
-                out[key] = format_duration(parse_duration(out[key]))
+                seconds = parse_duration(out[key])
             except ValueError as exc:
                 raise NormalizeError(str(exc), suffix=f".{key}") from None
+            if 0 < seconds < _MIN_HEALTH_DURATION:  # the daemon's check at create, at load
+                name = key.title().replace("_", "")
+                raise NormalizeError(f"{name} in Healthcheck cannot be less than 1ms (got "
+                                     f"{out[key]}; 0 means the default)", suffix=f".{key}")
+            out[key] = format_duration(seconds)
     if isinstance(out.get("test"), str):
         out["test"] = ["CMD-SHELL", out["test"]]
     retries = out.get("retries")

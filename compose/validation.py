@@ -181,6 +181,8 @@ def _describe(error: ValidationError) -> tuple[KeyPath, str]:
             e for e in extra
             if not any(re.match(p, e) for p in error.schema.get("patternProperties", {}))
         ]
+        if "" in extra:  # compose-spec's `.+` keys: a variable, label or sysctl needs a name
+            return path, "must not have an empty key"
         if extra:
             return (*path, extra[0]), f"additional properties '{', '.join(extra)}' not allowed"
     if error.validator == "required":
@@ -494,6 +496,10 @@ def cross_problems(
         _watch_problems(name, svc, add)
         _extra_hosts_problems(svc, (*base, "extra_hosts"), add)
         _mac_problems(svc, base, add)
+        for i, device in enumerate(svc.get("devices") or []):
+            if isinstance(device, str) and device.count(":") > 2:  # compose-go's transform
+                add(f"confusing device mapping, please use long syntax: {device}",
+                    (*base, "devices", i))
         for i, port in enumerate(svc.get("expose") or []):
             if not _EXPOSE.fullmatch(str(port)):
                 add(f"{port!r} is not a port or port range (PORT[-PORT][/PROTOCOL])",

@@ -273,3 +273,45 @@ def test_a_bad_deploy_memory_and_negative_retries_fail_at_load(tmp_path: Path) -
 """)
     assert sorted((p.line, p.key) for p in err.problems) == [
         (4, "services.a.deploy.resources.limits.memory"), (5, "services.a.healthcheck.retries")]
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "message"),
+    [
+        # Docker's create refuses a healthcheck duration under 1ms (0 is its default)
+        ("    healthcheck: {test: [CMD, 'true'], interval: 100us}", "services.a.healthcheck"
+         ".interval", "Interval in Healthcheck cannot be less than 1ms"),
+        ("    healthcheck: {test: [CMD, 'true'], start_period: 1ns}", "services.a.healthcheck"
+         ".start_period", "StartPeriod in Healthcheck cannot be less than 1ms"),
+        ("    healthcheck: {test: [CMD, 'true'], start_interval: 0.5ms}",
+         "services.a.healthcheck.start_interval",
+         "StartInterval in Healthcheck cannot be less than 1ms"),
+        # compose-spec's `.+` keys: a variable, label or sysctl needs a name
+        ("    environment: {'': foo}", "services.a.environment", "must not have an empty key"),
+        ("    labels: {'': x}", "services.a.labels", "must not have an empty key"),
+        ("    sysctls: {'': 1}", "services.a.sysctls", "must not have an empty key"),
+        # compose-go's device transform: more than HOST:CONTAINER:PERMISSIONS
+        ("    devices: ['/dev/a:1.0:/dev/b:rw']", "services.a.devices[0]",
+         "confusing device mapping, please use long syntax: /dev/a:1.0:/dev/b:rw"),
+    ],
+)
+def test_what_compose_refuses_at_load_names_file_line_and_key(
+    tmp_path: Path, body: str, key: str, message: str
+) -> None:
+    err = _load(tmp_path, "services:\n  a:\n    image: x\n" + body + "\n")
+    assert [(p.line, p.key) for p in err.problems] == [(4, key)], err.problems
+    assert message in err.problems[0].message
+    assert err.problems[0].file and err.problems[0].file.endswith("compose.yaml")
+
+
+def test_good_values_near_the_limits_load(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("""services:
+  a:
+    image: x
+    healthcheck: {test: [CMD, 'true'], interval: 1ms, timeout: 0s, start_period: 0s}
+    environment: {A: '', B: null}
+    devices: ['/dev/null:/dev/x:rw', {source: /dev/null, target: /dev/y}]
+    blkio_config: {weight: 0}
+    dns: ['::1', 'fe80::1%eth0']
+""")
+    load_project(LoadOptions(cwd=tmp_path, project_name="t"))
