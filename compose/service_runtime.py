@@ -25,8 +25,10 @@ def _bad(service: Service, key: str, message: str) -> ComposeError:
 def _size(service: Service, key: str, value: Any) -> int | None:
     if value is None or value == "":
         return None
-    if isinstance(value, int) and value == -1:
-        return -1
+    if isinstance(value, int) and value < 0:
+        return value  # -1: unlimited (memswap_limit); the engine refuses what cannot be
+    if isinstance(value, str) and value.startswith("-") and value[1:].isdigit():
+        return int(value)  # as normalization writes a YAML integer
     try:
         return parse_byte_size(value)
     except ValueError as exc:
@@ -132,7 +134,7 @@ def healthcheck(service: Service, raw: dict[str, Any]) -> HealthcheckConfig | No
         if value is None:
             return default
         try:
-            return parse_duration(value)
+            return parse_duration(value) or default  # Docker: 0 is the default
         except ValueError as exc:
             raise _bad(service, f"healthcheck.{key}", str(exc)) from None
 
@@ -171,9 +173,30 @@ def _container_mode(project: Project | None, service: Service, key: str) -> str 
     return text
 
 
+def _check_isolation(service: Service, value: Any) -> None:
+    """Docker's create on Linux knows one isolation, the default (its IsValid)."""
+    if value not in (None, "", "default"):
+        raise _bad(service, "isolation", f"invalid isolation {value!r} on linux (only "
+                   '"default")')
+
+
+# Docker's built-in log drivers on Linux: another name is a plugin's, which this engine has
+# not (Docker: "no log driver named ... is registered"). Only json-file is acted on.
+LOG_DRIVERS = frozenset({"json-file", "local", "none", "syslog", "journald", "gelf",
+                         "fluentd", "awslogs", "splunk", "gcplogs", "logentries"})
+
+
+def _check_log_driver(service: Service, value: Any) -> None:
+    if value not in (None, "") and value not in LOG_DRIVERS:
+        raise _bad(service, "logging.driver", f"logger: no log driver named {value!r} is "
+                   "registered")
+
+
 def runtime_options(service: Service, project: Project | None = None) -> dict[str, Any]:
     """Keyword arguments for engine.api.ContainerSpec (besides memory_limit, see above)."""
     raw = service.raw
+    _check_isolation(service, raw.get("isolation"))
+    _check_log_driver(service, (raw.get("logging") or {}).get("driver"))
     resources = (raw.get("deploy") or {}).get("resources") or {}
     limits = resources.get("limits") or {}
     reservations = resources.get("reservations") or {}

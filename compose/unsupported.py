@@ -27,7 +27,12 @@ def unsupported_warnings(service: Service) -> list[str]:
         "and is ignored"
         for key, what in UNSUPPORTED_SERVICE_KEYS.items()
         if service.raw.get(key) not in (None, [], {}, "")
+        and not (key == "isolation" and service.raw[key] == "default")  # Linux's only one
     ]
+    driver = (service.raw.get("logging") or {}).get("driver")
+    if driver not in (None, "", "json-file"):
+        warnings.append(f'service "{service.name}": logging driver "{driver}" is not supported '
+                        "by pycompose's engine and is ignored (its logs are json-file)")
     if service.network_mode == "host" and service.raw.get("ports"):  # the daemon's warning
         warnings.append(
             f'service "{service.name}": Published ports are discarded when using host network mode'
