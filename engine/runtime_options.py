@@ -23,7 +23,7 @@ from engine.process_config import image_file
 from engine.resource_checks import check_resources, limit
 from engine.rlimits import check_ulimit
 from engine.runtime_spec import DeviceNode, HealthcheckConfig, Rlimit, TmpfsMount
-from engine.spec_checks import check_dns, check_env, check_mount_targets
+from engine.spec_checks import check_dns, check_env, check_mount_targets, check_uts_names
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
@@ -357,6 +357,9 @@ def check_at_create(spec: ContainerSpec) -> None:
     check_dns(spec)
     check_env(spec)
     check_mount_targets(spec)
+    check_uts_names(spec)
+    namespace_modes(spec, lambda _peer: 0)  # the modes' words: a peer is looked up at start
+    namespace_sharing(spec)
     for raw in spec.devices:
         device_mapping(spec, raw)
     device_cgroup_rules(spec)

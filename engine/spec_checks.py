@@ -39,3 +39,14 @@ def check_mount_targets(spec: ContainerSpec) -> None:
         if not mount.target.startswith("/"):
             raise _bad(spec, "volumes", f'invalid mount config for type "{mount.kind.value}": '
                        f"invalid mount path: {mount.target!r} mount path must be absolute")
+
+
+UTS_NAME_MAX = 64  # the kernel's __NEW_UTS_LEN: sethostname/setdomainname refuse longer
+
+
+def check_uts_names(spec: ContainerSpec) -> None:
+    """A longer hostname failed the start with the kernel's bare EINVAL."""
+    for key, value in (("hostname", spec.hostname), ("domainname", spec.domainname)):
+        if value and len(value.encode()) > UTS_NAME_MAX:
+            raise _bad(spec, key, f"{value!r} is longer than {UTS_NAME_MAX} bytes, the kernel's "
+                       f"limit for a {key}")

@@ -61,6 +61,13 @@ def _two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"devices": ("/dev/null:/dev/x:rwx",)}, "devices: invalid device mapping"),
         ({"devices": ("/dev/null:/dev/x:",)}, "devices: invalid device mapping"),
         ({"devices": ("/a:/b:rw:x",)}, "devices: invalid device mapping"),
+        # the namespace modes' words (they failed at start, leaving a created container)
+        ({"pid_mode": "foo"}, "pid: unsupported pid mode 'foo'"),
+        ({"ipc_mode": "foo"}, "ipc: unsupported ipc mode 'foo'"),
+        ({"uts_mode": "foo"}, "uts: invalid UTS mode 'foo'"),
+        ({"cgroupns_mode": "foo"}, "cgroup: invalid cgroup namespace mode 'foo'"),
+        ({"hostname": "h" * 65}, "hostname: '" + "h" * 65 + "' is longer than 64 bytes"),
+        ({"domainname": "d" * 65}, "domainname: '" + "d" * 65 + "' is longer than 64 bytes"),
     ],
 )
 def test_what_dockers_create_refuses_is_refused_at_create(
@@ -85,6 +92,9 @@ def test_what_dockers_create_refuses_is_refused_at_create(
         {"env": {"A": ""}},
         {"mounts": (MountSpec(MountKind.BIND, "/data", "/tmp"),)},
         {"devices": ("/dev/null", "/dev/null:r", "/dev/null:/dev/x", "/dev/null:/dev/x:rw")},
+        {"pid_mode": "host", "ipc_mode": "container:other", "uts_mode": "host",
+         "cgroupns_mode": "private"},
+        {"ipc_mode": "shareable"}, {"hostname": "h" * 64, "domainname": "d" * 64},
     ],
 )
 def test_values_docker_takes_pass(fields: dict[str, object]) -> None:
