@@ -54,6 +54,9 @@ def _leftovers(container_id: str) -> list[str]:
         ("volumes: [{type: bind, source: /tmp, target: rel}]",
          "volumes: invalid mount config for type \"bind\": invalid mount path: 'rel'"),
         ("devices: ['/dev/null:rel']", "devices: invalid device mapping '/dev/null:rel'"),
+        ("pid: foo", "pid: unsupported pid mode 'foo'"),
+        ("hostname: " + "h" * 70, "hostname: '" + "h" * 70 + "' is longer than 64 bytes"),
+        ("network_mode: foo", "network_mode: network foo not found"),
     ],
 )
 def test_a_refused_value_names_the_service_and_key_and_leaves_nothing(

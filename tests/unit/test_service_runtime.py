@@ -182,3 +182,11 @@ def test_an_isolation_linux_lacks_is_refused_naming_service_and_key(tmp_path: Pa
     with pytest.raises(ComposeError, match="service app: isolation: invalid isolation 'hyperv' "
                        "on linux"):
         _spec_of(tmp_path, "    isolation: hyperv\n")
+
+
+def test_a_network_mode_naming_no_mode_is_refused(tmp_path: Path) -> None:
+    """Docker reads it as a network's name ("network foo not found" without one): the
+    container had only a loopback here, and nothing said so. `default` is the bridge."""
+    with pytest.raises(ComposeError, match="service app: network_mode: network foo not found"):
+        _spec_of(tmp_path, "    network_mode: foo\n")
+    assert _spec_of(tmp_path, "    network_mode: default\n").network_mode == "bridge"
