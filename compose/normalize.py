@@ -368,12 +368,32 @@ def _healthcheck(value: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# compose-go's Duration fields of `deploy` (decoded, hence checked, at load)
+_DEPLOY_DURATIONS = {
+    "restart_policy": ("delay", "window"),
+    "update_config": ("delay", "monitor"),
+    "rollback_config": ("delay", "monitor"),
+}
+
+
 def _deploy(value: dict[str, Any]) -> dict[str, Any]:
     """`replicas` as an int and the resources' `memory` in bytes, as `docker compose config`
     prints them; a malformed size fails here, at load, naming its key."""
     out = dict(value)
     if "replicas" in out:
         out["replicas"] = to_int(out["replicas"])
+    for section, keys in _DEPLOY_DURATIONS.items():
+        part = out.get(section)
+        if not isinstance(part, dict):
+            continue
+        part = dict(part)
+        for key in keys:
+            if part.get(key) is not None:
+                try:
+                    part[key] = format_duration(parse_duration(part[key]))
+                except ValueError as exc:
+                    raise NormalizeError(str(exc), suffix=f".{section}.{key}") from None
+        out[section] = part
     resources = out.get("resources")
     if isinstance(resources, dict):
         resources = dict(resources)

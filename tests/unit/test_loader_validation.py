@@ -293,6 +293,16 @@ def test_a_bad_deploy_memory_and_negative_retries_fail_at_load(tmp_path: Path) -
         # compose-go's device transform: more than HOST:CONTAINER:PERMISSIONS
         ("    devices: ['/dev/a:1.0:/dev/b:rw']", "services.a.devices[0]",
          "confusing device mapping, please use long syntax: /dev/a:1.0:/dev/b:rw"),
+        # compose-spec's schema: an enum, a range, a pattern
+        ("    cgroup: shared", "services.a.cgroup", "must be one of host, private"),
+        ("    oom_score_adj: 2000", "services.a.oom_score_adj",
+         "2000 is greater than the maximum of 1000"),
+        ("    pull_policy: sometimes", "services.a.pull_policy", "'sometimes' does not match"),
+        ("    blkio_config: {wieght: 300}", "services.a.blkio_config.wieght",
+         "additional properties 'wieght' not allowed"),
+        # compose-go decodes deploy's durations at load
+        ("    deploy: {restart_policy: {delay: 10x}}", "services.a.deploy.restart_policy.delay",
+         "invalid duration: '10x'"),
     ],
 )
 def test_what_compose_refuses_at_load_names_file_line_and_key(
@@ -313,5 +323,17 @@ def test_good_values_near_the_limits_load(tmp_path: Path) -> None:
     devices: ['/dev/null:/dev/x:rw', {source: /dev/null, target: /dev/y}]
     blkio_config: {weight: 0}
     dns: ['::1', 'fe80::1%eth0']
+    cgroup: private
+    oom_score_adj: -1000
+    pull_policy: every_12h
 """)
     load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+
+
+def test_deploy_durations_print_as_docker_compose_prints_them(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  a:\n    image: x\n    deploy:\n      restart_policy: {delay: 5000ms, "
+        "window: 120s}\n      update_config: {monitor: 90s}\n")
+    deploy = load_project(LoadOptions(cwd=tmp_path, project_name="t")).services["a"].raw["deploy"]
+    assert deploy["restart_policy"] == {"delay": "5s", "window": "2m0s"}
+    assert deploy["update_config"] == {"monitor": "1m30s"}

@@ -110,3 +110,26 @@ def test_a_log_driver_docker_has_is_warned_about_and_another_refused(tmp_path: P
     with pytest.raises(ComposeError, match=r"service x: logging\.driver: logger: no log driver "
                        "named 'nosuch' is registered"):
         build_container_spec(project, project.services["x"], 1, "sha256:0")
+
+
+def test_blkio_device_limits_are_warned_about_and_an_unknown_blkio_key_refused(
+    tmp_path: Path
+) -> None:
+    """Only `weight` reaches the cgroup: the per-device limits were dropped without a word;
+    a key compose-spec does not define failed nowhere (compose-go refuses it at load)."""
+    from compose.errors import ComposeFileError
+    from compose.unsupported import unsupported_warnings
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  s:\n    image: busybox\n    blkio_config:\n      weight: 300\n"
+        "      device_read_bps: [{path: /dev/sda, rate: 1mb}]\n")
+    project = load_project(LoadOptions(cwd=tmp_path, environ={}))
+    assert unsupported_warnings(project.services["s"]) == [
+        'service "s": blkio_config.device_read_bps (a per-device I/O limit) is not supported by '
+        "pycompose's engine and is ignored"]
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  s:\n    image: busybox\n    blkio_config: {wieght: 300}\n")
+    with pytest.raises(ComposeFileError) as caught:
+        load_project(LoadOptions(cwd=tmp_path, environ={}))
+    assert [(p.line, p.key) for p in caught.value.problems] == [(4, "services.s.blkio_config"
+                                                                 ".wieght")]
