@@ -34,11 +34,15 @@ def check_env(spec: ContainerSpec) -> None:
 
 def check_mount_targets(spec: ContainerSpec) -> None:
     """Docker's ValidateMountConfig: a mount's path in the container is absolute (a relative
-    one was mounted nowhere the process would look)."""
+    one was mounted nowhere the process would look), a bind has a source."""
     for mount in spec.mounts:
+        kind = mount.kind.value
         if not mount.target.startswith("/"):
-            raise _bad(spec, "volumes", f'invalid mount config for type "{mount.kind.value}": '
+            raise _bad(spec, "volumes", f'invalid mount config for type "{kind}": '
                        f"invalid mount path: {mount.target!r} mount path must be absolute")
+        if kind == "bind" and not mount.source:
+            raise _bad(spec, "volumes", f'invalid mount config for type "bind": field Source '
+                       f"must not be empty (target {mount.target})")
 
 
 UTS_NAME_MAX = 64  # the kernel's __NEW_UTS_LEN: sethostname/setdomainname refuse longer

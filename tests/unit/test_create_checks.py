@@ -57,6 +57,8 @@ def _two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
          "must be absolute"),
         ({"mounts": (MountSpec(MountKind.VOLUME, "data", "v"),)},
          "volumes: invalid mount config for type \"volume\": invalid mount path: 'data'"),
+        ({"mounts": (MountSpec(MountKind.BIND, "/x"),)},
+         "volumes: invalid mount config for type \"bind\": field Source must not be empty"),
         ({"devices": ("/dev/null:rel",)}, "devices: invalid device mapping '/dev/null:rel'"),
         ({"devices": ("/dev/null:/dev/x:rwx",)}, "devices: invalid device mapping"),
         ({"devices": ("/dev/null:/dev/x:",)}, "devices: invalid device mapping"),
@@ -118,3 +120,14 @@ def test_a_port_that_cannot_be_published_names_the_key() -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         check_at_create(_spec(ports=(PortSpec(target=80, published="70000"),)))
     assert str(caught.value) == "container c: ports: invalid published port '70000'"
+
+
+def test_a_host_ip_that_is_no_address_is_refused_at_create() -> None:
+    """It failed at start as "port is already allocated (… Name or service not known)"."""
+    from engine.containers import PortSpec
+
+    with pytest.raises(InvalidArgumentError) as caught:
+        check_at_create(_spec(ports=(PortSpec(target=80, published="8080", host_ip="999.1.1.1"),)))
+    assert str(caught.value) == ("container c: ports: invalid host IP '999.1.1.1' for port 80: "
+                                 "not an IP address")
+    check_at_create(_spec(ports=(PortSpec(target=80, published="8080", host_ip="127.0.0.1"),)))
