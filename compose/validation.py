@@ -347,6 +347,10 @@ def _extra_hosts_problems(
             add(f"invalid IP address in add-host: {address!r} (for {host})", path)
 
 
+# compose-spec's mount types this engine has no mount for (Windows' named pipes, Swarm's
+# cluster volumes, image mounts): refused at load, rather than mounted as a volume by accident.
+_FOREIGN_MOUNTS = frozenset({"npipe", "cluster", "image"})
+
 # compose-go's format check of `expose` (moby's ParsePortRange): 80, 8000-8010, 53/udp
 _EXPOSE = re.compile(r"\d{1,5}(-\d{1,5})?(/(tcp|udp|sctp))?", re.IGNORECASE)
 
@@ -470,6 +474,9 @@ def cross_problems(
                     name, net, (svc["networks"] or {}).get(net) or {}, net_specs.get(net) or {},
                     add)
         for i, vol in enumerate(svc.get("volumes") or []):
+            if vol.get("type") in _FOREIGN_MOUNTS:
+                add(f"mount type {vol['type']} is not supported by pycompose's engine (bind, "
+                    "volume or tmpfs)", (*base, "volumes", i))
             if vol.get("type") == "volume" and vol.get("source") and vol["source"] not in volumes:
                 dangling(f'service "{name}" refers to undefined volume {vol["source"]}: invalid '
                     "compose project", (*base, "volumes", i))

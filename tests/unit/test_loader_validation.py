@@ -300,6 +300,15 @@ def test_a_bad_deploy_memory_and_negative_retries_fail_at_load(tmp_path: Path) -
         ("    pull_policy: sometimes", "services.a.pull_policy", "'sometimes' does not match"),
         ("    blkio_config: {wieght: 300}", "services.a.blkio_config.wieght",
          "additional properties 'wieght' not allowed"),
+        ("    volumes: [{type: bogus, target: /x}]", "services.a.volumes[0].type",
+         "must be one of bind, volume, tmpfs, cluster, npipe, image"),
+        ("    devices: [{target: /dev/x}]", "services.a.devices[0].source", "is required"),
+        # compose-go decodes a tmpfs size (UnitBytes) at load
+        ("    volumes: [{type: tmpfs, target: /x, tmpfs: {size: abc}}]", "services.a.volumes[0]",
+         "invalid size: 'abc'"),
+        # a mount type this engine has no mount for (it became a volume, or a KeyError)
+        ("    volumes: [{type: image, source: busybox, target: /x}]", "services.a.volumes[0]",
+         "mount type image is not supported by pycompose's engine"),
         # compose-go decodes deploy's durations at load
         ("    deploy: {restart_policy: {delay: 10x}}", "services.a.deploy.restart_policy.delay",
          "invalid duration: '10x'"),
@@ -337,3 +346,11 @@ def test_deploy_durations_print_as_docker_compose_prints_them(tmp_path: Path) ->
     deploy = load_project(LoadOptions(cwd=tmp_path, project_name="t")).services["a"].raw["deploy"]
     assert deploy["restart_policy"] == {"delay": "5s", "window": "2m0s"}
     assert deploy["update_config"] == {"monitor": "1m30s"}
+
+
+def test_a_tmpfs_size_prints_in_bytes_as_docker_compose_prints_it(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  a:\n    image: x\n"
+        "    volumes: [{type: tmpfs, target: /x, tmpfs: {size: 1m}}]\n")
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+    assert project.services["a"].raw["volumes"][0]["tmpfs"] == {"size": "1048576"}
