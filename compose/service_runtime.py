@@ -119,8 +119,8 @@ def healthcheck(service: Service, raw: dict[str, Any]) -> HealthcheckConfig | No
     if spec.get("disable"):
         return HealthcheckConfig(test=("NONE",))
     test = spec.get("test")
-    if test is None:
-        return None  # only timings: they would amend the image's check (not supported yet)
+    if not test:  # none, or [] (Docker: the image's): only timings, which would amend the
+        return None  # image's check (not supported yet)
     if isinstance(test, str):
         test_tuple: tuple[str, ...] = ("CMD-SHELL", test)
     else:

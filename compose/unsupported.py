@@ -40,6 +40,12 @@ def unsupported_warnings(service: Service) -> list[str]:
         "supported by pycompose's engine and is ignored"
         for key in BLKIO_DEVICE_KEYS if blkio.get(key)
     )
+    warnings.extend(
+        f'service "{service.name}": networks.{name}.link_local_ips is not supported by '
+        "pycompose's engine and is ignored"
+        for name, spec in (service.raw.get("networks") or {}).items()
+        if isinstance(spec, dict) and spec.get("link_local_ips")
+    )
     driver = (service.raw.get("logging") or {}).get("driver")
     if driver not in (None, "", "json-file"):
         warnings.append(f'service "{service.name}": logging driver "{driver}" is not supported '

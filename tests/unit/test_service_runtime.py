@@ -190,3 +190,8 @@ def test_a_network_mode_naming_no_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ComposeError, match="service app: network_mode: network foo not found"):
         _spec_of(tmp_path, "    network_mode: foo\n")
     assert _spec_of(tmp_path, "    network_mode: default\n").network_mode == "bridge"
+
+
+def test_an_empty_healthcheck_test_keeps_the_images_check(tmp_path: Path) -> None:
+    """Docker reads `test: []` as "the image's test" (it was refused as no CMD/CMD-SHELL)."""
+    assert _spec_of(tmp_path, "    healthcheck: {test: [], interval: 5s}\n").healthcheck is None

@@ -133,3 +133,15 @@ def test_blkio_device_limits_are_warned_about_and_an_unknown_blkio_key_refused(
         load_project(LoadOptions(cwd=tmp_path, environ={}))
     assert [(p.line, p.key) for p in caught.value.problems] == [(4, "services.s.blkio_config"
                                                                  ".wieght")]
+
+
+def test_link_local_ips_are_warned_about(tmp_path: Path) -> None:
+    from compose.unsupported import unsupported_warnings
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  s:\n    image: busybox\n"
+        "    networks: {default: {link_local_ips: [169.254.1.1]}}\n")
+    project = load_project(LoadOptions(cwd=tmp_path, environ={}))
+    assert unsupported_warnings(project.services["s"]) == [
+        'service "s": networks.default.link_local_ips is not supported by pycompose\'s engine '
+        "and is ignored"]
