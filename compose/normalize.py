@@ -382,8 +382,8 @@ def _deploy(value: dict[str, Any]) -> dict[str, Any]:
     out = dict(value)
     if "replicas" in out:
         out["replicas"] = to_int(out["replicas"])
-    for section, keys in _DEPLOY_DURATIONS.items():
-        part = out.get(section)
+    for name, keys in _DEPLOY_DURATIONS.items():
+        part = out.get(name)
         if not isinstance(part, dict):
             continue
         part = dict(part)
@@ -392,8 +392,8 @@ def _deploy(value: dict[str, Any]) -> dict[str, Any]:
                 try:
                     part[key] = format_duration(parse_duration(part[key]))
                 except ValueError as exc:
-                    raise NormalizeError(str(exc), suffix=f".{section}.{key}") from None
-        out[section] = part
+                    raise NormalizeError(str(exc), suffix=f".{name}.{key}") from None
+        out[name] = part
     resources = out.get("resources")
     if isinstance(resources, dict):
         resources = dict(resources)
