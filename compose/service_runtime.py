@@ -192,11 +192,37 @@ def _check_log_driver(service: Service, value: Any) -> None:
                    "registered")
 
 
+# Docker's runtimes without daemon configuration; this engine is one runtime, runc's like.
+RUNTIMES = frozenset({"runc", "io.containerd.runc.v2"})
+
+
+def _check_runtime(service: Service, value: Any) -> None:
+    if value not in (None, "") and value not in RUNTIMES:
+        raise _bad(service, "runtime", f"unknown or invalid runtime name: {value}")
+
+
+def _check_device_requests(service: Service, raw: dict[str, Any]) -> None:
+    """`gpus` and device reservations need a device driver (nvidia's): Docker without one
+    refuses the container; it ran here without the GPU it asked for."""
+    reservations = (((raw.get("deploy") or {}).get("resources") or {}).get("reservations")
+                    or {}).get("devices") or []
+    for key, requests in (("gpus", raw.get("gpus") or []),
+                          ("deploy.resources.reservations.devices", reservations)):
+        for request in requests if isinstance(requests, list) else [{"capabilities": ["gpu"]}]:
+            capabilities = " ".join(str(c) for c in (request or {}).get("capabilities") or [])
+            driver = (request or {}).get("driver") or ""
+            raise _bad(service, key, f'could not select device driver "{driver}" with '
+                       f"capabilities: [[{capabilities}]]: pycompose's engine has no device "
+                       "drivers")
+
+
 def runtime_options(service: Service, project: Project | None = None) -> dict[str, Any]:
     """Keyword arguments for engine.api.ContainerSpec (besides memory_limit, see above)."""
     raw = service.raw
     _check_isolation(service, raw.get("isolation"))
     _check_log_driver(service, (raw.get("logging") or {}).get("driver"))
+    _check_runtime(service, raw.get("runtime"))
+    _check_device_requests(service, raw)
     resources = (raw.get("deploy") or {}).get("resources") or {}
     limits = resources.get("limits") or {}
     reservations = resources.get("reservations") or {}

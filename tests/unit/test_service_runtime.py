@@ -195,3 +195,29 @@ def test_a_network_mode_naming_no_mode_is_refused(tmp_path: Path) -> None:
 def test_an_empty_healthcheck_test_keeps_the_images_check(tmp_path: Path) -> None:
     """Docker reads `test: []` as "the image's test" (it was refused as no CMD/CMD-SHELL)."""
     assert _spec_of(tmp_path, "    healthcheck: {test: [], interval: 5s}\n").healthcheck is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # Docker's create: a runtime its daemon does not have
+        ("    runtime: nvidia\n", "service app: runtime: unknown or invalid runtime name: nvidia"),
+        # Docker without a device driver: the container ran here without its GPU
+        ("    gpus: all\n", 'service app: gpus: could not select device driver "" with '
+         "capabilities: [[gpu]]"),
+        ("    deploy: {resources: {reservations: {devices: [{driver: nvidia, "
+         "capabilities: [gpu, utility]}]}}}\n",
+         "service app: deploy.resources.reservations.devices: could not select device driver "
+         '"nvidia" with capabilities: [[gpu utility]]'),
+    ],
+)
+def test_what_this_engine_cannot_give_is_refused_as_docker_refuses_it(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    with pytest.raises(ComposeError) as caught:
+        _spec_of(tmp_path, body)
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_runc_is_this_engines_runtime(tmp_path: Path) -> None:
+    assert _spec_of(tmp_path, "    runtime: runc\n").name == "proj-app-1"
