@@ -309,6 +309,22 @@ def test_a_bad_deploy_memory_and_negative_retries_fail_at_load(tmp_path: Path) -
         # a mount type this engine has no mount for (it became a volume, or a KeyError)
         ("    volumes: [{type: image, source: busybox, target: /x}]", "services.a.volumes[0]",
          "mount type image is not supported by pycompose's engine"),
+        ("    container_name: '-x'", "services.a.container_name", "does not match"),
+        ("    cpu_count: -1", "services.a.cpu_count", "-1 is less than the minimum of 0"),
+        ("    cpu_percent: 200", "services.a.cpu_percent", "200 is greater than the maximum"),
+        ("    volumes: [{type: bind, source: /tmp, target: /x, bind: {recursive: foo}}]",
+         "services.a.volumes[0].bind.recursive", "must be one of enabled, disabled"),
+        ("    volumes: [{type: bind, source: /tmp, target: /x, bind: {selinux: q}}]",
+         "services.a.volumes[0].bind.selinux", "must be one of z, Z"),
+        ("    volumes: [{type: tmpfs, target: /x, tmpfs: {size: -5}}]",
+         "services.a.volumes[0].tmpfs.size", "-5 is less than the minimum of 0"),
+        ("    deploy: {update_config: {order: sideways}}", "services.a.deploy.update_config"
+         ".order", "must be one of start-first, stop-first"),
+        ("    deploy: {rollback_config: {paralelism: 2}}", "services.a.deploy.rollback_config"
+         ".paralelism", "additional properties 'paralelism' not allowed"),
+        ("    deploy: {resources: {reservations: {devices: [{count: 1}]}}}",
+         "services.a.deploy.resources.reservations.devices[0].capabilities", "is required"),
+        ("    gpus: some", "services.a.gpus", "must be one of all"),
         # compose-go decodes deploy's durations at load
         ("    deploy: {restart_policy: {delay: 10x}}", "services.a.deploy.restart_policy.delay",
          "invalid duration: '10x'"),
@@ -335,6 +351,10 @@ def test_good_values_near_the_limits_load(tmp_path: Path) -> None:
     cgroup: private
     oom_score_adj: -1000
     pull_policy: every_12h
+    container_name: good-name_1
+    cpu_percent: 100
+    volumes: [{type: bind, source: /tmp, target: /x, bind: {selinux: z, recursive: readonly}}]
+    deploy: {update_config: {parallelism: 2, order: start-first}}
 """)
     load_project(LoadOptions(cwd=tmp_path, project_name="t"))
 
