@@ -4,6 +4,8 @@ create, so a bad value leaves no record, mount or cgroup behind."""
 
 from __future__ import annotations
 
+import os
+
 from engine.containers import ContainerSpec
 from engine.errors import InvalidArgumentError
 
@@ -34,7 +36,8 @@ def check_env(spec: ContainerSpec) -> None:
 
 def check_mount_targets(spec: ContainerSpec) -> None:
     """Docker's ValidateMountConfig: a mount's path in the container is absolute (a relative
-    one was mounted nowhere the process would look), a bind has a source."""
+    one was mounted nowhere the process would look), a bind has a source, which exists unless
+    it may be made (the start made none, but left a created container)."""
     for mount in spec.mounts:
         kind = mount.kind.value
         if not mount.target.startswith("/"):
@@ -43,6 +46,16 @@ def check_mount_targets(spec: ContainerSpec) -> None:
         if kind == "bind" and not mount.source:
             raise _bad(spec, "volumes", f'invalid mount config for type "bind": field Source '
                        f"must not be empty (target {mount.target})")
+        missing = kind == "bind" and not os.path.lexists(mount.source or "")
+        if missing and not mount.create_host_path:
+            raise _bad(spec, "volumes", f"bind source path does not exist: {mount.source} (for "
+                       f"{mount.target}; create it, or set bind.create_host_path)")
+    seen: set[str] = set()
+    for target in (*(m.target for m in spec.mounts), *spec.tmpfs):
+        path = os.path.normpath(target)
+        if path in seen:  # one of the two was hidden by the other
+            raise _bad(spec, "volumes", f"Duplicate mount point: {target}")
+        seen.add(path)
 
 
 UTS_NAME_MAX = 64  # the kernel's __NEW_UTS_LEN: sethostname/setdomainname refuse longer
