@@ -98,9 +98,17 @@ def _optional_str(value: object) -> str | None:
 
 def _network_mode(service: Service) -> str:
     mode = service.network_mode or "bridge"
+    if mode == "default":  # Docker's name for the bridge mode
+        return "bridge"
     if mode in ("bridge", "host", "none") or mode.startswith(("service:", "container:")):
         return mode
-    return "bridge"
+    # Docker reads any other word as a network's name and fails the create without it; the
+    # container had only a loopback here, as with `none`, and nothing said so.
+    raise ComposeError(
+        f"service {service.name}: network_mode: network {mode} not found",
+        hint="network_mode takes bridge, host, none, service:NAME or container:NAME; a "
+        "network to join goes under the service's `networks:`",
+    )
 
 
 def _network_mode_for(project: Project, service: Service) -> str:

@@ -323,6 +323,7 @@ def _restart(value: str) -> str:
 
 
 _HEALTH_DURATIONS = ("interval", "timeout", "start_period", "start_interval")
+_MIN_HEALTH_DURATION = 0.001  # Docker's MinimumDuration
 
 
 def _healthcheck(value: dict[str, Any]) -> dict[str, Any]:
@@ -332,9 +333,14 @@ def _healthcheck(value: dict[str, Any]) -> dict[str, Any]:
     for key in _HEALTH_DURATIONS:
         if key in out:
             try:
-                out[key] = format_duration(parse_duration(out[key]))
+                seconds = parse_duration(out[key])
             except ValueError as exc:
                 raise NormalizeError(str(exc), suffix=f".{key}") from None
+            if 0 < seconds < _MIN_HEALTH_DURATION:  # the daemon's check at create, at load
+                name = key.title().replace("_", "")
+                raise NormalizeError(f"{name} in Healthcheck cannot be less than 1ms (got "
+                                     f"{out[key]}; 0 means the default)", suffix=f".{key}")
+            out[key] = format_duration(seconds)
     if isinstance(out.get("test"), str):
         out["test"] = ["CMD-SHELL", out["test"]]
     retries = out.get("retries")
@@ -343,12 +349,32 @@ def _healthcheck(value: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# compose-go's Duration fields of `deploy` (decoded, hence checked, at load)
+_DEPLOY_DURATIONS = {
+    "restart_policy": ("delay", "window"),
+    "update_config": ("delay", "monitor"),
+    "rollback_config": ("delay", "monitor"),
+}
+
+
 def _deploy(value: dict[str, Any]) -> dict[str, Any]:
     """`replicas` as an int and the resources' `memory` in bytes, as `docker compose config`
     prints them; a malformed size fails here, at load, naming its key."""
     out = dict(value)
     if "replicas" in out:
         out["replicas"] = to_int(out["replicas"])
+    for name, keys in _DEPLOY_DURATIONS.items():
+        part = out.get(name)
+        if not isinstance(part, dict):
+            continue
+        part = dict(part)
+        for key in keys:
+            if part.get(key) is not None:
+                try:
+                    part[key] = format_duration(parse_duration(part[key]))
+                except ValueError as exc:
+                    raise NormalizeError(str(exc), suffix=f".{name}.{key}") from None
+        out[name] = part
     resources = out.get("resources")
     if isinstance(resources, dict):
         resources = dict(resources)

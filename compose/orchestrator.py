@@ -25,6 +25,7 @@ from compose.convergence import (
     container_number,
     plan_service,
 )
+from compose.drivers import check_drivers
 from compose.errors import ComposeError, ServiceFailedError, ServiceNotFoundError
 from compose.events import Event, Phase, Reporter, ResourceKind, ignore
 from compose.graph import dependencies, dependency_graph
@@ -352,6 +353,7 @@ class Orchestrator:
                     f'"{service.container_name}": it cannot be scaled beyond 1 replica'
                 )
         check_static_addresses(self.project, wanted)  # before anything is made
+        check_drivers(self.project, wanted)
         self.check_models(wanted)
         self.check_service_files(wanted)
         self.warn_unsupported(wanted)
@@ -523,6 +525,7 @@ class Orchestrator:
     def ensure_resources(self, services: list[str]) -> None:
         """The networks and volumes these services need (`run` without `up` before it)."""
         check_static_addresses(self.project, services)
+        check_drivers(self.project, services)
         self._ensure_networks(services, sweep_first=False)
         self._ensure_volumes(services)
 

@@ -25,8 +25,10 @@ def _bad(service: Service, key: str, message: str) -> ComposeError:
 def _size(service: Service, key: str, value: Any) -> int | None:
     if value is None or value == "":
         return None
-    if isinstance(value, int) and value == -1:
-        return -1
+    if isinstance(value, int) and value < 0:
+        return value  # -1: unlimited (memswap_limit); the engine refuses what cannot be
+    if isinstance(value, str) and value.startswith("-") and value[1:].isdigit():
+        return int(value)  # as normalization writes a YAML integer
     try:
         return parse_byte_size(value)
     except ValueError as exc:
@@ -117,8 +119,8 @@ def healthcheck(service: Service, raw: dict[str, Any]) -> HealthcheckConfig | No
     if spec.get("disable"):
         return HealthcheckConfig(test=("NONE",))
     test = spec.get("test")
-    if test is None:
-        return None  # only timings: they would amend the image's check (not supported yet)
+    if not test:  # none, or [] (Docker: the image's): only timings, which would amend the
+        return None  # image's check (not supported yet)
     if isinstance(test, str):
         test_tuple: tuple[str, ...] = ("CMD-SHELL", test)
     else:
@@ -132,7 +134,7 @@ def healthcheck(service: Service, raw: dict[str, Any]) -> HealthcheckConfig | No
         if value is None:
             return default
         try:
-            return parse_duration(value)
+            return parse_duration(value) or default  # Docker: 0 is the default
         except ValueError as exc:
             raise _bad(service, f"healthcheck.{key}", str(exc)) from None
 
@@ -171,9 +173,56 @@ def _container_mode(project: Project | None, service: Service, key: str) -> str 
     return text
 
 
+def _check_isolation(service: Service, value: Any) -> None:
+    """Docker's create on Linux knows one isolation, the default (its IsValid)."""
+    if value not in (None, "", "default"):
+        raise _bad(service, "isolation", f"invalid isolation {value!r} on linux (only "
+                   '"default")')
+
+
+# Docker's built-in log drivers on Linux: another name is a plugin's, which this engine has
+# not (Docker: "no log driver named ... is registered"). Only json-file is acted on.
+LOG_DRIVERS = frozenset({"json-file", "local", "none", "syslog", "journald", "gelf",
+                         "fluentd", "awslogs", "splunk", "gcplogs", "logentries"})
+
+
+def _check_log_driver(service: Service, value: Any) -> None:
+    if value not in (None, "") and value not in LOG_DRIVERS:
+        raise _bad(service, "logging.driver", f"logger: no log driver named {value!r} is "
+                   "registered")
+
+
+# Docker's runtimes without daemon configuration; this engine is one runtime, runc's like.
+RUNTIMES = frozenset({"runc", "io.containerd.runc.v2"})
+
+
+def _check_runtime(service: Service, value: Any) -> None:
+    if value not in (None, "") and value not in RUNTIMES:
+        raise _bad(service, "runtime", f"unknown or invalid runtime name: {value}")
+
+
+def _check_device_requests(service: Service, raw: dict[str, Any]) -> None:
+    """`gpus` and device reservations need a device driver (nvidia's): Docker without one
+    refuses the container; it ran here without the GPU it asked for."""
+    reservations = (((raw.get("deploy") or {}).get("resources") or {}).get("reservations")
+                    or {}).get("devices") or []
+    for key, requests in (("gpus", raw.get("gpus") or []),
+                          ("deploy.resources.reservations.devices", reservations)):
+        for request in requests if isinstance(requests, list) else [{"capabilities": ["gpu"]}]:
+            capabilities = " ".join(str(c) for c in (request or {}).get("capabilities") or [])
+            driver = (request or {}).get("driver") or ""
+            raise _bad(service, key, f'could not select device driver "{driver}" with '
+                       f"capabilities: [[{capabilities}]]: pycompose's engine has no device "
+                       "drivers")
+
+
 def runtime_options(service: Service, project: Project | None = None) -> dict[str, Any]:
     """Keyword arguments for engine.api.ContainerSpec (besides memory_limit, see above)."""
     raw = service.raw
+    _check_isolation(service, raw.get("isolation"))
+    _check_log_driver(service, (raw.get("logging") or {}).get("driver"))
+    _check_runtime(service, raw.get("runtime"))
+    _check_device_requests(service, raw)
     resources = (raw.get("deploy") or {}).get("resources") or {}
     limits = resources.get("limits") or {}
     reservations = resources.get("reservations") or {}

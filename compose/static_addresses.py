@@ -23,6 +23,15 @@ def _has_subnet(network: NetworkDef, *, ipv6: bool) -> bool:
     return any(":" not in s for s in network.subnets)
 
 
+def _is_address(text: str, *, ipv6: bool) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(text).version == (6 if ipv6 else 4)
+    except ValueError:
+        return False
+
+
 def static_address_problems(project: Project, services: Iterable[str]) -> list[str]:
     """One line per static address on a network without a user-configured subnet."""
     problems = []
@@ -38,12 +47,15 @@ def static_address_problems(project: Project, services: Iterable[str]) -> list[s
                 ("ipv4_address", attachment.ipv4_address, False),
                 ("ipv6_address", attachment.ipv6_address, True),
             ):
-                if value and not _has_subnet(network, ipv6=v6):
+                where = f"{key} {value} on network {attachment.name} (services.{name}.networks." \
+                    f"{attachment.name}.{key})"
+                if value and not _is_address(value, ipv6=v6):  # Docker's create says this first
+                    problems.append(f"service {name}: {where}: invalid IPv{6 if v6 else 4} "
+                                    f"address: {value}")
+                elif value and not _has_subnet(network, ipv6=v6):
                     problems.append(
-                        f"service {name}: {key} {value} on network {attachment.name} "
-                        f"(services.{name}.networks.{attachment.name}.{key}): user specified "
-                        "IP address is supported only when connecting to networks with user "
-                        "configured subnets"
+                        f"service {name}: {where}: user specified IP address is supported only "
+                        "when connecting to networks with user configured subnets"
                     )
     return problems
 

@@ -20,6 +20,11 @@ UNSUPPORTED_SERVICE_KEYS = {
 }
 
 
+# blkio_config's per-device limits: only its `weight` reaches the cgroup.
+BLKIO_DEVICE_KEYS = ("weight_device", "device_read_bps", "device_read_iops", "device_write_bps",
+                     "device_write_iops")
+
+
 def unsupported_warnings(service: Service) -> list[str]:
     """One warning per key of `service` that is set and not acted on."""
     warnings = [
@@ -27,7 +32,24 @@ def unsupported_warnings(service: Service) -> list[str]:
         "and is ignored"
         for key, what in UNSUPPORTED_SERVICE_KEYS.items()
         if service.raw.get(key) not in (None, [], {}, "")
+        and not (key == "isolation" and service.raw[key] == "default")  # Linux's only one
     ]
+    blkio = service.raw.get("blkio_config") or {}
+    warnings.extend(
+        f'service "{service.name}": blkio_config.{key} (a per-device I/O limit) is not '
+        "supported by pycompose's engine and is ignored"
+        for key in BLKIO_DEVICE_KEYS if blkio.get(key)
+    )
+    warnings.extend(
+        f'service "{service.name}": networks.{name}.link_local_ips is not supported by '
+        "pycompose's engine and is ignored"
+        for name, spec in (service.raw.get("networks") or {}).items()
+        if isinstance(spec, dict) and spec.get("link_local_ips")
+    )
+    driver = (service.raw.get("logging") or {}).get("driver")
+    if driver not in (None, "", "json-file"):
+        warnings.append(f'service "{service.name}": logging driver "{driver}" is not supported '
+                        "by pycompose's engine and is ignored (its logs are json-file)")
     if service.network_mode == "host" and service.raw.get("ports"):  # the daemon's warning
         warnings.append(
             f'service "{service.name}": Published ports are discarded when using host network mode'

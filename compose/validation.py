@@ -181,6 +181,8 @@ def _describe(error: ValidationError) -> tuple[KeyPath, str]:
             e for e in extra
             if not any(re.match(p, e) for p in error.schema.get("patternProperties", {}))
         ]
+        if "" in extra:  # compose-spec's `.+` keys: a variable, label or sysctl needs a name
+            return path, "must not have an empty key"
         if extra:
             return (*path, extra[0]), f"additional properties '{', '.join(extra)}' not allowed"
     if error.validator == "required":
@@ -345,6 +347,10 @@ def _extra_hosts_problems(
             add(f"invalid IP address in add-host: {address!r} (for {host})", path)
 
 
+# compose-spec's mount types this engine has no mount for (Windows' named pipes, Swarm's
+# cluster volumes, image mounts): refused at load, rather than mounted as a volume by accident.
+_FOREIGN_MOUNTS = frozenset({"npipe", "cluster", "image"})
+
 # compose-go's format check of `expose` (moby's ParsePortRange): 80, 8000-8010, 53/udp
 _EXPOSE = re.compile(r"\d{1,5}(-\d{1,5})?(/(tcp|udp|sctp))?", re.IGNORECASE)
 
@@ -468,6 +474,9 @@ def cross_problems(
                     name, net, (svc["networks"] or {}).get(net) or {}, net_specs.get(net) or {},
                     add)
         for i, vol in enumerate(svc.get("volumes") or []):
+            if vol.get("type") in _FOREIGN_MOUNTS:
+                add(f"mount type {vol['type']} is not supported by pycompose's engine (bind, "
+                    "volume or tmpfs)", (*base, "volumes", i))
             if vol.get("type") == "volume" and vol.get("source") and vol["source"] not in volumes:
                 dangling(f'service "{name}" refers to undefined volume {vol["source"]}: invalid '
                     "compose project", (*base, "volumes", i))
@@ -494,6 +503,10 @@ def cross_problems(
         _watch_problems(name, svc, add)
         _extra_hosts_problems(svc, (*base, "extra_hosts"), add)
         _mac_problems(svc, base, add)
+        for i, device in enumerate(svc.get("devices") or []):
+            if isinstance(device, str) and device.count(":") > 2:  # compose-go's transform
+                add(f"confusing device mapping, please use long syntax: {device}",
+                    (*base, "devices", i))
         for i, port in enumerate(svc.get("expose") or []):
             if not _EXPOSE.fullmatch(str(port)):
                 add(f"{port!r} is not a port or port range (PORT[-PORT][/PROTOCOL])",

@@ -93,6 +93,12 @@ def _long(entry: dict[str, Any], base: Path | None) -> dict[str, Any]:
         bind = dict(item.get("bind") or {})
         bind["create_host_path"] = _truthy(bind.get("create_host_path", True))
         item["bind"] = bind
+    tmpfs = item.get("tmpfs")
+    if isinstance(tmpfs, dict) and tmpfs.get("size") is not None:
+        from compose.byte_size import parse_byte_size
+
+        # compose-go's UnitBytes, decoded at load and printed in bytes (as `mem_limit`)
+        item["tmpfs"] = {**tmpfs, "size": str(parse_byte_size(tmpfs["size"]))}
     return item
 
 

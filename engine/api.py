@@ -713,7 +713,7 @@ class Engine:
             network_mode=spec.network_mode,
             ports=spec.ports,
             join_netns_pid=net_files.join_netns_pid,
-            memory_limit=spec.memory_limit,
+            memory_limit=options["resources"].memory_bytes,  # 0 read as unset, as Docker
             pids_limit=spec.pids_limit,
             read_only=spec.read_only,
             **options,

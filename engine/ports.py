@@ -103,7 +103,16 @@ def check_port(spec: PortSpec, subject: str) -> list[int]:
             "supported by pycompose's engine", subject=subject,
             hint="publish on an IPv4 address (127.0.0.1, 0.0.0.0)",
         )
+    if spec.host_ip and not _is_ipv4(spec.host_ip):  # the bind failed as "port is allocated"
+        raise InvalidArgumentError(
+            f"{subject}: invalid host IP {spec.host_ip!r} for port {spec.target}: not an IP "
+            "address", subject=subject)
     return _candidates(spec, subject)
+
+
+def _is_ipv4(text: str) -> bool:
+    parts = text.split(".")
+    return len(parts) == 4 and all(p.isdigit() and int(p) <= 255 and len(p) <= 3 for p in parts)
 
 
 class PortReservations:

@@ -20,8 +20,10 @@ from engine.docker_init import find_init_binary
 from engine.errors import InvalidArgumentError
 from engine.ports import check_port
 from engine.process_config import image_file
+from engine.resource_checks import check_resources, limit
 from engine.rlimits import check_ulimit
 from engine.runtime_spec import DeviceNode, HealthcheckConfig, Rlimit, TmpfsMount
+from engine.spec_checks import check_dns, check_env, check_mount_targets, check_uts_names
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
@@ -139,22 +141,31 @@ def resolve_groups(spec: ContainerSpec, lowers: list[str]) -> tuple[int, ...]:
     return tuple(gids)
 
 
+def device_mapping(spec: ContainerSpec, raw: str) -> tuple[str, str, str]:
+    """(host path, container path, cgroup permissions) of `/dev/host[:/dev/ctr][:rwm]`; a
+    malformed one is refused at create (the host's device is looked up at start, as Docker
+    does)."""
+    parts = raw.split(":")
+    host = parts[0]
+    target = host
+    perms = "rwm"
+    if len(parts) == 2:
+        if set(parts[1]) <= set("rwm") and parts[1]:
+            perms = parts[1]
+        else:
+            target = parts[1]
+    elif len(parts) >= 3:
+        target, perms = parts[1], parts[2]
+    if len(parts) > 3 or not perms or not set(perms) <= set("rwm") or not target.startswith("/"):
+        raise _bad(spec, "devices", f"invalid device mapping {raw!r}: HOST_PATH[:CONTAINER_PATH]"
+                   "[:PERMISSIONS], the paths absolute and the permissions of r, w and m")
+    return host, target, perms
+
+
 def parse_devices(spec: ContainerSpec) -> tuple[DeviceNode, ...]:
     nodes = []
     for raw in spec.devices:
-        parts = raw.split(":")
-        host = parts[0]
-        target = host
-        perms = "rwm"
-        if len(parts) == 2:
-            if set(parts[1]) <= set("rwm") and parts[1]:
-                perms = parts[1]
-            else:
-                target = parts[1]
-        elif len(parts) >= 3:
-            target, perms = parts[1], parts[2]
-        if not perms or not set(perms) <= set("rwm") or not target.startswith("/"):
-            raise _bad(spec, "devices", f"invalid device mapping {raw!r}")
+        host, target, perms = device_mapping(spec, raw)
         try:
             info = os.stat(host)
         except OSError as exc:
@@ -249,56 +260,33 @@ def check_ulimits(spec: ContainerSpec) -> tuple[Rlimit, ...]:
     return tuple(limits)
 
 
-MIN_MEMORY = 6 * 1024 * 1024
-
-
 def resources(spec: ContainerSpec, devices: tuple[DeviceNode, ...]) -> Limits:
-    quota, period = spec.cpu_quota, spec.cpu_period
-    if spec.cpus is not None:
-        ncpu = os.cpu_count() or 1
-        if not 0.01 <= spec.cpus <= ncpu:
-            raise _bad(spec, "cpus", f"range of CPUs is from 0.01 to {ncpu}.00, as there are "
-                       f"only {ncpu} CPUs available")
+    """The cgroup limits, zeros read as Docker reads them (unset); checked again as at
+    create, for a record written before a check was added."""
+    check_resources(spec)
+    check_cpuset(spec)
+    quota, period = limit(spec.cpu_quota), limit(spec.cpu_period)
+    if spec.cpus:
         period = period or CPU_PERIOD_DEFAULT
         quota = int(spec.cpus * period)
-    for key, value in (("cpu_shares", spec.cpu_shares), ("pids_limit", spec.pids_limit),
-                       ("mem_limit", spec.memory_limit), ("mem_reservation", spec.mem_reservation)):
-        if value is not None and value < 0 and not (key == "pids_limit" and value == -1):
-            raise _bad(spec, key, f"must not be negative: {value}")
-    for key, value in (("mem_limit", spec.memory_limit), ("mem_reservation", spec.mem_reservation)):
-        if value and value < MIN_MEMORY:  # Docker's floor: below it the process cannot start
-            raise _bad(spec, key, f"minimum memory allowed is 6MB (got {value} bytes)")
-    if spec.memswap_limit not in (None, -1):
-        if spec.memory_limit is None:
-            raise _bad(spec, "memswap_limit", "needs mem_limit to be set as well")
-        if spec.memswap_limit < spec.memory_limit:
-            raise _bad(spec, "memswap_limit", "must be at least mem_limit")
-    if spec.mem_reservation is not None and spec.memory_limit is not None and (
-        spec.mem_reservation > spec.memory_limit
-    ):
-        raise _bad(spec, "mem_reservation", "must be lower than mem_limit")
-    check_cpuset(spec)
-    if spec.mem_swappiness is not None and not 0 <= spec.mem_swappiness <= 100:
-        raise _bad(spec, "mem_swappiness", f"invalid value: {spec.mem_swappiness}, valid "
-                   "memory swappiness range is 0-100")
     rules: tuple[str, ...] = ()
     if not spec.privileged:  # Docker: a privileged container's devices cgroup allows all
         rules = DEFAULT_DEVICE_RULES + tuple(
             f"{d.kind} {d.major}:{d.minor} {d.permissions}" for d in devices
         ) + device_cgroup_rules(spec)
     return Limits(
-        memory_bytes=spec.memory_limit,
-        pids=spec.pids_limit,
-        memory_reservation=spec.mem_reservation,
-        memory_swap=spec.memswap_limit,
+        memory_bytes=limit(spec.memory_limit),
+        pids=spec.pids_limit,  # Docker: 0 or below is no limit, as the cgroup writer reads it
+        memory_reservation=limit(spec.mem_reservation),
+        memory_swap=limit(spec.memswap_limit),
         oom_kill_disable=spec.oom_kill_disable,
-        cpu_shares=spec.cpu_shares,
+        cpu_shares=limit(spec.cpu_shares),
         cpu_quota=quota,
         cpu_period=period,
         cpuset_cpus=spec.cpuset_cpus,
         cpuset_mems=spec.cpuset_mems,
-        blkio_weight=spec.blkio_weight,
-        memory_swappiness=spec.mem_swappiness,
+        blkio_weight=limit(spec.blkio_weight),
+        memory_swappiness=None if spec.mem_swappiness == -1 else spec.mem_swappiness,
         device_rules=rules,
     )
 
@@ -365,19 +353,32 @@ def check_at_create(spec: ContainerSpec) -> None:
     check_sysctls(spec)
     check_ulimits(spec)
     check_cpuset(spec)
+    check_resources(spec)
+    check_dns(spec)
+    check_env(spec)
+    check_mount_targets(spec)
+    check_uts_names(spec)
+    namespace_modes(spec, lambda _peer: 0)  # the modes' words: a peer is looked up at start
+    namespace_sharing(spec)
+    for raw in spec.devices:
+        device_mapping(spec, raw)
     device_cgroup_rules(spec)
     capabilities.resolve(spec.cap_add, spec.cap_drop, spec.privileged, f"container {spec.name}")
     if spec.oom_score_adj is not None and not -1000 <= spec.oom_score_adj <= 1000:
         raise _bad(spec, "oom_score_adj", "must be between -1000 and 1000")
-    if spec.shm_size is not None and spec.shm_size <= 0:
-        raise _bad(spec, "shm_size", "must be positive")
     for target in spec.tmpfs:
         tmpfs_mount(spec, target)
     for mount in spec.mounts:
         if mount.kind is MountKind.TMPFS:
             tmpfs_mount(spec, mount.target, mount.read_only)
+    subject = f"container {spec.name}"
     for port in spec.ports:
-        check_port(port, f"container {spec.name}")
+        try:
+            check_port(port, subject)
+        except InvalidArgumentError as exc:  # the key named, as for every other option
+            text = str(exc).removeprefix(f"{subject}: ")
+            raise InvalidArgumentError(f"{subject}: ports: {text}", subject=spec.name,
+                                       hint=exc.hint) from None
 
 
 def runtime_options(
@@ -392,8 +393,6 @@ def runtime_options(
     devices = parse_devices(spec)
     if spec.oom_score_adj is not None and not -1000 <= spec.oom_score_adj <= 1000:
         raise _bad(spec, "oom_score_adj", "must be between -1000 and 1000")
-    if spec.shm_size is not None and spec.shm_size <= 0:
-        raise _bad(spec, "shm_size", "must be positive")
     return {
         "capabilities": capabilities.resolve(
             spec.cap_add, spec.cap_drop, spec.privileged, f"container {spec.name}"
@@ -410,7 +409,7 @@ def runtime_options(
         "tty": spec.tty,
         "stdin_open": spec.stdin_open,
         "auto_remove": spec.auto_remove,
-        "shm_size": spec.shm_size,
+        "shm_size": limit(spec.shm_size),  # Docker: 0 is the default size
         "oom_score_adj": spec.oom_score_adj,
         "resources": resources(spec, devices),
         "restart_policy": restart,

@@ -43,6 +43,20 @@ def _leftovers(container_id: str) -> list[str]:
          "sysctls: kernel.pid_max is not a namespaced sysctl"),
         ("sysctls: {kernel.msgmax: '100'}\nipc: host",
          "sysctls: kernel.msgmax cannot be set with ipc: host"),
+        # Docker's create (verifyPlatformContainerResources and co): refused before the start
+        ("blkio_config: {weight: 5}", "blkio_config.weight: range of blkio weight is from 10"),
+        ("cpu_period: 500", "cpu_period: CPU cfs period can not be less than 1ms"),
+        ("cpus: 0.5\ncpu_quota: 50000", "cpu_quota: conflicting options: cpus and cpu_quota"),
+        ("mem_limit: 1k", "mem_limit: minimum memory allowed is 6MB"),
+        ("mem_limit: 64m\nmemswap_limit: 32m", "memswap_limit: must be at least mem_limit"),
+        ("dns: [notanip]", "dns: bad nameserver address 'notanip'"),
+        ("environment: ['=foo']", "environment: invalid environment variable: =foo"),
+        ("volumes: [{type: bind, source: /tmp, target: rel}]",
+         "volumes: invalid mount config for type \"bind\": invalid mount path: 'rel'"),
+        ("devices: ['/dev/null:rel']", "devices: invalid device mapping '/dev/null:rel'"),
+        ("pid: foo", "pid: unsupported pid mode 'foo'"),
+        ("hostname: " + "h" * 70, "hostname: '" + "h" * 70 + "' is longer than 64 bytes"),
+        ("network_mode: foo", "network_mode: network foo not found"),
     ],
 )
 def test_a_refused_value_names_the_service_and_key_and_leaves_nothing(
@@ -72,3 +86,18 @@ def test_tmpfs_flags_are_mount_flags_and_noexec_is_the_default(stack: Stack) -> 
     assert {"rw", "nosuid", "nodev", "noexec"} <= set(options["/plain"])
     assert {"rw", "nosuid", "nodev", "size=65536k"} <= set(options["/run"])
     assert "noexec" not in options["/run"]
+
+
+def test_what_docker_reads_as_unset_starts_the_container(stack: Stack) -> None:
+    """0 is Docker's "not set" for a limit and a healthcheck interval, -1 unlimited swap: a
+    memory cgroup limited to 0 bytes killed the container at once, a blkio weight or CFS
+    period of 0 failed its start, `memswap_limit: -1` was "invalid size"."""
+    stack.write({"zero": SLEEPER + (
+        "mem_limit: 0\nmem_reservation: 0\nmemswap_limit: 0\nshm_size: 0\ncpu_quota: 0\n"
+        "cpu_period: 0\nblkio_config: {weight: 0}\n"
+        "healthcheck: {test: [CMD, 'true'], interval: 0s, timeout: 0s}\n"),
+        "swap": SLEEPER + "mem_limit: 64m\nmemswap_limit: -1\n"})
+    stack.ok("up", "-d")
+    assert stack.states() == {f"{stack.name}-zero-1": "running", f"{stack.name}-swap-1": "running"}
+    shm = stack.ok("exec", "-T", "zero", "df", "-k", "/dev/shm").stdout.splitlines()[-1].split()
+    assert shm[1] == str(64 * 1024)  # Docker's default size

@@ -146,13 +146,15 @@ def test_bad_cgroup_value_names_the_option_and_leaves_nothing(
                        "available - requested 99, available: "):  # at create, as Docker's
         engine.create_container(sh("badset", "true", cpuset_cpus="99"))
     assert engine.find_container("badset") is None
-    info = engine.create_container(sh("badcpus", "true", cpus=1000.0))
-    with pytest.raises(InvalidArgumentError, match="cpus"):
-        engine.start_container(info.id)
-    # Docker's floor: 1k would be OOM-killed before it ran anything
-    info = engine.create_container(sh("tinymem", "true", memory_limit=1024))
-    with pytest.raises(InvalidArgumentError, match="tinymem: mem_limit: minimum memory"):
-        engine.start_container(info.id)
+    # Docker's verifyPlatformContainerResources, at create too: the CPUs the host has, and
+    # its memory floor (1k would be OOM-killed before it ran anything)
+    for name, fields, message in (
+        ("badcpus", {"cpus": 1000.0}, "badcpus: cpus: range of CPUs is from 0.01"),
+        ("tinymem", {"memory_limit": 1024}, "tinymem: mem_limit: minimum memory"),
+    ):
+        with pytest.raises(InvalidArgumentError, match=message):
+            engine.create_container(sh(name, "true", **fields))
+        assert engine.find_container(name) is None
 
 
 def test_ulimits_and_shm_size(engine_with_busybox: Engine) -> None:

@@ -338,9 +338,9 @@ def test_scale_of_unknown_service_is_an_error(tmp_path: Path) -> None:
 def test_custom_container_name_cannot_scale(tmp_path: Path) -> None:
     stack = STACK.replace(
         "      worker:\n        image: busybox\n",
-        "      worker:\n        image: busybox\n        container_name: w\n",
-    )
-    with pytest.raises(ComposeError, match='custom container name "w"'):
+        "      worker:\n        image: busybox\n        container_name: wk\n",
+    )  # two characters at least: compose-spec's (and Docker's) container name pattern
+    with pytest.raises(ComposeError, match='custom container name "wk"'):
         Orchestrator(FakeEngine(), load(tmp_path, stack)).up(  # type: ignore[arg-type]
             UpOptions(scale=(("worker", 2),))
         )

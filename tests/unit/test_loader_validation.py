@@ -273,3 +273,104 @@ def test_a_bad_deploy_memory_and_negative_retries_fail_at_load(tmp_path: Path) -
 """)
     assert sorted((p.line, p.key) for p in err.problems) == [
         (4, "services.a.deploy.resources.limits.memory"), (5, "services.a.healthcheck.retries")]
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "message"),
+    [
+        # Docker's create refuses a healthcheck duration under 1ms (0 is its default)
+        ("    healthcheck: {test: [CMD, 'true'], interval: 100us}", "services.a.healthcheck"
+         ".interval", "Interval in Healthcheck cannot be less than 1ms"),
+        ("    healthcheck: {test: [CMD, 'true'], start_period: 1ns}", "services.a.healthcheck"
+         ".start_period", "StartPeriod in Healthcheck cannot be less than 1ms"),
+        ("    healthcheck: {test: [CMD, 'true'], start_interval: 0.5ms}",
+         "services.a.healthcheck.start_interval",
+         "StartInterval in Healthcheck cannot be less than 1ms"),
+        # compose-spec's `.+` keys: a variable, label or sysctl needs a name
+        ("    environment: {'': foo}", "services.a.environment", "must not have an empty key"),
+        ("    labels: {'': x}", "services.a.labels", "must not have an empty key"),
+        ("    sysctls: {'': 1}", "services.a.sysctls", "must not have an empty key"),
+        # compose-go's device transform: more than HOST:CONTAINER:PERMISSIONS
+        ("    devices: ['/dev/a:1.0:/dev/b:rw']", "services.a.devices[0]",
+         "confusing device mapping, please use long syntax: /dev/a:1.0:/dev/b:rw"),
+        # compose-spec's schema: an enum, a range, a pattern
+        ("    cgroup: shared", "services.a.cgroup", "must be one of host, private"),
+        ("    oom_score_adj: 2000", "services.a.oom_score_adj",
+         "2000 is greater than the maximum of 1000"),
+        ("    pull_policy: sometimes", "services.a.pull_policy", "'sometimes' does not match"),
+        ("    blkio_config: {wieght: 300}", "services.a.blkio_config.wieght",
+         "additional properties 'wieght' not allowed"),
+        ("    volumes: [{type: bogus, target: /x}]", "services.a.volumes[0].type",
+         "must be one of bind, volume, tmpfs, cluster, npipe, image"),
+        ("    devices: [{target: /dev/x}]", "services.a.devices[0].source", "is required"),
+        # compose-go decodes a tmpfs size (UnitBytes) at load
+        ("    volumes: [{type: tmpfs, target: /x, tmpfs: {size: abc}}]", "services.a.volumes[0]",
+         "invalid size: 'abc'"),
+        # a mount type this engine has no mount for (it became a volume, or a KeyError)
+        ("    volumes: [{type: image, source: busybox, target: /x}]", "services.a.volumes[0]",
+         "mount type image is not supported by pycompose's engine"),
+        ("    container_name: '-x'", "services.a.container_name", "does not match"),
+        ("    cpu_count: -1", "services.a.cpu_count", "-1 is less than the minimum of 0"),
+        ("    cpu_percent: 200", "services.a.cpu_percent", "200 is greater than the maximum"),
+        ("    volumes: [{type: bind, source: /tmp, target: /x, bind: {recursive: foo}}]",
+         "services.a.volumes[0].bind.recursive", "must be one of enabled, disabled"),
+        ("    volumes: [{type: bind, source: /tmp, target: /x, bind: {selinux: q}}]",
+         "services.a.volumes[0].bind.selinux", "must be one of z, Z"),
+        ("    volumes: [{type: tmpfs, target: /x, tmpfs: {size: -5}}]",
+         "services.a.volumes[0].tmpfs.size", "-5 is less than the minimum of 0"),
+        ("    deploy: {update_config: {order: sideways}}", "services.a.deploy.update_config"
+         ".order", "must be one of start-first, stop-first"),
+        ("    deploy: {rollback_config: {paralelism: 2}}", "services.a.deploy.rollback_config"
+         ".paralelism", "additional properties 'paralelism' not allowed"),
+        ("    deploy: {resources: {reservations: {devices: [{count: 1}]}}}",
+         "services.a.deploy.resources.reservations.devices[0].capabilities", "is required"),
+        ("    gpus: some", "services.a.gpus", "must be one of all"),
+        # compose-go decodes deploy's durations at load
+        ("    deploy: {restart_policy: {delay: 10x}}", "services.a.deploy.restart_policy.delay",
+         "invalid duration: '10x'"),
+    ],
+)
+def test_what_compose_refuses_at_load_names_file_line_and_key(
+    tmp_path: Path, body: str, key: str, message: str
+) -> None:
+    err = _load(tmp_path, "services:\n  a:\n    image: x\n" + body + "\n")
+    assert [(p.line, p.key) for p in err.problems] == [(4, key)], err.problems
+    assert message in err.problems[0].message
+    assert err.problems[0].file and err.problems[0].file.endswith("compose.yaml")
+
+
+def test_good_values_near_the_limits_load(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("""services:
+  a:
+    image: x
+    healthcheck: {test: [CMD, 'true'], interval: 1ms, timeout: 0s, start_period: 0s}
+    environment: {A: '', B: null}
+    devices: ['/dev/null:/dev/x:rw', {source: /dev/null, target: /dev/y}]
+    blkio_config: {weight: 0}
+    dns: ['::1', 'fe80::1%eth0']
+    cgroup: private
+    oom_score_adj: -1000
+    pull_policy: every_12h
+    container_name: good-name_1
+    cpu_percent: 100
+    volumes: [{type: bind, source: /tmp, target: /x, bind: {selinux: z, recursive: readonly}}]
+    deploy: {update_config: {parallelism: 2, order: start-first}}
+""")
+    load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+
+
+def test_deploy_durations_print_as_docker_compose_prints_them(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  a:\n    image: x\n    deploy:\n      restart_policy: {delay: 5000ms, "
+        "window: 120s}\n      update_config: {monitor: 90s}\n")
+    deploy = load_project(LoadOptions(cwd=tmp_path, project_name="t")).services["a"].raw["deploy"]
+    assert deploy["restart_policy"] == {"delay": "5s", "window": "2m0s"}
+    assert deploy["update_config"] == {"monitor": "1m30s"}
+
+
+def test_a_tmpfs_size_prints_in_bytes_as_docker_compose_prints_it(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  a:\n    image: x\n"
+        "    volumes: [{type: tmpfs, target: /x, tmpfs: {size: 1m}}]\n")
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+    assert project.services["a"].raw["volumes"][0]["tmpfs"] == {"size": "1048576"}

@@ -147,3 +147,29 @@ networks:
     assert "(services.a.networks.v4only.ipv6_address)" in problems[0]
     assert problems[1].startswith("service a: ipv4_address 10.41.0.5 on network pooled ")
     assert static_address_problems(project, ["b"]) == []
+
+
+def test_a_static_address_that_is_no_address_is_said_so(tmp_path: Path) -> None:
+    """Docker's create checks the address first ("invalid IPv4 address"): the subnet is not
+    what is wrong with `300.1.1.1` or an IPv6 address given as ipv4_address."""
+    from compose.static_addresses import static_address_problems
+
+    project = _load(tmp_path, """services:
+  a:
+    image: busybox
+    networks:
+      pooled: {ipv4_address: 300.1.1.1, ipv6_address: "zz::1"}
+      other: {ipv4_address: "fd00::5"}
+networks:
+  pooled: {}
+  other: {}
+""")
+    problems = static_address_problems(project, ["a"])
+    assert problems == [
+        "service a: ipv4_address 300.1.1.1 on network pooled (services.a.networks.pooled."
+        "ipv4_address): invalid IPv4 address: 300.1.1.1",
+        "service a: ipv6_address zz::1 on network pooled (services.a.networks.pooled."
+        "ipv6_address): invalid IPv6 address: zz::1",
+        "service a: ipv4_address fd00::5 on network other (services.a.networks.other."
+        "ipv4_address): invalid IPv4 address: fd00::5",
+    ]

@@ -10,7 +10,7 @@ from compose.container_spec import build_container_spec
 from compose.errors import ComposeError
 from compose.loader import load_project
 from compose.model import LoadOptions, Project
-from engine.api import HealthcheckConfig
+from engine.api import ContainerSpec, HealthcheckConfig
 from engine.restart_policy import Backoff, should_restart
 
 STACK = """
@@ -146,3 +146,78 @@ def test_backoff_doubles_and_resets_after_a_long_run() -> None:
     for _ in range(20):
         backoff.next_delay(0.0)
     assert backoff.delay == 60.0
+
+
+def _spec_of(tmp_path: Path, body: str) -> ContainerSpec:
+    (tmp_path / "compose.yaml").write_text("services:\n  app:\n    image: busybox\n" + body)
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="proj"))
+    return build_container_spec(project, project.services["app"], 1, "sha256:x")
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "expected"),
+    [
+        # -1 is unlimited swap (Docker's MemorySwap); refused as "invalid size" before
+        ("    mem_limit: 64m\n    memswap_limit: -1\n", "memswap_limit", -1),
+        # a negative size reaches the engine, which says what Docker says of it
+        ("    shm_size: -1\n", "shm_size", -1),
+        ("    isolation: default\n", "name", "proj-app-1"),
+    ],
+)
+def test_values_docker_compose_passes_to_the_engine(
+    tmp_path: Path, body: str, field: str, expected: object
+) -> None:
+    assert getattr(_spec_of(tmp_path, body), field) == expected
+
+
+def test_a_zero_healthcheck_duration_is_dockers_default(tmp_path: Path) -> None:
+    spec = _spec_of(tmp_path, "    healthcheck:\n      test: [CMD, 'true']\n      interval: 0s\n"
+                              "      timeout: 0s\n      start_interval: 0s\n")
+    assert spec.healthcheck is not None
+    assert (spec.healthcheck.interval, spec.healthcheck.timeout,
+            spec.healthcheck.start_interval) == (30.0, 30.0, 5.0)
+
+
+def test_an_isolation_linux_lacks_is_refused_naming_service_and_key(tmp_path: Path) -> None:
+    with pytest.raises(ComposeError, match="service app: isolation: invalid isolation 'hyperv' "
+                       "on linux"):
+        _spec_of(tmp_path, "    isolation: hyperv\n")
+
+
+def test_a_network_mode_naming_no_mode_is_refused(tmp_path: Path) -> None:
+    """Docker reads it as a network's name ("network foo not found" without one): the
+    container had only a loopback here, and nothing said so. `default` is the bridge."""
+    with pytest.raises(ComposeError, match="service app: network_mode: network foo not found"):
+        _spec_of(tmp_path, "    network_mode: foo\n")
+    assert _spec_of(tmp_path, "    network_mode: default\n").network_mode == "bridge"
+
+
+def test_an_empty_healthcheck_test_keeps_the_images_check(tmp_path: Path) -> None:
+    """Docker reads `test: []` as "the image's test" (it was refused as no CMD/CMD-SHELL)."""
+    assert _spec_of(tmp_path, "    healthcheck: {test: [], interval: 5s}\n").healthcheck is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # Docker's create: a runtime its daemon does not have
+        ("    runtime: nvidia\n", "service app: runtime: unknown or invalid runtime name: nvidia"),
+        # Docker without a device driver: the container ran here without its GPU
+        ("    gpus: all\n", 'service app: gpus: could not select device driver "" with '
+         "capabilities: [[gpu]]"),
+        ("    deploy: {resources: {reservations: {devices: [{driver: nvidia, "
+         "capabilities: [gpu, utility]}]}}}\n",
+         "service app: deploy.resources.reservations.devices: could not select device driver "
+         '"nvidia" with capabilities: [[gpu utility]]'),
+    ],
+)
+def test_what_this_engine_cannot_give_is_refused_as_docker_refuses_it(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    with pytest.raises(ComposeError) as caught:
+        _spec_of(tmp_path, body)
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_runc_is_this_engines_runtime(tmp_path: Path) -> None:
+    assert _spec_of(tmp_path, "    runtime: runc\n").name == "proj-app-1"

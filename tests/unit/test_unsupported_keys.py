@@ -9,6 +9,7 @@ import pytest
 
 import engine.api
 from compose.container_spec import build_container_spec
+from compose.errors import ComposeError
 from compose.events import Event, Phase
 from compose.loader import load_project
 from compose.model import LoadOptions
@@ -26,7 +27,7 @@ STACK = """
         cgroup: host
         cgroup_parent: apps/web
         device_cgroup_rules: ['c 10:237 rwm']
-        isolation: process
+        isolation: default
         storage_opt: {size: 1G}
       b:
         image: busybox
@@ -46,9 +47,9 @@ def test_up_warns_once_per_ignored_key_and_service(
 ) -> None:
     monkeypatch.setattr(engine.api, "swappiness_supported", lambda: True)  # cgroup v1
     warnings = _warnings(tmp_path)
-    assert len(warnings) == 2, warnings
+    assert len(warnings) == 1, warnings
     assert all(w.startswith('service "a": ') and w.endswith("is ignored") for w in warnings)
-    assert any("isolation" in w for w in warnings) and any("storage_opt" in w for w in warnings)
+    assert "storage_opt" in warnings[0]  # isolation: default is Linux's only one: nothing lost
 
 
 def test_mem_swappiness_is_warned_about_on_cgroup_v2_only(
@@ -58,7 +59,7 @@ def test_mem_swappiness_is_warned_about_on_cgroup_v2_only(
     warning; on v1 it is the memory cgroup's memory.swappiness."""
     monkeypatch.setattr(engine.api, "swappiness_supported", lambda: False)
     warnings = _warnings(tmp_path)
-    assert len(warnings) == 3, warnings
+    assert len(warnings) == 2, warnings
     assert any(w.startswith('service "a": mem_swappiness') and "cgroup v2" in w
                for w in warnings)
 
@@ -87,3 +88,60 @@ def test_ports_of_a_host_network_service_are_warned_about(tmp_path: Path) -> Non
     Orchestrator(FakeEngine(), project, events.append).up()  # type: ignore[arg-type]
     assert [e.detail for e in events if e.phase is Phase.WARNING] == [
         'service "h": Published ports are discarded when using host network mode']
+
+
+def test_a_log_driver_docker_has_is_warned_about_and_another_refused(tmp_path: Path) -> None:
+    """json-file is the only driver acted on: `syslog` would have sent the logs elsewhere (a
+    warning says they stay json-file); a name no Docker has built in is refused as Docker's
+    create refuses it, naming service and key."""
+    from compose.unsupported import unsupported_warnings
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  s: {image: busybox, logging: {driver: syslog}}\n"
+        "  j: {image: busybox, logging: {driver: json-file, options: {max-size: 1m}}}\n"
+        "  x: {image: busybox, logging: {driver: nosuch}}\n")
+    project = load_project(LoadOptions(cwd=tmp_path, environ={}))
+    assert unsupported_warnings(project.services["s"]) == [
+        'service "s": logging driver "syslog" is not supported by pycompose\'s engine and is '
+        "ignored (its logs are json-file)"]
+    assert unsupported_warnings(project.services["j"]) == []
+    build_container_spec(project, project.services["s"], 1, "sha256:0")
+    with pytest.raises(ComposeError, match=r"service x: logging\.driver: logger: no log driver "
+                       "named 'nosuch' is registered"):
+        build_container_spec(project, project.services["x"], 1, "sha256:0")
+
+
+def test_blkio_device_limits_are_warned_about_and_an_unknown_blkio_key_refused(
+    tmp_path: Path
+) -> None:
+    """Only `weight` reaches the cgroup: the per-device limits were dropped without a word;
+    a key compose-spec does not define failed nowhere (compose-go refuses it at load)."""
+    from compose.errors import ComposeFileError
+    from compose.unsupported import unsupported_warnings
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  s:\n    image: busybox\n    blkio_config:\n      weight: 300\n"
+        "      device_read_bps: [{path: /dev/sda, rate: 1mb}]\n")
+    project = load_project(LoadOptions(cwd=tmp_path, environ={}))
+    assert unsupported_warnings(project.services["s"]) == [
+        'service "s": blkio_config.device_read_bps (a per-device I/O limit) is not supported by '
+        "pycompose's engine and is ignored"]
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  s:\n    image: busybox\n    blkio_config: {wieght: 300}\n")
+    with pytest.raises(ComposeFileError) as caught:
+        load_project(LoadOptions(cwd=tmp_path, environ={}))
+    assert [(p.line, p.key) for p in caught.value.problems] == [(4, "services.s.blkio_config"
+                                                                 ".wieght")]
+
+
+def test_link_local_ips_are_warned_about(tmp_path: Path) -> None:
+    from compose.unsupported import unsupported_warnings
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  s:\n    image: busybox\n"
+        "    networks: {default: {link_local_ips: [169.254.1.1]}}\n")
+    project = load_project(LoadOptions(cwd=tmp_path, environ={}))
+    assert unsupported_warnings(project.services["s"]) == [
+        'service "s": networks.default.link_local_ips is not supported by pycompose\'s engine '
+        "and is ignored"]
