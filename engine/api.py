@@ -1197,9 +1197,12 @@ class Engine:
         tail: int | None = None,
         since: str | None = None,
         until: str | None = None,
+        run_only: bool = False,
     ) -> Iterator[LogLine]:
         """`since`, `until`: RFC 3339, Unix seconds or a duration before now (`10m`), as
-        Docker; following ends at `until`."""
+        Docker; following ends at `until`. Following goes on across restarts, unless
+        `run_only`: then it ends with the run going on now (Docker's attach is to one run),
+        once all that run wrote is read (its end is recorded after its log is complete)."""
         from itertools import takewhile
 
         from engine.logs import read_logs
@@ -1210,9 +1213,12 @@ class Engine:
         if not follow:
             lines: Iterator[LogLine] = iter(read_logs(info.log_path, tail, stamp))
         else:
+            ended_runs = info.state.die_count
 
             def running() -> bool:
-                return self._observe(info.record).status.active
+                state = self._observe(info.record)
+                going_on = state.status.active
+                return going_on and not (run_only and state.die_count != ended_runs)
 
             lines = self._follow_until_exit(info, running, tail, stamp)
         return lines if end is None else takewhile(lambda line: line.time <= end, lines)

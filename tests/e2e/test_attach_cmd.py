@@ -39,16 +39,24 @@ TRAPPER = (
 
 
 class Attached:
-    """A `pycompose attach` running in the background, its stdout read line by line."""
+    """A `pycompose attach` running in the background, its stdout read line by line; its
+    stdin a pipe, or with `terminal` a pty (docker's attach to a tty container needs one)."""
 
-    def __init__(self, stack: Stack, *args: str, stdin: bool = False) -> None:
+    def __init__(
+        self, stack: Stack, *args: str, stdin: bool = False, terminal: bool = False
+    ) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
         env["PYCOMPOSE_ROOT"] = str(stack.root)
+        self.master = -1
+        source: int = subprocess.PIPE if stdin else subprocess.DEVNULL
+        if terminal:
+            self.master, source = os.openpty()
         self.proc = subprocess.Popen(
             [PYCOMPOSE, "-p", stack.name, "attach", *args], cwd=stack.directory, env=env,
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
+            stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
+        if terminal:
+            os.close(source)
         self.lines: queue.Queue[str] = queue.Queue()
         assert self.proc.stdout is not None
         threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True).start()
@@ -69,6 +77,9 @@ class Attached:
         raise AssertionError(f"attach printed no line like {pattern!r}")
 
     def write(self, text: str) -> None:
+        if self.master >= 0:
+            os.write(self.master, text.encode())
+            return
         assert self.proc.stdin is not None
         self.proc.stdin.write(text)
         self.proc.stdin.flush()
@@ -80,6 +91,9 @@ class Attached:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
+            if self.master >= 0:
+                os.close(self.master)
+                self.master = -1
         return self.proc.returncode, err
 
 
@@ -149,13 +163,13 @@ def test_attach_errors_are_composes(stack: Stack) -> None:
 def test_attach_types_into_a_tty_container_and_detaches_with_the_keys(stack: Stack) -> None:
     stack.write({"term": TTY_READER})
     stack.ok("up", "-d")
-    attached = Attached(stack, "term", stdin=True)
+    attached = Attached(stack, "term", terminal=True)
     attached.write("hello\n")
     attached.wait_for("got:hello\r?")  # through the pty: echoed, CRLF line ends
     attached.write("\x10\x11")  # ctrl-p ctrl-q
     assert attached.finish()[0] == 0
     assert stack.states()[f"{stack.name}-term-1"] == "running"
-    attached = Attached(stack, "--detach-keys", "ctrl-a,x", "term", stdin=True)
+    attached = Attached(stack, "--detach-keys", "ctrl-a,x", "term", terminal=True)
     attached.write("\x10again\n")  # not the start of our keys now: typed into the terminal
     attached.wait_for("got:\x10again\r?")
     attached.write("\x01x")
@@ -166,13 +180,13 @@ def test_attach_types_into_a_tty_container_and_detaches_with_the_keys(stack: Sta
 def test_attach_to_a_tty_passes_ctrl_c_as_a_key_not_signals(stack: Stack) -> None:
     stack.write({"term": TTY_READER})
     stack.ok("up", "-d")
-    attached = Attached(stack, "term", stdin=True)
+    attached = Attached(stack, "term", terminal=True)
     attached.write("one\n")
     attached.wait_for("got:one\r?")
     attached.proc.send_signal(signal.SIGINT)  # not proxied with a tty, as in docker
     attached.finish()
     assert stack.states()[f"{stack.name}-term-1"] == "running"
-    attached = Attached(stack, "term", stdin=True)
+    attached = Attached(stack, "term", terminal=True)
     attached.write("two\n")
     attached.wait_for("got:two\r?")
     attached.write("\x03")  # the terminal makes it SIGINT for the container's processes
@@ -204,7 +218,7 @@ def test_run_d_from_a_terminal_gives_a_one_off_a_terminal_to_attach_to(stack: St
     stack.write({"plain": TTY_READER.replace("tty: true\n", "")})
     assert _on_a_terminal(stack, "run", "-d", "plain") == 0
     assert [n for n in stack.states() if n.startswith(f"{stack.name}-plain-run-")]
-    attached = Attached(stack, "plain", stdin=True)
+    attached = Attached(stack, "plain", terminal=True)
     attached.write("typed\n")
     attached.wait_for("typed\r?")  # the terminal's echo: only a tty gives one
     attached.wait_for("got:typed\r?")
@@ -262,3 +276,49 @@ def test_attach_from_a_terminal_gives_the_tty_our_window_size(stack: Stack) -> N
             process.wait()
         os.close(master)
     assert stack.states()[f"{stack.name}-term-1"] == "running"
+
+
+def test_attach_ends_with_the_run_a_restart_policy_replaces(stack: Stack) -> None:
+    """docker's attach is to one run: when it ends, the attach ends with its exit code, though
+    the restart policy starts the next at once; attaching again types into the new run."""
+    quitter = TTY_READER.replace("done", "case $$line in quit) exit 3;; esac; done")
+    stack.write({"term": quitter + "restart: always\n"})
+    stack.ok("up", "-d")
+    attached = Attached(stack, "term", terminal=True)
+    attached.write("one\n")
+    attached.wait_for("got:one\r?")
+    attached.write("quit\n")
+    code, err = attached.finish()
+    assert code == 3, err
+    deadline = time.monotonic() + 20
+    while stack.states()[f"{stack.name}-term-1"] != "running":
+        assert time.monotonic() < deadline, "the restart policy did not restart it"
+        time.sleep(0.2)
+    attached = Attached(stack, "term", terminal=True)
+    attached.write("two\n")
+    attached.wait_for("got:two\r?")
+    attached.write("\x10\x11")
+    assert attached.finish()[0] == 0
+
+
+def test_attach_refuses_what_dockers_attach_refuses(stack: Stack) -> None:
+    """A paused container, and a tty container with a stdin that is no terminal (docker's
+    CheckTty), unless --no-stdin; nothing is refused for a plain container's piped stdin."""
+    stack.write({"term": TTY_READER, "reader": READER})
+    stack.ok("up", "-d")
+    piped = stack.cli("attach", "term")
+    assert piped.returncode == 1, piped
+    assert "the input device is not a TTY" in piped.stderr, piped.stderr
+    stack.ok("pause", "term")
+    paused = stack.cli("attach", "--no-stdin", "term")
+    assert "cannot attach to a paused container, unpause it first" in paused.stderr, paused
+    stack.ok("unpause", "term")
+    attached = Attached(stack, "--no-stdin", "term")
+    time.sleep(3)  # attached by then (it prints nothing to wait for)
+    stack.ok("restart", "term")  # its run ends: so does the attach, with its exit code
+    assert attached.finish()[0] == 137
+    attached = Attached(stack, "reader", stdin=True)
+    attached.write("plain\n")
+    attached.wait_for("got:plain")
+    attached.write("quit\n")
+    assert attached.finish()[0] == 3
