@@ -1021,7 +1021,7 @@ class Engine:
         if info.state.paused:
             raise InvalidStateError(f"container {info.name} is already paused", subject=info.name)
         container_cgroup(info.id, info.record.spec.cgroup_parent).freeze(True)
-        self.containers.update_state(info.id, paused=True)
+        self.containers.record_pause(info.id, True)
         return self.inspect(info.id)
 
     def unpause_container(self, name_or_id: str) -> ContainerInfo:
@@ -1029,7 +1029,7 @@ class Engine:
         if not info.state.paused:
             raise InvalidStateError(f"container {info.name} is not paused", subject=info.name)
         container_cgroup(info.id, info.record.spec.cgroup_parent).freeze(False)
-        self.containers.update_state(info.id, paused=False)
+        self.containers.record_pause(info.id, False)
         return self.inspect(info.id)
 
     def kill_container(self, name_or_id: str, sig: str = "SIGKILL") -> None:
@@ -1136,10 +1136,6 @@ class Engine:
         (engine.container_commit). A running container is paused while its changes are read
         (`request.pause`, unless already paused) and unpaused again whatever happens. Bad input
         (reference, changes) fails before anything is frozen or written."""
-        from engine.commit import commit_upper
-        from engine.container_commit import committed_document, layer_descriptor
-        from engine.image_layout import CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, canonical_json
-
         info = self.inspect(name_or_id)
         request.validate()
         reference = request.checked_reference()
@@ -1151,12 +1147,22 @@ class Engine:
                   and not info.state.paused)
         if freeze:
             self.pause_container(info.id)
-        try:
-            blob = commit_upper(self.layout.container_dir(info.id) / "upper", self.images.content)
+        try:  # thawed after the commit is recorded, as Docker: pause, commit, unpause
+            return self._commit_paused(info, request, reference, parent, parent_doc)
         finally:
             if freeze:
                 with contextlib.suppress(InvalidStateError):  # it stopped meanwhile
                     self.unpause_container(info.id)
+
+    def _commit_paused(
+        self, info: ContainerInfo, request: CommitRequest, reference: str | None, parent: Image,
+        parent_doc: dict[str, Any],
+    ) -> Image:
+        from engine.commit import commit_upper
+        from engine.container_commit import committed_document, layer_descriptor
+        from engine.image_layout import CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, canonical_json
+
+        blob = commit_upper(self.layout.container_dir(info.id) / "upper", self.images.content)
         layers = list(self.images.manifest(parent).get("layers", []))
         diff_id: str | None = None
         if not self._empty_layer(blob.digest):
