@@ -1334,7 +1334,13 @@ class Engine:
         return its exit code; raises `engine.exec.ExecError` if it could not be started.
         With `tty`, the process gets a pty of the container's own devpts, relayed to stdio
         (the caller puts its terminal in raw mode)."""
-        from engine.exec import copy_window_size, open_container_pty, relay_terminal, start_exec
+        from engine.exec import (
+            copy_window_size,
+            open_container_pty,
+            relay_terminal,
+            start_exec,
+            window_size_source,
+        )
 
         if tty:
             env = {"TERM": "xterm", **(env or {})}
@@ -1345,7 +1351,7 @@ class Engine:
             return start_exec(target, spec, process, stdio).wait()
         master, slave = open_container_pty(target.init_pid)
         try:
-            copy_window_size(stdio[0], slave)
+            copy_window_size(window_size_source(stdio[0], stdio[1]), slave)
             running = start_exec(target, spec, process, (slave, slave, slave), tty=True)
             os.close(slave)
             slave = -1
