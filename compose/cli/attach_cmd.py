@@ -103,21 +103,24 @@ def _proxy_signals(engine: Engine, container_id: str) -> None:
 
 def _follow_window_size(engine: Engine, container_id: str) -> None:
     """docker's attach to a tty from a terminal: the container's terminal takes our size, now
-    and on every SIGWINCH."""
+    and on every SIGWINCH. First one row and column more, as docker's CLI: a size that does
+    not change sends no SIGWINCH, and the program (a shell at its prompt) would not redraw for
+    an attach after the first."""
     import fcntl
     import struct
     import termios
 
     from engine.api import EngineError
 
-    def resize(*_: object) -> None:
+    def resize(*_: object, more: int = 0) -> None:
         try:
             packed = fcntl.ioctl(1, termios.TIOCGWINSZ, b"\0" * 8)
             rows, columns = struct.unpack("HHHH", packed)[:2]
-            engine.resize_tty(container_id, rows, columns)
+            engine.resize_tty(container_id, rows + more, columns + more)
         except (OSError, EngineError):  # no size to give, or it stopped meanwhile
             return
 
+    resize(more=1)
     resize()
     signal.signal(signal.SIGWINCH, resize)
 

@@ -322,3 +322,40 @@ def test_attach_refuses_what_dockers_attach_refuses(stack: Stack) -> None:
     attached.wait_for("got:plain")
     attached.write("quit\n")
     assert attached.finish()[0] == 3
+
+
+def test_every_attach_from_a_terminal_signals_a_window_change(stack: Stack) -> None:
+    """docker's CLI sizes the tty one row and column larger, then to our size: a program at its
+    prompt redraws for the second attach too (an unchanged size sends no SIGWINCH)."""
+    import struct
+    import termios
+    from fcntl import ioctl
+
+    stack.write({"term": (
+        'image: busybox\ntty: true\nstdin_open: true\nstop_grace_period: 0s\ncommand: ["sh",'
+        ' "-c", "trap \'echo winch\' WINCH; echo ready; while true; do sleep 0.2; done"]\n'
+    )})
+    stack.ok("up", "-d")
+    deadline = time.monotonic() + 20
+    while "ready" not in stack.ok("logs", "term").stdout:  # its trap is set
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(stack.root)
+    for _ in range(2):
+        master, slave = os.openpty()
+        ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+        process = subprocess.Popen(
+            [PYCOMPOSE, "-p", stack.name, "attach", "term"], cwd=stack.directory, env=env,
+            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+        )
+        os.close(slave)
+        try:
+            _read_until(master, b"winch")
+            os.write(master, b"\x10\x11")
+            assert process.wait(timeout=20) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            os.close(master)
