@@ -196,7 +196,8 @@ def test_attach_to_a_tty_passes_ctrl_c_as_a_key_not_signals(stack: Stack) -> Non
 
 
 def _on_a_terminal(stack: Stack, *args: str) -> int:
-    """A pycompose command run with a pty as its stdin and stdout; its exit code."""
+    """A pycompose command run with a pty as its stdin and stdout (no progress view: nothing
+    reads the pty, whose buffer a live view could fill); its exit code."""
     import pty
 
     master, slave = pty.openpty()
@@ -204,7 +205,8 @@ def _on_a_terminal(stack: Stack, *args: str) -> int:
     env["PYCOMPOSE_ROOT"] = str(stack.root)
     try:
         return subprocess.run(
-            [PYCOMPOSE, "-p", stack.name, *args], cwd=stack.directory, env=env, stdin=slave,
+            [PYCOMPOSE, "-p", stack.name, "--progress", "quiet", *args], cwd=stack.directory,
+            env=env, stdin=slave,
             stdout=slave, stderr=slave, timeout=120, check=False,
         ).returncode
     finally:
