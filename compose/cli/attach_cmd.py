@@ -68,7 +68,7 @@ class _Session:
 
     def pump_input(self, target: int, keys: bytes) -> None:
         """Our stdin into the container's until our EOF (the container's stdin stays open:
-        not StdinOnce) or the detach keys."""
+        not StdinOnce) or the detach keys (none: everything is input)."""
         scanner = DetachScanner(keys)
         try:
             while True:
@@ -177,14 +177,18 @@ def attach(
     with raw_terminal(spec.tty and stdin_target is not None and os.isatty(0)):
         threading.Thread(target=session.pump_output, args=(lines,), daemon=True).start()
         if stdin_target is not None:
+            # docker's detach keys work with a tty only (its CLI's escape proxy is set up
+            # with the raw terminal): into a plain stdin they are input like any other.
+            scanned = keys if spec.tty else b""
             threading.Thread(
-                target=session.pump_input, args=(stdin_target, keys), daemon=True
+                target=session.pump_input, args=(stdin_target, scanned), daemon=True
             ).start()
         while not session.done.wait(0.1):
             if end is None and (end := look(orch.engine, info)) is not None:
                 session.stop_after(end.finished_at)
-    if session.detached:
-        return
+    if session.detached:  # docker's CLI: its escape proxy's error, once the terminal is back
+        print("read escape sequence", file=sys.stderr, flush=True)
+        raise typer.Exit(1)
     # The output ended: the run has ended, or is just being recorded as ended.
     deadline = time.monotonic() + 5.0
     while end is None and time.monotonic() < deadline:
