@@ -107,11 +107,11 @@ class TerminalChoice:
 
 def terminal_choice(request: RunRequest, stdin_tty: bool, stdout_tty: bool) -> TerminalChoice:
     """docker compose's choice, whatever the service's `tty` and `stdin_open` say (its run
-    replaces both): a pty when our stdout is a terminal, unless -T, or our stdin is none and
-    neither -i nor -T was given; with -t, always. Stdin open unless --interactive=false,
-    detached too. A pty fed from a stdin that is no terminal is refused, as docker's CLI
-    refuses it (`-t`, or `-i` from a terminal, with stdin piped): its input would be typed
-    into a terminal, echoed and edited as keys."""
+    replaces both): with -t a pty; else one when our stdout is a terminal, unless -T, or
+    unless our stdin is no terminal and -i was not given. Stdin open unless
+    --interactive=false, detached too. A pty fed from a stdin that is no terminal is refused,
+    as docker's CLI refuses it (`-t`, or `-i` from a terminal, with stdin piped): its input
+    would be typed into a terminal, echoed and edited as keys."""
     interactive = request.interactive is not False
     if request.tty:
         tty = True
