@@ -1050,7 +1050,7 @@ class Engine:
         if info.state.paused:
             raise InvalidStateError(f"container {info.name} is already paused", subject=info.name)
         container_cgroup(info.id, info.record.spec.cgroup_parent).freeze(True)
-        self.containers.update_state(info.id, paused=True)
+        self.containers.record_pause(info.id, True)
         return self.inspect(info.id)
 
     def unpause_container(self, name_or_id: str) -> ContainerInfo:
@@ -1058,7 +1058,7 @@ class Engine:
         if not info.state.paused:
             raise InvalidStateError(f"container {info.name} is not paused", subject=info.name)
         container_cgroup(info.id, info.record.spec.cgroup_parent).freeze(False)
-        self.containers.update_state(info.id, paused=False)
+        self.containers.record_pause(info.id, False)
         return self.inspect(info.id)
 
     def kill_container(self, name_or_id: str, sig: str = "SIGKILL") -> None:
@@ -1165,10 +1165,6 @@ class Engine:
         (engine.container_commit). A running container is paused while its changes are read
         (`request.pause`, unless already paused) and unpaused again whatever happens. Bad input
         (reference, changes) fails before anything is frozen or written."""
-        from engine.commit import commit_upper
-        from engine.container_commit import committed_document, layer_descriptor
-        from engine.image_layout import CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, canonical_json
-
         info = self.inspect(name_or_id)
         request.validate()
         reference = request.checked_reference()
@@ -1180,12 +1176,22 @@ class Engine:
                   and not info.state.paused)
         if freeze:
             self.pause_container(info.id)
-        try:
-            blob = commit_upper(self.layout.container_dir(info.id) / "upper", self.images.content)
+        try:  # thawed after the commit is recorded, as Docker: pause, commit, unpause
+            return self._commit_paused(info, request, reference, parent, parent_doc)
         finally:
             if freeze:
                 with contextlib.suppress(InvalidStateError):  # it stopped meanwhile
                     self.unpause_container(info.id)
+
+    def _commit_paused(
+        self, info: ContainerInfo, request: CommitRequest, reference: str | None, parent: Image,
+        parent_doc: dict[str, Any],
+    ) -> Image:
+        from engine.commit import commit_upper
+        from engine.container_commit import committed_document, layer_descriptor
+        from engine.image_layout import CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, canonical_json
+
+        blob = commit_upper(self.layout.container_dir(info.id) / "upper", self.images.content)
         layers = list(self.images.manifest(parent).get("layers", []))
         diff_id: str | None = None
         if not self._empty_layer(blob.digest):
@@ -1226,9 +1232,12 @@ class Engine:
         tail: int | None = None,
         since: str | None = None,
         until: str | None = None,
+        run_only: bool = False,
     ) -> Iterator[LogLine]:
         """`since`, `until`: RFC 3339, Unix seconds or a duration before now (`10m`), as
-        Docker; following ends at `until`."""
+        Docker; following ends at `until`. Following goes on across restarts, unless
+        `run_only`: then it ends with the run going on now (Docker's attach is to one run),
+        once all that run wrote is read (its end is recorded after its log is complete)."""
         from itertools import takewhile
 
         from engine.logs import read_logs
@@ -1239,9 +1248,12 @@ class Engine:
         if not follow:
             lines: Iterator[LogLine] = iter(read_logs(info.log_path, tail, stamp))
         else:
+            ended_runs = info.state.die_count
 
             def running() -> bool:
-                return self._observe(info.record).status.active
+                state = self._observe(info.record)
+                going_on = state.status.active
+                return going_on and not (run_only and state.die_count != ended_runs)
 
             lines = self._follow_until_exit(info, running, tail, stamp)
         return lines if end is None else takewhile(lambda line: line.time <= end, lines)
@@ -1351,7 +1363,13 @@ class Engine:
         return its exit code; raises `engine.exec.ExecError` if it could not be started.
         With `tty`, the process gets a pty of the container's own devpts, relayed to stdio
         (the caller puts its terminal in raw mode)."""
-        from engine.exec import copy_window_size, open_container_pty, relay_terminal, start_exec
+        from engine.exec import (
+            copy_window_size,
+            open_container_pty,
+            relay_terminal,
+            start_exec,
+            window_size_source,
+        )
 
         if tty:
             env = {"TERM": "xterm", **(env or {})}
@@ -1362,7 +1380,7 @@ class Engine:
             return start_exec(target, spec, process, stdio).wait()
         master, slave = open_container_pty(target.init_pid)
         try:
-            copy_window_size(stdio[0], slave)
+            copy_window_size(window_size_source(stdio[0], stdio[1]), slave)
             running = start_exec(target, spec, process, (slave, slave, slave), tty=True)
             os.close(slave)
             slave = -1

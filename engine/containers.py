@@ -213,6 +213,10 @@ class ContainerState:
     # Commits of the container (Docker's `commit`), the last few with their event attributes.
     commit_count: int = 0
     recent_commits: list[dict[str, str]] = field(default_factory=list)
+    # Freezes and thaws (Docker's `pause` / `unpause`): a commit's are over before a poller
+    # may look, so the paused flag alone does not show them.
+    pause_count: int = 0
+    unpause_count: int = 0
 
 
 def now_rfc3339() -> str:
@@ -690,6 +694,16 @@ class ContainerStore:
             self.save_state(container_id, replace(
                 state, commit_count=state.commit_count + 1, recent_commits=commits
             ))
+
+    def record_pause(self, container_id: str, paused: bool) -> None:
+        """The container frozen (`paused`) or thawed, counted for Docker's pause/unpause."""
+        with self._state_lock(container_id):
+            state = self.load_state(container_id)
+            if paused:
+                state = replace(state, paused=True, pause_count=state.pause_count + 1)
+            else:
+                state = replace(state, paused=False, unpause_count=state.unpause_count + 1)
+            self.save_state(container_id, state)
 
     def record_stop(self, container_id: str) -> None:
         """Count a completed stop (Docker's `stop` event, after `die`)."""

@@ -429,12 +429,19 @@ def copy_window_size(from_fd: int, to_fd: int) -> None:
         fcntl.ioctl(to_fd, termios.TIOCSWINSZ, size)
 
 
+def window_size_source(stdin_fd: int, stdout_fd: int) -> int:
+    """Whose window size a relayed pty takes: the output terminal's, as docker's CLI (its
+    Out().GetTtySize()), also when the input is not one (`--interactive=false`)."""
+    return stdout_fd if os.isatty(stdout_fd) else stdin_fd
+
+
 def relay_terminal(master: int, stdin_fd: int, stdout_fd: int) -> None:
     """`relay_pty` with the caller's window size, now and whenever it changes (SIGWINCH; only
     the main thread may set the handler, elsewhere the size is copied once)."""
-    copy_window_size(stdin_fd, master)
+    sized = window_size_source(stdin_fd, stdout_fd)
+    copy_window_size(sized, master)
     try:
-        previous = signal.signal(signal.SIGWINCH, lambda *_: copy_window_size(stdin_fd, master))
+        previous = signal.signal(signal.SIGWINCH, lambda *_: copy_window_size(sized, master))
     except ValueError:  # not the main thread
         relay_pty(master, stdin_fd, stdout_fd)
         return

@@ -210,10 +210,23 @@ def _life(
     out += [("die", attrs) for attrs in dies]
     at = len(out) if last_start is None else last_start + 1
     out[at:at] = [("restart", {})] * _delta(old_state, state, "restart_requests")
-    paused = bool(getattr(state, "paused", False))
-    if paused != bool(getattr(old_state, "paused", False)):
-        out.append(("pause" if paused else "unpause", {}))
-    return out + _commits(old_state, state)
+    return out + _pauses_and_commits(old_state, state)
+
+
+def _pauses_and_commits(old: object, new: object) -> list[tuple[str, dict[str, str]]]:
+    """Docker's pause/unpause events since the last look (counted by the engine: a commit's
+    freeze is over before a poller may look; the paused flag when uncounted), alternating from
+    the state then, with the commits before the last thaw: Docker's pause, commit, unpause."""
+    was = bool(getattr(old, "paused", False))
+    count = _delta(old, new, "pause_count") + _delta(old, new, "unpause_count")
+    if not count:
+        count = int(bool(getattr(new, "paused", False)) != was)
+    order = ("unpause", "pause") if was else ("pause", "unpause")
+    steps: list[tuple[str, dict[str, str]]] = [(order[i % 2], {}) for i in range(count)]
+    commits = _commits(old, new)
+    if commits and steps and steps[-1][0] == "unpause":
+        return steps[:-1] + commits + steps[-1:]
+    return steps + commits
 
 
 def _commits(old: object, new: object) -> list[tuple[str, dict[str, str]]]:

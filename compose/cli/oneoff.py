@@ -48,8 +48,9 @@ class RunRequest:
     labels: tuple[str, ...] = ()
     publish: tuple[str, ...] = ()
     service_ports: bool = False
-    # docker compose's -i (on by default): attached, the container's stdin is ours.
-    interactive: bool = True
+    # docker compose's -i (on by default): the container's stdin is kept open, and ours when
+    # attached. None: not given (on), which matters to the pty choice (`terminal_choice`).
+    interactive: bool | None = None
     no_tty: bool = False  # -T: no pty even when attached to a terminal
     tty: bool = False  # -t: a pty, even when ours is no terminal (docker compose's -t)
     cap_add: tuple[str, ...] = ()
@@ -94,6 +95,33 @@ def _run_env(request: RunRequest) -> dict[str, str]:
             if key not in env and value is not None:
                 env[key] = value
     return env
+
+
+@dataclass(frozen=True)
+class TerminalChoice:
+    """What a one-off gets of a terminal: a pty (Docker's Tty) and an open stdin (OpenStdin)."""
+
+    tty: bool
+    stdin_open: bool
+
+
+def terminal_choice(request: RunRequest, stdin_tty: bool, stdout_tty: bool) -> TerminalChoice:
+    """docker compose's choice, whatever the service's `tty` and `stdin_open` say (its run
+    replaces both): with -t a pty; else one when our stdout is a terminal, unless -T, or
+    unless our stdin is no terminal and -i was not given. Stdin open unless
+    --interactive=false, detached too. A pty fed from a stdin that is no terminal is refused,
+    as docker's CLI refuses it (`-t`, or `-i` from a terminal, with stdin piped): its input
+    would be typed into a terminal, echoed and edited as keys."""
+    interactive = request.interactive is not False
+    if request.tty:
+        tty = True
+    elif request.no_tty:
+        tty = False
+    else:
+        tty = stdout_tty and (stdin_tty or request.interactive is not None)
+    if tty and interactive and not stdin_tty:
+        raise ComposeError("the input device is not a TTY", hint="use -T to run without one")
+    return TerminalChoice(tty=tty, stdin_open=interactive)
 
 
 def _oneoff_name(project: str, service: str, sep: str) -> str:
@@ -203,6 +231,7 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
         raise ComposeError("--service-ports and --publish are incompatible")
     if request.tty and request.no_tty:
         raise ComposeError("--tty and --no-TTY can't be used together")
+    choice = terminal_choice(request, os.isatty(0), os.isatty(1))
     orch.check_services((service,))
     if service not in orch.project.services:
         raise ComposeError(f"service {service} is not enabled (check its profiles)")
@@ -268,18 +297,17 @@ def _run(orch: Orchestrator, flags: GlobalOptions, request: RunRequest) -> int:
         overrides["working_dir"] = request.workdir
     if request.user:
         overrides["user"] = request.user
-    if request.rm:  # Docker's AutoRemove, which allows no restart policy
+    if request.rm:  # Docker's AutoRemove
         overrides["auto_remove"] = True
-        overrides["restart_policy"] = "no"
-    attach_stdin = request.interactive and not request.detach
-    if attach_stdin:
-        overrides["stdin_open"] = overrides["stdin_once"] = True
-    # docker compose: a pty when attached to a terminal, unless -T; with -t even without one
-    # (the output then comes through the pty: echoed input, CRLF line ends).
-    at_terminal = os.isatty(0) and os.isatty(1)
-    use_tty = attach_stdin and not request.no_tty and (request.tty or at_terminal)
-    if use_tty or (request.tty and request.detach):
-        overrides["tty"] = True
+    # docker compose runs a one-off without the service's restart policy: it ends once.
+    overrides["restart_policy"] = "no"
+    overrides["tty"], overrides["stdin_open"] = choice.tty, choice.stdin_open
+    # Attached, the stdin is ours (Docker's StdinOnce); detached, it stays open for `attach`.
+    attach_stdin = choice.stdin_open and not request.detach
+    overrides["stdin_once"] = attach_stdin
+    # With a pty and our stdin, the pty's master is relayed to our terminal; a pty without
+    # our stdin (--interactive=false) shows its output through the log.
+    use_tty = choice.tty and attach_stdin
     spec = dataclasses.replace(spec, **overrides)  # type: ignore[arg-type]
     made: list[str] = []
     spec = orch.name_anonymous_volumes(spec, made=made)
@@ -390,7 +418,7 @@ def _follow(
             from compose.cli.terminal import raw_terminal
 
             sys.stdout.flush()
-            with raw_terminal(os.isatty(0)):  # `-t` without a terminal: relayed as it is
+            with raw_terminal(os.isatty(0)):
                 engine.relay_console(console)
         for line in engine.logs(container_id, follow=True):
             stream = sys.stderr if line.stream == "stderr" else sys.stdout

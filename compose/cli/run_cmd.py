@@ -30,15 +30,16 @@ def run(
     no_deps: bool = typer.Option(False, "--no-deps", help="Don't start linked services"),
     no_tty: bool = typer.Option(
         False, "-T", "--no-TTY",
-        help="Disable pseudo-TTY allocation (default: a TTY when stdin and stdout are terminals)",
+        help="Disable pseudo-TTY allocation (default: a TTY when stdout is a terminal and stdin"
+        " is one or -i is given)",
     ),
     tty: bool | None = typer.Option(
         None, "-t", "--tty/--no-tty",
-        help="Allocate a pseudo-TTY, even when stdin is not a terminal (--tty=false: as -T)",
+        help="Allocate a pseudo-TTY, even when stdout is not a terminal (--tty=false: as -T)",
     ),
-    interactive: bool = typer.Option(
-        True, "-i", "--interactive/--no-interactive",
-        help="Attached, the container reads our stdin (default)",
+    interactive: bool | None = typer.Option(
+        None, "-i", "--interactive/--no-interactive",
+        help="Keep STDIN open even if not attached (default: on)",
     ),
     label: list[str] = typer.Option(None, "-l", "--label", help="Add or override a label"),
     publish: list[str] = typer.Option(None, "-p", "--publish", help="Publish a port"),

@@ -73,8 +73,12 @@ def _attached(engine: Engine, target: str, request: ExecRequest) -> int:
     decide, and report its real exit status (130 if SIGINT killed it)."""
     from compose.cli.terminal import raw_terminal
 
+    # docker compose: a pty when our output is a terminal, unless -T; fed from a stdin that
+    # is none, docker's CLI refuses it (CheckTty): piped input would be typed as keys.
+    use_tty = not request.no_tty and os.isatty(1)
+    if use_tty and request.interactive and not os.isatty(0):
+        raise ComposeError("the input device is not a TTY", hint="use -T to run without one")
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    use_tty = not request.no_tty and os.isatty(0) and os.isatty(1)
     # --interactive=false: the process reads an empty stdin, as docker's exec without -i
     stdin = 0 if request.interactive else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     try:

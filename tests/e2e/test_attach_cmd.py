@@ -39,16 +39,24 @@ TRAPPER = (
 
 
 class Attached:
-    """A `pycompose attach` running in the background, its stdout read line by line."""
+    """A `pycompose attach` running in the background, its stdout read line by line; its
+    stdin a pipe, or with `terminal` a pty (docker's attach to a tty container needs one)."""
 
-    def __init__(self, stack: Stack, *args: str, stdin: bool = False) -> None:
+    def __init__(
+        self, stack: Stack, *args: str, stdin: bool = False, terminal: bool = False
+    ) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
         env["PYCOMPOSE_ROOT"] = str(stack.root)
+        self.master = -1
+        source: int = subprocess.PIPE if stdin else subprocess.DEVNULL
+        if terminal:
+            self.master, source = os.openpty()
         self.proc = subprocess.Popen(
             [PYCOMPOSE, "-p", stack.name, "attach", *args], cwd=stack.directory, env=env,
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
+            stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
+        if terminal:
+            os.close(source)
         self.lines: queue.Queue[str] = queue.Queue()
         assert self.proc.stdout is not None
         threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True).start()
@@ -69,6 +77,9 @@ class Attached:
         raise AssertionError(f"attach printed no line like {pattern!r}")
 
     def write(self, text: str) -> None:
+        if self.master >= 0:
+            os.write(self.master, text.encode())
+            return
         assert self.proc.stdin is not None
         self.proc.stdin.write(text)
         self.proc.stdin.flush()
@@ -80,6 +91,9 @@ class Attached:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
+            if self.master >= 0:
+                os.close(self.master)
+                self.master = -1
         return self.proc.returncode, err
 
 
@@ -97,18 +111,16 @@ def test_attach_shows_what_comes_after_and_returns_the_exit_code(stack: Stack) -
     assert code == 7 and err == "bye\n"
 
 
-def test_attach_feeds_stdin_and_detaches_with_the_keys(stack: Stack) -> None:
+def test_attach_feeds_stdin_where_the_detach_keys_are_plain_input(stack: Stack) -> None:
+    """docker's detach keys work with a tty only: into a plain stdin they are input."""
     stack.write({"reader": READER})
     stack.ok("up", "-d")
     attached = Attached(stack, "--detach-keys", "ctrl-x", "reader", stdin=True)
     attached.write("hello\n")
     attached.wait_for("got:hello")
-    attached.write("\x18")
-    assert attached.finish()[0] == 0
-    assert stack.states()[f"{stack.name}-reader-1"] == "running"  # detached, not stopped
-    attached = Attached(stack, "reader", stdin=True)
-    attached.write("again\nquit\n")
-    attached.wait_for("got:again")
+    attached.write("\x18\x10\x11keys\n")
+    attached.wait_for("got:\x18\x10\x11keys")
+    attached.write("quit\n")
     code, err = attached.finish()
     assert code == 3, err
 
@@ -149,30 +161,30 @@ def test_attach_errors_are_composes(stack: Stack) -> None:
 def test_attach_types_into_a_tty_container_and_detaches_with_the_keys(stack: Stack) -> None:
     stack.write({"term": TTY_READER})
     stack.ok("up", "-d")
-    attached = Attached(stack, "term", stdin=True)
+    attached = Attached(stack, "term", terminal=True)
     attached.write("hello\n")
     attached.wait_for("got:hello\r?")  # through the pty: echoed, CRLF line ends
-    attached.write("\x10\x11")  # ctrl-p ctrl-q
-    assert attached.finish()[0] == 0
+    attached.write("\x10\x11")  # ctrl-p ctrl-q: docker's CLI ends with its proxy's error
+    assert attached.finish() == (1, "read escape sequence\n")
     assert stack.states()[f"{stack.name}-term-1"] == "running"
-    attached = Attached(stack, "--detach-keys", "ctrl-a,x", "term", stdin=True)
+    attached = Attached(stack, "--detach-keys", "ctrl-a,x", "term", terminal=True)
     attached.write("\x10again\n")  # not the start of our keys now: typed into the terminal
     attached.wait_for("got:\x10again\r?")
     attached.write("\x01x")
-    assert attached.finish()[0] == 0
+    assert attached.finish()[0] == 1
     assert stack.states()[f"{stack.name}-term-1"] == "running"
 
 
 def test_attach_to_a_tty_passes_ctrl_c_as_a_key_not_signals(stack: Stack) -> None:
     stack.write({"term": TTY_READER})
     stack.ok("up", "-d")
-    attached = Attached(stack, "term", stdin=True)
+    attached = Attached(stack, "term", terminal=True)
     attached.write("one\n")
     attached.wait_for("got:one\r?")
     attached.proc.send_signal(signal.SIGINT)  # not proxied with a tty, as in docker
     attached.finish()
     assert stack.states()[f"{stack.name}-term-1"] == "running"
-    attached = Attached(stack, "term", stdin=True)
+    attached = Attached(stack, "term", terminal=True)
     attached.write("two\n")
     attached.wait_for("got:two\r?")
     attached.write("\x03")  # the terminal makes it SIGINT for the container's processes
@@ -181,27 +193,38 @@ def test_attach_to_a_tty_passes_ctrl_c_as_a_key_not_signals(stack: Stack) -> Non
     assert code == 4, err
 
 
-def test_attach_to_a_detached_tty_one_off(stack: Stack) -> None:
-    stack.write({"term": TTY_READER})
-    name = stack.ok("run", "-d", "term").stdout.strip()
-    assert name.startswith(f"{stack.name}-term-run-")
-    attached = Attached(stack, "term", stdin=True)
-    attached.write("from-run\n")
-    attached.wait_for("got:from-run\r?")
-    attached.write("\x03")
-    attached.wait_for(r"(\^C)?interrupted\r?")  # the terminal echoes ^C
-    assert attached.finish()[0] == 4
+def _on_a_terminal(stack: Stack, *args: str) -> int:
+    """A pycompose command run with a pty as its stdin and stdout (no progress view: nothing
+    reads the pty, whose buffer a live view could fill); its exit code."""
+    import pty
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(stack.root)
+    try:
+        return subprocess.run(
+            [PYCOMPOSE, "-p", stack.name, "--progress", "quiet", *args], cwd=stack.directory,
+            env=env, stdin=slave,
+            stdout=slave, stderr=slave, timeout=120, check=False,
+        ).returncode
+    finally:
+        os.close(slave)
+        os.close(master)
 
 
-def test_run_d_t_gives_a_one_off_a_terminal_to_attach_to(stack: Stack) -> None:
+def test_run_d_from_a_terminal_gives_a_one_off_a_terminal_to_attach_to(stack: Stack) -> None:
+    """docker compose's `run -d` takes its pty from our terminal (not from the service's
+    `tty`): attached later, input is typed into it (echoed) and Ctrl-C is a key."""
     stack.write({"plain": TTY_READER.replace("tty: true\n", "")})
-    stack.ok("run", "-d", "-t", "plain")
-    attached = Attached(stack, "plain", stdin=True)
+    assert _on_a_terminal(stack, "run", "-d", "plain") == 0
+    assert [n for n in stack.states() if n.startswith(f"{stack.name}-plain-run-")]
+    attached = Attached(stack, "plain", terminal=True)
     attached.write("typed\n")
     attached.wait_for("typed\r?")  # the terminal's echo: only a tty gives one
     attached.wait_for("got:typed\r?")
-    attached.write("\x10\x11")
-    assert attached.finish()[0] == 0
+    attached.write("\x03")
+    attached.wait_for(r"(\^C)?interrupted\r?")  # the terminal echoes ^C
+    assert attached.finish()[0] == 4
 
 
 SIZER = (
@@ -246,10 +269,93 @@ def test_attach_from_a_terminal_gives_the_tty_our_window_size(stack: Stack) -> N
         os.write(master, b"y\r")
         _read_until(master, b"size:50 120")
         os.write(master, b"\x10\x11")
-        assert process.wait(timeout=20) == 0
+        assert process.wait(timeout=20) == 1  # detached: docker's "read escape sequence"
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
         os.close(master)
     assert stack.states()[f"{stack.name}-term-1"] == "running"
+
+
+def test_attach_ends_with_the_run_a_restart_policy_replaces(stack: Stack) -> None:
+    """docker's attach is to one run: when it ends, the attach ends with its exit code, though
+    the restart policy starts the next at once; attaching again types into the new run."""
+    quitter = TTY_READER.replace("done", "case $$line in quit) exit 3;; esac; done")
+    stack.write({"term": quitter + "restart: always\n"})
+    stack.ok("up", "-d")
+    attached = Attached(stack, "term", terminal=True)
+    attached.write("one\n")
+    attached.wait_for("got:one\r?")
+    attached.write("quit\n")
+    code, err = attached.finish()
+    assert code == 3, err
+    deadline = time.monotonic() + 20
+    while stack.states()[f"{stack.name}-term-1"] != "running":
+        assert time.monotonic() < deadline, "the restart policy did not restart it"
+        time.sleep(0.2)
+    attached = Attached(stack, "term", terminal=True)
+    attached.write("two\n")
+    attached.wait_for("got:two\r?")
+    attached.write("\x10\x11")
+    assert attached.finish()[0] == 1
+
+
+def test_attach_refuses_what_dockers_attach_refuses(stack: Stack) -> None:
+    """A paused container, and a tty container with a stdin that is no terminal (docker's
+    CheckTty), unless --no-stdin; nothing is refused for a plain container's piped stdin."""
+    stack.write({"term": TTY_READER, "reader": READER})
+    stack.ok("up", "-d")
+    piped = stack.cli("attach", "term")
+    assert piped.returncode == 1, piped
+    assert "the input device is not a TTY" in piped.stderr, piped.stderr
+    stack.ok("pause", "term")
+    paused = stack.cli("attach", "--no-stdin", "term")
+    assert "cannot attach to a paused container, unpause it first" in paused.stderr, paused
+    stack.ok("unpause", "term")
+    attached = Attached(stack, "--no-stdin", "term")
+    time.sleep(3)  # attached by then (it prints nothing to wait for)
+    stack.ok("restart", "term")  # its run ends: so does the attach, with its exit code
+    assert attached.finish()[0] == 137
+    attached = Attached(stack, "reader", stdin=True)
+    attached.write("plain\n")
+    attached.wait_for("got:plain")
+    attached.write("quit\n")
+    assert attached.finish()[0] == 3
+
+
+def test_every_attach_from_a_terminal_signals_a_window_change(stack: Stack) -> None:
+    """docker's CLI sizes the tty one row and column larger, then to our size: a program at its
+    prompt redraws for the second attach too (an unchanged size sends no SIGWINCH)."""
+    import struct
+    import termios
+    from fcntl import ioctl
+
+    stack.write({"term": (
+        'image: busybox\ntty: true\nstdin_open: true\nstop_grace_period: 0s\ncommand: ["sh",'
+        ' "-c", "trap \'echo winch\' WINCH; echo ready; while true; do sleep 0.2; done"]\n'
+    )})
+    stack.ok("up", "-d")
+    deadline = time.monotonic() + 20
+    while "ready" not in stack.ok("logs", "term").stdout:  # its trap is set
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env["PYCOMPOSE_ROOT"] = str(stack.root)
+    for _ in range(2):
+        master, slave = os.openpty()
+        ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+        process = subprocess.Popen(
+            [PYCOMPOSE, "-p", stack.name, "attach", "term"], cwd=stack.directory, env=env,
+            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+        )
+        os.close(slave)
+        try:
+            _read_until(master, b"winch")
+            os.write(master, b"\x10\x11")
+            assert process.wait(timeout=20) == 1
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            os.close(master)

@@ -69,7 +69,10 @@ def test_commit_is_a_container_event(stack: Stack) -> None:
     assert image_id, made.stderr
     stack.ok("commit", "web")  # no name: a dangling image, no imageRef
     out, _ = watcher.communicate(timeout=60)
-    commits = [e for e in map(json.loads, out.splitlines()) if e["action"] == "commit"]
+    seen = list(map(json.loads, out.splitlines()))
+    # Docker pauses a running container while it commits it (`--pause`, on by default)
+    assert [e["action"] for e in seen] == ["pause", "commit", "unpause"] * 2, out
+    commits = [e for e in seen if e["action"] == "commit"]
     assert [(e["type"], e["service"]) for e in commits] == [("container", "web")] * 2
     first, second = (e["attributes"] for e in commits)
     assert first["comment"] == "for the record" and first["imageID"] == image_id[1]

@@ -156,23 +156,56 @@ def test_a_terminal_gets_a_pty_of_the_container(project: Project) -> None:
     assert project.containers() == []
 
 
-def test_t_forces_a_pty_without_a_terminal_and_T_disables_it(project: Project) -> None:
-    """docker compose's `run -t` allocates a pty even when our stdin is no terminal: the
-    command sees one, and its output comes through it (CRLF line ends); `-T` gives none."""
+def test_t_without_a_terminal_is_refused_and_T_disables_the_pty(project: Project) -> None:
+    """docker compose's `run -t` with a stdin that is no terminal is its CLI's "the input
+    device is not a TTY" (nothing made); without our stdin (--interactive=false) the pty is
+    given and its output comes through it (CRLF line ends); `-T` gives none."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
     env["PYCOMPOSE_ROOT"] = str(project.root)
     script = "[ -t 0 ] && echo tty || echo notty; exit 3"
     # combined short flags (-it, -iT) are Typer's to parse, the others the fast parser's
-    for flags, expected in ((("-t",), b"tty\r\n"), (("--tty",), b"tty\r\n"),
-                            (("-it",), b"tty\r\n"), (("-T",), b"notty\n"),
-                            (("-iT",), b"notty\n"), ((), b"notty\n")):
+    for flags, expected in ((("-t",), None), (("--tty",), None), (("-it",), None),
+                            (("-t", "--interactive=false"), b"tty\r\n"),
+                            (("-T",), b"notty\n"), (("-iT",), b"notty\n"), ((), b"notty\n")):
         result = subprocess.run(
             [PYCOMPOSE, "-p", project.name, "run", "--rm", *flags, "svc", "sh", "-c", script],
             cwd=project.directory, env=env, stdin=subprocess.DEVNULL, capture_output=True,
             timeout=120, check=False,
         )
-        assert (result.returncode, result.stdout) == (3, expected), (flags, result)
+        if expected is None:
+            assert result.returncode == 1, (flags, result)
+            assert b"the input device is not a TTY" in result.stderr, (flags, result)
+        else:
+            assert (result.returncode, result.stdout) == (3, expected), (flags, result)
     assert project.containers() == []
+
+
+def test_a_one_off_ignores_the_services_restart_policy_and_tty(project: Project) -> None:
+    """docker compose runs a one-off without the service's restart policy (it ends once, its
+    exit code is ours) and with the pty and stdin its own flags choose: piped input reaches a
+    `tty: true` service's command as plain input."""
+    (project.directory / "compose.yaml").write_text(
+        STACK + "    restart: always\n    tty: true\n    stdin_open: false\n"
+    )
+    once = project.cli("run", "svc", "sh", "-c", "echo once; exit 3")
+    assert (once.returncode, once.stdout) == (3, "once\n"), once
+    time.sleep(1)  # a restart policy would have started it again by now
+    assert set(project.states().values()) == {"exited"}
+    piped = project.cli("run", "--rm", "svc", "sh", "-c", "[ -t 0 ] || cat", input="hi\n")
+    assert (piped.returncode, piped.stdout) == (0, "hi\n"), piped
+
+
+def test_run_d_takes_its_terminal_and_stdin_from_the_flags(project: Project) -> None:
+    """`run -d` as docker compose's: no pty without a terminal even for a `tty: true` service,
+    stdin kept open even when the service says `stdin_open: false`."""
+    from engine.api import Engine
+
+    (project.directory / "compose.yaml").write_text(
+        STACK + "    tty: true\n    stdin_open: false\n"
+    )
+    name = project.cli("run", "-d", "svc", "sleep", "30").stdout.strip()
+    spec = Engine(project.root).inspect(name).record.spec
+    assert (spec.tty, spec.stdin_open) == (False, True)
 
 
 def test_dockers_boolean_spellings(project: Project) -> None:

@@ -216,6 +216,32 @@ def test_a_childs_oom_kill_is_oom_alone_and_reported_once() -> None:
     assert _actions({"c": _snap(survived)}, {"c": _snap(survived)}) == []
 
 
+def test_a_commits_freeze_is_pause_commit_unpause_though_over_before_the_look() -> None:
+    """Docker pauses a running container while it commits it: pause, commit, unpause; the
+    freeze is counted, as a poller sees the container unpaused on both sides."""
+    made = {"comment": "", "imageID": "sha256:ab", "imageRef": ""}
+    committed = ContainerState(
+        status=ContainerStatus.RUNNING, started_at="t0", commit_count=1, recent_commits=[made],
+        pause_count=1, unpause_count=1,
+    )
+    assert _actions({"c": _snap(RUNNING)}, {"c": _snap(committed)}) == [
+        ("pause", {}), ("commit", made), ("unpause", {}),
+    ]
+    frozen = ContainerState(
+        status=ContainerStatus.RUNNING, started_at="t0", paused=True, pause_count=1,
+    )
+    assert _actions({"c": _snap(frozen)}, {"c": _snap(committed)}) == [
+        ("commit", made), ("unpause", {}),
+    ]
+    twice = ContainerState(
+        status=ContainerStatus.RUNNING, started_at="t0", paused=True, pause_count=2,
+        unpause_count=1,
+    )
+    assert _actions({"c": _snap(RUNNING)}, {"c": _snap(twice)}) == [
+        ("pause", {}), ("unpause", {}), ("pause", {}),
+    ]
+
+
 def test_commits_are_reported_with_their_image() -> None:
     made = {"comment": "c", "imageID": "sha256:1", "imageRef": "x:latest"}
     committed = ContainerState(
