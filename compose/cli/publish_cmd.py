@@ -118,15 +118,15 @@ def _push_built_images(flags: GlobalOptions, project: Project) -> None:
     from compose.publish import services_to_push
     from engine.api import Engine, EngineError
 
-    names = services_to_push(project)
-    if not names:
+    images = {name: project.services[name].image or "" for name in services_to_push(project)}
+    if flags.dry_run:
+        for image in images.values():
+            _say(flags, f" {image} Pushing")
+        return
+    if not images:
         return
     engine = Engine()
-    for name in names:
-        image = project.services[name].image or ""
-        if flags.dry_run:
-            _say(flags, f" {image} Pushing")
-            continue
+    for name, image in images.items():
         try:
             engine.push_image(image, None, progress_printer())
         except EngineError as exc:

@@ -222,3 +222,33 @@ def test_loading_errors_name_the_reference(
     code, _, err = user.run("-f", down, "config")
     assert code == 1 and f'failed to pull OCI resource "{down}"' in err
     assert "cannot reach registry" in err
+
+
+def test_logins_apply_and_built_images_are_pushed_first(
+    tmp_path: Path, user: User
+) -> None:
+    """A registry that wants a login gets the one `pycompose login` stored; the image a
+    service builds is pushed before the artifact, as docker compose's publish does."""
+    server = RegistryServer(tmp_path / "auth-reg", users={"alice": "s3cret"})
+    try:
+        image = f"{server.domain}/built:1"
+        project = user.tmp / "proj"
+        project.mkdir()
+        (project / "Dockerfile").write_text("FROM busybox\nLABEL built=yes\n")
+        (project / "compose.yaml").write_text(
+            f"services:\n  app:\n    image: {image}\n    build: .\n")
+        ref = f"{server.domain}/stack:1"
+        code, _, err = user.run("build", cwd=project)
+        assert code == 0, err
+        code, _, err = user.run("publish", ref, cwd=project)
+        assert code == 1 and "requires a login" in err and f"failed to publish {ref}" in err
+        assert user.run("login", server.domain, "-u", "alice", "-p", "s3cret")[0] == 0
+        code, _, err = user.run("publish", ref, cwd=project)
+        assert code == 0, err
+        auth = ("alice", "s3cret")
+        pushed = requests.get(f"http://{server.domain}/v2/built/tags/list", auth=auth, timeout=10)
+        assert pushed.json()["tags"] == ["1"]
+        code, out, err = user.run("-f", f"oci://{ref}", "config", "--images")
+        assert (code, out.split()) == (0, [image]), err
+    finally:
+        server.close()
