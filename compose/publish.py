@@ -83,7 +83,12 @@ def _env_file_scalars(node: Node) -> list[ScalarNode]:
 def scan_file(path: Path, base: Path, env: Mapping[str, str]) -> ScannedFile:
     """Read `path` and rewrite its `env_file` and `extends.file` paths (relative paths resolve
     against the project directory `base`, as docker compose resolves them for publishing)."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ComposeError(f"cannot publish {path}: {reason}",
+                           hint="publish reads the stack files again (not stdin)") from None
     lookup = chain_lookup(env)
     edits: list[tuple[int, int, str]] = []
     env_files: dict[str, str] = {}

@@ -45,12 +45,17 @@ def _confirmer(assume_yes: bool) -> Confirm:
 def _projects(flags: GlobalOptions) -> tuple[Project, Project]:
     """The project with every profile active (what docker compose publishes), resolved, and
     once more without env resolution (which keeps `env_file` entries visible)."""
+    from pathlib import Path
+
     from compose.cli.session import warned
     from compose.loader import load_project
     from compose.project_cache import load_cached
 
     options = dataclasses.replace(flags.load_options(), profiles=("*",))
     project = warned(load_cached(options))
+    if Path("-") in project.config_files:
+        raise ComposeError("cannot publish a stack read from stdin (-f -)",
+                           hint="publish reads the stack files again: name them with -f")
     unresolved = load_project(dataclasses.replace(options, resolve_env=False))
     return project, unresolved
 

@@ -196,6 +196,10 @@ def test_publish_refuses_before_pushing_anything(registry: RegistryServer, user:
     code, _, err = user.run("publish", ref, cwd=project)
     assert code == 1 and "cannot publish compose file with local includes" in err
 
+    piped = run_cli(["-f", "-", "publish", ref], cwd=project, root=user.root, env=user.env,
+                    input="services:\n  app:\n    image: busybox\n")
+    assert piped.returncode == 1 and "cannot publish a stack read from stdin" in piped.stderr
+
     (project / "compose.yaml").write_text("services:\n  app:\n    image: busybox\n")
     code, _, err = user.run("--dry-run", "publish", ref, cwd=project)
     assert code == 0, err
