@@ -14,6 +14,7 @@ from pathlib import Path
 from compose.errors import ComposeFileNotFoundError
 
 STDIN = "-"
+OCI_PREFIX = "oci://"
 DEFAULT_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 OVERRIDE_NAMES = (
     "compose.override.yaml",
@@ -36,6 +37,10 @@ class ConfigSources:
 def _absolute(name: str, cwd: Path) -> str:
     if name == STDIN:
         return name
+    if name.startswith(OCI_PREFIX):  # a published project, fetched (compose.oci_remote)
+        from compose.oci_remote import load_compose_artifact
+
+        return str(load_compose_artifact(name))
     path = Path(os.path.expanduser(name))
     return str(path if path.is_absolute() else (cwd / path))
 

@@ -34,6 +34,10 @@ class ExtendsScope:
     services: dict[str, Any]
 
     def locate(self, other: str) -> Path:
+        if other.startswith("oci://"):  # a published project (compose.oci_remote)
+            from compose.oci_remote import load_compose_artifact
+
+            return load_compose_artifact(other)
         candidates = [Path(absolute(other, d)) for d in self.base_dirs]
         return next((c for c in candidates if c.exists()), candidates[0])
 

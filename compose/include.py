@@ -38,11 +38,20 @@ def _as_list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
+def _local(path: str, base_dir: Path) -> Path:
+    """An included file: a path, or a published project (`oci://…`) fetched to local files."""
+    if path.startswith("oci://"):
+        from compose.oci_remote import load_compose_artifact
+
+        return load_compose_artifact(path)
+    return Path(absolute(path, base_dir))
+
+
 def parse_include(
     entry: Any, base_dir: Path, env: Mapping[str, str]
 ) -> IncludeRequest:
     spec = {"path": entry} if isinstance(entry, str) else dict(entry)
-    files = tuple(Path(absolute(p, base_dir)) for p in _as_list(spec.get("path")))
+    files = tuple(_local(p, base_dir) for p in _as_list(spec.get("path")))
     if spec.get("project_directory"):
         project_dir = Path(absolute(str(spec["project_directory"]), base_dir))
     else:

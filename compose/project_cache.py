@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from compose.cache_dir import cache_root
-from compose.discovery import STDIN
+from compose.discovery import OCI_PREFIX, STDIN
 from compose.model import LoadOptions, Project
 from compose.schema_file import schema_path
 from engine import sha256_hex
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 FORMAT = 2
 _ENTRY_LIMIT = 256
 _SUBDIR = "project"
+OCI_SUBDIR = "oci"  # compose.oci_remote's fetched projects, under the same cache root
 
 # An input: ("open", path, sha256 hex or "" when it could not be read), ("stat" or "lstat",
 # path, kind) where kind names what os.stat/os.lstat found, ("readlink", path, target), or
@@ -153,6 +154,7 @@ class _Recorder:
         libraries = [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
         prefixes = {str(cache), os.path.dirname(os.__file__), *libraries}
         self.ignore = tuple(os.path.join(p, "") for p in prefixes)
+        self.remote = os.path.join(str(cache), OCI_SUBDIR, "")
         self.inputs: dict[tuple[str, str], str] = {}
         self.uncachable = False
 
@@ -161,6 +163,9 @@ class _Recorder:
         if threading.get_ident() != self.thread or not isinstance(path, (str, bytes, os.PathLike)):
             return None
         name = os.fsdecode(path)
+        if os.path.abspath(name).startswith(self.remote):
+            self.uncachable = True  # a published project's files: only its registry knows
+            return None  # whether the tag still names them, so such a load is never cached
         return None if os.path.abspath(name).startswith(self.ignore) else name
 
     def _open(self, real: Callable[..., Any]) -> Callable[..., Any]:
@@ -320,7 +325,7 @@ def load_cached(options: LoadOptions) -> Project:
     """The project `options` describe, as compose.loader.load_project returns it (and raises
     its errors), from the cache when nothing it was built from has changed."""
     directory = cache_root()
-    if directory is None or STDIN in options.files:
+    if directory is None or STDIN in options.files or _names_remote(options):
         return _load(options)
     try:
         key = _key(options)
@@ -337,6 +342,12 @@ def load_cached(options: LoadOptions) -> Project:
     inputs = recorder.recorded()
     _store(directory, key, inputs + _volatile_inputs(inputs, options.environ), project)
     return project
+
+
+def _names_remote(options: LoadOptions) -> bool:
+    """`-f oci://…` (or in COMPOSE_FILE): resolved on every load, never from the cache."""
+    given = (*options.files, options.environ.get("COMPOSE_FILE") or "")
+    return any(OCI_PREFIX in name for name in given)
 
 
 def _load(options: LoadOptions) -> Project:

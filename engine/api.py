@@ -1409,6 +1409,7 @@ def dry_run_engine(engine: Engine) -> Engine:
 
 
 _LAZY: dict[str, tuple[str, str]] = {
+    "ArtifactRepository": ("engine.registry.artifacts", "ArtifactRepository"),
     "BuildCache": ("engine.builder.cache", "BuildCache"),
     "BuildOptions": ("engine.builder.build", "BuildOptions"),
     "BuildSecret": ("engine.builder.secrets", "BuildSecret"),
@@ -1422,6 +1423,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "DockerIgnore": ("engine.builder.dockerignore", "DockerIgnore"),
     "ExecError": ("engine.exec", "ExecError"),
     "RegistryClient": ("engine.registry.client", "RegistryClient"),
+    "RegistryRejectedError": ("engine.registry.errors", "RegistryRejectedError"),
     "host_architecture": ("engine.images", "host_architecture"),
     "is_loopback_registry": ("engine.registry.client", "is_loopback_registry"),
     "load_archive": ("engine.archive", "load_archive"),
@@ -1444,12 +1446,14 @@ if TYPE_CHECKING:
     from engine.exec import ExecError  # noqa: F401
     from engine.images import host_architecture  # noqa: F401
     from engine.references import parse_reference  # noqa: F401
+    from engine.registry.artifacts import ArtifactRepository  # noqa: F401
     from engine.registry.auth import (  # noqa: F401
         Credentials,
         remove_credentials,
         save_credentials,
     )
     from engine.registry.client import RegistryClient, is_loopback_registry  # noqa: F401
+    from engine.registry.errors import RegistryRejectedError  # noqa: F401
 else:
     # Hidden from mypy: a visible module `__getattr__` would make every misspelt name imported
     # from engine.api type-check as Any.

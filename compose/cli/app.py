@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 MODULES = (
     "config_cmd", "lifecycle_cmds", "query_cmds", "image_cmds", "port_cmd", "exec_cmd",
     "build_cmds", "pause_cmds", "volume_cmds", "container_cmds", "cp_cmd", "misc_cmds", "run_cmd",
-    "stats_cmd", "export_cmd", "watch_cmd", "commit_cmd", "attach_cmd",
+    "stats_cmd", "export_cmd", "watch_cmd", "commit_cmd", "attach_cmd", "publish_cmd",
 )
 # Command (or command group) name -> the compose.cli module whose `register` adds it
 # (tests/unit/test_cli_app_modules.py checks it against what each module registers).
@@ -46,6 +46,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(("top", "events", "ls", "wait", "version"), "misc_cmds"),
     **dict.fromkeys(("pause", "unpause"), "pause_cmds"),
     "port": "port_cmd",
+    "publish": "publish_cmd",
     **dict.fromkeys(("ps", "logs", "images"), "query_cmds"),
     "run": "run_cmd",
     "stats": "stats_cmd",

@@ -135,7 +135,7 @@ def _deprecated(
 # Commands whose changes --dry-run shows without making them (through engine.api's
 # dry_run_engine), and commands that change nothing anyway.
 DRY_RUN_COMMANDS = frozenset(
-    ("up", "down", "create", "start", "stop", "restart", "kill", "rm", "scale")
+    ("up", "down", "create", "start", "stop", "restart", "kill", "rm", "scale", "publish")
 )
 READ_ONLY_COMMANDS = frozenset(
     ("ps", "ls", "config", "logs", "images", "top", "port", "version", "events", "stats")

@@ -33,6 +33,7 @@ from engine.registry.errors import (
     ManifestNotFoundError,
     RegistryAuthError,
     RegistryError,
+    RegistryRejectedError,
     RegistryUnavailableError,
 )
 
@@ -287,9 +288,8 @@ class RegistryClient:
             raise ManifestNotFoundError(
                 f"{named}: not found on {self.domain}: {detail or 'HTTP 404'}", subject=repo
             )
-        raise RegistryError(
-            f"registry error: {what}: HTTP {status} {detail}".rstrip(), subject=repo
-        )
+        kind = RegistryRejectedError if 400 <= status < 500 and status != 407 else RegistryError
+        raise kind(f"registry error: {what}: HTTP {status} {detail}".rstrip(), subject=repo)
 
     # ------------------------------------------------------------------ API
 
@@ -411,8 +411,8 @@ class RegistryClient:
                 cancel.close()
         return response.status_code == 201
 
-    def upload_blob(self, repo: str, digest: str, path: Path, size: int) -> None:
-        """Monolithic upload: POST opens a session, one PUT sends the bytes and the digest."""
+    def _upload_url(self, repo: str, digest: str) -> str:
+        """POST opens an upload session; its Location, with the digest, takes the one PUT."""
         response = self.request("POST", f"/v2/{repo}/blobs/uploads/", repo, ok=(202,))
         response.close()
         location = response.headers.get("Location")
@@ -421,7 +421,51 @@ class RegistryClient:
                 f"registry {self.domain} opened an upload without Location", subject=repo
             )
         url = urljoin(self.base_url + "/", location)
-        url += ("&" if "?" in url else "?") + urlencode({"digest": digest})
+        return url + ("&" if "?" in url else "?") + urlencode({"digest": digest})
+
+    def upload_bytes(self, repo: str, digest: str, data: bytes) -> None:
+        """Monolithic upload of a small blob held in memory (an artifact's documents)."""
+        done = self.request(
+            "PUT",
+            self._upload_url(repo, digest),
+            repo,
+            ok=(201, 204),
+            headers={"Content-Type": "application/octet-stream",
+                     "Content-Length": str(len(data))},
+            data=data,
+        )
+        done.close()
+
+    def read_blob(self, repo: str, digest: str, size: int) -> bytes:
+        """A small blob (an artifact's document) into memory, verified: at most ``size`` bytes
+        are read, so a registry cannot make us hold more than the manifest announced."""
+        from engine.content import sha256_digest
+
+        response = self.request("GET", f"/v2/{repo}/blobs/{digest}", repo, stream=True)
+        chunks: list[bytes] = []
+        try:
+            for chunk in response.iter_content(_CHUNK):
+                chunks.append(chunk)
+                if sum(map(len, chunks)) > size:
+                    break
+        except requests.RequestException as exc:
+            raise RegistryUnavailableError(
+                f"download of {digest} from {self.domain} failed: {_short(exc)}", subject=digest
+            ) from exc
+        finally:
+            response.close()
+        data = b"".join(chunks)
+        if len(data) != size or sha256_digest(data) != digest:
+            raise DigestMismatchError(
+                f"blob {digest} of {repo} from {self.domain} failed verification",
+                subject=digest,
+                hint="the registry's storage may be corrupt",
+            )
+        return data
+
+    def upload_blob(self, repo: str, digest: str, path: Path, size: int) -> None:
+        """Monolithic upload: POST opens a session, one PUT sends the bytes and the digest."""
+        url = self._upload_url(repo, digest)
 
         handles: list[BinaryIO] = []
 

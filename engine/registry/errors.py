@@ -19,3 +19,9 @@ class ManifestNotFoundError(RegistryError, NotFoundError):
 
 class RegistryUnavailableError(RegistryError, UnavailableError):
     """Connection refused, TLS failure, timeout: the registry could not be reached."""
+
+
+class RegistryRejectedError(RegistryError):
+    """The registry refused the request itself (HTTP 4xx other than auth and not found): what
+    was sent is something it does not support, e.g. an OCI 1.1 artifact manifest; a caller
+    can retry in an older shape."""
