@@ -373,10 +373,13 @@ class Orchestrator:
         for info in current:
             existing.setdefault(info.labels.get(L.SERVICE, ""), []).append(info)
         run = _UpRun(options, images, existing)
+        # `--wait --wait-timeout N` bounds every wait of this `up`, a dependency's too: a
+        # healthcheck that never passes would otherwise hold the walk until its retries run out.
+        limit = options.wait_timeout if options.wait else None
 
         def waiter(service: str, condition: DependencyCondition, stop: threading.Event) -> None:
             if not options.no_start:
-                self.wait_condition(service, condition, stop)
+                self.wait_condition(service, condition, stop, limit)
 
         outcome = walk(
             nodes,
@@ -799,34 +802,44 @@ class Orchestrator:
 
     # ---- conditions -----------------------------------------------------------------------
     def wait_condition(
-        self, service: str, condition: DependencyCondition, cancel: threading.Event
+        self,
+        service: str,
+        condition: DependencyCondition,
+        cancel: threading.Event,
+        timeout: float | None = None,
     ) -> None:
-        """Block until every container of `service` meets `condition` (a dependency edge)."""
+        """Block until every container of `service` meets `condition` (a dependency edge);
+        with `timeout`, a DependencyError once that many seconds passed without it."""
         if condition is DependencyCondition.STARTED or self.dry_run:
             return  # a dry run's containers are made up: nothing runs to wait for
         infos = self.containers((service,))
         if not infos:
             raise DependencyError(f"service {service} has no container")
+        deadline = None if timeout is None else time.monotonic() + timeout
         for info in infos:
             self._event(info.name, Phase.WAITING)
             if condition is DependencyCondition.HEALTHY:
-                self._wait_healthy(info, cancel, None)
+                self._wait_healthy(info, cancel, deadline)
                 self._event(info.name, Phase.HEALTHY)
             else:
-                code = self._wait_exit(info, cancel)
+                code = self._wait_exit(info, cancel, deadline)
                 self._event(info.name, Phase.EXITED, f"exit code {code}")
                 if code != 0:
                     raise DependencyError(
                         f'service "{service}" didn\'t complete successfully: exit {code}'
                     )
 
-    def _wait_exit(self, info: ContainerInfo, cancel: threading.Event) -> int | None:
+    def _wait_exit(
+        self, info: ContainerInfo, cancel: threading.Event, deadline: float | None = None
+    ) -> int | None:
         while not cancel.is_set():
             current = self.engine.inspect(info.id)
             if current.status not in _LIVE:
                 if current.status is ContainerStatus.CREATED:
                     raise DependencyError(f"container {info.name} was never started")
                 return current.state.exit_code
+            if deadline is not None and time.monotonic() > deadline:
+                raise DependencyError(f"container {info.name} has not exited yet")
             self.engine.wait_container(info.id, timeout=0.25)
         raise DependencyError("interrupted")
 
