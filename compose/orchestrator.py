@@ -33,6 +33,7 @@ from compose.scheduler import DEFAULT_PARALLEL, DependencyError, Edge, Outcome, 
 from compose.static_addresses import check_static_addresses
 from engine.api import (
     ANONYMOUS_VOLUME_LABEL,
+    AlreadyExistsError,
     ContainerInfo,
     ContainerSpec,
     ContainerStatus,
@@ -717,7 +718,7 @@ class Orchestrator:
             self.engine.remove_container(old.id, force=True)
             self._event(info.name, Phase.RECREATED)
         elif action.kind is ActionKind.CREATE or info is None:
-            info = self._create(service, action.number, image_id)
+            info, created = self._create_or_adopt(service, action.number, image_id)
         elif restart and not options.no_start and info.status is ContainerStatus.RUNNING:
             self._event(info.name, Phase.RESTARTING)
             with waiting():  # the grace period holds no parallel slot; the start below does
@@ -727,6 +728,35 @@ class Orchestrator:
             return
         if not options.no_start:
             self._start(info, created)
+
+    def _create_or_adopt(
+        self, service: Service, number: int, image_id: str
+    ) -> tuple[ContainerInfo, bool]:
+        """The container, and whether this call made it. Another `up` of the project may have
+        made the very same one meanwhile (two test workers bringing up one shared stack): that
+        one, of the same service, replica and configuration, is adopted and started (the engine
+        lets concurrent starts run it once), so both `up`s succeed. Any other container under
+        the name is still a conflict."""
+        try:
+            return self._create(service, number, image_id), True
+        except AlreadyExistsError:
+            twin = self.engine.find_container(container_name(self.project, service, number))
+            if twin is None or not self._made_by_a_twin_up(twin, service, number, image_id):
+                raise
+            self._event(twin.name, Phase.CREATED)
+            return twin, False
+
+    def _made_by_a_twin_up(
+        self, info: ContainerInfo, service: Service, number: int, image_id: str
+    ) -> bool:
+        wanted = {
+            L.PROJECT: self.project.name,
+            L.SERVICE: service.name,
+            L.NUMBER: str(number),
+            L.ONEOFF: "False",
+            L.CONFIG_HASH: config_hash(service, image_id),
+        }
+        return all(info.labels.get(key) == value for key, value in wanted.items())
 
     def _create(
         self,

@@ -31,6 +31,7 @@ from engine.containers import (
     now_rfc3339,
 )
 from engine.errors import (
+    AlreadyExistsError,
     ContainerStartError,
     EngineError,
     ImageInUseError,
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANONYMOUS_VOLUME_LABEL",
+    "AlreadyExistsError",
     "ContainerInfo",
     "ContainerSpec",
     "ContainerStatus",
