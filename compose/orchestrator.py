@@ -35,6 +35,7 @@ from engine.api import (
     ANONYMOUS_VOLUME_LABEL,
     AlreadyExistsError,
     ContainerInfo,
+    ContainerNotFoundError,
     ContainerSpec,
     ContainerStatus,
     Engine,
@@ -859,11 +860,19 @@ class Orchestrator:
                         f'service "{service}" didn\'t complete successfully: exit {code}'
                     )
 
+    def _inspect_waited(self, info: ContainerInfo) -> ContainerInfo:
+        """The container a wait is for, now; removed meanwhile (a `down` while this `up` waits),
+        an error naming it rather than its 64-digit id."""
+        try:
+            return self.engine.inspect(info.id)
+        except ContainerNotFoundError:
+            raise DependencyError(f"container {info.name} was removed while waited for") from None
+
     def _wait_exit(
         self, info: ContainerInfo, cancel: threading.Event, deadline: float | None = None
     ) -> int | None:
         while not cancel.is_set():
-            current = self.engine.inspect(info.id)
+            current = self._inspect_waited(info)
             if current.status not in _LIVE:
                 if current.status is ContainerStatus.CREATED:
                     raise DependencyError(f"container {info.name} was never started")
@@ -878,7 +887,7 @@ class Orchestrator:
     ) -> None:
         """Healthy (or, for a container without a healthcheck, running); raise otherwise."""
         while cancel is None or not cancel.is_set():
-            current = self.engine.inspect(info.id)
+            current = self._inspect_waited(info)
             if current.status not in _LIVE:
                 raise DependencyError(
                     f"container {info.name} exited ({current.state.exit_code})"
@@ -903,7 +912,7 @@ class Orchestrator:
         started = info.state.started_at
         settle_until = time.monotonic() + (SETTLE_SECONDS - _age_seconds(started))
         while True:
-            current = self.engine.inspect(info.id)
+            current = self._inspect_waited(info)
             if current.status is not ContainerStatus.RUNNING:
                 raise DependencyError(f"container {info.name} exited ({current.state.exit_code})")
             if time.monotonic() >= settle_until:
@@ -930,7 +939,7 @@ class Orchestrator:
         problems: dict[str, str] = {}
         for info in self.containers(services):
             try:
-                current = self.engine.inspect(info.id)
+                current = self._inspect_waited(info)
                 service = info.labels.get(L.SERVICE, "")
                 if (
                     current.status is ContainerStatus.EXITED

@@ -32,6 +32,7 @@ from engine.containers import (
 )
 from engine.errors import (
     AlreadyExistsError,
+    ContainerNotFoundError,
     ContainerStartError,
     EngineError,
     ImageInUseError,
@@ -78,6 +79,7 @@ __all__ = [
     "ANONYMOUS_VOLUME_LABEL",
     "AlreadyExistsError",
     "ContainerInfo",
+    "ContainerNotFoundError",
     "ContainerSpec",
     "ContainerStatus",
     "Engine",

@@ -263,6 +263,42 @@ def test_unhealthy_dependency_stops_its_dependent(tmp_path: Path) -> None:
         Orchestrator(engine, load(tmp_path, ORDERED)).up()  # type: ignore[arg-type]
 
 
+def test_wait_timeout_bounds_the_wait_for_a_dependency_that_never_turns_healthy(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    engine = FakeEngine(
+        scripts={"db": Script(healthy_after=3600), "migrate": Script(exit_after=0.01)}
+    )
+    started = time.monotonic()
+    with pytest.raises(ServiceFailedError, match=r"container order-db-1 is not healthy yet"):
+        Orchestrator(engine, load(tmp_path, ORDERED)).up(  # type: ignore[arg-type]
+            UpOptions(wait=True, wait_timeout=0.3)
+        )
+    assert time.monotonic() - started < 10
+    assert "order-app-1" not in ids(engine)
+
+
+def test_a_dependency_removed_while_waited_for_is_named(tmp_path: Path) -> None:
+    """A `down` while this `up` waits for a healthcheck: the error names the container."""
+    import threading
+
+    engine = FakeEngine(
+        scripts={"db": Script(healthy_after=3600), "migrate": Script(exit_after=0.01)}
+    )
+    remover = threading.Timer(0.3, lambda: engine.remove_container("order-db-1", force=True))
+    remover.start()
+    try:
+        with pytest.raises(ServiceFailedError) as caught:
+            Orchestrator(engine, load(tmp_path, ORDERED)).up()  # type: ignore[arg-type]
+    finally:
+        remover.cancel()
+    assert "dependency db failed: container order-db-1 was removed while waited for" in str(
+        caught.value
+    )
+
+
 def test_failed_start_names_the_service(tmp_path: Path) -> None:
     engine = FakeEngine(scripts={"db": Script(fail_start="exec: no such file")})
     with pytest.raises(ServiceFailedError) as caught:
