@@ -45,8 +45,10 @@ from engine.api import (
     MountSpec,
     NetworkError,
     NetworkInUseError,
+    NetworkNotFoundError,
     NetworkOptions,
     VolumeInUseError,
+    VolumeNotFoundError,
 )
 
 # A service's key naming another's namespace (`service:X`) -> the ContainerSpec field for it
@@ -1408,6 +1410,10 @@ class Orchestrator:
             except (NetworkInUseError, VolumeInUseError):
                 # docker compose: another project's container still uses it; not a failure
                 self.report(Event(kind, name, Phase.IN_USE))
+                return
+            except (NetworkNotFoundError, VolumeNotFoundError):
+                # a concurrent `down` of the project removed it first: gone is what was asked
+                self.report(Event(kind, name, Phase.NOT_FOUND))
                 return
             except (EngineError, NetworkError) as exc:
                 self.report(Event(kind, name, Phase.ERROR, str(exc)))

@@ -39,6 +39,7 @@ from engine.errors import (
     InvalidArgumentError,
     InvalidStateError,
     VolumeInUseError,
+    VolumeNotFoundError,
 )
 from engine.layout import Layout, data_root_from_env
 from engine.ports import PortSpec
@@ -54,7 +55,7 @@ from engine.signal_names import signal_number
 from engine.volumes import Volume, VolumeStore, anonymous_volume_name
 from netdriver.api import Network, NetworkDriver, NetworkOptions
 from netdriver.debug_log import debug
-from netdriver.errors import NetworkError, NetworkInUseError
+from netdriver.errors import NetworkError, NetworkInUseError, NetworkNotFoundError
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 
@@ -95,10 +96,12 @@ __all__ = [
     "NetworkAttachment",
     "NetworkError",
     "NetworkInUseError",
+    "NetworkNotFoundError",
     "NetworkOptions",
     "PortSpec",
     "Volume",
     "VolumeInUseError",
+    "VolumeNotFoundError",
     "docker_time_flag",
     "swappiness_supported",
     "unicast_mac",

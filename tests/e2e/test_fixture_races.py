@@ -1,5 +1,6 @@
 """A stack as a test fixture, the way pytest-xdist workers use it: several `up -d --wait` of
-one shared project at once all succeed on the same containers. Through the CLI as a user types
+one shared project at once all succeed on the same containers, and several `down -v` of it at
+once all succeed too. Through the CLI as a user types
 it, on a private data root with the busybox image.
 """
 
@@ -66,3 +67,16 @@ def test_concurrent_ups_of_one_project_all_succeed_on_the_same_containers(
     done = project.run("down", "-v", "-t", "1")
     assert done.returncode == 0, done.stderr
     assert project.container_dirs() == []
+
+
+def test_concurrent_downs_of_one_project_all_succeed(project: Project) -> None:
+    """Each `down -v` may find a network or volume the other removed since it listed them:
+    "No resource found to remove", as docker compose says, not a failure."""
+    project.write(FIXTURE)
+    project.cli("up", "-d", "--wait")
+    racers = [project.popen("down", "-v", "-t", "1") for _ in range(3)]
+    outputs = [racer.communicate(timeout=120)[0] for racer in racers]
+    assert [racer.returncode for racer in racers] == [0, 0, 0], outputs
+    assert not any("not found" in out or "Traceback" in out for out in outputs), outputs
+    assert project.container_dirs() == []
+    assert project.cli("ps", "-a", "-q") == ""

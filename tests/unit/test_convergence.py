@@ -364,6 +364,38 @@ def test_down_stops_dependents_first_and_removes_everything(tmp_path: Path) -> N
     assert removed.index("conv-web-1") < removed.index("conv-db-1")
 
 
+def test_down_racing_another_down_takes_networks_and_volumes_gone_meanwhile_as_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `down -v` of one project at once (a fixture's teardown twice): the one that finds a
+    network or volume removed by the other between listing and removing succeeds, saying so
+    as docker compose does ("No resource found to remove")."""
+    from engine.api import NetworkNotFoundError, VolumeNotFoundError
+
+    engine = FakeEngine()
+    with_volume = STACK + "        volumes: [data:/data]\n    volumes:\n      data: {}\n"
+    project = load(tmp_path, with_volume)
+    Orchestrator(engine, project).up()  # type: ignore[arg-type]
+
+    def gone_network(name: str) -> None:
+        raise NetworkNotFoundError(f"network {name} not found")
+
+    def gone_volume(name: str) -> None:
+        raise VolumeNotFoundError(f"no such volume: {name}")
+
+    monkeypatch.setattr(engine, "remove_network", gone_network)
+    monkeypatch.setattr(engine, "remove_volume", gone_volume)
+    events: list[Event] = []
+    Orchestrator(engine, project, events.append).down(  # type: ignore[arg-type]
+        DownOptions(volumes=True)
+    )
+    assert ids(engine) == {}
+    finals = {(e.kind.value, e.name): e.phase for e in events if e.kind.value != "Container"}
+    assert finals == {
+        ("Network", "conv_default"): Phase.NOT_FOUND, ("Volume", "conv_data"): Phase.NOT_FOUND
+    }
+
+
 def test_scale_of_unknown_service_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ComposeError, match="no such service: nope"):
         Orchestrator(FakeEngine(), load(tmp_path, STACK)).up(  # type: ignore[arg-type]
