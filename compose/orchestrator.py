@@ -972,8 +972,10 @@ class Orchestrator:
         services: tuple[str, ...] = (),
         parallel: int = DEFAULT_PARALLEL,
         cancel: threading.Event | None = None,
+        wait_timeout: float | None = None,
     ) -> None:
-        """Start existing containers, each service once its dependencies meet their conditions."""
+        """Start existing containers, each service once its dependencies meet their conditions
+        (`wait_timeout`: the longest wait for one, as `start --wait --wait-timeout` asks)."""
         self.check_services(services)
         infos = self.containers(services)
         if any(c.status is not ContainerStatus.RUNNING for c in infos):
@@ -993,8 +995,8 @@ class Orchestrator:
                 raise ComposeError(str(exc)) from exc
 
         outcome = walk(
-            nodes, work, lambda s, c, e: self.wait_condition(s, c, e), parallel=parallel,
-            cancel=cancel,
+            nodes, work, lambda s, c, e: self.wait_condition(s, c, e, wait_timeout),
+            parallel=parallel, cancel=cancel,
         )
         self._warn(outcome)
         if not outcome.ok:
