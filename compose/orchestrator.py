@@ -881,7 +881,10 @@ class Orchestrator:
                 return current.state.exit_code
             if deadline is not None and time.monotonic() > deadline:
                 raise DependencyError(f"container {info.name} has not exited yet")
-            self.engine.wait_container(info.id, timeout=0.25)
+            try:
+                self.engine.wait_container(info.id, timeout=0.25)
+            except ContainerNotFoundError:
+                continue  # removed meanwhile: the next inspection says so by name
         raise DependencyError("interrupted")
 
     def _wait_healthy(

@@ -299,6 +299,20 @@ def test_a_dependency_removed_while_waited_for_is_named(tmp_path: Path) -> None:
     )
 
 
+def test_a_one_shot_dependency_removed_while_waited_for_is_named(tmp_path: Path) -> None:
+    import threading
+
+    engine = FakeEngine(scripts={"db": Script(), "migrate": Script()})  # migrate never exits
+    remover = threading.Timer(0.3, lambda: engine.remove_container("order-migrate-1", force=True))
+    remover.start()
+    try:
+        with pytest.raises(ServiceFailedError) as caught:
+            Orchestrator(engine, load(tmp_path, ORDERED)).up()  # type: ignore[arg-type]
+    finally:
+        remover.cancel()
+    assert "container order-migrate-1 was removed while waited for" in str(caught.value)
+
+
 def test_failed_start_names_the_service(tmp_path: Path) -> None:
     engine = FakeEngine(scripts={"db": Script(fail_start="exec: no such file")})
     with pytest.raises(ServiceFailedError) as caught:
