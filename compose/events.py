@@ -45,6 +45,8 @@ class Phase(enum.Enum):
     # docker compose's warning event for a network/volume `down` cannot remove: another
     # container still uses it (shown in place, like a phase: ` Network x  Resource is ...`)
     IN_USE = "Resource is still in use"
+    # docker compose's word for one removed meanwhile (a concurrent `down`): not a failure
+    NOT_FOUND = "No resource found to remove"
 
     @property
     def is_final(self) -> bool:
@@ -69,6 +71,7 @@ _FINAL = frozenset(
         Phase.COPIED,
         Phase.ERROR,
         Phase.IN_USE,
+        Phase.NOT_FOUND,
     }
 )
 

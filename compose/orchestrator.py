@@ -34,7 +34,9 @@ from compose.scheduler import DEFAULT_PARALLEL, DependencyError, Edge, Outcome, 
 from compose.static_addresses import check_static_addresses
 from engine.api import (
     ANONYMOUS_VOLUME_LABEL,
+    AlreadyExistsError,
     ContainerInfo,
+    ContainerNotFoundError,
     ContainerSpec,
     ContainerStatus,
     Engine,
@@ -44,8 +46,10 @@ from engine.api import (
     MountSpec,
     NetworkError,
     NetworkInUseError,
+    NetworkNotFoundError,
     NetworkOptions,
     VolumeInUseError,
+    VolumeNotFoundError,
 )
 
 # A service's key naming another's namespace (`service:X`) -> the ContainerSpec field for it
@@ -375,10 +379,13 @@ class Orchestrator:
         for info in current:
             existing.setdefault(info.labels.get(L.SERVICE, ""), []).append(info)
         run = _UpRun(options, images, existing)
+        # `--wait --wait-timeout N` bounds every wait of this `up`, a dependency's too: a
+        # healthcheck that never passes would otherwise hold the walk until its retries run out.
+        limit = options.wait_timeout if options.wait else None
 
         def waiter(service: str, condition: DependencyCondition, stop: threading.Event) -> None:
             if not options.no_start:
-                self.wait_condition(service, condition, stop)
+                self.wait_condition(service, condition, stop, limit)
 
         outcome = walk(
             nodes,
@@ -717,7 +724,7 @@ class Orchestrator:
             self.engine.remove_container(old.id, force=True)
             self._event(info.name, Phase.RECREATED)
         elif action.kind is ActionKind.CREATE or info is None:
-            info = self._create(service, action.number, image_id)
+            info, created = self._create_or_adopt(service, action.number, image_id)
         elif restart and not options.no_start and info.status is ContainerStatus.RUNNING:
             self._event(info.name, Phase.RESTARTING)
             with waiting():  # the grace period holds no parallel slot; the start below does
@@ -727,6 +734,35 @@ class Orchestrator:
             return
         if not options.no_start:
             self._start(info, created)
+
+    def _create_or_adopt(
+        self, service: Service, number: int, image_id: str
+    ) -> tuple[ContainerInfo, bool]:
+        """The container, and whether this call made it. Another `up` of the project may have
+        made the very same one meanwhile (two test workers bringing up one shared stack): that
+        one, of the same service, replica and configuration, is adopted and started (the engine
+        lets concurrent starts run it once), so both `up`s succeed. Any other container under
+        the name is still a conflict."""
+        try:
+            return self._create(service, number, image_id), True
+        except AlreadyExistsError:
+            twin = self.engine.find_container(container_name(self.project, service, number))
+            if twin is None or not self._made_by_a_twin_up(twin, service, number, image_id):
+                raise
+            self._event(twin.name, Phase.CREATED)
+            return twin, False
+
+    def _made_by_a_twin_up(
+        self, info: ContainerInfo, service: Service, number: int, image_id: str
+    ) -> bool:
+        wanted = {
+            L.PROJECT: self.project.name,
+            L.SERVICE: service.name,
+            L.NUMBER: str(number),
+            L.ONEOFF: "False",
+            L.CONFIG_HASH: config_hash(service, image_id),
+        }
+        return all(info.labels.get(key) == value for key, value in wanted.items())
 
     def _create(
         self,
@@ -802,35 +838,56 @@ class Orchestrator:
 
     # ---- conditions -----------------------------------------------------------------------
     def wait_condition(
-        self, service: str, condition: DependencyCondition, cancel: threading.Event
+        self,
+        service: str,
+        condition: DependencyCondition,
+        cancel: threading.Event,
+        timeout: float | None = None,
     ) -> None:
-        """Block until every container of `service` meets `condition` (a dependency edge)."""
+        """Block until every container of `service` meets `condition` (a dependency edge);
+        with `timeout`, a DependencyError once that many seconds passed without it."""
         if condition is DependencyCondition.STARTED or self.dry_run:
             return  # a dry run's containers are made up: nothing runs to wait for
         infos = self.containers((service,))
         if not infos:
             raise DependencyError(f"service {service} has no container")
+        deadline = None if timeout is None else time.monotonic() + timeout
         for info in infos:
             self._event(info.name, Phase.WAITING)
             if condition is DependencyCondition.HEALTHY:
-                self._wait_healthy(info, cancel, None)
+                self._wait_healthy(info, cancel, deadline)
                 self._event(info.name, Phase.HEALTHY)
             else:
-                code = self._wait_exit(info, cancel)
+                code = self._wait_exit(info, cancel, deadline)
                 self._event(info.name, Phase.EXITED, f"exit code {code}")
                 if code != 0:
                     raise DependencyError(
                         f'service "{service}" didn\'t complete successfully: exit {code}'
                     )
 
-    def _wait_exit(self, info: ContainerInfo, cancel: threading.Event) -> int | None:
+    def _inspect_waited(self, info: ContainerInfo) -> ContainerInfo:
+        """The container a wait is for, now; removed meanwhile (a `down` while this `up` waits),
+        an error naming it rather than its 64-digit id."""
+        try:
+            return self.engine.inspect(info.id)
+        except ContainerNotFoundError:
+            raise DependencyError(f"container {info.name} was removed while waited for") from None
+
+    def _wait_exit(
+        self, info: ContainerInfo, cancel: threading.Event, deadline: float | None = None
+    ) -> int | None:
         while not cancel.is_set():
-            current = self.engine.inspect(info.id)
+            current = self._inspect_waited(info)
             if current.status not in _LIVE:
                 if current.status is ContainerStatus.CREATED:
                     raise DependencyError(f"container {info.name} was never started")
                 return current.state.exit_code
-            self.engine.wait_container(info.id, timeout=0.25)
+            if deadline is not None and time.monotonic() > deadline:
+                raise DependencyError(f"container {info.name} has not exited yet")
+            try:
+                self.engine.wait_container(info.id, timeout=0.25)
+            except ContainerNotFoundError:
+                continue  # removed meanwhile: the next inspection says so by name
         raise DependencyError("interrupted")
 
     def _wait_healthy(
@@ -838,7 +895,7 @@ class Orchestrator:
     ) -> None:
         """Healthy (or, for a container without a healthcheck, running); raise otherwise."""
         while cancel is None or not cancel.is_set():
-            current = self.engine.inspect(info.id)
+            current = self._inspect_waited(info)
             if current.status not in _LIVE:
                 raise DependencyError(
                     f"container {info.name} exited ({current.state.exit_code})"
@@ -863,7 +920,7 @@ class Orchestrator:
         started = info.state.started_at
         settle_until = time.monotonic() + (SETTLE_SECONDS - _age_seconds(started))
         while True:
-            current = self.engine.inspect(info.id)
+            current = self._inspect_waited(info)
             if current.status is not ContainerStatus.RUNNING:
                 raise DependencyError(f"container {info.name} exited ({current.state.exit_code})")
             if time.monotonic() >= settle_until:
@@ -890,7 +947,7 @@ class Orchestrator:
         problems: dict[str, str] = {}
         for info in self.containers(services):
             try:
-                current = self.engine.inspect(info.id)
+                current = self._inspect_waited(info)
                 service = info.labels.get(L.SERVICE, "")
                 if (
                     current.status is ContainerStatus.EXITED
@@ -921,8 +978,10 @@ class Orchestrator:
         services: tuple[str, ...] = (),
         parallel: int = DEFAULT_PARALLEL,
         cancel: threading.Event | None = None,
+        wait_timeout: float | None = None,
     ) -> None:
-        """Start existing containers, each service once its dependencies meet their conditions."""
+        """Start existing containers, each service once its dependencies meet their conditions
+        (`wait_timeout`: the longest wait for one, as `start --wait --wait-timeout` asks)."""
         self.check_services(services)
         infos = self.containers(services)
         if any(c.status is not ContainerStatus.RUNNING for c in infos):
@@ -942,8 +1001,8 @@ class Orchestrator:
                 raise ComposeError(str(exc)) from exc
 
         outcome = walk(
-            nodes, work, lambda s, c, e: self.wait_condition(s, c, e), parallel=parallel,
-            cancel=cancel,
+            nodes, work, lambda s, c, e: self.wait_condition(s, c, e, wait_timeout),
+            parallel=parallel, cancel=cancel,
         )
         self._warn(outcome)
         if not outcome.ok:
@@ -1359,6 +1418,10 @@ class Orchestrator:
             except (NetworkInUseError, VolumeInUseError):
                 # docker compose: another project's container still uses it; not a failure
                 self.report(Event(kind, name, Phase.IN_USE))
+                return
+            except (NetworkNotFoundError, VolumeNotFoundError):
+                # a concurrent `down` of the project removed it first: gone is what was asked
+                self.report(Event(kind, name, Phase.NOT_FOUND))
                 return
             except (EngineError, NetworkError) as exc:
                 self.report(Event(kind, name, Phase.ERROR, str(exc)))

@@ -31,12 +31,15 @@ from engine.containers import (
     now_rfc3339,
 )
 from engine.errors import (
+    AlreadyExistsError,
+    ContainerNotFoundError,
     ContainerStartError,
     EngineError,
     ImageInUseError,
     InvalidArgumentError,
     InvalidStateError,
     VolumeInUseError,
+    VolumeNotFoundError,
 )
 from engine.layout import Layout, data_root_from_env
 from engine.ports import PortSpec
@@ -52,7 +55,7 @@ from engine.signal_names import signal_number
 from engine.volumes import Volume, VolumeStore, anonymous_volume_name
 from netdriver.api import Network, NetworkDriver, NetworkOptions
 from netdriver.debug_log import debug
-from netdriver.errors import NetworkError, NetworkInUseError
+from netdriver.errors import NetworkError, NetworkInUseError, NetworkNotFoundError
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 
@@ -76,7 +79,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANONYMOUS_VOLUME_LABEL",
+    "AlreadyExistsError",
     "ContainerInfo",
+    "ContainerNotFoundError",
     "ContainerSpec",
     "ContainerStatus",
     "Engine",
@@ -92,10 +97,12 @@ __all__ = [
     "NetworkAttachment",
     "NetworkError",
     "NetworkInUseError",
+    "NetworkNotFoundError",
     "NetworkOptions",
     "PortSpec",
     "Volume",
     "VolumeInUseError",
+    "VolumeNotFoundError",
     "docker_time_flag",
     "swappiness_supported",
     "unicast_mac",

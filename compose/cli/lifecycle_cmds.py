@@ -207,7 +207,7 @@ def start(
                 hint="create it first with `pycompose up` or `pycompose create`",
             )
     with interruptible() as cancel:
-        orch.start(chosen, parallel(ctx), cancel)
+        orch.start(chosen, parallel(ctx), cancel, wait_timeout if wait else None)
         if wait:  # as `up --wait`: running, and healthy where a healthcheck says
             orch.wait_running(chosen, wait_timeout, cancel)
 

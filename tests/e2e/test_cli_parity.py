@@ -368,6 +368,29 @@ def test_up_wait_timeout_names_the_unhealthy_service(stack: Stack) -> None:
     assert time.monotonic() - started < 60  # it gave up instead of waiting for ever
 
 
+def test_up_wait_timeout_bounds_a_dependents_wait_for_a_never_healthy_service(
+    stack: Stack,
+) -> None:
+    """A fixture whose healthcheck never passes, with a service that `depends_on` it being
+    healthy: `--wait-timeout` gives up on the dependency's wait too, naming the service,
+    instead of waiting out 100 retries; `down -v` then removes everything."""
+    stack.write(
+        {
+            "db": SLEEPER + "healthcheck:\n  test: [CMD, 'false']\n  interval: 1s\n"
+            "  retries: 100\n",
+            "web": SLEEPER + "depends_on:\n  db: {condition: service_healthy}\n",
+        }
+    )
+    started = time.monotonic()
+    result = stack.cli("up", "-d", "--wait", "--wait-timeout", "2", timeout=90)
+    assert time.monotonic() - started < 30, "the dependency's wait ignored --wait-timeout"
+    assert result.returncode == 1, result.stderr
+    assert f"{stack.name}-db-1 is not healthy yet" in result.stderr
+    assert "dependency db failed" in result.stderr
+    stack.ok("down", "-v", "-t", "0")
+    assert engine_leftovers(stack.root, stack.name) == []
+
+
 def test_abort_on_container_exit_stops_the_others_with_the_first_exit_code(
     stack: Stack,
 ) -> None:

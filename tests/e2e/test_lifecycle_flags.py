@@ -84,6 +84,23 @@ def test_start_wait_returns_once_running_and_fails_for_a_container_that_exits(
     assert failed.returncode != 0 and "flaky" in failed.stderr
 
 
+def test_start_wait_timeout_bounds_a_dependents_wait_for_a_never_healthy_service(
+    stack: Stack,
+) -> None:
+    """As `up --wait --wait-timeout`: the `depends_on: service_healthy` wait gives up too."""
+    stack.write({
+        "db": SLEEPER + "healthcheck:\n  test: [CMD, 'false']\n  interval: 1s\n"
+        "  retries: 100\n",
+        "web": SLEEPER + "depends_on:\n  db: {condition: service_healthy}\n",
+    })
+    stack.ok("create")
+    started = time.monotonic()
+    failed = stack.cli("start", "--wait", "--wait-timeout", "2")
+    assert time.monotonic() - started < 30, "the dependency's wait ignored --wait-timeout"
+    assert failed.returncode == 1, failed.stderr
+    assert f"{stack.name}-db-1 is not healthy yet" in failed.stderr
+
+
 def test_exec_accepts_docker_s_it(stack: Stack) -> None:
     stack.write({"db": SLEEPER})
     stack.ok("up", "-d")

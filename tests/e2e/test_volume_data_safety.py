@@ -189,9 +189,9 @@ RACE = "services:\n" + "".join(
 
 
 def test_two_concurrent_ups_leave_one_anonymous_volume_per_container(stack: Stack) -> None:
-    """The loser of two `up`s racing for the same container names fails its creates; the
-    anonymous volumes it made for them are removed again (they are new and nobody's), so
-    every anonymous volume left belongs to a container."""
+    """The loser of two `up`s racing for the same container names loses its creates (and
+    starts the winner's containers); the anonymous volumes it made for them are removed again
+    (they are new and nobody's), so every anonymous volume left belongs to a container."""
     import subprocess
 
     from tests.conftest import PYCOMPOSE

@@ -263,6 +263,56 @@ def test_unhealthy_dependency_stops_its_dependent(tmp_path: Path) -> None:
         Orchestrator(engine, load(tmp_path, ORDERED)).up()  # type: ignore[arg-type]
 
 
+def test_wait_timeout_bounds_the_wait_for_a_dependency_that_never_turns_healthy(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    engine = FakeEngine(
+        scripts={"db": Script(healthy_after=3600), "migrate": Script(exit_after=0.01)}
+    )
+    started = time.monotonic()
+    with pytest.raises(ServiceFailedError, match=r"container order-db-1 is not healthy yet"):
+        Orchestrator(engine, load(tmp_path, ORDERED)).up(  # type: ignore[arg-type]
+            UpOptions(wait=True, wait_timeout=0.3)
+        )
+    assert time.monotonic() - started < 10
+    assert "order-app-1" not in ids(engine)
+
+
+def test_a_dependency_removed_while_waited_for_is_named(tmp_path: Path) -> None:
+    """A `down` while this `up` waits for a healthcheck: the error names the container."""
+    import threading
+
+    engine = FakeEngine(
+        scripts={"db": Script(healthy_after=3600), "migrate": Script(exit_after=0.01)}
+    )
+    remover = threading.Timer(0.3, lambda: engine.remove_container("order-db-1", force=True))
+    remover.start()
+    try:
+        with pytest.raises(ServiceFailedError) as caught:
+            Orchestrator(engine, load(tmp_path, ORDERED)).up()  # type: ignore[arg-type]
+    finally:
+        remover.cancel()
+    assert "dependency db failed: container order-db-1 was removed while waited for" in str(
+        caught.value
+    )
+
+
+def test_a_one_shot_dependency_removed_while_waited_for_is_named(tmp_path: Path) -> None:
+    import threading
+
+    engine = FakeEngine(scripts={"db": Script(), "migrate": Script()})  # migrate never exits
+    remover = threading.Timer(0.3, lambda: engine.remove_container("order-migrate-1", force=True))
+    remover.start()
+    try:
+        with pytest.raises(ServiceFailedError) as caught:
+            Orchestrator(engine, load(tmp_path, ORDERED)).up()  # type: ignore[arg-type]
+    finally:
+        remover.cancel()
+    assert "container order-migrate-1 was removed while waited for" in str(caught.value)
+
+
 def test_failed_start_names_the_service(tmp_path: Path) -> None:
     engine = FakeEngine(scripts={"db": Script(fail_start="exec: no such file")})
     with pytest.raises(ServiceFailedError) as caught:
@@ -326,6 +376,38 @@ def test_down_stops_dependents_first_and_removes_everything(tmp_path: Path) -> N
     assert engine.networks_made == {}
     removed = engine.actions("remove")
     assert removed.index("conv-web-1") < removed.index("conv-db-1")
+
+
+def test_down_racing_another_down_takes_networks_and_volumes_gone_meanwhile_as_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `down -v` of one project at once (a fixture's teardown twice): the one that finds a
+    network or volume removed by the other between listing and removing succeeds, saying so
+    as docker compose does ("No resource found to remove")."""
+    from engine.api import NetworkNotFoundError, VolumeNotFoundError
+
+    engine = FakeEngine()
+    with_volume = STACK + "        volumes: [data:/data]\n    volumes:\n      data: {}\n"
+    project = load(tmp_path, with_volume)
+    Orchestrator(engine, project).up()  # type: ignore[arg-type]
+
+    def gone_network(name: str) -> None:
+        raise NetworkNotFoundError(f"network {name} not found")
+
+    def gone_volume(name: str) -> None:
+        raise VolumeNotFoundError(f"no such volume: {name}")
+
+    monkeypatch.setattr(engine, "remove_network", gone_network)
+    monkeypatch.setattr(engine, "remove_volume", gone_volume)
+    events: list[Event] = []
+    Orchestrator(engine, project, events.append).down(  # type: ignore[arg-type]
+        DownOptions(volumes=True)
+    )
+    assert ids(engine) == {}
+    finals = {(e.kind.value, e.name): e.phase for e in events if e.kind.value != "Container"}
+    assert finals == {
+        ("Network", "conv_default"): Phase.NOT_FOUND, ("Volume", "conv_data"): Phase.NOT_FOUND
+    }
 
 
 def test_scale_of_unknown_service_is_an_error(tmp_path: Path) -> None:

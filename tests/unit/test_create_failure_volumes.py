@@ -1,5 +1,7 @@
 """A create that fails (the loser of two concurrent `up`s finds its container name taken)
-leaves none of the anonymous volumes it made; a recreate's inherited ones are never touched."""
+leaves none of the anonymous volumes it made; a recreate's inherited ones are never touched.
+The loser joins the container the winner made when it is the same one (service, replica,
+configuration)."""
 
 from __future__ import annotations
 
@@ -69,3 +71,41 @@ def test_a_failed_recreate_keeps_the_volumes_it_inherits(
     with pytest.raises(ComposeError):
         orch.up(UpOptions(force_recreate=True))
     assert _anonymous(engine) == before  # the data of the running container's volume is safe
+
+
+def _race_lost_to(engine: FakeEngine, monkeypatch: pytest.MonkeyPatch, twin_spec: Any) -> None:
+    """The next create finds its name taken by a container another `up` made just before."""
+    real_create = engine.create_container
+
+    def lost(spec: Any, replacing: str | None = None) -> Any:
+        real_create(twin_spec(spec))
+        monkeypatch.setattr(engine, "create_container", real_create)
+        return real_create(spec, replacing)  # raises AlreadyExistsError: the name is taken
+
+    monkeypatch.setattr(engine, "create_container", lost)
+
+
+def test_a_concurrent_up_that_made_the_same_container_is_joined_not_a_conflict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two test workers bringing up one shared stack: the `up` that loses the name race starts
+    (and reports) the container the other made, of the same service and configuration."""
+    engine = FakeEngine()
+    orch = _orchestrator(tmp_path, engine)
+    _race_lost_to(engine, monkeypatch, lambda spec: spec)
+    infos = orch.up()
+    assert [(i.name, i.status.value) for i in infos] == [("race-db-1", "running")]
+    assert [a for _t, a, _n in engine.timeline].count("create") == 1
+
+
+def test_a_different_container_under_the_name_is_still_a_conflict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    engine = FakeEngine()
+    orch = _orchestrator(tmp_path, engine)
+    _race_lost_to(engine, monkeypatch, lambda spec: dataclasses.replace(
+        spec, labels={**spec.labels, "com.docker.compose.config-hash": "another"}))
+    with pytest.raises(ComposeError, match='"race-db-1" is already in use'):
+        orch.up()
