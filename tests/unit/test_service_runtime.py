@@ -221,3 +221,46 @@ def test_what_this_engine_cannot_give_is_refused_as_docker_refuses_it(
 
 def test_runc_is_this_engines_runtime(tmp_path: Path) -> None:
     assert _spec_of(tmp_path, "    runtime: runc\n").name == "proj-app-1"
+
+
+@pytest.mark.parametrize(
+    ("keys", "policy"),
+    [
+        ("deploy: {restart_policy: {condition: on-failure, max_attempts: 3}}", "on-failure:3"),
+        ("deploy: {restart_policy: {condition: any}}", "always"),
+        ("deploy: {restart_policy: {condition: none}}", "no"),
+        ("deploy: {restart_policy: {condition: on-failure}}", "on-failure"),
+        ("deploy: {restart_policy: {max_attempts: 2}}", "no"),  # Docker's empty policy name
+        # docker compose reads deploy.restart_policy after `restart:`: the deploy block wins
+        ("{restart: always, deploy: {restart_policy: {condition: none}}}", "no"),
+        ("{restart: unless-stopped, deploy: {replicas: 1}}", "unless-stopped"),
+    ],
+)
+def test_deploy_restart_policy_is_the_containers_policy(
+    tmp_path: Path, keys: str, policy: str
+) -> None:
+    """docker compose's getRestartPolicy: deploy.restart_policy becomes the container's restart
+    policy (it was ignored: the container never restarted)."""
+    body = keys if keys.startswith("{") else "{" + keys + "}"
+    (tmp_path / "compose.yaml").write_text(f"services:\n  app: {{image: busybox, {body[1:]}\n")
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="proj"))
+    spec = build_container_spec(project, project.services["app"], 1, "sha256:x")
+    assert spec.restart_policy == policy
+    assert project.services["app"].restart == policy
+
+
+def test_deploy_retry_count_on_always_is_refused_at_create_as_docker_does(
+    tmp_path: Path
+) -> None:
+    """Docker's daemon: 'maximum retry count can only be used with on-failure'."""
+    from engine.errors import InvalidArgumentError
+    from engine.runtime_options import parse_restart_policy
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: busybox\n    deploy:\n"
+        "      restart_policy: {condition: any, max_attempts: 3}\n"
+    )
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="proj"))
+    spec = build_container_spec(project, project.services["app"], 1, "sha256:x")
+    with pytest.raises(InvalidArgumentError, match="invalid restart policy 'always:3'"):
+        parse_restart_policy(spec)
