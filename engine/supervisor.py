@@ -102,7 +102,14 @@ class Supervisor:
     def _attach(
         self, netns: str, owner_pid: int, published: list[ports.PublishedPort]
     ) -> dict[str, str]:
-        """In a throwaway process: veths, /etc/hosts, the resolver, port forwarding rules."""
+        """In a throwaway process: veths, /etc/hosts, the resolver, port forwarding rules.
+        The default route goes through the first network that has one to give: an `internal`
+        eth0 leaves it to the next network, as Docker's sandbox picks its gateway endpoint
+        among those with a gateway."""
+        routed = next((
+            index for index, request in enumerate(self.spec.networks)
+            if not self.driver.get_network(request.network).internal
+        ), None)
         endpoints = [
             self.driver.attach(
                 request.network,
@@ -112,7 +119,7 @@ class Supervisor:
                 names=request.names,
                 ipv4=request.ipv4,
                 owner_pid=owner_pid,
-                default_route=index == 0,
+                default_route=index == routed,
                 ipv6=request.ipv6,
                 mac=request.mac,
             )

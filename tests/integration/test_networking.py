@@ -154,6 +154,24 @@ def test_internal_network_has_no_default_route(engine_with_busybox: Engine) -> N
     assert e.networks.get_network(name).subnet.split("/")[0] in out
 
 
+def test_an_internal_first_network_leaves_the_default_route_to_the_next(
+    engine_with_busybox: Engine,
+) -> None:
+    """Docker routes through the first network that has a gateway to give: a container whose
+    eth0 is on an internal network still reaches out through its other network (it had no
+    default route at all)."""
+    e = engine_with_busybox
+    inside, outside = f"t5i_{_uid()}", f"t5o_{_uid()}"
+    e.ensure_network(inside, labels={}, internal=True)
+    e.ensure_network(outside, labels={})
+    code, out = run(e, f"cli-{_uid()}", "ip route; echo END",
+                    NetworkAttachment(inside, ()), NetworkAttachment(outside, ()))
+    assert code == 0 and "END" in out, out
+    gateway = e.networks.get_network(outside).gateway
+    assert re.search(rf"default via {re.escape(gateway)} dev eth1", out), out
+    assert out.count("default") == 1, out
+
+
 def test_static_address_is_honoured(engine_with_busybox: Engine) -> None:
     e = engine_with_busybox
     name = f"t5s_{_uid()}"

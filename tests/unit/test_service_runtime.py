@@ -264,3 +264,22 @@ def test_deploy_retry_count_on_always_is_refused_at_create_as_docker_does(
     spec = build_container_spec(project, project.services["app"], 1, "sha256:x")
     with pytest.raises(InvalidArgumentError, match="invalid restart policy 'always:3'"):
         parse_restart_policy(spec)
+
+
+def test_equal_priorities_order_networks_by_name_as_compose_go(tmp_path: Path) -> None:
+    """compose-go's NetworksByPriority: priority first, then the network's key; the first is
+    eth0 and HostConfig.NetworkMode and takes the service's mac_address (declaration order
+    decided before)."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: busybox\n    mac_address: 02:42:ac:11:00:99\n"
+        "    networks:\n      zeta: {}\n      beta: {priority: 0}\n      alpha:\n"
+        "      top: {priority: 5}\n"
+        "networks: {zeta: {}, beta: {}, alpha: {}, top: {}}\n"
+    )
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="proj"))
+    spec = build_container_spec(project, project.services["app"], 1, "sha256:x")
+    assert [n.network for n in spec.networks] == [
+        "proj_top", "proj_alpha", "proj_beta", "proj_zeta"
+    ]
+    assert spec.networks[0].mac == "02:42:ac:11:00:99"
+    assert all(n.mac is None for n in spec.networks[1:])
