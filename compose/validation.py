@@ -490,6 +490,10 @@ def cross_problems(
                     name, net, (svc["networks"] or {}).get(net) or {}, net_specs.get(net) or {},
                     add)
         for i, vol in enumerate(svc.get("volumes") or []):
+            target = str(vol.get("target") or "")
+            if target and not target.startswith("/"):  # Docker's create refuses it
+                add(f'invalid mount config for type "{vol.get("type")}": invalid mount path: '
+                    f"'{target}' mount path must be absolute", (*base, "volumes", i))
             if vol.get("type") in _FOREIGN_MOUNTS:
                 add(f"mount type {vol['type']} is not supported by pycompose's engine (bind, "
                     "volume or tmpfs)", (*base, "volumes", i))
