@@ -89,7 +89,8 @@ def _networks(project: Project, service: Service) -> tuple[NetworkAttachment, ..
             None if attachments else _optional_str(service.raw.get("mac_address"))
         )
         attachments.append(NetworkAttachment(
-            definition.name, aliases, attachment.ipv4_address, attachment.ipv6_address, mac
+            definition.name, aliases, attachment.ipv4_address, attachment.ipv6_address, mac,
+            attachment.gw_priority,
         ))
     return tuple(attachments)
 

@@ -75,6 +75,7 @@ def build_service(name: str, raw: dict[str, Any]) -> Service:
                 ipv6_address=(spec or {}).get("ipv6_address"),
                 priority=int((spec or {}).get("priority") or 0),  # normalized to int
                 mac_address=(spec or {}).get("mac_address"),
+                gw_priority=int((spec or {}).get("gw_priority") or 0),  # normalized to int
             )
             for net, spec in (raw.get("networks") or {}).items()
         ),

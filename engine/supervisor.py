@@ -102,14 +102,13 @@ class Supervisor:
     def _attach(
         self, netns: str, owner_pid: int, published: list[ports.PublishedPort]
     ) -> dict[str, str]:
-        """In a throwaway process: veths, /etc/hosts, the resolver, port forwarding rules.
-        The default route goes through the first network that has one to give: an `internal`
-        eth0 leaves it to the next network, as Docker's sandbox picks its gateway endpoint
-        among those with a gateway."""
-        routed = next((
-            index for index, request in enumerate(self.spec.networks)
-            if not self.driver.get_network(request.network).internal
-        ), None)
+        """In a throwaway process: veths, /etc/hosts, the resolver, port forwarding rules; the
+        default route through the network Docker would pick (engine.default_gateway)."""
+        from engine.default_gateway import gateway_index
+
+        routed = gateway_index(
+            self.spec.networks, lambda name: self.driver.get_network(name).internal
+        )
         endpoints = [
             self.driver.attach(
                 request.network,

@@ -172,6 +172,26 @@ def test_an_internal_first_network_leaves_the_default_route_to_the_next(
     assert out.count("default") == 1, out
 
 
+def test_the_default_route_is_docker_s_pick_not_eth0(engine_with_busybox: Engine) -> None:
+    """Docker routes through the network whose name sorts first, unless a `gw_priority` says
+    otherwise; eth0 stays the first network asked for."""
+    e = engine_with_busybox
+    uid = _uid()
+    first, second = f"t5a_{uid}", f"t5b_{uid}"
+    e.ensure_network(first, labels={})
+    e.ensure_network(second, labels={})
+    gateways = {n: e.networks.get_network(n).gateway for n in (first, second)}
+    code, out = run(e, f"cli-{_uid()}", "ip route",
+                    NetworkAttachment(second, ()), NetworkAttachment(first, ()))
+    assert code == 0, out
+    assert re.search(rf"default via {re.escape(gateways[first])} dev eth1", out), out
+    code, out = run(e, f"cli-{_uid()}", "ip route",
+                    NetworkAttachment(first, ()), NetworkAttachment(second, (), gw_priority=1))
+    assert code == 0, out
+    assert re.search(rf"default via {re.escape(gateways[second])} dev eth1", out), out
+    assert out.count("default") == 1, out
+
+
 def test_static_address_is_honoured(engine_with_busybox: Engine) -> None:
     e = engine_with_busybox
     name = f"t5s_{_uid()}"
