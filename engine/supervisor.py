@@ -128,9 +128,10 @@ class Supervisor:
         ensure_resolver(
             self.layout, [self.driver.get_network(e.network).gateway for e in endpoints]
         )
-        if published:
+        if published:  # to the gateway endpoint, which alone has Docker's port mappings
+            target = endpoints[routed if routed is not None else 0].ipv4
             self.driver.publish_ports(self.container_id, [
-                PortRule(p.protocol, p.host_ip, p.host_port, endpoints[0].ipv4, p.target)
+                PortRule(p.protocol, p.host_ip, p.host_port, target, p.target)
                 for p in published
             ])
         return {endpoint.network: endpoint.ipv4 for endpoint in endpoints}
