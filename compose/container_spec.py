@@ -70,7 +70,9 @@ def _networks(project: Project, service: Service) -> tuple[NetworkAttachment, ..
     if service.network_mode:
         return ()
     attachments: list[NetworkAttachment] = []
-    ordered = sorted(service.networks, key=lambda n: -n.priority)
+    # compose-go's NetworksByPriority: the highest priority first, equal ones by name; the
+    # first is the primary network (eth0, HostConfig.NetworkMode, the service's mac_address)
+    ordered = sorted(service.networks, key=lambda n: (-n.priority, n.name))
     for attachment in ordered:
         definition = project.networks.get(attachment.name)
         if definition is None:
@@ -87,7 +89,8 @@ def _networks(project: Project, service: Service) -> tuple[NetworkAttachment, ..
             None if attachments else _optional_str(service.raw.get("mac_address"))
         )
         attachments.append(NetworkAttachment(
-            definition.name, aliases, attachment.ipv4_address, attachment.ipv6_address, mac
+            definition.name, aliases, attachment.ipv4_address, attachment.ipv6_address, mac,
+            attachment.gw_priority,
         ))
     return tuple(attachments)
 

@@ -62,6 +62,7 @@ class ServiceNetwork:
     priority: int = 0
     ipv6_address: str | None = None
     mac_address: str | None = None
+    gw_priority: int = 0  # Docker's default gateway: the highest wins
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from compose.model import (
     VolumeDef,
 )
 from compose.network_options import DRIVER_OPT_BRIDGE, DRIVER_OPT_MTU, ipam_entry
+from compose.service_restart import restart_policy
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ def build_service(name: str, raw: dict[str, Any]) -> Service:
                 ipv6_address=(spec or {}).get("ipv6_address"),
                 priority=int((spec or {}).get("priority") or 0),  # normalized to int
                 mac_address=(spec or {}).get("mac_address"),
+                gw_priority=int((spec or {}).get("gw_priority") or 0),  # normalized to int
             )
             for net, spec in (raw.get("networks") or {}).items()
         ),
@@ -96,7 +98,7 @@ def build_service(name: str, raw: dict[str, Any]) -> Service:
         stop_signal=raw.get("stop_signal"),
         stop_grace_period=parse_duration(raw["stop_grace_period"])
         if raw.get("stop_grace_period") else None,
-        restart=str(raw.get("restart") or "no"),
+        restart=restart_policy(raw),
         profiles=tuple(raw.get("profiles") or ()),
         tty=bool(raw.get("tty", False)),
         stdin_open=bool(raw.get("stdin_open", False)),

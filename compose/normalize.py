@@ -240,8 +240,9 @@ def _networks(value: Any) -> dict[str, Any]:
             item["aliases"] = unique([str(a) for a in item["aliases"]], _key_value)
         if isinstance(item.get("link_local_ips"), list):
             item["link_local_ips"] = unique(item["link_local_ips"], _key_value)
-        if "priority" in item:
-            item["priority"] = to_int(item["priority"])
+        for key in ("priority", "gw_priority"):
+            if key in item:
+                item[key] = to_int(item[key])
         out[name] = item
     return out
 

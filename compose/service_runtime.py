@@ -11,6 +11,7 @@ from compose.byte_size import parse_byte_size
 from compose.durations import parse_duration
 from compose.errors import ComposeError
 from compose.model import Project, Service
+from compose.service_restart import restart_policy
 from engine.api import HealthcheckConfig
 
 TYPE_CHECKING = False  # `typing` costs every command ~4 ms of start-up
@@ -270,7 +271,7 @@ def runtime_options(service: Service, project: Project | None = None) -> dict[st
         "oom_score_adj": _int(service, "oom_score_adj", raw.get("oom_score_adj")),
         "pids_limit": pids,
         "blkio_weight": _int(service, "blkio_config.weight", blkio.get("weight")),
-        "restart_policy": str(raw.get("restart") or "no"),
+        "restart_policy": restart_policy(raw),
         "healthcheck": healthcheck(service, raw),
         "log_max_size": _size(service, "logging.options.max-size", log_options.get("max-size")),
         "log_max_file": _int(service, "logging.options.max-file", log_options.get("max-file")),

@@ -355,6 +355,22 @@ _FOREIGN_MOUNTS = frozenset({"npipe", "cluster", "image"})
 _EXPOSE = re.compile(r"\d{1,5}(-\d{1,5})?(/(tcp|udp|sctp))?", re.IGNORECASE)
 
 
+def _expose_problem(port: str) -> str | None:
+    """What is wrong with an `expose` entry: Docker's nat.ParsePortRange refuses a number
+    outside 16 bits and a range that ends before it starts; port 0 exposes nothing (the
+    `ports` targets are 1-65535 too, compose.port_syntax)."""
+    match = _EXPOSE.fullmatch(port)
+    if not match:
+        return f"{port!r} is not a port or port range (PORT[-PORT][/PROTOCOL])"
+    first, _, last = port.split("/")[0].partition("-")
+    numbers = [int(first), int(last or first)]
+    if not all(1 <= n <= 65535 for n in numbers):
+        return f"invalid port {port!r}: ports are 1-65535"
+    if numbers[1] < numbers[0]:
+        return f"invalid port range {port!r}: it ends before it starts"
+    return None
+
+
 # What Docker refuses for a container in another's network namespace (its
 # validateNetContainerMode): key -> its words.
 _JOINED_CONFLICTS = {
@@ -474,6 +490,10 @@ def cross_problems(
                     name, net, (svc["networks"] or {}).get(net) or {}, net_specs.get(net) or {},
                     add)
         for i, vol in enumerate(svc.get("volumes") or []):
+            target = str(vol.get("target") or "")
+            if target and not target.startswith("/"):  # Docker's create refuses it
+                add(f'invalid mount config for type "{vol.get("type")}": invalid mount path: '
+                    f"'{target}' mount path must be absolute", (*base, "volumes", i))
             if vol.get("type") in _FOREIGN_MOUNTS:
                 add(f"mount type {vol['type']} is not supported by pycompose's engine (bind, "
                     "volume or tmpfs)", (*base, "volumes", i))
@@ -508,9 +528,9 @@ def cross_problems(
                 add(f"confusing device mapping, please use long syntax: {device}",
                     (*base, "devices", i))
         for i, port in enumerate(svc.get("expose") or []):
-            if not _EXPOSE.fullmatch(str(port)):
-                add(f"{port!r} is not a port or port range (PORT[-PORT][/PROTOCOL])",
-                    (*base, "expose", i))
+            problem = _expose_problem(str(port))
+            if problem:
+                add(problem, (*base, "expose", i))
     _definition_problems(project, add)
     cycle = find_cycle(edges)
     if cycle:

@@ -1,8 +1,10 @@
 """Service `volumes` entries, short and long syntax, to docker compose's long form.
 
-Short syntax is `[source:]target[:mode]`: a source that looks like a path (`/`, `.`, `~`) is
-a bind mount resolved against a base directory; any other source is a named volume; no
-source at all is an anonymous volume.
+Short syntax is `[source:]target[:mode]`, split as compose-go's ParseVolume splits it: one
+section is an anonymous volume's target, two are `source:target` (so `/data:ro` is a bind of
+/data on `ro`, a target Docker refuses: compose.validation reports it), three add the mode. A
+source that looks like a path (`/`, `.`, `~`) is a bind mount resolved against a base
+directory; any other source is a named volume.
 """
 
 from __future__ import annotations
@@ -43,10 +45,7 @@ def parse_volume(entry: Any, base: Path | None) -> dict[str, Any]:
     if len(parts) >= 3:
         source, target, mode = ":".join(parts[:-2]), parts[-2], parts[-1]
     elif len(parts) == 2:
-        if parts[1].startswith("/") or not parts[0].startswith("/"):
-            source, target = parts
-        else:
-            source, target, mode = "", parts[0], parts[1]
+        source, target = parts
     else:
         source, target = "", parts[0]
     if not target:

@@ -713,7 +713,8 @@ class Engine:
             volume_mounts=tuple(host_mounts),
             networks=tuple(
                 NetworkRequest(
-                    n.network, (*n.aliases, record.name, record.id[:12]), n.ipv4, n.ipv6, n.mac
+                    n.network, (*n.aliases, record.name, record.id[:12]), n.ipv4, n.ipv6, n.mac,
+                    n.gw_priority,
                 )
                 for n in spec.networks
             ),

@@ -78,6 +78,7 @@ class NetworkAttachment:
     ipv4: str | None = None
     ipv6: str | None = None
     mac: str | None = None  # None: derived from the address (netdriver.ipam.mac_for)
+    gw_priority: int = 0  # the default route goes through the highest (engine.supervisor)
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,7 @@ def _spec_from_dict(raw: dict[str, Any]) -> ContainerSpec:
         raw["healthcheck"] = HealthcheckConfig.from_dict(raw["healthcheck"])
     raw["networks"] = tuple(
         NetworkAttachment(n["network"], tuple(n["aliases"]), n["ipv4"], n.get("ipv6"),
-                          n.get("mac"))
+                          n.get("mac"), int(n.get("gw_priority") or 0))
         for n in raw["networks"]
     )
     return ContainerSpec(**raw)

@@ -150,7 +150,7 @@ def _endpoint_settings(
         "Aliases": aliases,
         "MacAddress": (attachment.mac or "").lower(),
         "DriverOpts": None,
-        "GwPriority": 0,
+        "GwPriority": attachment.gw_priority,
         "NetworkID": network.id if network else "",
         **_operational(record, view),
         "DNSNames": _unique([record.name, *aliases, record.id[:12]]),

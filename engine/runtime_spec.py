@@ -79,6 +79,7 @@ class NetworkRequest:
     ipv4: str | None = None
     ipv6: str | None = None
     mac: str | None = None
+    gw_priority: int = 0
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,8 @@ class RuntimeSpec:
         raw["tmpfs"] = tuple(TmpfsMount(**m) for m in raw["tmpfs"])
         raw["volume_mounts"] = tuple(VolumeMount(**m) for m in raw.get("volume_mounts", ()))
         raw["networks"] = tuple(
-            NetworkRequest(n["network"], tuple(n["names"]), n["ipv4"], n.get("ipv6"), n.get("mac"))
+            NetworkRequest(n["network"], tuple(n["names"]), n["ipv4"], n.get("ipv6"), n.get("mac"),
+                           int(n.get("gw_priority") or 0))
             for n in raw["networks"]
         )
         if raw.get("capabilities") is not None:

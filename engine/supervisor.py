@@ -102,7 +102,13 @@ class Supervisor:
     def _attach(
         self, netns: str, owner_pid: int, published: list[ports.PublishedPort]
     ) -> dict[str, str]:
-        """In a throwaway process: veths, /etc/hosts, the resolver, port forwarding rules."""
+        """In a throwaway process: veths, /etc/hosts, the resolver, port forwarding rules; the
+        default route through the network Docker would pick (engine.default_gateway)."""
+        from engine.default_gateway import gateway_index
+
+        routed = gateway_index(
+            self.spec.networks, lambda name: self.driver.get_network(name).internal
+        )
         endpoints = [
             self.driver.attach(
                 request.network,
@@ -112,7 +118,7 @@ class Supervisor:
                 names=request.names,
                 ipv4=request.ipv4,
                 owner_pid=owner_pid,
-                default_route=index == 0,
+                default_route=index == routed,
                 ipv6=request.ipv6,
                 mac=request.mac,
             )
@@ -122,9 +128,10 @@ class Supervisor:
         ensure_resolver(
             self.layout, [self.driver.get_network(e.network).gateway for e in endpoints]
         )
-        if published:
+        if published:  # to the gateway endpoint, which alone has Docker's port mappings
+            target = endpoints[routed if routed is not None else 0].ipv4
             self.driver.publish_ports(self.container_id, [
-                PortRule(p.protocol, p.host_ip, p.host_port, endpoints[0].ipv4, p.target)
+                PortRule(p.protocol, p.host_ip, p.host_port, target, p.target)
                 for p in published
             ])
         return {endpoint.network: endpoint.ipv4 for endpoint in endpoints}

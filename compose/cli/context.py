@@ -137,9 +137,10 @@ def _deprecated(
 DRY_RUN_COMMANDS = frozenset(
     ("up", "down", "create", "start", "stop", "restart", "kill", "rm", "scale", "publish")
 )
-READ_ONLY_COMMANDS = frozenset(
-    ("ps", "ls", "config", "logs", "images", "top", "port", "version", "events", "stats")
-)
+READ_ONLY_COMMANDS = frozenset((
+    "ps", "ls", "config", "logs", "images", "top", "port", "version", "events", "stats",
+    "volumes", "container",  # `container` has `inspect` only
+))
 
 
 def check_dry_run(command: str | None) -> bool:

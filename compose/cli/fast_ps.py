@@ -63,6 +63,10 @@ def parse(argv: Sequence[str]) -> tuple[GlobalOptions, PsRequest] | None:
     flags = global_flags(given)
     if flags is None or wanted.get("format", "table") not in ("table", "json"):
         return None  # templates (and their usage errors) are the Typer command's
+    if flags.dry_run:  # a read: the real engine answers it, as the Typer callback decides
+        import dataclasses
+
+        flags = dataclasses.replace(flags, dry_run=False)
     return flags, PsRequest(services=tuple(services), **wanted)  # type: ignore[arg-type]
 
 

@@ -47,11 +47,16 @@ def test_inspect_networks_match_the_container_s_interfaces(project: Project) -> 
     default, back = networks[f"{project.name}_default"], networks[f"{project.name}_back"]
     inside = project.cli("exec", "-T", "web", "sh", "-c",
                          "ip -o -4 addr show eth0; cat /sys/class/net/eth0/address;"
+                         " ip -o -4 addr show eth1; cat /sys/class/net/eth1/address;"
                          " ip route | grep ^default; hostname")
-    address_line, mac, route, hostname = inside.strip().split("\n")
-    assert f"inet {default['IPAddress']}/{default['IPPrefixLen']}" in address_line
-    assert default["MacAddress"] == mac
-    assert route.startswith(f"default via {default['Gateway']} ")
+    back_line, back_mac, default_line, default_mac, route, hostname = inside.strip().split("\n")
+    # equal priorities: eth0 is `back`, whose name sorts first (compose-go's order)
+    assert f"inet {back['IPAddress']}/{back['IPPrefixLen']}" in back_line
+    assert back["MacAddress"] == back_mac
+    assert f"inet {default['IPAddress']}/{default['IPPrefixLen']}" in default_line
+    assert default["MacAddress"] == default_mac
+    # the internal eth0 leaves the way out to the other network, as Docker's gateway pick
+    assert route.startswith(f"default via {default['Gateway']} dev eth1")
     assert back["Gateway"] == ""  # internal: no route out
     name = f"{project.name}-web-1"
     assert default["Aliases"] == [name, "web"]
@@ -64,7 +69,7 @@ def test_inspect_networks_match_the_container_s_interfaces(project: Project) -> 
     inside_ns = project.cli("exec", "-T", "web", "readlink", "/proc/self/ns/net").strip()
     assert os.readlink(key) == inside_ns  # what `nsenter --net=` would enter
     mode = project.cli("container", "inspect", "-f", "{{.HostConfig.NetworkMode}}", name)
-    assert mode.strip() in networks  # docker compose names the primary network there
+    assert mode.strip() == f"{project.name}_back"  # docker compose names the primary there
     files = json.loads(project.cli(
         "container", "inspect", "-f",
         '{"hosts":{{json .HostsPath}},"resolv":{{json .ResolvConfPath}},'

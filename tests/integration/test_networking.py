@@ -154,6 +154,44 @@ def test_internal_network_has_no_default_route(engine_with_busybox: Engine) -> N
     assert e.networks.get_network(name).subnet.split("/")[0] in out
 
 
+def test_an_internal_first_network_leaves_the_default_route_to_the_next(
+    engine_with_busybox: Engine,
+) -> None:
+    """Docker routes through the first network that has a gateway to give: a container whose
+    eth0 is on an internal network still reaches out through its other network (it had no
+    default route at all)."""
+    e = engine_with_busybox
+    inside, outside = f"t5i_{_uid()}", f"t5o_{_uid()}"
+    e.ensure_network(inside, labels={}, internal=True)
+    e.ensure_network(outside, labels={})
+    code, out = run(e, f"cli-{_uid()}", "ip route; echo END",
+                    NetworkAttachment(inside, ()), NetworkAttachment(outside, ()))
+    assert code == 0 and "END" in out, out
+    gateway = e.networks.get_network(outside).gateway
+    assert re.search(rf"default via {re.escape(gateway)} dev eth1", out), out
+    assert out.count("default") == 1, out
+
+
+def test_the_default_route_is_docker_s_pick_not_eth0(engine_with_busybox: Engine) -> None:
+    """Docker routes through the network whose name sorts first, unless a `gw_priority` says
+    otherwise; eth0 stays the first network asked for."""
+    e = engine_with_busybox
+    uid = _uid()
+    first, second = f"t5a_{uid}", f"t5b_{uid}"
+    e.ensure_network(first, labels={})
+    e.ensure_network(second, labels={})
+    gateways = {n: e.networks.get_network(n).gateway for n in (first, second)}
+    code, out = run(e, f"cli-{_uid()}", "ip route",
+                    NetworkAttachment(second, ()), NetworkAttachment(first, ()))
+    assert code == 0, out
+    assert re.search(rf"default via {re.escape(gateways[first])} dev eth1", out), out
+    code, out = run(e, f"cli-{_uid()}", "ip route",
+                    NetworkAttachment(first, ()), NetworkAttachment(second, (), gw_priority=1))
+    assert code == 0, out
+    assert re.search(rf"default via {re.escape(gateways[second])} dev eth1", out), out
+    assert out.count("default") == 1, out
+
+
 def test_static_address_is_honoured(engine_with_busybox: Engine) -> None:
     e = engine_with_busybox
     name = f"t5s_{_uid()}"

@@ -135,6 +135,7 @@ def test_every_progress_line_of_a_dry_run_says_so() -> None:
 def test_commands_that_cannot_be_faked_are_refused_before_anything_runs() -> None:
     assert check_dry_run("up") and check_dry_run("down") and check_dry_run("rm")
     assert not check_dry_run("ps") and not check_dry_run(None)  # read only: the real engine
+    assert not check_dry_run("volumes") and not check_dry_run("container")  # were refused
     for command in ("run", "exec", "build", "pull", "volume", "cp", "watch"):
         with pytest.raises(ComposeError, match="--dry-run is not supported"):
             check_dry_run(command)

@@ -31,6 +31,7 @@ def test_option_table_matches_the_typer_declaration() -> None:
         ["ps", "--no-orphans", "--orphans"],
         ["ps", "web", "-a", "db", "-q"],
         ["--parallel", "-1", "--progress", "quiet", "ps"],
+        ["--dry-run", "ps", "-a"],  # a read-only command reads the real engine under --dry-run
     ],
 )
 def test_fast_parse_equals_typer_parse(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:

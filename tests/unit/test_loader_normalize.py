@@ -244,3 +244,27 @@ def test_run_volume_flag_refuses_what_the_compose_file_refuses(tmp_path: Path) -
         assert str(info.value) == f"invalid spec: {spec}: {message} (in -v)"
     (mount,) = _mounts(("data:/x:ro",), {"data": "proj_data"}, tmp_path)
     assert (mount.source, mount.target, mount.read_only) == ("proj_data", "/x", True)
+
+
+def test_source_colon_mode_is_source_colon_target_as_compose_go_reads_it(tmp_path: Path) -> None:
+    """compose-go's ParseVolume reads `/data:ro` as a bind of /data on the target `ro` (it was
+    read here as a read-only anonymous volume at /data, which docker compose never makes);
+    Docker refuses the relative target, so the load does, naming file, line and key."""
+    from compose.errors import ComposeFileError
+    from compose.volume_syntax import parse_volume
+
+    assert parse_volume("/data:ro", tmp_path) == {
+        "type": "bind", "source": "/data", "target": "ro", "bind": {"create_host_path": True}}
+    assert parse_volume("cache:rw", None) == {
+        "type": "volume", "source": "cache", "target": "rw", "volume": {}}
+    (tmp_path / "compose.yaml").write_text(
+        'services:\n  a:\n    image: x\n    volumes:\n      - /ok:/ok:ro\n      - "/data:ro"\n'
+    )
+    with pytest.raises(ComposeFileError) as info:
+        load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+    (problem,) = info.value.problems
+    assert (problem.key, problem.line) == ("services.a.volumes[1]", 6)
+    assert problem.message == (
+        "invalid mount config for type \"bind\": invalid mount path: 'ro' mount path must be "
+        "absolute"
+    )

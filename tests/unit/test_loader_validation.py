@@ -248,6 +248,50 @@ def test_an_expose_entry_that_is_no_port_fails_at_load(tmp_path: Path) -> None:
     assert "'abc' is not a port or port range" in err.problems[0].message
 
 
+def test_an_expose_port_outside_1_to_65535_fails_at_load(tmp_path: Path) -> None:
+    """Docker's ParsePortRange refuses a port beyond 16 bits; 0 exposes nothing (both loaded
+    and went into the container's exposed ports as written)."""
+    err = _load(tmp_path, """services:
+  a:
+    image: x
+    expose:
+      - "70000"
+      - 0
+      - "100-70000/udp"
+      - "90-80"
+      - "65535"
+      - "1-65535/tcp"
+""")
+    assert [(p.line, p.key) for p in err.problems] == [
+        (5, "services.a.expose[0]"), (6, "services.a.expose[1]"), (7, "services.a.expose[2]"),
+        (8, "services.a.expose[3]")]
+    assert "invalid port '70000': ports are 1-65535" in err.problems[0].message
+    assert "invalid port range '90-80'" in err.problems[3].message
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [("scale: -1", "services.a.scale"), ('scale: "-1"', "services.a.scale"),
+     ("deploy: {replicas: -1}", "services.a.deploy.replicas"),
+     ('deploy: {replicas: "-3"}', "services.a.deploy.replicas")],
+)
+def test_a_negative_scale_or_replicas_fails_at_load(tmp_path: Path, line: str, key: str) -> None:
+    """It loaded and `up` ran no container, exit 0; docker compose's convergence makes a slice
+    of that length (ensureService) and dies with a Go panic: refused at load instead."""
+    err = _load(tmp_path, f"services:\n  a:\n    image: x\n    {line}\n")
+    assert [(p.line, p.key) for p in err.problems] == [(4, key)]
+    assert "is less than the minimum of 0" in err.problems[0].message
+
+
+def test_zero_scale_and_replicas_load(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  a:\n    image: x\n    scale: 0\n  b:\n    image: x\n"
+        "    deploy: {replicas: 0}\n"
+    )
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="t"))
+    assert project.services["a"].scale == 0 and project.services["b"].scale == 0
+
+
 def test_what_a_joined_network_namespace_cannot_have_fails_at_load(tmp_path: Path) -> None:
     err = _load(tmp_path, """services:
   web:

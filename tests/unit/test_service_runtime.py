@@ -221,3 +221,65 @@ def test_what_this_engine_cannot_give_is_refused_as_docker_refuses_it(
 
 def test_runc_is_this_engines_runtime(tmp_path: Path) -> None:
     assert _spec_of(tmp_path, "    runtime: runc\n").name == "proj-app-1"
+
+
+@pytest.mark.parametrize(
+    ("keys", "policy"),
+    [
+        ("deploy: {restart_policy: {condition: on-failure, max_attempts: 3}}", "on-failure:3"),
+        ("deploy: {restart_policy: {condition: any}}", "always"),
+        ("deploy: {restart_policy: {condition: none}}", "no"),
+        ("deploy: {restart_policy: {condition: on-failure}}", "on-failure"),
+        ("deploy: {restart_policy: {max_attempts: 2}}", "no"),  # Docker's empty policy name
+        # docker compose reads deploy.restart_policy after `restart:`: the deploy block wins
+        ("{restart: always, deploy: {restart_policy: {condition: none}}}", "no"),
+        ("{restart: unless-stopped, deploy: {replicas: 1}}", "unless-stopped"),
+    ],
+)
+def test_deploy_restart_policy_is_the_containers_policy(
+    tmp_path: Path, keys: str, policy: str
+) -> None:
+    """docker compose's getRestartPolicy: deploy.restart_policy becomes the container's restart
+    policy (it was ignored: the container never restarted)."""
+    body = keys if keys.startswith("{") else "{" + keys + "}"
+    (tmp_path / "compose.yaml").write_text(f"services:\n  app: {{image: busybox, {body[1:]}\n")
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="proj"))
+    spec = build_container_spec(project, project.services["app"], 1, "sha256:x")
+    assert spec.restart_policy == policy
+    assert project.services["app"].restart == policy
+
+
+def test_deploy_retry_count_on_always_is_refused_at_create_as_docker_does(
+    tmp_path: Path
+) -> None:
+    """Docker's daemon: 'maximum retry count can only be used with on-failure'."""
+    from engine.errors import InvalidArgumentError
+    from engine.runtime_options import parse_restart_policy
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: busybox\n    deploy:\n"
+        "      restart_policy: {condition: any, max_attempts: 3}\n"
+    )
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="proj"))
+    spec = build_container_spec(project, project.services["app"], 1, "sha256:x")
+    with pytest.raises(InvalidArgumentError, match="invalid restart policy 'always:3'"):
+        parse_restart_policy(spec)
+
+
+def test_equal_priorities_order_networks_by_name_as_compose_go(tmp_path: Path) -> None:
+    """compose-go's NetworksByPriority: priority first, then the network's key; the first is
+    eth0 and HostConfig.NetworkMode and takes the service's mac_address (declaration order
+    decided before)."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: busybox\n    mac_address: 02:42:ac:11:00:99\n"
+        "    networks:\n      zeta: {}\n      beta: {priority: 0}\n      alpha:\n"
+        "      top: {priority: 5}\n"
+        "networks: {zeta: {}, beta: {}, alpha: {}, top: {}}\n"
+    )
+    project = load_project(LoadOptions(cwd=tmp_path, project_name="proj"))
+    spec = build_container_spec(project, project.services["app"], 1, "sha256:x")
+    assert [n.network for n in spec.networks] == [
+        "proj_top", "proj_alpha", "proj_beta", "proj_zeta"
+    ]
+    assert spec.networks[0].mac == "02:42:ac:11:00:99"
+    assert all(n.mac is None for n in spec.networks[1:])
