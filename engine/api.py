@@ -1061,6 +1061,11 @@ class Engine:
         self.containers.record_pause(info.id, False)
         return self.inspect(info.id)
 
+    def record_attach(self, name_or_id: str) -> None:
+        """A client attaches to the container's output (`attach`, an attached `up` or `run`):
+        counted for Docker's `attach` event, which its daemon emits as a client attaches."""
+        self.containers.record_attach(self.inspect(name_or_id).id)
+
     def kill_container(self, name_or_id: str, sig: str = "SIGKILL") -> None:
         info = self.inspect(name_or_id)
         if info.status is not ContainerStatus.RUNNING or not info.state.pid:
