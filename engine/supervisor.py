@@ -52,6 +52,8 @@ TYPE_CHECKING = False  # `typing` costs every supervisor its import
 
 
 if TYPE_CHECKING:
+    from engine.tty_input import TtyInput
+
     FirstStarter = Callable[[], FirstStart | None]
 
 
@@ -431,23 +433,35 @@ def _report(fd: int, message: str, close: bool = True) -> None:
 
 def pump_logs(started: runtime.StartedProcess, log: LogTarget) -> int:
     """Copy stdout/stderr to the log until the container closes them, then reap it; a tty's
-    input FIFO (`log.tty_input`) into its master meanwhile (engine.tty_input)."""
+    input FIFO (`log.tty_input`) into its master meanwhile (engine.tty_input). A master an
+    attached client holds too (`run -it`) is the client's until it lets go (detached with
+    the detach keys, or gone): then its output is logged here and `attach` may type into it,
+    and the container keeps its terminal, as Docker's daemon keeps it."""
     writer = LogWriter(Path(log.path), log.max_size, log.max_file)
     selector = selectors.DefaultSelector()
     streams = {started.stdout_fd: "stdout", started.stderr_fd: "stderr"}
     streams.pop(-1, None)  # a tty is one stream
-    for fd in streams:
-        selector.register(fd, selectors.EVENT_READ)
-    tty_input = None
-    if log.tty_input and started.stderr_fd < 0 and started.stdout_fd >= 0:
-        from engine.tty_input import TtyInput
-
-        tty_input = TtyInput.open(log.tty_input, started.stdout_fd, selector)
+    client = started.console_client
+    if client >= 0:  # the master waits until the client lets go of it
+        selector.register(client, selectors.EVENT_READ)
+    else:
+        for fd in streams:
+            selector.register(fd, selectors.EVENT_READ)
+    tty_input: TtyInput | None = None
+    if client < 0:
+        tty_input = _tty_input(started, log, selector)
     while streams:
         due = writer.next_due()  # unterminated output waits at most until then
         timeout = None if due is None else max(due - time.monotonic(), 0.0)
         for key, _ in selector.select(timeout):
             fd = int(key.fd)
+            if fd == client:
+                _let_go(client, selector)
+                client = -1
+                for stream in streams:
+                    selector.register(stream, selectors.EVENT_READ)
+                tty_input = _tty_input(started, log, selector)
+                continue
             if tty_input is not None and tty_input.owns(fd):
                 tty_input.ready(fd)
                 continue
@@ -467,6 +481,24 @@ def pump_logs(started: runtime.StartedProcess, log: LogTarget) -> int:
         tty_input.close()
     writer.close()
     return wait_exit_code(started.exit_pid)
+
+
+def _tty_input(
+    started: runtime.StartedProcess, log: LogTarget, selector: selectors.BaseSelector
+) -> TtyInput | None:
+    """What `attach` types into a tty container, copied into its master (engine.tty_input)."""
+    if not (log.tty_input and started.stderr_fd < 0 and started.stdout_fd >= 0):
+        return None
+    from engine.tty_input import TtyInput
+
+    return TtyInput.open(log.tty_input, started.stdout_fd, selector)
+
+
+def _let_go(client: int, selector: selectors.BaseSelector) -> None:
+    """The attached client's console socket has something to say: it only ever closes it
+    (nothing is sent on it), so this is its end, whatever it read."""
+    selector.unregister(client)
+    os.close(client)
 
 
 def _run_lean(make: Callable[[], Supervisor], report_fd: int, first_start: FirstStarter) -> int:
