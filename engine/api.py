@@ -123,6 +123,22 @@ CONSOLE_SOCKET = "console.sock"
 OPEN_STDIN_FIFO = "open-stdin"
 
 
+class _Tee:
+    """The output an attached client relays, copied to the container's supervisor for its
+    log; a supervisor gone (its container ended) is no error: the copying just stops."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn: socket.socket | None = conn
+
+    def send(self, data: bytes) -> None:
+        if self.conn is None:
+            return
+        try:
+            self.conn.sendall(data)
+        except OSError:
+            self.conn = None
+
+
 class ConsoleEnd(enum.Enum):
     """How a relay of an attached container's terminal ended (Engine.relay_console)."""
 
@@ -908,7 +924,9 @@ class Engine:
     ) -> ConsoleEnd:
         """Relay the started container's terminal to `stdio` (the caller puts its terminal in
         raw mode) until the container's side closes, or `detach` spots the detach keys in
-        the input; window size changes follow (SIGWINCH, from the main thread). The
+        the input; window size changes follow (SIGWINCH, from the main thread). What the
+        terminal shows goes to the supervisor too, over the console connection, for the log
+        (Docker logs a tty's output; `attach` from another terminal follows it there). The
         supervisor holds the master too and takes it over once we let go (the connection
         closes): a detached container keeps its terminal, logged and attachable."""
         from engine.exec import relay_terminal
@@ -928,7 +946,7 @@ class Engine:
             if not fds:
                 return ConsoleEnd.NO_TERMINAL
             try:
-                detached = relay_terminal(fds[0], stdio[0], stdio[1], detach)
+                detached = relay_terminal(fds[0], stdio[0], stdio[1], detach, _Tee(conn).send)
             finally:
                 os.close(fds[0])  # before the connection: the supervisor reads it next
         return ConsoleEnd.DETACHED if detached else ConsoleEnd.ENDED

@@ -441,7 +441,8 @@ InputFilter = Callable[[bytes], tuple[bytes, bool]]
 
 
 def relay_terminal(
-    master: int, stdin_fd: int, stdout_fd: int, detach: InputFilter | None = None
+    master: int, stdin_fd: int, stdout_fd: int, detach: InputFilter | None = None,
+    tee: Callable[[bytes], None] | None = None,
 ) -> bool:
     """`relay_pty` with the caller's window size, now and whenever it changes (SIGWINCH; only
     the main thread may set the handler, elsewhere the size is copied once)."""
@@ -450,19 +451,21 @@ def relay_terminal(
     try:
         previous = signal.signal(signal.SIGWINCH, lambda *_: copy_window_size(sized, master))
     except ValueError:  # not the main thread
-        return relay_pty(master, stdin_fd, stdout_fd, detach)
+        return relay_pty(master, stdin_fd, stdout_fd, detach, tee)
     try:
-        return relay_pty(master, stdin_fd, stdout_fd, detach)
+        return relay_pty(master, stdin_fd, stdout_fd, detach, tee)
     finally:
         signal.signal(signal.SIGWINCH, previous)
 
 
 def relay_pty(
-    master: int, stdin_fd: int, stdout_fd: int, detach: InputFilter | None = None
+    master: int, stdin_fd: int, stdout_fd: int, detach: InputFilter | None = None,
+    tee: Callable[[bytes], None] | None = None,
 ) -> bool:
-    """Copy the caller's input to the pty and the pty's output back until the process side
-    closes it (EIO on the master once no slave is open), or until `detach` spots the detach
-    keys in the input: True then (the process goes on, its terminal is someone else's)."""
+    """Copy the caller's input to the pty and the pty's output back (and to `tee`) until the
+    process side closes it (EIO on the master once no slave is open), or until `detach` spots
+    the detach keys in the input: True then (the process goes on, its terminal is someone
+    else's)."""
     selector = selectors.DefaultSelector()
     selector.register(master, selectors.EVENT_READ)
     with contextlib.suppress(ValueError, OSError):
@@ -478,6 +481,8 @@ def relay_pty(
                     if not data:
                         return False
                     _write_all(stdout_fd, data)
+                    if tee is not None:
+                        tee(data)
                     continue
                 data = os.read(stdin_fd, 65536)
                 if not data:

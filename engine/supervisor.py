@@ -434,9 +434,10 @@ def _report(fd: int, message: str, close: bool = True) -> None:
 def pump_logs(started: runtime.StartedProcess, log: LogTarget) -> int:
     """Copy stdout/stderr to the log until the container closes them, then reap it; a tty's
     input FIFO (`log.tty_input`) into its master meanwhile (engine.tty_input). A master an
-    attached client holds too (`run -it`) is the client's until it lets go (detached with
-    the detach keys, or gone): then its output is logged here and `attach` may type into it,
-    and the container keeps its terminal, as Docker's daemon keeps it."""
+    attached client holds too (`run -it`) is the client's to read until it lets go (detached
+    with the detach keys, or gone): meanwhile the client sends what it read over its console
+    socket, which is logged; then the master is read here. The container keeps its terminal
+    throughout, as Docker's daemon keeps it."""
     writer = LogWriter(Path(log.path), log.max_size, log.max_file)
     selector = selectors.DefaultSelector()
     streams = {started.stdout_fd: "stdout", started.stderr_fd: "stderr"}
@@ -447,20 +448,22 @@ def pump_logs(started: runtime.StartedProcess, log: LogTarget) -> int:
     else:
         for fd in streams:
             selector.register(fd, selectors.EVENT_READ)
-    tty_input: TtyInput | None = None
-    if client < 0:
-        tty_input = _tty_input(started, log, selector)
+    tty_input = _tty_input(started, log, selector)
     while streams:
         due = writer.next_due()  # unterminated output waits at most until then
         timeout = None if due is None else max(due - time.monotonic(), 0.0)
         for key, _ in selector.select(timeout):
             fd = int(key.fd)
             if fd == client:
-                _let_go(client, selector)
+                relayed = _relayed(client)
+                if relayed:
+                    writer.feed("stdout", relayed)
+                    continue
+                selector.unregister(client)
+                os.close(client)
                 client = -1
                 for stream in streams:
                     selector.register(stream, selectors.EVENT_READ)
-                tty_input = _tty_input(started, log, selector)
                 continue
             if tty_input is not None and tty_input.owns(fd):
                 tty_input.ready(fd)
@@ -494,11 +497,12 @@ def _tty_input(
     return TtyInput.open(log.tty_input, started.stdout_fd, selector)
 
 
-def _let_go(client: int, selector: selectors.BaseSelector) -> None:
-    """The attached client's console socket has something to say: it only ever closes it
-    (nothing is sent on it), so this is its end, whatever it read."""
-    selector.unregister(client)
-    os.close(client)
+def _relayed(client: int) -> bytes:
+    """What the attached client relayed from the terminal since; b"" once it let go."""
+    try:
+        return os.read(client, 65536)
+    except OSError:  # reset: it died
+        return b""
 
 
 def _run_lean(make: Callable[[], Supervisor], report_fd: int, first_start: FirstStarter) -> int:

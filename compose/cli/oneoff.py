@@ -435,10 +435,11 @@ def _follow(
             detached = _relay(engine, console)
             if detached:  # docker's `run -it` detached: it runs on, we end with 0
                 return 0
-        for line in engine.logs(container_id, follow=True):
-            stream = sys.stderr if line.stream == "stderr" else sys.stdout
-            stream.write(line.text)  # as docker's attach: partial records join up
-            stream.flush()
+        else:  # (a relayed terminal's output is in the log too: shown already)
+            for line in engine.logs(container_id, follow=True):
+                stream = sys.stderr if line.stream == "stderr" else sys.stdout
+                stream.write(line.text)  # as docker's attach: partial records join up
+                stream.flush()
         code = engine.wait_container(container_id) or 0
     except KeyboardInterrupt:
         if attached >= 0:  # its supervisor removes it as it ends: the stop waits for that

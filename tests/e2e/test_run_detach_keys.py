@@ -121,6 +121,7 @@ def test_keys_that_only_begin_the_sequence_reach_the_container(stack: Stack) -> 
         run.read_until(b"got:\x10x")
         os.write(run.master, b"quit\r")
         assert run.ended() == 3, run.seen
+        assert run.seen.count(b"got:\x10x") == 1, run.seen  # logged, but not shown twice
     finally:
         run.close()
 
@@ -144,3 +145,28 @@ def test_detach_keys_leave_an_exec_it_running(stack: Stack) -> None:
     alive = stack.cli("exec", "-T", "svc", "sh", "-c",
                       "rm -f /tmp/alive; sleep 1; test -f /tmp/alive")
     assert alive.returncode == 0, "the exec'd process did not go on after the detach"
+
+
+def test_attach_joins_a_run_it_from_another_terminal(stack: Stack) -> None:
+    """docker allows a second client on an attached `run`: both type into its terminal and
+    see what it prints; its end is both clients' exit code."""
+    stack.write({"svc": READER})
+    run = OnTerminal(stack, "run", "--rm", "svc")
+    try:
+        os.write(run.master, b"one\r")
+        run.read_until(b"got:one")
+        attached = Attached(stack, "svc", terminal=True)
+        attached.write("two\n")
+        attached.wait_for("got:two\r?")  # its own input, through the shared terminal
+        run.read_until(b"got:two")
+        os.write(run.master, b"three\r")
+        attached.wait_for("got:three\r?")  # the run's input, seen by the attach
+        attached.write("quit\n")
+        assert attached.finish()[0] == 3
+        assert run.ended() == 3, run.seen
+    finally:
+        run.close()
+    deadline = time.monotonic() + 20
+    while _one_off(stack, "svc") is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _one_off(stack, "svc") is None, stack.states()

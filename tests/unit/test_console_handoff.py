@@ -40,8 +40,9 @@ def test_without_a_client_nothing_changes() -> None:
 
 
 def test_the_pump_leaves_the_terminal_to_the_client_until_it_lets_go(tmp_path: Path) -> None:
-    """While the attached client holds the terminal, its output is the client's to read;
-    once the client's socket closes (it detached, or died), the supervisor logs it."""
+    """While the attached client holds the terminal, its output is the client's to read (the
+    client sends it on for the log); once the client's socket closes (it detached, or died),
+    the supervisor reads and logs it."""
     from engine.supervisor import pump_logs
     from engine.supervisor_launch import LogTarget
 
@@ -59,6 +60,7 @@ def test_the_pump_leaves_the_terminal_to_the_client_until_it_lets_go(tmp_path: P
         started, LogTarget(str(log), None, 1, None))))
     pump.start()
     os.write(write_end, b"while attached\n")
+    clients.sendall(b"relayed\n")  # what the client read from the terminal: logged
     time.sleep(0.3)
     assert b"while attached" not in (log.read_bytes() if log.exists() else b"")
     clients.close()  # the client detaches
@@ -67,4 +69,4 @@ def test_the_pump_leaves_the_terminal_to_the_client_until_it_lets_go(tmp_path: P
     pump.join(timeout=10)
     assert result == [5]
     text = log.read_text()
-    assert "while attached" in text and "after" in text, text
+    assert text.index("relayed") < text.index("while attached") < text.index("after"), text
