@@ -77,8 +77,9 @@ class StartedProcess:
     stderr_fd: int  # -1 with a tty: one stream
     stage1_resident: bool = True  # False: stage1 is gone and init is the supervisor's child
     # A tty whose master went to an attached client too (`run -it`): our end of the client's
-    # console socket. The log pump leaves the master to the client until this one closes
-    # (it detached, or ended), then reads it (engine.supervisor.pump_logs).
+    # console socket, on which the client sends what it reads from the master. The log pump
+    # logs that, and reads the master itself once the client closes it (it detached, or
+    # ended): engine.supervisor.pump_logs.
     console_client: int = -1
 
     @property
