@@ -52,6 +52,7 @@ TYPE_CHECKING = False  # `typing` costs every supervisor its import
 
 
 if TYPE_CHECKING:
+    from engine.console_client import ConsoleClient
     from engine.tty_input import TtyInput
 
     FirstStarter = Callable[[], FirstStart | None]
@@ -442,31 +443,34 @@ def pump_logs(started: runtime.StartedProcess, log: LogTarget) -> int:
     selector = selectors.DefaultSelector()
     streams = {started.stdout_fd: "stdout", started.stderr_fd: "stderr"}
     streams.pop(-1, None)  # a tty is one stream
-    client = started.console_client
-    if client >= 0:  # the master waits until the client lets go of it
-        selector.register(client, selectors.EVENT_READ)
+    client: ConsoleClient | None = None
+    if started.console_client >= 0:  # the master waits until the client lets go of it
+        from engine.console_client import ConsoleClient
+
+        client = ConsoleClient(started.console_client, started.exit_pid, selector)
     else:
         for fd in streams:
             selector.register(fd, selectors.EVENT_READ)
     tty_input = _tty_input(started, log, selector)
     while streams:
         due = writer.next_due()  # unterminated output waits at most until then
+        if client is not None and client.deadline is not None:
+            due = client.deadline if due is None else min(due, client.deadline)
         timeout = None if due is None else max(due - time.monotonic(), 0.0)
         for key, _ in selector.select(timeout):
             fd = int(key.fd)
-            if fd == client:
-                relayed = _relayed(client)
+            if client is not None and client.owns(fd):
+                relayed = client.ready(fd)
                 if relayed:
                     writer.feed("stdout", relayed)
-                    continue
-                selector.unregister(client)
-                os.close(client)
-                client = -1
-                for stream in streams:
-                    selector.register(stream, selectors.EVENT_READ)
+                elif relayed is None:
+                    _take_terminal(client, streams, selector)
+                    client = None
                 continue
             if tty_input is not None and tty_input.owns(fd):
                 tty_input.ready(fd)
+                continue
+            if fd not in streams:  # the client's, closed by an earlier event of this batch
                 continue
             try:
                 data = os.read(fd, 65536)
@@ -478,6 +482,9 @@ def pump_logs(started: runtime.StartedProcess, log: LogTarget) -> int:
                 writer.flush(streams.pop(fd))
                 selector.unregister(fd)
                 os.close(fd)
+        if client is not None and client.overdue(time.monotonic()):
+            _take_terminal(client, streams, selector)
+            client = None
         if due is not None:
             writer.flush_due(time.monotonic())
     if tty_input is not None:
@@ -497,12 +504,14 @@ def _tty_input(
     return TtyInput.open(log.tty_input, started.stdout_fd, selector)
 
 
-def _relayed(client: int) -> bytes:
-    """What the attached client relayed from the terminal since; b"" once it let go."""
-    try:
-        return os.read(client, 65536)
-    except OSError:  # reset: it died
-        return b""
+def _take_terminal(
+    client: ConsoleClient, streams: dict[int, str], selector: selectors.BaseSelector
+) -> None:
+    """The attached client let go of the terminal (or is let go of): its output is read here
+    from now on."""
+    client.close()
+    for stream in streams:
+        selector.register(stream, selectors.EVENT_READ)
 
 
 def _run_lean(make: Callable[[], Supervisor], report_fd: int, first_start: FirstStarter) -> int:

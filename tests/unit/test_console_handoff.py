@@ -70,3 +70,33 @@ def test_the_pump_leaves_the_terminal_to_the_client_until_it_lets_go(tmp_path: P
     assert result == [5]
     text = log.read_text()
     assert text.index("relayed") < text.index("while attached") < text.index("after"), text
+
+
+def test_a_stuck_client_does_not_hold_up_the_containers_end(tmp_path: Path) -> None:
+    """The container's process exited while its client holds the terminal and says nothing
+    more (stopped, or blocked): after a short grace the pump reads the terminal itself, and
+    the exit is recorded without waiting for that client."""
+    from engine.console_client import CLIENT_GRACE
+    from engine.supervisor import pump_logs
+    from engine.supervisor_launch import LogTarget
+
+    read_end, write_end = os.pipe()
+    ours, clients = socket.socketpair()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the container's stand-in
+        os._exit(7)
+    os.write(write_end, b"last words\n")
+    os.close(write_end)
+    clients.sendall(b"relayed\n")
+    started = runtime.StartedProcess(
+        child, child, read_end, -1, False, console_client=ours.detach()
+    )
+    began = time.monotonic()
+    try:
+        code = pump_logs(started, LogTarget(str(tmp_path / "c-json.log"), None, 1, None))
+    finally:
+        clients.close()
+    assert code == 7
+    assert time.monotonic() - began < CLIENT_GRACE + 3
+    text = (tmp_path / "c-json.log").read_text()
+    assert "relayed" in text and "last words" in text, text
