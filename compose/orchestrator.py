@@ -444,6 +444,9 @@ class Orchestrator:
     # (container name without the project, line) of what a hook printed; None: not shown
     # (docker compose shows it only when attached).
     hook_output: Callable[[str, str], None] | None = None
+    # The services an attached `up` follows: docker compose attaches to their containers
+    # before it starts them (Docker's `attach` event comes between `create` and `start`).
+    attach_on_start: frozenset[str] = frozenset()
 
     def _resolve_images(
         self, services: list[str], *, build: bool = False, pull: str | None = None,
@@ -799,6 +802,8 @@ class Orchestrator:
 
     def _start(self, info: ContainerInfo, created: bool = False) -> None:
         """`created`: just made by `_create`, which copied its secrets/configs in already."""
+        if info.labels.get(L.SERVICE) in self.attach_on_start:
+            self.engine.record_attach(info.id)
         if info.status is ContainerStatus.RUNNING:
             self._event(info.name, Phase.RUNNING)
             return

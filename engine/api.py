@@ -7,6 +7,7 @@ Daemonless: each call works on the state files under the data root and observes 
 from __future__ import annotations
 
 import contextlib
+import enum
 import functools
 import os
 import signal
@@ -70,7 +71,7 @@ if TYPE_CHECKING:
     from engine.container_copy import ContainerRoot  # the module loads on the first `cp`
     from engine.container_stats import ResourceSample
     from engine.content import Blob
-    from engine.exec import ExecResult, ExecTarget  # the module loads on the first exec
+    from engine.exec import ExecResult, ExecTarget, InputFilter  # loads on the first exec
     from engine.images import Image, ImageConfig, ImageStore
     from engine.inspect_document import NetworkView  # loads on the first inspect
     from engine.logs import LogLine
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ANONYMOUS_VOLUME_LABEL",
     "AlreadyExistsError",
+    "ConsoleEnd",
     "ContainerInfo",
     "ContainerNotFoundError",
     "ContainerSpec",
@@ -126,6 +128,30 @@ CONSOLE_SOCKET = "console.sock"
 # An OpenStdin (not StdinOnce) container's stdin while it runs, in its record's directory
 # (Engine.open_running_stdin); with a tty, the input its supervisor types into the pty.
 OPEN_STDIN_FIFO = "open-stdin"
+
+
+class _Tee:
+    """The output an attached client relays, copied to the container's supervisor for its
+    log; a supervisor gone (its container ended) is no error: the copying just stops."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn: socket.socket | None = conn
+
+    def send(self, data: bytes) -> None:
+        if self.conn is None:
+            return
+        try:
+            self.conn.sendall(data)
+        except OSError:
+            self.conn = None
+
+
+class ConsoleEnd(enum.Enum):
+    """How a relay of an attached container's terminal ended (Engine.relay_console)."""
+
+    NO_TERMINAL = "no terminal"  # none came: the container failed to start
+    ENDED = "ended"  # the container's side closed it
+    DETACHED = "detached"  # the detach keys: the container goes on without us
 
 
 @dataclass(frozen=True)
@@ -705,8 +731,9 @@ class Engine:
             resolv_file=net_files.resolv_file,
             log_file=str(directory / f"{record.id}-json.log"),
             stdin_fifo=str(directory / STDIN_FIFO) if attached else None,
+            # A tty's attached client may detach (`run -it`): `attach` types in through it then.
             open_stdin_fifo=(str(directory / OPEN_STDIN_FIFO)
-                             if spec.stdin_open and not attached else None),
+                             if spec.stdin_open and (spec.tty or not attached) else None),
             console_socket=str(directory / CONSOLE_SOCKET) if attached and spec.tty else None,
             mounts=tuple(binds),
             tmpfs=tuple(tmpfs),
@@ -756,7 +783,8 @@ class Engine:
         (engine.tty_input), so Ctrl-C written as a key interrupts as on a terminal."""
         info = self.inspect(name_or_id)
         spec = info.record.spec
-        if not spec.stdin_open or spec.stdin_once:
+        # A StdinOnce tty (`run -it`) takes input here once its client let go of its terminal.
+        if not spec.stdin_open or (spec.stdin_once and not spec.tty):
             raise InvalidStateError(
                 f"container {info.name} has no stdin to attach to", subject=info.name
             )
@@ -899,29 +927,37 @@ class Engine:
         return listener
 
     def relay_console(
-        self, listener: socket.socket, stdio: tuple[int, int] = (0, 1), timeout: float = 10.0
-    ) -> bool:
+        self, listener: socket.socket, stdio: tuple[int, int] = (0, 1), timeout: float = 10.0,
+        detach: InputFilter | None = None,
+    ) -> ConsoleEnd:
         """Relay the started container's terminal to `stdio` (the caller puts its terminal in
-        raw mode) until the container's side closes; window size changes follow (SIGWINCH,
-        from the main thread). False when no terminal came (the container failed first)."""
+        raw mode) until the container's side closes, or `detach` spots the detach keys in
+        the input; window size changes follow (SIGWINCH, from the main thread). What the
+        terminal shows goes to the supervisor too, over the console connection, for the log
+        (Docker logs a tty's output; `attach` from another terminal follows it there). The
+        supervisor holds the master too and takes it over once we let go (the connection
+        closes): a detached container keeps its terminal, logged and attachable."""
         from engine.exec import relay_terminal
 
         listener.settimeout(timeout)
         try:
             conn, _address = listener.accept()
-            with conn:
-                _message, fds, _flags, _peer = socket.recv_fds(conn, 16, 1)
         except OSError:
-            return False
-        finally:
             listener.close()
-        if not fds:
-            return False
-        try:
-            relay_terminal(fds[0], stdio[0], stdio[1])
-        finally:
-            os.close(fds[0])
-        return True
+            return ConsoleEnd.NO_TERMINAL
+        listener.close()
+        with conn:
+            try:
+                _message, fds, _flags, _peer = socket.recv_fds(conn, 16, 1)
+            except OSError:
+                return ConsoleEnd.NO_TERMINAL
+            if not fds:
+                return ConsoleEnd.NO_TERMINAL
+            try:
+                detached = relay_terminal(fds[0], stdio[0], stdio[1], detach, _Tee(conn).send)
+            finally:
+                os.close(fds[0])  # before the connection: the supervisor reads it next
+        return ConsoleEnd.DETACHED if detached else ConsoleEnd.ENDED
 
     def start_container(self, name_or_id: str) -> ContainerInfo:
         """Start it, or find it started: a start under way elsewhere (another `up`, or one
@@ -1068,6 +1104,11 @@ class Engine:
         container_cgroup(info.id, info.record.spec.cgroup_parent).freeze(False)
         self.containers.record_pause(info.id, False)
         return self.inspect(info.id)
+
+    def record_attach(self, name_or_id: str) -> None:
+        """A client attaches to the container's output (`attach`, an attached `up` or `run`):
+        counted for Docker's `attach` event, which its daemon emits as a client attaches."""
+        self.containers.record_attach(self.inspect(name_or_id).id)
 
     def kill_container(self, name_or_id: str, sig: str = "SIGKILL") -> None:
         info = self.inspect(name_or_id)
@@ -1366,13 +1407,17 @@ class Engine:
         stdio: tuple[int, int, int] = (0, 1, 2),
         tty: bool = False,
         privileged: bool = False,
-    ) -> int:
+        detach: InputFilter | None = None,
+    ) -> int | None:
         """Run a command in a running container on the given fds (the CLI's own stdio) and
         return its exit code; raises `engine.exec.ExecError` if it could not be started.
         With `tty`, the process gets a pty of the container's own devpts, relayed to stdio
-        (the caller puts its terminal in raw mode)."""
+        (the caller puts its terminal in raw mode); when `detach` spots the detach keys in
+        the input, None at once: the process goes on, its terminal kept (and its output
+        discarded, as Docker's daemon does) by a process of its own (`keep_terminal`)."""
         from engine.exec import (
             copy_window_size,
+            keep_terminal,
             open_container_pty,
             relay_terminal,
             start_exec,
@@ -1392,7 +1437,11 @@ class Engine:
             running = start_exec(target, spec, process, (slave, slave, slave), tty=True)
             os.close(slave)
             slave = -1
-            relay_terminal(master, stdio[0], stdio[1])
+            if relay_terminal(master, stdio[0], stdio[1], detach):
+                keep_terminal(master)
+                with contextlib.suppress(OSError):
+                    os.close(running.err_fd)
+                return None
             return running.wait()
         finally:
             os.close(master)

@@ -218,6 +218,10 @@ class ContainerState:
     # may look, so the paused flag alone does not show them.
     pause_count: int = 0
     unpause_count: int = 0
+    # Clients attached to its output (Docker's `attach`: `attach`, an attached `up`, `run`),
+    # with when the last few attached (RFC 3339), for `events --since` to replay them.
+    attach_count: int = 0
+    recent_attaches: list[str] = field(default_factory=list)
 
 
 def now_rfc3339() -> str:
@@ -705,6 +709,15 @@ class ContainerStore:
             else:
                 state = replace(state, paused=False, unpause_count=state.unpause_count + 1)
             self.save_state(container_id, state)
+
+    def record_attach(self, container_id: str) -> None:
+        """Count a client attaching to the container (Docker's `attach` event), and when."""
+        with self._state_lock(container_id):
+            state = self.load_state(container_id)
+            attaches = [*state.recent_attaches, now_rfc3339()][-RECENT_SIGNALS:]
+            self.save_state(container_id, replace(
+                state, attach_count=state.attach_count + 1, recent_attaches=attaches
+            ))
 
     def record_stop(self, container_id: str) -> None:
         """Count a completed stop (Docker's `stop` event, after `die`)."""

@@ -165,6 +165,9 @@ class DryRunEngine:
     def kill_container(self, name_or_id: str, sig: str = "SIGKILL") -> None:
         self._set_status(name_or_id, ContainerStatus.EXITED)
 
+    def record_attach(self, name_or_id: str) -> None:
+        """Nothing attaches in a dry run."""
+
     def remove_container(
         self, name_or_id: str, force: bool = False, *, count_stop: bool = False,
         removed_by_supervisor: bool = False,

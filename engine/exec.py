@@ -24,7 +24,7 @@ import signal
 import struct
 import termios
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from engine import syscalls as sc
@@ -435,7 +435,15 @@ def window_size_source(stdin_fd: int, stdout_fd: int) -> int:
     return stdout_fd if os.isatty(stdout_fd) else stdin_fd
 
 
-def relay_terminal(master: int, stdin_fd: int, stdout_fd: int) -> None:
+# What the caller types, before it reaches the pty: (what to pass on, whether the detach keys
+# were just completed), as the CLI's detach-key scanner answers.
+InputFilter = Callable[[bytes], tuple[bytes, bool]]
+
+
+def relay_terminal(
+    master: int, stdin_fd: int, stdout_fd: int, detach: InputFilter | None = None,
+    tee: Callable[[bytes], None] | None = None,
+) -> bool:
     """`relay_pty` with the caller's window size, now and whenever it changes (SIGWINCH; only
     the main thread may set the handler, elsewhere the size is copied once)."""
     sized = window_size_source(stdin_fd, stdout_fd)
@@ -443,17 +451,21 @@ def relay_terminal(master: int, stdin_fd: int, stdout_fd: int) -> None:
     try:
         previous = signal.signal(signal.SIGWINCH, lambda *_: copy_window_size(sized, master))
     except ValueError:  # not the main thread
-        relay_pty(master, stdin_fd, stdout_fd)
-        return
+        return relay_pty(master, stdin_fd, stdout_fd, detach, tee)
     try:
-        relay_pty(master, stdin_fd, stdout_fd)
+        return relay_pty(master, stdin_fd, stdout_fd, detach, tee)
     finally:
         signal.signal(signal.SIGWINCH, previous)
 
 
-def relay_pty(master: int, stdin_fd: int, stdout_fd: int) -> None:
-    """Copy the caller's input to the pty and the pty's output back until the process side
-    closes it (EIO on the master once no slave is open)."""
+def relay_pty(
+    master: int, stdin_fd: int, stdout_fd: int, detach: InputFilter | None = None,
+    tee: Callable[[bytes], None] | None = None,
+) -> bool:
+    """Copy the caller's input to the pty and the pty's output back (and to `tee`) until the
+    process side closes it (EIO on the master once no slave is open), or until `detach` spots
+    the detach keys in the input: True then (the process goes on, its terminal is someone
+    else's)."""
     selector = selectors.DefaultSelector()
     selector.register(master, selectors.EVENT_READ)
     with contextlib.suppress(ValueError, OSError):
@@ -465,18 +477,52 @@ def relay_pty(master: int, stdin_fd: int, stdout_fd: int) -> None:
                     try:
                         data = os.read(master, 65536)
                     except OSError:  # EIO: the process and its children are gone
-                        return
+                        return False
                     if not data:
-                        return
+                        return False
                     _write_all(stdout_fd, data)
-                else:
-                    data = os.read(stdin_fd, 65536)
-                    if data:
-                        _write_all(master, data)
-                    else:
-                        selector.unregister(stdin_fd)
+                    if tee is not None:
+                        tee(data)
+                    continue
+                data = os.read(stdin_fd, 65536)
+                if not data:
+                    selector.unregister(stdin_fd)
+                    continue
+                detached = False
+                if detach is not None:
+                    data, detached = detach(data)
+                if data:
+                    _write_all(master, data)
+                if detached:
+                    return True
     finally:
         selector.close()
+
+
+def keep_terminal(master: int) -> None:
+    """An exec'd process's terminal once its client detached (`exec -it`, the detach keys):
+    a process of its own, outside our session, holds the master and drains what the process
+    prints (Docker's daemon discards a detached exec's output), so the process neither gets
+    SIGHUP from the master's close nor blocks on a full terminal; it ends with the terminal's
+    last process. Forked twice: nobody has to reap it."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE):
+                    signal.signal(sig, signal.SIG_IGN)
+                close_fds_except({master})
+                _drain(master)
+        finally:
+            os._exit(0)
+    wait_exit_code(pid)
+
+
+def _drain(master: int) -> None:
+    with contextlib.suppress(OSError):  # EIO: the terminal's last process is gone
+        while os.read(master, 65536):
+            pass
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -76,6 +76,11 @@ class StartedProcess:
     stdout_fd: int
     stderr_fd: int  # -1 with a tty: one stream
     stage1_resident: bool = True  # False: stage1 is gone and init is the supervisor's child
+    # A tty whose master went to an attached client too (`run -it`): our end of the client's
+    # console socket, on which the client sends what it reads from the master. The log pump
+    # logs that, and reads the master itself once the client closes it (it detached, or
+    # ended): engine.supervisor.pump_logs.
+    console_client: int = -1
 
     @property
     def exit_pid(self) -> int:
@@ -405,6 +410,7 @@ class _Channels:
     stdio: tuple[int, int, int] = (-1, -1, -1)
     console: socket.socket | None = None
     console_fd: int = -1
+    console_client: int = -1  # the attached client's console socket, once it has the master
 
     @property
     def init_fds(self) -> set[int]:
@@ -464,8 +470,9 @@ def _output_channels(tty: bool) -> _Channels:
 
 def _await_exec(channels: _Channels, console_socket: str | None = None) -> int:
     """Wait until init has exec'd (the error pipe closes) or failed (it says why); the
-    container's output descriptor (a tty's master comes over the console socket), or -1 when
-    the master went on to the attached client's `console_socket`."""
+    container's output descriptor (a tty's master comes over the console socket). A master
+    sent on to the attached client's `console_socket` is kept too (`channels.console_client`
+    says so): the container keeps its terminal when that client detaches or goes."""
     out_r = channels.out_r
     if channels.console is not None:
         _message, fds, _flags, _address = socket.recv_fds(channels.console, 16, 1)
@@ -476,26 +483,28 @@ def _await_exec(channels: _Channels, console_socket: str | None = None) -> int:
         raise StartFailure(failure.strip())
     if out_r < 0:
         raise StartFailure("tty: the container's terminal was not set up")
-    if console_socket and _hand_console(out_r, console_socket):
-        os.close(out_r)
-        channels.out_r = -1
+    if console_socket:
+        channels.console_client = _hand_console(out_r, console_socket)
     return channels.out_r
 
 
-def _hand_console(master: int, path: str) -> bool:
-    """Send the pty's master to the attached client listening on `path`; False when it is
-    gone (the master is then logged, as a detached tty's)."""
+def _hand_console(master: int, path: str) -> int:
+    """Send the pty's master to the attached client listening on `path`; the connection
+    (its descriptor), which the client closes once it lets go of the terminal, or -1 when the
+    client is gone (the master is then logged, as a detached tty's)."""
     from engine.unix_paths import short_address
 
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client, \
-                short_address(path) as address:
+        with short_address(path) as address:
             client.settimeout(5)
             client.connect(address)
             socket.send_fds(client, [b"M"], [master])
     except OSError:
-        return False
-    return True
+        client.close()
+        return -1
+    client.setblocking(True)
+    return client.detach()
 
 
 def _close_all(fds: set[int]) -> None:
@@ -547,10 +556,10 @@ def _start(
         out_r = _await_exec(channels, spec.console_socket)
         return StartedProcess(
             init_pid, pid, stdout_fd=out_r, stderr_fd=channels.errs_r,
-            stage1_resident=keep_stage1,
+            stage1_resident=keep_stage1, console_client=channels.console_client,
         )
     except BaseException:
-        _close_all({channels.out_r, channels.errs_r})
+        _close_all({channels.out_r, channels.errs_r, channels.console_client})
         for child in (init_pid, pid):
             if child is None:
                 continue
@@ -606,9 +615,9 @@ def _start_in_place(
         os.write(go_w, b"P")  # init moves itself into the cgroup (`join_self`: no RCU wait)
         out_r = _await_exec(channels, spec.console_socket)
         return StartedProcess(init_pid, init_pid, stdout_fd=out_r, stderr_fd=channels.errs_r,
-                              stage1_resident=False)
+                              stage1_resident=False, console_client=channels.console_client)
     except BaseException:
-        _close_all({channels.out_r, channels.errs_r})
+        _close_all({channels.out_r, channels.errs_r, channels.console_client})
         if init_pid:  # the supervisor's child: it reaps it
             with contextlib.suppress(ProcessLookupError):
                 os.kill(init_pid, signal.SIGKILL)

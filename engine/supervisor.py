@@ -52,6 +52,9 @@ TYPE_CHECKING = False  # `typing` costs every supervisor its import
 
 
 if TYPE_CHECKING:
+    from engine.console_client import ConsoleClient
+    from engine.tty_input import TtyInput
+
     FirstStarter = Callable[[], FirstStart | None]
 
 
@@ -438,25 +441,43 @@ def _report(fd: int, message: str, close: bool = True) -> None:
 
 def pump_logs(started: runtime.StartedProcess, log: LogTarget) -> int:
     """Copy stdout/stderr to the log until the container closes them, then reap it; a tty's
-    input FIFO (`log.tty_input`) into its master meanwhile (engine.tty_input)."""
+    input FIFO (`log.tty_input`) into its master meanwhile (engine.tty_input). A master an
+    attached client holds too (`run -it`) is the client's to read until it lets go (detached
+    with the detach keys, or gone): meanwhile the client sends what it read over its console
+    socket, which is logged; then the master is read here. The container keeps its terminal
+    throughout, as Docker's daemon keeps it."""
     writer = LogWriter(Path(log.path), log.max_size, log.max_file)
     selector = selectors.DefaultSelector()
     streams = {started.stdout_fd: "stdout", started.stderr_fd: "stderr"}
     streams.pop(-1, None)  # a tty is one stream
-    for fd in streams:
-        selector.register(fd, selectors.EVENT_READ)
-    tty_input = None
-    if log.tty_input and started.stderr_fd < 0 and started.stdout_fd >= 0:
-        from engine.tty_input import TtyInput
+    client: ConsoleClient | None = None
+    if started.console_client >= 0:  # the master waits until the client lets go of it
+        from engine.console_client import ConsoleClient
 
-        tty_input = TtyInput.open(log.tty_input, started.stdout_fd, selector)
+        client = ConsoleClient(started.console_client, started.exit_pid, selector)
+    else:
+        for fd in streams:
+            selector.register(fd, selectors.EVENT_READ)
+    tty_input = _tty_input(started, log, selector)
     while streams:
         due = writer.next_due()  # unterminated output waits at most until then
+        if client is not None and client.deadline is not None:
+            due = client.deadline if due is None else min(due, client.deadline)
         timeout = None if due is None else max(due - time.monotonic(), 0.0)
         for key, _ in selector.select(timeout):
             fd = int(key.fd)
+            if client is not None and client.owns(fd):
+                relayed = client.ready(fd)
+                if relayed:
+                    writer.feed("stdout", relayed)
+                elif relayed is None:
+                    _take_terminal(client, streams, selector)
+                    client = None
+                continue
             if tty_input is not None and tty_input.owns(fd):
                 tty_input.ready(fd)
+                continue
+            if fd not in streams:  # the client's, closed by an earlier event of this batch
                 continue
             try:
                 data = os.read(fd, 65536)
@@ -468,12 +489,36 @@ def pump_logs(started: runtime.StartedProcess, log: LogTarget) -> int:
                 writer.flush(streams.pop(fd))
                 selector.unregister(fd)
                 os.close(fd)
+        if client is not None and client.overdue(time.monotonic()):
+            _take_terminal(client, streams, selector)
+            client = None
         if due is not None:
             writer.flush_due(time.monotonic())
     if tty_input is not None:
         tty_input.close()
     writer.close()
     return wait_exit_code(started.exit_pid)
+
+
+def _tty_input(
+    started: runtime.StartedProcess, log: LogTarget, selector: selectors.BaseSelector
+) -> TtyInput | None:
+    """What `attach` types into a tty container, copied into its master (engine.tty_input)."""
+    if not (log.tty_input and started.stderr_fd < 0 and started.stdout_fd >= 0):
+        return None
+    from engine.tty_input import TtyInput
+
+    return TtyInput.open(log.tty_input, started.stdout_fd, selector)
+
+
+def _take_terminal(
+    client: ConsoleClient, streams: dict[int, str], selector: selectors.BaseSelector
+) -> None:
+    """The attached client let go of the terminal (or is let go of): its output is read here
+    from now on."""
+    client.close()
+    for stream in streams:
+        selector.register(stream, selectors.EVENT_READ)
 
 
 def _run_lean(make: Callable[[], Supervisor], report_fd: int, first_start: FirstStarter) -> int:

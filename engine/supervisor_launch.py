@@ -240,8 +240,11 @@ def _handoff_message(handoff: Handoff) -> Message:
         "attached": handoff.attached,
         "addresses": handoff.addresses,
         "streams": len(fds),
+        "console_client": started.console_client >= 0,  # its socket follows the streams
         "ports": [vars(p) for p in reservations.published] if reservations else [],
     }
+    if started.console_client >= 0:
+        fds.append(started.console_client)
     # Duplicates: the sockets close their own descriptors when the reservation object goes,
     # before the message is sent; these stay open until the helper exits.
     held = reservations.descriptors() if reservations else []
@@ -249,7 +252,10 @@ def _handoff_message(handoff: Handoff) -> Message:
 
 
 def _handoff(payload: dict[str, Any], fds: list[int]) -> Handoff:
-    streams, port_fds = fds[: payload["streams"]], fds[payload["streams"]:]
+    count = payload["streams"]
+    streams = fds[:count]
+    console_client = fds[count] if payload.get("console_client") else -1
+    port_fds = fds[count + (1 if console_client >= 0 else 0):]
     reservations = PortReservations()
     reservations.adopt([published_from_json(p) for p in payload["ports"]], port_fds)
     stdout_fd = streams[0] if streams else -1
@@ -260,6 +266,7 @@ def _handoff(payload: dict[str, Any], fds: list[int]) -> Handoff:
         stdout_fd=stdout_fd,
         stderr_fd=stderr_fd,
         stage1_resident=payload["stage1_resident"],
+        console_client=console_client,
     )
     return Handoff(
         started, list(payload["attached"]), dict(payload["addresses"]), reservations

@@ -274,6 +274,8 @@ def attach(orch: Orchestrator, options: AttachOptions, watch: WatchLink | None =
             for info in new:
                 if info.labels.get(L.SERVICE) in options.no_attach:
                     continue
+                with contextlib.suppress(EngineError):  # Docker's `attach` event, as compose's
+                    orch.engine.record_attach(info.id)  # monitor attaches to a new container
                 by_prefix[log_prefix(info)] = info
                 printer.add(log_prefix(info), orch.engine.logs(info.id, follow=True))
 

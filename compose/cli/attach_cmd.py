@@ -166,6 +166,7 @@ def attach(
         _follow_window_size(orch.engine, info.id)
     session = _Session()
     lines = orch.engine.logs(info.id, follow=True, tail=0, run_only=True)
+    orch.engine.record_attach(info.id)  # Docker's `attach` event, once the streams are open
     if sig_proxy and not spec.tty:  # docker passes a tty's signals as keys instead
         _proxy_signals(orch.engine, info.id)
     from compose.cli.attached_run import look

@@ -59,3 +59,23 @@ class DetachScanner:
             else:
                 out.append(byte)
         return bytes(out), False
+
+
+def configured_detach_keys() -> bytes:
+    """The detach keys of the docker CLI's config file (`detachKeys` in
+    `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`), which docker compose's `run`
+    and docker's `attach` use when no flag names others; the default when it names none, or
+    keys docker's CLI would warn about and replace by the default."""
+    import json
+    import os
+    from pathlib import Path
+
+    base = os.environ.get("DOCKER_CONFIG") or str(Path.home() / ".docker")
+    try:
+        text = json.loads((Path(base) / "config.json").read_text()).get("detachKeys") or ""
+    except (OSError, ValueError, AttributeError):
+        text = ""
+    try:
+        return parse_detach_keys(str(text) or DEFAULT_DETACH_KEYS)
+    except DetachKeysError:
+        return parse_detach_keys(DEFAULT_DETACH_KEYS)

@@ -2,9 +2,10 @@
 
 Docker's daemon replays past events from the last few hundred it keeps in memory. A
 daemonless engine keeps no such buffer, so the past is rebuilt from each container's record:
-its `create`, the start of its last run, and the end of that run (`die` with its exit code,
-then `stop` when a stop ended it). Earlier runs, health changes, signals and containers
-already removed are not recorded, so they are not replayed.
+its `create`, the start of its last run, the end of that run (`die` with its exit code, then
+`stop` when a stop ended it), and its last few `attach`es (their times are kept). Earlier
+runs, health changes, signals and containers already removed are not recorded, so they are
+not replayed.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def _of_container(info: ContainerInfo) -> list[PastEvent]:
         out.append(PastEvent(finished, "die", info, code))
         if state.stop_requested and state.stop_count:  # a kill asks to stop too, but is none
             out.append(PastEvent(finished, "stop", info))
+    # The last few attaches, with their times (an attached `up` attaches just before start).
+    out += [PastEvent(parse_rfc3339(when), "attach", info)
+            for when in getattr(state, "recent_attaches", ())]
     return out
 
 

@@ -210,7 +210,20 @@ def _life(
     out += [("die", attrs) for attrs in dies]
     at = len(out) if last_start is None else last_start + 1
     out[at:at] = [("restart", {})] * _delta(old_state, state, "restart_requests")
+    out = _with_attaches(out, old_state, state, before_start=not was_running)
     return out + _pauses_and_commits(old_state, state)
+
+
+def _with_attaches(
+    steps: list[tuple[str, dict[str, str]]], old: object, new: object, before_start: bool
+) -> list[tuple[str, dict[str, str]]]:
+    """Docker's `attach` events since the last look, counted by the engine: before the start
+    of a container seen stopped (an attached `up` attaches, then starts), else after what
+    else happened (`attach` to a running one)."""
+    attaches: list[tuple[str, dict[str, str]]] = [("attach", {})] * _delta(old, new, "attach_count")
+    starts = (i for i, (action, _) in enumerate(steps) if action == "start" and before_start)
+    at = next(starts, len(steps))
+    return [*steps[:at], *attaches, *steps[at:]]
 
 
 def _pauses_and_commits(old: object, new: object) -> list[tuple[str, dict[str, str]]]:

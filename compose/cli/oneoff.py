@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from compose.orchestrator import Orchestrator
-    from engine.api import ContainerInfo
+    from engine.api import ContainerInfo, Engine
 
 
 @dataclass(frozen=True)
@@ -394,6 +394,22 @@ def _feed_stdin(target: int) -> None:
         os.close(target)
 
 
+def _relay(engine: Engine, console: socket.socket) -> bool:
+    """Our terminal is the container's until its side closes it, or until the detach keys
+    (docker's config file's, else ctrl-p,ctrl-q) leave it running: True then. Its
+    supervisor keeps its terminal meanwhile, and from then on logs it and types what `attach`
+    sends into it."""
+    from compose.cli.detach_keys import DetachScanner, configured_detach_keys
+    from compose.cli.terminal import raw_terminal
+    from engine.api import ConsoleEnd
+
+    sys.stdout.flush()
+    scanner = DetachScanner(configured_detach_keys())
+    with raw_terminal(os.isatty(0)):
+        end = engine.relay_console(console, detach=scanner.feed)
+    return end is ConsoleEnd.DETACHED
+
+
 def _follow(
     orch: Orchestrator, info: ContainerInfo, remove: bool, console: socket.socket | None,
     attached: int,
@@ -413,17 +429,17 @@ def _follow(
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     code = 0
+    detached = False
     try:
         if console is not None:
-            from compose.cli.terminal import raw_terminal
-
-            sys.stdout.flush()
-            with raw_terminal(os.isatty(0)):
-                engine.relay_console(console)
-        for line in engine.logs(container_id, follow=True):
-            stream = sys.stderr if line.stream == "stderr" else sys.stdout
-            stream.write(line.text)  # as docker's attach: partial records join up
-            stream.flush()
+            detached = _relay(engine, console)
+            if detached:  # docker's `run -it` detached: it runs on, we end with 0
+                return 0
+        else:  # (a relayed terminal's output is in the log too: shown already)
+            for line in engine.logs(container_id, follow=True):
+                stream = sys.stderr if line.stream == "stderr" else sys.stdout
+                stream.write(line.text)  # as docker's attach: partial records join up
+                stream.flush()
         code = engine.wait_container(container_id) or 0
     except KeyboardInterrupt:
         if attached >= 0:  # its supervisor removes it as it ends: the stop waits for that
@@ -433,7 +449,7 @@ def _follow(
         code = 130
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if remove:
+        if remove and not detached:  # detached, its supervisor removes it once it ends
             if engine.find_container(container_id) is not None:
                 engine.remove_container(container_id, force=True)
             orch.remove_anonymous_volumes(info)

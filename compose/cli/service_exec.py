@@ -81,14 +81,23 @@ def _attached(engine: Engine, target: str, request: ExecRequest) -> int:
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     # --interactive=false: the process reads an empty stdin, as docker's exec without -i
     stdin = 0 if request.interactive else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    detach = None
+    if use_tty and request.interactive:  # docker's CLI scans a terminal's input only
+        from compose.cli.detach_keys import DetachScanner, configured_detach_keys
+
+        detach = DetachScanner(configured_detach_keys()).feed
     try:
         sys.stdout.flush()
         with raw_terminal(use_tty and request.interactive):
-            return engine.exec_attached(
+            code = engine.exec_attached(
                 target, list(request.command), env=env_flags(request.env),
                 workdir=request.workdir, user=request.user, stdio=(stdin, 1, 2), tty=use_tty,
-                privileged=request.privileged,
+                privileged=request.privileged, detach=detach,
             )
+        if code is None:  # detached: docker's CLI ends with its escape proxy's error
+            print("read escape sequence", file=sys.stderr, flush=True)
+            return 1
+        return code
     finally:
         signal.signal(signal.SIGINT, previous)
         if not request.interactive:

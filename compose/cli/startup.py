@@ -164,8 +164,8 @@ def execute(flags: GlobalOptions, request: UpRequest) -> int:
             progress=flags.progress,
             since=began,
         )
-        if attached:
-            attached_services(orch, options)  # a bad --attach fails before anything starts
+        if attached:  # a bad --attach fails before anything starts
+            orch.attach_on_start = frozenset(attached_services(orch, options))
             orch.hook_output = _print_hook_line
         try:
             with interruptible() as cancel:

@@ -284,6 +284,11 @@ class FakeEngine:
     def kill_container(self, name_or_id: str, sig: str = "SIGKILL") -> None:
         self.stop_container(name_or_id)
 
+    def record_attach(self, name_or_id: str) -> None:
+        c = self._get(name_or_id)
+        c.state = dataclasses.replace(c.state, attach_count=c.state.attach_count + 1)
+        self._log("attach", c.record.name)
+
     def remove_container(
         self, name_or_id: str, force: bool = False, *, count_stop: bool = False,
         removed_by_supervisor: bool = False,

@@ -51,6 +51,23 @@ def test_a_broken_off_start_is_passed_on() -> None:
     assert scanner.feed(b"\x11") == (b"", True)
 
 
+@pytest.mark.parametrize(("config", "keys"), [
+    (None, b"\x10\x11"),  # no config file: docker's default
+    ('{"detachKeys": "ctrl-a,x"}', b"\x01x"),
+    ('{"detachKeys": "ctrl-1"}', b"\x10\x11"),  # docker's CLI warns and uses the default
+    ("not json", b"\x10\x11"),
+])
+def test_run_and_exec_take_the_docker_config_files_detach_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str | None, keys: bytes
+) -> None:
+    from compose.cli.detach_keys import configured_detach_keys
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    if config is not None:
+        (tmp_path / "config.json").write_text(config)
+    assert configured_detach_keys() == keys
+
+
 def _info(number: int, status: ContainerStatus, oneoff: bool = False) -> ContainerInfo:
     name = f"p-web-run-{number}" if oneoff else f"p-web-{number}"
     labels = {L.SERVICE: "web", L.NUMBER: str(number), L.ONEOFF: "True" if oneoff else "False"}

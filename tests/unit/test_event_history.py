@@ -64,3 +64,15 @@ def test_since_and_until_bound_the_window_both_inclusive() -> None:
     ]
     assert _seen(10, None) == []
     assert _seen(None, 1) == [("db", "create", {})]
+
+
+def test_recorded_attaches_are_replayed_at_their_times() -> None:
+    """An attached `up` attached just before the start: replayed in that order."""
+    up = _info("api", _stamp(10), ContainerState(
+        status=ContainerStatus.RUNNING, started_at=_stamp(12), attach_count=2,
+        recent_attaches=[_stamp(11), _stamp(14)],
+    ))
+    found = recorded_events([up], _at(10), None)
+    assert [(e.action, e.time) for e in found] == [
+        ("create", _at(10)), ("attach", _at(11)), ("start", _at(12)), ("attach", _at(14)),
+    ]

@@ -255,3 +255,31 @@ def test_commits_are_reported_with_their_image() -> None:
     seen = _actions({"c": _snap(committed)}, {"c": _snap(thrice)})
     assert [(action, a["imageID"]) for action, a in seen] == [
         ("commit", "sha256:2"), ("commit", "sha256:3")]
+
+
+def test_an_attached_up_is_create_attach_start() -> None:
+    """docker compose's attached `up` attaches to a container before it starts it."""
+    started = ContainerState(status=ContainerStatus.RUNNING, started_at="t0", attach_count=1)
+    assert [a for a, _ in _actions({}, {"c": _snap(started)})] == ["create", "attach", "start"]
+
+
+def test_an_attach_to_a_running_container_comes_after_what_else_happened() -> None:
+    attached = ContainerState(
+        status=ContainerStatus.RUNNING, started_at="t0", attach_count=2, pause_count=1,
+        unpause_count=1,
+    )
+    assert [a for a, _ in _actions({"c": _snap(RUNNING)}, {"c": _snap(attached)})] == [
+        "attach", "attach", "pause", "unpause",
+    ]
+    assert _actions({"c": _snap(attached)}, {"c": _snap(attached)}) == []  # counted once
+
+
+def test_attaches_are_counted_by_the_store_with_their_times(tmp_path: Path) -> None:
+    store = ContainerStore(Layout(tmp_path))
+    record = store.create(ContainerSpec(name="web-1", image="busybox"), "sha256:" + "0" * 64)
+    for _ in range(10):
+        store.record_attach(record.id)
+    state = store.load_state(record.id)
+    assert state.attach_count == 10
+    assert len(state.recent_attaches) == 8 and state.recent_attaches == sorted(
+        state.recent_attaches)
