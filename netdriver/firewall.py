@@ -37,8 +37,10 @@ import shlex
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
 
 from netdriver.errors import NetworkError
+from netdriver.host_links import host_networks
 from netdriver.locks import flocked, run_dir
 
 DNAT_CHAIN = "PYCOMPOSE"  # nat: published ports
@@ -332,6 +334,28 @@ def _shadowing(lines: Iterable[str], tag: str, rules: Sequence[PortRule]) -> lis
     return out
 
 
+def _unroutable(lines: Iterable[str], local: Sequence[IPv4Network]) -> list[str]:
+    """The ``-D`` forms of DNAT rules whose container address lies in none of the host's
+    networks: the bridge it was on is gone (a data root deleted under a running container, a
+    crash), so the rule forwards to nowhere, while it still takes the traffic of any host
+    process that binds that port."""
+    out = []
+    for line in lines:
+        words = shlex.split(line)
+        if "--to-destination" not in words or "--comment" not in words:
+            continue
+        if not words[words.index("--comment") + 1].startswith("pcport:"):
+            continue
+        address = words[words.index("--to-destination") + 1].rpartition(":")[0]
+        try:
+            target = IPv4Address(address)
+        except ValueError:
+            continue  # not one of ours to judge (an IPv6 or malformed target)
+        if not any(target in network for network in local):
+            out.append("-D" + line[2:])
+    return out
+
+
 def _same_host_port(one: str, other: str) -> bool:
     """Whether binds of one port on these two host addresses conflict (as the kernel says)."""
     return one == other or ANY_HOST in (one, other)
@@ -346,6 +370,7 @@ def add_port_rules(owner: str, rules: Sequence[PortRule]) -> None:
         base = _base_lines(snap)
         current = snap.rules("nat", DNAT_CHAIN)
         stale = _tagged(current, tag) + _shadowing(current, tag, rules)
+        stale += [line for line in _unroutable(current, host_networks()) if line not in stale]
         _commit({
             "filter": base["filter"],
             "nat": [*base["nat"], *stale, *(_dnat_line(r, tag) for r in rules)],

@@ -55,3 +55,28 @@ def test_a_rule_left_for_the_port_does_not_take_its_traffic(project: Project) ->
     finally:
         with contextlib.suppress(Exception):
             firewall.remove_port_rules(STALE_OWNER)
+
+
+def test_a_rule_forwarding_to_a_vanished_network_is_dropped_at_the_next_publish(
+    project: Project,
+) -> None:
+    """A forwarding rule whose container address is in none of the host's networks (its
+    bridge went with a deleted data root) forwards to nowhere and takes the port from any host
+    process: the next container that publishes a port drops it. No traffic is sent to it."""
+    stale_port, port = _free_port(), _free_port()
+    nowhere = "198.51.100.7"  # TEST-NET-2: never a network of this host
+    firewall.add_port_rules(STALE_OWNER, [firewall.PortRule("tcp", "", stale_port, nowhere, 80)])
+    try:
+        assert STALE_OWNER in firewall.port_owners()
+        project.write(
+            "services:\n  web:\n    image: busybox\n"
+            '    command: ["sh", "-c", "echo served > /var/www/index.html;'
+            ' exec httpd -f -p 80 -h /var/www"]\n'
+            f'    ports: ["127.0.0.1:{port}:80"]\n'
+        )
+        project.cli("up", "-d")
+        assert wait_for(lambda: _fetch(port) == "served\n", timeout=10)
+        assert STALE_OWNER not in firewall.port_owners()
+    finally:
+        with contextlib.suppress(Exception):
+            firewall.remove_port_rules(STALE_OWNER)

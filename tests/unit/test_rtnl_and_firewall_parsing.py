@@ -206,3 +206,20 @@ def test_another_owners_rule_for_a_port_taken_now_is_dropped() -> None:
     # the wildcard 8080 and the 127.0.0.1 8081 conflict with our binds; 10.1.2.3:8080 does
     # not (127.0.0.1:8080 is ours), udp is another port, our own rules are replaced anyway
     assert dropped == ["-D" + lines[0][2:], "-D" + lines[1][2:]]
+
+
+def test_a_rule_forwarding_to_no_network_of_the_host_is_dropped() -> None:
+    from ipaddress import IPv4Network
+
+    lines = [
+        '-A PYCOMPOSE -p tcp -m tcp --dport 18081 -m comment --comment "pcport:gone" '
+        '-j DNAT --to-destination 172.22.0.2:80',
+        '-A PYCOMPOSE -p tcp -m tcp --dport 18082 -m comment --comment "pcport:live" '
+        '-j DNAT --to-destination 172.18.0.2:80',
+        '-A PYCOMPOSE -p tcp -m tcp --dport 18083 -m comment --comment "pcport:lo" '
+        '-j DNAT --to-destination 127.0.0.1:9',
+        '-A PYCOMPOSE -p tcp -m tcp --dport 18084 -m comment --comment "other" '
+        '-j DNAT --to-destination 10.9.9.9:80',  # not ours: left alone
+    ]
+    local = [IPv4Network("172.18.0.0/16"), IPv4Network("127.0.0.0/8")]
+    assert firewall._unroutable(lines, local) == ["-D" + lines[0][2:]]
