@@ -38,19 +38,24 @@ def _fetch(port: int) -> str:
         return ""
 
 
+def _serve(project: Project, port: int) -> None:
+    """A web server published on 127.0.0.1:`port`, up and answering."""
+    project.write(
+        "services:\n  web:\n    image: busybox\n"
+        '    command: ["sh", "-c", "echo served > /var/www/index.html;'
+        ' exec httpd -f -p 80 -h /var/www"]\n'
+        f'    ports: ["127.0.0.1:{port}:80"]\n'
+    )
+    project.cli("up", "-d")
+    assert wait_for(lambda: _fetch(port) == "served\n", timeout=10)
+
+
 def test_a_rule_left_for_the_port_does_not_take_its_traffic(project: Project) -> None:
     port = _free_port()
     # What a vanished owner left: the port forwarded to a loopback port nothing listens on.
     firewall.add_port_rules(STALE_OWNER, [firewall.PortRule("tcp", "", port, "127.0.0.1", 9)])
     try:
-        project.write(
-            "services:\n  web:\n    image: busybox\n"
-            '    command: ["sh", "-c", "echo served > /var/www/index.html;'
-            ' exec httpd -f -p 80 -h /var/www"]\n'
-            f'    ports: ["127.0.0.1:{port}:80"]\n'
-        )
-        project.cli("up", "-d")
-        assert wait_for(lambda: _fetch(port) == "served\n", timeout=10)
+        _serve(project, port)
         assert STALE_OWNER not in firewall.port_owners()
     finally:
         with contextlib.suppress(Exception):
@@ -68,14 +73,7 @@ def test_a_rule_forwarding_to_a_vanished_network_is_dropped_at_the_next_publish(
     firewall.add_port_rules(STALE_OWNER, [firewall.PortRule("tcp", "", stale_port, nowhere, 80)])
     try:
         assert STALE_OWNER in firewall.port_owners()
-        project.write(
-            "services:\n  web:\n    image: busybox\n"
-            '    command: ["sh", "-c", "echo served > /var/www/index.html;'
-            ' exec httpd -f -p 80 -h /var/www"]\n'
-            f'    ports: ["127.0.0.1:{port}:80"]\n'
-        )
-        project.cli("up", "-d")
-        assert wait_for(lambda: _fetch(port) == "served\n", timeout=10)
+        _serve(project, port)
         assert STALE_OWNER not in firewall.port_owners()
     finally:
         with contextlib.suppress(Exception):
