@@ -356,6 +356,15 @@ def _unroutable(lines: Iterable[str], local: Sequence[IPv4Network]) -> list[str]
     return out
 
 
+def _local_networks() -> list[IPv4Network]:
+    """The host's networks for `_unroutable`; none known (the sweep skipped) when netlink
+    cannot say: a clean-up must not fail the publish that asked for it."""
+    try:
+        return host_networks()
+    except NetworkError:
+        return [IPv4Network("0.0.0.0/0")]
+
+
 def _same_host_port(one: str, other: str) -> bool:
     """Whether binds of one port on these two host addresses conflict (as the kernel says)."""
     return one == other or ANY_HOST in (one, other)
@@ -370,7 +379,7 @@ def add_port_rules(owner: str, rules: Sequence[PortRule]) -> None:
         base = _base_lines(snap)
         current = snap.rules("nat", DNAT_CHAIN)
         stale = _tagged(current, tag) + _shadowing(current, tag, rules)
-        stale += [line for line in _unroutable(current, host_networks()) if line not in stale]
+        stale += [line for line in _unroutable(current, _local_networks()) if line not in stale]
         _commit({
             "filter": base["filter"],
             "nat": [*base["nat"], *stale, *(_dnat_line(r, tag) for r in rules)],

@@ -223,3 +223,17 @@ def test_a_rule_forwarding_to_no_network_of_the_host_is_dropped() -> None:
     ]
     local = [IPv4Network("172.18.0.0/16"), IPv4Network("127.0.0.0/8")]
     assert firewall._unroutable(lines, local) == ["-D" + lines[0][2:]]
+
+
+def test_no_rule_is_judged_unroutable_when_netlink_cannot_list_the_hosts_networks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from netdriver.errors import NetlinkError
+
+    def refuse() -> list[object]:
+        raise NetlinkError("read host addresses and routes: refused")
+
+    monkeypatch.setattr(firewall, "host_networks", refuse)
+    line = ('-A PYCOMPOSE -p tcp -m tcp --dport 18081 -m comment --comment "pcport:x" '
+            '-j DNAT --to-destination 172.22.0.2:80')
+    assert firewall._unroutable([line], firewall._local_networks()) == []
