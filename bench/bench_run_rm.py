@@ -12,7 +12,7 @@ counted there). Pieces, each timed as a fresh process the way `run` pays for it:
                                          (builtin modules only: engine.supervisor_spawner)
   * CLI imports on the `run` path        what the CLI process imports before the supervisor, with
                                          the project cache warm (compose.project_cache) and the
-                                         dataclass methods from their cache, as `run` has them
+                                         dataclasses from their cache, as `run` has them
   * ... + loader (project cache miss)    the same when the stack file changed
   * fork server core / core + netlink     what the zygote imports before it can fork a
                                          supervisor (netlink only for a bridge attachment), run
@@ -54,7 +54,7 @@ services:
     network_mode: none
 """
 CLI_IMPORTS_FIRST = "import compose.cli.app, compose.cli.fast_run, engine.supervisor_spawner"
-# As `run` does after starting the fork server: the compiled dataclass methods from the cache.
+# As `run` does after starting the fork server: the dataclasses from their cache.
 CLI_IMPORTS = (
     "import engine; engine.cache_dataclass_methods()\n"
     "import compose.cli.app, compose.cli.fast_run, compose.cli.oneoff, compose.cli.session, "

@@ -1,17 +1,19 @@
-"""Compiled dataclass methods, kept on disk between runs.
+"""Dataclasses as the decorator made them, kept on disk between runs.
 
-Every pycompose command is a fresh Python process, and about half of its import time went to
-`dataclasses` compiling the same generated `__init__`/`__repr__`/`__eq__`/... source again:
-~0.25 ms per method, six methods per frozen dataclass, ~100 dataclasses (measured with
-cProfile: 150 of 311 ms importing the `run` path). `install` swaps `dataclasses._create_fn`
-for the same function with one change: the generated source is compiled once and the code
-object is taken from a marshal file on later runs. The source text is the key, so a changed
-class compiles afresh and the result is the one `dataclasses` itself would build.
+Every pycompose command is a fresh Python process, and `dataclasses` spent a third of the
+CLI's and of the fork server's import time making the same classes again: compiling each
+generated `__init__`/`__repr__`/`__eq__`/... (~0.25 ms per method, six per frozen dataclass),
+then, once the code came from a cache of methods, still ~20 ms a process on reading fields and
+building source text. `install` makes a class of a shape seen before by replaying what the
+decorator did to it (engine.dataclass_replay), from one file per module, read when the module's
+first dataclass is made; a class the file does not know is made by `dataclasses` itself, noted,
+and written back at exit. The result is the class `dataclasses` would build: the same code,
+closures over the same objects.
 
-Only CPython 3.11 and 3.12 generate methods through `_create_fn(name, args, body, *, globals,
-locals, return_type)`; elsewhere `install` leaves `dataclasses` alone (3.13 batches the
-methods into one compile itself). Nothing is written when bytecode writing is off
-(`PYTHONDONTWRITEBYTECODE`, `-B`), and a cache file that cannot be read is ignored.
+Only CPython 3.11 and 3.12 (their `_process_class` and `_create_fn`); elsewhere `install`
+leaves `dataclasses` alone (3.13 batches a class's methods into one compile itself). Nothing is
+written when bytecode writing is off (`PYTHONDONTWRITEBYTECODE`, `-B`), and a file that cannot
+be read is ignored.
 """
 
 from __future__ import annotations
@@ -22,75 +24,70 @@ import gc
 import marshal
 import os
 import sys
-from types import CodeType
+
+from engine import dataclass_replay
 
 TYPE_CHECKING = False  # `typing` costs ~7 ms of every command's start-up
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-CACHE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__",
-                          f"dataclass-methods-2.{sys.implementation.cache_tag}.marshal")
-MAX_ENTRIES = 4000  # past this the file keeps only what the writing process used
+CACHE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__",
+                         f"dataclasses-3.{sys.implementation.cache_tag}")
+STALE_FACTOR = 2  # a module's file holding this many times what its import used is trimmed
 
 
-class _Cache:
-    """Source text -> marshalled code object, loaded lazily, written back once at exit when it
-    grew. Each code object is unmarshalled only when its class is made: the file holds every
-    module's methods (`prime`), a command makes about half of them, and decoding them all
-    cost ~5 ms where the strings alone take ~1 ms."""
+class _Store:
+    """Module name -> {class shape: what the decorator did}, each module's file read when its
+    first class is made and rewritten at exit when this process noted a new shape in it."""
 
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._owner = os.getpid()  # forked children (supervisors) leave the file to their parent
-        self._codes: dict[str, bytes] | None = None
-        self._used: set[str] = set()
-        self._grew = False
+    def __init__(self, directory: str) -> None:
+        self._directory = directory
+        self._owner = os.getpid()  # forked children (supervisors) leave the files to their parent
+        self._modules: dict[str, dict[Any, Any]] = {}
+        self._used: dict[str, set[Any]] = {}
+        self._grew: set[str] = set()
 
-    def code_for(self, source: str) -> CodeType:
-        codes = self._load()
-        self._used.add(source)
-        stored = codes.get(source)
-        if isinstance(stored, bytes):
-            with contextlib.suppress(EOFError, ValueError, TypeError):
-                code = marshal.loads(stored)
-                if isinstance(code, CodeType):
-                    return code
-        code = compile(source, "<string>", "exec")
-        codes[source] = marshal.dumps(code)
-        self._grew = True
-        return code
+    def get(self, module: str, key: Any) -> Any:
+        self._used.setdefault(module, set()).add(key)
+        return self._entries(module).get(key)
 
-    def _load(self) -> dict[str, bytes]:
-        if self._codes is None:
-            self._codes = _read(self._path)
-        return self._codes
+    def put(self, module: str, key: Any, entry: Any) -> None:
+        self._entries(module)[key] = entry
+        self._used.setdefault(module, set()).add(key)
+        self._grew.add(module)
+
+    def _entries(self, module: str) -> dict[Any, Any]:
+        entries = self._modules.get(module)
+        if entries is None:
+            entries = self._modules[module] = _read(self._path(module))
+        return entries
+
+    def _path(self, module: str) -> str:
+        return os.path.join(self._directory, f"{module}.marshal")
 
     def save(self, force: bool = False) -> None:
-        """Write the file when this process compiled something new (``force``: even under
+        """Write the modules this process noted new shapes in (``force``: even under
         PYTHONDONTWRITEBYTECODE, as `compileall` writes .pyc files: for `prime`)."""
-        if not self._grew or self._codes is None or os.getpid() != self._owner:
+        if not self._grew or os.getpid() != self._owner:
             return
         if sys.dont_write_bytecode and not force:
             return
-        codes = self._codes
-        if len(codes) > MAX_ENTRIES:
-            codes = {source: codes[source] for source in self._used if source in codes}
-        temporary = f"{self._path}.{os.getpid()}.tmp"
-        try:
-            os.makedirs(os.path.dirname(self._path), exist_ok=True)
-            with open(temporary, "wb") as out:
-                marshal.dump(codes, out)
-            os.replace(temporary, self._path)
-            self._grew = False
-        except OSError:  # a read-only install: every run compiles, as without the cache
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+        for module in sorted(self._grew):
+            entries = self._modules[module]
+            used = self._used.get(module, set())
+            if len(entries) > STALE_FACTOR * len(used):  # shapes of classes edited since
+                entries = {key: entries[key] for key in used if key in entries}
+            _write(self._path(module), entries)
+        self._grew.clear()
+
+    def known(self) -> int:
+        return sum(len(entries) for entries in self._modules.values())
 
 
-def _read(path: str) -> dict[str, bytes]:
+def _read(path: str) -> dict[Any, Any]:
     collecting = gc.isenabled()
-    gc.disable()  # ~1,500 new objects would set off collections of everything imported so far
+    gc.disable()  # the new objects would set off collections of everything imported so far
     try:
         with open(path, "rb") as cached:
             loaded = marshal.loads(cached.read())  # load(file) reads item by item: 8x slower
@@ -99,34 +96,51 @@ def _read(path: str) -> dict[str, bytes]:
     finally:
         if collecting:
             gc.enable()
-    return loaded if isinstance(loaded, dict) else {}  # a bad value fails in `code_for`
+    return loaded if isinstance(loaded, dict) else {}  # a bad entry fails in `replay`
 
 
-_CACHE = _Cache(CACHE_FILE)
+def _write(path: str, entries: dict[Any, Any]) -> None:
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(temporary, "wb") as out:
+            marshal.dump(entries, out)
+        os.replace(temporary, path)
+    except (OSError, ValueError):  # a read-only install: every run makes its classes afresh
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
 
 
-def _create_fn_through_cache(missing: Any) -> Callable[..., Any]:
-    """`dataclasses._create_fn` of CPython 3.11/3.12, compiling through the cache (`missing`:
-    dataclasses.MISSING, which this module must not import before `inspect` is deferred)."""
+_STORE = _Store(CACHE_DIR)
 
-    def _create_fn(name: str, args: list[str], body: list[str], *,
-                   globals: dict[str, Any] | None = None, locals: dict[str, Any] | None = None,
-                   return_type: Any = missing) -> Any:
-        if locals is None:
-            locals = {}
-        return_annotation = ""
-        if return_type is not missing:
-            locals["_return_type"] = return_type
-            return_annotation = "->_return_type"
-        indented = "\n".join(f"  {line}" for line in body)
-        function = f" def {name}({','.join(args)}){return_annotation}:\n{indented}"
-        source = f"def __create_fn__({', '.join(locals.keys())}):\n{function}\n return {name}"
-        namespace: dict[str, Any] = {}
-        exec(_CACHE.code_for(source), globals, namespace)  # the source dataclasses generated
-        return namespace["__create_fn__"](**locals)
 
-    _create_fn.installed_by = __name__  # type: ignore[attr-defined]
-    return _create_fn
+def _compile(source: str) -> Any:
+    return compile(source, "<string>", "exec", dont_inherit=True)  # not our __future__ flags
+
+
+def _process_class_through_store(original: Callable[..., Any]) -> Callable[..., Any]:
+    """`dataclasses._process_class`, replaying a known shape, noting a new one."""
+
+    def _process_class(cls: type, *params: Any) -> Any:
+        key = dataclass_replay.fingerprint(cls, params)
+        if key is None:
+            return original(cls, *params)
+        entry = _STORE.get(cls.__module__, key)
+        if entry is not None:
+            made = dataclass_replay.replay(cls, entry, params)
+            if made is not None:
+                return made
+        before = dict(cls.__dict__)
+        with dataclass_replay.recording() as created:
+            result = original(cls, *params)
+        if result is cls:
+            described = dataclass_replay.describe(cls, before, created)
+            if described is not None:
+                _STORE.put(cls.__module__, key, described)
+        return result
+
+    _process_class.installed_by = __name__  # type: ignore[attr-defined]
+    return _process_class
 
 
 def install() -> None:
@@ -138,18 +152,20 @@ def install() -> None:
     deferred_inspect.defer()  # dataclasses imports it, and needs it only without docstrings
     import dataclasses
 
-    current = getattr(dataclasses, "_create_fn", None)
+    current = getattr(dataclasses, "_process_class", None)
     if current is None or getattr(current, "installed_by", None) == __name__:
         return
-    dataclasses._create_fn = _create_fn_through_cache(dataclasses.MISSING)  # type: ignore[attr-defined]
-    atexit.register(_CACHE.save)  # also run by `exit_now`; forked children os._exit
+    dataclasses._create_fn = dataclass_replay.create_fn_recording(  # type: ignore[attr-defined]
+        dataclasses.MISSING, _compile)
+    dataclasses._process_class = _process_class_through_store(current)  # type: ignore[attr-defined]
+    atexit.register(_STORE.save)  # also run by `exit_now`; forked children os._exit
 
 
 def prime(packages: tuple[str, ...] = ("netdriver", "engine", "compose")) -> int:
     """Import every module of `packages` through the cache and write it, whatever
     PYTHONDONTWRITEBYTECODE says: the set-up scripts run it after `compileall`, so the first
     commands of a fresh install (and every command where bytecode writing is off) find both.
-    Returns how many methods the file holds. Modules that cannot be imported here (an optional
+    Returns how many class shapes the files hold. Modules that cannot be imported here (an optional
     dependency missing, e.g. pytest for the plugin) are skipped."""
     import importlib
     import pkgutil
@@ -160,8 +176,8 @@ def prime(packages: tuple[str, ...] = ("netdriver", "engine", "compose")) -> int
         for module in pkgutil.walk_packages(package.__path__, f"{package_name}."):
             with contextlib.suppress(Exception):
                 importlib.import_module(module.name)
-    _CACHE.save(force=True)
-    return len(_CACHE._load())
+    _STORE.save(force=True)
+    return _STORE.known()
 
 
 if __name__ == "__main__":  # `python -m engine.dataclass_code_cache`: the set-up scripts
@@ -169,4 +185,4 @@ if __name__ == "__main__":  # `python -m engine.dataclass_code_cache`: the set-u
     # once, with the one cache every later import goes through
     from engine import dataclass_code_cache as _module
 
-    print(f"dataclass method cache: {_module.prime()} methods in {_module.CACHE_FILE}")
+    print(f"dataclass cache: {_module.prime()} classes in {_module.CACHE_DIR}")

@@ -17,7 +17,7 @@ fi
 if ! .venv/bin/pip install -q -e . --config-settings editable_mode=compat 2>.venv/install.log; then
   .venv/bin/pip install -q -e . 2>&1 | grep -v "^WARNING: Location" || true
 fi
-# Bytecode and the compiled dataclass methods written now, as pip does for a wheel: where
+# Bytecode and the dataclass cache written now, as pip does for a wheel: where
 # PYTHONDONTWRITEBYTECODE is set, every command would otherwise compile from source (`ps` 3x
 # slower).
 .venv/bin/python -m compileall -q compose engine netdriver >/dev/null

@@ -26,7 +26,7 @@ if ! .venv/bin/pip install -q -e '.[test]' --config-settings editable_mode=compa
   .venv/bin/pip install -q -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
 fi
 
-# Bytecode and the compiled dataclass methods written now, as pip does for a wheel: where
+# Bytecode and the dataclass cache written now, as pip does for a wheel: where
 # PYTHONDONTWRITEBYTECODE is set, every command would otherwise compile from source (`ps` 3x
 # slower).
 .venv/bin/python -m compileall -q compose engine netdriver >/dev/null
