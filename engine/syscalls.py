@@ -13,6 +13,7 @@ import os
 import socket
 import struct
 from collections.abc import Iterator
+from types import ModuleType
 
 from engine.mount_flags import (  # noqa: F401  re-exported: sc.MS_RDONLY and the rest
     MNT_DETACH,
@@ -226,10 +227,22 @@ _SONAMES = {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}
 def sonames_without_ldconfig() -> Iterator[None]:
     """While active, find_library answers the known libraries with their soname when the
     dynamic loader can open it, and asks ldconfig only otherwise. For single-threaded callers
-    that import a binding (pyseccomp, pyroute2.netns) which resolves its library at import."""
-    import ctypes.util  # here: it imports subprocess, and the CLI's `run` path imports us
+    that import a binding (pyseccomp, pyroute2.netns) which resolves its library at import.
 
-    original = ctypes.util.find_library
+    When `ctypes.util` is not loaded yet, a stand-in takes its name meanwhile and the real
+    module loads only if an unknown library is asked for: it imports shutil, subprocess and
+    tempfile (with bz2, lzma and random), ~6 ms of the fork server's start-up before it could
+    take the first container. A binding that imported the stand-in finds the real module under
+    the name afterwards."""
+    import sys
+
+    real = sys.modules.get("ctypes.util")
+    stand_in = None
+    if real is None:
+        stand_in = ModuleType("ctypes.util")
+        sys.modules["ctypes.util"] = stand_in
+        ctypes.util = stand_in  # type: ignore[attr-defined]
+    original = getattr(real, "find_library", None)
 
     def find_library(name: str) -> str | None:
         soname = _SONAMES.get(name)
@@ -240,10 +253,27 @@ def sonames_without_ldconfig() -> Iterator[None]:
                 pass
             else:
                 return soname
-        return original(name)
+        return (original or _real_ctypes_util(stand_in).find_library)(name)
 
-    ctypes.util.find_library = find_library
+    if stand_in is not None:
+        stand_in.find_library = find_library  # type: ignore[attr-defined]
+    else:
+        real.find_library = find_library  # type: ignore[union-attr]
     try:
         yield
     finally:
-        ctypes.util.find_library = original
+        if stand_in is None:
+            real.find_library = original  # type: ignore[union-attr]
+        elif sys.modules.get("ctypes.util") is stand_in:
+            del sys.modules["ctypes.util"]
+            del ctypes.util  # type: ignore[attr-defined]
+
+
+def _real_ctypes_util(stand_in: object) -> ModuleType:
+    """The real `ctypes.util`, loaded now in place of the stand-in."""
+    import importlib
+    import sys
+
+    if sys.modules.get("ctypes.util") is stand_in:
+        del sys.modules["ctypes.util"]
+    return importlib.import_module("ctypes.util")
