@@ -168,14 +168,17 @@ def _prewarm(spec: RuntimeSpec) -> None:
     container's root (where the host's Python library is not reachable)."""
     import codecs
 
-    import engine.runtime
+    import engine.runtime  # noqa: F401  (loaded here: the exec side runs it in the container)
 
     codecs.lookup("ascii")
     if getattr(spec, "seccomp", False) and not getattr(spec, "privileged", False):
-        with contextlib.suppress(ImportError):
-            import pyseccomp  # noqa: F401
+        from engine import capabilities
+        from engine.seccomp_profile import compiled_profile
 
-            import engine.seccomp_profile  # noqa: F401
+        given = getattr(spec, "capabilities", None)
+        caps = given if given is not None else capabilities.DOCKER_DEFAULT
+        with contextlib.suppress(ImportError, OSError, RuntimeError):  # reported when loaded
+            compiled_profile(caps)
 
 
 def _joiner(

@@ -363,16 +363,16 @@ def prewarm(spec: RuntimeSpec) -> None:
     codecs.lookup("ascii")
     codecs.lookup("utf-8")
     if spec.seccomp and not spec.privileged:
-        try:
-            with sc.sonames_without_ldconfig():  # normally imported by the fork server already
-                import pyseccomp  # noqa: F401
+        from engine.seccomp_profile import compiled_profile
+
+        caps = spec.capabilities if spec.capabilities is not None else capabilities.DOCKER_DEFAULT
+        try:  # Docker's default set: compiled in the fork server already
+            compiled_profile(caps)
         except (ImportError, OSError, RuntimeError) as exc:
             raise StartFailure(
                 f"seccomp: the default profile needs the pyseccomp package and libseccomp "
                 f"({exc}); install them, or run with security_opt: [seccomp=unconfined]"
             ) from exc
-
-        import engine.seccomp_profile  # noqa: F401
 
 
 def start(spec: RuntimeSpec, cgroup: Cgroup, wire_network: Callable[[str], None]) -> StartedProcess:

@@ -208,29 +208,27 @@ def _settle() -> None:
 
 
 def _preload_core() -> None:
-    """What every supervisor runs: the supervisor itself, the seccomp binding the runtime
-    prewarms for init (loaded by soname, without ldconfig subprocesses), and the codecs init
-    looks up after pivot_root."""
+    """What every supervisor runs: the supervisor itself, Docker's default seccomp program
+    the runtime loads for init (engine.seccomp_profile), and the codecs init looks up after
+    pivot_root."""
     import codecs
 
     from engine import dataclass_code_cache
 
     dataclass_code_cache.install()
     import engine.supervisor
-    from engine import cgroups, syscalls
+    from engine import cgroups
 
     cgroups.prewarm()
 
     for name in ("ascii", "utf-8"):
         codecs.lookup(name)
-    with contextlib.suppress(ImportError, OSError, RuntimeError), \
-            syscalls.sonames_without_ldconfig():  # the runtime reports it if it is needed
-        import pyseccomp  # noqa: F401
-
+    with contextlib.suppress(ImportError, OSError, RuntimeError):  # reported by the runtime
         import engine.seccomp_profile
         from engine.capabilities import DOCKER_DEFAULT
 
-        # Docker's default filter, compiled once here: each container's init inherits it.
+        # Docker's default filter, once here (read as compiled by an earlier process, or built
+        # through pyseccomp and libseccomp): each container's init inherits it.
         engine.seccomp_profile.compiled_profile(DOCKER_DEFAULT)
     _settle()
 

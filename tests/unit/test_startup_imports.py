@@ -2,7 +2,8 @@
 real `inspect` (~10 ms with ast, dis and tokenize; dataclasses imports it,
 engine.deferred_inspect keeps it unloaded until a name of it is used), and on the CLI's fast
 paths the `typing` module (~4 ms; annotations are never evaluated, so our modules import it
-under TYPE_CHECKING only; in the fork server pyseccomp imports it anyway)."""
+under TYPE_CHECKING only; in the fork server pyseccomp imports it, when Docker's default
+seccomp program is not compiled on disk yet: tests/unit/test_seccomp_program_cache.py)."""
 
 from __future__ import annotations
 
