@@ -740,8 +740,8 @@ class Engine:
             volume_mounts=tuple(host_mounts),
             networks=tuple(
                 NetworkRequest(
-                    n.network, (*n.aliases, record.name, record.id[:12]), n.ipv4, n.ipv6, n.mac,
-                    n.gw_priority,
+                    n.network, _endpoint_names(n.aliases, hostname, record.name, record.id[:12]),
+                    n.ipv4, n.ipv6, n.mac, n.gw_priority,
                 )
                 for n in spec.networks
             ),
@@ -1524,3 +1524,14 @@ else:
         value = getattr(importlib.import_module(module_name), attribute)
         globals()[name] = value  # later lookups skip this function
         return value
+
+
+def _endpoint_names(
+    aliases: tuple[str, ...], hostname: str, name: str, short_id: str
+) -> tuple[str, ...]:
+    """Every name the network's resolver answers for the endpoint, Docker's DNSNames (its
+    aliases, its hostname: Docker 25+ keeps a record per DNS name), each once, ending with
+    the container's name and short id: the resolver's PTR answer is the name before last
+    (engine.dns_records._canonical), as endpoints recorded by earlier versions have it."""
+    others = dict.fromkeys(n for n in (*aliases, hostname) if n and n not in (name, short_id))
+    return (*others, name, short_id)

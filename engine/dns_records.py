@@ -76,7 +76,8 @@ def build_zone(network: Network, endpoints: Iterable[Endpoint]) -> Zone:
 
 
 def _canonical(names: Sequence[str]) -> str:
-    """The container name: NetworkRequest names end with (…, container name, short id)."""
+    """The container name: NetworkRequest names end with (…, container name, short id)
+    (engine.api._endpoint_names)."""
     return names[-2] if len(names) >= 2 else names[0]
 
 

@@ -134,12 +134,20 @@ def _unique(names: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _hostname(record: ContainerRecord) -> str:
+    """The container's hostname as it was started: its own, the host's, or its short id."""
+    spec = record.spec
+    return spec.hostname or (
+        os.uname().nodename if spec.network_mode == "host" else record.id[:12])
+
+
 def _endpoint_settings(
     record: ContainerRecord, attachment: NetworkAttachment, view: NetworkView
 ) -> dict[str, Any]:
     """Docker's EndpointSettings of one network. Aliases as docker compose asks for them
     (the container's name, then the service's name and its aliases); DNSNames as Docker
-    derives them (name, aliases, short id), which are the names our resolver answers to."""
+    derives them (name, aliases, short id, hostname), which are the names our resolver
+    answers to."""
     network = view.network
     aliases = _unique([record.name, *attachment.aliases])
     static = attachment.ipv4 or attachment.ipv6
@@ -153,7 +161,7 @@ def _endpoint_settings(
         "GwPriority": attachment.gw_priority,
         "NetworkID": network.id if network else "",
         **_operational(record, view),
-        "DNSNames": _unique([record.name, *aliases, record.id[:12]]),
+        "DNSNames": _unique([record.name, *aliases, record.id[:12], _hostname(record)]),
     }
 
 
@@ -212,8 +220,7 @@ def container_document(
     command = spec.command if spec.command is not None else (
         None if spec.entrypoint is not None else (config.cmd if config else None))
     args = [*(entrypoint or ()), *(command or ())]
-    hostname = spec.hostname or (
-        os.uname().nodename if spec.network_mode == "host" else record.id[:12])  # as started
+    hostname = _hostname(record)
     health = None
     if state.health_status is not None:
         health = {"Status": state.health_status, "FailingStreak": state.health_failing_streak,

@@ -75,6 +75,11 @@ def _cli(project: str, directory: Path, root: Path, *args: str, other: str = "")
                    env={"OTHER": other} if other else None)
 
 
+def _answer(nslookup: str) -> list[str]:
+    """The addresses busybox's nslookup printed for the name (not the server's own)."""
+    return re.findall(r"Name:\s+\S+\s+Address(?: \d+)?:\s+(\S+)", nslookup)
+
+
 def _logs(project: str, directory: Path, root: Path, service: str) -> str:
     for _ in range(100):  # bounded: the probe finishes in well under 10 s
         out = _cli(project, directory, root, "logs", "--no-log-prefix", service).stdout
@@ -447,12 +452,12 @@ services:
 """
 
 
-def test_a_custom_hostname_names_the_container_to_itself_only(
+def test_a_custom_hostname_is_one_of_the_names_the_resolver_answers(
     tmp_path: Path, root: Path
 ) -> None:
-    """Docker's embedded DNS answers the service name, the container name, the aliases and
-    the short id, not `hostname:` (other containers cannot resolve it; the container itself
-    has it in /etc/hosts)."""
+    """Docker's embedded DNS (since 25: a record for each of the endpoint's DNSNames) answers
+    the container name, the service name and aliases, the short id and `hostname:`; the
+    container itself also has its hostname in /etc/hosts."""
     directory = tmp_path / "hostnamed"
     directory.mkdir()
     (directory / "compose.yaml").write_text(HOSTNAMED)
@@ -466,8 +471,12 @@ def test_a_custom_hostname_names_the_container_to_itself_only(
         assert up.returncode == 0, up.stderr
         assert lookup("probe", "web").returncode == 0
         assert lookup("probe", f"{project}-web-1").returncode == 0
-        hidden = lookup("probe", "custom-s9-host")
-        assert hidden.returncode != 0, hidden.stdout
+        by_hostname, by_service = lookup("probe", "custom-s9-host"), lookup("probe", "web")
+        assert by_hostname.returncode == 0, by_hostname.stdout
+        assert _answer(by_hostname.stdout) == _answer(by_service.stdout) != []
+        networks = json.loads(_cli(project, directory, root, "container", "inspect", "-f",
+                                   "{{json .NetworkSettings.Networks}}", f"{project}-web-1").stdout)
+        assert next(iter(networks.values()))["DNSNames"][-1] == "custom-s9-host"
         own = _cli(project, directory, root, "exec", "-T", "web", "sh", "-c",
                    "hostname; grep -c custom-s9-host /etc/hosts")
         assert own.stdout.split() == ["custom-s9-host", "1"], own.stdout

@@ -53,6 +53,21 @@ def test_reverse_lookup_gives_the_container_name() -> None:
     assert str(reply.rr[0].rdata) == "p-web-1."
 
 
+def test_a_custom_hostname_resolves_and_the_reverse_is_still_the_container_name() -> None:
+    """Docker 25+ keeps a record per DNS name, `hostname:` included; PTR stays the name."""
+    from engine.api import _endpoint_names
+
+    names = _endpoint_names(("web", "db.local"), "db.local", "p-web-1", "aaaaaaaaaaaa")
+    assert names == ("web", "db.local", "p-web-1", "aaaaaaaaaaaa")
+    default = _endpoint_names(("web",), "aaaaaaaaaaaa", "p-web-1", "aaaaaaaaaaaa")
+    assert default == ("web", "p-web-1", "aaaaaaaaaaaa")  # the default hostname: the short id
+    zone = R.build_zone(_net(), [_ep("a", "172.30.0.2", *_endpoint_names(
+        ("web",), "box", "p-web-1", "aaaaaaaaaaaa"))])
+    assert [str(rr.rdata) for rr in _ask(zone, "box").rr] == ["172.30.0.2"]  # type: ignore[union-attr]
+    reply = _ask(zone, "2.0.30.172.in-addr.arpa", "PTR")
+    assert reply is not None and str(reply.rr[0].rdata) == "p-web-1."
+
+
 def test_every_network_has_a_zone_keyed_by_gateway_even_before_its_first_endpoint() -> None:
     zones = R.build_zones([
         (_net("a", "172.30.0.1"), [_ep("a", "172.30.0.2", "web")]),

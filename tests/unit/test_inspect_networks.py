@@ -54,6 +54,22 @@ def test_a_running_container_s_network_has_docker_s_endpoint_settings() -> None:
     assert entry["IPAMConfig"] is None and entry["GlobalIPv6Address"] == ""
 
 
+def test_a_custom_hostname_is_the_last_dns_name() -> None:
+    """Docker's buildEndpointDNSNames: name, aliases, short id, then Config.Hostname, each
+    once (its default, the short id, adds nothing)."""
+    spec = ContainerSpec(name="p-web-1", image="busybox", hostname="db.local",
+                         networks=(NetworkAttachment("p_default", ("web", "db.local")),))
+    record = ContainerRecord(CONTAINER_ID, "p-web-1", "2024-01-01T00:00:00Z", "sha256:0", spec)
+    running = ContainerState(status=ContainerStatus.RUNNING, addresses={"p_default": "172.19.0.2"})
+    entry = _networks(record, running, {"p_default": NetworkView(NETWORK, ENDPOINT)})["p_default"]
+    assert entry["DNSNames"] == ["p-web-1", "web", "db.local", "ab12cd34ef56"]
+    spec = ContainerSpec(name="p-web-1", image="busybox", hostname="box",
+                         networks=(NetworkAttachment("p_default", ("web",)),))
+    record = ContainerRecord(CONTAINER_ID, "p-web-1", "2024-01-01T00:00:00Z", "sha256:0", spec)
+    entry = _networks(record, running, {"p_default": NetworkView(NETWORK, ENDPOINT)})["p_default"]
+    assert entry["DNSNames"] == ["p-web-1", "web", "ab12cd34ef56", "box"]
+
+
 def test_a_stopped_container_keeps_its_networks_without_the_live_part() -> None:
     record = _record(NetworkAttachment("p_default", ("web",), ipv4="172.19.0.9",
                                        mac="02:42:AC:13:00:09"))
