@@ -718,23 +718,24 @@ class Engine:
                     propagation=mount.propagation,
                 ))
         attached = spec.stdin_open and spec.stdin_once
+        base = str(directory)  # (f-strings: a pathlib join costs ~5 us, ten per container)
         return RuntimeSpec(
             container_id=record.id,
             hostname=hostname,
             lower_dirs=tuple(lowers),
-            upper_dir=str(directory / "upper"),
-            work_dir=str(directory / "work"),
-            rootfs_dir=str(directory / "rootfs"),
+            upper_dir=f"{base}/upper",
+            work_dir=f"{base}/work",
+            rootfs_dir=f"{base}/rootfs",
             process=process,
             hosts_file=net_files.hosts_file,
-            hostname_file=str(directory / "hostname"),
+            hostname_file=f"{base}/hostname",
             resolv_file=net_files.resolv_file,
-            log_file=str(directory / f"{record.id}-json.log"),
-            stdin_fifo=str(directory / STDIN_FIFO) if attached else None,
+            log_file=f"{base}/{record.id}-json.log",
+            stdin_fifo=f"{base}/{STDIN_FIFO}" if attached else None,
             # A tty's attached client may detach (`run -it`): `attach` types in through it then.
-            open_stdin_fifo=(str(directory / OPEN_STDIN_FIFO)
+            open_stdin_fifo=(f"{base}/{OPEN_STDIN_FIFO}"
                              if spec.stdin_open and (spec.tty or not attached) else None),
-            console_socket=str(directory / CONSOLE_SOCKET) if attached and spec.tty else None,
+            console_socket=f"{base}/{CONSOLE_SOCKET}" if attached and spec.tty else None,
             mounts=tuple(binds),
             tmpfs=tuple(tmpfs),
             volume_mounts=tuple(host_mounts),
