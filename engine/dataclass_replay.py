@@ -87,10 +87,7 @@ def _default_shape(dc: Any, value: object) -> tuple[Any, ...] | None:
     if isinstance(value, dc.Field):
         if value.default is not dc.MISSING and type(value.default).__hash__ is None:
             return None
-        kind = "factory" if value.default_factory is not dc.MISSING else (
-            "none" if value.default is dc.MISSING else "value")
-        kw_only = None if value.kw_only is dc.MISSING else value.kw_only
-        return ("field", kind, value.init, value.repr, value.hash, value.compare, kw_only)
+        return ("field", *_field_options(dc, value))
     if type(value).__hash__ is None or type(value).__name__ == "member_descriptor":
         return None  # dataclasses refuses the first; the second is a slot
     return ("value",)
@@ -101,12 +98,17 @@ def _fields_shape(dc: Any, base: type, fields: dict[str, Any]) -> tuple[Any, ...
     for f in fields.values():
         if type(f.type) is not str:
             return None
-        kind = "factory" if f.default_factory is not dc.MISSING else (
-            "none" if f.default is dc.MISSING else "value")
-        kw_only = None if f.kw_only is dc.MISSING else f.kw_only
-        shapes.append((f.name, f.type, f._field_type.name, kind, f.init, f.repr, f.hash,
-                       f.compare, kw_only))
+        shapes.append((f.name, f.type, f._field_type.name, *_field_options(dc, f)))
     return (base.__dataclass_params__.frozen, tuple(shapes))  # type: ignore[attr-defined]
+
+
+def _field_options(dc: Any, f: Any) -> tuple[Any, ...]:
+    """What of a Field the generated code depends on: the kind of its default (not the value:
+    the code takes that from the field) and its flags."""
+    kind = "factory" if f.default_factory is not dc.MISSING else (
+        "none" if f.default is dc.MISSING else "value")
+    kw_only = None if f.kw_only is dc.MISSING else f.kw_only
+    return (kind, f.init, f.repr, f.hash, f.compare, kw_only)
 
 
 class recording:
