@@ -98,6 +98,9 @@ class ImageIndex:
         self.index_path = root / "index.json"
         self.lock_path = root / "index.lock"
         self._blobs_dir = blobs_dir
+        # index.json's bytes -> its entries: `up` read and parsed it a few times per container
+        # (by content, not by stat: a replaced file may reuse an inode within a clock tick)
+        self._cached: tuple[bytes, list[IndexEntry]] | None = None
 
     def _ensure_layout(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -111,15 +114,21 @@ class ImageIndex:
 
     def read(self) -> list[IndexEntry]:
         try:
-            data = json.loads(self.index_path.read_bytes())
+            raw = self.index_path.read_bytes()
         except FileNotFoundError:
             return []
+        if self._cached is not None and self._cached[0] == raw:
+            return list(self._cached[1])
+        try:
+            data = json.loads(raw)
         except ValueError as exc:
             raise EngineError(
                 f"image index {self.index_path} is corrupt: {exc}",
                 subject=str(self.index_path),
             ) from exc
-        return [IndexEntry.from_json(d) for d in data.get("manifests", [])]
+        entries = [IndexEntry.from_json(d) for d in data.get("manifests", [])]
+        self._cached = (raw, entries)
+        return list(entries)
 
     def _write(self, entries: list[IndexEntry]) -> None:
         document = {

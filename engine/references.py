@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from engine.errors import InvalidArgumentError
 
@@ -106,6 +107,7 @@ def _invalid(text: str, why: str) -> InvalidArgumentError:
     )
 
 
+@lru_cache(maxsize=1024)  # a Reference is immutable: `up` parsed each image's names per container
 def parse_reference(text: str) -> Reference:
     """Parse and normalize ``text``; raises InvalidArgumentError with Docker's wording."""
     if not text:
