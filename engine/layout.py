@@ -11,6 +11,7 @@ from engine.directory_spread import spread_subdirectories
 
 DEFAULT_ROOT = Path("/var/lib/pycompose")
 LAYOUT_VERSION = "1"
+_KNOWN_DIRS_LIMIT = 4096
 
 
 def data_root_from_env() -> Path:
@@ -50,6 +51,8 @@ class Layout:
         known = self._container_dirs
         path = known.get(container_id)
         if path is None:
+            if len(known) >= _KNOWN_DIRS_LIMIT:  # long-lived readers (the resolver) see churn
+                known.clear()
             path = known[container_id] = self.containers / container_id
         return path
 
