@@ -280,37 +280,33 @@ def test_wait_timeout_bounds_the_wait_for_a_dependency_that_never_turns_healthy(
     assert "order-app-1" not in ids(engine)
 
 
-def test_a_dependency_removed_while_waited_for_is_named(tmp_path: Path) -> None:
-    """A `down` while this `up` waits for a healthcheck: the error names the container."""
+@pytest.mark.parametrize(
+    ("scripts", "removed", "message"),
+    [
+        # a `down` while this `up` waits for a healthcheck
+        ({"db": Script(healthy_after=3600), "migrate": Script(exit_after=0.01)}, "order-db-1",
+         "dependency db failed: container order-db-1 was removed while waited for"),
+        # a one-shot dependency (migrate never exits) removed while waited for
+        ({"db": Script(), "migrate": Script()}, "order-migrate-1",
+         "container order-migrate-1 was removed while waited for"),
+    ],
+    ids=["healthcheck", "one-shot"],
+)
+def test_a_dependency_removed_while_waited_for_is_named(
+    tmp_path: Path, scripts: dict[str, Script], removed: str, message: str
+) -> None:
+    """The error names the container that went away under the wait."""
     import threading
 
-    engine = FakeEngine(
-        scripts={"db": Script(healthy_after=3600), "migrate": Script(exit_after=0.01)}
-    )
-    remover = threading.Timer(0.3, lambda: engine.remove_container("order-db-1", force=True))
+    engine = FakeEngine(scripts=scripts)
+    remover = threading.Timer(0.3, lambda: engine.remove_container(removed, force=True))
     remover.start()
     try:
         with pytest.raises(ServiceFailedError) as caught:
             Orchestrator(engine, load(tmp_path, ORDERED)).up()  # type: ignore[arg-type]
     finally:
         remover.cancel()
-    assert "dependency db failed: container order-db-1 was removed while waited for" in str(
-        caught.value
-    )
-
-
-def test_a_one_shot_dependency_removed_while_waited_for_is_named(tmp_path: Path) -> None:
-    import threading
-
-    engine = FakeEngine(scripts={"db": Script(), "migrate": Script()})  # migrate never exits
-    remover = threading.Timer(0.3, lambda: engine.remove_container("order-migrate-1", force=True))
-    remover.start()
-    try:
-        with pytest.raises(ServiceFailedError) as caught:
-            Orchestrator(engine, load(tmp_path, ORDERED)).up()  # type: ignore[arg-type]
-    finally:
-        remover.cancel()
-    assert "container order-migrate-1 was removed while waited for" in str(caught.value)
+    assert message in str(caught.value)
 
 
 def test_failed_start_names_the_service(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from compose.container_spec import build_container_spec
 from compose.errors import ComposeError
 from compose.events import Event, Phase
 from compose.loader import load_project
-from compose.model import LoadOptions
+from compose.model import LoadOptions, Project
 from compose.orchestrator import Orchestrator
 from compose.unsupported import UNSUPPORTED_SERVICE_KEYS
 from tests.unit.fake_engine import FakeEngine
@@ -34,11 +34,15 @@ STACK = """
 """
 
 
-def _warnings(tmp_path: Path) -> list[str]:
-    (tmp_path / "compose.yaml").write_text(textwrap.dedent(STACK))
+def _project(tmp_path: Path, text: str) -> Project:
+    (tmp_path / "compose.yaml").write_text(text)
+    return load_project(LoadOptions(cwd=tmp_path, environ={}))
+
+
+def _warnings(tmp_path: Path, text: str = textwrap.dedent(STACK)) -> list[str]:
+    """What `up` warns about, in order."""
     events: list[Event] = []
-    project = load_project(LoadOptions(cwd=tmp_path, environ={}))
-    Orchestrator(FakeEngine(), project, events.append).up()  # type: ignore[arg-type]
+    Orchestrator(FakeEngine(), _project(tmp_path, text), events.append).up()  # type: ignore[arg-type]
     return [e.detail for e in events if e.phase is Phase.WARNING]
 
 
@@ -67,8 +71,7 @@ def test_mem_swappiness_is_warned_about_on_cgroup_v2_only(
 def test_the_cgroup_and_namespace_keys_reach_the_engine(tmp_path: Path) -> None:
     for key in ("mem_swappiness", "cgroup_parent", "cgroup", "uts", "device_cgroup_rules"):
         assert key not in UNSUPPORTED_SERVICE_KEYS
-    (tmp_path / "compose.yaml").write_text(textwrap.dedent(STACK))
-    project = load_project(LoadOptions(cwd=tmp_path, environ={}))
+    project = _project(tmp_path, textwrap.dedent(STACK))
     spec = build_container_spec(project, project.services["a"], 1, "sha256:0")
     assert spec.mem_swappiness == 0
     assert spec.cgroup_parent == "apps/web"
@@ -80,13 +83,8 @@ def test_the_cgroup_and_namespace_keys_reach_the_engine(tmp_path: Path) -> None:
 
 
 def test_ports_of_a_host_network_service_are_warned_about(tmp_path: Path) -> None:
-    (tmp_path / "compose.yaml").write_text(
-        "services:\n  h:\n    image: busybox\n    network_mode: host\n    ports: ['8080:80']\n"
-    )
-    events: list[Event] = []
-    project = load_project(LoadOptions(cwd=tmp_path, environ={}))
-    Orchestrator(FakeEngine(), project, events.append).up()  # type: ignore[arg-type]
-    assert [e.detail for e in events if e.phase is Phase.WARNING] == [
+    text = "services:\n  h:\n    image: busybox\n    network_mode: host\n    ports: ['8080:80']\n"
+    assert _warnings(tmp_path, text) == [
         'service "h": Published ports are discarded when using host network mode']
 
 
@@ -96,12 +94,11 @@ def test_a_log_driver_docker_has_is_warned_about_and_another_refused(tmp_path: P
     create refuses it, naming service and key."""
     from compose.unsupported import unsupported_warnings
 
-    (tmp_path / "compose.yaml").write_text(
+    project = _project(tmp_path, (
         "services:\n"
         "  s: {image: busybox, logging: {driver: syslog}}\n"
         "  j: {image: busybox, logging: {driver: json-file, options: {max-size: 1m}}}\n"
-        "  x: {image: busybox, logging: {driver: nosuch}}\n")
-    project = load_project(LoadOptions(cwd=tmp_path, environ={}))
+        "  x: {image: busybox, logging: {driver: nosuch}}\n"))
     assert unsupported_warnings(project.services["s"]) == [
         'service "s": logging driver "syslog" is not supported by pycompose\'s engine and is '
         "ignored (its logs are json-file)"]
@@ -120,17 +117,14 @@ def test_blkio_device_limits_are_warned_about_and_an_unknown_blkio_key_refused(
     from compose.errors import ComposeFileError
     from compose.unsupported import unsupported_warnings
 
-    (tmp_path / "compose.yaml").write_text(
+    project = _project(tmp_path, (
         "services:\n  s:\n    image: busybox\n    blkio_config:\n      weight: 300\n"
-        "      device_read_bps: [{path: /dev/sda, rate: 1mb}]\n")
-    project = load_project(LoadOptions(cwd=tmp_path, environ={}))
+        "      device_read_bps: [{path: /dev/sda, rate: 1mb}]\n"))
     assert unsupported_warnings(project.services["s"]) == [
         'service "s": blkio_config.device_read_bps (a per-device I/O limit) is not supported by '
         "pycompose's engine and is ignored"]
-    (tmp_path / "compose.yaml").write_text(
-        "services:\n  s:\n    image: busybox\n    blkio_config: {wieght: 300}\n")
     with pytest.raises(ComposeFileError) as caught:
-        load_project(LoadOptions(cwd=tmp_path, environ={}))
+        _project(tmp_path, "services:\n  s:\n    image: busybox\n    blkio_config: {wieght: 300}\n")
     assert [(p.line, p.key) for p in caught.value.problems] == [(4, "services.s.blkio_config"
                                                                  ".wieght")]
 
@@ -138,10 +132,9 @@ def test_blkio_device_limits_are_warned_about_and_an_unknown_blkio_key_refused(
 def test_link_local_ips_are_warned_about(tmp_path: Path) -> None:
     from compose.unsupported import unsupported_warnings
 
-    (tmp_path / "compose.yaml").write_text(
+    project = _project(tmp_path, (
         "services:\n  s:\n    image: busybox\n"
-        "    networks: {default: {link_local_ips: [169.254.1.1]}}\n")
-    project = load_project(LoadOptions(cwd=tmp_path, environ={}))
+        "    networks: {default: {link_local_ips: [169.254.1.1]}}\n"))
     assert unsupported_warnings(project.services["s"]) == [
         'service "s": networks.default.link_local_ips is not supported by pycompose\'s engine '
         "and is ignored"]
