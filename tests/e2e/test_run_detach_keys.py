@@ -71,9 +71,11 @@ def _one_off(stack: Stack, service: str) -> tuple[str, str] | None:
                  if n.startswith(f"{stack.name}-{service}-run-")), None)
 
 
-def test_detach_keys_leave_run_it_running_to_attach_to_again(stack: Stack) -> None:
+def _run_then_detach(stack: Stack, *run_flags: str) -> None:
+    """`run [FLAGS] svc` at a terminal: type a line, see it answered, detach with ctrl-p
+    ctrl-q; `run` ends with 0 and the one-off runs on."""
     stack.write({"svc": READER})
-    run = OnTerminal(stack, "run", "svc")
+    run = OnTerminal(stack, "run", *run_flags, "svc")
     try:
         os.write(run.master, b"one\r")
         run.read_until(b"got:one")
@@ -83,6 +85,10 @@ def test_detach_keys_leave_run_it_running_to_attach_to_again(stack: Stack) -> No
         run.close()
     found = _one_off(stack, "svc")
     assert found is not None and found[1] == "running", stack.states()
+
+
+def test_detach_keys_leave_run_it_running_to_attach_to_again(stack: Stack) -> None:
+    _run_then_detach(stack)
     # Its terminal, typed into again; what it prints since is logged (attach follows the log)
     attached = Attached(stack, "svc", terminal=True)
     attached.write("two\n")
@@ -93,17 +99,7 @@ def test_detach_keys_leave_run_it_running_to_attach_to_again(stack: Stack) -> No
 
 
 def test_a_detached_run_rm_is_removed_once_it_ends(stack: Stack) -> None:
-    stack.write({"svc": READER})
-    run = OnTerminal(stack, "run", "--rm", "svc")
-    try:
-        os.write(run.master, b"one\r")
-        run.read_until(b"got:one")
-        os.write(run.master, b"\x10\x11")
-        assert run.ended() == 0, run.seen
-    finally:
-        run.close()
-    found = _one_off(stack, "svc")
-    assert found is not None and found[1] == "running", stack.states()
+    _run_then_detach(stack, "--rm")
     attached = Attached(stack, "svc", terminal=True)
     attached.write("quit\n")
     assert attached.finish()[0] == 3
