@@ -69,8 +69,15 @@ def test_restart_kill_policy_and_down_sequences(stack: Stack) -> None:
     assert codes == ["3", "3", "3"]
     web_kill = next(e for e in events if e["service"] == "web" and e["action"] == "kill")
     assert web_kill["attributes"]["signal"] == "9"
-    times = [e["time"] for e in events]
+    times = [_instant(e["time"]) for e in events]
     assert times == sorted(times)
+
+
+def _instant(stamp: str) -> tuple[str, str]:
+    """An event's RFC 3339 time, comparable: its fraction trims trailing zeros (Go's
+    RFC3339Nano, as docker's), so `.7326Z` is after `.732697Z` as text but before it in time."""
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    return whole, fraction.ljust(9, "0")
 
 
 def test_up_warns_about_orphans_in_docker_compose_words(stack: Stack) -> None:
